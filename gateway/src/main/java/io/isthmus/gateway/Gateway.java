@@ -1,0 +1,261 @@
+package io.isthmus.gateway;
+
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.grpc.peering.PeeringHandlerFactory;
+import io.isthmus.dns.DnsConfig;
+import io.isthmus.dns.DnsServer;
+import io.isthmus.gateway.admin.AdminServer;
+import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.config.HostPort;
+import io.isthmus.gateway.exports.ExportRegistry;
+import io.isthmus.gateway.exports.ExportSet;
+import io.isthmus.gateway.metrics.Metrics;
+import io.isthmus.gateway.peering.ExportFeed;
+import io.isthmus.gateway.peering.MeshView;
+import io.isthmus.gateway.peering.PeerLinks;
+import io.isthmus.gateway.peering.PeeringMetrics;
+import io.isthmus.gateway.peering.PeeringService;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One gateway replica, wired: the Pekko cluster with sharding and the journal, the export registry, the mesh
+ * view, peering (server and links), DNS and the admin HTTP server. The only place that puts the modules together.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+    static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+    private final GatewayConfig config;
+    private final ActorSystem<Void> system;
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final AtomicReference<MeshView.Snapshot> meshState = new AtomicReference<>();
+    private final AtomicBoolean exportsRecovered = new AtomicBoolean();
+    private final Metrics metrics = new Metrics();
+    private ActorRef<MeshView.Command> mesh;
+    private DnsServer dns;
+    private InetSocketAddress peeringAddress;
+    private InetSocketAddress adminAddress;
+
+    private Gateway(GatewayConfig config, ActorSystem<Void> system) {
+        this.config = config;
+        this.system = system;
+    }
+
+    /** Starts a replica; on failure everything started so far is stopped again and the cause is thrown. */
+    public static Gateway start(GatewayConfig config) {
+        checkListenAddresses(config);
+        try {
+            Files.createDirectories(config.dataDir());
+        } catch (IOException e) {
+            throw new InvalidFieldException("isthmus.data-dir", config.dataDir(), "cannot create it: " + e.getMessage());
+        }
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), PekkoSettings.SYSTEM_NAME,
+                PekkoSettings.forGateway(config));
+        Gateway gateway = new Gateway(config, system);
+        try {
+            gateway.startParts();
+            return gateway;
+        } catch (RuntimeException | Error e) {
+            gateway.close();
+            throw e;
+        }
+    }
+
+    private static void checkListenAddresses(GatewayConfig config) {
+        List<HostPort> seen = new ArrayList<>();
+        record Listen(String field, HostPort address) {
+        }
+        List<Listen> listens = List.of(new Listen("isthmus.admin.port", config.admin()),
+                new Listen("isthmus.peering.port", config.peering().listen()),
+                new Listen("isthmus.dns.port", config.dns().listen()),
+                new Listen("isthmus.replicas.port", config.replicas().listen()));
+        for (Listen listen : listens) {
+            if (listen.address().port() != 0 && seen.stream().anyMatch(s -> s.port() == listen.address().port())) {
+                throw new InvalidFieldException(listen.field(), listen.address().port(),
+                        "the same port is given to two of admin, peering, dns and replicas");
+            }
+            seen.add(listen.address());
+            PortCheck.requireFreeTcp(listen.field(), listen.address());
+        }
+        PortCheck.requireFreeUdp("isthmus.dns.port", config.dns().listen());
+    }
+
+    private void startParts() {
+        ClusterId self = config.clusterId();
+        Cluster cluster = Cluster.get(system);
+        if (config.replicas().seedNodes().isEmpty()) {
+            cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        }
+        await(SchemaUtils.createIfNotExists(system), "create the journal tables in " + config.dataDir());
+
+        ActorRef<Topic.Command<ExportSet>> exportsTopic = system.systemActorOf(
+                Topic.create(ExportSet.class, "isthmus-exports-" + self), "exports-topic", Props.empty());
+        ClusterSharding sharding = ClusterSharding.get(system);
+        Clock clock = Clock.systemUTC();
+        sharding.init(Entity.of(ExportRegistry.ENTITY_TYPE_KEY,
+                context -> ExportRegistry.create(context.getEntityId(), exportsTopic, clock)));
+
+        ExportFeed feed = new ExportFeed(system);
+        mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock), "mesh-view",
+                Props.empty());
+
+        // Read our exports once now: it recovers the registry, and the mesh view gets them even if the topic
+        // subscription was not in place when the registry published after recovery.
+        ExportSet recovered = await(exports().ask(ExportRegistry.GetExports::new, ASK_TIMEOUT),
+                "recover this cluster's exports from the journal");
+        mesh.tell(new MeshView.OwnExportsChanged(recovered));
+        exportsRecovered.set(true);
+        log.info("cluster {}: {} exports recovered (version {})", self, recovered.size(), recovered.version());
+
+        try {
+            dns = DnsServer.start(dnsConfig(), () -> meshState.get().directory());
+        } catch (BindException e) {
+            throw new InvalidFieldException("isthmus.dns.port", config.dns().listen(), e.getMessage());
+        }
+        resources.add(dns);
+
+        PeeringMetrics peeringMetrics = PeeringMetrics.register(metrics);
+        PeeringService peeringService = new PeeringService(self, feed, mesh, config.peering().heartbeatInterval(),
+                peeringMetrics);
+        ServerBinding peeringBinding = await(Http.get(system)
+                .newServerAt(config.peering().listen().host(), config.peering().listen().port())
+                .bind(PeeringHandlerFactory.create(peeringService, system)), "bind the peering server");
+        peeringAddress = peeringBinding.localAddress();
+        resources.add(() -> peeringBinding.unbind());
+
+        PeerLinks links = PeerLinks.start(system, self, config.peering().peers(), feed, mesh,
+                config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
+                config.peering().reconnectMaxBackoff(), peeringMetrics);
+        resources.add(links);
+
+        AdminServer admin = AdminServer.start(system, this, metrics);
+        adminAddress = admin.address();
+        resources.add(admin);
+        log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
+                HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()), config.replicas().listen());
+    }
+
+    private DnsConfig dnsConfig() {
+        return DnsConfig.of(config.dns().listen().toSocketAddress())
+                .withZone(config.dns().zone())
+                .withTtl(config.dns().ttl());
+    }
+
+    public EntityRef<ExportRegistry.Command> exports() {
+        return ClusterSharding.get(system).entityRefFor(ExportRegistry.ENTITY_TYPE_KEY, config.clusterId().value());
+    }
+
+    /** The latest state of the mesh view: exports, imports, links and the DNS directory. */
+    public MeshView.Snapshot mesh() {
+        return meshState.get();
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    public ActorSystem<Void> system() {
+        return system;
+    }
+
+    public DnsServer dns() {
+        return dns;
+    }
+
+    public InetSocketAddress peeringAddress() {
+        return peeringAddress;
+    }
+
+    public InetSocketAddress adminAddress() {
+        return adminAddress;
+    }
+
+    /** Reasons the replica is not ready to serve; empty when it is. */
+    public List<String> notReadyReasons() {
+        List<String> reasons = new ArrayList<>();
+        if (!exportsRecovered.get()) {
+            reasons.add("exports not yet recovered from the journal");
+        }
+        if (Cluster.get(system).selfMember().status() != MemberStatus.up()) {
+            reasons.add("replica not yet Up in its Pekko cluster (" + Cluster.get(system).selfMember().status() + ")");
+        }
+        if (dns == null) {
+            reasons.add("dns server not started");
+        }
+        if (peeringAddress == null) {
+            reasons.add("peering server not bound");
+        }
+        return reasons;
+    }
+
+    private static <T> T await(CompletionStage<T> stage, String what) {
+        try {
+            return stage.toCompletableFuture().get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while trying to " + what, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("could not " + what + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("could not " + what + " within " + START_TIMEOUT.toSeconds() + " s", e);
+        }
+    }
+
+    /** Stops everything this replica started; safe to call more than once. */
+    @Override
+    public void close() {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception e) {
+                log.warn("while stopping: {}", e.toString());
+            }
+        }
+        resources.clear();
+        system.terminate();
+        try {
+            system.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("actor system did not stop cleanly: {}", e.toString());
+        }
+    }
+
+    /** Blocks until the actor system has terminated (for the gateway command). */
+    public void awaitTermination() throws InterruptedException, ExecutionException {
+        system.getWhenTerminated().toCompletableFuture().get();
+    }
+}

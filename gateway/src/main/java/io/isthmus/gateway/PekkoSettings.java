@@ -1,0 +1,34 @@
+package io.isthmus.gateway;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.isthmus.gateway.config.GatewayConfig;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Derives the Pekko settings of one gateway replica from its {@link GatewayConfig}. */
+final class PekkoSettings {
+    static final String SYSTEM_NAME = "isthmus";
+
+    private PekkoSettings() {
+    }
+
+    static Config forGateway(GatewayConfig config) {
+        Map<String, Object> values = new HashMap<>();
+        values.put("pekko.remote.artery.canonical.hostname", config.replicas().listen().host());
+        values.put("pekko.remote.artery.canonical.port", config.replicas().listen().port());
+        values.put("pekko.cluster.seed-nodes", config.replicas().seedNodes());
+        values.put("slick-h2.db.url", h2Url(config.dataDir()));
+        return ConfigFactory.parseMap(values)
+                .withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"))
+                .withFallback(ConfigFactory.defaultReference())
+                .resolve();
+    }
+
+    static String h2Url(Path dataDir) {
+        // AUTO_SERVER off: one replica owns its file. A SIGKILL leaves the file consistent (MVStore).
+        return "jdbc:h2:file:" + dataDir.resolve("journal").toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE";
+    }
+}

@@ -1,0 +1,206 @@
+package io.isthmus.gateway.admin;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.ServiceExport;
+import io.isthmus.api.ServiceKey;
+import io.isthmus.dns.DnsCounters;
+import io.isthmus.gateway.Gateway;
+import io.isthmus.gateway.exports.ExportRegistry;
+import io.isthmus.gateway.metrics.Metrics;
+import io.isthmus.gateway.peering.LinkState;
+import io.isthmus.gateway.peering.MeshView;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The admin HTTP server: probes, Prometheus metrics, the status API, and the export API that
+ * {@code isthmus export} and {@code unexport} call.
+ */
+public final class AdminServer extends AllDirectives implements AutoCloseable {
+    private static final java.time.Duration ASK_TIMEOUT = java.time.Duration.ofSeconds(5);
+
+    private final Gateway gateway;
+    private final Metrics metrics;
+    private final ObjectMapper json = new ObjectMapper();
+    private final StatusReport report = new StatusReport(json);
+    private final Clock clock = Clock.systemUTC();
+    private ServerBinding binding;
+
+    private AdminServer(Gateway gateway, Metrics metrics) {
+        this.gateway = gateway;
+        this.metrics = metrics;
+    }
+
+    public static AdminServer start(ActorSystem<?> system, Gateway gateway, Metrics metrics) {
+        AdminServer server = new AdminServer(gateway, metrics);
+        server.registerGauges();
+        var listen = gateway.config().admin();
+        try {
+            server.binding = Http.get(system).newServerAt(listen.host(), listen.port()).bind(server.routes())
+                    .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new InvalidFieldException("isthmus.admin.port", listen, "cannot listen there: " + rootMessage(e));
+        }
+        return server;
+    }
+
+    public InetSocketAddress address() {
+        return binding.localAddress();
+    }
+
+    Route routes() {
+        return concat(
+                path("healthz", () -> get(() -> complete("ok\n"))),
+                path("readyz", () -> get(this::readiness)),
+                path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(HttpEntities.create(
+                        ContentTypes.create(MediaTypes.TEXT_PLAIN, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8),
+                        metrics.render()))))),
+                pathPrefix("api", () -> pathPrefix("v1", () -> concat(
+                        path("status", () -> get(() -> completeJson(StatusCodes.OK, report.status(gateway)))),
+                        path("imports", () -> get(() -> completeJson(StatusCodes.OK, report.imports(gateway.mesh())))),
+                        pathPrefix("exports", () -> concat(
+                                pathEnd(() -> concat(
+                                        get(() -> completeJson(StatusCodes.OK, report.exports(gateway.mesh()))),
+                                        post(() -> entity(Unmarshaller.entityToString(), this::export)))),
+                                path(PathMatchers.segment().slash(PathMatchers.segment()),
+                                        (namespace, name) -> delete(() -> unexport(namespace, name)))))))));
+    }
+
+    private Route readiness() {
+        List<String> reasons = gateway.notReadyReasons();
+        if (reasons.isEmpty()) {
+            return complete("ready\n");
+        }
+        return complete(StatusCodes.SERVICE_UNAVAILABLE, "not ready: " + String.join("; ", reasons) + "\n");
+    }
+
+    private Route export(String body) {
+        ServiceExport export;
+        try {
+            export = ExportRequest.parse(json.readTree(body), clock.instant());
+        } catch (JsonProcessingException e) {
+            return completeError(StatusCodes.BAD_REQUEST, "body", "", "not valid JSON: " + e.getOriginalMessage());
+        } catch (InvalidFieldException e) {
+            return completeError(StatusCodes.BAD_REQUEST, e.field(), e.value(), e.getMessage());
+        }
+        CompletionStage<ExportRegistry.Changed> reply = gateway.exports()
+                .ask(replyTo -> new ExportRegistry.Export(export, replyTo), ASK_TIMEOUT);
+        return onComplete(reply, result -> result.fold(
+                failure -> completeError(StatusCodes.SERVICE_UNAVAILABLE, "", "",
+                        "the export was not stored: " + rootMessage(failure)),
+                changed -> {
+                    ObjectNode out = report.export(changed.export(), gateway.config().clusterId());
+                    out.put("version", changed.version());
+                    return completeJson(StatusCodes.OK, out);
+                }));
+    }
+
+    private Route unexport(String namespace, String name) {
+        ServiceKey key;
+        try {
+            key = new ServiceKey(namespace, name);
+        } catch (InvalidFieldException e) {
+            return completeError(StatusCodes.BAD_REQUEST, "--" + e.field(), e.value(), e.getMessage());
+        }
+        CompletionStage<ExportRegistry.Unexported> reply = gateway.exports()
+                .ask(replyTo -> new ExportRegistry.Unexport(key, replyTo), ASK_TIMEOUT);
+        return onComplete(reply, result -> result.fold(
+                failure -> completeError(StatusCodes.SERVICE_UNAVAILABLE, "", "",
+                        "the unexport was not stored: " + rootMessage(failure)),
+                unexported -> unexported.found()
+                        ? completeJson(StatusCodes.OK, json.createObjectNode()
+                        .put("namespace", namespace).put("name", name).put("version", unexported.version()))
+                        : completeError(StatusCodes.NOT_FOUND, "service", key.toString(),
+                        "no export " + key + " in cluster " + gateway.config().clusterId())));
+    }
+
+    private Route completeJson(StatusCode status, JsonNode body) {
+        return complete(HttpResponse.create().withStatus(status)
+                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toPrettyString() + "\n")));
+    }
+
+    private Route completeError(StatusCode status, String field, String value, String message) {
+        ObjectNode body = json.createObjectNode().put("error", message);
+        if (!field.isEmpty()) {
+            body.put("field", field).put("value", value);
+        }
+        return completeJson(status, body);
+    }
+
+    private void registerGauges() {
+        metrics.gauge("isthmus_exports", "Services this cluster exports.", List.of(),
+                () -> Map.of(List.of(), (double) gateway.mesh().own().size()));
+        metrics.gauge("isthmus_imported_exports", "Exports received from each peer cluster.", List.of("cluster"),
+                () -> {
+                    Map<List<String>, Double> out = new HashMap<>();
+                    gateway.mesh().imports().forEach((cluster, remote) ->
+                            out.put(List.of(cluster.value()), (double) remote.exports().size()));
+                    return out;
+                });
+        metrics.gauge("isthmus_directory_services", "Services the DNS server answers for.", List.of(),
+                () -> Map.of(List.of(), (double) gateway.mesh().directory().services().size()));
+        metrics.gauge("isthmus_peering_link_up", "1 when a peer link is up, else 0.", List.of("link", "cluster"),
+                () -> {
+                    Map<List<String>, Double> out = new HashMap<>();
+                    for (MeshView.Link link : gateway.mesh().links().values()) {
+                        out.put(List.of(link.id(), link.remote() == null ? "" : link.remote().value()),
+                                link.state() == LinkState.UP ? 1.0 : 0.0);
+                    }
+                    return out;
+                });
+        metrics.gauge("isthmus_ready", "1 when the replica is ready.", List.of(),
+                () -> Map.of(List.of(), gateway.notReadyReasons().isEmpty() ? 1.0 : 0.0));
+        metrics.gauge("isthmus_dns_queries", "DNS messages answered, by response code (counter semantics).",
+                List.of("rcode"), () -> dnsSamples(DnsCounters.Snapshot::byRcode));
+        metrics.gauge("isthmus_dns_queries_by_type", "DNS questions received, by query type (counter semantics).",
+                List.of("qtype"), () -> dnsSamples(DnsCounters.Snapshot::byQtype));
+    }
+
+    private Map<List<String>, Double> dnsSamples(java.util.function.Function<DnsCounters.Snapshot, Map<String, Long>> pick) {
+        Map<List<String>, Double> out = new HashMap<>();
+        if (gateway.dns() != null) {
+            pick.apply(gateway.dns().counters().snapshot()).forEach((k, v) -> out.put(List.of(k), (double) v));
+        }
+        return out;
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable cause = t;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    }
+
+    @Override
+    public void close() {
+        if (binding != null) {
+            binding.unbind().toCompletableFuture().orTimeout(5, TimeUnit.SECONDS)
+                    .exceptionally(t -> null).join();
+        }
+    }
+}

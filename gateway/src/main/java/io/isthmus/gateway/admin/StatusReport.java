@@ -1,0 +1,139 @@
+package io.isthmus.gateway.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.api.ClusterBackends;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.ImportedService;
+import io.isthmus.api.ServiceExport;
+import io.isthmus.api.ServicePort;
+import io.isthmus.gateway.Gateway;
+import io.isthmus.gateway.config.HostPort;
+import io.isthmus.gateway.peering.MeshView;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
+
+import java.net.InetAddress;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/** Renders {@code /api/v1/status} and the export and import listings as JSON. */
+final class StatusReport {
+    private final ObjectMapper json;
+
+    StatusReport(ObjectMapper json) {
+        this.json = json;
+    }
+
+    ObjectNode status(Gateway gateway) {
+        MeshView.Snapshot mesh = gateway.mesh();
+        ObjectNode root = json.createObjectNode();
+        root.put("clusterId", gateway.config().clusterId().value());
+        List<String> notReady = gateway.notReadyReasons();
+        root.put("ready", notReady.isEmpty());
+        ArrayNode reasons = root.putArray("notReady");
+        notReady.forEach(reasons::add);
+
+        ArrayNode replicas = root.putArray("replicas");
+        Cluster cluster = Cluster.get(gateway.system());
+        for (Member member : cluster.state().getMembers()) {
+            ObjectNode replica = replicas.addObject();
+            replica.put("address", member.address().toString());
+            replica.put("status", member.status().toString());
+            replica.put("self", member.equals(cluster.selfMember()));
+        }
+
+        ObjectNode listening = root.putObject("listening");
+        listening.put("admin", HostPort.format(gateway.adminAddress()));
+        listening.put("peering", HostPort.format(gateway.peeringAddress()));
+        listening.put("dns", gateway.dns() == null ? "-" : HostPort.format(gateway.dns().localAddress()));
+        listening.put("replicas", gateway.config().replicas().listen().toString());
+
+        ArrayNode peers = root.putArray("peers");
+        mesh.links().values().stream().sorted(Comparator.comparing(MeshView.Link::id)).forEach(link -> {
+            ObjectNode peer = peers.addObject();
+            peer.put("link", link.id());
+            peer.put("direction", link.direction().name().toLowerCase());
+            peer.put("address", link.address());
+            peer.put("cluster", link.remote() == null ? null : link.remote().value());
+            peer.put("state", link.state().label());
+            peer.put("since", text(link.since()));
+            peer.put("lastMessageAt", text(link.lastMessageAt()));
+            peer.put("detail", link.detail());
+            MeshView.RemoteExports remote = link.remote() == null ? null : mesh.imports().get(link.remote());
+            peer.put("lastSyncAt", remote == null ? null : text(remote.receivedAt()));
+            if (remote != null) {
+                peer.put("remoteVersion", remote.version());
+            }
+        });
+
+        ObjectNode exports = root.putObject("exports");
+        exports.put("version", mesh.own().version());
+        exports.put("count", mesh.own().size());
+
+        ObjectNode imports = root.putObject("imports");
+        long importedServices = mesh.directory().services().values().stream()
+                .filter(s -> s.clusters().stream().anyMatch(c -> !c.cluster().equals(mesh.self()))).count();
+        imports.put("count", importedServices);
+        ArrayNode fromClusters = imports.putArray("clusters");
+        mesh.imports().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
+            ObjectNode from = fromClusters.addObject();
+            from.put("cluster", entry.getKey().value());
+            from.put("version", entry.getValue().version());
+            from.put("exports", entry.getValue().exports().size());
+            from.put("receivedAt", text(entry.getValue().receivedAt()));
+        });
+        root.put("dnsZone", gateway.config().dns().zone());
+        return root;
+    }
+
+    ArrayNode exports(MeshView.Snapshot mesh) {
+        ArrayNode out = json.createArrayNode();
+        for (ServiceExport export : mesh.own().exports()) {
+            out.add(export(export, mesh.self()));
+        }
+        return out;
+    }
+
+    ObjectNode export(ServiceExport export, ClusterId cluster) {
+        ObjectNode node = json.createObjectNode();
+        node.put("cluster", cluster.value());
+        node.put("namespace", export.key().namespace());
+        node.put("name", export.key().name());
+        node.put("type", export.type() == io.isthmus.api.ServiceType.CLUSTER_SET_IP ? "ClusterSetIP" : "Headless");
+        ArrayNode ports = node.putArray("ports");
+        export.ports().stream().map(ServicePort::toString).forEach(ports::add);
+        ArrayNode ips = node.putArray("ips");
+        export.ips().stream().map(InetAddress::getHostAddress).forEach(ips::add);
+        node.put("exportedAt", text(export.exportedAt()));
+        return node;
+    }
+
+    ArrayNode imports(MeshView.Snapshot mesh) {
+        ArrayNode out = json.createArrayNode();
+        for (ImportedService service : mesh.directory().services().values().stream()
+                .sorted(Comparator.comparing(ImportedService::key)).toList()) {
+            ObjectNode node = out.addObject();
+            node.put("namespace", service.key().namespace());
+            node.put("name", service.key().name());
+            node.put("type", service.type() == io.isthmus.api.ServiceType.CLUSTER_SET_IP ? "ClusterSetIP" : "Headless");
+            ArrayNode ports = node.putArray("ports");
+            service.ports().stream().map(ServicePort::toString).forEach(ports::add);
+            ArrayNode clusters = node.putArray("clusters");
+            for (ClusterBackends backends : service.clusters()) {
+                ObjectNode c = clusters.addObject();
+                c.put("cluster", backends.cluster().value());
+                ArrayNode ips = c.putArray("ips");
+                backends.ips().stream().map(InetAddress::getHostAddress).forEach(ips::add);
+            }
+        }
+        return out;
+    }
+
+    private static String text(Instant instant) {
+        return instant == null ? null : instant.toString();
+    }
+}

@@ -1,0 +1,102 @@
+package io.isthmus.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.isthmus.api.InvalidFieldException;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+
+/** Talks to a running gateway's admin HTTP API, for the CLI commands and the demo. */
+final class AdminClient {
+    static final String DEFAULT_ADMIN = "http://127.0.0.1:7070";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final URI base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+
+    AdminClient(String adminUrl) {
+        this.base = parse(adminUrl);
+    }
+
+    record Reply(int status, String body) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new CliException("the gateway answered with something that is not JSON: " + body);
+            }
+        }
+
+        boolean ok() {
+            return status / 100 == 2;
+        }
+
+        /** The gateway's own error message, or the raw body. */
+        String error() {
+            try {
+                JsonNode node = JSON.readTree(body);
+                if (node != null && node.hasNonNull("error")) {
+                    return node.get("error").asText();
+                }
+            } catch (IOException ignored) {
+                // not JSON: show it as it came
+            }
+            return "HTTP " + status + ": " + body.strip();
+        }
+    }
+
+    private static URI parse(String adminUrl) {
+        try {
+            URI uri = URI.create(adminUrl.endsWith("/") ? adminUrl : adminUrl + "/");
+            if (!"http".equals(uri.getScheme()) || uri.getHost() == null || uri.getPort() < 1) {
+                throw new IllegalArgumentException();
+            }
+            return uri;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidFieldException("--admin", adminUrl, "expected http://HOST:PORT, e.g. " + DEFAULT_ADMIN);
+        }
+    }
+
+    URI base() {
+        return base;
+    }
+
+    Reply get(String path) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).GET());
+    }
+
+    Reply post(String path, JsonNode body) {
+        return send(HttpRequest.newBuilder(base.resolve(path))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+    }
+
+    Reply delete(String path) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).DELETE());
+    }
+
+    private Reply send(HttpRequest.Builder request) {
+        try {
+            HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(15)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return new Reply(response.statusCode(), response.body());
+        } catch (ConnectException e) {
+            throw new CliException("cannot reach the gateway's admin API at " + base
+                    + " (connection refused): is the gateway running? Name another one with --admin URL");
+        } catch (HttpTimeoutException e) {
+            throw new CliException("the gateway's admin API at " + base + " did not answer in time");
+        } catch (IOException e) {
+            throw new CliException("cannot talk to the gateway's admin API at " + base + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+    }
+}

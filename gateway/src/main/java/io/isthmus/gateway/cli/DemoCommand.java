@@ -1,0 +1,242 @@
+package io.isthmus.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.api.InvalidFieldException;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
+
+@Command(name = "demo", description = "Run three clusters (east, west, edge) on this machine, peered, with sample "
+        + "exports, and show what each cluster's DNS answers. Ctrl-C stops them all.")
+final class DemoCommand implements Callable<Integer> {
+    static final List<String> CLUSTERS = List.of("east", "west", "edge");
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+
+    /** Sample exports: [cluster, namespace, name, type, ports (comma-separated), ips (comma-separated)]. */
+    private static final List<List<String>> SAMPLES = List.of(
+            List.of("east", "shop", "cart", "ClusterSetIP", "http:80/TCP", "10.96.10.10"),
+            List.of("east", "shop", "catalog", "ClusterSetIP", "http:80/TCP,grpc:9090/TCP", "10.96.10.11"),
+            List.of("west", "shop", "catalog", "ClusterSetIP", "http:80/TCP,grpc:9090/TCP", "10.97.20.11"),
+            List.of("west", "data", "postgres", "Headless", "5432/TCP", "10.244.2.15,10.244.2.16"),
+            List.of("edge", "iot", "ingest", "ClusterSetIP", "mqtt:1883/TCP,coap:5683/UDP", "10.98.30.5"));
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", defaultValue = "demo-data", paramLabel = "DIR",
+            description = "Where the three clusters keep their state; a second run resumes from it (default: ${DEFAULT-VALUE}).")
+    Path data;
+
+    @Option(names = "--base-port", defaultValue = "17000", paramLabel = "N",
+            description = "Cluster i (0,1,2) uses ports N+10i .. N+10i+9, its admin HTTP on N+10i (default: ${DEFAULT-VALUE}).")
+    int basePort;
+
+    @Option(names = "--exit-when-ready", hidden = true,
+            description = "Stop the clusters and exit after printing ready (for tests).")
+    boolean exitWhenReady;
+
+    @Override
+    public Integer call() throws Exception {
+        if (basePort < 1024 || basePort + 10 * CLUSTERS.size() > 65535) {
+            throw new InvalidFieldException("--base-port", basePort, "must leave room for 30 ports between 1024 and 65535");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Instant started = Instant.now();
+        List<GatewayProcess> gateways = new ArrayList<>();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread stopAll = new Thread(() -> {
+            gateways.parallelStream().forEach(GatewayProcess::close);
+            stopped.countDown();
+        }, "demo-stop");
+        Runtime.getRuntime().addShutdownHook(stopAll);
+        try {
+            for (int i = 0; i < CLUSTERS.size(); i++) {
+                Path dir = data.resolve(CLUSTERS.get(i)).toAbsolutePath();
+                Files.createDirectories(dir);
+                Path config = dir.resolve("gateway.conf");
+                Files.writeString(config, configFor(i));
+                gateways.add(GatewayProcess.start(CLUSTERS.get(i), config, adminPort(i), dir.resolve("gateway.log"),
+                        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")));
+                out.println("started " + CLUSTERS.get(i) + ": admin http://127.0.0.1:" + adminPort(i)
+                        + ", dns 127.0.0.1:" + dnsPort(i) + ", log " + dir.resolve("gateway.log"));
+            }
+            for (GatewayProcess gateway : gateways) {
+                gateway.awaitReady(READY_TIMEOUT);
+            }
+            exportSamples(out);
+            Map<String, Map<String, String>> answers = awaitAnswers(Instant.now().plus(READY_TIMEOUT));
+            out.println();
+            out.println("DNS answers (A records), asked of each cluster's DNS server:");
+            Table table = new Table(headers("NAME"));
+            answers.forEach((name, byCluster) -> {
+                List<Object> row = new ArrayList<>();
+                row.add(name);
+                CLUSTERS.forEach(c -> row.add(byCluster.get(c)));
+                table.row(row.toArray());
+            });
+            out.print(table.render());
+            out.println();
+            out.println("Peering:");
+            Table peering = new Table("CLUSTER", "PEER", "STATE", "EXPORTS", "IMPORTS");
+            for (int i = 0; i < CLUSTERS.size(); i++) {
+                JsonNode status = new AdminClient("http://127.0.0.1:" + adminPort(i)).get("api/v1/status").json();
+                for (JsonNode peer : status.path("peers")) {
+                    if ("outbound".equals(peer.path("direction").asText())) {
+                        peering.row(CLUSTERS.get(i), peer.path("cluster").asText("?") + " (" + peer.path("address").asText() + ")",
+                                peer.path("state").asText(), status.path("exports").path("count").asLong(),
+                                status.path("imports").path("count").asLong());
+                    }
+                }
+            }
+            out.print(peering.render());
+            out.println();
+            out.printf("all three clusters peered and answering in %.1f s; try:%n",
+                    Duration.between(started, Instant.now()).toMillis() / 1000.0);
+            out.println("  dig @127.0.0.1 -p " + dnsPort(1) + " cart.shop.svc.clusterset.local");
+            out.println("  ./isthmus status --admin http://127.0.0.1:" + adminPort(0));
+            out.println("  ./isthmus export --admin http://127.0.0.1:" + adminPort(2)
+                    + " --namespace demo --name hello --port 8080/TCP --ip 10.98.30.9");
+            out.println("Ctrl-C stops all three.");
+            out.println("ready");
+            out.flush();
+            if (exitWhenReady) {
+                return 0;
+            }
+            stopped.await();
+            return 0;
+        } finally {
+            if (exitWhenReady || Thread.currentThread().isInterrupted()) {
+                Runtime.getRuntime().removeShutdownHook(stopAll);
+                stopAll.run();
+            }
+        }
+    }
+
+    int adminPort(int i) {
+        return basePort + 10 * i;
+    }
+
+    int peeringPort(int i) {
+        return basePort + 10 * i + 1;
+    }
+
+    int dnsPort(int i) {
+        return basePort + 10 * i + 2;
+    }
+
+    int replicaPort(int i) {
+        return basePort + 10 * i + 3;
+    }
+
+    private String configFor(int i) {
+        String peers = java.util.stream.IntStream.range(0, CLUSTERS.size()).filter(j -> j != i)
+                .mapToObj(j -> "\"127.0.0.1:" + peeringPort(j) + "\"").collect(Collectors.joining(", "));
+        return """
+                # Written by `isthmus demo`; rewritten on every run.
+                isthmus {
+                  cluster-id = "%s"
+                  data-dir = "."
+                  admin { host = "127.0.0.1", port = %d }
+                  peering { host = "127.0.0.1", port = %d, peers = [%s] }
+                  dns { host = "127.0.0.1", port = %d }
+                  replicas { host = "127.0.0.1", port = %d }
+                }
+                """.formatted(CLUSTERS.get(i), adminPort(i), peeringPort(i), peers, dnsPort(i), replicaPort(i));
+    }
+
+    private void exportSamples(PrintWriter out) {
+        ObjectMapper json = new ObjectMapper();
+        for (List<String> sample : SAMPLES) {
+            ObjectNode body = json.createObjectNode();
+            body.put("namespace", sample.get(1)).put("name", sample.get(2)).put("type", sample.get(3));
+            List.of(sample.get(4).split(",")).forEach(body.putArray("ports")::add);
+            List.of(sample.get(5).split(",")).forEach(body.putArray("ips")::add);
+            AdminClient.Reply reply = new AdminClient("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(sample.get(0))))
+                    .post("api/v1/exports", body);
+            if (!reply.ok()) {
+                throw new CliException("exporting " + sample.get(1) + "/" + sample.get(2) + " from " + sample.get(0)
+                        + " failed: " + reply.error());
+            }
+            out.println("exported " + sample.get(1) + "/" + sample.get(2) + " from " + sample.get(0));
+        }
+    }
+
+    /** Asks every cluster's DNS for every sample name until all answer alike with every address exported. */
+    private Map<String, Map<String, String>> awaitAnswers(Instant deadline) throws Exception {
+        Map<String, List<String>> expected = new LinkedHashMap<>();
+        for (List<String> sample : SAMPLES) {
+            String name = sample.get(2) + "." + sample.get(1) + ".svc.clusterset.local";
+            expected.computeIfAbsent(name, n -> new ArrayList<>()).addAll(List.of(sample.get(5).split(",")));
+        }
+        while (true) {
+            Map<String, Map<String, String>> answers = new LinkedHashMap<>();
+            boolean complete = true;
+            for (Map.Entry<String, List<String>> entry : expected.entrySet()) {
+                Map<String, String> byCluster = new LinkedHashMap<>();
+                for (int i = 0; i < CLUSTERS.size(); i++) {
+                    List<String> got = askA(dnsPort(i), entry.getKey());
+                    byCluster.put(CLUSTERS.get(i), got.isEmpty() ? "(none)" : String.join(" ", got));
+                    complete &= got.size() == entry.getValue().size() && got.containsAll(entry.getValue());
+                }
+                answers.put(entry.getKey(), byCluster);
+            }
+            if (complete) {
+                return answers;
+            }
+            if (Instant.now().isAfter(deadline)) {
+                throw new CliException("not every cluster answered for every export in time; last answers: " + answers);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static List<String> askA(int port, String name) throws IOException {
+        SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", port));
+        resolver.setTimeout(Duration.ofSeconds(2));
+        Message response = resolver.send(Message.newQuery(Record.newRecord(Name.fromString(name + "."), Type.A,
+                org.xbill.DNS.DClass.IN)));
+        List<String> ips = new ArrayList<>();
+        if (response.getRcode() == Rcode.NOERROR) {
+            for (Record record : response.getSection(Section.ANSWER)) {
+                if (record instanceof ARecord a) {
+                    ips.add(a.getAddress().getHostAddress());
+                }
+            }
+        }
+        ips.sort(null);
+        return ips;
+    }
+
+    private static String[] headers(String first) {
+        List<String> headers = new ArrayList<>();
+        headers.add(first);
+        CLUSTERS.forEach(c -> headers.add("ASKED " + c.toUpperCase()));
+        return headers.toArray(String[]::new);
+    }
+}

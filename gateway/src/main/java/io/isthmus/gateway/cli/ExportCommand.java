@@ -1,0 +1,60 @@
+package io.isthmus.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.gateway.admin.ExportRequest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "export", description = "Offer a service to the clusterset (persisted by the gateway).")
+final class ExportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--namespace", required = true, paramLabel = "NS")
+    String namespace;
+
+    @Option(names = "--name", required = true, paramLabel = "SVC")
+    String name;
+
+    @Option(names = "--port", required = true, paramLabel = "[NAME:]PORT[/PROTO]",
+            description = "A service port, e.g. 80/TCP or http:80/TCP; repeat for several.")
+    List<String> ports = new ArrayList<>();
+
+    @Option(names = "--ip", paramLabel = "ADDR",
+            description = "The ClusterSetIP, or (headless) each endpoint IP; repeat for several.")
+    List<String> ips = new ArrayList<>();
+
+    @Option(names = "--type", defaultValue = "ClusterSetIP", paramLabel = "TYPE",
+            description = "ClusterSetIP (default) or Headless.")
+    String type;
+
+    @Option(names = "--admin", defaultValue = AdminClient.DEFAULT_ADMIN, paramLabel = "URL",
+            description = "The gateway's admin HTTP address (default: ${DEFAULT-VALUE}).")
+    String admin;
+
+    @Override
+    public Integer call() {
+        ObjectNode body = new ObjectMapper().createObjectNode();
+        body.put("namespace", namespace).put("name", name).put("type", type);
+        ports.forEach(body.putArray("ports")::add);
+        ips.forEach(body.putArray("ips")::add);
+        ExportRequest.parse(body, Instant.now()); // same checks as the gateway, before anything is sent
+        AdminClient.Reply reply = new AdminClient(admin).post("api/v1/exports", body);
+        if (!reply.ok()) {
+            throw new CliException(reply.error());
+        }
+        JsonNode stored = reply.json();
+        spec.commandLine().getOut().println("exported " + namespace + "/" + name + " from cluster "
+                + stored.path("cluster").asText() + " (version " + stored.path("version").asLong() + ")");
+        return 0;
+    }
+}

@@ -1,0 +1,97 @@
+package io.isthmus.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+
+@Command(name = "status", description = "Show a gateway's peers, exports, imports and health.")
+final class StatusCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--admin", defaultValue = AdminClient.DEFAULT_ADMIN, paramLabel = "URL",
+            description = "The gateway's admin HTTP address (default: ${DEFAULT-VALUE}).")
+    String admin;
+
+    @Option(names = "--json", description = "Print the status API's JSON as it is.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        AdminClient.Reply reply = new AdminClient(admin).get("api/v1/status");
+        if (!reply.ok()) {
+            throw new CliException(reply.error());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        JsonNode status = reply.json();
+        if (json) {
+            out.println(status.toPrettyString());
+        } else {
+            out.print(render(status, Instant.now()));
+        }
+        return status.path("ready").asBoolean() ? 0 : 1;
+    }
+
+    static String render(JsonNode status, Instant now) {
+        StringBuilder out = new StringBuilder();
+        out.append("cluster ").append(status.path("clusterId").asText()).append("  ")
+                .append(status.path("ready").asBoolean() ? "ready" : "NOT READY");
+        long up = 0;
+        for (JsonNode replica : status.path("replicas")) {
+            if ("Up".equals(replica.path("status").asText())) {
+                up++;
+            }
+        }
+        out.append("  replicas ").append(up).append('/').append(status.path("replicas").size()).append(" up\n");
+        for (JsonNode reason : status.path("notReady")) {
+            out.append("  not ready: ").append(reason.asText()).append('\n');
+        }
+        JsonNode listening = status.path("listening");
+        out.append("listening  admin ").append(listening.path("admin").asText())
+                .append("  peering ").append(listening.path("peering").asText())
+                .append("  dns ").append(listening.path("dns").asText())
+                .append("  replicas ").append(listening.path("replicas").asText()).append('\n');
+        out.append("exports    ").append(status.path("exports").path("count").asLong())
+                .append(" (version ").append(status.path("exports").path("version").asLong()).append(")\n");
+        out.append("imports    ").append(status.path("imports").path("count").asLong()).append(" services from ")
+                .append(status.path("imports").path("clusters").size()).append(" clusters\n\n");
+        Table peers = new Table("PEER LINK", "CLUSTER", "DIRECTION", "STATE", "FOR", "LAST SYNC", "DETAIL");
+        for (JsonNode peer : status.path("peers")) {
+            peers.row(peer.path("link").asText(), text(peer, "cluster"), peer.path("direction").asText(),
+                    peer.path("state").asText(), age(peer.path("since"), now), age(peer.path("lastSyncAt"), now),
+                    text(peer, "detail"));
+        }
+        out.append(status.path("peers").isEmpty() ? "no peer links\n" : peers.render());
+        return out.toString();
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.path(field);
+        return value.isMissingNode() || value.isNull() ? "-" : value.asText();
+    }
+
+    /** "12s ago" style, from an ISO instant; "-" when absent. */
+    static String age(JsonNode instant, Instant now) {
+        if (instant == null || instant.isNull() || instant.isMissingNode()) {
+            return "-";
+        }
+        Duration d = Duration.between(Instant.parse(instant.asText()), now);
+        if (d.isNegative()) {
+            d = Duration.ZERO;
+        }
+        if (d.toSeconds() < 120) {
+            return d.toSeconds() + "s";
+        }
+        if (d.toMinutes() < 120) {
+            return d.toMinutes() + "m";
+        }
+        return d.toHours() + "h";
+    }
+}

@@ -1,0 +1,33 @@
+package io.isthmus.gateway.config;
+
+import io.isthmus.api.ClusterId;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** Everything one gateway replica is started with, validated; made by {@link GatewayConfigLoader}. */
+public record GatewayConfig(
+        ClusterId clusterId,
+        Path dataDir,
+        HostPort admin,
+        Peering peering,
+        Dns dns,
+        Replicas replicas) {
+
+    public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
+                          Duration reconnectMinBackoff, Duration reconnectMaxBackoff) {
+        public Peering {
+            peers = List.copyOf(peers);
+        }
+    }
+
+    public record Dns(HostPort listen, String zone, Duration ttl) {
+    }
+
+    public record Replicas(HostPort listen, List<String> seedNodes) {
+        public Replicas {
+            seedNodes = List.copyOf(seedNodes);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package io.isthmus.gateway.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.DnsLabel;
+import io.isthmus.api.InvalidFieldException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a gateway config file (HOCON) against the defaults in reference.conf. Unknown keys under
+ * {@code isthmus} and values of the wrong form fail with the setting's full path and the value given.
+ */
+public final class GatewayConfigLoader {
+    private static final String ROOT = "isthmus";
+    private static final Pattern SEED_NODE = Pattern.compile("pekko://isthmus@[^:/\\s]+:\\d{1,5}");
+
+    private GatewayConfigLoader() {
+    }
+
+    public static GatewayConfig load(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidFieldException("--config", file, "no such file");
+        }
+        Config user;
+        try {
+            user = ConfigFactory.parseFile(file.toFile(),
+                    ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("--config", file, "not valid HOCON: " + e.getMessage());
+        }
+        return fromConfig(user, file.toAbsolutePath().getParent());
+    }
+
+    /** {@code baseDir} resolves a relative data-dir; null means the working directory. */
+    public static GatewayConfig fromConfig(Config user, Path baseDir) {
+        Config reference = ConfigFactory.defaultReference().getConfig(ROOT);
+        if (user.hasPath(ROOT)) {
+            rejectUnknownKeys(ROOT, user.getObject(ROOT), reference.root());
+        }
+        Config c;
+        try {
+            c = user.withOnlyPath(ROOT).withFallback(ConfigFactory.defaultReference().withOnlyPath(ROOT))
+                    .resolve().getConfig(ROOT);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT, "", e.getMessage());
+        }
+        return read(c, baseDir);
+    }
+
+    private static GatewayConfig read(Config c, Path baseDir) {
+        String clusterIdText = string(c, "cluster-id");
+        if (clusterIdText.isEmpty()) {
+            throw new InvalidFieldException("isthmus.cluster-id", "", "is required: name this cluster, e.g. cluster-id = east");
+        }
+        ClusterId clusterId = field("isthmus.cluster-id", () -> ClusterId.of(clusterIdText));
+        String dataDirText = string(c, "data-dir");
+        if (dataDirText.isBlank()) {
+            throw new InvalidFieldException("isthmus.data-dir", dataDirText, "must not be empty");
+        }
+        Path dataDir = Path.of(dataDirText);
+        if (!dataDir.isAbsolute() && baseDir != null) {
+            dataDir = baseDir.resolve(dataDir);
+        }
+        HostPort admin = listen(c, "admin");
+        List<HostPort> peers = new ArrayList<>();
+        for (String peer : stringList(c, "peering.peers")) {
+            peers.add(HostPort.parse("isthmus.peering.peers", peer));
+        }
+        GatewayConfig.Peering peering = new GatewayConfig.Peering(listen(c, "peering"), peers,
+                positive(c, "peering.heartbeat-interval"), positive(c, "peering.reconnect-min-backoff"),
+                positive(c, "peering.reconnect-max-backoff"));
+        if (peering.reconnectMaxBackoff().compareTo(peering.reconnectMinBackoff()) < 0) {
+            throw new InvalidFieldException("isthmus.peering.reconnect-max-backoff", peering.reconnectMaxBackoff(),
+                    "must not be less than reconnect-min-backoff (" + peering.reconnectMinBackoff() + ")");
+        }
+        String zone = string(c, "dns.zone").toLowerCase();
+        zone = zone.endsWith(".") ? zone.substring(0, zone.length() - 1) : zone;
+        if (zone.isEmpty()) {
+            throw new InvalidFieldException("isthmus.dns.zone", zone, "must not be empty");
+        }
+        for (String label : zone.split("\\.", -1)) {
+            String z = zone;
+            field("isthmus.dns.zone", () -> DnsLabel.require("isthmus.dns.zone", label.isEmpty() ? z : label));
+        }
+        Duration ttl = positive(c, "dns.ttl");
+        if (ttl.toNanosPart() != 0 || ttl.toSeconds() > 86_400) {
+            throw new InvalidFieldException("isthmus.dns.ttl", c.getValue("dns.ttl").unwrapped(),
+                    "must be whole seconds, at most one day (86400 s)");
+        }
+        GatewayConfig.Dns dns = new GatewayConfig.Dns(listen(c, "dns"), zone, ttl);
+        List<String> seeds = stringList(c, "replicas.seed-nodes");
+        for (String seed : seeds) {
+            if (!SEED_NODE.matcher(seed).matches()) {
+                throw new InvalidFieldException("isthmus.replicas.seed-nodes", seed,
+                        "expected pekko://isthmus@HOST:PORT, e.g. pekko://isthmus@10.1.0.5:7073");
+            }
+        }
+        GatewayConfig.Replicas replicas = new GatewayConfig.Replicas(listen(c, "replicas"), seeds);
+        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas);
+    }
+
+    private static void rejectUnknownKeys(String path, ConfigObject given, ConfigObject known) {
+        for (Map.Entry<String, ConfigValue> entry : given.entrySet()) {
+            String key = entry.getKey();
+            String full = path + "." + key;
+            ConfigValue knownValue = known.get(key);
+            if (knownValue == null) {
+                throw new InvalidFieldException(full, entry.getValue().unwrapped(),
+                        "unknown setting; the settings are listed with their defaults in the gateway's reference.conf");
+            }
+            if (knownValue.valueType() == ConfigValueType.OBJECT) {
+                if (entry.getValue().valueType() != ConfigValueType.OBJECT) {
+                    throw new InvalidFieldException(full, entry.getValue().unwrapped(), "must be a block { ... }");
+                }
+                rejectUnknownKeys(full, (ConfigObject) entry.getValue(), (ConfigObject) knownValue);
+            }
+        }
+    }
+
+    private static HostPort listen(Config c, String block) {
+        String host = string(c, block + ".host");
+        int port;
+        try {
+            port = c.getInt(block + ".port");
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus." + block + ".port", c.getValue(block + ".port").unwrapped(),
+                    "must be a number between 0 and 65535");
+        }
+        if (port < 0 || port > 65535) {
+            throw new InvalidFieldException("isthmus." + block + ".port", port, "must be between 0 and 65535");
+        }
+        if (host.isBlank()) {
+            throw new InvalidFieldException("isthmus." + block + ".host", host, "must not be empty");
+        }
+        return new HostPort(host, port);
+    }
+
+    private static String string(Config c, String key) {
+        try {
+            return c.getString(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(), "must be a string");
+        }
+    }
+
+    private static List<String> stringList(Config c, String key) {
+        try {
+            return c.getStringList(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(), "must be a list of strings");
+        }
+    }
+
+    private static Duration positive(Config c, String key) {
+        Duration d;
+        try {
+            d = c.getDuration(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(),
+                    "must be a duration such as 500ms, 5s or 1m");
+        }
+        if (d.isNegative() || d.isZero()) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(), "must be greater than zero");
+        }
+        return d;
+    }
+
+    private static <T> T field(String field, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (InvalidFieldException e) {
+            throw e.as(field);
+        }
+    }
+}

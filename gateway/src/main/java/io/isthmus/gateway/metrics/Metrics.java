@@ -1,0 +1,164 @@
+package io.isthmus.gateway.metrics;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's metrics, rendered in the Prometheus text format. One instance per gateway, made in the wiring
+ * and handed to whoever counts; families are registered once, up front.
+ */
+public final class Metrics {
+    private final Map<String, Family> families = new ConcurrentSkipListMap<>();
+
+    /** A counter family with the given label names; label values are given on each increment. */
+    public Counter counter(String name, String help, String... labelNames) {
+        Counter counter = new Counter(name, help, List.of(labelNames));
+        register(counter);
+        return counter;
+    }
+
+    /** A gauge whose samples (label values → value) are read at scrape time. */
+    public void gauge(String name, String help, List<String> labelNames, Supplier<Map<List<String>, Double>> samples) {
+        register(new Gauge(name, help, List.copyOf(labelNames), samples));
+    }
+
+    private void register(Family family) {
+        if (families.putIfAbsent(family.name(), family) != null) {
+            throw new IllegalStateException("metric " + family.name() + " is registered twice");
+        }
+    }
+
+    public String render() {
+        StringBuilder out = new StringBuilder();
+        for (Family family : families.values()) {
+            out.append("# HELP ").append(family.name()).append(' ').append(family.help()).append('\n');
+            out.append("# TYPE ").append(family.name()).append(' ').append(family.type()).append('\n');
+            family.samples().forEach((labels, value) -> {
+                out.append(family.name());
+                appendLabels(out, family.labelNames(), labels);
+                out.append(' ').append(format(value)).append('\n');
+            });
+        }
+        return out.toString();
+    }
+
+    private static void appendLabels(StringBuilder out, List<String> names, List<String> values) {
+        if (names.isEmpty()) {
+            return;
+        }
+        out.append('{');
+        for (int i = 0; i < names.size(); i++) {
+            if (i > 0) {
+                out.append(',');
+            }
+            out.append(names.get(i)).append("=\"");
+            String v = i < values.size() ? values.get(i) : "";
+            out.append(v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")).append('"');
+        }
+        out.append('}');
+    }
+
+    private static String format(double value) {
+        return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : Double.toString(value);
+    }
+
+    private sealed interface Family {
+        String name();
+
+        String help();
+
+        String type();
+
+        List<String> labelNames();
+
+        Map<List<String>, Double> samples();
+    }
+
+    public static final class Counter implements Family {
+        private final String name;
+        private final String help;
+        private final List<String> labelNames;
+        private final Map<List<String>, LongAdder> values = new ConcurrentHashMap<>();
+
+        private Counter(String name, String help, List<String> labelNames) {
+            this.name = name;
+            this.help = help;
+            this.labelNames = labelNames;
+            if (labelNames.isEmpty()) {
+                values.put(List.of(), new LongAdder());
+            }
+        }
+
+        public void inc(String... labelValues) {
+            add(1, labelValues);
+        }
+
+        public void add(long amount, String... labelValues) {
+            if (labelValues.length != labelNames.size()) {
+                throw new IllegalArgumentException(name + " takes labels " + labelNames);
+            }
+            values.computeIfAbsent(List.of(labelValues), k -> new LongAdder()).add(amount);
+        }
+
+        public long get(String... labelValues) {
+            LongAdder adder = values.get(List.of(labelValues));
+            return adder == null ? 0 : adder.sum();
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public String help() {
+            return help;
+        }
+
+        @Override
+        public String type() {
+            return "counter";
+        }
+
+        @Override
+        public List<String> labelNames() {
+            return labelNames;
+        }
+
+        @Override
+        public Map<List<String>, Double> samples() {
+            Map<List<String>, Double> out = new ConcurrentSkipListMap<>(Metrics::compareLabels);
+            values.forEach((labels, adder) -> out.put(labels, (double) adder.sum()));
+            return out;
+        }
+    }
+
+    private record Gauge(String name, String help, List<String> labelNames,
+                         Supplier<Map<List<String>, Double>> reader) implements Family {
+        @Override
+        public String type() {
+            return "gauge";
+        }
+
+        @Override
+        public Map<List<String>, Double> samples() {
+            Map<List<String>, Double> out = new ConcurrentSkipListMap<>(Metrics::compareLabels);
+            out.putAll(reader.get());
+            return out;
+        }
+    }
+
+    private static int compareLabels(List<String> a, List<String> b) {
+        return String.join("\u0000", a).compareTo(String.join("\u0000", b));
+    }
+
+    /** For tests and status: every family name registered. */
+    public List<String> names() {
+        return new ArrayList<>(families.keySet());
+    }
+}

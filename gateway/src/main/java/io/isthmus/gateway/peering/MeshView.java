@@ -1,0 +1,160 @@
+package io.isthmus.gateway.peering;
+
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.ServiceDirectory;
+import io.isthmus.api.ServiceExport;
+import io.isthmus.gateway.exports.ExportSet;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * What this gateway knows of the clusterset: its own exports, the exports each peer cluster sent, and the state
+ * of every peer link. Each change of exports makes a new {@link ServiceDirectory} for DNS and tells the peer
+ * links. One per gateway replica; its state is rebuilt from the journal and the peers after a restart.
+ */
+public final class MeshView {
+
+    public sealed interface Command {
+    }
+
+    public record OwnExportsChanged(ExportSet exports) implements Command {
+    }
+
+    /** A full export snapshot from {@code origin}, already validated by the link. Older versions are ignored. */
+    public record ImportsReceived(String linkId, ClusterId origin, long version, List<ServiceExport> exports)
+            implements Command {
+    }
+
+    public record LinkChanged(String linkId, Direction direction, String address, ClusterId remote, LinkState state,
+                              String detail) implements Command {
+    }
+
+    public record HeartbeatReceived(String linkId) implements Command {
+    }
+
+    public enum Direction { OUTBOUND, INBOUND }
+
+    /** The exports one peer cluster offers, as last received. */
+    public record RemoteExports(long version, List<ServiceExport> exports, Instant receivedAt, String viaLink) {
+        public RemoteExports {
+            exports = List.copyOf(exports);
+        }
+    }
+
+    /** One peer link; {@code remote} is null until the peer said hello. */
+    public record Link(String id, Direction direction, String address, ClusterId remote, LinkState state,
+                       Instant since, Instant lastMessageAt, String detail) {
+    }
+
+    public record Snapshot(ClusterId self, ExportSet own, Map<ClusterId, RemoteExports> imports,
+                           Map<String, Link> links, ServiceDirectory directory) {
+        public Snapshot {
+            imports = Map.copyOf(imports);
+            links = Map.copyOf(links);
+        }
+    }
+
+    private MeshView() {
+    }
+
+    /**
+     * @param exportsTopic where the export registry publishes this cluster's export set
+     * @param snapshots     receives every new state (DNS, status and metrics read the latest)
+     * @param feed          tells peer links that our exports changed
+     */
+    public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
+                                           Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock) {
+        return Behaviors.setup(context -> {
+            ActorRef<ExportSet> adapter = context.messageAdapter(ExportSet.class, OwnExportsChanged::new);
+            exportsTopic.tell(Topic.subscribe(adapter));
+            Snapshot initial = new Snapshot(self, ExportSet.EMPTY, Map.of(), Map.of(), ServiceDirectory.EMPTY);
+            snapshots.accept(initial);
+            return new MeshView.Running(snapshots, feed, clock).behavior(initial);
+        });
+    }
+
+    private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock) {
+
+        Behavior<Command> behavior(Snapshot state) {
+            return Behaviors.receiveMessage(command -> {
+                Snapshot next = switch (command) {
+                case OwnExportsChanged(ExportSet exports) -> onOwnExports(state, exports);
+                case ImportsReceived received -> onImports(state, received);
+                case LinkChanged changed -> onLink(state, changed);
+                case HeartbeatReceived(String linkId) -> touch(state, linkId);
+                };
+                if (next != state) {
+                    snapshots.accept(next);
+                }
+                return behavior(next);
+            });
+        }
+
+        private Snapshot onOwnExports(Snapshot state, ExportSet exports) {
+            if (exports.version() <= state.own().version() && state.own().version() != 0) {
+                return state;
+            }
+            feed.offer(exports);
+            return withDirectory(new Snapshot(state.self(), exports, state.imports(), state.links(), state.directory()));
+        }
+
+        private Snapshot onImports(Snapshot state, ImportsReceived received) {
+            Snapshot touched = touch(state, received.linkId());
+            RemoteExports known = touched.imports().get(received.origin());
+            if (known != null && received.version() <= known.version()) {
+                return touched; // the same snapshot over a second link, or an old one: idempotent
+            }
+            Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
+            imports.put(received.origin(),
+                    new RemoteExports(received.version(), received.exports(), clock.instant(), received.linkId()));
+            return withDirectory(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()));
+        }
+
+        private Snapshot onLink(Snapshot state, LinkChanged changed) {
+            Map<String, Link> links = new HashMap<>(state.links());
+            Link before = links.get(changed.linkId());
+            if (changed.direction() == Direction.INBOUND && changed.state() == LinkState.DOWN) {
+                links.remove(changed.linkId()); // the peer dials again under a new link id
+            } else {
+                Instant now = clock.instant();
+                boolean sameState = before != null && before.state() == changed.state();
+                links.put(changed.linkId(), new Link(changed.linkId(), changed.direction(), changed.address(),
+                        changed.remote() != null ? changed.remote() : before == null ? null : before.remote(),
+                        changed.state(), sameState ? before.since() : now,
+                        changed.state() == LinkState.UP ? now : before == null ? null : before.lastMessageAt(),
+                        changed.detail()));
+            }
+            return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory());
+        }
+
+        private Snapshot touch(Snapshot state, String linkId) {
+            Link link = state.links().get(linkId);
+            if (link == null) {
+                return state;
+            }
+            Map<String, Link> links = new HashMap<>(state.links());
+            links.put(linkId, new Link(link.id(), link.direction(), link.address(), link.remote(), link.state(),
+                    link.since(), clock.instant(), link.detail()));
+            return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory());
+        }
+
+        private Snapshot withDirectory(Snapshot state) {
+            Map<ClusterId, List<ServiceExport>> byCluster = new TreeMap<>();
+            byCluster.put(state.self(), state.own().exports());
+            state.imports().forEach((cluster, remote) -> byCluster.put(cluster, new ArrayList<>(remote.exports())));
+            ServiceDirectory directory = ServiceDirectory.merge(state.directory().version() + 1, byCluster);
+            return new Snapshot(state.self(), state.own(), state.imports(), state.links(), directory);
+        }
+    }
+}

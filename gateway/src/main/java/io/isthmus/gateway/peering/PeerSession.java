@@ -1,0 +1,174 @@
+package io.isthmus.gateway.peering;
+
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.ServiceExport;
+import io.isthmus.api.grpc.peering.ExportSnapshot;
+import io.isthmus.api.grpc.peering.Heartbeat;
+import io.isthmus.api.grpc.peering.Hello;
+import io.isthmus.api.grpc.peering.PeerMessage;
+import io.isthmus.gateway.exports.ExportSet;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One peer stream, whichever side dialled: what we send (hello, then our exports whenever they change, and a
+ * heartbeat that also re-sends exports the peer may have missed) and how we take what the peer sends. The
+ * handling methods are called by one stream stage at a time, so the session's few fields need no locking.
+ */
+final class PeerSession {
+    static final int PROTOCOL_VERSION = 1;
+    private static final Logger log = LoggerFactory.getLogger(PeerSession.class);
+
+    private final ClusterId self;
+    private final String linkId;
+    private final MeshView.Direction direction;
+    private final String address;
+    private final ExportFeed feed;
+    private final ActorRef<MeshView.Command> mesh;
+    private final Duration heartbeatInterval;
+    private final PeeringMetrics metrics;
+    private ClusterId remote;
+
+    PeerSession(ClusterId self, String linkId, MeshView.Direction direction, String address, ExportFeed feed,
+                ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics) {
+        this.self = self;
+        this.linkId = linkId;
+        this.direction = direction;
+        this.address = address;
+        this.feed = feed;
+        this.mesh = mesh;
+        this.heartbeatInterval = heartbeatInterval;
+        this.metrics = metrics;
+    }
+
+    String linkId() {
+        return linkId;
+    }
+
+    /** What we send: hello first, then a snapshot whenever ours is newer than the last one sent, and heartbeats. */
+    Source<PeerMessage, NotUsed> outbound() {
+        PeerMessage hello = PeerMessage.newBuilder().setHello(Hello.newBuilder()
+                .setClusterId(self.value()).setProtocolVersion(PROTOCOL_VERSION)).build();
+        Source<Boolean, NotUsed> changes = feed.changes().map(version -> false);
+        Source<Boolean, NotUsed> ticks = Source.tick(Duration.ZERO, heartbeatInterval, true)
+                .mapMaterializedValue(cancellable -> NotUsed.getInstance());
+        Source<PeerMessage, NotUsed> updates = changes.merge(ticks)
+                .statefulMap(() -> new long[]{-1L}, (lastSent, isTick) -> {
+                    List<PeerMessage> out = new ArrayList<>(2);
+                    ExportSet current = feed.current();
+                    if (current.version() != lastSent[0]) {
+                        lastSent[0] = current.version();
+                        out.add(snapshot(current));
+                    }
+                    if (isTick) {
+                        out.add(PeerMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder()
+                                .setSentAtUnixNanos(System.currentTimeMillis() * 1_000_000L)
+                                .setExportVersion(current.version())).build());
+                    }
+                    return org.apache.pekko.japi.Pair.create(lastSent, out);
+                }, lastSent -> Optional.empty())
+                .mapConcat(messages -> messages);
+        return Source.single(hello).concat(updates)
+                .map(message -> {
+                    metrics.messagesSent().inc(message.getKindCase().name().toLowerCase());
+                    return message;
+                });
+    }
+
+    private PeerMessage snapshot(ExportSet exports) {
+        ExportSnapshot.Builder b = ExportSnapshot.newBuilder().setOriginCluster(self.value()).setVersion(exports.version());
+        for (ServiceExport export : exports.exports()) {
+            b.addExports(PeerMessages.toWire(export));
+        }
+        return PeerMessage.newBuilder().setExportSnapshot(b).build();
+    }
+
+    /** Takes one message from the peer; throws {@link PeeringProtocolException} to close the link. */
+    void handle(PeerMessage message) {
+        metrics.messagesReceived().inc(message.getKindCase().name().toLowerCase());
+        switch (message.getKindCase()) {
+            case HELLO -> onHello(message.getHello());
+            case EXPORT_SNAPSHOT -> onSnapshot(requireHello(message), message.getExportSnapshot());
+            case HEARTBEAT -> {
+                requireHello(message);
+                mesh.tell(new MeshView.HeartbeatReceived(linkId));
+            }
+            case KIND_NOT_SET -> {
+                // A newer peer may send kinds we do not know yet; they arrive as unknown fields: ignore them.
+            }
+        }
+    }
+
+    private void onHello(Hello hello) {
+        if (remote != null) {
+            throw reject("duplicate-hello", "sent hello twice on one stream");
+        }
+        if (hello.getProtocolVersion() != PROTOCOL_VERSION) {
+            throw reject("unsupported-version", "speaks peering protocol version " + hello.getProtocolVersion()
+                    + "; this gateway speaks version " + PROTOCOL_VERSION);
+        }
+        ClusterId claimed;
+        try {
+            claimed = ClusterId.of(hello.getClusterId());
+        } catch (InvalidFieldException e) {
+            throw reject("bad-hello", "sent a hello with " + e.getMessage());
+        }
+        if (claimed.equals(self)) {
+            throw reject("own-cluster-id", "claims to be this gateway's own cluster '" + self
+                    + "'; check the peers list and the cluster ids");
+        }
+        remote = claimed;
+        log.info("peer link {} ({} {}) is up with cluster {}", linkId, direction.name().toLowerCase(), address, remote);
+        mesh.tell(new MeshView.LinkChanged(linkId, direction, address, remote, LinkState.UP, "hello received"));
+    }
+
+    private ClusterId requireHello(PeerMessage message) {
+        if (remote == null) {
+            throw reject("no-hello", "sent " + message.getKindCase() + " before hello");
+        }
+        return remote;
+    }
+
+    private void onSnapshot(ClusterId from, ExportSnapshot snapshot) {
+        if (!snapshot.getOriginCluster().equals(from.value())) {
+            throw reject("foreign-origin", "cluster " + from + " sent exports of cluster '"
+                    + snapshot.getOriginCluster() + "'; a gateway may only send its own");
+        }
+        List<ServiceExport> exports = new ArrayList<>(snapshot.getExportsCount());
+        try {
+            for (var wire : snapshot.getExportsList()) {
+                exports.add(PeerMessages.fromWire(wire));
+            }
+        } catch (InvalidFieldException e) {
+            throw reject("invalid-export", "sent an export snapshot with " + e.getMessage());
+        }
+        mesh.tell(new MeshView.ImportsReceived(linkId, from, snapshot.getVersion(), exports));
+    }
+
+    private PeeringProtocolException reject(String reason, String what) {
+        metrics.linksRejected().inc(reason);
+        String message = "peer link " + linkId + " (" + address + (remote == null ? "" : ", cluster " + remote)
+                + ") closed: the peer " + what;
+        log.warn(message);
+        return new PeeringProtocolException(reason, message);
+    }
+
+    /** Called once when the stream ends, for whatever reason. */
+    void closed(Optional<Throwable> failure) {
+        String detail = failure.map(t -> t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage())
+                .orElse("stream ended");
+        if (remote != null) {
+            log.info("peer link {} to cluster {} is down: {}", linkId, remote, detail);
+        }
+        mesh.tell(new MeshView.LinkChanged(linkId, direction, address, remote, LinkState.DOWN, detail));
+    }
+}

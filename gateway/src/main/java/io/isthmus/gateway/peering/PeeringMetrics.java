@@ -1,0 +1,20 @@
+package io.isthmus.gateway.peering;
+
+import io.isthmus.gateway.metrics.Metrics;
+
+/** The peering counters; link state and import gauges are read from the mesh view by the admin server. */
+public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter messagesSent,
+                             Metrics.Counter linksRejected, Metrics.Counter linkAttempts) {
+
+    public static PeeringMetrics register(Metrics metrics) {
+        return new PeeringMetrics(
+                metrics.counter("isthmus_peering_messages_received_total",
+                        "Peering messages received, by kind.", "kind"),
+                metrics.counter("isthmus_peering_messages_sent_total",
+                        "Peering messages sent, by kind.", "kind"),
+                metrics.counter("isthmus_peering_links_rejected_total",
+                        "Peer streams closed because the peer broke the protocol, by reason.", "reason"),
+                metrics.counter("isthmus_peering_link_attempts_total",
+                        "Outbound connection attempts to peers, by peer address.", "peer"));
+    }
+}
