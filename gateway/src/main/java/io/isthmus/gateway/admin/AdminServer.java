@@ -174,9 +174,9 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                 });
         metrics.gauge("isthmus_ready", "1 when the replica is ready.", List.of(),
                 () -> Map.of(List.of(), gateway.notReadyReasons().isEmpty() ? 1.0 : 0.0));
-        metrics.gauge("isthmus_dns_queries", "DNS messages answered, by response code (counter semantics).",
+        metrics.counterFunction("isthmus_dns_responses_total", "DNS responses sent, by response code.",
                 List.of("rcode"), () -> dnsSamples(DnsCounters.Snapshot::byRcode));
-        metrics.gauge("isthmus_dns_queries_by_type", "DNS questions received, by query type (counter semantics).",
+        metrics.counterFunction("isthmus_dns_queries_total", "DNS questions received, by query type.",
                 List.of("qtype"), () -> dnsSamples(DnsCounters.Snapshot::byQtype));
     }
 

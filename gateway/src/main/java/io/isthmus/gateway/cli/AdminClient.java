@@ -19,7 +19,9 @@ final class AdminClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final URI base;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade dance with a request body
+            .connectTimeout(Duration.ofSeconds(3)).build();
 
     AdminClient(String adminUrl) {
         this.base = parse(adminUrl);

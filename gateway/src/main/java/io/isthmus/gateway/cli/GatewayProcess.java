@@ -76,7 +76,8 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Waits until /readyz says ready; fails early, with the end of the log, if the process dies. */
     void awaitReady(Duration timeout) throws InterruptedException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(1)).build();
         HttpRequest ready = HttpRequest.newBuilder(URI.create(adminUrl() + "/readyz"))
                 .timeout(Duration.ofSeconds(2)).GET().build();
         Instant deadline = Instant.now().plus(timeout);

@@ -24,7 +24,13 @@ public final class Metrics {
 
     /** A gauge whose samples (label values → value) are read at scrape time. */
     public void gauge(String name, String help, List<String> labelNames, Supplier<Map<List<String>, Double>> samples) {
-        register(new Gauge(name, help, List.copyOf(labelNames), samples));
+        register(new Sampled(name, help, "gauge", List.copyOf(labelNames), samples));
+    }
+
+    /** A counter kept elsewhere (another module's own counters), read at scrape time. */
+    public void counterFunction(String name, String help, List<String> labelNames,
+                                Supplier<Map<List<String>, Double>> samples) {
+        register(new Sampled(name, help, "counter", List.copyOf(labelNames), samples));
     }
 
     private void register(Family family) {
@@ -138,13 +144,8 @@ public final class Metrics {
         }
     }
 
-    private record Gauge(String name, String help, List<String> labelNames,
-                         Supplier<Map<List<String>, Double>> reader) implements Family {
-        @Override
-        public String type() {
-            return "gauge";
-        }
-
+    private record Sampled(String name, String help, String type, List<String> labelNames,
+                           Supplier<Map<List<String>, Double>> reader) implements Family {
         @Override
         public Map<List<String>, Double> samples() {
             Map<List<String>, Double> out = new ConcurrentSkipListMap<>(Metrics::compareLabels);

@@ -7,6 +7,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.event.Logging;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.RestartSettings;
@@ -36,7 +37,9 @@ public final class PeerLinks implements AutoCloseable {
                                   ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, Duration minBackoff,
                                   Duration maxBackoff, PeeringMetrics metrics) {
         PeerLinks links = new PeerLinks();
-        RestartSettings backoff = RestartSettings.create(minBackoff, maxBackoff, 0.2);
+        // Link ups and downs are logged once by the session; the restart itself only at debug.
+        RestartSettings backoff = RestartSettings.create(minBackoff, maxBackoff, 0.2)
+                .withLogSettings(RestartSettings.createLogSettings(Logging.DebugLevel()));
         for (HostPort peer : peers) {
             String linkId = "peer " + peer;
             Source<Done, NotUsed> attempts = RestartSource.withBackoff(backoff, () -> {
