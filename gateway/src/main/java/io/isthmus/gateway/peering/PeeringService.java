@@ -1,16 +1,17 @@
 package io.isthmus.gateway.peering;
 
+import io.grpc.Status;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.grpc.peering.PeerMessage;
 import io.isthmus.api.grpc.peering.Peering;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.grpc.GrpcServiceException;
+import org.apache.pekko.japi.pf.PFBuilder;
 import org.apache.pekko.stream.javadsl.Source;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -37,17 +38,20 @@ public final class PeeringService implements Peering {
         String linkId = "inbound-" + inboundCount.incrementAndGet();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.INBOUND, "inbound", feed, mesh,
                 heartbeatInterval, metrics);
-        Sink<PeerMessage, NotUsed> inbound = Flow.of(PeerMessage.class)
-                .map(message -> {
+        // What the peer sends is consumed here and yields nothing; merged with what we send so that a protocol
+        // error fails the whole call (the peer sees why) and the peer ending its side ends ours (eager complete).
+        return in.<PeerMessage>mapConcat(message -> {
                     session.handle(message);
-                    return message;
+                    return List.of();
                 })
+                .merge(session.outbound(), true)
+                .mapError(new PFBuilder<Throwable, Throwable>()
+                        .match(PeeringProtocolException.class, e -> new GrpcServiceException(
+                                Status.FAILED_PRECONDITION.withDescription(e.getMessage())))
+                        .build())
                 .watchTermination((notUsed, done) -> {
                     done.whenComplete((ok, failure) -> session.closed(Optional.ofNullable(failure)));
-                    return NotUsed.getInstance();
-                })
-                .to(Sink.ignore());
-        // Coupled: when the peer's side ends or breaks the protocol, our side ends too, and the other way round.
-        return in.viaMat(Flow.fromSinkAndSourceCoupled(inbound, session.outbound()), Keep.left());
+                    return notUsed;
+                });
     }
 }

@@ -1,0 +1,19 @@
+package io.isthmus.gateway.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+/** Runs the isthmus CLI in this JVM and keeps what it printed. */
+record Cli(int exitCode, String out, String err) {
+    static Cli run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = IsthmusCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Cli(code, out.toString(), err.toString());
+    }
+
+    @Override
+    public String toString() {
+        return "exit " + exitCode + "\nout: " + out + "\nerr: " + err;
+    }
+}

@@ -1,0 +1,34 @@
+package io.isthmus.gateway.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The newcomer's first command: three clusters, peered, answering for each other's exports. */
+class DemoTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void demoReachesReadyWithEveryClusterAnsweringAndLeavesNoProcessBehind() throws Exception {
+        int base = FreePorts.block(30);
+        Cli demo = Cli.run("demo", "--data", dir.toString(), "--base-port", Integer.toString(base), "--exit-when-ready");
+        assertEquals(0, demo.exitCode(), demo::toString);
+        assertTrue(demo.out().lines().anyMatch("ready"::equals), demo::toString);
+        assertTrue(demo.out().lines().anyMatch(line -> line.startsWith("catalog.shop.svc.clusterset.local")
+                && line.split("10\\.96\\.10\\.11 10\\.97\\.20\\.11", -1).length == 4), demo::toString);
+        assertTrue(Files.exists(dir.resolve("east/journal.mv.db")), "each cluster keeps its journal in --data");
+        assertEquals(0, ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
+                "the demo must stop every gateway it started");
+
+        // A second run resumes from the same data directory.
+        Cli again = Cli.run("demo", "--data", dir.toString(), "--base-port", Integer.toString(base), "--exit-when-ready");
+        assertEquals(0, again.exitCode(), again::toString);
+        assertTrue(again.out().lines().anyMatch("ready"::equals), again::toString);
+    }
+}

@@ -1,0 +1,186 @@
+package io.isthmus.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import org.xbill.DNS.Rcode;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three gateways, each its own JVM process on loopback, peered with each other: what a user of three clusters sees.
+ * The tests run in order and share the processes (starting JVMs is the slow part on two cores).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ThreeClusterProcessesTest {
+    private static final List<String> CLUSTERS = List.of("east", "west", "edge");
+    private static final Duration SYNC = Duration.ofSeconds(20);
+
+    private Path dir;
+
+    private int base;
+    private final List<GatewayProcess> gateways = new ArrayList<>(List.of());
+
+    @BeforeAll
+    void startThreeGateways(@TempDir Path tempDir) throws Exception {
+        dir = tempDir;
+        base = FreePorts.block(30);
+        for (int i = 0; i < CLUSTERS.size(); i++) {
+            gateways.add(start(i));
+        }
+        for (GatewayProcess gateway : gateways) {
+            gateway.awaitReady(Duration.ofSeconds(90));
+        }
+    }
+
+    @AfterAll
+    void stopGateways() {
+        gateways.parallelStream().forEach(GatewayProcess::close);
+    }
+
+    private GatewayProcess start(int i) throws Exception {
+        Path home = dir.resolve(CLUSTERS.get(i));
+        Files.createDirectories(home);
+        String peers = IntStream.range(0, CLUSTERS.size()).filter(j -> j != i)
+                .mapToObj(j -> "\"127.0.0.1:" + (base + 10 * j + 1) + "\"").collect(Collectors.joining(", "));
+        Path config = home.resolve("gateway.conf");
+        Files.writeString(config, """
+                isthmus {
+                  cluster-id = "%s"
+                  data-dir = "data"
+                  admin.port = %d
+                  peering { port = %d, peers = [%s], reconnect-max-backoff = 1s }
+                  dns.port = %d
+                  replicas.port = %d
+                }
+                """.formatted(CLUSTERS.get(i), admin(i), base + 10 * i + 1, peers, dns(i), base + 10 * i + 3));
+        return GatewayProcess.start(CLUSTERS.get(i), config, admin(i), home.resolve("gateway.log"),
+                List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    }
+
+    private int admin(int i) {
+        return base + 10 * i;
+    }
+
+    private int dns(int i) {
+        return base + 10 * i + 2;
+    }
+
+    private String adminUrl(int i) {
+        return "http://127.0.0.1:" + admin(i);
+    }
+
+    @Test
+    @Order(1)
+    void exportInOneClusterIsAnsweredByTheDnsOfTheOtherTwo() throws Exception {
+        Cli export = Cli.run("export", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart",
+                "--port", "http:80/TCP", "--ip", "10.96.0.10");
+        assertEquals(0, export.exitCode(), export::toString);
+
+        for (int i = 0; i < CLUSTERS.size(); i++) {
+            Dns.Answer answer = Dns.awaitA(dns(i), "cart.shop.svc.clusterset.local",
+                    a -> a.addresses().equals(List.of("10.96.0.10")), SYNC);
+            assertEquals(Rcode.NOERROR, answer.rcode());
+        }
+        // The same names through the real dig client: answer section, authoritative, NOERROR.
+        for (int i = 1; i < CLUSTERS.size(); i++) {
+            assertEquals("10.96.0.10", Dns.dig(dns(i), "cart.shop.svc.clusterset.local", "A", "+short").strip());
+            String full = Dns.dig(dns(i), "CART.Shop.svc.clusterset.local", "A");
+            assertTrue(full.contains("status: NOERROR"), full);
+            assertTrue(full.matches("(?s).*flags:[^;]*\\baa\\b.*"), full);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void servicesExportedByTwoClustersAnswerWithBothAddresses() throws Exception {
+        assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "shop", "--name", "catalog",
+                "--port", "80/TCP", "--ip", "10.97.0.11").exitCode());
+        assertEquals(0, Cli.run("export", "--admin", adminUrl(2), "--namespace", "shop", "--name", "catalog",
+                "--port", "80/TCP", "--ip", "10.98.0.11").exitCode());
+        for (int i = 0; i < CLUSTERS.size(); i++) {
+            Dns.awaitA(dns(i), "catalog.shop.svc.clusterset.local",
+                    a -> a.addresses().equals(List.of("10.97.0.11", "10.98.0.11")), SYNC);
+        }
+    }
+
+    @Test
+    @Order(3)
+    void unexportDisappearsEverywhere() throws Exception {
+        Cli unexport = Cli.run("unexport", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart");
+        assertEquals(0, unexport.exitCode(), unexport::toString);
+        for (int i = 0; i < CLUSTERS.size(); i++) {
+            Dns.awaitA(dns(i), "cart.shop.svc.clusterset.local", a -> a.rcode() == Rcode.NXDOMAIN, SYNC);
+        }
+        Cli again = Cli.run("unexport", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart");
+        assertEquals(1, again.exitCode(), again::toString);
+        assertTrue(again.err().contains("no export shop/cart in cluster east"), again::toString);
+    }
+
+    @Test
+    @Order(4)
+    void statusShowsEveryPeerUpWithExportsAndImports() throws Exception {
+        Cli status = Cli.run("status", "--admin", adminUrl(0));
+        assertEquals(0, status.exitCode(), status::toString);
+        assertTrue(status.out().startsWith("cluster east  ready"), status.out());
+        assertTrue(status.out().contains("west"), status.out());
+        assertTrue(status.out().contains("edge"), status.out());
+
+        Cli json = Cli.run("status", "--admin", adminUrl(0), "--json");
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        assertEquals("east", root.path("clusterId").asText());
+        long outboundUp = 0;
+        for (JsonNode peer : root.path("peers")) {
+            if (peer.path("direction").asText().equals("outbound") && peer.path("state").asText().equals("up")) {
+                outboundUp++;
+            }
+        }
+        assertEquals(2, outboundUp, root.toPrettyString());
+        assertEquals(1, root.path("imports").path("count").asLong(), root.toPrettyString());
+        assertEquals(1, root.path("replicas").size());
+    }
+
+    @Test
+    @Order(5)
+    void gatewayKilledWithSigkillRecoversItsExportsFromTheJournalAndResyncs() throws Exception {
+        assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres",
+                "--type", "Headless", "--port", "5432/TCP", "--ip", "10.244.1.5", "--ip", "10.244.1.6").exitCode());
+        Dns.awaitA(dns(0), "postgres.data.svc.clusterset.local", a -> a.addresses().size() == 2, SYNC);
+
+        gateways.get(1).kill();
+        // While west is gone the others keep serving what they know of it.
+        assertEquals(List.of("10.244.1.5", "10.244.1.6"),
+                Dns.askA(dns(0), "postgres.data.svc.clusterset.local").addresses());
+
+        gateways.set(1, start(1));
+        gateways.get(1).awaitReady(Duration.ofSeconds(90));
+        // Recovered from its own journal: west answers for its exports and lists them.
+        Dns.awaitA(dns(1), "postgres.data.svc.clusterset.local",
+                a -> a.addresses().equals(List.of("10.244.1.5", "10.244.1.6")), SYNC);
+        JsonNode exports = new ObjectMapper().readTree(new AdminClient(adminUrl(1)).get("api/v1/exports").body());
+        assertEquals(2, exports.size(), exports.toPrettyString());
+
+        // Re-synced both ways: a change made after the restart reaches the others, and west has their exports again.
+        assertEquals(0, Cli.run("unexport", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres").exitCode());
+        Dns.awaitA(dns(2), "postgres.data.svc.clusterset.local", a -> a.rcode() == Rcode.NXDOMAIN, SYNC);
+        Dns.awaitA(dns(1), "catalog.shop.svc.clusterset.local",
+                a -> a.addresses().equals(List.of("10.97.0.11", "10.98.0.11")), SYNC);
+    }
+}
