@@ -182,6 +182,11 @@ public final class Gateway implements AutoCloseable {
         return meshState.get();
     }
 
+    /** The Prometheus text of this replica's metrics, as /metrics serves it. */
+    public String metricsText() {
+        return metrics.render();
+    }
+
     public GatewayConfig config() {
         return config;
     }
