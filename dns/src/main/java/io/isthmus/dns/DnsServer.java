@@ -1,0 +1,160 @@
+package io.isthmus.dns;
+
+import io.isthmus.api.ServiceDirectory;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The DNS server: UDP and TCP on one address and port, both answered by one {@link DnsChain}.
+ *
+ * <pre>{@code
+ * try (DnsServer dns = DnsServer.start(DnsConfig.of(listen), directoryRef::get)) {
+ *     dns.localAddress();           // the port actually bound, when listen asked for port 0
+ *     dns.counters().snapshot();    // for /metrics
+ * }
+ * }</pre>
+ */
+public final class DnsServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(DnsServer.class);
+    /** With port 0 the UDP port is picked first; if TCP finds that number taken we try another this often. */
+    private static final int EPHEMERAL_ATTEMPTS = 8;
+    private static final int TCP_BACKLOG = 128;
+
+    private final InetSocketAddress localAddress;
+    private final DnsCounters counters;
+    private final UdpListener udp;
+    private final TcpListener tcp;
+
+    private DnsServer(InetSocketAddress localAddress, DnsCounters counters, UdpListener udp, TcpListener tcp) {
+        this.localAddress = localAddress;
+        this.counters = counters;
+        this.udp = udp;
+        this.tcp = tcp;
+    }
+
+    /** Starts serving the clusterset zone from {@code directory}, read afresh for every query. */
+    public static DnsServer start(DnsConfig config, Supplier<ServiceDirectory> directory) throws BindException {
+        return start(config, DnsChain.standard(config, directory));
+    }
+
+    /**
+     * Binds UDP and TCP and starts answering with {@code chain}. If either cannot be bound, nothing stays bound
+     * and the {@link BindException} names the address and the transport, e.g.
+     * {@code dns listen address 127.0.0.1:5353 is already in use (UDP)}.
+     */
+    public static DnsServer start(DnsConfig config, DnsChain chain) throws BindException {
+        Sockets sockets = bind(config.listen());
+        DnsCounters counters = new DnsCounters();
+        QueryProcessor processor = new QueryProcessor(chain, counters);
+        int udpThreads = Math.clamp(Runtime.getRuntime().availableProcessors(), 1, 2);
+        int port = sockets.bound().getPort();
+        UdpListener udp = new UdpListener(sockets.udp(), processor, udpThreads, port);
+        TcpListener tcp = new TcpListener(sockets.tcp(), processor, config.tcpIdleTimeout(), port);
+        log.info("dns: serving zone {} on {} (udp+tcp)", config.zone(), show(sockets.bound()));
+        return new DnsServer(sockets.bound(), counters, udp, tcp);
+    }
+
+    /** The address and port actually bound (the chosen port when the config asked for port 0). */
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    public DnsCounters counters() {
+        return counters;
+    }
+
+    /** Stops every listener thread and closes every socket; returns once they are gone. */
+    @Override
+    public void close() {
+        tcp.close();
+        udp.close();
+        log.info("dns: stopped listening on {}", show(localAddress));
+    }
+
+    private record Sockets(DatagramChannel udp, ServerSocketChannel tcp, InetSocketAddress bound) {
+    }
+
+    private static Sockets bind(InetSocketAddress listen) throws BindException {
+        int attempts = listen.getPort() == 0 ? EPHEMERAL_ATTEMPTS : 1;
+        for (int attempt = 1; ; attempt++) {
+            DatagramChannel udp = bindUdp(listen);
+            InetSocketAddress bound;
+            try {
+                bound = (InetSocketAddress) udp.getLocalAddress();
+                return new Sockets(udp, bindTcp(new InetSocketAddress(listen.getAddress(), bound.getPort())), bound);
+            } catch (BindException e) {
+                closeQuietly(udp);
+                if (attempt >= attempts) {
+                    throw e;
+                }
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(udp);
+                throw bindFailure(listen, "UDP", e);
+            }
+        }
+    }
+
+    private static DatagramChannel bindUdp(InetSocketAddress listen) throws BindException {
+        DatagramChannel udp = null;
+        try {
+            udp = DatagramChannel.open(family(listen));
+            udp.bind(listen);
+            return udp;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(udp);
+            throw bindFailure(listen, "UDP", e);
+        }
+    }
+
+    private static ServerSocketChannel bindTcp(InetSocketAddress address) throws BindException {
+        ServerSocketChannel tcp = null;
+        try {
+            tcp = ServerSocketChannel.open(family(address));
+            tcp.setOption(StandardSocketOptions.SO_REUSEADDR, true); // restart despite TIME_WAIT connections
+            tcp.bind(address, TCP_BACKLOG);
+            return tcp;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(tcp);
+            throw bindFailure(address, "TCP", e);
+        }
+    }
+
+    private static StandardProtocolFamily family(InetSocketAddress address) {
+        return address.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
+    }
+
+    private static BindException bindFailure(InetSocketAddress address, String transport, Exception cause) {
+        String why = cause instanceof BindException && String.valueOf(cause.getMessage()).contains("in use")
+                ? "is already in use"
+                : "cannot be bound: " + cause.getMessage();
+        BindException failure = new BindException("dns listen address " + show(address) + " " + why + " (" + transport + ")");
+        failure.initCause(cause);
+        return failure;
+    }
+
+    /** {@code 127.0.0.1:53} or {@code [::1]:53}, never a host name lookup. */
+    static String show(InetSocketAddress address) {
+        String host = address.getAddress().getHostAddress();
+        return (address.getAddress() instanceof Inet6Address ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+
+    private static void closeQuietly(java.nio.channels.Channel channel) {
+        if (channel == null) {
+            return;
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            log.debug("dns: closing a socket after a failed bind: {}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package io.isthmus.dns;
+
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Rcode;
+
+/**
+ * The end of the chain: REFUSED, not authoritative, for any name no earlier handler answered. Until forwarding
+ * exists that is every name outside the clusterset zone; we are no open resolver.
+ */
+public final class RefusedHandler implements DnsHandler {
+    @Override
+    public Message serve(DnsRequest request, Next next) {
+        return request.reply(Rcode.REFUSED);
+    }
+}
