@@ -8,14 +8,17 @@ import java.util.regex.Pattern;
  * only one port); named ports are what DNS SRV records are made from.
  */
 public record ServicePort(String name, int port, Protocol protocol) {
+    private static final Pattern PORT_NAME = Pattern.compile("(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     private static final Pattern FORM = Pattern.compile("(?:([^:/]+):)?(\\d{1,5})(?:/([A-Za-z]+))?");
 
     public ServicePort {
         if (name == null) {
             name = "";
         }
-        if (!name.isEmpty()) {
-            DnsLabel.require("port name", name);
+        if (!name.isEmpty() && (name.length() > 15 || !PORT_NAME.matcher(name).matches() || name.contains("--"))) {
+            // Kubernetes' IANA_SVC_NAME: what can stand in an SRV name (_http._tcp...).
+            throw new InvalidFieldException("port name", name,
+                    "must be at most 15 characters of a-z, 0-9 and '-', with at least one letter, not starting or ending with '-' nor holding '--'");
         }
         if (port < 1 || port > 65535) {
             throw new InvalidFieldException("port", port, "must be between 1 and 65535");

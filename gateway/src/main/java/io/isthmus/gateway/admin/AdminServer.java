@@ -47,7 +47,8 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
     private final Metrics metrics;
     private final ObjectMapper json = new ObjectMapper();
     private final StatusReport report = new StatusReport(json);
-    private final Clock clock = Clock.systemUTC();
+    // Milliseconds: the precision exports travel with, so every cluster compares the same export times.
+    private final Clock clock = Clock.tick(Clock.systemUTC(), java.time.Duration.ofMillis(1));
     private ServerBinding binding;
 
     private AdminServer(Gateway gateway, Metrics metrics) {

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -26,7 +27,7 @@ import java.util.regex.Pattern;
  */
 public final class GatewayConfigLoader {
     private static final String ROOT = "isthmus";
-    private static final Pattern SEED_NODE = Pattern.compile("pekko://isthmus@[^:/\\s]+:\\d{1,5}");
+    private static final Pattern SEED_NODE = Pattern.compile("pekko://isthmus@(\\[[0-9a-fA-F:.]+]|[^:/\\s\\[\\]]+):(\\d{1,5})");
 
     private GatewayConfigLoader() {
     }
@@ -49,6 +50,9 @@ public final class GatewayConfigLoader {
     public static GatewayConfig fromConfig(Config user, Path baseDir) {
         Config reference = ConfigFactory.defaultReference().getConfig(ROOT);
         if (user.hasPath(ROOT)) {
+            if (user.getValue(ROOT).valueType() != ConfigValueType.OBJECT) {
+                throw new InvalidFieldException(ROOT, user.getValue(ROOT).unwrapped(), "must be a block { ... }");
+            }
             rejectUnknownKeys(ROOT, user.getObject(ROOT), reference.root());
         }
         Config c;
@@ -87,7 +91,7 @@ public final class GatewayConfigLoader {
             throw new InvalidFieldException("isthmus.peering.reconnect-max-backoff", peering.reconnectMaxBackoff(),
                     "must not be less than reconnect-min-backoff (" + peering.reconnectMinBackoff() + ")");
         }
-        String zone = string(c, "dns.zone").toLowerCase();
+        String zone = string(c, "dns.zone").toLowerCase(Locale.ROOT);
         zone = zone.endsWith(".") ? zone.substring(0, zone.length() - 1) : zone;
         if (zone.isEmpty()) {
             throw new InvalidFieldException("isthmus.dns.zone", zone, "must not be empty");
@@ -104,7 +108,8 @@ public final class GatewayConfigLoader {
         GatewayConfig.Dns dns = new GatewayConfig.Dns(listen(c, "dns"), zone, ttl);
         List<String> seeds = stringList(c, "replicas.seed-nodes");
         for (String seed : seeds) {
-            if (!SEED_NODE.matcher(seed).matches()) {
+            var seedMatch = SEED_NODE.matcher(seed);
+            if (!seedMatch.matches() || Integer.parseInt(seedMatch.group(2)) < 1 || Integer.parseInt(seedMatch.group(2)) > 65535) {
                 throw new InvalidFieldException("isthmus.replicas.seed-nodes", seed,
                         "expected pekko://isthmus@HOST:PORT, e.g. pekko://isthmus@10.1.0.5:7073");
             }

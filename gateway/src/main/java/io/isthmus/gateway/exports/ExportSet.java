@@ -1,6 +1,7 @@
 package io.isthmus.gateway.exports;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServiceKey;
@@ -20,6 +21,7 @@ public final class ExportSet implements CborSerializable {
     public static final ExportSet EMPTY = new ExportSet(0, List.of());
 
     private final long version;
+    @JsonIgnore // serialized as the "exports" list: Jackson cannot key a map by ServiceKey
     private final TreeMap<ServiceKey, ServiceExport> byKey;
 
     @JsonCreator

@@ -42,9 +42,14 @@ public final class Metrics {
     public String render() {
         StringBuilder out = new StringBuilder();
         for (Family family : families.values()) {
-            out.append("# HELP ").append(family.name()).append(' ').append(family.help()).append('\n');
+            out.append("# HELP ").append(family.name()).append(' ')
+                    .append(family.help().replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
             out.append("# TYPE ").append(family.name()).append(' ').append(family.type()).append('\n');
             family.samples().forEach((labels, value) -> {
+                if (labels.size() != family.labelNames().size()) {
+                    throw new IllegalStateException(family.name() + " sample " + labels + " does not match labels "
+                            + family.labelNames());
+                }
                 out.append(family.name());
                 appendLabels(out, family.labelNames(), labels);
                 out.append(' ').append(format(value)).append('\n');

@@ -1,0 +1,229 @@
+package io.isthmus.gateway.metrics;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+class MetricsTest {
+    /** One line of the Prometheus text format (0.0.4): a comment, or a sample with optional labels. */
+    private static final Pattern HELP = Pattern.compile("# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*");
+    private static final Pattern TYPE = Pattern.compile("# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped)");
+    private static final Pattern SAMPLE = Pattern.compile(
+            "[a-zA-Z_:][a-zA-Z0-9_:]*"
+                    + "(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\""
+                    + "(,[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\")*\\})?"
+                    + " (-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|NaN|[-+]?Inf)");
+
+    private final Metrics metrics = new Metrics();
+
+    /** Checks every line of the exposition, and that each family's samples follow its HELP and TYPE lines. */
+    private static List<String> assertValidExposition(String text) {
+        assertTrue(text.isEmpty() || text.endsWith("\n"), "must end with a newline: " + text);
+        List<String> lines = text.isEmpty() ? List.of() : List.of(text.substring(0, text.length() - 1).split("\n", -1));
+        String family = null;
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (line.startsWith("# HELP ")) {
+                assertTrue(HELP.matcher(line).matches(), "bad HELP line: " + line);
+                family = line.split(" ")[2];
+                String type = i + 1 < lines.size() ? lines.get(i + 1) : "";
+                assertTrue(TYPE.matcher(type).matches(), "HELP must be followed by TYPE: " + type);
+                assertEquals(family, type.split(" ")[2]);
+                i++;
+            } else if (SAMPLE.matcher(line).matches()) {
+                if (family == null || !line.startsWith(family)) {
+                    fail("sample outside its family " + family + ": " + line);
+                }
+            } else {
+                fail("not a valid exposition line: [" + line + "]");
+            }
+        }
+        return lines;
+    }
+
+    @Test
+    void rendersNothingWithoutFamilies() {
+        assertEquals("", metrics.render());
+    }
+
+    @Test
+    void rendersCounterWithoutLabelsAtZeroBeforeAnyIncrement() {
+        metrics.counter("isthmus_starts_total", "Gateway starts.");
+        assertEquals("""
+                # HELP isthmus_starts_total Gateway starts.
+                # TYPE isthmus_starts_total counter
+                isthmus_starts_total 0
+                """, metrics.render());
+    }
+
+    @Test
+    void rendersCounterWithoutLabelsAfterIncrements() {
+        Metrics.Counter counter = metrics.counter("isthmus_starts_total", "Gateway starts.");
+        counter.inc();
+        counter.add(41);
+        assertEquals(42, counter.get());
+        assertTrue(metrics.render().contains("\nisthmus_starts_total 42\n"), metrics.render());
+        assertValidExposition(metrics.render());
+    }
+
+    @Test
+    void rendersLabelledCounterOneSamplePerLabelValueInOrder() {
+        Metrics.Counter counter = metrics.counter("isthmus_messages_total", "Messages, by kind and peer.", "kind", "peer");
+        counter.inc("hello", "west");
+        counter.inc("snapshot", "east");
+        counter.add(3, "hello", "east");
+        counter.inc("hello", "east");
+        assertEquals("""
+                # HELP isthmus_messages_total Messages, by kind and peer.
+                # TYPE isthmus_messages_total counter
+                isthmus_messages_total{kind="hello",peer="east"} 4
+                isthmus_messages_total{kind="hello",peer="west"} 1
+                isthmus_messages_total{kind="snapshot",peer="east"} 1
+                """, metrics.render());
+        assertEquals(4, counter.get("hello", "east"));
+        assertEquals(0, counter.get("never", "seen"));
+    }
+
+    @Test
+    void labelledCounterHasNoSampleUntilIncremented() {
+        metrics.counter("isthmus_rejected_total", "Rejected links, by reason.", "reason");
+        List<String> lines = assertValidExposition(metrics.render());
+        assertEquals(2, lines.size(), lines.toString());
+    }
+
+    @Test
+    void escapesBackslashQuoteAndNewlineInLabelValues() {
+        Metrics.Counter counter = metrics.counter("isthmus_errors_total", "Errors.", "detail");
+        counter.inc("say \"hi\"\\now\nthen");
+        String text = metrics.render();
+        assertTrue(text.contains("isthmus_errors_total{detail=\"say \\\"hi\\\"\\\\now\\nthen\"} 1\n"), text);
+        assertValidExposition(text);
+    }
+
+    @Test
+    void rendersGaugeSamplesReadAtScrapeTime() {
+        AtomicReference<Map<List<String>, Double>> samples = new AtomicReference<>(Map.of(List.of("east"), 1.0));
+        metrics.gauge("isthmus_link_up", "1 when the link to a peer is up.", List.of("peer"), samples::get);
+        assertTrue(metrics.render().contains("\nisthmus_link_up{peer=\"east\"} 1\n"), metrics.render());
+        samples.set(Map.of(List.of("east"), 0.0, List.of("west"), 0.5));
+        String text = metrics.render();
+        assertTrue(text.contains("# TYPE isthmus_link_up gauge\n"), text);
+        assertTrue(text.contains("\nisthmus_link_up{peer=\"east\"} 0\nisthmus_link_up{peer=\"west\"} 0.5\n"), text);
+        assertValidExposition(text);
+    }
+
+    @Test
+    void rendersGaugeWithoutLabels() {
+        metrics.gauge("isthmus_imports", "Imported services.", List.of(), () -> Map.of(List.of(), 7.0));
+        assertEquals("""
+                # HELP isthmus_imports Imported services.
+                # TYPE isthmus_imports gauge
+                isthmus_imports 7
+                """, metrics.render());
+    }
+
+    @Test
+    void rendersGaugeWithNoSamplesAsJustItsHeader() {
+        metrics.gauge("isthmus_imports", "Imported services.", List.of("cluster"), Map::of);
+        assertEquals(2, assertValidExposition(metrics.render()).size());
+    }
+
+    @Test
+    void rendersCounterFunctionAsCounter() {
+        Map<List<String>, Double> samples = new LinkedHashMap<>();
+        samples.put(List.of("udp"), 12.0);
+        samples.put(List.of("tcp"), 3.0);
+        metrics.counterFunction("isthmus_dns_queries_total", "DNS queries, by transport.", List.of("transport"),
+                () -> samples);
+        assertEquals("""
+                # HELP isthmus_dns_queries_total DNS queries, by transport.
+                # TYPE isthmus_dns_queries_total counter
+                isthmus_dns_queries_total{transport="tcp"} 3
+                isthmus_dns_queries_total{transport="udp"} 12
+                """, metrics.render());
+    }
+
+    @Test
+    void rendersFamiliesInNameOrderEachWithItsHeader() {
+        metrics.counter("b_total", "B.").inc();
+        metrics.gauge("a_gauge", "A.", List.of(), () -> Map.of(List.of(), 1.5));
+        metrics.counterFunction("c_total", "C.", List.of("x"), () -> Map.of(List.of("y"), 2.0));
+        List<String> lines = assertValidExposition(metrics.render());
+        assertEquals(List.of("# HELP a_gauge A.", "# TYPE a_gauge gauge", "a_gauge 1.5",
+                "# HELP b_total B.", "# TYPE b_total counter", "b_total 1",
+                "# HELP c_total C.", "# TYPE c_total counter", "c_total{x=\"y\"} 2"), lines);
+        assertEquals(List.of("a_gauge", "b_total", "c_total"), metrics.names());
+    }
+
+    @Test
+    void rendersNonIntegerAndSpecialValuesAsPrometheusFloats() {
+        Map<List<String>, Double> samples = new LinkedHashMap<>();
+        samples.put(List.of("a"), 0.25);
+        samples.put(List.of("b"), -3.0);
+        samples.put(List.of("c"), Double.NaN);
+        samples.put(List.of("d"), 1e20);
+        metrics.gauge("g", "G.", List.of("k"), () -> samples);
+        String text = metrics.render();
+        assertValidExposition(text);
+        assertTrue(text.contains("g{k=\"a\"} 0.25\n"), text);
+        assertTrue(text.contains("g{k=\"b\"} -3\n"), text);
+        assertTrue(text.contains("g{k=\"c\"} NaN\n"), text);
+        assertEquals(1e20, Double.parseDouble(text.lines().filter(l -> l.startsWith("g{k=\"d\"}")).findFirst()
+                .orElseThrow().split(" ")[1]));
+    }
+
+    @Test
+    void rejectsRegisteringANameTwice() {
+        metrics.counter("isthmus_x_total", "X.");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> metrics.counter("isthmus_x_total", "X again."));
+        assertTrue(e.getMessage().contains("isthmus_x_total"), e.getMessage());
+        assertThrows(IllegalStateException.class,
+                () -> metrics.gauge("isthmus_x_total", "X.", List.of(), Map::of));
+        assertThrows(IllegalStateException.class,
+                () -> metrics.counterFunction("isthmus_x_total", "X.", List.of(), Map::of));
+        assertEquals(List.of("isthmus_x_total"), metrics.names());
+    }
+
+    @Test
+    void rejectsIncrementWithTheWrongNumberOfLabels() {
+        Metrics.Counter counter = metrics.counter("isthmus_y_total", "Y.", "kind");
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, counter::inc);
+        assertTrue(none.getMessage().contains("isthmus_y_total"), none.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> counter.inc("a", "b"));
+        assertThrows(IllegalArgumentException.class, () -> counter.add(2, "a", "b"));
+        Metrics.Counter unlabelled = metrics.counter("isthmus_z_total", "Z.");
+        assertThrows(IllegalArgumentException.class, () -> unlabelled.inc("a"));
+        assertEquals(0, counter.get("a"));
+        List<String> lines = assertValidExposition(metrics.render());
+        assertTrue(lines.stream().noneMatch(l -> l.startsWith("isthmus_y_total")), lines.toString());
+        assertTrue(lines.contains("isthmus_z_total 0"), lines.toString());
+    }
+
+    @Test
+    void countsCorrectlyFromManyThreads() throws InterruptedException {
+        Metrics.Counter counter = metrics.counter("isthmus_c_total", "C.", "k");
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < 10_000; i++) {
+                    counter.inc(i % 2 == 0 ? "even" : "odd");
+                }
+            }));
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertEquals(20_000, counter.get("even"));
+        assertEquals(20_000, counter.get("odd"));
+    }
+}

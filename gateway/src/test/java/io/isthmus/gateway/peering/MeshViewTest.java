@@ -1,0 +1,358 @@
+package io.isthmus.gateway.peering;
+
+import com.typesafe.config.ConfigFactory;
+import io.isthmus.api.ClusterBackends;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.ImportedService;
+import io.isthmus.api.IpLiteral;
+import io.isthmus.api.ServiceExport;
+import io.isthmus.api.ServiceKey;
+import io.isthmus.api.ServicePort;
+import io.isthmus.api.ServiceType;
+import io.isthmus.gateway.exports.ExportSet;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.internal.pubsub.TopicImpl;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MeshViewTest {
+    private static final ClusterId SELF = ClusterId.of("east");
+    private static final ClusterId WEST = ClusterId.of("west");
+    private static final ClusterId NORTH = ClusterId.of("north");
+    private static final Instant T0 = Instant.parse("2025-03-01T12:00:00Z");
+    private static final ServiceKey CART = new ServiceKey("shop", "cart");
+    private static final ServiceKey DB = new ServiceKey("shop", "db");
+
+    private static ActorTestKit testKit;
+
+    private final MovableClock clock = new MovableClock(T0);
+    private final LinkedBlockingQueue<MeshView.Snapshot> snapshots = new LinkedBlockingQueue<>();
+    private TestProbe<Topic.Command<ExportSet>> topic;
+    private ExportFeed feed;
+    private ActorRef<MeshView.Command> mesh;
+
+    @BeforeAll
+    static void startSystem() {
+        testKit = ActorTestKit.create(ConfigFactory.parseString("pekko.actor.provider = local"));
+    }
+
+    @AfterAll
+    static void stopSystem() {
+        testKit.shutdownTestKit();
+    }
+
+    @BeforeEach
+    void startMeshView() {
+        topic = testKit.createTestProbe();
+        feed = new ExportFeed(testKit.system());
+        mesh = testKit.spawn(MeshView.create(SELF, topic.ref(), snapshots::add, feed, clock));
+    }
+
+    private MeshView.Snapshot nextSnapshot() {
+        try {
+            MeshView.Snapshot snapshot = snapshots.poll(3, TimeUnit.SECONDS);
+            assertNotNull(snapshot, "no snapshot within 3 s");
+            return snapshot;
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Skips the initial snapshot. */
+    private MeshView.Snapshot initial() {
+        return nextSnapshot();
+    }
+
+    /**
+     * Whether a command changed nothing shows only as the absence of a snapshot: send a harmless link change
+     * after it, and return the snapshot that one makes (so the state it carries is the state after the command).
+     */
+    private MeshView.Snapshot afterNothingChanged() {
+        mesh.tell(new MeshView.LinkChanged("marker", MeshView.Direction.OUTBOUND, "10.9.9.9:7071", null,
+                LinkState.CONNECTING, "marker"));
+        MeshView.Snapshot next = nextSnapshot();
+        assertEquals("marker", next.links().get("marker").detail(), "a snapshot came before the marker's: " + next);
+        return next;
+    }
+
+    private static ServiceExport export(ServiceKey key, ServiceType type, List<String> ips, Instant at, String... ports) {
+        return new ServiceExport(key, type, Arrays.stream(ports).map(ServicePort::parse).toList(),
+                ips.stream().map(ip -> IpLiteral.parse("ip", ip)).toList(), at);
+    }
+
+    private static ServiceExport cart(String ip, Instant at) {
+        return export(CART, ServiceType.CLUSTER_SET_IP, List.of(ip), at, "http:80/TCP");
+    }
+
+    private MeshView.Snapshot linkUp(String linkId, MeshView.Direction direction, ClusterId remote) {
+        mesh.tell(new MeshView.LinkChanged(linkId, direction, "10.1.0.5:7071", remote, LinkState.UP, "hello received"));
+        return nextSnapshot();
+    }
+
+    @Test
+    void startsEmptyAndSubscribesToTheExportsTopic() {
+        MeshView.Snapshot first = initial();
+        assertEquals(SELF, first.self());
+        assertEquals(ExportSet.EMPTY, first.own());
+        assertTrue(first.imports().isEmpty());
+        assertTrue(first.links().isEmpty());
+        assertEquals(0, first.directory().version());
+        assertTrue(first.directory().services().isEmpty());
+        assertInstanceOf(TopicImpl.Subscribe.class, topic.receiveMessage(Duration.ofSeconds(3)));
+    }
+
+    @Test
+    void takesOwnExportsPublishedOnTheTopic() {
+        initial();
+        @SuppressWarnings("unchecked")
+        TopicImpl.Subscribe<ExportSet> subscribe = (TopicImpl.Subscribe<ExportSet>) topic.receiveMessage(Duration.ofSeconds(3));
+        ExportSet own = new ExportSet(10, List.of(cart("10.96.0.10", T0)));
+        subscribe.subscriber().tell(own);
+        MeshView.Snapshot next = nextSnapshot();
+        assertEquals(own, next.own());
+        assertTrue(next.directory().find(CART).isPresent());
+    }
+
+    @Test
+    void importsReceivedBuildsADirectoryWithTheImportedService() {
+        initial();
+        ServiceExport cart = cart("10.97.0.10", T0);
+        mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart)));
+        MeshView.Snapshot next = nextSnapshot();
+        assertEquals(new MeshView.RemoteExports(5, List.of(cart), T0, "link-1"), next.imports().get(WEST));
+        assertEquals(1, next.directory().version());
+        ImportedService imported = next.directory().find(CART).orElseThrow();
+        assertEquals(ServiceType.CLUSTER_SET_IP, imported.type());
+        assertEquals(List.of(new ClusterBackends(WEST, cart.ips())), imported.clusters());
+        assertEquals(cart.ports(), imported.ports());
+    }
+
+    @Test
+    void sameOrOlderVersionFromASecondLinkIsIgnored() {
+        initial();
+        ServiceExport cart = cart("10.97.0.10", T0);
+        mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart)));
+        MeshView.Snapshot imported = nextSnapshot();
+        mesh.tell(new MeshView.ImportsReceived("link-2", WEST, 5, List.of(cart("10.97.0.99", T0))));
+        mesh.tell(new MeshView.ImportsReceived("link-2", WEST, 4, List.of()));
+        MeshView.Snapshot after = afterNothingChanged();
+        assertEquals(imported.imports(), after.imports());
+        assertEquals(imported.directory(), after.directory());
+    }
+
+    @Test
+    void sameVersionOverAKnownLinkOnlyTouchesTheLink() {
+        initial();
+        linkUp("link-1", MeshView.Direction.OUTBOUND, WEST);
+        mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart("10.97.0.10", T0))));
+        MeshView.Snapshot imported = nextSnapshot();
+        clock.set(T0.plusSeconds(3));
+        mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of()));
+        MeshView.Snapshot touched = nextSnapshot();
+        assertEquals(imported.imports(), touched.imports());
+        assertEquals(imported.directory(), touched.directory());
+        assertEquals(T0.plusSeconds(3), touched.links().get("link-1").lastMessageAt());
+    }
+
+    @Test
+    void newerVersionReplacesTheImports() {
+        initial();
+        mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart("10.97.0.10", T0))));
+        MeshView.Snapshot first = nextSnapshot();
+        ServiceExport db = export(DB, ServiceType.HEADLESS, List.of("10.1.0.5"), T0, "pg:5432/TCP");
+        clock.set(T0.plusSeconds(1));
+        mesh.tell(new MeshView.ImportsReceived("link-2", WEST, 6, List.of(db)));
+        MeshView.Snapshot next = nextSnapshot();
+        assertEquals(new MeshView.RemoteExports(6, List.of(db), T0.plusSeconds(1), "link-2"), next.imports().get(WEST));
+        assertTrue(next.directory().find(CART).isEmpty());
+        assertEquals(List.of(IpLiteral.parse("ip", "10.1.0.5")), next.directory().find(DB).orElseThrow().addresses());
+        assertEquals(first.directory().version() + 1, next.directory().version());
+    }
+
+    @Test
+    void keepsTheImportsOfEachClusterApart() {
+        initial();
+        mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart("10.97.0.10", T0))));
+        nextSnapshot();
+        mesh.tell(new MeshView.ImportsReceived("link-2", NORTH, 1, List.of(cart("10.98.0.10", T0.plusSeconds(1)))));
+        MeshView.Snapshot next = nextSnapshot();
+        assertEquals(2, next.imports().size());
+        assertEquals(List.of(NORTH, WEST),
+                next.directory().find(CART).orElseThrow().clusters().stream().map(ClusterBackends::cluster).toList());
+    }
+
+    @Test
+    void ownExportsAreMergedIntoTheDirectoryAndGoToTheFeed() {
+        initial();
+        mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart("10.97.0.10", T0.plusSeconds(1)))));
+        nextSnapshot();
+        ServiceExport ownCart = cart("10.96.0.10", T0);
+        ExportSet own = new ExportSet(T0.toEpochMilli(), List.of(ownCart));
+        mesh.tell(new MeshView.OwnExportsChanged(own));
+        MeshView.Snapshot next = nextSnapshot();
+        assertSame(own, next.own());
+        assertEquals(own, feed.current());
+        ImportedService imported = next.directory().find(CART).orElseThrow();
+        assertEquals(List.of(SELF, WEST), imported.clusters().stream().map(ClusterBackends::cluster).toList());
+        assertEquals(List.of(IpLiteral.parse("ip", "10.96.0.10"), IpLiteral.parse("ip", "10.97.0.10")),
+                imported.addresses());
+        assertEquals(2, next.directory().version());
+        assertEquals(5, next.imports().get(WEST).version());
+    }
+
+    @Test
+    void olderOrEqualOwnExportsAreIgnored() {
+        initial();
+        ExportSet v10 = new ExportSet(10, List.of(cart("10.96.0.10", T0)));
+        mesh.tell(new MeshView.OwnExportsChanged(v10));
+        MeshView.Snapshot first = nextSnapshot();
+        mesh.tell(new MeshView.OwnExportsChanged(new ExportSet(9, List.of())));
+        mesh.tell(new MeshView.OwnExportsChanged(new ExportSet(10, List.of())));
+        MeshView.Snapshot after = afterNothingChanged();
+        assertEquals(v10, after.own());
+        assertEquals(first.directory(), after.directory());
+        assertEquals(v10, feed.current());
+    }
+
+    @Test
+    void unexportedOwnServiceLeavesTheDirectory() {
+        initial();
+        mesh.tell(new MeshView.OwnExportsChanged(new ExportSet(10, List.of(cart("10.96.0.10", T0)))));
+        assertTrue(nextSnapshot().directory().find(CART).isPresent());
+        mesh.tell(new MeshView.OwnExportsChanged(new ExportSet(11, List.of())));
+        assertTrue(nextSnapshot().directory().find(CART).isEmpty());
+    }
+
+    @Test
+    void outboundLinkIsKeptWhenItGoesDownAndUpAgain() {
+        initial();
+        MeshView.Snapshot up = linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
+        assertEquals(new MeshView.Link("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", WEST, LinkState.UP, T0, T0,
+                "hello received"), up.links().get("out-1"));
+
+        clock.set(T0.plusSeconds(5));
+        mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", null, LinkState.DOWN,
+                "connection refused"));
+        MeshView.Snapshot down = nextSnapshot();
+        assertEquals(new MeshView.Link("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", WEST, LinkState.DOWN,
+                T0.plusSeconds(5), T0, "connection refused"), down.links().get("out-1"));
+
+        clock.set(T0.plusSeconds(6));
+        mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", null,
+                LinkState.DOWN, "still refused"));
+        assertEquals(T0.plusSeconds(5), nextSnapshot().links().get("out-1").since());
+
+        clock.set(T0.plusSeconds(9));
+        MeshView.Snapshot again = linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
+        assertEquals(1, again.links().size());
+        assertEquals(LinkState.UP, again.links().get("out-1").state());
+        assertEquals(T0.plusSeconds(9), again.links().get("out-1").since());
+    }
+
+    @Test
+    void linkWithoutHelloHasNoRemoteOrLastMessage() {
+        initial();
+        mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", null,
+                LinkState.CONNECTING, "dialling"));
+        MeshView.Link link = nextSnapshot().links().get("out-1");
+        assertNull(link.remote());
+        assertNull(link.lastMessageAt());
+        assertEquals(LinkState.CONNECTING, link.state());
+    }
+
+    @Test
+    void inboundLinkIsRemovedWhenItGoesDown() {
+        initial();
+        linkUp("in-1", MeshView.Direction.INBOUND, WEST);
+        MeshView.Snapshot both = linkUp("out-1", MeshView.Direction.OUTBOUND, NORTH);
+        assertEquals(2, both.links().size());
+        mesh.tell(new MeshView.LinkChanged("in-1", MeshView.Direction.INBOUND, "10.1.0.5:40000", WEST, LinkState.DOWN,
+                "stream ended"));
+        MeshView.Snapshot after = nextSnapshot();
+        assertEquals(List.of("out-1"), List.copyOf(after.links().keySet()));
+    }
+
+    @Test
+    void importsOutliveTheLinkTheyCameOver() {
+        initial();
+        linkUp("in-1", MeshView.Direction.INBOUND, WEST);
+        mesh.tell(new MeshView.ImportsReceived("in-1", WEST, 5, List.of(cart("10.97.0.10", T0))));
+        MeshView.Snapshot imported = nextSnapshot();
+        mesh.tell(new MeshView.LinkChanged("in-1", MeshView.Direction.INBOUND, "10.1.0.5:40000", WEST, LinkState.DOWN,
+                "stream ended"));
+        MeshView.Snapshot after = nextSnapshot();
+        assertTrue(after.links().isEmpty());
+        assertEquals(imported.imports(), after.imports());
+        assertEquals(imported.directory(), after.directory());
+    }
+
+    @Test
+    void heartbeatUpdatesTheLastMessageTimeOfItsLink() {
+        initial();
+        linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
+        clock.set(T0.plusSeconds(2));
+        mesh.tell(new MeshView.HeartbeatReceived("out-1"));
+        MeshView.Link link = nextSnapshot().links().get("out-1");
+        assertEquals(T0.plusSeconds(2), link.lastMessageAt());
+        assertEquals(T0, link.since());
+    }
+
+    @Test
+    void heartbeatOfAnUnknownLinkChangesNothing() {
+        MeshView.Snapshot first = initial();
+        mesh.tell(new MeshView.HeartbeatReceived("nobody"));
+        MeshView.Snapshot after = afterNothingChanged();
+        assertEquals(first.imports(), after.imports());
+        assertEquals(1, after.links().size());
+    }
+
+    /** A clock that stands still until the test moves it. */
+    private static final class MovableClock extends Clock {
+        private volatile Instant now;
+
+        MovableClock(Instant now) {
+            this.now = now;
+        }
+
+        void set(Instant instant) {
+            now = instant;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+}
