@@ -51,7 +51,7 @@ public record ServiceDirectory(long version, Map<ServiceKey, ImportedService> se
                 for (ServicePort port : offer.export().ports()) {
                     ports.putIfAbsent(port.port() + "/" + port.protocol(), port);
                 }
-                clusters.add(new ClusterBackends(offer.cluster(), offer.export().ips()));
+                clusters.add(new ClusterBackends(offer.cluster(), offer.export().endpoints()));
             }
             clusters.sort(Comparator.comparing(ClusterBackends::cluster));
             merged.put(key, new ImportedService(key, type, List.copyOf(ports.values()), clusters));

@@ -8,9 +8,10 @@ import java.util.Set;
 
 /**
  * A Service that one cluster offers to the clusterset (MCS ServiceExport), as it travels between gateways.
- * A ClusterSetIP service carries its one virtual IP; a headless service every ready endpoint IP (possibly none).
+ * A ClusterSetIP service carries its one virtual IP; a headless service every ready endpoint (possibly none),
+ * each with the hostname it has in DNS if it has one.
  */
-public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> ports, List<InetAddress> ips,
+public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> ports, List<Endpoint> endpoints,
                             Instant exportedAt) {
     public ServiceExport {
         if (key == null) {
@@ -20,7 +21,7 @@ public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> 
             throw new InvalidFieldException("type", "", "type must be ClusterSetIP or Headless");
         }
         ports = List.copyOf(ports);
-        ips = List.copyOf(ips);
+        endpoints = List.copyOf(endpoints);
         if (ports.isEmpty()) {
             throw new InvalidFieldException("port", "", "an export needs at least one port");
         }
@@ -37,14 +38,38 @@ public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> 
         if (ports.size() > 1 && ports.stream().anyMatch(p -> p.name().isEmpty())) {
             throw new InvalidFieldException("port", ports, "a service with several ports must name each of them");
         }
-        if (type == ServiceType.CLUSTER_SET_IP && ips.size() != 1) {
-            throw new InvalidFieldException("ip", ips, "a ClusterSetIP export carries exactly one IP");
+        if (type == ServiceType.CLUSTER_SET_IP && endpoints.size() != 1) {
+            throw new InvalidFieldException("ip", endpoints, "a ClusterSetIP export carries exactly one IP");
         }
-        if (new HashSet<>(ips).size() != ips.size()) {
-            throw new InvalidFieldException("ip", ips, "the same IP is given twice");
+        if (type == ServiceType.CLUSTER_SET_IP && !endpoints.getFirst().hostname().isEmpty()) {
+            throw new InvalidFieldException("ip", endpoints.getFirst(), "only headless endpoints have hostnames");
+        }
+        Set<InetAddress> seenIps = new HashSet<>();
+        Set<String> seenHostnames = new HashSet<>();
+        for (Endpoint endpoint : endpoints) {
+            if (!seenIps.add(endpoint.ip())) {
+                throw new InvalidFieldException("ip", endpoint.ip().getHostAddress(), "the same IP is given twice");
+            }
+            if (!endpoint.hostname().isEmpty() && !seenHostnames.add(endpoint.hostname())) {
+                throw new InvalidFieldException("ip", endpoint, "the hostname '" + endpoint.hostname() + "' is given twice");
+            }
         }
         if (exportedAt == null) {
             throw new InvalidFieldException("exported-at", "", "is required");
         }
+    }
+
+    /** An export whose endpoints have no hostnames. */
+    public static ServiceExport of(ServiceKey key, ServiceType type, List<ServicePort> ports, List<InetAddress> ips,
+                                   Instant exportedAt) {
+        return new ServiceExport(key, type, ports, ips.stream().map(Endpoint::of).toList(), exportedAt);
+    }
+
+    public List<InetAddress> ips() {
+        return endpoints.stream().map(Endpoint::ip).toList();
+    }
+
+    public ServiceExport withExportedAt(Instant at) {
+        return new ServiceExport(key, type, ports, endpoints, at);
     }
 }

@@ -25,10 +25,10 @@ final class Exports {
     }
 
     static ServiceExport clusterSetIp(ServiceKey key, String ip, Instant at, String... ports) {
-        return new ServiceExport(key, ServiceType.CLUSTER_SET_IP, ports(ports), ips(ip), at);
+        return ServiceExport.of(key, ServiceType.CLUSTER_SET_IP, ports(ports), ips(ip), at);
     }
 
     static ServiceExport headless(ServiceKey key, List<String> ips, Instant at, String... ports) {
-        return new ServiceExport(key, ServiceType.HEADLESS, ports(ports), ips(ips.toArray(String[]::new)), at);
+        return ServiceExport.of(key, ServiceType.HEADLESS, ports(ports), ips(ips.toArray(String[]::new)), at);
     }
 }

@@ -48,7 +48,7 @@ class ServiceDirectoryTest {
         assertEquals(CART, cart.key());
         assertEquals(ServiceType.CLUSTER_SET_IP, cart.type());
         assertEquals(ports("http:80/TCP"), cart.ports());
-        assertEquals(List.of(new ClusterBackends(EAST, ips("10.96.0.10"))), cart.clusters());
+        assertEquals(List.of(ClusterBackends.ofIps(EAST, ips("10.96.0.10"))), cart.clusters());
         assertEquals(ips("10.96.0.10"), cart.addresses());
         assertTrue(directory.find(DB).isEmpty());
     }
@@ -94,7 +94,7 @@ class ServiceDirectoryTest {
                 EAST, List.of(clusterSetIp(CART, "10.96.0.10", T0, "80"))));
         ImportedService cart = only(directory, CART);
         assertEquals(ServiceType.CLUSTER_SET_IP, cart.type());
-        assertEquals(List.of(new ClusterBackends(EAST, ips("10.96.0.10"))), cart.clusters());
+        assertEquals(List.of(ClusterBackends.ofIps(EAST, ips("10.96.0.10"))), cart.clusters());
     }
 
     @Test
@@ -147,8 +147,8 @@ class ServiceDirectoryTest {
     @Test
     void addressesLeaveOutRepeats() {
         ImportedService service = new ImportedService(DB, ServiceType.HEADLESS, ports("80"), List.of(
-                new ClusterBackends(EAST, ips("10.0.0.1", "10.0.0.2")),
-                new ClusterBackends(WEST, ips("10.0.0.2", "10.0.0.3"))));
+                ClusterBackends.ofIps(EAST, ips("10.0.0.1", "10.0.0.2")),
+                ClusterBackends.ofIps(WEST, ips("10.0.0.2", "10.0.0.3"))));
         assertEquals(ips("10.0.0.1", "10.0.0.2", "10.0.0.3"), service.addresses());
     }
 

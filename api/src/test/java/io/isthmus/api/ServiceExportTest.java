@@ -18,12 +18,12 @@ class ServiceExportTest {
     private static final ServiceKey CART = key("shop", "cart");
 
     private static InvalidFieldException rejects(ServiceType type, List<ServicePort> ports, List<InetAddress> ips) {
-        return assertThrows(InvalidFieldException.class, () -> new ServiceExport(CART, type, ports, ips, T0));
+        return assertThrows(InvalidFieldException.class, () -> ServiceExport.of(CART, type, ports, ips, T0));
     }
 
     @Test
     void acceptsClusterSetIpWithOneIpAndNamedPorts() {
-        ServiceExport export = new ServiceExport(CART, ServiceType.CLUSTER_SET_IP,
+        ServiceExport export = ServiceExport.of(CART, ServiceType.CLUSTER_SET_IP,
                 ports("http:80/TCP", "https:443/TCP", "dns:53/UDP"), ips("10.96.0.10"), T0);
         assertEquals(3, export.ports().size());
         assertEquals(ips("10.96.0.10"), export.ips());
@@ -31,19 +31,19 @@ class ServiceExportTest {
 
     @Test
     void acceptsOneUnnamedPort() {
-        ServiceExport export = new ServiceExport(CART, ServiceType.CLUSTER_SET_IP, ports("80"), ips("10.96.0.10"), T0);
+        ServiceExport export = ServiceExport.of(CART, ServiceType.CLUSTER_SET_IP, ports("80"), ips("10.96.0.10"), T0);
         assertEquals("", export.ports().getFirst().name());
     }
 
     @Test
     void acceptsHeadlessWithoutAnyIp() {
-        ServiceExport export = new ServiceExport(CART, ServiceType.HEADLESS, ports("80"), List.of(), T0);
+        ServiceExport export = ServiceExport.of(CART, ServiceType.HEADLESS, ports("80"), List.of(), T0);
         assertTrue(export.ips().isEmpty());
     }
 
     @Test
     void acceptsHeadlessWithSeveralIpsOfBothFamilies() {
-        ServiceExport export = new ServiceExport(CART, ServiceType.HEADLESS, ports("80"),
+        ServiceExport export = ServiceExport.of(CART, ServiceType.HEADLESS, ports("80"),
                 ips("10.0.0.1", "10.0.0.2", "fd00::1"), T0);
         assertEquals(3, export.ips().size());
     }
@@ -66,7 +66,7 @@ class ServiceExportTest {
 
     @Test
     void acceptsTheSamePortNumberWithDifferentProtocols() {
-        ServiceExport export = new ServiceExport(CART, ServiceType.CLUSTER_SET_IP, ports("dns:53/UDP", "dns-tcp:53/TCP"),
+        ServiceExport export = ServiceExport.of(CART, ServiceType.CLUSTER_SET_IP, ports("dns:53/UDP", "dns-tcp:53/TCP"),
                 ips("10.96.0.10"), T0);
         assertEquals(2, export.ports().size());
     }
@@ -122,11 +122,11 @@ class ServiceExportTest {
 
     @Test
     void rejectsMissingKeyTypeOrExportTime() {
-        assertEquals("service", assertThrows(InvalidFieldException.class, () -> new ServiceExport(null,
+        assertEquals("service", assertThrows(InvalidFieldException.class, () -> ServiceExport.of(null,
                 ServiceType.HEADLESS, ports("80"), List.of(), T0)).field());
-        assertEquals("type", assertThrows(InvalidFieldException.class, () -> new ServiceExport(CART,
+        assertEquals("type", assertThrows(InvalidFieldException.class, () -> ServiceExport.of(CART,
                 null, ports("80"), List.of(), T0)).field());
-        assertEquals("exported-at", assertThrows(InvalidFieldException.class, () -> new ServiceExport(CART,
+        assertEquals("exported-at", assertThrows(InvalidFieldException.class, () -> ServiceExport.of(CART,
                 ServiceType.HEADLESS, ports("80"), List.of(), null)).field());
     }
 
@@ -134,7 +134,7 @@ class ServiceExportTest {
     void copiesPortsAndIpsSoLaterChangesDoNotLeakIn() {
         List<ServicePort> ports = new ArrayList<>(ports("80"));
         List<InetAddress> ips = new ArrayList<>(ips("10.0.0.1"));
-        ServiceExport export = new ServiceExport(CART, ServiceType.HEADLESS, ports, ips, T0);
+        ServiceExport export = ServiceExport.of(CART, ServiceType.HEADLESS, ports, ips, T0);
         ports.add(ServicePort.parse("81"));
         ips.clear();
         assertEquals(1, export.ports().size());

@@ -60,7 +60,7 @@ final class Fixtures {
         for (String ip : ips) {
             addresses.add(IpLiteral.parse("ip", ip));
         }
-        return new ServiceExport(new ServiceKey(namespace, name), type, List.of(ServicePort.parse("80/TCP")),
+        return ServiceExport.of(new ServiceKey(namespace, name), type, List.of(ServicePort.parse("80/TCP")),
                 addresses, Instant.parse("2025-01-01T00:00:00Z"));
     }
 

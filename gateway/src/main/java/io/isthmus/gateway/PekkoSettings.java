@@ -28,7 +28,8 @@ final class PekkoSettings {
     }
 
     static String h2Url(Path dataDir) {
-        // AUTO_SERVER off: one replica owns its file. A SIGKILL leaves the file consistent (MVStore).
-        return "jdbc:h2:file:" + dataDir.resolve("journal").toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE";
+        // WRITE_DELAY=0: H2 otherwise keeps commits in the process for up to a second, and a SIGKILL in that
+        // second would lose an export the CLI was told is stored. One replica owns its file (no AUTO_SERVER).
+        return "jdbc:h2:file:" + dataDir.resolve("journal").toAbsolutePath() + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
     }
 }

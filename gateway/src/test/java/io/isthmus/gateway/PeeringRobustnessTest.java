@@ -89,7 +89,7 @@ class PeeringRobustnessTest {
 
     private static Export export(String namespace, String name, String ip) {
         return Export.newBuilder().setNamespace(namespace).setName(name).setType(ServiceType.CLUSTER_SET_IP)
-                .addPorts(Port.newBuilder().setPort(80).setProtocol(Protocol.TCP)).addIps(ip).build();
+                .addPorts(Port.newBuilder().setPort(80).setProtocol(Protocol.TCP)).addEndpoints(io.isthmus.api.grpc.peering.Endpoint.newBuilder().setIp(ip)).build();
     }
 
     private String rejection(CompletableFuture<List<PeerMessage>> call) throws Exception {

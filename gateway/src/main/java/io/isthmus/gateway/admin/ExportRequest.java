@@ -2,20 +2,20 @@ package io.isthmus.gateway.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.isthmus.api.InvalidFieldException;
-import io.isthmus.api.IpLiteral;
+import io.isthmus.api.Endpoint;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServiceKey;
 import io.isthmus.api.ServicePort;
 import io.isthmus.api.ServiceType;
 
-import java.net.InetAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The body of {@code POST /api/v1/exports}:
- * {@code {"namespace":"shop","name":"cart","type":"ClusterSetIP","ports":["http:80/TCP"],"ips":["10.96.0.10"]}}.
+ * {@code {"namespace":"shop","name":"cart","type":"ClusterSetIP","ports":["http:80/TCP"],"ips":["10.96.0.10"]}};
+ * a headless endpoint may carry its hostname, {@code "ips":["web-0=10.244.1.5"]}.
  * Field names in errors are the ones the CLI uses for the same values.
  */
 public final class ExportRequest {
@@ -45,12 +45,12 @@ public final class ExportRequest {
                 throw e.as("--port");
             }
         }
-        List<InetAddress> ips = new ArrayList<>();
+        List<Endpoint> endpoints = new ArrayList<>();
         for (JsonNode ip : array(body, "ips")) {
-            ips.add(IpLiteral.parse("--ip", ip.asText()));
+            endpoints.add(Endpoint.parse("--ip", ip.asText()));
         }
         try {
-            return new ServiceExport(key, type, ports, ips, now);
+            return new ServiceExport(key, type, ports, endpoints, now);
         } catch (InvalidFieldException e) {
             throw e.as("--" + e.field().replace(' ', '-'));
         }

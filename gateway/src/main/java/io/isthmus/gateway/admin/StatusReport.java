@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.isthmus.api.ClusterBackends;
 import io.isthmus.api.ClusterId;
+import io.isthmus.api.Endpoint;
 import io.isthmus.api.ImportedService;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServicePort;
@@ -14,7 +15,6 @@ import io.isthmus.gateway.peering.MeshView;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
 
-import java.net.InetAddress;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
@@ -107,7 +107,7 @@ final class StatusReport {
         ArrayNode ports = node.putArray("ports");
         export.ports().stream().map(ServicePort::toString).forEach(ports::add);
         ArrayNode ips = node.putArray("ips");
-        export.ips().stream().map(InetAddress::getHostAddress).forEach(ips::add);
+        export.endpoints().stream().map(Endpoint::toString).forEach(ips::add);
         node.put("exportedAt", text(export.exportedAt()));
         return node;
     }
@@ -127,7 +127,7 @@ final class StatusReport {
                 ObjectNode c = clusters.addObject();
                 c.put("cluster", backends.cluster().value());
                 ArrayNode ips = c.putArray("ips");
-                backends.ips().stream().map(InetAddress::getHostAddress).forEach(ips::add);
+                backends.endpoints().stream().map(Endpoint::toString).forEach(ips::add);
             }
         }
         return out;

@@ -29,8 +29,9 @@ final class ExportCommand implements Callable<Integer> {
             description = "A service port, e.g. 80/TCP or http:80/TCP; repeat for several.")
     List<String> ports = new ArrayList<>();
 
-    @Option(names = "--ip", paramLabel = "ADDR",
-            description = "The ClusterSetIP, or (headless) each endpoint IP; repeat for several.")
+    @Option(names = "--ip", paramLabel = "[HOSTNAME=]ADDR",
+            description = "The ClusterSetIP, or (headless) each endpoint IP, optionally with its DNS hostname "
+                    + "(web-0=10.244.1.5); repeat for several.")
     List<String> ips = new ArrayList<>();
 
     @Option(names = "--type", defaultValue = "ClusterSetIP", paramLabel = "TYPE",

@@ -87,7 +87,7 @@ public final class ExportRegistry
         ServiceExport existing = state.find(export.key()).orElse(null);
         // Re-exporting keeps the first export time: the MCS merge rules let the oldest export win conflicts.
         ServiceExport toStore = existing == null ? export
-                : new ServiceExport(export.key(), export.type(), export.ports(), export.ips(), existing.exportedAt());
+                : export.withExportedAt(existing.exportedAt());
         if (toStore.equals(existing)) {
             return Effect().reply(replyTo, new Changed(existing, state.version()));
         }

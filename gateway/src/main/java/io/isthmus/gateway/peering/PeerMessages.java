@@ -1,5 +1,6 @@
 package io.isthmus.gateway.peering;
 
+import io.isthmus.api.Endpoint;
 import io.isthmus.api.IpLiteral;
 import io.isthmus.api.Protocol;
 import io.isthmus.api.ServiceExport;
@@ -35,8 +36,9 @@ final class PeerMessages {
                 case SCTP -> io.isthmus.api.grpc.peering.Protocol.SCTP;
             }));
         }
-        for (InetAddress ip : export.ips()) {
-            b.addIps(ip.getHostAddress());
+        for (Endpoint endpoint : export.endpoints()) {
+            b.addEndpoints(io.isthmus.api.grpc.peering.Endpoint.newBuilder()
+                    .setIp(endpoint.ip().getHostAddress()).setHostname(endpoint.hostname()));
         }
         return b.build();
     }
@@ -63,10 +65,15 @@ final class PeerMessages {
             };
             ports.add(new ServicePort(port.getName(), port.getPort(), protocol));
         }
-        List<InetAddress> ips = new ArrayList<>();
-        for (String ip : wire.getIpsList()) {
-            ips.add(IpLiteral.parse("export " + key + " ip", ip));
+        List<Endpoint> endpoints = new ArrayList<>();
+        for (var endpoint : wire.getEndpointsList()) {
+            InetAddress ip = IpLiteral.parse("export " + key + " ip", endpoint.getIp());
+            try {
+                endpoints.add(new Endpoint(ip, endpoint.getHostname()));
+            } catch (io.isthmus.api.InvalidFieldException e) {
+                throw e.as("export " + key + " hostname");
+            }
         }
-        return new ServiceExport(key, type, ports, ips, Instant.ofEpochMilli(wire.getExportedAtMillis()));
+        return new ServiceExport(key, type, ports, endpoints, Instant.ofEpochMilli(wire.getExportedAtMillis()));
     }
 }

@@ -163,6 +163,9 @@ class ThreeClusterProcessesTest {
         assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres",
                 "--type", "Headless", "--port", "5432/TCP", "--ip", "10.244.1.5", "--ip", "10.244.1.6").exitCode());
         Dns.awaitA(dns(0), "postgres.data.svc.clusterset.local", a -> a.addresses().size() == 2, SYNC);
+        // Acknowledged means stored: killed at once after the CLI returns, west must still have this one.
+        assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "redis",
+                "--port", "6379/TCP", "--ip", "10.97.0.79").exitCode());
 
         gateways.get(1).kill();
         // While west is gone the others keep serving what they know of it.
@@ -174,8 +177,10 @@ class ThreeClusterProcessesTest {
         // Recovered from its own journal: west answers for its exports and lists them.
         Dns.awaitA(dns(1), "postgres.data.svc.clusterset.local",
                 a -> a.addresses().equals(List.of("10.244.1.5", "10.244.1.6")), SYNC);
+        Dns.awaitA(dns(1), "redis.data.svc.clusterset.local", a -> a.addresses().equals(List.of("10.97.0.79")), SYNC);
+        Dns.awaitA(dns(0), "redis.data.svc.clusterset.local", a -> a.addresses().equals(List.of("10.97.0.79")), SYNC);
         JsonNode exports = new ObjectMapper().readTree(new AdminClient(adminUrl(1)).get("api/v1/exports").body());
-        assertEquals(2, exports.size(), exports.toPrettyString());
+        assertEquals(3, exports.size(), exports.toPrettyString());
 
         // Re-synced both ways: a change made after the restart reaches the others, and west has their exports again.
         assertEquals(0, Cli.run("unexport", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres").exitCode());

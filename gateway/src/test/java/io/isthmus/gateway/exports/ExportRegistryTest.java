@@ -150,7 +150,7 @@ class ExportRegistryTest {
     void reExportThatDiffersOnlyInExportTimeIsIdentical() {
         var first = export(cart);
         expectPublished(first.state());
-        ServiceExport later = new ServiceExport(cart.key(), cart.type(), cart.ports(), cart.ips(), T0.plusSeconds(60));
+        ServiceExport later = ServiceExport.of(cart.key(), cart.type(), cart.ports(), cart.ips(), T0.plusSeconds(60));
         var again = export(later);
         assertTrue(again.hasNoEvents(), again.events().toString());
         assertEquals(cart, again.reply().export());
@@ -163,11 +163,11 @@ class ExportRegistryTest {
         export(cart);
         expectPublished(registry.getState());
         clock.set(T0.plusSeconds(30));
-        ServiceExport changed = new ServiceExport(cart.key(), cart.type(),
+        ServiceExport changed = ServiceExport.of(cart.key(), cart.type(),
                 List.of(ServicePort.parse("http:80/TCP"), ServicePort.parse("https:443/TCP")), cart.ips(),
                 T0.plusSeconds(30));
         var result = export(changed);
-        ServiceExport stored = new ServiceExport(cart.key(), cart.type(), changed.ports(), cart.ips(), T0);
+        ServiceExport stored = ServiceExport.of(cart.key(), cart.type(), changed.ports(), cart.ips(), T0);
         long version = T0.plusSeconds(30).toEpochMilli();
         assertEquals(List.of(new ExportRegistry.ServiceExported(stored, version)), result.events());
         assertEquals(new ExportRegistry.Changed(stored, version), result.reply());
@@ -236,7 +236,7 @@ class ExportRegistryTest {
         export(cart);
         export(db);
         clock.set(T0.plusSeconds(1));
-        export(new ServiceExport(cart.key(), cart.type(), List.of(ServicePort.parse("8080")), cart.ips(), T0));
+        export(ServiceExport.of(cart.key(), cart.type(), List.of(ServicePort.parse("8080")), cart.ips(), T0));
         unexport(db.key());
         ExportSet before = registry.getState();
         for (int i = 0; i < 4; i++) {

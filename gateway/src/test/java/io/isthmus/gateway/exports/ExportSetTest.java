@@ -131,7 +131,7 @@ class ExportSetTest {
         assertEquals(9, tree.get("version").asLong());
         assertEquals(1, tree.get("exports").size());
         assertEquals("cart", tree.get("exports").get(0).get("key").get("name").asText());
-        assertEquals("10.96.0.10", tree.get("exports").get(0).get("ips").get(0).asText());
+        assertEquals("10.96.0.10", tree.get("exports").get(0).get("endpoints").get(0).get("ip").asText());
     }
 
     @Test

@@ -17,12 +17,12 @@ final class TestExports {
     }
 
     static ServiceExport clusterSetIp(String namespace, String name, String ip, Instant at, String... ports) {
-        return new ServiceExport(new ServiceKey(namespace, name), ServiceType.CLUSTER_SET_IP,
+        return ServiceExport.of(new ServiceKey(namespace, name), ServiceType.CLUSTER_SET_IP,
                 Arrays.stream(ports).map(ServicePort::parse).toList(), List.of(IpLiteral.parse("ip", ip)), at);
     }
 
     static ServiceExport headless(String namespace, String name, List<String> ips, Instant at, String... ports) {
-        return new ServiceExport(new ServiceKey(namespace, name), ServiceType.HEADLESS,
+        return ServiceExport.of(new ServiceKey(namespace, name), ServiceType.HEADLESS,
                 Arrays.stream(ports).map(ServicePort::parse).toList(),
                 ips.stream().map(ip -> IpLiteral.parse("ip", ip)).toList(), at);
     }

@@ -98,7 +98,7 @@ class MeshViewTest {
     }
 
     private static ServiceExport export(ServiceKey key, ServiceType type, List<String> ips, Instant at, String... ports) {
-        return new ServiceExport(key, type, Arrays.stream(ports).map(ServicePort::parse).toList(),
+        return ServiceExport.of(key, type, Arrays.stream(ports).map(ServicePort::parse).toList(),
                 ips.stream().map(ip -> IpLiteral.parse("ip", ip)).toList(), at);
     }
 
@@ -145,7 +145,7 @@ class MeshViewTest {
         assertEquals(1, next.directory().version());
         ImportedService imported = next.directory().find(CART).orElseThrow();
         assertEquals(ServiceType.CLUSTER_SET_IP, imported.type());
-        assertEquals(List.of(new ClusterBackends(WEST, cart.ips())), imported.clusters());
+        assertEquals(List.of(ClusterBackends.ofIps(WEST, cart.ips())), imported.clusters());
         assertEquals(cart.ports(), imported.ports());
     }
 

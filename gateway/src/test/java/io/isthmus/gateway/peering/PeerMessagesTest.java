@@ -23,7 +23,7 @@ class PeerMessagesTest {
     private static final Instant T0 = Instant.parse("2025-03-01T12:00:00.123Z");
 
     private static ServiceExport export(ServiceType type, List<String> ips, String... ports) {
-        return new ServiceExport(new ServiceKey("shop", "cart"), type,
+        return ServiceExport.of(new ServiceKey("shop", "cart"), type,
                 Arrays.stream(ports).map(ServicePort::parse).toList(),
                 ips.stream().map(ip -> IpLiteral.parse("ip", ip)).toList(), T0);
     }
@@ -82,9 +82,9 @@ class PeerMessagesTest {
         assertEquals(io.isthmus.api.grpc.peering.ServiceType.HEADLESS, wire.getType());
         assertEquals(List.of(Port.newBuilder().setName("dns").setPort(53).setProtocol(Protocol.UDP).build(),
                 Port.newBuilder().setName("web").setPort(80).setProtocol(Protocol.TCP).build()), wire.getPortsList());
-        assertEquals(2, wire.getIpsCount());
-        assertEquals("10.0.0.1", wire.getIps(0));
-        assertEquals(IpLiteral.parse("ip", "fd00::1"), IpLiteral.parse("ip", wire.getIps(1)));
+        assertEquals(2, wire.getEndpointsCount());
+        assertEquals("10.0.0.1", wire.getEndpoints(0).getIp());
+        assertEquals(IpLiteral.parse("ip", "fd00::1"), IpLiteral.parse("ip", wire.getEndpoints(1).getIp()));
         assertEquals(T0.toEpochMilli(), wire.getExportedAtMillis());
     }
 
@@ -117,7 +117,7 @@ class PeerMessagesTest {
 
     @Test
     void rejectsIpThatIsNotAnAddressNamingTheField() {
-        Export wire = validWire().setIps(0, "10.96.0.300").build();
+        Export wire = validWire().setEndpoints(0, io.isthmus.api.grpc.peering.Endpoint.newBuilder().setIp("10.96.0.300")).build();
         InvalidFieldException e = assertThrows(InvalidFieldException.class, () -> PeerMessages.fromWire(wire));
         assertEquals("export shop/cart ip", e.field());
         assertEquals("10.96.0.300", e.value());
@@ -125,7 +125,7 @@ class PeerMessagesTest {
 
     @Test
     void rejectsHostNameInPlaceOfAnIp() {
-        Export wire = validWire().setIps(0, "cart.shop.svc.cluster.local").build();
+        Export wire = validWire().setEndpoints(0, io.isthmus.api.grpc.peering.Endpoint.newBuilder().setIp("cart.shop.svc.cluster.local")).build();
         assertEquals("export shop/cart ip",
                 assertThrows(InvalidFieldException.class, () -> PeerMessages.fromWire(wire)).field());
     }
@@ -159,10 +159,30 @@ class PeerMessagesTest {
     }
 
     @Test
+    void carriesHeadlessEndpointHostnamesBothWays() {
+        ServiceExport headless = new ServiceExport(new io.isthmus.api.ServiceKey("db", "pg"),
+                io.isthmus.api.ServiceType.HEADLESS, List.of(io.isthmus.api.ServicePort.parse("5432/TCP")),
+                List.of(io.isthmus.api.Endpoint.parse("ip", "pg-0=10.244.1.5"),
+                        io.isthmus.api.Endpoint.parse("ip", "10.244.1.6")), T0);
+        assertEquals(headless, PeerMessages.fromWire(PeerMessages.toWire(headless)));
+    }
+
+    @Test
+    void rejectsAnEndpointHostnameThatIsNotADnsLabel() {
+        Export wire = Export.newBuilder(PeerMessages.toWire(new ServiceExport(new io.isthmus.api.ServiceKey("db", "pg"),
+                        io.isthmus.api.ServiceType.HEADLESS, List.of(io.isthmus.api.ServicePort.parse("5432/TCP")),
+                        List.of(io.isthmus.api.Endpoint.parse("ip", "10.244.1.5")), T0)))
+                .setEndpoints(0, io.isthmus.api.grpc.peering.Endpoint.newBuilder().setIp("10.244.1.5").setHostname("PG_0"))
+                .build();
+        assertEquals("export db/pg hostname",
+                assertThrows(InvalidFieldException.class, () -> PeerMessages.fromWire(wire)).field());
+    }
+
+    @Test
     void rejectsExportThatBreaksTheExportRules() {
         Export noPorts = validWire().clearPorts().build();
         assertEquals("port", assertThrows(InvalidFieldException.class, () -> PeerMessages.fromWire(noPorts)).field());
-        Export twoIps = validWire().addIps("10.96.0.11").build();
+        Export twoIps = validWire().addEndpoints(io.isthmus.api.grpc.peering.Endpoint.newBuilder().setIp("10.96.0.11")).build();
         assertEquals("ip", assertThrows(InvalidFieldException.class, () -> PeerMessages.fromWire(twoIps)).field());
     }
 
