@@ -128,7 +128,8 @@ public final class Gateway implements AutoCloseable {
                 context -> ExportRegistry.create(context.getEntityId(), exportsTopic, clock)));
 
         ExportFeed feed = new ExportFeed(system);
-        mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock), "mesh-view",
+        mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock,
+                        config.peering().importTtl()), "mesh-view",
                 Props.empty());
 
         // Read our exports once now: it recovers the registry, and the mesh view gets them even if the topic

@@ -173,6 +173,16 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                     }
                     return out;
                 });
+        metrics.gauge("isthmus_imports_withdrawn", "1 for each peer cluster whose exports are not served: all of "
+                        + "its links have been down past the import TTL.", List.of("cluster"), () -> {
+                    Map<List<String>, Double> out = new HashMap<>();
+                    gateway.mesh().imports().forEach((cluster, remote) ->
+                            out.put(List.of(cluster.value()), remote.withdrawn() ? 1.0 : 0.0));
+                    return out;
+                });
+        metrics.gauge("isthmus_jvm_heap_used_bytes", "Heap in use, after the last collection or now.", List.of(),
+                () -> Map.of(List.of(), (double) java.lang.management.ManagementFactory.getMemoryMXBean()
+                        .getHeapMemoryUsage().getUsed()));
         metrics.gauge("isthmus_ready", "1 when the replica is ready.", List.of(),
                 () -> Map.of(List.of(), gateway.notReadyReasons().isEmpty() ? 1.0 : 0.0));
         metrics.counterFunction("isthmus_dns_responses_total", "DNS responses sent, by response code.",

@@ -85,6 +85,8 @@ final class StatusReport {
             from.put("version", entry.getValue().version());
             from.put("exports", entry.getValue().exports().size());
             from.put("receivedAt", text(entry.getValue().receivedAt()));
+            from.put("unreachableSince", text(entry.getValue().unreachableSince()));
+            from.put("served", !entry.getValue().withdrawn());
         });
         root.put("dnsZone", gateway.config().dns().zone());
         return root;

@@ -16,7 +16,7 @@ public record GatewayConfig(
         Replicas replicas) {
 
     public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
-                          Duration reconnectMinBackoff, Duration reconnectMaxBackoff) {
+                          Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl) {
         public Peering {
             peers = List.copyOf(peers);
         }

@@ -10,6 +10,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,10 +46,30 @@ public final class MeshView {
 
     public enum Direction { OUTBOUND, INBOUND }
 
-    /** The exports one peer cluster offers, as last received. */
-    public record RemoteExports(long version, List<ServiceExport> exports, Instant receivedAt, String viaLink) {
+    /** Checks, once a second, for clusters whose links have been down past the import TTL. */
+    private enum Tick implements Command { INSTANCE }
+
+    /**
+     * The exports one peer cluster offers, as last received. {@code unreachableSince} is set while none of the
+     * cluster's links is up; once that lasts longer than the import TTL the exports are {@code withdrawn}: kept
+     * (a reconnect brings them back at once) but no longer served.
+     */
+    public record RemoteExports(long version, List<ServiceExport> exports, Instant receivedAt, String viaLink,
+                                Instant unreachableSince, boolean withdrawn) {
         public RemoteExports {
             exports = List.copyOf(exports);
+        }
+
+        RemoteExports reachable() {
+            return new RemoteExports(version, exports, receivedAt, viaLink, null, false);
+        }
+
+        RemoteExports unreachableFrom(Instant since) {
+            return new RemoteExports(version, exports, receivedAt, viaLink, since, withdrawn);
+        }
+
+        RemoteExports withdraw() {
+            return new RemoteExports(version, exports, receivedAt, viaLink, unreachableSince, true);
         }
     }
 
@@ -72,19 +93,22 @@ public final class MeshView {
      * @param exportsTopic where the export registry publishes this cluster's export set
      * @param snapshots     receives every new state (DNS, status and metrics read the latest)
      * @param feed          tells peer links that our exports changed
+     * @param importTtl     how long a cluster's exports are still served after its last link went down
      */
     public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
-                                           Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock) {
-        return Behaviors.setup(context -> {
+                                           Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
+                                           Duration importTtl) {
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             ActorRef<ExportSet> adapter = context.messageAdapter(ExportSet.class, OwnExportsChanged::new);
             exportsTopic.tell(Topic.subscribe(adapter));
+            timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(1));
             Snapshot initial = new Snapshot(self, ExportSet.EMPTY, Map.of(), Map.of(), ServiceDirectory.EMPTY);
             snapshots.accept(initial);
-            return new MeshView.Running(snapshots, feed, clock).behavior(initial);
-        });
+            return new MeshView.Running(snapshots, feed, clock, importTtl).behavior(initial);
+        }));
     }
 
-    private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock) {
+    private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock, Duration importTtl) {
 
         Behavior<Command> behavior(Snapshot state) {
             return Behaviors.receiveMessage(command -> {
@@ -93,6 +117,7 @@ public final class MeshView {
                 case ImportsReceived received -> onImports(state, received);
                 case LinkChanged changed -> onLink(state, changed);
                 case HeartbeatReceived(String linkId) -> touch(state, linkId);
+                case Tick tick -> withdrawExpired(state);
                 };
                 if (next != state) {
                     snapshots.accept(next);
@@ -116,8 +141,8 @@ public final class MeshView {
                 return touched; // the same snapshot over a second link, or an old one: idempotent
             }
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(received.origin(),
-                    new RemoteExports(received.version(), received.exports(), clock.instant(), received.linkId()));
+            imports.put(received.origin(), new RemoteExports(received.version(), received.exports(), clock.instant(),
+                    received.linkId(), null, false));
             return withDirectory(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()));
         }
 
@@ -135,7 +160,42 @@ public final class MeshView {
                         changed.state() == LinkState.UP ? now : before == null ? null : before.lastMessageAt(),
                         changed.detail()));
             }
-            return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory());
+            return withReachability(new Snapshot(state.self(), state.own(), state.imports(), links, state.directory()));
+        }
+
+        /** Marks clusters without an up link as unreachable (from now), and brings reachable ones back. */
+        private Snapshot withReachability(Snapshot state) {
+            Map<ClusterId, RemoteExports> imports = new HashMap<>(state.imports());
+            boolean servedChanged = false;
+            for (Map.Entry<ClusterId, RemoteExports> entry : state.imports().entrySet()) {
+                boolean up = state.links().values().stream()
+                        .anyMatch(l -> entry.getKey().equals(l.remote()) && l.state() == LinkState.UP);
+                RemoteExports remote = entry.getValue();
+                if (up && remote.unreachableSince() != null) {
+                    imports.put(entry.getKey(), remote.reachable());
+                    servedChanged |= remote.withdrawn();
+                } else if (!up && remote.unreachableSince() == null) {
+                    imports.put(entry.getKey(), remote.unreachableFrom(clock.instant()));
+                }
+            }
+            Snapshot next = new Snapshot(state.self(), state.own(), imports, state.links(), state.directory());
+            return servedChanged ? withDirectory(next) : next;
+        }
+
+        private Snapshot withdrawExpired(Snapshot state) {
+            Instant now = clock.instant();
+            Map<ClusterId, RemoteExports> imports = new HashMap<>(state.imports());
+            boolean changed = false;
+            for (Map.Entry<ClusterId, RemoteExports> entry : state.imports().entrySet()) {
+                RemoteExports remote = entry.getValue();
+                if (!remote.withdrawn() && remote.unreachableSince() != null
+                        && !remote.unreachableSince().plus(importTtl).isAfter(now)) {
+                    imports.put(entry.getKey(), remote.withdraw());
+                    changed = true;
+                }
+            }
+            return changed ? withDirectory(new Snapshot(state.self(), state.own(), imports, state.links(),
+                    state.directory())) : state;
         }
 
         private Snapshot touch(Snapshot state, String linkId) {
@@ -152,7 +212,11 @@ public final class MeshView {
         private Snapshot withDirectory(Snapshot state) {
             Map<ClusterId, List<ServiceExport>> byCluster = new TreeMap<>();
             byCluster.put(state.self(), state.own().exports());
-            state.imports().forEach((cluster, remote) -> byCluster.put(cluster, new ArrayList<>(remote.exports())));
+            state.imports().forEach((cluster, remote) -> {
+                if (!remote.withdrawn()) {
+                    byCluster.put(cluster, new ArrayList<>(remote.exports()));
+                }
+            });
             ServiceDirectory directory = ServiceDirectory.merge(state.directory().version() + 1, byCluster);
             return new Snapshot(state.self(), state.own(), state.imports(), state.links(), directory);
         }

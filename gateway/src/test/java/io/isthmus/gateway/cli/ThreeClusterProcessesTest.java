@@ -66,7 +66,7 @@ class ThreeClusterProcessesTest {
                   cluster-id = "%s"
                   data-dir = "data"
                   admin.port = %d
-                  peering { port = %d, peers = [%s], reconnect-max-backoff = 1s }
+                  peering { port = %d, peers = [%s], reconnect-max-backoff = 1s, import-ttl = 4s }
                   dns.port = %d
                   replicas.port = %d
                 }
@@ -159,7 +159,7 @@ class ThreeClusterProcessesTest {
 
     @Test
     @Order(5)
-    void gatewayKilledWithSigkillRecoversItsExportsFromTheJournalAndResyncs() throws Exception {
+    void gatewayKilledWithSigkillIsWithdrawnAfterTheTtlThenRecoversItsExportsFromTheJournalAndResyncs() throws Exception {
         assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres",
                 "--type", "Headless", "--port", "5432/TCP", "--ip", "10.244.1.5", "--ip", "10.244.1.6").exitCode());
         Dns.awaitA(dns(0), "postgres.data.svc.clusterset.local", a -> a.addresses().size() == 2, SYNC);
@@ -168,9 +168,12 @@ class ThreeClusterProcessesTest {
                 "--port", "6379/TCP", "--ip", "10.97.0.79").exitCode());
 
         gateways.get(1).kill();
-        // While west is gone the others keep serving what they know of it.
+        // While west is gone the others keep serving what they know of it, for the import TTL (4 s here)...
         assertEquals(List.of("10.244.1.5", "10.244.1.6"),
                 Dns.askA(dns(0), "postgres.data.svc.clusterset.local").addresses());
+        // ...then stop: no answers pointing into a cluster that is gone.
+        Dns.awaitA(dns(0), "postgres.data.svc.clusterset.local", a -> a.rcode() == Rcode.NXDOMAIN, SYNC);
+        Dns.awaitA(dns(2), "catalog.shop.svc.clusterset.local", a -> a.addresses().equals(List.of("10.98.0.11")), SYNC);
 
         gateways.set(1, start(1));
         gateways.get(1).awaitReady(Duration.ofSeconds(90));
@@ -178,7 +181,10 @@ class ThreeClusterProcessesTest {
         Dns.awaitA(dns(1), "postgres.data.svc.clusterset.local",
                 a -> a.addresses().equals(List.of("10.244.1.5", "10.244.1.6")), SYNC);
         Dns.awaitA(dns(1), "redis.data.svc.clusterset.local", a -> a.addresses().equals(List.of("10.97.0.79")), SYNC);
+        // Back on reconnect, in the other clusters too.
         Dns.awaitA(dns(0), "redis.data.svc.clusterset.local", a -> a.addresses().equals(List.of("10.97.0.79")), SYNC);
+        Dns.awaitA(dns(2), "catalog.shop.svc.clusterset.local",
+                a -> a.addresses().equals(List.of("10.97.0.11", "10.98.0.11")), SYNC);
         JsonNode exports = new ObjectMapper().readTree(new AdminClient(adminUrl(1)).get("api/v1/exports").body());
         assertEquals(3, exports.size(), exports.toPrettyString());
 

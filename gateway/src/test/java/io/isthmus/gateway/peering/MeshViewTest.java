@@ -31,6 +31,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -42,6 +43,7 @@ class MeshViewTest {
     private static final ClusterId WEST = ClusterId.of("west");
     private static final ClusterId NORTH = ClusterId.of("north");
     private static final Instant T0 = Instant.parse("2025-03-01T12:00:00Z");
+    private static final Duration IMPORT_TTL = Duration.ofSeconds(30);
     private static final ServiceKey CART = new ServiceKey("shop", "cart");
     private static final ServiceKey DB = new ServiceKey("shop", "db");
 
@@ -67,7 +69,7 @@ class MeshViewTest {
     void startMeshView() {
         topic = testKit.createTestProbe();
         feed = new ExportFeed(testKit.system());
-        mesh = testKit.spawn(MeshView.create(SELF, topic.ref(), snapshots::add, feed, clock));
+        mesh = testKit.spawn(MeshView.create(SELF, topic.ref(), snapshots::add, feed, clock, IMPORT_TTL));
     }
 
     private MeshView.Snapshot nextSnapshot() {
@@ -141,7 +143,7 @@ class MeshViewTest {
         ServiceExport cart = cart("10.97.0.10", T0);
         mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart)));
         MeshView.Snapshot next = nextSnapshot();
-        assertEquals(new MeshView.RemoteExports(5, List.of(cart), T0, "link-1"), next.imports().get(WEST));
+        assertEquals(new MeshView.RemoteExports(5, List.of(cart), T0, "link-1", null, false), next.imports().get(WEST));
         assertEquals(1, next.directory().version());
         ImportedService imported = next.directory().find(CART).orElseThrow();
         assertEquals(ServiceType.CLUSTER_SET_IP, imported.type());
@@ -152,6 +154,7 @@ class MeshViewTest {
     @Test
     void sameOrOlderVersionFromASecondLinkIsIgnored() {
         initial();
+        linkUp("up-1", MeshView.Direction.OUTBOUND, WEST); // west reachable; link-1/2 unknown, so nothing is touched
         ServiceExport cart = cart("10.97.0.10", T0);
         mesh.tell(new MeshView.ImportsReceived("link-1", WEST, 5, List.of(cart)));
         MeshView.Snapshot imported = nextSnapshot();
@@ -185,7 +188,7 @@ class MeshViewTest {
         clock.set(T0.plusSeconds(1));
         mesh.tell(new MeshView.ImportsReceived("link-2", WEST, 6, List.of(db)));
         MeshView.Snapshot next = nextSnapshot();
-        assertEquals(new MeshView.RemoteExports(6, List.of(db), T0.plusSeconds(1), "link-2"), next.imports().get(WEST));
+        assertEquals(new MeshView.RemoteExports(6, List.of(db), T0.plusSeconds(1), "link-2", null, false), next.imports().get(WEST));
         assertTrue(next.directory().find(CART).isEmpty());
         assertEquals(List.of(IpLiteral.parse("ip", "10.1.0.5")), next.directory().find(DB).orElseThrow().addresses());
         assertEquals(first.directory().version() + 1, next.directory().version());
@@ -304,8 +307,46 @@ class MeshViewTest {
                 "stream ended"));
         MeshView.Snapshot after = nextSnapshot();
         assertTrue(after.links().isEmpty());
-        assertEquals(imported.imports(), after.imports());
+        assertEquals(T0, after.imports().get(WEST).unreachableSince());
+        assertFalse(after.imports().get(WEST).withdrawn());
         assertEquals(imported.directory(), after.directory());
+    }
+
+    @Test
+    void importsOfAClusterDownPastTheTtlAreWithdrawnAndComeBackOnReconnect() {
+        initial();
+        linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
+        mesh.tell(new MeshView.ImportsReceived("out-1", WEST, 5, List.of(cart("10.97.0.10", T0))));
+        assertTrue(nextSnapshot().directory().find(CART).isPresent());
+        mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", WEST, LinkState.DOWN,
+                "stream ended"));
+        assertTrue(nextSnapshot().directory().find(CART).isPresent(), "still served within the TTL");
+
+        clock.set(T0.plus(IMPORT_TTL).plusSeconds(1));
+        MeshView.Snapshot withdrawn = nextSnapshot(); // the once-a-second check
+        assertTrue(withdrawn.imports().get(WEST).withdrawn());
+        assertTrue(withdrawn.directory().find(CART).isEmpty(), withdrawn.directory().toString());
+
+        MeshView.Snapshot back = linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
+        assertFalse(back.imports().get(WEST).withdrawn());
+        assertEquals("10.97.0.10", back.directory().find(CART).orElseThrow().addresses().getFirst().getHostAddress());
+    }
+
+    @Test
+    void aClusterWithOneOfTwoLinksUpStaysServed() {
+        initial();
+        linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
+        linkUp("in-1", MeshView.Direction.INBOUND, WEST);
+        mesh.tell(new MeshView.ImportsReceived("out-1", WEST, 5, List.of(cart("10.97.0.10", T0))));
+        nextSnapshot();
+        mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", WEST, LinkState.DOWN,
+                "stream ended"));
+        MeshView.Snapshot after = nextSnapshot();
+        assertNull(after.imports().get(WEST).unreachableSince());
+        clock.set(T0.plus(IMPORT_TTL).plusSeconds(5));
+        MeshView.Snapshot later = afterNothingChanged();
+        assertFalse(later.imports().get(WEST).withdrawn());
+        assertTrue(later.directory().find(CART).isPresent());
     }
 
     @Test
