@@ -25,9 +25,11 @@ public record ServiceDirectory(long version, Map<ServiceKey, ImportedService> se
     }
 
     /**
-     * Merges the exports of every cluster into imports. The oldest export of a service (then the lower cluster
-     * id) decides its type; clusters that export it with another type are left out of the import. Ports are
-     * the union over the clusters that are in.
+     * Merges the exports of every cluster into imports, by the MCS rules. The oldest export of a service (then the
+     * lower cluster id) decides its type; clusters that export it with another type are left out of the import.
+     * Ports are the union over the clusters that are in; a port (by name, or by number when unnamed) that two
+     * clusters define differently is taken from the older export. Each disagreement is recorded as an
+     * {@link ExportConflict}.
      */
     public static ServiceDirectory merge(long version, Map<ClusterId, ? extends Collection<ServiceExport>> exportsByCluster) {
         record Offer(ClusterId cluster, ServiceExport export) {
@@ -41,20 +43,44 @@ public record ServiceDirectory(long version, Map<ServiceKey, ImportedService> se
         Map<ServiceKey, ImportedService> merged = new LinkedHashMap<>();
         offersByKey.forEach((key, offers) -> {
             offers.sort(Comparator.comparing((Offer o) -> o.export().exportedAt()).thenComparing(Offer::cluster));
-            ServiceType type = offers.getFirst().export().type();
+            Offer oldest = offers.getFirst();
+            ServiceType type = oldest.export().type();
             Map<String, ServicePort> ports = new LinkedHashMap<>();
+            Map<String, ClusterId> portOwners = new LinkedHashMap<>();
             List<ClusterBackends> clusters = new ArrayList<>();
+            List<ExportConflict> conflicts = new ArrayList<>();
             for (Offer offer : offers) {
                 if (offer.export().type() != type) {
+                    conflicts.add(new ExportConflict("type", oldest.cluster(), offer.cluster(),
+                            key + " is " + type + " in " + oldest.cluster() + " (the oldest export, used) but "
+                                    + offer.export().type() + " in " + offer.cluster()));
                     continue;
                 }
                 for (ServicePort port : offer.export().ports()) {
-                    ports.putIfAbsent(port.port() + "/" + port.protocol(), port);
+                    // A port is one name and one number/protocol; the older export's pairing of the two stands.
+                    String byName = port.name().isEmpty() ? null : "name " + port.name();
+                    String byNumber = port.port() + "/" + port.protocol();
+                    ServicePort known = byName != null && ports.containsKey(byName) ? ports.get(byName) : ports.get(byNumber);
+                    if (known == null) {
+                        ports.put(byNumber, port);
+                        portOwners.put(byNumber, offer.cluster());
+                        if (byName != null) {
+                            ports.put(byName, port);
+                            portOwners.put(byName, offer.cluster());
+                        }
+                    } else if (!known.equals(port)) {
+                        String id = port.name().isEmpty() ? byNumber : port.name();
+                        ClusterId owner = portOwners.get(byName != null && ports.containsKey(byName) ? byName : byNumber);
+                        conflicts.add(new ExportConflict("port " + id, owner, offer.cluster(),
+                                key + " port " + known + " in " + owner + " (older, used) but " + port + " in "
+                                        + offer.cluster()));
+                    }
                 }
                 clusters.add(new ClusterBackends(offer.cluster(), offer.export().endpoints()));
             }
             clusters.sort(Comparator.comparing(ClusterBackends::cluster));
-            merged.put(key, new ImportedService(key, type, List.copyOf(ports.values()), clusters));
+            merged.put(key, new ImportedService(key, type, ports.values().stream().distinct().toList(), clusters,
+                    conflicts));
         });
         return new ServiceDirectory(version, merged);
     }

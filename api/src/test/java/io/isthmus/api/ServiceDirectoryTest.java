@@ -172,4 +172,41 @@ class ServiceDirectoryTest {
         b.putAll(a);
         assertEquals(ServiceDirectory.merge(1, a), ServiceDirectory.merge(1, b));
     }
+
+    @Test
+    void aTypeConflictIsRecordedNamingTheOldestExportAsTheOneUsed() {
+        ServiceDirectory directory = ServiceDirectory.merge(1, Map.of(
+                EAST, List.of(clusterSetIp(CART, "10.96.0.10", T0.plusSeconds(5), "80")),
+                WEST, List.of(headless(CART, List.of("10.1.0.5"), T0, "80"))));
+        ImportedService cart = only(directory, CART);
+        assertEquals(ServiceType.HEADLESS, cart.type());
+        assertEquals(1, cart.conflicts().size());
+        ExportConflict conflict = cart.conflicts().getFirst();
+        assertEquals("type", conflict.field());
+        assertEquals(WEST, conflict.winner());
+        assertEquals(EAST, conflict.loser());
+        assertTrue(conflict.involves(EAST) && conflict.involves(WEST));
+        assertTrue(conflict.message().contains("oldest export, used"), conflict.message());
+    }
+
+    @Test
+    void aPortWithTheSameNameButAnotherNumberIsAConflictAndTheOlderDefinitionIsUsed() {
+        ServiceDirectory directory = ServiceDirectory.merge(1, Map.of(
+                EAST, List.of(clusterSetIp(CART, "10.96.0.10", T0, "http:80/TCP")),
+                WEST, List.of(clusterSetIp(CART, "10.97.0.10", T0.plusSeconds(1), "http:8080/TCP"))));
+        ImportedService cart = only(directory, CART);
+        assertEquals(ports("http:80/TCP"), cart.ports());
+        assertEquals(List.of("port http"), cart.conflicts().stream().map(ExportConflict::field).toList());
+        assertEquals(EAST, cart.conflicts().getFirst().winner());
+        assertEquals(2, cart.clusters().size(), "a port conflict keeps both clusters' endpoints");
+    }
+
+    @Test
+    void clustersThatAgreeHaveNoConflicts() {
+        ServiceDirectory directory = ServiceDirectory.merge(1, Map.of(
+                EAST, List.of(clusterSetIp(CART, "10.96.0.10", T0, "http:80/TCP")),
+                WEST, List.of(clusterSetIp(CART, "10.97.0.10", T0.plusSeconds(1), "http:80/TCP", "grpc:9090/TCP"))));
+        assertTrue(only(directory, CART).conflicts().isEmpty());
+        assertEquals(ports("http:80/TCP", "grpc:9090/TCP"), only(directory, CART).ports());
+    }
 }

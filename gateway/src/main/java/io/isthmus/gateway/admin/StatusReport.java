@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.isthmus.api.ClusterBackends;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.Endpoint;
+import io.isthmus.api.ExportConflict;
 import io.isthmus.api.ImportedService;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServicePort;
@@ -88,6 +89,9 @@ final class StatusReport {
             from.put("unreachableSince", text(entry.getValue().unreachableSince()));
             from.put("served", !entry.getValue().withdrawn());
         });
+        ArrayNode conflicts = root.putArray("conflicts");
+        mesh.directory().services().values().stream().sorted(Comparator.comparing(ImportedService::key))
+                .forEach(service -> service.conflicts().forEach(conflict -> conflicts.add(conflict(service, conflict))));
         root.put("dnsZone", gateway.config().dns().zone());
         return root;
     }
@@ -95,9 +99,27 @@ final class StatusReport {
     ArrayNode exports(MeshView.Snapshot mesh) {
         ArrayNode out = json.createArrayNode();
         for (ServiceExport export : mesh.own().exports()) {
-            out.add(export(export, mesh.self()));
+            ObjectNode node = export(export, mesh.self());
+            // MCS conditions: Conflict on every export involved in a conflict, Valid otherwise.
+            ArrayNode conditions = node.putArray("conditions");
+            ImportedService merged = mesh.directory().find(export.key()).orElse(null);
+            List<ExportConflict> mine = merged == null ? List.of()
+                    : merged.conflicts().stream().filter(c -> c.involves(mesh.self())).toList();
+            conditions.addObject().put("type", "Valid").put("status", "True");
+            conditions.addObject().put("type", "Conflict").put("status", mine.isEmpty() ? "False" : "True")
+                    .put("message", mine.stream().map(ExportConflict::message).reduce((a, b) -> a + "; " + b).orElse(""));
+            out.add(node);
         }
         return out;
+    }
+
+    private ObjectNode conflict(ImportedService service, ExportConflict conflict) {
+        return json.createObjectNode()
+                .put("service", service.key().toString())
+                .put("field", conflict.field())
+                .put("winner", conflict.winner().value())
+                .put("loser", conflict.loser().value())
+                .put("message", conflict.message());
     }
 
     ObjectNode export(ServiceExport export, ClusterId cluster) {
@@ -124,6 +146,8 @@ final class StatusReport {
             node.put("type", service.type() == io.isthmus.api.ServiceType.CLUSTER_SET_IP ? "ClusterSetIP" : "Headless");
             ArrayNode ports = node.putArray("ports");
             service.ports().stream().map(ServicePort::toString).forEach(ports::add);
+            ArrayNode conflicts = node.putArray("conflicts");
+            service.conflicts().forEach(conflict -> conflicts.add(conflict(service, conflict)));
             ArrayNode clusters = node.putArray("clusters");
             for (ClusterBackends backends : service.clusters()) {
                 ObjectNode c = clusters.addObject();

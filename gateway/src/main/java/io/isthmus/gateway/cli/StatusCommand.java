@@ -69,6 +69,12 @@ final class StatusCommand implements Callable<Integer> {
                     text(peer, "detail"));
         }
         out.append(status.path("peers").isEmpty() ? "no peer links\n" : peers.render());
+        if (!status.path("conflicts").isEmpty()) {
+            out.append("\nconflicts (MCS: the oldest export wins)\n");
+            for (JsonNode conflict : status.path("conflicts")) {
+                out.append("  ").append(conflict.path("message").asText()).append('\n');
+            }
+        }
         return out.toString();
     }
 

@@ -194,4 +194,38 @@ class ThreeClusterProcessesTest {
         Dns.awaitA(dns(1), "catalog.shop.svc.clusterset.local",
                 a -> a.addresses().equals(List.of("10.97.0.11", "10.98.0.11")), SYNC);
     }
+
+    @Test
+    @Order(6)
+    void conflictingExportsAreReportedOnEveryExportInvolvedAndTheOldestWins() throws Exception {
+        assertEquals(0, Cli.run("export", "--admin", adminUrl(0), "--namespace", "shop", "--name", "search",
+                "--port", "http:80/TCP", "--ip", "10.96.0.40").exitCode());
+        Dns.awaitA(dns(2), "search.shop.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.40")), SYNC);
+        assertEquals(0, Cli.run("export", "--admin", adminUrl(2), "--namespace", "shop", "--name", "search",
+                "--type", "Headless", "--port", "http:80/TCP", "--ip", "10.244.3.7").exitCode());
+
+        ObjectMapper json = new ObjectMapper();
+        for (int i : new int[] {0, 2}) {
+            long deadline = System.nanoTime() + SYNC.toNanos();
+            JsonNode conflict = null;
+            while (conflict == null && System.nanoTime() < deadline) {
+                for (JsonNode export : json.readTree(new AdminClient(adminUrl(i)).get("api/v1/exports").body())) {
+                    for (JsonNode condition : export.path("conditions")) {
+                        if (export.path("name").asText().equals("search") && condition.path("type").asText().equals("Conflict")
+                                && condition.path("status").asText().equals("True")) {
+                            conflict = condition;
+                        }
+                    }
+                }
+                Thread.sleep(100);
+            }
+            assertTrue(conflict != null, "no Conflict condition on the export in " + CLUSTERS.get(i));
+            assertTrue(conflict.path("message").asText().contains("ClusterSetIP in east (the oldest export, used)"),
+                    conflict.toString());
+        }
+        // The oldest (east's ClusterSetIP) is what every cluster answers.
+        Dns.awaitA(dns(1), "search.shop.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.40")), SYNC);
+        Cli status = Cli.run("status", "--admin", adminUrl(1));
+        assertTrue(status.out().contains("conflicts (MCS: the oldest export wins)"), status.out());
+    }
 }
