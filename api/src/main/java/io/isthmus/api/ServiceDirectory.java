@@ -52,8 +52,8 @@ public record ServiceDirectory(long version, Map<ServiceKey, ImportedService> se
             for (Offer offer : offers) {
                 if (offer.export().type() != type) {
                     conflicts.add(new ExportConflict("type", oldest.cluster(), offer.cluster(),
-                            key + " is " + type + " in " + oldest.cluster() + " (the oldest export, used) but "
-                                    + offer.export().type() + " in " + offer.cluster()));
+                            key + " is " + type.label() + " in " + oldest.cluster() + " (the oldest export, used) but "
+                                    + offer.export().type().label() + " in " + offer.cluster()));
                     continue;
                 }
                 for (ServicePort port : offer.export().ports()) {

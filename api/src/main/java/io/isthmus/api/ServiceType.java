@@ -4,7 +4,18 @@ import java.util.Locale;
 
 /** MCS service types: one virtual IP for the clusterset, or every ready endpoint IP. */
 public enum ServiceType {
-    CLUSTER_SET_IP, HEADLESS;
+    CLUSTER_SET_IP("ClusterSetIP"), HEADLESS("Headless");
+
+    private final String label;
+
+    ServiceType(String label) {
+        this.label = label;
+    }
+
+    /** The name the MCS API uses: ClusterSetIP or Headless. */
+    public String label() {
+        return label;
+    }
 
     public static ServiceType parse(String field, String text) {
         return switch (text.toLowerCase(Locale.ROOT).replace("-", "").replace("_", "")) {

@@ -127,7 +127,7 @@ final class StatusReport {
         node.put("cluster", cluster.value());
         node.put("namespace", export.key().namespace());
         node.put("name", export.key().name());
-        node.put("type", export.type() == io.isthmus.api.ServiceType.CLUSTER_SET_IP ? "ClusterSetIP" : "Headless");
+        node.put("type", export.type().label());
         ArrayNode ports = node.putArray("ports");
         export.ports().stream().map(ServicePort::toString).forEach(ports::add);
         ArrayNode ips = node.putArray("ips");
@@ -143,7 +143,7 @@ final class StatusReport {
             ObjectNode node = out.addObject();
             node.put("namespace", service.key().namespace());
             node.put("name", service.key().name());
-            node.put("type", service.type() == io.isthmus.api.ServiceType.CLUSTER_SET_IP ? "ClusterSetIP" : "Headless");
+            node.put("type", service.type().label());
             ArrayNode ports = node.putArray("ports");
             service.ports().stream().map(ServicePort::toString).forEach(ports::add);
             ArrayNode conflicts = node.putArray("conflicts");
