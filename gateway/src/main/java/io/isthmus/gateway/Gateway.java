@@ -134,7 +134,8 @@ public final class Gateway implements AutoCloseable {
 
         // Read our exports once now: it recovers the registry, and the mesh view gets them even if the topic
         // subscription was not in place when the registry published after recovery.
-        ExportSet recovered = await(exports().ask(ExportRegistry.GetExports::new, ASK_TIMEOUT),
+        // A busy machine can take several seconds to start sharding and replay the journal: wait as long as start-up.
+        ExportSet recovered = await(exports().ask(ExportRegistry.GetExports::new, START_TIMEOUT),
                 "recover this cluster's exports from the journal");
         mesh.tell(new MeshView.OwnExportsChanged(recovered));
         exportsRecovered.set(true);

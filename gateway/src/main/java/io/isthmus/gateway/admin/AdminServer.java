@@ -183,6 +183,17 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
         metrics.gauge("isthmus_jvm_heap_used_bytes", "Heap in use, after the last collection or now.", List.of(),
                 () -> Map.of(List.of(), (double) java.lang.management.ManagementFactory.getMemoryMXBean()
                         .getHeapMemoryUsage().getUsed()));
+        metrics.gauge("isthmus_peering_rtt_seconds", "Round-trip time of each peer link, from echoed heartbeats.",
+                List.of("link", "cluster"), () -> {
+                    Map<List<String>, Double> out = new HashMap<>();
+                    for (MeshView.Link link : gateway.mesh().links().values()) {
+                        if (link.rtt() != null) {
+                            out.put(List.of(link.id(), link.remote() == null ? "" : link.remote().value()),
+                                    link.rtt().toNanos() / 1e9);
+                        }
+                    }
+                    return out;
+                });
         metrics.gauge("isthmus_ready", "1 when the replica is ready.", List.of(),
                 () -> Map.of(List.of(), gateway.notReadyReasons().isEmpty() ? 1.0 : 0.0));
         metrics.counterFunction("isthmus_dns_responses_total", "DNS responses sent, by response code.",

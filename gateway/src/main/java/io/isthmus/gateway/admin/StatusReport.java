@@ -64,6 +64,11 @@ final class StatusReport {
             peer.put("since", text(link.since()));
             peer.put("lastMessageAt", text(link.lastMessageAt()));
             peer.put("detail", link.detail());
+            if (link.rtt() != null) {
+                peer.put("rttMillis", link.rtt().toNanos() / 1e6);
+            }
+            peer.put("sentVersion", link.sentVersion());
+            peer.put("ackedVersion", link.ackedVersion());
             MeshView.RemoteExports remote = link.remote() == null ? null : mesh.imports().get(link.remote());
             peer.put("lastSyncAt", remote == null ? null : text(remote.receivedAt()));
             if (remote != null) {

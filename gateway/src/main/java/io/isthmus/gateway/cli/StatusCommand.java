@@ -62,11 +62,17 @@ final class StatusCommand implements Callable<Integer> {
                 .append(" (version ").append(status.path("exports").path("version").asLong()).append(")\n");
         out.append("imports    ").append(status.path("imports").path("count").asLong()).append(" services from ")
                 .append(status.path("imports").path("clusters").size()).append(" clusters\n\n");
-        Table peers = new Table("PEER LINK", "CLUSTER", "DIRECTION", "STATE", "FOR", "LAST SYNC", "DETAIL");
+        Table peers = new Table("PEER LINK", "CLUSTER", "DIRECTION", "STATE", "FOR", "RTT", "LAST SYNC",
+                "THEIR VERSION", "SENT/ACKED", "DETAIL");
         for (JsonNode peer : status.path("peers")) {
+            String rtt = peer.has("rttMillis") ? String.format(java.util.Locale.ROOT, "%.2fms",
+                    peer.path("rttMillis").asDouble()) : "-";
+            String sentAcked = peer.path("sentVersion").asLong() == 0 ? "-"
+                    : peer.path("sentVersion").asLong() == peer.path("ackedVersion").asLong() ? "acked"
+                    : peer.path("sentVersion").asText() + "/" + peer.path("ackedVersion").asText();
             peers.row(peer.path("link").asText(), text(peer, "cluster"), peer.path("direction").asText(),
-                    peer.path("state").asText(), age(peer.path("since"), now), age(peer.path("lastSyncAt"), now),
-                    text(peer, "detail"));
+                    peer.path("state").asText(), age(peer.path("since"), now), rtt, age(peer.path("lastSyncAt"), now),
+                    text(peer, "remoteVersion"), sentAcked, text(peer, "detail"));
         }
         out.append(status.path("peers").isEmpty() ? "no peer links\n" : peers.render());
         if (!status.path("conflicts").isEmpty()) {

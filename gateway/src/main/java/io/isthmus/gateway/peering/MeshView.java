@@ -41,7 +41,17 @@ public final class MeshView {
                               String detail) implements Command {
     }
 
-    public record HeartbeatReceived(String linkId) implements Command {
+    /**
+     * @param rtt              the round trip measured from the echo in this heartbeat; null when it had none
+     * @param ackedVersion     the highest of our snapshot versions the peer says it applied
+     * @param peerExportVersion the peer's current export version
+     */
+    public record HeartbeatReceived(String linkId, Duration rtt, long ackedVersion, long peerExportVersion)
+            implements Command {
+    }
+
+    /** We sent our export snapshot at {@code version} on the link. */
+    public record SnapshotSent(String linkId, long version) implements Command {
     }
 
     public enum Direction { OUTBOUND, INBOUND }
@@ -73,9 +83,17 @@ public final class MeshView {
         }
     }
 
-    /** One peer link; {@code remote} is null until the peer said hello. */
+    /**
+     * One peer link; {@code remote} is null until the peer said hello, {@code rtt} until the first echoed
+     * heartbeat. {@code sentVersion}/{@code ackedVersion}: our last snapshot sent on it and the highest the peer
+     * acknowledged.
+     */
     public record Link(String id, Direction direction, String address, ClusterId remote, LinkState state,
-                       Instant since, Instant lastMessageAt, String detail) {
+                       Instant since, Instant lastMessageAt, String detail, Duration rtt, long sentVersion,
+                       long ackedVersion) {
+        Link touched(Instant at) {
+            return new Link(id, direction, address, remote, state, since, at, detail, rtt, sentVersion, ackedVersion);
+        }
     }
 
     public record Snapshot(ClusterId self, ExportSet own, Map<ClusterId, RemoteExports> imports,
@@ -116,7 +134,10 @@ public final class MeshView {
                 case OwnExportsChanged(ExportSet exports) -> onOwnExports(state, exports);
                 case ImportsReceived received -> onImports(state, received);
                 case LinkChanged changed -> onLink(state, changed);
-                case HeartbeatReceived(String linkId) -> touch(state, linkId);
+                case HeartbeatReceived heartbeat -> onHeartbeat(state, heartbeat);
+                case SnapshotSent(String linkId, long version) -> updateLink(state, linkId, link -> new Link(link.id(),
+                        link.direction(), link.address(), link.remote(), link.state(), link.since(),
+                        link.lastMessageAt(), link.detail(), link.rtt(), version, link.ackedVersion()));
                 case Tick tick -> withdrawExpired(state);
                 };
                 if (next != state) {
@@ -154,11 +175,13 @@ public final class MeshView {
             } else {
                 Instant now = clock.instant();
                 boolean sameState = before != null && before.state() == changed.state();
+                boolean up = changed.state() == LinkState.UP;
                 links.put(changed.linkId(), new Link(changed.linkId(), changed.direction(), changed.address(),
                         changed.remote() != null ? changed.remote() : before == null ? null : before.remote(),
                         changed.state(), sameState ? before.since() : now,
-                        changed.state() == LinkState.UP ? now : before == null ? null : before.lastMessageAt(),
-                        changed.detail()));
+                        up ? now : before == null ? null : before.lastMessageAt(),
+                        changed.detail(), up || before == null ? null : before.rtt(),
+                        up || before == null ? 0 : before.sentVersion(), up || before == null ? 0 : before.ackedVersion()));
             }
             return withReachability(new Snapshot(state.self(), state.own(), state.imports(), links, state.directory()));
         }
@@ -199,13 +222,25 @@ public final class MeshView {
         }
 
         private Snapshot touch(Snapshot state, String linkId) {
+            Instant now = clock.instant();
+            return updateLink(state, linkId, link -> link.touched(now));
+        }
+
+        private Snapshot onHeartbeat(Snapshot state, HeartbeatReceived heartbeat) {
+            Instant now = clock.instant();
+            return updateLink(state, heartbeat.linkId(), link -> new Link(link.id(), link.direction(), link.address(),
+                    link.remote(), link.state(), link.since(), now, link.detail(),
+                    heartbeat.rtt() != null ? heartbeat.rtt() : link.rtt(), link.sentVersion(),
+                    Math.max(link.ackedVersion(), heartbeat.ackedVersion())));
+        }
+
+        private Snapshot updateLink(Snapshot state, String linkId, java.util.function.UnaryOperator<Link> change) {
             Link link = state.links().get(linkId);
             if (link == null) {
                 return state;
             }
             Map<String, Link> links = new HashMap<>(state.links());
-            links.put(linkId, new Link(link.id(), link.direction(), link.address(), link.remote(), link.state(),
-                    link.since(), clock.instant(), link.detail()));
+            links.put(linkId, change.apply(link));
             return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory());
         }
 

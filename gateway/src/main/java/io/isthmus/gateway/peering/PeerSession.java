@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One peer stream, whichever side dialled: what we send (hello, then our exports whenever they change, and a
@@ -37,6 +38,10 @@ final class PeerSession {
     private final Duration heartbeatInterval;
     private final PeeringMetrics metrics;
     private ClusterId remote;
+    // Written by the inbound stage, read by the outbound one: what our next heartbeat echoes and acks.
+    private final AtomicLong lastPeerHeartbeatSentAt = new AtomicLong();
+    private final AtomicLong lastPeerHeartbeatReceivedAt = new AtomicLong();
+    private final AtomicLong appliedPeerVersion = new AtomicLong();
 
     PeerSession(ClusterId self, String linkId, MeshView.Direction direction, String address, ExportFeed feed,
                 ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics) {
@@ -66,13 +71,15 @@ final class PeerSession {
                     List<PeerMessage> out = new ArrayList<>(2);
                     ExportSet current = feed.current();
                     if (current.version() != lastSent[0]) {
+                        if (lastSent[0] == -1L) {
+                            metrics.resyncs().inc(); // a full snapshot at the start of every stream
+                        }
                         lastSent[0] = current.version();
                         out.add(snapshot(current));
+                        mesh.tell(new MeshView.SnapshotSent(linkId, current.version()));
                     }
                     if (isTick) {
-                        out.add(PeerMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder()
-                                .setSentAtUnixNanos(System.currentTimeMillis() * 1_000_000L)
-                                .setExportVersion(current.version())).build());
+                        out.add(heartbeat(current.version()));
                     }
                     return org.apache.pekko.japi.Pair.create(lastSent, out);
                 }, lastSent -> Optional.empty())
@@ -82,6 +89,17 @@ final class PeerSession {
                     metrics.messagesSent().inc(message.getKindCase().name().toLowerCase());
                     return message;
                 });
+    }
+
+    private PeerMessage heartbeat(long exportVersion) {
+        long now = System.nanoTime();
+        long echo = lastPeerHeartbeatSentAt.get();
+        Heartbeat.Builder b = Heartbeat.newBuilder().setSentAt(now).setExportVersion(exportVersion)
+                .setAckedVersion(appliedPeerVersion.get());
+        if (echo != 0) {
+            b.setEchoSentAt(echo).setEchoHeldNanos(now - lastPeerHeartbeatReceivedAt.get());
+        }
+        return PeerMessage.newBuilder().setHeartbeat(b).build();
     }
 
     private PeerMessage snapshot(ExportSet exports) {
@@ -100,7 +118,7 @@ final class PeerSession {
             case EXPORT_SNAPSHOT -> onSnapshot(requireHello(message), message.getExportSnapshot());
             case HEARTBEAT -> {
                 requireHello(message);
-                mesh.tell(new MeshView.HeartbeatReceived(linkId));
+                onHeartbeat(message.getHeartbeat());
             }
             case KIND_NOT_SET -> {
                 // A newer peer may send kinds we do not know yet; they arrive as unknown fields: ignore them.
@@ -138,6 +156,20 @@ final class PeerSession {
         return remote;
     }
 
+    private void onHeartbeat(Heartbeat heartbeat) {
+        long now = System.nanoTime();
+        lastPeerHeartbeatSentAt.set(heartbeat.getSentAt());
+        lastPeerHeartbeatReceivedAt.set(now);
+        Duration rtt = null;
+        if (heartbeat.getEchoSentAt() != 0) {
+            long nanos = now - heartbeat.getEchoSentAt() - heartbeat.getEchoHeldNanos();
+            if (nanos >= 0 && nanos < Duration.ofMinutes(1).toNanos()) { // an echo from another stream is nonsense
+                rtt = Duration.ofNanos(nanos);
+            }
+        }
+        mesh.tell(new MeshView.HeartbeatReceived(linkId, rtt, heartbeat.getAckedVersion(), heartbeat.getExportVersion()));
+    }
+
     private void onSnapshot(ClusterId from, ExportSnapshot snapshot) {
         if (!snapshot.getOriginCluster().equals(from.value())) {
             throw reject("foreign-origin", "cluster " + from + " sent exports of cluster '"
@@ -152,6 +184,7 @@ final class PeerSession {
             throw reject("invalid-export", "sent an export snapshot with " + e.getMessage());
         }
         mesh.tell(new MeshView.ImportsReceived(linkId, from, snapshot.getVersion(), exports));
+        appliedPeerVersion.accumulateAndGet(snapshot.getVersion(), Math::max);
     }
 
     private PeeringProtocolException reject(String reason, String what) {

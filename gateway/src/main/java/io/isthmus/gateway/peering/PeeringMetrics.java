@@ -4,7 +4,7 @@ import io.isthmus.gateway.metrics.Metrics;
 
 /** The peering counters; link state and import gauges are read from the mesh view by the admin server. */
 public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter messagesSent,
-                             Metrics.Counter linksRejected, Metrics.Counter linkAttempts) {
+                             Metrics.Counter linksRejected, Metrics.Counter linkAttempts, Metrics.Counter resyncs) {
 
     public static PeeringMetrics register(Metrics metrics) {
         return new PeeringMetrics(
@@ -15,6 +15,8 @@ public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter m
                 metrics.counter("isthmus_peering_links_rejected_total",
                         "Peer streams closed because the peer broke the protocol, by reason.", "reason"),
                 metrics.counter("isthmus_peering_link_attempts_total",
-                        "Outbound connection attempts to peers, by peer address.", "peer"));
+                        "Outbound connection attempts to peers, by peer address.", "peer"),
+                metrics.counter("isthmus_peering_resyncs_total",
+                        "Full export snapshots sent at the start of a peer stream (every connect and reconnect)."));
     }
 }

@@ -143,16 +143,31 @@ class ThreeClusterProcessesTest {
         assertTrue(status.out().contains("west"), status.out());
         assertTrue(status.out().contains("edge"), status.out());
 
-        Cli json = Cli.run("status", "--admin", adminUrl(0), "--json");
-        JsonNode root = new ObjectMapper().readTree(json.out());
-        assertEquals("east", root.path("clusterId").asText());
+        // Heartbeats echo each other once a second: soon every up link has a measured round trip and our
+        // latest snapshot acknowledged.
+        JsonNode root = null;
         long outboundUp = 0;
-        for (JsonNode peer : root.path("peers")) {
-            if (peer.path("direction").asText().equals("outbound") && peer.path("state").asText().equals("up")) {
-                outboundUp++;
+        long measuredAndAcked = 0;
+        long deadline = System.nanoTime() + SYNC.toNanos();
+        while (System.nanoTime() < deadline && (outboundUp != 2 || measuredAndAcked != 2)) {
+            Cli json = Cli.run("status", "--admin", adminUrl(0), "--json");
+            root = new ObjectMapper().readTree(json.out());
+            outboundUp = 0;
+            measuredAndAcked = 0;
+            for (JsonNode peer : root.path("peers")) {
+                if (peer.path("direction").asText().equals("outbound") && peer.path("state").asText().equals("up")) {
+                    outboundUp++;
+                    if (peer.path("rttMillis").asDouble(-1) >= 0
+                            && peer.path("sentVersion").asLong() == peer.path("ackedVersion").asLong()) {
+                        measuredAndAcked++;
+                    }
+                }
             }
+            Thread.sleep(200);
         }
+        assertEquals("east", root.path("clusterId").asText());
         assertEquals(2, outboundUp, root.toPrettyString());
+        assertEquals(2, measuredAndAcked, root.toPrettyString());
         assertEquals(1, root.path("imports").path("count").asLong(), root.toPrettyString());
         assertEquals(1, root.path("replicas").size());
     }

@@ -253,14 +253,14 @@ class MeshViewTest {
         initial();
         MeshView.Snapshot up = linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
         assertEquals(new MeshView.Link("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", WEST, LinkState.UP, T0, T0,
-                "hello received"), up.links().get("out-1"));
+                "hello received", null, 0, 0), up.links().get("out-1"));
 
         clock.set(T0.plusSeconds(5));
         mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", null, LinkState.DOWN,
                 "connection refused"));
         MeshView.Snapshot down = nextSnapshot();
         assertEquals(new MeshView.Link("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", WEST, LinkState.DOWN,
-                T0.plusSeconds(5), T0, "connection refused"), down.links().get("out-1"));
+                T0.plusSeconds(5), T0, "connection refused", null, 0, 0), down.links().get("out-1"));
 
         clock.set(T0.plusSeconds(6));
         mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", null,
@@ -354,16 +354,22 @@ class MeshViewTest {
         initial();
         linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
         clock.set(T0.plusSeconds(2));
-        mesh.tell(new MeshView.HeartbeatReceived("out-1"));
+        mesh.tell(new MeshView.HeartbeatReceived("out-1", Duration.ofMillis(3), 7, 9));
         MeshView.Link link = nextSnapshot().links().get("out-1");
         assertEquals(T0.plusSeconds(2), link.lastMessageAt());
         assertEquals(T0, link.since());
+        assertEquals(Duration.ofMillis(3), link.rtt());
+        assertEquals(7, link.ackedVersion());
+        mesh.tell(new MeshView.HeartbeatReceived("out-1", null, 5, 9));
+        MeshView.Link later = nextSnapshot().links().get("out-1");
+        assertEquals(Duration.ofMillis(3), later.rtt(), "a heartbeat without an echo keeps the last RTT");
+        assertEquals(7, later.ackedVersion(), "acks never go back");
     }
 
     @Test
     void heartbeatOfAnUnknownLinkChangesNothing() {
         MeshView.Snapshot first = initial();
-        mesh.tell(new MeshView.HeartbeatReceived("nobody"));
+        mesh.tell(new MeshView.HeartbeatReceived("nobody", Duration.ofMillis(1), 1, 1));
         MeshView.Snapshot after = afterNothingChanged();
         assertEquals(first.imports(), after.imports());
         assertEquals(1, after.links().size());
