@@ -2,17 +2,21 @@ package io.isthmus.api;
 
 import java.net.InetAddress;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * A Service that one cluster offers to the clusterset (MCS ServiceExport), as it travels between gateways.
  * A ClusterSetIP service carries its one virtual IP; a headless service every ready endpoint (possibly none),
- * each with the hostname it has in DNS if it has one.
+ * each with the hostname it has in DNS if it has one. {@code offeredTo} limits which clusters see it (empty:
+ * every cluster), a choice the MCS KEP leaves open and users ask for.
  */
 public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> ports, List<Endpoint> endpoints,
-                            Instant exportedAt) {
+                            Instant exportedAt, SortedSet<ClusterId> offeredTo) {
     public ServiceExport {
         if (key == null) {
             throw new InvalidFieldException("service", "", "namespace and name are required");
@@ -22,6 +26,7 @@ public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> 
         }
         ports = List.copyOf(ports);
         endpoints = List.copyOf(endpoints);
+        offeredTo = Collections.unmodifiableSortedSet(new TreeSet<>(offeredTo == null ? Set.of() : offeredTo));
         if (ports.isEmpty()) {
             throw new InvalidFieldException("port", "", "an export needs at least one port");
         }
@@ -59,6 +64,21 @@ public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> 
         }
     }
 
+    /** An export offered to every cluster. */
+    public ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> ports, List<Endpoint> endpoints,
+                         Instant exportedAt) {
+        this(key, type, ports, endpoints, exportedAt, new TreeSet<>());
+    }
+
+    /** Whether {@code cluster} may see this export. */
+    public boolean isOfferedTo(ClusterId cluster) {
+        return offeredTo.isEmpty() || offeredTo.contains(cluster);
+    }
+
+    public ServiceExport offeredOnlyTo(java.util.Collection<ClusterId> clusters) {
+        return new ServiceExport(key, type, ports, endpoints, exportedAt, new TreeSet<>(clusters));
+    }
+
     /** An export whose endpoints have no hostnames. */
     public static ServiceExport of(ServiceKey key, ServiceType type, List<ServicePort> ports, List<InetAddress> ips,
                                    Instant exportedAt) {
@@ -70,6 +90,6 @@ public record ServiceExport(ServiceKey key, ServiceType type, List<ServicePort> 
     }
 
     public ServiceExport withExportedAt(Instant at) {
-        return new ServiceExport(key, type, ports, endpoints, at);
+        return new ServiceExport(key, type, ports, endpoints, at, offeredTo);
     }
 }

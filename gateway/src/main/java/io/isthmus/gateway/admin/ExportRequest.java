@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * The body of {@code POST /api/v1/exports}:
  * {@code {"namespace":"shop","name":"cart","type":"ClusterSetIP","ports":["http:80/TCP"],"ips":["10.96.0.10"]}};
- * a headless endpoint may carry its hostname, {@code "ips":["web-0=10.244.1.5"]}.
+ * a headless endpoint may carry its hostname, {@code "ips":["web-0=10.244.1.5"]}; {@code "to":["west"]} offers it
+ * to those clusters only.
  * Field names in errors are the ones the CLI uses for the same values.
  */
 public final class ExportRequest {
@@ -49,8 +50,16 @@ public final class ExportRequest {
         for (JsonNode ip : array(body, "ips")) {
             endpoints.add(Endpoint.parse("--ip", ip.asText()));
         }
+        java.util.SortedSet<io.isthmus.api.ClusterId> offeredTo = new java.util.TreeSet<>();
+        for (JsonNode cluster : array(body, "to")) {
+            try {
+                offeredTo.add(io.isthmus.api.ClusterId.of(cluster.asText()));
+            } catch (InvalidFieldException e) {
+                throw e.as("--to");
+            }
+        }
         try {
-            return new ServiceExport(key, type, ports, endpoints, now);
+            return new ServiceExport(key, type, ports, endpoints, now, offeredTo);
         } catch (InvalidFieldException e) {
             throw e.as("--" + e.field().replace(' ', '-'));
         }
@@ -71,7 +80,8 @@ public final class ExportRequest {
             return out;
         }
         if (!node.isArray()) {
-            throw new InvalidFieldException("--" + field.substring(0, field.length() - 1), node, "must be a list");
+            throw new InvalidFieldException("--" + (field.endsWith("s") ? field.substring(0, field.length() - 1) : field),
+                    node, "must be a list");
         }
         node.forEach(out::add);
         return out;

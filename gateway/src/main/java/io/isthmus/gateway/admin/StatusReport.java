@@ -138,6 +138,8 @@ final class StatusReport {
         ArrayNode ips = node.putArray("ips");
         export.endpoints().stream().map(Endpoint::toString).forEach(ips::add);
         node.put("exportedAt", text(export.exportedAt()));
+        ArrayNode to = node.putArray("offeredTo");
+        export.offeredTo().forEach(target -> to.add(target.value()));
         return node;
     }
 

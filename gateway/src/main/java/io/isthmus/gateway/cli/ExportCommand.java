@@ -34,6 +34,10 @@ final class ExportCommand implements Callable<Integer> {
                     + "(web-0=10.244.1.5); repeat for several.")
     List<String> ips = new ArrayList<>();
 
+    @Option(names = "--to", paramLabel = "CLUSTER",
+            description = "Offer it only to this cluster; repeat for several (default: every cluster).")
+    List<String> to = new ArrayList<>();
+
     @Option(names = "--type", defaultValue = "ClusterSetIP", paramLabel = "TYPE",
             description = "ClusterSetIP (default) or Headless.")
     String type;
@@ -48,6 +52,7 @@ final class ExportCommand implements Callable<Integer> {
         body.put("namespace", namespace).put("name", name).put("type", type);
         ports.forEach(body.putArray("ports")::add);
         ips.forEach(body.putArray("ips")::add);
+        to.forEach(body.putArray("to")::add);
         ExportRequest.parse(body, Instant.now()); // same checks as the gateway, before anything is sent
         AdminClient.Reply reply = new AdminClient(admin).post("api/v1/exports", body);
         if (!reply.ok()) {

@@ -29,6 +29,7 @@ final class PeerMessages {
                     case HEADLESS -> io.isthmus.api.grpc.peering.ServiceType.HEADLESS;
                 })
                 .setExportedAtMillis(export.exportedAt().toEpochMilli());
+        export.offeredTo().forEach(cluster -> b.addOfferedTo(cluster.value()));
         for (ServicePort port : export.ports()) {
             b.addPorts(Port.newBuilder().setName(port.name()).setPort(port.port()).setProtocol(switch (port.protocol()) {
                 case TCP -> io.isthmus.api.grpc.peering.Protocol.TCP;
@@ -74,6 +75,15 @@ final class PeerMessages {
                 throw e.as("export " + key + " hostname");
             }
         }
-        return new ServiceExport(key, type, ports, endpoints, Instant.ofEpochMilli(wire.getExportedAtMillis()));
+        java.util.SortedSet<io.isthmus.api.ClusterId> offeredTo = new java.util.TreeSet<>();
+        for (String cluster : wire.getOfferedToList()) {
+            try {
+                offeredTo.add(io.isthmus.api.ClusterId.of(cluster));
+            } catch (io.isthmus.api.InvalidFieldException e) {
+                throw e.as("export " + key + " offered-to");
+            }
+        }
+        return new ServiceExport(key, type, ports, endpoints, Instant.ofEpochMilli(wire.getExportedAtMillis()),
+                offeredTo);
     }
 }

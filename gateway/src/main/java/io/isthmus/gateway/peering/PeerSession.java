@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -42,6 +43,7 @@ final class PeerSession {
     private final AtomicLong lastPeerHeartbeatSentAt = new AtomicLong();
     private final AtomicLong lastPeerHeartbeatReceivedAt = new AtomicLong();
     private final AtomicLong appliedPeerVersion = new AtomicLong();
+    private final CompletableFuture<ClusterId> helloReceived = new CompletableFuture<>();
 
     PeerSession(ClusterId self, String linkId, MeshView.Direction direction, String address, ExportFeed feed,
                 ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics) {
@@ -59,10 +61,22 @@ final class PeerSession {
         return linkId;
     }
 
-    /** What we send: hello first, then a snapshot whenever ours is newer than the last one sent, and heartbeats. */
+    /**
+     * What we send: hello first; once the peer's hello names its cluster, a snapshot (of what is offered to that
+     * cluster) whenever ours is newer than the last one sent, and heartbeats.
+     */
     Source<PeerMessage, NotUsed> outbound() {
         PeerMessage hello = PeerMessage.newBuilder().setHello(Hello.newBuilder()
                 .setClusterId(self.value()).setProtocolVersion(PROTOCOL_VERSION)).build();
+        return Source.single(hello)
+                .concat(Source.completionStage(helloReceived).flatMapConcat(this::updatesFor))
+                .map(message -> {
+                    metrics.messagesSent().inc(message.getKindCase().name().toLowerCase());
+                    return message;
+                });
+    }
+
+    private Source<PeerMessage, NotUsed> updatesFor(ClusterId peer) {
         Source<Boolean, NotUsed> changes = feed.changes().map(version -> false);
         Source<Boolean, NotUsed> ticks = Source.tick(Duration.ZERO, heartbeatInterval, true)
                 .mapMaterializedValue(cancellable -> NotUsed.getInstance());
@@ -75,7 +89,7 @@ final class PeerSession {
                             metrics.resyncs().inc(); // a full snapshot at the start of every stream
                         }
                         lastSent[0] = current.version();
-                        out.add(snapshot(current));
+                        out.add(snapshot(current, peer));
                         mesh.tell(new MeshView.SnapshotSent(linkId, current.version()));
                     }
                     if (isTick) {
@@ -84,11 +98,7 @@ final class PeerSession {
                     return org.apache.pekko.japi.Pair.create(lastSent, out);
                 }, lastSent -> Optional.empty())
                 .mapConcat(messages -> messages);
-        return Source.single(hello).concat(updates)
-                .map(message -> {
-                    metrics.messagesSent().inc(message.getKindCase().name().toLowerCase());
-                    return message;
-                });
+        return updates;
     }
 
     private PeerMessage heartbeat(long exportVersion) {
@@ -102,10 +112,12 @@ final class PeerSession {
         return PeerMessage.newBuilder().setHeartbeat(b).build();
     }
 
-    private PeerMessage snapshot(ExportSet exports) {
+    private PeerMessage snapshot(ExportSet exports, ClusterId peer) {
         ExportSnapshot.Builder b = ExportSnapshot.newBuilder().setOriginCluster(self.value()).setVersion(exports.version());
         for (ServiceExport export : exports.exports()) {
-            b.addExports(PeerMessages.toWire(export));
+            if (export.isOfferedTo(peer)) {
+                b.addExports(PeerMessages.toWire(export));
+            }
         }
         return PeerMessage.newBuilder().setExportSnapshot(b).build();
     }
@@ -145,6 +157,7 @@ final class PeerSession {
                     + "'; check the peers list and the cluster ids");
         }
         remote = claimed;
+        helloReceived.complete(claimed);
         log.info("peer link {} ({} {}) is up with cluster {}", linkId, direction.name().toLowerCase(), address, remote);
         mesh.tell(new MeshView.LinkChanged(linkId, direction, address, remote, LinkState.UP, "hello received"));
     }

@@ -243,4 +243,31 @@ class ThreeClusterProcessesTest {
         Cli status = Cli.run("status", "--admin", adminUrl(1));
         assertTrue(status.out().contains("conflicts (MCS: the oldest export wins)"), status.out());
     }
+
+    @Test
+    @Order(7)
+    void anExportOfferedToOneClusterIsSeenThereOnly() throws Exception {
+        assertEquals(0, Cli.run("export", "--admin", adminUrl(0), "--namespace", "ops", "--name", "metrics",
+                "--port", "9090/TCP", "--ip", "10.96.0.90", "--to", "west").exitCode());
+        Dns.awaitA(dns(1), "metrics.ops.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.90")), SYNC);
+        Dns.awaitA(dns(0), "metrics.ops.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.90")), SYNC);
+        // edge has had time to get east's newer snapshot (west did): the export is not in it.
+        Dns.awaitA(dns(2), "metrics.ops.svc.clusterset.local", a -> a.rcode() == Rcode.NXDOMAIN, SYNC);
+        JsonNode fromEast = new ObjectMapper().readTree(new AdminClient(adminUrl(2)).get("api/v1/status").body())
+                .path("imports").path("clusters");
+        long eastVersionAtEdge = 0;
+        for (JsonNode from : fromEast) {
+            if (from.path("cluster").asText().equals("east")) {
+                eastVersionAtEdge = from.path("version").asLong();
+            }
+        }
+        JsonNode eastStatus = new ObjectMapper().readTree(new AdminClient(adminUrl(0)).get("api/v1/status").body());
+        assertEquals(eastStatus.path("exports").path("version").asLong(), eastVersionAtEdge,
+                "edge holds east's latest snapshot, without the export not offered to it");
+
+        Cli bad = Cli.run("export", "--admin", adminUrl(0), "--namespace", "ops", "--name", "x", "--port", "80",
+                "--ip", "10.96.0.91", "--to", "West_1");
+        assertEquals(2, bad.exitCode(), bad::toString);
+        assertTrue(bad.err().contains("invalid --to 'West_1'"), bad::toString);
+    }
 }
