@@ -2,7 +2,6 @@ package io.isthmus.gateway;
 
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
-import io.isthmus.api.grpc.peering.PeeringHandlerFactory;
 import io.isthmus.dns.DnsConfig;
 import io.isthmus.dns.DnsServer;
 import io.isthmus.gateway.admin.AdminServer;
@@ -16,6 +15,7 @@ import io.isthmus.gateway.peering.MeshView;
 import io.isthmus.gateway.peering.PeerLinks;
 import io.isthmus.gateway.peering.PeeringMetrics;
 import io.isthmus.gateway.peering.PeeringService;
+import io.isthmus.gateway.peering.PeeringTls;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -62,20 +62,31 @@ public final class Gateway implements AutoCloseable {
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final AtomicReference<MeshView.Snapshot> meshState = new AtomicReference<>();
     private final AtomicBoolean exportsRecovered = new AtomicBoolean();
-    private final Metrics metrics = new Metrics();
+    private final Metrics metrics;
+    private final PeeringMetrics peeringMetrics;
+    private final PeeringTls tls;
+    private static final Duration TLS_RELOAD_INTERVAL = Duration.ofSeconds(2);
     private ActorRef<MeshView.Command> mesh;
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
 
-    private Gateway(GatewayConfig config, ActorSystem<Void> system) {
+    private Gateway(GatewayConfig config, ActorSystem<Void> system, Metrics metrics, PeeringMetrics peeringMetrics,
+                    PeeringTls tls) {
         this.config = config;
         this.system = system;
+        this.metrics = metrics;
+        this.peeringMetrics = peeringMetrics;
+        this.tls = tls;
     }
 
     /** Starts a replica; on failure everything started so far is stopped again and the cause is thrown. */
     public static Gateway start(GatewayConfig config) {
         checkListenAddresses(config);
+        // TLS before anything is written or joined: a gateway without its certificate must not start at all.
+        Metrics metrics = new Metrics();
+        PeeringMetrics peeringMetrics = PeeringMetrics.register(metrics);
+        PeeringTls tls = PeeringTls.load(config.clusterId(), config.tlsDir(), peeringMetrics.tlsRejected());
         try {
             Files.createDirectories(config.dataDir());
         } catch (IOException e) {
@@ -83,7 +94,7 @@ public final class Gateway implements AutoCloseable {
         }
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), PekkoSettings.SYSTEM_NAME,
                 PekkoSettings.forGateway(config));
-        Gateway gateway = new Gateway(config, system);
+        Gateway gateway = new Gateway(config, system, metrics, peeringMetrics, tls);
         try {
             gateway.startParts();
             return gateway;
@@ -148,19 +159,21 @@ public final class Gateway implements AutoCloseable {
         }
         resources.add(dns);
 
-        PeeringMetrics peeringMetrics = PeeringMetrics.register(metrics);
-        PeeringService peeringService = new PeeringService(self, feed, mesh, config.peering().heartbeatInterval(),
-                peeringMetrics);
         ServerBinding peeringBinding = await(Http.get(system)
                 .newServerAt(config.peering().listen().host(), config.peering().listen().port())
-                .bind(PeeringHandlerFactory.create(peeringService, system)), "bind the peering server");
+                .enableHttps(tls.serverConnectionContext())
+                .bind(PeeringService.handler(self, feed, mesh, config.peering().heartbeatInterval(), peeringMetrics,
+                        tls, system)), "bind the peering server");
         peeringAddress = peeringBinding.localAddress();
         resources.add(() -> peeringBinding.unbind());
 
         PeerLinks links = PeerLinks.start(system, self, config.peering().peers(), feed, mesh,
                 config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
-                config.peering().reconnectMaxBackoff(), peeringMetrics);
+                config.peering().reconnectMaxBackoff(), peeringMetrics, tls);
         resources.add(links);
+        var reload = system.scheduler().scheduleWithFixedDelay(TLS_RELOAD_INTERVAL, TLS_RELOAD_INTERVAL,
+                tls::reloadIfChanged, system.executionContext());
+        resources.add(reload::cancel);
 
         AdminServer admin = AdminServer.start(system, this, metrics);
         adminAddress = admin.address();
@@ -182,6 +195,10 @@ public final class Gateway implements AutoCloseable {
     /** The latest state of the mesh view: exports, imports, links and the DNS directory. */
     public MeshView.Snapshot mesh() {
         return meshState.get();
+    }
+
+    public PeeringTls tls() {
+        return tls;
     }
 
     /** The Prometheus text of this replica's metrics, as /metrics serves it. */

@@ -13,6 +13,10 @@ import io.isthmus.api.ClusterId;
 import io.isthmus.api.ServiceKey;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.GatewayConfigLoader;
+import io.isthmus.gateway.pki.ClustersetCa;
+import io.isthmus.gateway.pki.KeyFiles;
+import io.isthmus.gateway.pki.KeyMaterial;
+import io.isthmus.gateway.pki.MeshTrust;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -43,9 +47,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PeeringRobustnessTest {
     private Gateway gateway;
     private ActorSystem<Void> peerSystem;
+    private ClustersetCa ca;
+    private Path dir;
 
     @BeforeAll
     void start(@TempDir Path dir) {
+        this.dir = dir;
+        ca = ClustersetCa.init(dir.resolve("ca"));
+        ca.issue(ClusterId.of("east"), Duration.ofDays(1)).writeTo(dir.resolve("tls"));
         GatewayConfig config = GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
                 isthmus {
                   cluster-id = east
@@ -67,10 +76,23 @@ class PeeringRobustnessTest {
         gateway.close();
     }
 
-    /** Opens a link, sends {@code messages} and keeps our side open; returns how the gateway ended the call. */
-    private CompletableFuture<List<PeerMessage>> link(PeerMessage... messages) {
+    /** A client TLS context presenting a fresh certificate for {@code cluster} from {@code issuer}. */
+    private javax.net.ssl.SSLContext clientTls(ClustersetCa issuer, String cluster) {
+        Path tls = dir.resolve("peers").resolve(issuer == ca ? "ours" : "theirs").resolve(cluster);
+        issuer.issue(ClusterId.of(cluster), Duration.ofDays(1)).writeTo(tls);
+        KeyFiles files = KeyFiles.in(tls, ClusterId.of(cluster));
+        // The client trusts our CA (it must accept the gateway's certificate) whoever issued its own.
+        return MeshTrust.of(ca.certificate(), ca.currentCrl().crl()).clientContext(KeyMaterial.load(files));
+    }
+
+    /** Opens a link as {@code cluster}, sends {@code messages} and keeps our side open; returns how it ended. */
+    private CompletableFuture<List<PeerMessage>> link(String cluster, PeerMessage... messages) {
+        return link(clientTls(ca, cluster), messages);
+    }
+
+    private CompletableFuture<List<PeerMessage>> link(javax.net.ssl.SSLContext tls, PeerMessage... messages) {
         PeeringClient client = PeeringClient.create(GrpcClientSettings.connectToServiceAt(
-                "127.0.0.1", gateway.peeringAddress().getPort(), peerSystem).withTls(false), peerSystem);
+                "127.0.0.1", gateway.peeringAddress().getPort(), peerSystem).withSslContext(tls), peerSystem);
         return client.link(Source.from(List.of(messages)).concat(Source.maybe()).mapMaterializedValue(m -> org.apache.pekko.NotUsed.getInstance()))
                 .takeWithin(Duration.ofSeconds(10))
                 .runWith(Sink.seq(), peerSystem)
@@ -109,27 +131,27 @@ class PeeringRobustnessTest {
 
     @Test
     void aPeerSpeakingAnotherProtocolVersionIsToldWhyAndCutOff() throws Exception {
-        String why = rejection(link(hello("west", 99)));
+        String why = rejection(link("west", hello("west", 99)));
         assertTrue(why.contains("FAILED_PRECONDITION") && why.contains("version 99"), why);
         assertTrue(rejected("unsupported-version") >= 1);
     }
 
     @Test
     void exportsBeforeHelloAreRejected() throws Exception {
-        String why = rejection(link(snapshot("nohello", 1, export("shop", "x", "10.0.0.1"))));
+        String why = rejection(link("nohello", snapshot("nohello", 1, export("shop", "x", "10.0.0.1"))));
         assertTrue(why.contains("before hello"), why);
         assertFalse(gateway.mesh().imports().containsKey(ClusterId.of("nohello")));
     }
 
     @Test
     void aPeerClaimingOurOwnClusterIdIsRejected() throws Exception {
-        String why = rejection(link(hello("east", 1)));
+        String why = rejection(link("east", hello("east", 1)));
         assertTrue(why.contains("own cluster"), why);
     }
 
     @Test
     void anInvalidExportIsRejectedWholeAndNothingOfTheSnapshotIsApplied() throws Exception {
-        String why = rejection(link(hello("mallory", 1),
+        String why = rejection(link("mallory", hello("mallory", 1),
                 snapshot("mallory", 5, export("shop", "good", "10.0.0.1"), export("shop", "bad", "not-an-ip"))));
         assertTrue(why.contains("export shop/bad ip") && why.contains("not-an-ip"), why);
         assertFalse(gateway.mesh().imports().containsKey(ClusterId.of("mallory")), gateway.mesh().imports().toString());
@@ -137,7 +159,7 @@ class PeeringRobustnessTest {
 
     @Test
     void aPeerMaySendOnlyItsOwnExports() throws Exception {
-        String why = rejection(link(hello("forger", 1), snapshot("edge", 1, export("shop", "x", "10.0.0.1"))));
+        String why = rejection(link("forger", hello("forger", 1), snapshot("edge", 1, export("shop", "x", "10.0.0.1"))));
         assertTrue(why.contains("may only send its own"), why);
         assertFalse(gateway.mesh().imports().containsKey(ClusterId.of("edge")));
         assertFalse(gateway.mesh().imports().containsKey(ClusterId.of("forger")));
@@ -160,7 +182,7 @@ class PeeringRobustnessTest {
         }
         assertTrue(gateway.notReadyReasons().isEmpty(), gateway.notReadyReasons().toString());
         // And a well-behaved peer still gets through afterwards.
-        CompletableFuture<List<PeerMessage>> good = link(hello("west", 1), snapshot("west", 7, export("shop", "cart", "10.97.0.1")));
+        CompletableFuture<List<PeerMessage>> good = link("west", hello("west", 1), snapshot("west", 7, export("shop", "cart", "10.97.0.1")));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (gateway.mesh().directory().find(new ServiceKey("shop", "cart")).isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(50);
@@ -168,5 +190,60 @@ class PeeringRobustnessTest {
         assertEquals("10.97.0.1", gateway.mesh().directory().find(new ServiceKey("shop", "cart")).orElseThrow()
                 .addresses().getFirst().getHostAddress());
         good.cancel(true);
+    }
+
+    @Test
+    void aPeerPresentingAnotherClustersCertificateIsRejected() throws Exception {
+        String why = rejection(link(clientTls(ca, "west"), hello("edge", 1)));
+        assertTrue(why.contains("certificate is for cluster 'west'"), why);
+        assertTrue(rejected("certificate-mismatch") >= 1);
+    }
+
+    @Test
+    void aCertificateFromAnotherCaFailsTheHandshake() throws Exception {
+        ClustersetCa other = ClustersetCa.init(dir.resolve("other-ca"));
+        CompletableFuture<List<PeerMessage>> call = link(clientTls(other, "west"), hello("west", 1));
+        String why = rejection(call);
+        assertTrue(why.contains("UNAVAILABLE") || why.toLowerCase().contains("handshake") || why.contains("closed"), why);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (tlsRejected("untrusted-issuer") == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(tlsRejected("untrusted-issuer") >= 1, gateway.metricsText());
+    }
+
+    @Test
+    void revokingAClusterCutsItsOpenLinkAndRefusesItsNextHandshake() throws Exception {
+        javax.net.ssl.SSLContext victimTls = clientTls(ca, "victim");
+        CompletableFuture<List<PeerMessage>> open = link(victimTls, hello("victim", 1),
+                snapshot("victim", 3, export("shop", "victim-svc", "10.99.0.1")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (gateway.mesh().directory().find(new ServiceKey("shop", "victim-svc")).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(gateway.mesh().directory().find(new ServiceKey("shop", "victim-svc")).isPresent());
+
+        long revokedAt = System.nanoTime();
+        gateway.tls().acceptCrl(ca.revoke(ClusterId.of("victim")).pem().getBytes());
+        String why = rejection(open);
+        double seconds = (System.nanoTime() - revokedAt) / 1e9;
+        assertTrue(why.contains("revoked"), why);
+        assertTrue(seconds < 5, "cut after " + seconds + " s");
+
+        rejection(link(victimTls, hello("victim", 1)));
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (tlsRejected("revoked") == 0 && System.nanoTime() < until) {
+            Thread.sleep(50);
+        }
+        assertTrue(tlsRejected("revoked") >= 1, "the revoked certificate's next handshake is refused");
+        // A stale CRL (older number) is refused.
+        org.junit.jupiter.api.Assertions.assertThrows(io.isthmus.gateway.pki.PkiException.class,
+                () -> gateway.tls().acceptCrl(ca.currentCrl().pem().getBytes()));
+    }
+
+    private long tlsRejected(String rule) {
+        return gateway.metricsText().lines()
+                .filter(l -> l.startsWith("isthmus_peering_tls_rejected_total{rule=\"" + rule + "\"}"))
+                .mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 }

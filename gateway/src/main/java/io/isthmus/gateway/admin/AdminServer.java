@@ -83,12 +83,24 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                 pathPrefix("api", () -> pathPrefix("v1", () -> concat(
                         path("status", () -> get(() -> completeJson(StatusCodes.OK, report.status(gateway)))),
                         path("imports", () -> get(() -> completeJson(StatusCodes.OK, report.imports(gateway.mesh())))),
+                        path(PathMatchers.segment("mesh").slash("crl"), () -> post(() ->
+                                entity(Unmarshaller.entityToByteString(), this::acceptCrl))),
                         pathPrefix("exports", () -> concat(
                                 pathEnd(() -> concat(
                                         get(() -> completeJson(StatusCodes.OK, report.exports(gateway.mesh()))),
                                         post(() -> entity(Unmarshaller.entityToString(), this::export)))),
                                 path(PathMatchers.segment().slash(PathMatchers.segment()),
                                         (namespace, name) -> delete(() -> unexport(namespace, name)))))))));
+    }
+
+    private Route acceptCrl(org.apache.pekko.util.ByteString body) {
+        try {
+            var crl = gateway.tls().acceptCrl(body.toArray());
+            return completeJson(StatusCodes.OK, json.createObjectNode().put("crlNumber", crl.number().toString())
+                    .put("revoked", crl.revokedSerials().size()));
+        } catch (io.isthmus.gateway.pki.PkiException e) {
+            return completeError(StatusCodes.BAD_REQUEST, "crl", "", e.getMessage());
+        }
     }
 
     private Route readiness() {

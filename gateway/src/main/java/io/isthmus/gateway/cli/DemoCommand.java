@@ -3,7 +3,11 @@ package io.isthmus.gateway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
+import io.isthmus.gateway.pki.ClustersetCa;
+import io.isthmus.gateway.pki.KeyFiles;
+import io.isthmus.gateway.pki.KeyMaterial;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -76,6 +80,7 @@ final class DemoCommand implements Callable<Integer> {
         }, "demo-stop");
         Runtime.getRuntime().addShutdownHook(stopAll);
         try {
+            issueCertificates(out);
             for (int i = 0; i < CLUSTERS.size(); i++) {
                 Path dir = data.resolve(CLUSTERS.get(i)).toAbsolutePath();
                 Files.createDirectories(dir);
@@ -134,6 +139,26 @@ final class DemoCommand implements Callable<Integer> {
             if (exitWhenReady || Thread.currentThread().isInterrupted()) {
                 Runtime.getRuntime().removeShutdownHook(stopAll);
                 stopAll.run();
+            }
+        }
+    }
+
+    /**
+     * The demo is its own clusterset CA (under DIR/ca): it issues each cluster's peering certificate on the first
+     * run, and again when one has less than a week left.
+     */
+    private void issueCertificates(PrintWriter out) {
+        Path caDir = data.resolve("ca").toAbsolutePath();
+        ClustersetCa ca = MeshCommand.pki(() -> Files.exists(caDir.resolve("ca.crt"))
+                ? ClustersetCa.load(caDir) : ClustersetCa.init(caDir));
+        for (String cluster : CLUSTERS) {
+            Path tls = data.resolve(cluster).resolve("tls").toAbsolutePath();
+            KeyFiles files = KeyFiles.in(tls, ClusterId.of(cluster));
+            boolean fresh = Files.exists(files.certificate()) && MeshCommand.pki(() -> KeyMaterial.load(files))
+                    .notAfter().isAfter(Instant.now().plus(Duration.ofDays(7)));
+            if (!fresh) {
+                MeshCommand.pki(() -> ca.issue(ClusterId.of(cluster), Duration.ofDays(90)).writeTo(tls));
+                out.println("issued a peering certificate for " + cluster + " from the demo's clusterset CA in " + caDir);
             }
         }
     }

@@ -13,7 +13,8 @@ public record GatewayConfig(
         HostPort admin,
         Peering peering,
         Dns dns,
-        Replicas replicas) {
+        Replicas replicas,
+        Path tlsDir) {
 
     public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
                           Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl) {

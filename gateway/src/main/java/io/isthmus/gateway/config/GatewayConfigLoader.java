@@ -115,7 +115,12 @@ public final class GatewayConfigLoader {
             }
         }
         GatewayConfig.Replicas replicas = new GatewayConfig.Replicas(listen(c, "replicas"), seeds);
-        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas);
+        String tlsText = string(c, "tls.dir");
+        if (tlsText.isBlank()) {
+            throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");
+        }
+        Path tlsDir = dataDir.resolve(tlsText).normalize();
+        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir);
     }
 
     private static void rejectUnknownKeys(String path, ConfigObject given, ConfigObject known) {

@@ -20,7 +20,9 @@ import org.apache.pekko.stream.javadsl.Source;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.security.cert.X509Certificate;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The client side of peering: one long-lived stream to each configured peer, dialled again with exponential
@@ -35,7 +37,7 @@ public final class PeerLinks implements AutoCloseable {
 
     public static PeerLinks start(ActorSystem<?> system, ClusterId self, List<HostPort> peers, ExportFeed feed,
                                   ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, Duration minBackoff,
-                                  Duration maxBackoff, PeeringMetrics metrics) {
+                                  Duration maxBackoff, PeeringMetrics metrics, PeeringTls tls) {
         PeerLinks links = new PeerLinks();
         // Link ups and downs are logged once by the session; the restart itself only at debug.
         RestartSettings backoff = RestartSettings.create(minBackoff, maxBackoff, 0.2)
@@ -46,10 +48,14 @@ public final class PeerLinks implements AutoCloseable {
                 metrics.linkAttempts().inc(peer.toString());
                 mesh.tell(new MeshView.LinkChanged(linkId, MeshView.Direction.OUTBOUND, peer.toString(), null,
                         LinkState.CONNECTING, "dialling"));
+                // Each attempt has its own TLS context, which hands over the server certificate it accepted: the
+                // session checks that the cluster it names is the one the peer's hello claims.
+                AtomicReference<X509Certificate> serverCertificate = new AtomicReference<>();
                 PeerSession session = new PeerSession(self, linkId, MeshView.Direction.OUTBOUND, peer.toString(),
-                        feed, mesh, heartbeatInterval, metrics);
+                        feed, mesh, heartbeatInterval, metrics, tls, serverCertificate::get);
                 PeeringClient client = PeeringClient.create(
-                        GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system).withTls(false),
+                        GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
+                                .withSslContext(tls.clientContext(serverCertificate::set)),
                         system);
                 return client.link(session.outbound())
                         .map(message -> {

@@ -45,8 +45,18 @@ final class PeerSession {
     private final AtomicLong appliedPeerVersion = new AtomicLong();
     private final CompletableFuture<ClusterId> helloReceived = new CompletableFuture<>();
 
+    private final PeeringTls tls;
+    private final java.util.function.Supplier<java.security.cert.X509Certificate> peerCertificate;
+
+    /**
+     * @param peerCertificate the certificate the peer authenticated with (the client's, on the server side; the
+     *                        server's, captured during the handshake, on the client side)
+     */
     PeerSession(ClusterId self, String linkId, MeshView.Direction direction, String address, ExportFeed feed,
-                ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics) {
+                ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics, PeeringTls tls,
+                java.util.function.Supplier<java.security.cert.X509Certificate> peerCertificate) {
+        this.tls = tls;
+        this.peerCertificate = peerCertificate;
         this.self = self;
         this.linkId = linkId;
         this.direction = direction;
@@ -93,6 +103,11 @@ final class PeerSession {
                         mesh.tell(new MeshView.SnapshotSent(linkId, current.version()));
                     }
                     if (isTick) {
+                        // A CRL that arrived after the handshake cuts an open link at our next heartbeat.
+                        if (tls.isRevoked(peerCertificate.get())) {
+                            throw reject("revoked", "has a revoked certificate (serial "
+                                    + peerCertificate.get().getSerialNumber().toString(16) + ")");
+                        }
                         out.add(heartbeat(current.version()));
                     }
                     return org.apache.pekko.japi.Pair.create(lastSent, out);
@@ -156,6 +171,11 @@ final class PeerSession {
             throw reject("own-cluster-id", "claims to be this gateway's own cluster '" + self
                     + "'; check the peers list and the cluster ids");
         }
+        ClusterId certified = certifiedCluster();
+        if (!claimed.equals(certified)) {
+            throw reject("certificate-mismatch", "says hello as cluster '" + claimed
+                    + "' but its certificate is for cluster '" + certified + "'");
+        }
         remote = claimed;
         helloReceived.complete(claimed);
         log.info("peer link {} ({} {}) is up with cluster {}", linkId, direction.name().toLowerCase(), address, remote);
@@ -167,6 +187,18 @@ final class PeerSession {
             throw reject("no-hello", "sent " + message.getKindCase() + " before hello");
         }
         return remote;
+    }
+
+    private ClusterId certifiedCluster() {
+        java.security.cert.X509Certificate certificate = peerCertificate.get();
+        if (certificate == null) {
+            throw reject("no-certificate", "presented no certificate");
+        }
+        try {
+            return io.isthmus.gateway.pki.PeerIdentity.of(certificate);
+        } catch (io.isthmus.gateway.pki.CertificateRejectedException e) {
+            throw reject("certificate-identity", "presented a certificate without a cluster identity: " + e.getMessage());
+        }
     }
 
     private void onHeartbeat(Heartbeat heartbeat) {

@@ -4,7 +4,8 @@ import io.isthmus.gateway.metrics.Metrics;
 
 /** The peering counters; link state and import gauges are read from the mesh view by the admin server. */
 public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter messagesSent,
-                             Metrics.Counter linksRejected, Metrics.Counter linkAttempts, Metrics.Counter resyncs) {
+                             Metrics.Counter linksRejected, Metrics.Counter linkAttempts, Metrics.Counter resyncs,
+                             Metrics.Counter tlsRejected) {
 
     public static PeeringMetrics register(Metrics metrics) {
         return new PeeringMetrics(
@@ -17,6 +18,8 @@ public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter m
                 metrics.counter("isthmus_peering_link_attempts_total",
                         "Outbound connection attempts to peers, by peer address.", "peer"),
                 metrics.counter("isthmus_peering_resyncs_total",
-                        "Full export snapshots sent at the start of a peer stream (every connect and reconnect)."));
+                        "Full export snapshots sent at the start of a peer stream (every connect and reconnect)."),
+                metrics.counter("isthmus_peering_tls_rejected_total",
+                        "Peer certificates refused during the TLS handshake, by rule.", "rule"));
     }
 }

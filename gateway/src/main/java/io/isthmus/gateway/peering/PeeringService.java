@@ -4,7 +4,13 @@ import io.grpc.Status;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.grpc.peering.PeerMessage;
 import io.isthmus.api.grpc.peering.Peering;
+import io.isthmus.api.grpc.peering.PeeringHandlerFactory;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.ClassicActorSystemProvider;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.japi.pf.PFBuilder;
@@ -13,6 +19,8 @@ import org.apache.pekko.stream.javadsl.Source;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The server side of peering: each peer that dials in gets a {@link PeerSession} of its own. */
@@ -22,10 +30,15 @@ public final class PeeringService implements Peering {
     private final ActorRef<MeshView.Command> mesh;
     private final Duration heartbeatInterval;
     private final PeeringMetrics metrics;
-    private final AtomicLong inboundCount = new AtomicLong();
+    private final AtomicLong inboundCount;
+    private final PeeringTls tls;
+    private final PeeringTls.PeerCertificate peer;
 
-    public PeeringService(ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
-                          PeeringMetrics metrics) {
+    private PeeringService(ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
+                           PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount) {
+        this.tls = tls;
+        this.peer = peer;
+        this.inboundCount = inboundCount;
         this.self = self;
         this.feed = feed;
         this.mesh = mesh;
@@ -33,11 +46,32 @@ public final class PeeringService implements Peering {
         this.metrics = metrics;
     }
 
+    /**
+     * The peering server's request handler: each request is served for the peer its client certificate names,
+     * and one without a verified certificate is refused before any gRPC is read.
+     */
+    public static Function<HttpRequest, CompletionStage<HttpResponse>> handler(
+            ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
+            PeeringMetrics metrics, PeeringTls tls, ClassicActorSystemProvider system) {
+        AtomicLong inboundCount = new AtomicLong();
+        return request -> {
+            var peer = tls.authenticate(request);
+            if (peer.isEmpty()) {
+                request.discardEntityBytes(system);
+                return CompletableFuture.completedFuture(HttpResponse.create()
+                        .withStatus(StatusCodes.UNAUTHORIZED)
+                        .withEntity("peering needs a client certificate from the clusterset CA\n"));
+            }
+            return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval, metrics, tls,
+                    peer.get(), inboundCount), system).apply(request);
+        };
+    }
+
     @Override
     public Source<PeerMessage, NotUsed> link(Source<PeerMessage, NotUsed> in) {
-        String linkId = "inbound-" + inboundCount.incrementAndGet();
+        String linkId = "inbound-" + inboundCount.incrementAndGet() + " from " + peer.cluster();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.INBOUND, "inbound", feed, mesh,
-                heartbeatInterval, metrics);
+                heartbeatInterval, metrics, tls, peer::certificate);
         // What the peer sends is consumed here and yields nothing; merged with what we send so that a protocol
         // error fails the whole call (the peer sees why) and the peer ending its side ends ours (eager complete).
         return in.<PeerMessage>mapConcat(message -> {

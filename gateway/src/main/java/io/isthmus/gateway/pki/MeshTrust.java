@@ -142,6 +142,14 @@ public final class MeshTrust {
     }
 
     /**
+     * A client context for one connection that also hands the server certificate it accepted to
+     * {@code acceptedServer}, for a caller that cannot see the TLS session.
+     */
+    public SSLContext clientContext(KeyMaterial keys, java.util.function.Consumer<X509Certificate> acceptedServer) {
+        return MeshSslContext.create(keys.keyManager(), new CapturingTrustManager(trustManager, acceptedServer), false);
+    }
+
+    /**
      * Checks an established session's peer certificate again against every rule (with the current CRL and clock)
      * and returns the cluster it names.
      */

@@ -119,4 +119,42 @@ class CliErrorsTest {
         assertTrue(cli.err().contains("invalid --base-port '65530'"), cli::toString);
         assertFalse(Files.exists(dir.resolve("demo")));
     }
+
+    @Test
+    void gatewayWithoutItsPeeringCertificateRefusesToStart() throws Exception {
+        assertRejected(gatewayWith("cluster-id = east\nadmin.port = 0\npeering.port = 0\ndns.port = 0\nreplicas.port = 0"),
+                "isthmus.tls.dir", "east.crt", "isthmus mesh issue");
+    }
+
+    @Test
+    void gatewayWithAnotherClustersCertificateRefusesToStart() throws Exception {
+        new TestPki(dir.resolve("ca")).issue("west", dir.resolve("state").resolve("tls"));
+        java.nio.file.Files.move(dir.resolve("state/tls/west.crt"), dir.resolve("state/tls/east.crt"));
+        java.nio.file.Files.move(dir.resolve("state/tls/west.key"), dir.resolve("state/tls/east.key"));
+        Cli cli = gatewayWith("cluster-id = east\nadmin.port = 0\npeering.port = 0\ndns.port = 0\nreplicas.port = 0");
+        assertEquals(2, cli.exitCode(), cli::toString);
+        assertTrue(cli.err().contains("certificate for cluster 'west'"), cli::toString);
+        assertFalse(Files.exists(dir.resolve("state/journal.mv.db")), "nothing may be persisted: " + cli);
+    }
+
+    @Test
+    void meshCommandsMakeACaIssueAndRefuseToOverwriteIt() {
+        Cli init = Cli.run("mesh", "init", "--ca", dir.resolve("ca").toString());
+        assertEquals(0, init.exitCode(), init::toString);
+        Cli again = Cli.run("mesh", "init", "--ca", dir.resolve("ca").toString());
+        assertEquals(1, again.exitCode(), again::toString);
+        Cli issue = Cli.run("mesh", "issue", "--ca", dir.resolve("ca").toString(), "--cluster", "east",
+                "--out", dir.resolve("tls").toString());
+        assertEquals(0, issue.exitCode(), issue::toString);
+        assertTrue(Files.exists(dir.resolve("tls/east.crt")) && Files.exists(dir.resolve("tls/east.key")));
+        Cli badCluster = Cli.run("mesh", "issue", "--ca", dir.resolve("ca").toString(), "--cluster", "East",
+                "--out", dir.resolve("tls").toString());
+        assertEquals(2, badCluster.exitCode(), badCluster::toString);
+        assertTrue(badCluster.err().contains("invalid --cluster 'East'"), badCluster::toString);
+        Cli list = Cli.run("mesh", "list", "--ca", dir.resolve("ca").toString());
+        assertTrue(list.out().contains("east") && list.out().contains("no"), list::toString);
+        Cli revoke = Cli.run("mesh", "revoke", "--ca", dir.resolve("ca").toString(), "--cluster", "east");
+        assertEquals(0, revoke.exitCode(), revoke::toString);
+        assertTrue(Cli.run("mesh", "list", "--ca", dir.resolve("ca").toString()).out().contains("yes"));
+    }
 }

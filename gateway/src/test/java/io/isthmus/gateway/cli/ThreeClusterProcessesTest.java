@@ -34,6 +34,7 @@ class ThreeClusterProcessesTest {
     private static final Duration SYNC = Duration.ofSeconds(20);
 
     private Path dir;
+    private TestPki pki;
 
     private int base;
     private final List<GatewayProcess> gateways = new ArrayList<>(List.of());
@@ -42,6 +43,10 @@ class ThreeClusterProcessesTest {
     void startThreeGateways(@TempDir Path tempDir) throws Exception {
         dir = tempDir;
         base = FreePorts.block(30);
+        pki = new TestPki(dir.resolve("ca"));
+        for (String cluster : CLUSTERS) {
+            pki.issue(cluster, dir.resolve(cluster).resolve("data").resolve("tls"));
+        }
         for (int i = 0; i < CLUSTERS.size(); i++) {
             gateways.add(start(i));
         }

@@ -1,0 +1,176 @@
+package io.isthmus.gateway.peering;
+
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.gateway.metrics.Metrics;
+import io.isthmus.gateway.pki.CertificateRejectedException;
+import io.isthmus.gateway.pki.KeyFiles;
+import io.isthmus.gateway.pki.KeyMaterial;
+import io.isthmus.gateway.pki.MeshTrust;
+import io.isthmus.gateway.pki.PkiException;
+import io.isthmus.gateway.pki.SignedCrl;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.SslSessionInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Mutual TLS for peering: this gateway's key material and the clusterset trust (CA + CRL), loaded from the tls
+ * directory and re-read when the files change, so certificates rotate and revocations apply without a restart and
+ * without dropping links. There is no plaintext mode.
+ */
+public final class PeeringTls {
+    private static final Logger log = LoggerFactory.getLogger(PeeringTls.class);
+
+    private final ClusterId self;
+    private final KeyFiles files;
+    private final KeyMaterial keys;
+    private final MeshTrust trust;
+    private final SSLContext serverContext;
+    private FileTime crlModified;
+
+    private PeeringTls(ClusterId self, KeyFiles files, KeyMaterial keys, MeshTrust trust) {
+        this.self = self;
+        this.files = files;
+        this.keys = keys;
+        this.trust = trust;
+        this.serverContext = trust.serverContext(keys);
+        this.crlModified = modified(files.crl());
+    }
+
+    /** @param rejections counts every peer certificate the trust manager refuses, by rule */
+    public static PeeringTls load(ClusterId self, Path dir, Metrics.Counter rejections) {
+        KeyFiles files = KeyFiles.in(dir, self);
+        for (Path file : new Path[] {files.certificate(), files.privateKey(), files.caCertificate(), files.crl()}) {
+            if (!Files.isRegularFile(file)) {
+                throw new InvalidFieldException("isthmus.tls.dir", dir, "has no " + file.getFileName()
+                        + ": peering needs this cluster's certificate from the clusterset CA; make one with "
+                        + "`isthmus mesh issue --ca CA_DIR --cluster " + self + " --out " + dir + "`");
+            }
+        }
+        try {
+            KeyMaterial keys = KeyMaterial.load(files);
+            if (!keys.cluster().equals(self)) {
+                throw new InvalidFieldException("isthmus.tls.dir", dir, "holds a certificate for cluster '"
+                        + keys.cluster() + "', but this gateway is cluster '" + self + "'");
+            }
+            MeshTrust stored = MeshTrust.load(files);
+            MeshTrust trust = MeshTrust.of(stored.caCertificate(), stored.crl(), rejected -> {
+                        rejections.inc(rejected.rule().label());
+                        log.warn("peering: {}", rejected.getMessage());
+                    });
+            return new PeeringTls(self, files, keys, trust);
+        } catch (PkiException e) {
+            throw new InvalidFieldException("isthmus.tls.dir", dir, e.getMessage());
+        }
+    }
+
+    /** The peering server's TLS: TLS 1.3, a client certificate from the clusterset required. */
+    public HttpsConnectionContext serverConnectionContext() {
+        return ConnectionContext.httpsServer(() -> {
+            SSLEngine engine = serverContext.createSSLEngine();
+            engine.setUseClientMode(false);
+            engine.setNeedClientAuth(true);
+            return engine;
+        });
+    }
+
+    /** A peer's verified certificate and the cluster it names. */
+    public record PeerCertificate(ClusterId cluster, X509Certificate certificate) {
+    }
+
+    /** The peer's verified client certificate; empty if the request came without one that passes. */
+    public Optional<PeerCertificate> authenticate(HttpRequest request) {
+        Optional<SslSessionInfo> session = request.getAttribute(AttributeKeys.sslSession);
+        if (session.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            ClusterId cluster = trust.verifyPeer(session.get().getSession());
+            return Optional.of(new PeerCertificate(cluster,
+                    (X509Certificate) session.get().getSession().getPeerCertificates()[0]));
+        } catch (CertificateRejectedException | javax.net.ssl.SSLPeerUnverifiedException e) {
+            log.warn("peering: {}", e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** A client context for one link attempt; {@code acceptedServer} receives the server's certificate. */
+    public SSLContext clientContext(Consumer<X509Certificate> acceptedServer) {
+        return trust.clientContext(keys, acceptedServer);
+    }
+
+    public boolean isRevoked(X509Certificate certificate) {
+        return trust.isRevoked(certificate);
+    }
+
+    public ClusterId self() {
+        return self;
+    }
+
+    /** Re-reads rotated key material and a replaced CRL file; called every few seconds. */
+    public void reloadIfChanged() {
+        try {
+            if (keys.reloadIfChanged()) {
+                log.info("peering: rotated to certificate serial {} (valid until {})", keys.serial().toString(16),
+                        keys.notAfter());
+            }
+        } catch (PkiException e) {
+            log.warn("peering: key files changed but cannot be used yet, keeping the old pair: {}", e.getMessage());
+        }
+        FileTime modified = modified(files.crl());
+        if (modified != null && !modified.equals(crlModified)) {
+            try {
+                SignedCrl crl = SignedCrl.parse(files.crl().toString(), Files.readAllBytes(files.crl()));
+                if (crl.number().compareTo(trust.crlNumber()) > 0) {
+                    trust.updateCrl(crl);
+                    log.info("peering: took CRL number {} ({} revoked certificates)", crl.number(),
+                            crl.revokedSerials().size());
+                }
+                crlModified = modified;
+            } catch (IOException | PkiException e) {
+                log.warn("peering: {} changed but cannot be used: {}", files.crl(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Takes a CRL pushed through the admin API: it must be signed by our CA and newer than the current one.
+     * It is written to the tls directory so a restart keeps it.
+     */
+    public synchronized SignedCrl acceptCrl(byte[] pemOrDer) {
+        SignedCrl crl = SignedCrl.parse("the CRL sent", pemOrDer);
+        trust.updateCrl(crl);
+        try {
+            Path temporary = files.crl().resolveSibling(files.crl().getFileName() + ".new");
+            Files.writeString(temporary, crl.pem());
+            Files.move(temporary, files.crl(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            crlModified = modified(files.crl());
+        } catch (IOException e) {
+            log.warn("peering: CRL {} is in force but could not be saved to {}: {}", crl.number(), files.crl(), e.toString());
+        }
+        return crl;
+    }
+
+    private static FileTime modified(Path file) {
+        try {
+            return Files.getLastModifiedTime(file);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}
