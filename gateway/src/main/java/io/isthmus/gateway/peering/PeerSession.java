@@ -7,6 +7,7 @@ import io.isthmus.api.grpc.peering.ExportSnapshot;
 import io.isthmus.api.grpc.peering.Heartbeat;
 import io.isthmus.api.grpc.peering.Hello;
 import io.isthmus.api.grpc.peering.PeerMessage;
+import io.isthmus.api.grpc.peering.RevocationList;
 import io.isthmus.gateway.exports.ExportSet;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -91,8 +92,8 @@ final class PeerSession {
         Source<Boolean, NotUsed> ticks = Source.tick(Duration.ZERO, heartbeatInterval, true)
                 .mapMaterializedValue(cancellable -> NotUsed.getInstance());
         Source<PeerMessage, NotUsed> updates = changes.merge(ticks)
-                .statefulMap(() -> new long[]{-1L}, (lastSent, isTick) -> {
-                    List<PeerMessage> out = new ArrayList<>(2);
+                .statefulMap(() -> new long[]{-1L, -1L}, (lastSent, isTick) -> {
+                    List<PeerMessage> out = new ArrayList<>(3);
                     ExportSet current = feed.current();
                     if (current.version() != lastSent[0]) {
                         if (lastSent[0] == -1L) {
@@ -109,6 +110,13 @@ final class PeerSession {
                                     + peerCertificate.get().getSerialNumber().toString(16) + ")");
                         }
                         out.add(heartbeat(current.version()));
+                        // Relay a CRL newer than the last one sent on this link (lastSent[1]: its number).
+                        var crl = tls.currentCrl();
+                        if (crl.number().longValueExact() > lastSent[1]) {
+                            lastSent[1] = crl.number().longValueExact();
+                            out.add(PeerMessage.newBuilder().setRevocationList(RevocationList.newBuilder()
+                                    .setDer(com.google.protobuf.ByteString.copyFrom(crl.der()))).build());
+                        }
                     }
                     return org.apache.pekko.japi.Pair.create(lastSent, out);
                 }, lastSent -> Optional.empty())
@@ -146,6 +154,14 @@ final class PeerSession {
             case HEARTBEAT -> {
                 requireHello(message);
                 onHeartbeat(message.getHeartbeat());
+            }
+            case REVOCATION_LIST -> {
+                requireHello(message);
+                try {
+                    tls.acceptRelayedCrl(message.getRevocationList().getDer().toByteArray());
+                } catch (io.isthmus.gateway.pki.PkiException e) {
+                    throw reject("bad-crl", "relayed a revocation list that is not our CA's: " + e.getMessage());
+                }
             }
             case KIND_NOT_SET -> {
                 // A newer peer may send kinds we do not know yet; they arrive as unknown fields: ignore them.

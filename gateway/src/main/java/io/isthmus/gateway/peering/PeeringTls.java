@@ -166,6 +166,28 @@ public final class PeeringTls {
         return crl;
     }
 
+    /** The CRL in force, to relay to peers; its number only grows. */
+    public SignedCrl currentCrl() {
+        return new SignedCrl(trust.crl());
+    }
+
+    /**
+     * A CRL relayed by a peer: taken (and saved) when the CA signed it and it is newer than ours; an older or
+     * equal one is ignored. Throws {@link PkiException} for one our CA did not sign.
+     *
+     * @return whether it was newer and taken
+     */
+    public synchronized boolean acceptRelayedCrl(byte[] der) {
+        SignedCrl crl = SignedCrl.parse("the CRL a peer relayed", der);
+        if (crl.number().compareTo(trust.crlNumber()) <= 0) {
+            return false;
+        }
+        acceptCrl(der);
+        log.info("peering: took CRL number {} relayed by a peer ({} revoked certificates)", crl.number(),
+                crl.revokedSerials().size());
+        return true;
+    }
+
     private static FileTime modified(Path file) {
         try {
             return Files.getLastModifiedTime(file);

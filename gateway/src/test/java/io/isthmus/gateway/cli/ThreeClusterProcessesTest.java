@@ -275,4 +275,34 @@ class ThreeClusterProcessesTest {
         assertEquals(2, bad.exitCode(), bad::toString);
         assertTrue(bad.err().contains("invalid --to 'West_1'"), bad::toString);
     }
+
+    @Test
+    @Order(8)
+    void revokingAClusterThroughOneGatewayCutsItOffEverywhereWithinSeconds() throws Exception {
+        Dns.awaitA(dns(0), "catalog.shop.svc.clusterset.local", a -> a.addresses().size() == 2, SYNC);
+        long start = System.nanoTime();
+        // The CRL goes to east only; east relays it to west, and edge's links to both are cut.
+        Cli revoke = Cli.run("mesh", "revoke", "--ca", dir.resolve("ca").toString(), "--cluster", "edge",
+                "--admin", adminUrl(0));
+        assertEquals(0, revoke.exitCode(), revoke::toString);
+        for (int i : new int[] {0, 1}) {
+            long deadline = System.nanoTime() + SYNC.toNanos();
+            boolean cut = false;
+            while (!cut && System.nanoTime() < deadline) {
+                JsonNode status = new ObjectMapper().readTree(new AdminClient(adminUrl(i)).get("api/v1/status").body());
+                cut = true;
+                for (JsonNode peer : status.path("peers")) {
+                    if ("edge".equals(peer.path("cluster").asText()) && "up".equals(peer.path("state").asText())) {
+                        cut = false;
+                    }
+                }
+                Thread.sleep(100);
+            }
+            assertTrue(cut, "cluster " + CLUSTERS.get(i) + " still has an up link to the revoked edge");
+        }
+        System.out.printf("revocation of edge effective at east and west after %.1f s%n", (System.nanoTime() - start) / 1e9);
+        // West got it by relay: its tls dir holds the new CRL.
+        assertTrue(java.nio.file.Files.readString(dir.resolve("west/data/tls/ca.crl"))
+                .equals(java.nio.file.Files.readString(dir.resolve("ca/ca.crl"))));
+    }
 }
