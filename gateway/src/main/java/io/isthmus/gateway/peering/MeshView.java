@@ -37,6 +37,20 @@ public final class MeshView {
             implements Command {
     }
 
+    /**
+     * Changes to {@code origin}'s exports from {@code fromVersion} to {@code toVersion}. Applied when we hold
+     * exactly {@code fromVersion}; ignored when we already hold {@code toVersion} or newer (a repeat over another
+     * link); otherwise {@code requestResync} asks the sender for a full snapshot.
+     */
+    public record DeltaReceived(String linkId, ClusterId origin, long fromVersion, long toVersion,
+                                List<ServiceExport> upserted, List<io.isthmus.api.ServiceKey> removed,
+                                Runnable requestResync) implements Command {
+        public DeltaReceived {
+            upserted = List.copyOf(upserted);
+            removed = List.copyOf(removed);
+        }
+    }
+
     public record LinkChanged(String linkId, Direction direction, String address, ClusterId remote, LinkState state,
                               String detail) implements Command {
     }
@@ -133,6 +147,7 @@ public final class MeshView {
                 Snapshot next = switch (command) {
                 case OwnExportsChanged(ExportSet exports) -> onOwnExports(state, exports);
                 case ImportsReceived received -> onImports(state, received);
+                case DeltaReceived delta -> onDelta(state, delta);
                 case LinkChanged changed -> onLink(state, changed);
                 case HeartbeatReceived heartbeat -> onHeartbeat(state, heartbeat);
                 case SnapshotSent(String linkId, long version) -> updateLink(state, linkId, link -> new Link(link.id(),
@@ -164,6 +179,26 @@ public final class MeshView {
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
             imports.put(received.origin(), new RemoteExports(received.version(), received.exports(), clock.instant(),
                     received.linkId(), null, false));
+            return withDirectory(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()));
+        }
+
+        private Snapshot onDelta(Snapshot state, DeltaReceived delta) {
+            Snapshot touched = touch(state, delta.linkId());
+            RemoteExports known = touched.imports().get(delta.origin());
+            if (known != null && delta.toVersion() <= known.version()) {
+                return touched; // already have it, over another link
+            }
+            if (known == null || known.version() != delta.fromVersion()) {
+                delta.requestResync().run();
+                return touched;
+            }
+            Map<io.isthmus.api.ServiceKey, ServiceExport> exports = new java.util.LinkedHashMap<>();
+            known.exports().forEach(export -> exports.put(export.key(), export));
+            delta.removed().forEach(exports::remove);
+            delta.upserted().forEach(export -> exports.put(export.key(), export));
+            Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
+            imports.put(delta.origin(), new RemoteExports(delta.toVersion(), List.copyOf(exports.values()),
+                    clock.instant(), delta.linkId(), known.unreachableSince(), known.withdrawn()));
             return withDirectory(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()));
         }
 

@@ -6,11 +6,15 @@ import io.isthmus.api.ServiceExport;
 import io.isthmus.api.grpc.peering.ExportSnapshot;
 import io.isthmus.api.grpc.peering.Heartbeat;
 import io.isthmus.api.grpc.peering.Hello;
+import io.isthmus.api.grpc.peering.ExportDelta;
 import io.isthmus.api.grpc.peering.PeerMessage;
+import io.isthmus.api.grpc.peering.ResyncRequest;
+import io.isthmus.api.grpc.peering.ServiceRef;
 import io.isthmus.api.grpc.peering.RevocationList;
 import io.isthmus.gateway.exports.ExportSet;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +49,8 @@ final class PeerSession {
     private final AtomicLong lastPeerHeartbeatReceivedAt = new AtomicLong();
     private final AtomicLong appliedPeerVersion = new AtomicLong();
     private final CompletableFuture<ClusterId> helloReceived = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicReference<BoundedSourceQueue<Signal>> control =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private final PeeringTls tls;
     private final java.util.function.Supplier<java.security.cert.X509Certificate> peerCertificate;
@@ -87,41 +93,105 @@ final class PeerSession {
                 });
     }
 
+    /** What wakes the sending side: our exports changed, the heartbeat, or a resync one way or the other. */
+    private enum Signal { CHANGED, TICK, SEND_FULL, ASK_FOR_FULL }
+
+    /** The sending side's memory of this stream, confined to its stage. */
+    private static final class SendState {
+        ExportSet lastSent;
+        long lastCrlNumber = -1;
+    }
+
+    private void signal(Signal signal) {
+        BoundedSourceQueue<Signal> queue = control.get();
+        if (queue != null) {
+            queue.offer(signal);
+        }
+    }
+
     private Source<PeerMessage, NotUsed> updatesFor(ClusterId peer) {
-        Source<Boolean, NotUsed> changes = feed.changes().map(version -> false);
-        Source<Boolean, NotUsed> ticks = Source.tick(Duration.ZERO, heartbeatInterval, true)
+        Source<Signal, NotUsed> changes = feed.changes().map(version -> Signal.CHANGED);
+        Source<Signal, NotUsed> ticks = Source.tick(Duration.ZERO, heartbeatInterval, Signal.TICK)
                 .mapMaterializedValue(cancellable -> NotUsed.getInstance());
-        Source<PeerMessage, NotUsed> updates = changes.merge(ticks)
-                .statefulMap(() -> new long[]{-1L, -1L}, (lastSent, isTick) -> {
+        Source<Signal, NotUsed> requests = Source.<Signal>queue(16).mapMaterializedValue(queue -> {
+            control.set(queue);
+            return NotUsed.getInstance();
+        });
+        return changes.merge(ticks).merge(requests)
+                .statefulMap(SendState::new, (state, signal) -> {
                     List<PeerMessage> out = new ArrayList<>(3);
-                    ExportSet current = feed.current();
-                    if (current.version() != lastSent[0]) {
-                        if (lastSent[0] == -1L) {
-                            metrics.resyncs().inc(); // a full snapshot at the start of every stream
-                        }
-                        lastSent[0] = current.version();
-                        out.add(snapshot(current, peer));
-                        mesh.tell(new MeshView.SnapshotSent(linkId, current.version()));
+                    sendExports(state, signal, peer, out);
+                    if (signal == Signal.ASK_FOR_FULL) {
+                        out.add(PeerMessage.newBuilder().setResyncRequest(ResyncRequest.newBuilder()
+                                .setHaveVersion(appliedPeerVersion.get())).build());
                     }
-                    if (isTick) {
+                    if (signal == Signal.TICK) {
                         // A CRL that arrived after the handshake cuts an open link at our next heartbeat.
                         if (tls.isRevoked(peerCertificate.get())) {
                             throw reject("revoked", "has a revoked certificate (serial "
                                     + peerCertificate.get().getSerialNumber().toString(16) + ")");
                         }
-                        out.add(heartbeat(current.version()));
-                        // Relay a CRL newer than the last one sent on this link (lastSent[1]: its number).
-                        var crl = tls.currentCrl();
-                        if (crl.number().longValueExact() > lastSent[1]) {
-                            lastSent[1] = crl.number().longValueExact();
-                            out.add(PeerMessage.newBuilder().setRevocationList(RevocationList.newBuilder()
-                                    .setDer(com.google.protobuf.ByteString.copyFrom(crl.der()))).build());
-                        }
+                        out.add(heartbeat(feed.current().version()));
+                        relayNewerCrl(state, out);
                     }
-                    return org.apache.pekko.japi.Pair.create(lastSent, out);
-                }, lastSent -> Optional.empty())
+                    return org.apache.pekko.japi.Pair.create(state, out);
+                }, state -> Optional.empty())
                 .mapConcat(messages -> messages);
-        return updates;
+    }
+
+    /**
+     * A full snapshot at the start of the stream and when the peer asks for one; otherwise, when our exports
+     * moved on, only what changed since the version last sent on this stream (the peer holds that one).
+     */
+    private void sendExports(SendState state, Signal signal, ClusterId peer, List<PeerMessage> out) {
+        ExportSet current = feed.current();
+        boolean full = state.lastSent == null || signal == Signal.SEND_FULL;
+        if (!full && current.version() == state.lastSent.version()) {
+            return;
+        }
+        PeerMessage delta = full ? null : delta(state.lastSent, current, peer);
+        if (delta == null) {
+            metrics.resyncs().inc();
+            out.add(snapshot(current, peer));
+        } else {
+            out.add(delta);
+        }
+        state.lastSent = current;
+        mesh.tell(new MeshView.SnapshotSent(linkId, current.version()));
+    }
+
+    private void relayNewerCrl(SendState state, List<PeerMessage> out) {
+        var crl = tls.currentCrl();
+        if (crl.number().longValueExact() > state.lastCrlNumber) {
+            state.lastCrlNumber = crl.number().longValueExact();
+            out.add(PeerMessage.newBuilder().setRevocationList(RevocationList.newBuilder()
+                    .setDer(com.google.protobuf.ByteString.copyFrom(crl.der()))).build());
+        }
+    }
+
+    /** The change from {@code before} to {@code after} as {@code peer} sees it; null when a snapshot is smaller. */
+    private PeerMessage delta(ExportSet before, ExportSet after, ClusterId peer) {
+        ExportDelta.Builder b = ExportDelta.newBuilder().setOriginCluster(self.value())
+                .setFromVersion(before.version()).setToVersion(after.version());
+        int offered = 0;
+        for (ServiceExport export : after.exports()) {
+            if (!export.isOfferedTo(peer)) {
+                continue;
+            }
+            offered++;
+            ServiceExport old = before.find(export.key()).filter(e -> e.isOfferedTo(peer)).orElse(null);
+            if (!export.equals(old)) {
+                b.addUpserted(PeerMessages.toWire(export));
+            }
+        }
+        for (ServiceExport old : before.exports()) {
+            boolean stillOffered = after.find(old.key()).map(e -> e.isOfferedTo(peer)).orElse(false);
+            if (old.isOfferedTo(peer) && !stillOffered) {
+                b.addRemoved(ServiceRef.newBuilder().setNamespace(old.key().namespace()).setName(old.key().name()));
+            }
+        }
+        return b.getUpsertedCount() + b.getRemovedCount() > offered ? null
+                : PeerMessage.newBuilder().setExportDelta(b).build();
     }
 
     private PeerMessage heartbeat(long exportVersion) {
@@ -154,6 +224,11 @@ final class PeerSession {
             case HEARTBEAT -> {
                 requireHello(message);
                 onHeartbeat(message.getHeartbeat());
+            }
+            case EXPORT_DELTA -> onDelta(requireHello(message), message.getExportDelta());
+            case RESYNC_REQUEST -> {
+                requireHello(message);
+                signal(Signal.SEND_FULL);
             }
             case REVOCATION_LIST -> {
                 requireHello(message);
@@ -246,6 +321,28 @@ final class PeerSession {
         }
         mesh.tell(new MeshView.ImportsReceived(linkId, from, snapshot.getVersion(), exports));
         appliedPeerVersion.accumulateAndGet(snapshot.getVersion(), Math::max);
+    }
+
+    private void onDelta(ClusterId from, ExportDelta delta) {
+        if (!delta.getOriginCluster().equals(from.value())) {
+            throw reject("foreign-origin", "cluster " + from + " sent changes to the exports of cluster '"
+                    + delta.getOriginCluster() + "'; a gateway may only send its own");
+        }
+        List<ServiceExport> upserted = new ArrayList<>(delta.getUpsertedCount());
+        List<io.isthmus.api.ServiceKey> removed = new ArrayList<>(delta.getRemovedCount());
+        try {
+            for (var wire : delta.getUpsertedList()) {
+                upserted.add(PeerMessages.fromWire(wire));
+            }
+            for (ServiceRef ref : delta.getRemovedList()) {
+                removed.add(new io.isthmus.api.ServiceKey(ref.getNamespace(), ref.getName()));
+            }
+        } catch (InvalidFieldException e) {
+            throw reject("invalid-export", "sent export changes with " + e.getMessage());
+        }
+        mesh.tell(new MeshView.DeltaReceived(linkId, from, delta.getFromVersion(), delta.getToVersion(), upserted,
+                removed, () -> signal(Signal.ASK_FOR_FULL)));
+        appliedPeerVersion.accumulateAndGet(delta.getToVersion(), Math::max);
     }
 
     private PeeringProtocolException reject(String reason, String what) {

@@ -375,6 +375,28 @@ class MeshViewTest {
         assertEquals(1, after.links().size());
     }
 
+    @Test
+    void aDeltaFromTheHeldVersionIsAppliedARepeatIgnoredAndAGapAsksForAFullSnapshot() {
+        initial();
+        linkUp("up-1", MeshView.Direction.OUTBOUND, WEST);
+        ServiceExport cart = cart("10.97.0.10", T0);
+        mesh.tell(new MeshView.ImportsReceived("up-1", WEST, 5, List.of(cart)));
+        nextSnapshot();
+        java.util.concurrent.atomic.AtomicInteger resyncs = new java.util.concurrent.atomic.AtomicInteger();
+        ServiceExport db = export(DB, ServiceType.HEADLESS, List.of("10.1.0.5"), T0, "5432/TCP");
+        mesh.tell(new MeshView.DeltaReceived("up-1", WEST, 5, 7, List.of(db), List.of(CART), resyncs::incrementAndGet));
+        MeshView.Snapshot applied = nextSnapshot();
+        assertEquals(7, applied.imports().get(WEST).version());
+        assertTrue(applied.directory().find(CART).isEmpty());
+        assertTrue(applied.directory().find(DB).isPresent());
+
+        mesh.tell(new MeshView.DeltaReceived("other", WEST, 5, 7, List.of(db), List.of(CART), resyncs::incrementAndGet));
+        mesh.tell(new MeshView.DeltaReceived("other", WEST, 9, 11, List.of(cart), List.of(), resyncs::incrementAndGet));
+        MeshView.Snapshot after = afterNothingChanged();
+        assertEquals(7, after.imports().get(WEST).version(), "a repeat and a gap change nothing");
+        assertEquals(1, resyncs.get(), "only the gap asks for a full snapshot");
+    }
+
     /** A clock that stands still until the test moves it. */
     private static final class MovableClock extends Clock {
         private volatile Instant now;
