@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.isthmus.gateway.admin.ExportRequest;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,11 +20,8 @@ final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--namespace", required = true, paramLabel = "NS")
-    String namespace;
-
-    @Option(names = "--name", required = true, paramLabel = "SVC")
-    String name;
+    @Mixin
+    ServiceOptions service;
 
     @Option(names = "--port", required = true, paramLabel = "[NAME:]PORT[/PROTO]",
             description = "A service port, e.g. 80/TCP or http:80/TCP; repeat for several.")
@@ -42,24 +40,23 @@ final class ExportCommand implements Callable<Integer> {
             description = "ClusterSetIP (default) or Headless.")
     String type;
 
-    @Option(names = "--admin", defaultValue = AdminClient.DEFAULT_ADMIN, paramLabel = "URL",
-            description = "The gateway's admin HTTP address (default: ${DEFAULT-VALUE}).")
-    String admin;
+    @Mixin
+    AdminOption admin;
 
     @Override
     public Integer call() {
         ObjectNode body = new ObjectMapper().createObjectNode();
-        body.put("namespace", namespace).put("name", name).put("type", type);
+        body.put("namespace", service.namespace).put("name", service.name).put("type", type);
         ports.forEach(body.putArray("ports")::add);
         ips.forEach(body.putArray("ips")::add);
         to.forEach(body.putArray("to")::add);
         ExportRequest.parse(body, Instant.now()); // same checks as the gateway, before anything is sent
-        AdminClient.Reply reply = new AdminClient(admin).post("api/v1/exports", body);
+        AdminClient.Reply reply = admin.client().post("api/v1/exports", body);
         if (!reply.ok()) {
             throw new CliException(reply.error());
         }
         JsonNode stored = reply.json();
-        spec.commandLine().getOut().println("exported " + namespace + "/" + name + " from cluster "
+        spec.commandLine().getOut().println("exported " + service.namespace + "/" + service.name + " from cluster "
                 + stored.path("cluster").asText() + " (version " + stored.path("version").asLong() + ")");
         return 0;
     }

@@ -9,6 +9,7 @@ import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.PkiException;
 import io.isthmus.gateway.pki.SignedCrl;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -36,6 +37,12 @@ final class MeshCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** {@code --ca DIR}: the clusterset CA's directory. */
+    static final class CaDir {
+        @Option(names = "--ca", required = true, paramLabel = "DIR", description = "The clusterset CA's directory.")
+        Path dir;
+    }
+
     static ClusterId cluster(String text) {
         try {
             return ClusterId.of(text);
@@ -57,14 +64,14 @@ final class MeshCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--ca", required = true, paramLabel = "DIR")
-        Path dir;
+        @Mixin
+        CaDir ca;
 
         @Override
         public Integer call() {
-            ClustersetCa ca = pki(() -> ClustersetCa.init(dir));
-            spec.commandLine().getOut().println("created the clusterset CA in " + dir + " ("
-                    + ca.certificate().getSubjectX500Principal().getName() + ")");
+            ClustersetCa created = pki(() -> ClustersetCa.init(ca.dir));
+            spec.commandLine().getOut().println("created the clusterset CA in " + ca.dir + " ("
+                    + created.certificate().getSubjectX500Principal().getName() + ")");
             return 0;
         }
     }
@@ -74,8 +81,8 @@ final class MeshCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--ca", required = true, paramLabel = "DIR")
-        Path dir;
+        @Mixin
+        CaDir ca;
 
         @Option(names = "--cluster", required = true, paramLabel = "ID")
         String cluster;
@@ -94,7 +101,7 @@ final class MeshCommand implements Runnable {
                 throw new InvalidFieldException("--days", days, "must be between 1 and 3650");
             }
             ClusterId id = cluster(cluster);
-            IssuedCertificate issued = pki(() -> ClustersetCa.load(dir).issue(id, Duration.ofDays(days)));
+            IssuedCertificate issued = pki(() -> ClustersetCa.load(ca.dir).issue(id, Duration.ofDays(days)));
             KeyFiles files = pki(() -> issued.writeTo(out));
             spec.commandLine().getOut().println("issued a certificate for cluster " + id + " (serial "
                     + issued.serial().toString(16) + ", valid until " + issued.notAfter() + ") into "
@@ -108,8 +115,8 @@ final class MeshCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--ca", required = true, paramLabel = "DIR")
-        Path dir;
+        @Mixin
+        CaDir ca;
 
         @Option(names = "--cluster", required = true, paramLabel = "ID")
         String cluster;
@@ -121,10 +128,10 @@ final class MeshCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterId id = cluster(cluster);
-            SignedCrl crl = pki(() -> ClustersetCa.load(dir).revoke(id));
+            SignedCrl crl = pki(() -> ClustersetCa.load(ca.dir).revoke(id));
             PrintWriter out = spec.commandLine().getOut();
             out.println("revoked cluster " + id + ": CRL number " + crl.number() + " (" + crl.revokedSerials().size()
-                    + " revoked certificates) in " + dir.resolve("ca.crl"));
+                    + " revoked certificates) in " + ca.dir.resolve("ca.crl"));
             List<String> failed = new ArrayList<>();
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(3)).build();
@@ -152,13 +159,13 @@ final class MeshCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--ca", required = true, paramLabel = "DIR")
-        Path dir;
+        @Mixin
+        CaDir ca;
 
         @Override
         public Integer call() {
             Table table = new Table("CLUSTER", "SERIAL", "NOT AFTER", "REVOKED");
-            for (IssuedEntry entry : pki(() -> ClustersetCa.load(dir).issued())) {
+            for (IssuedEntry entry : pki(() -> ClustersetCa.load(ca.dir).issued())) {
                 table.row(entry.cluster(), entry.serial().toString(16), entry.notAfter(), entry.revoked() ? "yes" : "no");
             }
             spec.commandLine().getOut().print(table.render());

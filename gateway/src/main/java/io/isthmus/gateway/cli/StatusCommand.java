@@ -3,6 +3,7 @@ package io.isthmus.gateway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -16,16 +17,15 @@ final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--admin", defaultValue = AdminClient.DEFAULT_ADMIN, paramLabel = "URL",
-            description = "The gateway's admin HTTP address (default: ${DEFAULT-VALUE}).")
-    String admin;
+    @Mixin
+    AdminOption admin;
 
     @Option(names = "--json", description = "Print the status API's JSON as it is.")
     boolean json;
 
     @Override
     public Integer call() {
-        AdminClient.Reply reply = new AdminClient(admin).get("api/v1/status");
+        AdminClient.Reply reply = admin.client().get("api/v1/status");
         if (!reply.ok()) {
             throw new CliException(reply.error());
         }

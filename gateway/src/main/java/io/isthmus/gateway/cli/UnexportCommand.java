@@ -4,7 +4,7 @@ import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.ServiceKey;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 import java.util.concurrent.Callable;
@@ -14,28 +14,24 @@ final class UnexportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--namespace", required = true, paramLabel = "NS")
-    String namespace;
+    @Mixin
+    ServiceOptions service;
 
-    @Option(names = "--name", required = true, paramLabel = "SVC")
-    String name;
-
-    @Option(names = "--admin", defaultValue = AdminClient.DEFAULT_ADMIN, paramLabel = "URL",
-            description = "The gateway's admin HTTP address (default: ${DEFAULT-VALUE}).")
-    String admin;
+    @Mixin
+    AdminOption admin;
 
     @Override
     public Integer call() {
         try {
-            new ServiceKey(namespace, name);
+            new ServiceKey(service.namespace, service.name);
         } catch (InvalidFieldException e) {
             throw e.as("--" + e.field());
         }
-        AdminClient.Reply reply = new AdminClient(admin).delete("api/v1/exports/" + namespace + "/" + name);
+        AdminClient.Reply reply = admin.client().delete("api/v1/exports/" + service.namespace + "/" + service.name);
         if (!reply.ok()) {
             throw new CliException(reply.error());
         }
-        spec.commandLine().getOut().println("unexported " + namespace + "/" + name
+        spec.commandLine().getOut().println("unexported " + service.namespace + "/" + service.name
                 + " (version " + reply.json().path("version").asLong() + ")");
         return 0;
     }
