@@ -1,0 +1,117 @@
+package io.isthmus.fastpath;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.SocketException;
+
+/** The Linux errno values our socket calls meet, their names, and exceptions that say what to do about them. */
+final class Errno {
+    static final int EPERM = 1;
+    static final int EINTR = 4;
+    static final int EBADF = 9;
+    static final int EAGAIN = 11;
+    static final int ENOMEM = 12;
+    static final int EACCES = 13;
+    static final int EFAULT = 14;
+    static final int EINVAL = 22;
+    static final int ENFILE = 23;
+    static final int EMFILE = 24;
+    static final int ENOSYS = 38;
+    static final int ENOTSOCK = 88;
+    static final int EDESTADDRREQ = 89;
+    static final int EMSGSIZE = 90;
+    static final int EPROTONOSUPPORT = 93;
+    static final int EOPNOTSUPP = 95;
+    static final int EAFNOSUPPORT = 97;
+    static final int EADDRINUSE = 98;
+    static final int EADDRNOTAVAIL = 99;
+    static final int ENETUNREACH = 101;
+    static final int ENOBUFS = 105;
+    static final int ECONNREFUSED = 111;
+    static final int EHOSTUNREACH = 113;
+
+    private Errno() {
+    }
+
+    static String name(int errno) {
+        return switch (errno) {
+            case EPERM -> "EPERM";
+            case EINTR -> "EINTR";
+            case EBADF -> "EBADF";
+            case EAGAIN -> "EAGAIN";
+            case ENOMEM -> "ENOMEM";
+            case EACCES -> "EACCES";
+            case EFAULT -> "EFAULT";
+            case EINVAL -> "EINVAL";
+            case ENFILE -> "ENFILE";
+            case EMFILE -> "EMFILE";
+            case ENOSYS -> "ENOSYS";
+            case ENOTSOCK -> "ENOTSOCK";
+            case EDESTADDRREQ -> "EDESTADDRREQ";
+            case EMSGSIZE -> "EMSGSIZE";
+            case EPROTONOSUPPORT -> "EPROTONOSUPPORT";
+            case EOPNOTSUPP -> "EOPNOTSUPP";
+            case EAFNOSUPPORT -> "EAFNOSUPPORT";
+            case EADDRINUSE -> "EADDRINUSE";
+            case EADDRNOTAVAIL -> "EADDRNOTAVAIL";
+            case ENETUNREACH -> "ENETUNREACH";
+            case ENOBUFS -> "ENOBUFS";
+            case ECONNREFUSED -> "ECONNREFUSED";
+            case EHOSTUNREACH -> "EHOSTUNREACH";
+            default -> "errno " + errno;
+        };
+    }
+
+    /**
+     * Whether {@code sendmmsg} failing with {@code errno} concerns only the message it stopped at (its destination,
+     * its size, a full queue), so the messages after it can still go; otherwise the socket itself is unusable.
+     */
+    static boolean concernsOneMessage(int errno) {
+        return switch (errno) {
+            case EMSGSIZE, ENETUNREACH, EHOSTUNREACH, EACCES, EPERM, EINVAL, EAFNOSUPPORT, EDESTADDRREQ,
+                 EADDRNOTAVAIL, ECONNREFUSED, ENOBUFS, ENOMEM, EAGAIN -> true;
+            default -> false;
+        };
+    }
+
+    /** {@code socket(2)} failed. */
+    static SocketException socketFailure(String what, int errno) {
+        String advice = switch (errno) {
+            case EAFNOSUPPORT, EPROTONOSUPPORT -> "this kernel has that address family turned off (IPv6 disabled?)";
+            case EMFILE, ENFILE -> "too many open files: raise the limit (ulimit -n, LimitNOFILE) or close sockets";
+            case EACCES, EPERM -> "the process is not permitted to create sockets (a seccomp or LSM policy?)";
+            case ENOSYS -> "the kernel lacks it; use the NIO path";
+            default -> null;
+        };
+        return new SocketException(message(what, errno, advice));
+    }
+
+    /** {@code bind(2)} of {@code address} failed; a {@link BindException} whose message says what to change. */
+    static BindException bindFailure(String address, int errno) {
+        String message = switch (errno) {
+            case EADDRINUSE -> "udp address " + address + " is already in use (EADDRINUSE): another socket holds it;"
+                    + " choose another port or stop what holds it";
+            case EACCES, EPERM -> "binding udp address " + address + " needs privileges (" + name(errno) + "):"
+                    + " ports below 1024 need root or CAP_NET_BIND_SERVICE; use a higher port or grant the capability";
+            case EADDRNOTAVAIL -> "udp address " + address + " is not an address of this node (EADDRNOTAVAIL):"
+                    + " listen on an address an interface here has, or on the wildcard";
+            default -> message("bind to udp address " + address, errno, null);
+        };
+        return new BindException(message);
+    }
+
+    /** Any other failed call: what failed, the errno by name, and advice where there is some. */
+    static IOException failure(String what, int errno) {
+        String advice = switch (errno) {
+            case ENOSYS -> "the kernel lacks it; use the NIO path";
+            case EPERM, EACCES -> "not permitted here (a seccomp or LSM policy?); use the NIO path";
+            case ENOMEM, ENOBUFS -> "the kernel is short of memory";
+            default -> null;
+        };
+        return new IOException(message(what, errno, advice));
+    }
+
+    private static String message(String what, int errno, String advice) {
+        return what + " failed: " + name(errno) + (advice == null ? "" : "; " + advice);
+    }
+}

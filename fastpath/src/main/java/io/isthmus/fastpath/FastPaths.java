@@ -1,0 +1,69 @@
+package io.isthmus.fastpath;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Arrays;
+
+/**
+ * What this node offers, found by trying it: {@link #probe()} for everything, or one probe per fast path. Nothing is
+ * remembered between calls; a probe costs a socket and a datagram over loopback, so call it once at start and keep
+ * the answer.
+ */
+public final class FastPaths {
+    private static final byte[] PING = "isthmus fastpath probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final Duration PROBE_WAIT = Duration.ofSeconds(1);
+
+    private FastPaths() {
+    }
+
+    /**
+     * Every fast path this module knows, probed now.
+     *
+     * @param batchedUdp recvmmsg/sendmmsg through {@link BatchedUdpSocket}
+     */
+    public record Report(Availability batchedUdp) {
+        @Override
+        public String toString() {
+            return "batched UDP (recvmmsg/sendmmsg): " + batchedUdp;
+        }
+    }
+
+    public static Report probe() {
+        return new Report(batchedUdp());
+    }
+
+    /**
+     * Whether {@link BatchedUdpSocket} works here: Linux x86_64, native access enabled, {@code recvmmsg} and
+     * {@code sendmmsg} in the C library, and a socket with SO_REUSEPORT on 127.0.0.1 that sends itself a datagram
+     * with one and receives it with the other.
+     */
+    public static Availability batchedUdp() {
+        var missing = Syscalls.unavailable();
+        if (missing.isPresent()) {
+            return Availability.no(missing.get());
+        }
+        BatchedUdpSocket.Options options = BatchedUdpSocket.Options.defaults()
+                .withBatch(2, 64).withReusePort(true).withReceiveTimeout(PROBE_WAIT);
+        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        try (BatchedUdpSocket socket = BatchedUdpSocket.open(loopback, options)) {
+            DatagramBatch out = socket.newBatch();
+            out.add(socket.localAddress(), PING);
+            if (socket.send(out) != 1) {
+                return Availability.no("a test socket on " + BatchedUdpSocket.show(socket.localAddress())
+                        + " could not send itself a datagram with sendmmsg");
+            }
+            DatagramBatch in = socket.newBatch();
+            if (socket.receive(in) != 1 || !Arrays.equals(in.payloadBytes(0), PING)
+                    || in.peerPort(0) != socket.localAddress().getPort()) {
+                return Availability.no("a test socket on " + BatchedUdpSocket.show(socket.localAddress())
+                        + " did not receive its own datagram with recvmmsg within " + PROBE_WAIT.toMillis() + " ms");
+            }
+            return Availability.yes("recvmmsg/sendmmsg and SO_REUSEPORT work (" + System.getProperty("os.name")
+                    + " " + System.getProperty("os.version") + ", " + System.getProperty("os.arch") + ")");
+        } catch (IOException | RuntimeException e) {
+            return Availability.no("a test socket failed: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,275 @@
+package io.isthmus.fastpath;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The socket calls of Linux x86_64 (glibc or musl) through FFM: constants, struct layouts and one downcall handle per
+ * function, resolved once when this class loads. When they cannot be resolved (another OS, a missing symbol, native
+ * access not enabled) every handle stays null and {@link #unavailable()} says why; nothing else here may be called.
+ *
+ * <p>Each call that can fail takes a capture-state segment first ({@link #newCallState}), from which {@link #errno}
+ * reads the errno of that call. A segment must not serve two calls at once.
+ */
+final class Syscalls {
+    // <bits/socket.h>, <asm-generic/socket.h>, <sys/socket.h>: the same values on x86_64 and the generic ABI.
+    static final int AF_INET = 2;
+    static final int AF_INET6 = 10;
+    static final int SOCK_DGRAM = 2;
+    static final int SOCK_CLOEXEC = 0x80000;
+    static final int SOL_SOCKET = 1;
+    static final int SO_SNDBUF = 7;
+    static final int SO_RCVBUF = 8;
+    static final int SO_REUSEPORT = 15;
+    static final int SO_RCVTIMEO = 20;
+    static final int MSG_TRUNC = 0x20;
+    static final int MSG_WAITFORONE = 0x10000;
+    static final int SHUT_RDWR = 2;
+
+    /** {@code struct iovec}. The base is written as a raw address, so refilling it on the hot path allocates nothing. */
+    static final StructLayout IOVEC = MemoryLayout.structLayout(
+            JAVA_LONG.withName("iov_base"),
+            JAVA_LONG.withName("iov_len"));
+
+    /** {@code struct msghdr}: 56 bytes, with padding after the 4-byte fields. */
+    static final StructLayout MSGHDR = MemoryLayout.structLayout(
+            ADDRESS.withName("msg_name"),
+            JAVA_INT.withName("msg_namelen"),
+            MemoryLayout.paddingLayout(4),
+            ADDRESS.withName("msg_iov"),
+            JAVA_LONG.withName("msg_iovlen"),
+            ADDRESS.withName("msg_control"),
+            JAVA_LONG.withName("msg_controllen"),
+            JAVA_INT.withName("msg_flags"),
+            MemoryLayout.paddingLayout(4));
+
+    /** {@code struct mmsghdr}: a msghdr and the length the kernel moved for it; 64 bytes. */
+    static final StructLayout MMSGHDR = MemoryLayout.structLayout(
+            MSGHDR.withName("msg_hdr"),
+            JAVA_INT.withName("msg_len"),
+            MemoryLayout.paddingLayout(4));
+
+    /** {@code struct sockaddr_in}: 16 bytes; port and address in network order. */
+    static final StructLayout SOCKADDR_IN = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("sin_family"),
+            JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN).withName("sin_port"),
+            MemoryLayout.sequenceLayout(4, JAVA_BYTE).withName("sin_addr"),
+            MemoryLayout.sequenceLayout(8, JAVA_BYTE).withName("sin_zero"));
+
+    /** {@code struct sockaddr_in6}: 28 bytes; big enough for either family, so it is the size of every address slot. */
+    static final StructLayout SOCKADDR_IN6 = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("sin6_family"),
+            JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN).withName("sin6_port"),
+            JAVA_INT.withName("sin6_flowinfo"),
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("sin6_addr"),
+            JAVA_INT.withName("sin6_scope_id"));
+
+    /** {@code struct timeval} for SO_RCVTIMEO. */
+    static final StructLayout TIMEVAL = MemoryLayout.structLayout(
+            JAVA_LONG.withName("tv_sec"),
+            JAVA_LONG.withName("tv_usec"));
+
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(groupElement("errno")).withInvokeExactBehavior();
+
+    private static final String UNAVAILABLE;
+    private static final MethodHandle SOCKET;
+    private static final MethodHandle SETSOCKOPT;
+    private static final MethodHandle BIND;
+    private static final MethodHandle GETSOCKNAME;
+    private static final MethodHandle RECVMMSG;
+    private static final MethodHandle SENDMMSG;
+    private static final MethodHandle SHUTDOWN;
+    private static final MethodHandle CLOSE;
+
+    static {
+        MethodHandle socket = null;
+        MethodHandle setsockopt = null;
+        MethodHandle bind = null;
+        MethodHandle getsockname = null;
+        MethodHandle recvmmsg = null;
+        MethodHandle sendmmsg = null;
+        MethodHandle shutdown = null;
+        MethodHandle close = null;
+        String unavailable = platformProblem();
+        Module module = Syscalls.class.getModule();
+        if (unavailable == null && !module.isNativeAccessEnabled()) {
+            // Checked first so the JVM's own warning never fires: we fall back instead, and say why.
+            unavailable = noNativeAccess(module);
+        }
+        if (unavailable == null) {
+            try {
+                Linker linker = Linker.nativeLinker();
+                SymbolLookup libc = linker.defaultLookup();
+                Linker.Option errno = Linker.Option.captureCallState("errno");
+                socket = downcall(linker, libc, "socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), errno);
+                setsockopt = downcall(linker, libc, "setsockopt",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), errno);
+                bind = downcall(linker, libc, "bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), errno);
+                getsockname = downcall(linker, libc, "getsockname",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), errno);
+                recvmmsg = downcall(linker, libc, "recvmmsg",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), errno);
+                sendmmsg = downcall(linker, libc, "sendmmsg",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), errno);
+                // Their failures change nothing we do, so they capture no errno.
+                shutdown = downcall(linker, libc, "shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+                close = downcall(linker, libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+            } catch (IllegalCallerException e) {
+                unavailable = noNativeAccess(module); // --illegal-native-access=deny
+            } catch (UnsupportedOperationException e) {
+                unavailable = e.getMessage();
+            }
+        }
+        UNAVAILABLE = unavailable;
+        SOCKET = socket;
+        SETSOCKOPT = setsockopt;
+        BIND = bind;
+        GETSOCKNAME = getsockname;
+        RECVMMSG = recvmmsg;
+        SENDMMSG = sendmmsg;
+        SHUTDOWN = shutdown;
+        CLOSE = close;
+    }
+
+    private Syscalls() {
+    }
+
+    /** Why these calls cannot be used here, or empty when they can. */
+    static Optional<String> unavailable() {
+        return Optional.ofNullable(UNAVAILABLE);
+    }
+
+    /** Throws with the reason when {@link #unavailable()} is not empty. */
+    static void ensureAvailable() {
+        if (UNAVAILABLE != null) {
+            throw new UnsupportedOperationException("batched UDP is not available: " + UNAVAILABLE);
+        }
+    }
+
+    private static String platformProblem() {
+        String os = System.getProperty("os.name", "?");
+        String arch = System.getProperty("os.arch", "?");
+        if (!os.toLowerCase(Locale.ROOT).startsWith("linux")) {
+            return "not Linux (" + os + "): recvmmsg/sendmmsg are Linux calls";
+        }
+        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
+            return "not x86_64 (" + arch + "): the struct layouts here are only checked for Linux x86_64";
+        }
+        return null;
+    }
+
+    private static String noNativeAccess(Module module) {
+        String name = module.isNamed() ? module.getName() : "ALL-UNNAMED";
+        return "native access is not enabled for " + (module.isNamed() ? "module " + name : "the class path")
+                + ": add --enable-native-access=" + name + " to the java command line";
+    }
+
+    private static MethodHandle downcall(Linker linker, SymbolLookup libc, String name, FunctionDescriptor descriptor,
+                                         Linker.Option... options) {
+        MemorySegment symbol = libc.find(name).orElseThrow(() -> new UnsupportedOperationException(
+                "the C library has no '" + name + "' (too old a glibc, or not glibc/musl)"));
+        return linker.downcallHandle(symbol, descriptor, options);
+    }
+
+    /** A segment to capture the errno of a call in; allocate one per thread that makes calls, and keep it. */
+    static MemorySegment newCallState(java.lang.foreign.SegmentAllocator allocator) {
+        return allocator.allocate(CALL_STATE);
+    }
+
+    static int errno(MemorySegment callState) {
+        return (int) ERRNO.get(callState, 0L);
+    }
+
+    static int socket(MemorySegment state, int domain, int type, int protocol) {
+        try {
+            return (int) SOCKET.invokeExact(state, domain, type, protocol);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int setsockopt(MemorySegment state, int fd, int level, int name, MemorySegment value) {
+        try {
+            return (int) SETSOCKOPT.invokeExact(state, fd, level, name, value, Math.toIntExact(value.byteSize()));
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int bind(MemorySegment state, int fd, MemorySegment address, int length) {
+        try {
+            return (int) BIND.invokeExact(state, fd, address, length);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code length} holds the size of {@code address} on entry and the size written on return. */
+    static int getsockname(MemorySegment state, int fd, MemorySegment address, MemorySegment length) {
+        try {
+            return (int) GETSOCKNAME.invokeExact(state, fd, address, length);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int recvmmsg(MemorySegment state, int fd, MemorySegment vector, int count, int flags) {
+        try {
+            return (int) RECVMMSG.invokeExact(state, fd, vector, count, flags, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int sendmmsg(MemorySegment state, int fd, MemorySegment vector, int count, int flags) {
+        try {
+            return (int) SENDMMSG.invokeExact(state, fd, vector, count, flags);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int shutdown(int fd, int how) {
+        try {
+            return (int) SHUTDOWN.invokeExact(fd, how);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int close(int fd) {
+        try {
+            return (int) CLOSE.invokeExact(fd);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Downcalls throw nothing checked; what can come out is a runtime exception (a closed arena) or an error. */
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            throw e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new AssertionError("a downcall threw " + t, t);
+    }
+}
