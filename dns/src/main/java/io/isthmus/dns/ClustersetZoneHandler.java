@@ -1,174 +1,119 @@
 package io.isthmus.dns;
 
-import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.ServiceDirectory;
+import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
-import org.xbill.DNS.AAAARecord;
-import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
+import org.xbill.DNS.Header;
 import org.xbill.DNS.Message;
-import org.xbill.DNS.NSRecord;
 import org.xbill.DNS.Name;
-import org.xbill.DNS.NameTooLongException;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
-import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
 
 /**
- * Answers, authoritatively, every IN-class name under the clusterset zone from the current
- * {@link ServiceDirectory}; passes every other name on.
+ * Answers, authoritatively, every IN-class name under the clusterset zone, and the reverse (PTR) names of the
+ * ClusterSetIPs it serves, from the current {@link ServiceDirectory}; passes every other name on. What the zone
+ * holds is laid out in {@link ZoneContent}.
  *
- * <pre>
- *   zone                      SOA, NS
- *   svc.zone, NS.svc.zone     exist while some service is below them (empty non-terminals: NODATA)
- *   SVC.NS.svc.zone           A = the import's IPv4 addresses, AAAA = its IPv6 addresses
- *   anything else in zone     NXDOMAIN
- * </pre>
- * Negative answers carry the SOA in authority; its minimum, and every TTL, is the configured TTL. The directory
- * is read once per query, so a snapshot the gateway swaps in is served from the next query on.
+ * <p>Answers are precomputed per directory snapshot ({@link ZoneTable}), so this handler has two doors onto the
+ * same bytes: {@link #serve}, the chain's, and {@link #answer}, which {@link QueryProcessor} takes for queries in
+ * the common shape without building a dnsjava message at all. The directory is read once per query; a snapshot
+ * the gateway swaps in is served from the next query on.
  */
 public final class ClustersetZoneHandler implements DnsHandler {
-    private static final String SVC = "svc";
-    // SOA timers matter only to secondaries, which this zone does not have; the values are CoreDNS's.
-    private static final long REFRESH = 7200;
-    private static final long RETRY = 1800;
-    private static final long EXPIRE = 86400;
-
+    private final ZoneSettings settings;
     private final Name zone;
-    private final long ttl;
-    private final Name nameServer;
-    private final Name hostmaster;
     private final Supplier<ServiceDirectory> directory;
-    // The index of the last snapshot seen; rebuilt when the supplier hands out another one.
-    private final AtomicReference<ZoneIndex> index = new AtomicReference<>(ZoneIndex.of(ServiceDirectory.EMPTY));
+    private final Object rebuild = new Object();
+    private volatile ZoneTable table;
 
+    /** The zone as {@code config} describes it: zone, TTL, locality, cluster names, our own address. */
+    public ClustersetZoneHandler(DnsConfig config, Supplier<ServiceDirectory> directory) {
+        this(ZoneSettings.from(config), directory);
+    }
+
+    /** Only a zone and a TTL; everything else as by default. */
     public ClustersetZoneHandler(Name zone, Duration ttl, Supplier<ServiceDirectory> directory) {
-        this.zone = Objects.requireNonNull(zone, "zone");
-        this.ttl = ttl.toSeconds();
+        this(ZoneSettings.of(Objects.requireNonNull(zone, "zone"), ttl), directory);
+    }
+
+    ClustersetZoneHandler(ZoneSettings settings, Supplier<ServiceDirectory> directory) {
+        this.settings = settings;
+        this.zone = settings.zone();
         this.directory = Objects.requireNonNull(directory, "directory");
-        this.nameServer = under(zone, "ns.dns");
-        this.hostmaster = under(zone, "hostmaster");
-    }
-
-    private static Name under(Name zone, String prefix) {
-        try {
-            return Name.concatenate(Name.fromConstantString(prefix), zone);
-        } catch (NameTooLongException e) {
-            throw new InvalidFieldException("dns zone", zone, "is too long to hold " + prefix + " below it");
-        }
-    }
-
-    /** The name at a depth below the apex, as far as this zone is concerned. */
-    private sealed interface Node {
-        record Apex() implements Node {
-        }
-
-        record EmptyNonTerminal() implements Node {
-        }
-
-        record Service(ZoneIndex.Addresses addresses) implements Node {
-        }
-
-        record NoSuchName() implements Node {
-        }
+        this.table = ZoneTable.build(ServiceDirectory.EMPTY, settings);
     }
 
     @Override
     public Message serve(DnsRequest request, Next next) {
         Record question = request.question();
         Name qname = question.getName();
-        if (question.getDClass() != DClass.IN || !qname.subdomain(zone)) {
+        if (question.getDClass() != DClass.IN) {
             return next.serve(request);
         }
         int qtype = question.getType();
-        if (qtype == Type.AXFR || qtype == Type.IXFR) {
-            return authoritative(request.reply(Rcode.REFUSED)); // no secondaries: no zone transfers
+        if ((qtype == Type.AXFR || qtype == Type.IXFR) && qname.subdomain(zone)) {
+            Message refused = request.reply(Rcode.REFUSED); // no secondaries: no zone transfers
+            refused.getHeader().setFlag(Flags.AA);
+            return refused;
         }
-        ZoneIndex current = indexOf(directory.get());
-        Node node = find(current, qname);
-        List<Record> answers = new ArrayList<>();
-        switch (node) {
-            case Node.Apex() -> {
-                if (qtype == Type.SOA || qtype == Type.ANY) {
-                    answers.add(soa(qname, current));
-                }
-                if (qtype == Type.NS || qtype == Type.ANY) {
-                    answers.add(new NSRecord(qname, DClass.IN, ttl, nameServer));
-                }
-            }
-            case Node.Service(ZoneIndex.Addresses addresses) -> {
-                if (qtype == Type.A || qtype == Type.ANY) {
-                    addresses.v4().forEach(a -> answers.add(new ARecord(qname, DClass.IN, ttl, a)));
-                }
-                if (qtype == Type.AAAA || qtype == Type.ANY) {
-                    addresses.v6().forEach(a -> answers.add(new AAAARecord(qname, DClass.IN, ttl, a)));
-                }
-            }
-            case Node.EmptyNonTerminal() -> { }
-            case Node.NoSuchName() -> {
-                Message response = authoritative(request.reply(Rcode.NXDOMAIN));
-                response.addRecord(soa(zone, current), Section.AUTHORITY);
-                return response;
-            }
+        ZoneTable current = current();
+        byte[] lowerName = qname.toWireCanonical();
+        ZoneTable.Hit hit = current.lookup(lowerName, lowerName.length, qtype);
+        if (hit == ZoneTable.Miss.NOT_OURS) {
+            return next.serve(request);
         }
-        Message response = authoritative(request.reply(Rcode.NOERROR));
-        if (answers.isEmpty()) {
-            response.addRecord(soa(zone, current), Section.AUTHORITY); // NODATA, RFC 2308 §2.2
+        byte[] questionWire = question.toWire(Section.QUESTION);
+        byte[] wire = current.respond(hit, request.query().getHeader().getID(), flagsOf(request.query().getHeader()),
+                questionWire, 0, questionWire.length, lowerName.length, -1, ZoneTable.MAX_MESSAGE);
+        try {
+            return new Message(wire);
+        } catch (IOException e) {
+            throw new IllegalStateException("the zone table made a response dnsjava cannot read", e);
         }
-        answers.forEach(r -> response.addRecord(r, Section.ANSWER));
-        return response;
     }
 
-    private Node find(ZoneIndex current, Name qname) {
-        int depth = qname.labels() - zone.labels();
-        return switch (depth) {
-            case 0 -> new Node.Apex();
-            case 1 -> label(qname, 0).equals(SVC) && !current.namespaces().isEmpty()
-                    ? new Node.EmptyNonTerminal() : new Node.NoSuchName();
-            case 2 -> label(qname, 1).equals(SVC) && current.namespaces().containsKey(label(qname, 0))
-                    ? new Node.EmptyNonTerminal() : new Node.NoSuchName();
-            case 3 -> {
-                ZoneIndex.Addresses found = label(qname, 2).equals(SVC)
-                        ? current.find(label(qname, 1), label(qname, 0)) : null;
-                yield found == null ? new Node.NoSuchName() : new Node.Service(found);
-            }
-            default -> new Node.NoSuchName();
-        };
+    /**
+     * The whole response to {@code query} (whose bytes are {@code wire}), at most {@code limit} bytes long, or null
+     * when the chain must answer it: a name that is not ours, or a zone transfer.
+     */
+    byte[] answer(byte[] wire, WireQuery query, int limit) {
+        if (query.qtype() == Type.AXFR || query.qtype() == Type.IXFR) {
+            return null;
+        }
+        ZoneTable current = current();
+        ZoneTable.Hit hit = current.lookup(query.lowerName(), query.lowerName().length, query.qtype());
+        if (hit == ZoneTable.Miss.NOT_OURS) {
+            return null;
+        }
+        return current.respond(hit, query.id(), query.flags(), wire, ZoneTable.HEADER, query.questionLength(),
+                query.lowerName().length, query.optFlags(), limit);
     }
 
-    /** Label {@code i} from the left, lower-cased: DNS names match without regard to ASCII case. */
-    private static String label(Name name, int i) {
-        return name.getLabelString(i).toLowerCase(Locale.ROOT);
-    }
-
-    private ZoneIndex indexOf(ServiceDirectory snapshot) {
-        ServiceDirectory wanted = snapshot == null ? ServiceDirectory.EMPTY : snapshot;
-        ZoneIndex known = index.get();
+    /** The table of the directory the supplier hands out now, built the first time it is seen. */
+    ZoneTable current() {
+        ServiceDirectory wanted = Objects.requireNonNullElse(directory.get(), ServiceDirectory.EMPTY);
+        ZoneTable known = table;
         if (known.source() == wanted) {
             return known;
         }
-        // Two threads may both build the index of a new snapshot; either result is right, so no lock.
-        ZoneIndex built = ZoneIndex.of(wanted);
-        index.set(built);
-        return built;
+        // One thread builds while the others that saw the new snapshot wait for it, rather than all building it.
+        synchronized (rebuild) {
+            known = table;
+            if (known.source() != wanted) {
+                known = ZoneTable.build(wanted, settings, known);
+                table = known;
+            }
+            return known;
+        }
     }
 
-    private SOARecord soa(Name owner, ZoneIndex current) {
-        long serial = current.source().version() & 0xFFFF_FFFFL; // SOA serials are 32-bit, and wrap (RFC 1982)
-        return new SOARecord(owner, DClass.IN, ttl, nameServer, hostmaster, serial, REFRESH, RETRY, EXPIRE, ttl);
-    }
-
-    private static Message authoritative(Message response) {
-        response.getHeader().setFlag(Flags.AA);
-        return response;
+    private static int flagsOf(Header header) {
+        return (header.getFlag(Flags.RD) ? 0x0100 : 0) | (header.getFlag(Flags.CD) ? 0x0010 : 0);
     }
 }

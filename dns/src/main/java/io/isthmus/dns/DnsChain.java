@@ -1,6 +1,7 @@
 package io.isthmus.dns;
 
 import io.isthmus.api.ServiceDirectory;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 import org.xbill.DNS.Message;
@@ -14,6 +15,7 @@ import org.xbill.DNS.Rcode;
 public final class DnsChain {
     private final List<DnsHandler> handlers;
     private final DnsHandler.Next head;
+    private final boolean mayBlock;
 
     public DnsChain(List<DnsHandler> handlers) {
         this.handlers = List.copyOf(handlers);
@@ -24,20 +26,28 @@ public final class DnsChain {
             next = request -> handler.serve(request, rest);
         }
         this.head = next;
+        this.mayBlock = this.handlers.stream().anyMatch(DnsHandler::mayBlock);
     }
 
     /**
      * The one place the order of the handlers is declared:
      * <ol>
-     *   <li>{@link ClustersetZoneHandler}: answers everything under the clusterset zone, authoritatively;</li>
-     *   <li>(later: cache, then forward to upstream resolvers for the names outside the zone);</li>
+     *   <li>{@link ClustersetZoneHandler}: answers everything under the clusterset zone, authoritatively, and
+     *       the PTR names of the ClusterSetIPs it serves;</li>
+     *   <li>{@link ForwardHandler}, when the config lists upstreams: every other IN-class name, for clients on
+     *       the allow-list (with its own response cache);</li>
      *   <li>{@link RefusedHandler}: REFUSED for whatever no earlier handler answered.</li>
      * </ol>
+     * The forwarder counts its cache and upstream outcomes into {@code counters}, which should be the server's.
      */
-    public static DnsChain standard(DnsConfig config, Supplier<ServiceDirectory> directory) {
-        return new DnsChain(List.of(
-                new ClustersetZoneHandler(config.zone(), config.ttl(), directory),
-                new RefusedHandler()));
+    public static DnsChain standard(DnsConfig config, Supplier<ServiceDirectory> directory, DnsCounters counters) {
+        List<DnsHandler> handlers = new ArrayList<>();
+        handlers.add(new ClustersetZoneHandler(config, directory));
+        if (config.forwarding().enabled()) {
+            handlers.add(new ForwardHandler(config.zone(), config.forwarding(), counters));
+        }
+        handlers.add(new RefusedHandler());
+        return new DnsChain(handlers);
     }
 
     public Message serve(DnsRequest request) {
@@ -46,5 +56,10 @@ public final class DnsChain {
 
     public List<DnsHandler> handlers() {
         return handlers;
+    }
+
+    /** Whether some handler may wait on the network, so the chain must not run on a receiving thread. */
+    public boolean mayBlock() {
+        return mayBlock;
     }
 }

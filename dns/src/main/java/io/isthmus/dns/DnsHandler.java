@@ -21,6 +21,14 @@ public interface DnsHandler {
     /** Answers {@code request}, or returns {@code next.serve(request)} to let the rest of the chain answer. */
     Message serve(DnsRequest request, Next next);
 
+    /**
+     * Whether {@link #serve} may wait on the network (a forwarder does). The server then runs the chain on a
+     * virtual thread, never on a thread that receives datagrams. Handlers that answer from memory keep the default.
+     */
+    default boolean mayBlock() {
+        return false;
+    }
+
     /** The rest of the chain after a handler. Always returns a response. */
     @FunctionalInterface
     interface Next {

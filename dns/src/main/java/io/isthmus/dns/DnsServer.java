@@ -7,7 +7,6 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
-import java.nio.channels.DatagramChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -33,34 +32,46 @@ public final class DnsServer implements AutoCloseable {
     private final DnsCounters counters;
     private final UdpListener udp;
     private final TcpListener tcp;
+    private final QueryProcessor processor;
 
-    private DnsServer(InetSocketAddress localAddress, DnsCounters counters, UdpListener udp, TcpListener tcp) {
+    private DnsServer(InetSocketAddress localAddress, DnsCounters counters, UdpListener udp, TcpListener tcp,
+                      QueryProcessor processor) {
         this.localAddress = localAddress;
         this.counters = counters;
         this.udp = udp;
         this.tcp = tcp;
-    }
-
-    /** Starts serving the clusterset zone from {@code directory}, read afresh for every query. */
-    public static DnsServer start(DnsConfig config, Supplier<ServiceDirectory> directory) throws BindException {
-        return start(config, DnsChain.standard(config, directory));
+        this.processor = processor;
     }
 
     /**
-     * Binds UDP and TCP and starts answering with {@code chain}. If either cannot be bound, nothing stays bound
+     * Starts serving the clusterset zone from {@code directory}, read afresh for every query, with the standard
+     * chain ({@link DnsChain#standard}: the zone, forwarding when the config has upstreams, refusal).
+     */
+    public static DnsServer start(DnsConfig config, Supplier<ServiceDirectory> directory) throws BindException {
+        DnsCounters counters = new DnsCounters();
+        return start(config, DnsChain.standard(config, directory, counters), counters);
+    }
+
+    /** Starts answering with {@code chain}, counting into counters of its own. */
+    public static DnsServer start(DnsConfig config, DnsChain chain) throws BindException {
+        return start(config, chain, new DnsCounters());
+    }
+
+    /**
+     * Binds UDP and TCP and starts answering with {@code chain}, counting into {@code counters} (which the chain's
+     * handlers may count into too). If either cannot be bound, nothing stays bound
      * and the {@link BindException} names the address and the transport, e.g.
      * {@code dns listen address 127.0.0.1:5353 is already in use (UDP)}.
      */
-    public static DnsServer start(DnsConfig config, DnsChain chain) throws BindException {
+    public static DnsServer start(DnsConfig config, DnsChain chain, DnsCounters counters) throws BindException {
         Sockets sockets = bind(config.listen());
-        DnsCounters counters = new DnsCounters();
         QueryProcessor processor = new QueryProcessor(chain, counters);
-        int udpThreads = Math.clamp(Runtime.getRuntime().availableProcessors(), 1, 2);
         int port = sockets.bound().getPort();
-        UdpListener udp = new UdpListener(sockets.udp(), processor, udpThreads, port);
+        UdpListener udp = sockets.udp();
+        udp.start(processor);
         TcpListener tcp = new TcpListener(sockets.tcp(), processor, config.tcpIdleTimeout(), port);
-        log.info("dns: serving zone {} on {} (udp+tcp)", config.zone(), show(sockets.bound()));
-        return new DnsServer(sockets.bound(), counters, udp, tcp);
+        log.info("dns: serving zone {} on {} (udp: {}; tcp)", config.zone(), show(sockets.bound()), udp.path());
+        return new DnsServer(sockets.bound(), counters, udp, tcp, processor);
     }
 
     /** The address and port actually bound (the chosen port when the config asked for port 0). */
@@ -72,45 +83,51 @@ public final class DnsServer implements AutoCloseable {
         return counters;
     }
 
+    /**
+     * How UDP is served, for {@code /api/v1/status}: {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT sockets=2)}
+     * where batched system calls work, else {@code nio(threads=2): } and why not (see {@link UdpListener}).
+     */
+    public String udpPath() {
+        return udp.path();
+    }
+
     /** Stops every listener thread and closes every socket; returns once they are gone. */
     @Override
     public void close() {
         tcp.close();
         udp.close();
+        processor.close(); // after the listeners: no new query can reach it
         log.info("dns: stopped listening on {}", show(localAddress));
     }
 
-    private record Sockets(DatagramChannel udp, ServerSocketChannel tcp, InetSocketAddress bound) {
+    private record Sockets(UdpListener udp, ServerSocketChannel tcp, InetSocketAddress bound) {
     }
 
     private static Sockets bind(InetSocketAddress listen) throws BindException {
         int attempts = listen.getPort() == 0 ? EPHEMERAL_ATTEMPTS : 1;
         for (int attempt = 1; ; attempt++) {
-            DatagramChannel udp = bindUdp(listen);
+            UdpListener udp = bindUdp(listen);
             InetSocketAddress bound;
             try {
-                bound = (InetSocketAddress) udp.getLocalAddress();
+                bound = udp.localAddress();
                 return new Sockets(udp, bindTcp(new InetSocketAddress(listen.getAddress(), bound.getPort())), bound);
             } catch (BindException e) {
-                closeQuietly(udp);
+                udp.close();
                 if (attempt >= attempts) {
                     throw e;
                 }
-            } catch (IOException | RuntimeException e) {
-                closeQuietly(udp);
+            } catch (RuntimeException e) {
+                udp.close();
                 throw bindFailure(listen, "UDP", e);
             }
         }
     }
 
-    private static DatagramChannel bindUdp(InetSocketAddress listen) throws BindException {
-        DatagramChannel udp = null;
+    /** Binds UDP on the path {@link UdpListener#bind} chooses (batched or NIO); it leaves nothing bound on failure. */
+    private static UdpListener bindUdp(InetSocketAddress listen) throws BindException {
         try {
-            udp = DatagramChannel.open(family(listen));
-            udp.bind(listen);
-            return udp;
+            return UdpListener.bind(listen);
         } catch (IOException | RuntimeException e) {
-            closeQuietly(udp);
             throw bindFailure(listen, "UDP", e);
         }
     }

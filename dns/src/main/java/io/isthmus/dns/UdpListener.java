@@ -1,69 +1,108 @@
 package io.isthmus.dns;
 
+import io.isthmus.fastpath.Availability;
+import io.isthmus.fastpath.FastPaths;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.Locale;
 
 /**
- * A few platform threads blocked in {@link DatagramChannel#receive} on one channel, each answering what it
- * received before it receives again. Answering in place keeps memory bounded under a flood; it is right while
- * every handler answers from memory (a forwarder will want the slow queries handed to virtual threads).
+ * The UDP side of the server: a {@link UdpPath} and its receive threads, named {@code dns-udp-PORT-N}.
+ *
+ * <p>The path is chosen at {@link #bind}: batched {@code recvmmsg}/{@code sendmmsg} when {@link FastPaths#batchedUdp()}
+ * finds them working here, else plain NIO, and {@link #path()} says which and, for NIO, why. Two system properties,
+ * read at each bind:
+ * <ul>
+ *   <li>{@value #PATH_PROPERTY}: {@code auto} (the default), {@code nio} to force the fallback (for comparisons),
+ *       or {@code recvmmsg} to fail start rather than fall back;</li>
+ *   <li>{@value #THREADS_PROPERTY}: receive threads (1..64), by default the number of cores up to 4. On the
+ *       batched path each thread has its own SO_REUSEPORT socket on the port.</li>
+ * </ul>
  */
 final class UdpListener implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(UdpListener.class);
-    /** The largest datagram; anything longer is cut by the kernel and then fails to parse. */
-    private static final int RECEIVE_BUFFER = 65_535;
+    static final String PATH_PROPERTY = "isthmus.dns.udp.path";
+    static final String THREADS_PROPERTY = "isthmus.dns.udp.threads";
+    private static final int DEFAULT_MAX_THREADS = 4;
+    private static final int MAX_THREADS = 64;
 
-    private final DatagramChannel channel;
-    private final QueryProcessor processor;
+    private final UdpPath path;
     private final List<Thread> threads = new ArrayList<>();
 
-    /** Starts {@code threadCount} threads named {@code dns-udp-PORT-N}. */
-    UdpListener(DatagramChannel channel, QueryProcessor processor, int threadCount, int port) {
-        this.channel = channel;
-        this.processor = processor;
-        for (int i = 0; i < threadCount; i++) {
-            threads.add(Thread.ofPlatform().name("dns-udp-" + port + "-" + i).daemon(true).start(this::receiveLoop));
-        }
+    private UdpListener(UdpPath path) {
+        this.path = path;
     }
 
-    private void receiveLoop() {
-        ByteBuffer buffer = ByteBuffer.allocate(RECEIVE_BUFFER);
-        while (channel.isOpen()) {
-            try {
-                buffer.clear();
-                if (!(channel.receive(buffer) instanceof InetSocketAddress client)) {
-                    continue;
+    /**
+     * Binds {@code listen} on the path the system properties and the probe choose; no thread runs until
+     * {@link #start}. Throws what binding threw (a {@link java.net.BindException} when the port is taken).
+     */
+    static UdpListener bind(InetSocketAddress listen) throws IOException {
+        int threads = threadsProperty();
+        String requested = System.getProperty(PATH_PROPERTY, "auto").strip().toLowerCase(Locale.ROOT);
+        return new UdpListener(switch (requested) {
+            case "nio" -> UdpNioPath.bind(listen, threads, "forced by -D" + PATH_PROPERTY + "=nio");
+            case "recvmmsg" -> {
+                Availability batched = FastPaths.batchedUdp();
+                if (!batched.available()) {
+                    throw new IOException("-D" + PATH_PROPERTY + "=recvmmsg asks for batched UDP, which is"
+                            + " unavailable here: " + batched.reason());
                 }
-                byte[] wire = Arrays.copyOf(buffer.array(), buffer.position());
-                Optional<byte[]> response = processor.process(wire, Transport.UDP, client);
-                if (response.isPresent()) {
-                    channel.send(ByteBuffer.wrap(response.get()), client);
-                }
-            } catch (ClosedChannelException e) {
-                return; // close() was called
-            } catch (IOException | RuntimeException e) {
-                // One client's trouble (an unreachable address, say) must not stop the listener.
-                log.debug("dns: udp exchange failed: {}", e.toString());
+                yield UdpBatchedPath.bind(listen, threads);
             }
+            case "auto", "" -> {
+                Availability batched = FastPaths.batchedUdp();
+                yield batched.available()
+                        ? UdpBatchedPath.bind(listen, threads)
+                        : UdpNioPath.bind(listen, threads, "recvmmsg unavailable: " + batched.reason());
+            }
+            default -> throw new IllegalArgumentException(
+                    "-D" + PATH_PROPERTY + "=" + requested + " is not one of auto, nio, recvmmsg");
+        });
+    }
+
+    private static int threadsProperty() {
+        String text = System.getProperty(THREADS_PROPERTY);
+        if (text == null || text.isBlank()) {
+            return Math.clamp(Runtime.getRuntime().availableProcessors(), 1, DEFAULT_MAX_THREADS);
+        }
+        try {
+            int threads = Integer.parseInt(text.strip());
+            if (threads >= 1 && threads <= MAX_THREADS) {
+                return threads;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException("-D" + THREADS_PROPERTY + "=" + text + " is not a number of threads"
+                + " between 1 and " + MAX_THREADS);
+    }
+
+    /** The address and port bound. */
+    InetSocketAddress localAddress() {
+        return path.localAddress();
+    }
+
+    /** e.g. {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT sockets=2)} or {@code nio(threads=2): <why>}. */
+    String path() {
+        return path.describe();
+    }
+
+    /** Starts the receive threads, answering with {@code processor}. */
+    void start(QueryProcessor processor) {
+        int port = path.localAddress().getPort();
+        for (int i = 0; i < path.threads(); i++) {
+            int index = i;
+            threads.add(Thread.ofPlatform().name("dns-udp-" + port + "-" + i).daemon(true)
+                    .start(() -> path.serve(index, processor)));
         }
     }
 
+    /** Closes the sockets and returns once every receive thread is gone. */
     @Override
     public void close() {
-        try {
-            channel.close(); // wakes the threads blocked in receive
-        } catch (IOException e) {
-            log.debug("dns: closing udp channel: {}", e.toString());
-        }
+        path.close();
         Joiner.join(threads);
     }
 }

@@ -38,35 +38,77 @@ final class Dig {
     }
 
     static Reply ask(InetSocketAddress server, Ask ask, boolean tcp) {
+        return ask(server, ask, tcp ? Over.TCP : Over.UDP);
+    }
+
+    static Reply ask(InetSocketAddress server, Ask ask, Over over) {
+        return askAll(server, List.of(ask), over).getFirst();
+    }
+
+    /**
+     * Puts every question to the server from one dig process (one exchange each, in turn), which saves a process
+     * start per question; the replies come back in the order asked.
+     */
+    static List<Reply> askAll(InetSocketAddress server, List<Ask> asks, Over over) {
+        requireDig();
         List<String> command = new ArrayList<>(List.of(DIG.toString(),
                 "@" + server.getAddress().getHostAddress(), "-p", Integer.toString(server.getPort()),
                 "+tries=1", "+time=3"));
-        command.add(tcp ? "+tcp" : "+ignore"); // +ignore: show TC instead of retrying over TCP
-        if (ask.edns() == null) {
-            command.add("+noedns");
-        } else {
-            command.addAll(List.of("+edns=" + ask.edns().version(), "+bufsize=" + ask.edns().payload(),
-                    "+noednsnegotiation"));
+        command.add(switch (over) {
+            case UDP -> "+ignore"; // show TC instead of retrying over TCP
+            case TCP -> "+tcp";
+            case UDP_THEN_TCP -> "+notcp";
+        });
+        for (Ask ask : asks) {
+            // Options after a name apply to that question alone.
+            command.addAll(List.of(ask.qname(), ask.qtype()));
+            if (ask.edns() == null) {
+                command.add("+noedns");
+            } else {
+                command.addAll(List.of("+edns=" + ask.edns().version(), "+bufsize=" + ask.edns().payload(),
+                        "+noednsnegotiation"));
+            }
+            if (ask.opcode() != Opcode.QUERY) {
+                command.add("+opcode=" + ask.opcode());
+            }
         }
-        if (ask.opcode() != Opcode.QUERY) {
-            command.add("+opcode=" + ask.opcode());
-        }
-        command.addAll(List.of("-c", "IN", "-t", ask.qtype(), "-q", ask.qname()));
-        return parse(run(command), command);
+        return parseAll(run(command), asks, command, Dig::parse);
     }
 
+    /** Splits the output of several exchanges at their headers and parses each, checking it answers its question. */
+    static List<Reply> parseAll(String text, List<Ask> asks, List<String> command,
+                                java.util.function.BiFunction<String, List<String>, Reply> parser) {
+        String[] chunks = text.split("(?m)^(?=;; ->>HEADER<<-)");
+        List<Reply> replies = new ArrayList<>();
+        for (String chunk : chunks) {
+            if (chunk.startsWith(";; ->>HEADER<<-")) {
+                replies.add(parser.apply(chunk, command));
+            }
+        }
+        if (replies.size() != asks.size()) {
+            fail(asks.size() + " questions but " + replies.size() + " replies: " + command + "\n" + text);
+        }
+        for (int i = 0; i < asks.size(); i++) {
+            List<Reply.Question> question = replies.get(i).question();
+            if (question.size() == 1 && !question.getFirst().name().equalsIgnoreCase(asks.get(i).qname())) {
+                fail("reply " + i + " is for " + question + ", not " + asks.get(i) + ": " + command + "\n" + text);
+            }
+        }
+        return replies;
+    }
+
+    /** Runs a dig-like client to the end; a non-zero exit fails the test. */
     static String run(List<String> command) {
-        requireDig();
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             byte[] out = process.getInputStream().readAllBytes();
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
-                fail("dig did not finish: " + command);
+                fail("did not finish: " + command);
             }
             String text = new String(out, StandardCharsets.UTF_8);
             if (process.exitValue() != 0) {
-                fail("dig exited " + process.exitValue() + ": " + command + "\n" + text);
+                fail("exited " + process.exitValue() + ": " + command + "\n" + text);
             }
             return text;
         } catch (IOException e) {
@@ -84,6 +126,7 @@ final class Dig {
         List<Reply.Question> question = new ArrayList<>();
         List<Reply.Rr> answer = new ArrayList<>();
         List<Reply.Rr> authority = new ArrayList<>();
+        List<Reply.Rr> additional = new ArrayList<>();
         List<Reply.Rr> section = null;
         boolean inQuestion = false;
         for (String line : text.split("\n")) {
@@ -101,7 +144,7 @@ final class Dig {
             } else if (line.startsWith(";; AUTHORITY SECTION:")) {
                 section = authority;
             } else if (line.startsWith(";; ADDITIONAL SECTION:")) {
-                section = new ArrayList<>(); // not checked: only the OPT would be there
+                section = additional; // dig shows the OPT apart, in its pseudosection
             } else if (line.isBlank()) {
                 inQuestion = false;
                 section = null;
@@ -116,6 +159,6 @@ final class Dig {
         if (rcode == null) {
             fail("dig printed no header: " + command + "\n" + text);
         }
-        return new Reply(rcode, flags, question, answer, authority, opt);
+        return new Reply(rcode, flags, question, answer, authority, additional, opt);
     }
 }

@@ -195,6 +195,8 @@ class DnsServerTest {
             assertEquals(1, counts.truncated());
             assertEquals(Map.of("A", 4L, "AAAA", 1L, "OTHER", 1L), counts.byQtype());
             assertEquals(Map.of("NOERROR", 4L, "NXDOMAIN", 1L, "REFUSED", 1L), counts.byRcode());
+            assertEquals(6, counts.latency().count(), "every response, none for the dropped message");
+            assertEquals(0, counts.internalErrors());
             assertThrows(UnsupportedOperationException.class, () -> counts.byRcode().put("x", 1L));
             DnsjavaClient.ask(at, Ask.of(WEB, "A"), false);
             assertEquals(7, counts.total(), "a snapshot does not move");
@@ -203,7 +205,7 @@ class DnsServerTest {
 
     @Test
     void aChainTriesHandlersInTheirDeclaredOrder() throws IOException {
-        // What a forwarder will look like: after the zone, before the refusal.
+        // A handler in the forwarder's place: after the zone, before the refusal.
         DnsHandler fakeForwarder = (request, next) -> request.question().getName().toString().endsWith("example.org.")
                 ? request.reply(Rcode.NXDOMAIN) : next.serve(request);
         DnsConfig config = DnsConfig.of(Fixtures.loopbackAnyPort());

@@ -33,9 +33,13 @@ final class DnsjavaClient {
     }
 
     static Reply ask(InetSocketAddress server, Ask ask, boolean tcp) {
+        return ask(server, ask, tcp ? Over.TCP : Over.UDP);
+    }
+
+    static Reply ask(InetSocketAddress server, Ask ask, Over over) {
         SimpleResolver resolver = new SimpleResolver(server);
-        resolver.setTCP(tcp);
-        resolver.setIgnoreTruncation(true);
+        resolver.setTCP(over == Over.TCP);
+        resolver.setIgnoreTruncation(over == Over.UDP);
         resolver.setTimeout(Duration.ofSeconds(3));
         if (ask.edns() == null) {
             resolver.setEDNS(-1);
@@ -64,7 +68,7 @@ final class DnsjavaClient {
         return new Reply(Rcode.string(m.getRcode()), flags,
                 m.getSection(Section.QUESTION).stream()
                         .map(q -> new Reply.Question(q.getName().toString(), Type.string(q.getType()))).toList(),
-                records(m, Section.ANSWER), records(m, Section.AUTHORITY),
+                records(m, Section.ANSWER), records(m, Section.AUTHORITY), records(m, Section.ADDITIONAL),
                 opt == null ? null : new Reply.Opt(opt.getVersion(), opt.getPayloadSize()));
     }
 

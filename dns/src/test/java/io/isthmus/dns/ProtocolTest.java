@@ -1,23 +1,29 @@
 package io.isthmus.dns;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.BindException;
+import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.xbill.DNS.Opcode;
 
 /**
  * EDNS, response sizes and opcodes, one table asked through every client. Over UDP a response that does not fit
- * the client's size comes back with TC and an empty answer; over TCP the same question gets the whole answer.
+ * the client's size comes back with TC and an empty answer; over TCP the same question gets the whole answer, and a
+ * client that follows TC gets it whole in the end.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProtocolTest {
@@ -27,11 +33,22 @@ class ProtocolTest {
     private static final Reply.Opt OUR_OPT = new Reply.Opt(0, QueryProcessor.ADVERTISED_UDP_PAYLOAD);
 
     private DnsServer server;
+    /** Every client's reply to every case; dig and kdig ask all of them from one process. */
+    private final Map<Client, Map<Case, Reply>> replies = new EnumMap<>(Client.class);
 
     @BeforeAll
     void start() throws BindException {
-        Dig.requireDig();
+        Client.requireExternalClients();
         server = DnsServer.start(DnsConfig.of(Fixtures.loopbackAnyPort()), Fixtures::directory);
+        for (Client client : Client.values()) {
+            List<Case> asked = cases().stream().filter(c -> client.canAsk(c.ask())).toList();
+            List<Reply> got = client.askAll(server.localAddress(), asked.stream().map(Case::ask).toList());
+            Map<Case, Reply> byCase = new HashMap<>();
+            for (int i = 0; i < asked.size(); i++) {
+                byCase.put(asked.get(i), got.get(i));
+            }
+            replies.put(client, byCase);
+        }
     }
 
     @AfterAll
@@ -83,7 +100,7 @@ class ProtocolTest {
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("everyCaseThroughEveryClient")
     void followsTheProtocol(Client client, Case c) {
-        Reply reply = client.ask(server.localAddress(), c.ask());
+        Reply reply = replies.get(client).get(c);
 
         boolean truncated = c.truncatedOnUdp() && client.transport == Transport.UDP;
         assertEquals(c.rcode(), reply.rcode(), "rcode");
@@ -100,6 +117,32 @@ class ProtocolTest {
             assertNull(reply.opt(), "no OPT without EDNS in the query");
         } else {
             assertEquals(c.opt(), reply.opt(), "OPT");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Follower.class)
+    void aClientThatFollowsTcGetsTheWholeAnswerOverTcp(Follower follower) {
+        long truncatedBefore = server.counters().snapshot().truncated();
+
+        Reply reply = follower.ask(server.localAddress(), Ask.of(BIG, "A").withoutEdns());
+
+        assertEquals("NOERROR", reply.rcode());
+        assertEquals(Fixtures.BIG_SIZE, reply.answer().size(), "the whole answer, from the TCP retry");
+        assertFalse(reply.has("tc"), "the TCP answer is not truncated");
+        assertEquals(truncatedBefore + 1, server.counters().snapshot().truncated(), "the UDP answer was truncated");
+    }
+
+    /** Clients asking over UDP and retrying over TCP on TC, as resolvers do. */
+    enum Follower {
+        DNSJAVA, DIG, KDIG;
+
+        Reply ask(java.net.InetSocketAddress at, Ask ask) {
+            return switch (this) {
+                case DNSJAVA -> DnsjavaClient.ask(at, ask, Over.UDP_THEN_TCP);
+                case DIG -> Dig.ask(at, ask, Over.UDP_THEN_TCP);
+                case KDIG -> Kdig.ask(at, ask, Over.UDP_THEN_TCP);
+            };
         }
     }
 }

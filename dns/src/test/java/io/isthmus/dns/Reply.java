@@ -7,10 +7,11 @@ import java.util.Set;
 
 /**
  * A DNS response reduced to what the tests check, the same whether dnsjava or dig asked: rcode mnemonic,
- * header flags in lower case ("qr", "aa", "tc"...), the question as echoed, the sections, and the OPT if any.
+ * header flags in lower case ("qr", "aa", "tc"...), the question as echoed, the sections (the additional one
+ * without the OPT), and the OPT if any.
  */
 record Reply(String rcode, Set<String> flags, List<Question> question, List<Rr> answer, List<Rr> authority,
-             Opt opt) {
+             List<Rr> additional, Opt opt) {
 
     record Question(String name, String type) {
     }

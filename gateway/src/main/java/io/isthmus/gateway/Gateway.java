@@ -66,6 +66,8 @@ public final class Gateway implements AutoCloseable {
     private final PeeringMetrics peeringMetrics;
     private final PeeringTls tls;
     private static final Duration TLS_RELOAD_INTERVAL = Duration.ofSeconds(2);
+    /** Changes within this window reach DNS together: a burst of exports costs a few rebuilds, not thousands. */
+    private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(20);
     private ActorRef<MeshView.Command> mesh;
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
@@ -140,7 +142,7 @@ public final class Gateway implements AutoCloseable {
 
         ExportFeed feed = new ExportFeed(system);
         mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock,
-                        config.peering().importTtl()), "mesh-view",
+                        config.peering().importTtl(), DIRECTORY_DEBOUNCE), "mesh-view",
                 Props.empty());
 
         // Read our exports once now: it recovers the registry, and the mesh view gets them even if the topic
@@ -185,7 +187,11 @@ public final class Gateway implements AutoCloseable {
     private DnsConfig dnsConfig() {
         return DnsConfig.of(config.dns().listen().toSocketAddress())
                 .withZone(config.dns().zone())
-                .withTtl(config.dns().ttl());
+                .withTtl(config.dns().ttl())
+                .withLocalCluster(config.clusterId())
+                .withLocality(config.dns().locality())
+                .withClusterNames(config.dns().clusterNames())
+                .withForwarding(config.dns().forwarding());
     }
 
     public EntityRef<ExportRegistry.Command> exports() {

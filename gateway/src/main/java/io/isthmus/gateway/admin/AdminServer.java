@@ -212,6 +212,34 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                 List.of("rcode"), () -> dnsSamples(DnsCounters.Snapshot::byRcode));
         metrics.counterFunction("isthmus_dns_queries_total", "DNS questions received, by query type.",
                 List.of("qtype"), () -> dnsSamples(DnsCounters.Snapshot::byQtype));
+        metrics.counterFunction("isthmus_dns_forwarded_total", "Queries sent to upstream resolvers, by outcome.",
+                List.of("outcome"), () -> dnsSamples(DnsCounters.Snapshot::forwardedByOutcome));
+        metrics.counterFunction("isthmus_dns_forward_cache_lookups_total",
+                "Forwarded names looked up in the cache, by result (hit ratio = hit / (hit + miss)).",
+                List.of("result"), () -> gateway.dns() == null ? Map.of() : Map.of(
+                        List.of("hit"), (double) gateway.dns().counters().snapshot().cacheHits(),
+                        List.of("miss"), (double) gateway.dns().counters().snapshot().cacheMisses()));
+        metrics.gauge("isthmus_dns_forward_cache_hit_ratio", "Forward cache hits over lookups since start.", List.of(),
+                () -> gateway.dns() == null ? Map.of()
+                        : Map.of(List.of(), gateway.dns().counters().snapshot().cacheHitRatio()));
+        metrics.counterFunction("isthmus_dns_refused_by_allow_list_total",
+                "Forwarded names refused because the client is not on the allow-list.", List.of(),
+                () -> gateway.dns() == null ? Map.of()
+                        : Map.of(List.of(), (double) gateway.dns().counters().snapshot().refusedByAllowList()));
+        metrics.counterFunction("isthmus_dns_internal_errors_total",
+                "Queries a handler failed on (answered SERVFAIL): bugs, worth an alert.", List.of(),
+                () -> gateway.dns() == null ? Map.of()
+                        : Map.of(List.of(), (double) gateway.dns().counters().snapshot().internalErrors()));
+        metrics.histogramFunction("isthmus_dns_response_seconds", "Time from a query's receipt to its response.",
+                () -> {
+                    DnsCounters.LatencyHistogram latency = gateway.dns() == null
+                            ? new DnsCounters.LatencyHistogram(DnsCounters.LATENCY_BOUNDS_MICROS,
+                            java.util.Collections.nCopies(DnsCounters.LATENCY_BOUNDS_MICROS.size() + 1, 0L), 0)
+                            : gateway.dns().counters().snapshot().latency();
+                    return new Metrics.HistogramSample(
+                            latency.boundsMicros().stream().map(micros -> micros / 1e6).toList(),
+                            latency.cumulativeCounts(), latency.sumMicros() / 1e6);
+                });
     }
 
     private Map<List<String>, Double> dnsSamples(java.util.function.Function<DnsCounters.Snapshot, Map<String, Long>> pick) {

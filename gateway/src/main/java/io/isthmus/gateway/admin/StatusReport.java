@@ -97,7 +97,12 @@ final class StatusReport {
         ArrayNode conflicts = root.putArray("conflicts");
         mesh.directory().services().values().stream().sorted(Comparator.comparing(ImportedService::key))
                 .forEach(service -> service.conflicts().forEach(conflict -> conflicts.add(conflict(service, conflict))));
-        root.put("dnsZone", gateway.config().dns().zone());
+        ObjectNode dns = root.putObject("dns");
+        dns.put("zone", gateway.config().dns().zone());
+        dns.put("udpPath", gateway.dns() == null ? "-" : gateway.dns().udpPath());
+        dns.put("locality", gateway.config().dns().locality().label());
+        dns.put("forwarding", gateway.config().dns().forwarding().enabled()
+                ? gateway.config().dns().forwarding().upstreams().toString() : "off");
         return root;
     }
 

@@ -58,6 +58,9 @@ final class StatusCommand implements Callable<Integer> {
                 .append("  peering ").append(listening.path("peering").asText())
                 .append("  dns ").append(listening.path("dns").asText())
                 .append("  replicas ").append(listening.path("replicas").asText()).append('\n');
+        out.append("dns        ").append(status.path("dns").path("zone").asText()).append("  udp ")
+                .append(status.path("dns").path("udpPath").asText()).append("  forwarding ")
+                .append(status.path("dns").path("forwarding").asText()).append('\n');
         out.append("exports    ").append(status.path("exports").path("count").asLong())
                 .append(" (version ").append(status.path("exports").path("version").asLong()).append(")\n");
         out.append("imports    ").append(status.path("imports").path("count").asLong()).append(" services from ")

@@ -23,7 +23,9 @@ public record GatewayConfig(
         }
     }
 
-    public record Dns(HostPort listen, String zone, Duration ttl) {
+    /** The DNS server's settings; {@code forwarding} and {@code locality} are the dns module's own types. */
+    public record Dns(HostPort listen, String zone, Duration ttl, io.isthmus.dns.Locality locality,
+                      boolean clusterNames, io.isthmus.dns.Forwarding forwarding) {
     }
 
     public record Replicas(HostPort listen, List<String> seedNodes) {

@@ -11,6 +11,9 @@ import com.typesafe.config.ConfigValueType;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.DnsLabel;
 import io.isthmus.api.InvalidFieldException;
+import io.isthmus.dns.ClientNetwork;
+import io.isthmus.dns.Forwarding;
+import io.isthmus.dns.Locality;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,7 +108,9 @@ public final class GatewayConfigLoader {
             throw new InvalidFieldException("isthmus.dns.ttl", c.getValue("dns.ttl").unwrapped(),
                     "must be whole seconds, at most one day (86400 s)");
         }
-        GatewayConfig.Dns dns = new GatewayConfig.Dns(listen(c, "dns"), zone, ttl);
+        GatewayConfig.Dns dns = new GatewayConfig.Dns(listen(c, "dns"), zone, ttl,
+                field("isthmus.dns.locality", () -> Locality.parse(string(c, "dns.locality"))),
+                bool(c, "dns.cluster-names"), forwarding(c));
         List<String> seeds = stringList(c, "replicas.seed-nodes");
         for (String seed : seeds) {
             var seedMatch = SEED_NODE.matcher(seed);
@@ -121,6 +126,40 @@ public final class GatewayConfigLoader {
         }
         Path tlsDir = dataDir.resolve(tlsText).normalize();
         return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir);
+    }
+
+    private static Forwarding forwarding(Config c) {
+        List<ClientNetwork> allowed = new ArrayList<>();
+        for (String network : stringList(c, "dns.forward.allowed-clients")) {
+            allowed.add(field("isthmus.dns.forward.allowed-clients", () -> ClientNetwork.parse(network)));
+        }
+        var upstreams = field("isthmus.dns.forward.upstreams",
+                () -> Forwarding.parseUpstreams(stringList(c, "dns.forward.upstreams")));
+        int attempts = integer(c, "dns.forward.attempts");
+        int cacheEntries = integer(c, "dns.forward.cache-entries");
+        Duration timeout = positive(c, "dns.forward.timeout");
+        try {
+            return new Forwarding(upstreams, timeout, attempts, cacheEntries, allowed);
+        } catch (InvalidFieldException e) {
+            // The dns module names its fields in words ("dns forward timeout"); say them as the config does.
+            throw e.as("isthmus." + e.field().replace("dns forward ", "dns.forward.").replace(' ', '-'));
+        }
+    }
+
+    private static boolean bool(Config c, String key) {
+        try {
+            return c.getBoolean(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(), "must be on or off");
+        }
+    }
+
+    private static int integer(Config c, String key) {
+        try {
+            return c.getInt(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(), "must be a whole number");
+        }
     }
 
     private static void rejectUnknownKeys(String path, ConfigObject given, ConfigObject known) {

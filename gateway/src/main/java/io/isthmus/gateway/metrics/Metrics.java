@@ -33,6 +33,26 @@ public final class Metrics {
         register(new Sampled(name, help, "counter", List.copyOf(labelNames), samples));
     }
 
+    /**
+     * A histogram kept elsewhere, read at scrape time.
+     *
+     * @param upperBounds the buckets' upper bounds (ascending, without +Inf)
+     * @param cumulative  for each bound, how many observations were at most that; then the total (for +Inf)
+     */
+    public record HistogramSample(List<Double> upperBounds, List<Long> cumulative, double sum) {
+        public HistogramSample {
+            upperBounds = List.copyOf(upperBounds);
+            cumulative = List.copyOf(cumulative);
+            if (cumulative.size() != upperBounds.size() + 1) {
+                throw new IllegalArgumentException("a histogram needs one count per bound plus the +Inf count");
+            }
+        }
+    }
+
+    public void histogramFunction(String name, String help, Supplier<HistogramSample> sample) {
+        register(new Histogram(name, help, sample));
+    }
+
     private void register(Family family) {
         if (families.putIfAbsent(family.name(), family) != null) {
             throw new IllegalStateException("metric " + family.name() + " is registered twice");
@@ -45,6 +65,10 @@ public final class Metrics {
             out.append("# HELP ").append(family.name()).append(' ')
                     .append(family.help().replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
             out.append("# TYPE ").append(family.name()).append(' ').append(family.type()).append('\n');
+            if (family instanceof Histogram histogram) {
+                histogram.appendSamples(out);
+                continue;
+            }
             family.samples().forEach((labels, value) -> {
                 if (labels.size() != family.labelNames().size()) {
                     throw new IllegalStateException(family.name() + " sample " + labels + " does not match labels "
@@ -78,7 +102,7 @@ public final class Metrics {
         return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : Double.toString(value);
     }
 
-    private sealed interface Family {
+    private sealed interface Family permits Counter, Sampled, Histogram {
         String name();
 
         String help();
@@ -156,6 +180,35 @@ public final class Metrics {
             Map<List<String>, Double> out = new ConcurrentSkipListMap<>(Metrics::compareLabels);
             out.putAll(reader.get());
             return out;
+        }
+    }
+
+    private record Histogram(String name, String help, Supplier<HistogramSample> reader) implements Family {
+        @Override
+        public String type() {
+            return "histogram";
+        }
+
+        @Override
+        public List<String> labelNames() {
+            return List.of();
+        }
+
+        @Override
+        public Map<List<String>, Double> samples() {
+            return Map.of();
+        }
+
+        void appendSamples(StringBuilder out) {
+            HistogramSample sample = reader.get();
+            for (int i = 0; i < sample.upperBounds().size(); i++) {
+                out.append(name).append("_bucket{le=\"").append(sample.upperBounds().get(i)).append("\"} ")
+                        .append(sample.cumulative().get(i)).append('\n');
+            }
+            long count = sample.cumulative().getLast();
+            out.append(name).append("_bucket{le=\"+Inf\"} ").append(count).append('\n');
+            out.append(name).append("_sum ").append(format(sample.sum())).append('\n');
+            out.append(name).append("_count ").append(count).append('\n');
         }
     }
 

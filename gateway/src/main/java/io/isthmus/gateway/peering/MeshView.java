@@ -7,6 +7,7 @@ import io.isthmus.gateway.exports.ExportSet;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 import java.time.Clock;
@@ -73,6 +74,9 @@ public final class MeshView {
     /** Checks, once a second, for clusters whose links have been down past the import TTL. */
     private enum Tick implements Command { INSTANCE }
 
+    /** Rebuilds the directory once for all the changes of the last debounce interval. */
+    private enum RebuildDirectory implements Command { INSTANCE }
+
     /**
      * The exports one peer cluster offers, as last received. {@code unreachableSince} is set while none of the
      * cluster's links is up; once that lasts longer than the import TTL the exports are {@code withdrawn}: kept
@@ -126,21 +130,25 @@ public final class MeshView {
      * @param snapshots     receives every new state (DNS, status and metrics read the latest)
      * @param feed          tells peer links that our exports changed
      * @param importTtl     how long a cluster's exports are still served after its last link went down
+     * @param directoryDebounce how long changes are gathered before the directory is rebuilt (zero: at once).
+     *                      A rebuild costs time in proportion to all services, so a burst of thousands of changes
+     *                      must not rebuild thousands of times.
      */
     public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
                                            Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
-                                           Duration importTtl) {
+                                           Duration importTtl, Duration directoryDebounce) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             ActorRef<ExportSet> adapter = context.messageAdapter(ExportSet.class, OwnExportsChanged::new);
             exportsTopic.tell(Topic.subscribe(adapter));
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(1));
             Snapshot initial = new Snapshot(self, ExportSet.EMPTY, Map.of(), Map.of(), ServiceDirectory.EMPTY);
             snapshots.accept(initial);
-            return new MeshView.Running(snapshots, feed, clock, importTtl).behavior(initial);
+            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers).behavior(initial);
         }));
     }
 
-    private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock, Duration importTtl) {
+    private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock, Duration importTtl,
+                           Duration directoryDebounce, TimerScheduler<Command> timers) {
 
         Behavior<Command> behavior(Snapshot state) {
             return Behaviors.receiveMessage(command -> {
@@ -154,6 +162,7 @@ public final class MeshView {
                         link.direction(), link.address(), link.remote(), link.state(), link.since(),
                         link.lastMessageAt(), link.detail(), link.rtt(), version, link.ackedVersion()));
                 case Tick tick -> withdrawExpired(state);
+                case RebuildDirectory rebuild -> rebuiltDirectory(state);
                 };
                 if (next != state) {
                     snapshots.accept(next);
@@ -279,7 +288,18 @@ public final class MeshView {
             return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory());
         }
 
+        /** The state with its directory brought up to date: now, or (debounced) by a rebuild a moment later. */
         private Snapshot withDirectory(Snapshot state) {
+            if (directoryDebounce.isZero()) {
+                return rebuiltDirectory(state);
+            }
+            if (!timers.isTimerActive(RebuildDirectory.INSTANCE)) {
+                timers.startSingleTimer(RebuildDirectory.INSTANCE, directoryDebounce);
+            }
+            return state;
+        }
+
+        private Snapshot rebuiltDirectory(Snapshot state) {
             Map<ClusterId, List<ServiceExport>> byCluster = new TreeMap<>();
             byCluster.put(state.self(), state.own().exports());
             state.imports().forEach((cluster, remote) -> {

@@ -174,12 +174,15 @@ class ThreeClusterProcessesTest {
         assertEquals(2, outboundUp, root.toPrettyString());
         assertEquals(2, measuredAndAcked, root.toPrettyString());
         assertEquals(1, root.path("imports").path("count").asLong(), root.toPrettyString());
+        assertTrue(root.path("dns").path("udpPath").asText().startsWith("recvmmsg"), root.path("dns").toString());
         // After the first full snapshot, changes travel as deltas.
         String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                 java.net.URI.create(adminUrl(1) + "/metrics")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(metrics.lines().anyMatch(l -> l.startsWith("isthmus_peering_messages_received_total{kind=\"export_delta\"}")
                 && !l.endsWith(" 0")), metrics);
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("isthmus_dns_response_seconds_bucket{le=\"0.001\"}")),
+                metrics);
         assertEquals(1, root.path("replicas").size());
     }
 

@@ -364,4 +364,47 @@ class GatewayConfigLoaderTest {
         assertEquals("isthmus.dns.zonee",
                 assertThrows(InvalidFieldException.class, () -> GatewayConfigLoader.load(file)).field());
     }
+
+    @Test
+    void dnsDefaultsAreNoForwardingNoLocalityAndAPrivateAllowList() {
+        GatewayConfig config = load("isthmus.cluster-id = east");
+        assertEquals(io.isthmus.dns.Locality.OFF, config.dns().locality());
+        assertEquals(false, config.dns().clusterNames());
+        assertEquals(false, config.dns().forwarding().enabled());
+        assertEquals(Path.of("/etc/isthmus/data/tls"), config.tlsDir());
+    }
+
+    @Test
+    void readsForwardingAndLocality() {
+        GatewayConfig config = load("""
+                isthmus {
+                  cluster-id = east
+                  dns {
+                    locality = prefer-local
+                    cluster-names = on
+                    forward { upstreams = ["10.96.0.10", "[fd00::10]:5353"], timeout = 300ms, attempts = 2,
+                              cache-entries = 0, allowed-clients = ["10.0.0.0/8"] }
+                  }
+                }
+                """);
+        assertEquals(io.isthmus.dns.Locality.PREFER_LOCAL, config.dns().locality());
+        assertTrue(config.dns().clusterNames());
+        assertEquals(2, config.dns().forwarding().upstreams().size());
+        assertEquals(53, config.dns().forwarding().upstreams().getFirst().getPort());
+        assertEquals(Duration.ofMillis(300), config.dns().forwarding().timeout());
+        assertEquals(2, config.dns().forwarding().attempts());
+    }
+
+    @Test
+    void rejectsBadDnsSettingsNamingTheConfigKey() {
+        assertMentions(rejects("isthmus { cluster-id = east, dns.locality = nearest }"), "isthmus.dns.locality", "nearest");
+        assertMentions(rejects("isthmus { cluster-id = east, dns.forward.upstreams = [\"dns.example\"] }"),
+                "isthmus.dns.forward.upstreams", "dns.example");
+        assertMentions(rejects("isthmus { cluster-id = east, dns.forward.allowed-clients = [\"10.0.0.0/33\"] }"),
+                "isthmus.dns.forward.allowed-clients", "10.0.0.0/33");
+        assertEquals("isthmus.dns.forward.attempts",
+                rejects("isthmus { cluster-id = east, dns.forward.attempts = 99 }").field());
+        assertEquals("isthmus.dns.cluster-names",
+                rejects("isthmus { cluster-id = east, dns.cluster-names = maybe }").field());
+    }
 }

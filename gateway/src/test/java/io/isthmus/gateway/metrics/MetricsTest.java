@@ -226,4 +226,18 @@ class MetricsTest {
         assertEquals(20_000, counter.get("even"));
         assertEquals(20_000, counter.get("odd"));
     }
+
+    @Test
+    void rendersAHistogramWithCumulativeBucketsSumAndCount() {
+        Metrics metrics = new Metrics();
+        metrics.histogramFunction("isthmus_test_seconds", "A test histogram.", () -> new Metrics.HistogramSample(
+                java.util.List.of(0.001, 0.01), java.util.List.of(3L, 5L, 6L), 0.042));
+        String text = metrics.render();
+        assertTrue(text.contains("# TYPE isthmus_test_seconds histogram\n"), text);
+        assertTrue(text.contains("isthmus_test_seconds_bucket{le=\"0.001\"} 3\n"), text);
+        assertTrue(text.contains("isthmus_test_seconds_bucket{le=\"0.01\"} 5\n"), text);
+        assertTrue(text.contains("isthmus_test_seconds_bucket{le=\"+Inf\"} 6\n"), text);
+        assertTrue(text.contains("isthmus_test_seconds_sum 0.042\n"), text);
+        assertTrue(text.contains("isthmus_test_seconds_count 6\n"), text);
+    }
 }

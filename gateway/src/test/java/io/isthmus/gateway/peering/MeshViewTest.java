@@ -69,7 +69,7 @@ class MeshViewTest {
     void startMeshView() {
         topic = testKit.createTestProbe();
         feed = new ExportFeed(testKit.system());
-        mesh = testKit.spawn(MeshView.create(SELF, topic.ref(), snapshots::add, feed, clock, IMPORT_TTL));
+        mesh = testKit.spawn(MeshView.create(SELF, topic.ref(), snapshots::add, feed, clock, IMPORT_TTL, Duration.ZERO));
     }
 
     private MeshView.Snapshot nextSnapshot() {
@@ -395,6 +395,36 @@ class MeshViewTest {
         MeshView.Snapshot after = afterNothingChanged();
         assertEquals(7, after.imports().get(WEST).version(), "a repeat and a gap change nothing");
         assertEquals(1, resyncs.get(), "only the gap asks for a full snapshot");
+    }
+
+    @Test
+    void aBurstOfChangesIsRebuiltIntoTheDirectoryOnceWhenDebounced() {
+        ActorRef<MeshView.Command> debounced = testKit.spawn(MeshView.create(SELF, topic.ref(), snapshots::add, feed,
+                clock, IMPORT_TTL, Duration.ofMillis(200)));
+        initial(); // this test's own mesh view from @BeforeEach
+        initial(); // the debounced one
+        for (int version = 1; version <= 50; version++) {
+            debounced.tell(new MeshView.ImportsReceived("burst", WEST, version,
+                    List.of(cart("10.97.0." + version, T0))));
+        }
+        MeshView.Snapshot last = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (System.nanoTime() < deadline) {
+            MeshView.Snapshot next;
+            try {
+                next = snapshots.poll(300, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            if (next == null) {
+                break;
+            }
+            last = next;
+        }
+        assertNotNull(last);
+        assertEquals(50, last.imports().get(WEST).version());
+        assertEquals("10.97.0.50", last.directory().find(CART).orElseThrow().addresses().getFirst().getHostAddress());
+        assertTrue(last.directory().version() <= 3, "rebuilt " + last.directory().version() + " times for 50 changes");
     }
 
     /** A clock that stands still until the test moves it. */
