@@ -170,6 +170,9 @@ echo
 
 # ---- Isthmus ---------------------------------------------------------------------------------------------------
 mkdir -p "$work/gateway"
+# Peering is mutual TLS only, so even a lone gateway starts with its certificate from a clusterset CA.
+"$java_bin" -jar "$gateway_jar" mesh init --ca "$work/ca" >/dev/null
+"$java_bin" -jar "$gateway_jar" mesh issue --ca "$work/ca" --cluster bench --out "$work/gateway/data/tls" >/dev/null
 start_gateway() { # first-port: writes gateway.conf with 4 ports from there (data dir kept), starts, waits for /readyz;
                   # returns non-zero (having shown the log's tail) when the gateway exits or is not ready in 120 s
   local first=$1 log
