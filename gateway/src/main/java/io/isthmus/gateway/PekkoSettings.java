@@ -20,7 +20,17 @@ final class PekkoSettings {
         values.put("pekko.remote.artery.canonical.hostname", config.replicas().listen().host());
         values.put("pekko.remote.artery.canonical.port", config.replicas().listen().port());
         values.put("pekko.cluster.seed-nodes", config.replicas().seedNodes());
-        values.put("slick-h2.db.url", h2Url(config.dataDir()));
+        switch (config.journal()) {
+            case GatewayConfig.H2Journal h2 -> values.put("slick-h2.db.url", h2Url(config.dataDir()));
+            case GatewayConfig.PostgresJournal postgres -> {
+                String database = "pekko-persistence-jdbc.shared-databases.journal.";
+                values.put(database + "profile", "slick.jdbc.PostgresProfile$");
+                values.put(database + "db.driver", "org.postgresql.Driver");
+                values.put(database + "db.url", postgres.url());
+                values.put(database + "db.user", postgres.user());
+                values.put(database + "db.password", postgres.password());
+            }
+        }
         return ConfigFactory.parseMap(values)
                 .withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"))
                 .withFallback(ConfigFactory.defaultReference())

@@ -14,7 +14,23 @@ public record GatewayConfig(
         Peering peering,
         Dns dns,
         Replicas replicas,
-        Path tlsDir) {
+        Path tlsDir,
+        Journal journal) {
+
+    /** The event journal: embedded H2 in the data dir, or a PostgreSQL database the replicas share. */
+    public sealed interface Journal {
+    }
+
+    public record H2Journal() implements Journal {
+    }
+
+    public record PostgresJournal(String url, String user, String password) implements Journal {
+        @Override
+        public String toString() {
+            return "PostgresJournal[url=" + url + ", user=" + user + "]"; // never the password
+        }
+    }
+
 
     public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
                           Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl) {

@@ -125,7 +125,34 @@ public final class GatewayConfigLoader {
             throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");
         }
         Path tlsDir = dataDir.resolve(tlsText).normalize();
-        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir);
+        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir, journal(c, baseDir));
+    }
+
+    private static GatewayConfig.Journal journal(Config c, Path baseDir) {
+        String kind = string(c, "journal.kind");
+        return switch (kind) {
+            case "h2" -> new GatewayConfig.H2Journal();
+            case "postgres" -> {
+                String url = string(c, "journal.postgres.url");
+                if (!url.startsWith("jdbc:postgresql://")) {
+                    throw new InvalidFieldException("isthmus.journal.postgres.url", url,
+                            "must be a PostgreSQL JDBC URL, e.g. jdbc:postgresql://10.1.0.9:5432/isthmus");
+                }
+                String password = string(c, "journal.postgres.password");
+                String passwordFile = string(c, "journal.postgres.password-file");
+                if (!passwordFile.isEmpty()) {
+                    Path file = baseDir == null ? Path.of(passwordFile) : baseDir.resolve(passwordFile);
+                    try {
+                        password = Files.readString(file).strip();
+                    } catch (java.io.IOException e) {
+                        throw new InvalidFieldException("isthmus.journal.postgres.password-file", passwordFile,
+                                "cannot be read: " + e.getMessage());
+                    }
+                }
+                yield new GatewayConfig.PostgresJournal(url, string(c, "journal.postgres.user"), password);
+            }
+            default -> throw new InvalidFieldException("isthmus.journal.kind", kind, "must be h2 or postgres");
+        };
     }
 
     private static Forwarding forwarding(Config c) {

@@ -407,4 +407,23 @@ class GatewayConfigLoaderTest {
         assertEquals("isthmus.dns.cluster-names",
                 rejects("isthmus { cluster-id = east, dns.cluster-names = maybe }").field());
     }
+
+    @Test
+    void theJournalIsEmbeddedH2ByDefaultOrAPostgresDatabase() {
+        assertEquals(new GatewayConfig.H2Journal(), load("isthmus.cluster-id = east").journal());
+        GatewayConfig.Journal journal = load("""
+                isthmus { cluster-id = east, journal { kind = postgres,
+                  postgres { url = "jdbc:postgresql://10.1.0.9:5432/isthmus", user = isthmus, password = s3cret } } }
+                """).journal();
+        assertEquals(new GatewayConfig.PostgresJournal("jdbc:postgresql://10.1.0.9:5432/isthmus", "isthmus", "s3cret"),
+                journal);
+        assertTrue(!journal.toString().contains("s3cret"), "the password is never printed");
+    }
+
+    @Test
+    void rejectsAnUnknownJournalOrABadPostgresUrl() {
+        assertMentions(rejects("isthmus { cluster-id = east, journal.kind = mysql }"), "isthmus.journal.kind", "mysql");
+        assertMentions(rejects("isthmus { cluster-id = east, journal { kind = postgres, postgres.url = \"postgres://x\" } }"),
+                "isthmus.journal.postgres.url", "postgres://x");
+    }
 }
