@@ -16,7 +16,7 @@ import java.util.stream.Stream;
  * A real PostgreSQL server (Debian's package) for tests: a private data directory, 127.0.0.1 on a free port, run as
  * the postgres user when we are root (initdb refuses root). Stopped and deleted on close.
  */
-final class PostgresServer implements AutoCloseable {
+public final class PostgresServer implements AutoCloseable {
     private final Path home;
     private final Path bin;
     private final int port;
@@ -27,7 +27,7 @@ final class PostgresServer implements AutoCloseable {
         this.port = port;
     }
 
-    static PostgresServer start() throws Exception {
+    public static PostgresServer start() throws Exception {
         Path bin;
         try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
             bin = versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("initdb")))
@@ -56,7 +56,7 @@ final class PostgresServer implements AutoCloseable {
         return server;
     }
 
-    String url() {
+    public String url() {
         return "jdbc:postgresql://127.0.0.1:" + port + "/isthmus";
     }
 
