@@ -1,5 +1,7 @@
 package io.isthmus.gateway.exports;
 
+import io.isthmus.gateway.testing.SettableClock;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.isthmus.api.ServiceExport;

@@ -10,6 +10,7 @@ import io.isthmus.api.ServiceKey;
 import io.isthmus.api.ServicePort;
 import io.isthmus.api.ServiceType;
 import io.isthmus.gateway.exports.ExportSet;
+import io.isthmus.gateway.testing.SettableClock;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,8 +24,6 @@ import org.junit.jupiter.api.Test;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -49,7 +48,7 @@ class MeshViewTest {
 
     private static ActorTestKit testKit;
 
-    private final MovableClock clock = new MovableClock(T0);
+    private final SettableClock clock = new SettableClock(T0);
     private final LinkedBlockingQueue<MeshView.Snapshot> snapshots = new LinkedBlockingQueue<>();
     private TestProbe<Topic.Command<ExportSet>> topic;
     private ExportFeed feed;
@@ -425,33 +424,5 @@ class MeshViewTest {
         assertEquals(50, last.imports().get(WEST).version());
         assertEquals("10.97.0.50", last.directory().find(CART).orElseThrow().addresses().getFirst().getHostAddress());
         assertTrue(last.directory().version() <= 3, "rebuilt " + last.directory().version() + " times for 50 changes");
-    }
-
-    /** A clock that stands still until the test moves it. */
-    private static final class MovableClock extends Clock {
-        private volatile Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void set(Instant instant) {
-            now = instant;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
