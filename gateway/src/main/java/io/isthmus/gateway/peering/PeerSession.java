@@ -3,14 +3,14 @@ package io.isthmus.gateway.peering;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.ServiceExport;
+import io.isthmus.api.grpc.peering.ExportDelta;
 import io.isthmus.api.grpc.peering.ExportSnapshot;
 import io.isthmus.api.grpc.peering.Heartbeat;
 import io.isthmus.api.grpc.peering.Hello;
-import io.isthmus.api.grpc.peering.ExportDelta;
 import io.isthmus.api.grpc.peering.PeerMessage;
 import io.isthmus.api.grpc.peering.ResyncRequest;
-import io.isthmus.api.grpc.peering.ServiceRef;
 import io.isthmus.api.grpc.peering.RevocationList;
+import io.isthmus.api.grpc.peering.ServiceRef;
 import io.isthmus.gateway.exports.ExportSet;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -19,17 +19,21 @@ import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
- * One peer stream, whichever side dialled: what we send (hello, then our exports whenever they change, and a
- * heartbeat that also re-sends exports the peer may have missed) and how we take what the peer sends. The
- * handling methods are called by one stream stage at a time, so the session's few fields need no locking.
+ * One peer stream, whichever side dialled: what we send (hello; then a full snapshot of what is offered to the peer,
+ * deltas as our exports change, heartbeats, newer CRLs) and how we take what the peer sends. Two stream stages use a
+ * session: the inbound one (hello, the peer's exports and heartbeats) and the outbound one; what they share is in
+ * atomics, everything else belongs to one of them.
  */
 final class PeerSession {
     static final int PROTOCOL_VERSION = 1;
@@ -49,11 +53,9 @@ final class PeerSession {
     private final AtomicLong lastPeerHeartbeatReceivedAt = new AtomicLong();
     private final AtomicLong appliedPeerVersion = new AtomicLong();
     private final CompletableFuture<ClusterId> helloReceived = new CompletableFuture<>();
-    private final java.util.concurrent.atomic.AtomicReference<BoundedSourceQueue<Signal>> control =
-            new java.util.concurrent.atomic.AtomicReference<>();
-
+    private final AtomicReference<BoundedSourceQueue<Signal>> control = new AtomicReference<>();
     private final PeeringTls tls;
-    private final java.util.function.Supplier<java.security.cert.X509Certificate> peerCertificate;
+    private final Supplier<X509Certificate> peerCertificate;
 
     /**
      * @param peerCertificate the certificate the peer authenticated with (the client's, on the server side; the
@@ -61,7 +63,7 @@ final class PeerSession {
      */
     PeerSession(ClusterId self, String linkId, MeshView.Direction direction, String address, ExportFeed feed,
                 ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics, PeeringTls tls,
-                java.util.function.Supplier<java.security.cert.X509Certificate> peerCertificate) {
+                Supplier<X509Certificate> peerCertificate) {
         this.tls = tls;
         this.peerCertificate = peerCertificate;
         this.self = self;
@@ -72,10 +74,6 @@ final class PeerSession {
         this.mesh = mesh;
         this.heartbeatInterval = heartbeatInterval;
         this.metrics = metrics;
-    }
-
-    String linkId() {
-        return linkId;
     }
 
     /**
@@ -281,7 +279,7 @@ final class PeerSession {
     }
 
     private ClusterId certifiedCluster() {
-        java.security.cert.X509Certificate certificate = peerCertificate.get();
+        X509Certificate certificate = peerCertificate.get();
         if (certificate == null) {
             throw reject("no-certificate", "presented no certificate");
         }
