@@ -66,8 +66,11 @@ public final class Gateway implements AutoCloseable {
     private final PeeringMetrics peeringMetrics;
     private final PeeringTls tls;
     private static final Duration TLS_RELOAD_INTERVAL = Duration.ofSeconds(2);
-    /** Changes within this window reach DNS together: a burst of exports costs a few rebuilds, not thousands. */
-    private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(20);
+    /**
+     * Changes within this window reach DNS together. Short, because a rebuild that takes longer than the window
+     * lets the next changes queue up, and they are then rebuilt together anyway: bursts coalesce by themselves.
+     */
+    private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
     private ActorRef<MeshView.Command> mesh;
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
