@@ -99,38 +99,8 @@ jcmd_bin="$JAVA_HOME/bin/jcmd"
 bench() { "$java_bin" -jar "$bench_jar" "$@"; }
 
 # ---- scratch space, processes, cleanup ------------------------------------------------------------------------
-# tmpfs when there is one: the gateway's H2 journal and dnsperf's per-query output stay off the disk.
-scratch_parent=/tmp
-[[ -d /dev/shm && -w /dev/shm ]] && scratch_parent=/dev/shm
-work="$(mktemp -d "$scratch_parent/isthmus-bench-dns.XXXXXX")"
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if $keep; then echo "kept $work" >&2; else rm -rf "$work"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_free() { # TCP and UDP on 127.0.0.1
-  [[ -z "$(ss -Htuan "( sport = :$1 )" 2>/dev/null)" ]]
-}
-pick_ports() { # $1 how many consecutive free ports; prints the first
-  local base i ok
-  for _ in $(seq 1 50); do
-    base=$(( 20000 + RANDOM % 30000 ))
-    ok=true
-    for (( i = 0; i < $1; i++ )); do port_free $(( base + i )) || { ok=false; break; }; done
-    $ok && { echo "$base"; return 0; }
-  done
-  fail "found no $1 free consecutive ports on 127.0.0.1"
-}
+source "$here/bench-lib.sh"
+bench_scratch dns 50
 base=$(pick_ports 5)   # gateway: base .. base+3 (admin, peering, dns, replicas); nsd: base+4
 nsd_port=$(( base + 4 ))
 

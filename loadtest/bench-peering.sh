@@ -99,37 +99,8 @@ driver() { "$java_bin" "${jvm_flags[@]}" -cp "$bench_jar" io.isthmus.loadtest.pe
 exporter() { "$java_bin" -jar "$bench_jar" "$@"; }   # the DNS benchmark's export loader (8 requests in flight)
 
 # ---- scratch space, processes, cleanup ------------------------------------------------------------------------
-scratch_parent=/tmp
-[[ -d /dev/shm && -w /dev/shm ]] && scratch_parent=/dev/shm
-work="$(mktemp -d "$scratch_parent/isthmus-bench-peering.XXXXXX")"
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if $keep; then echo "kept $work" >&2; else rm -rf "$work"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_free() { # TCP and UDP on 127.0.0.1
-  [[ -z "$(ss -Htuan "( sport = :$1 )" 2>/dev/null)" ]]
-}
-pick_ports() { # $1 how many consecutive free ports; prints the first
-  local base i ok
-  for _ in $(seq 1 50); do
-    base=$(( 20000 + RANDOM % 30000 ))
-    ok=true
-    for (( i = 0; i < $1; i++ )); do port_free $(( base + i )) || { ok=false; break; }; done
-    $ok && { echo "$base"; return 0; }
-  done
-  fail "found no $1 free consecutive ports on 127.0.0.1"
-}
+source "$here/bench-lib.sh"
+bench_scratch peering 100
 live_heap_kb() { # pid: the live heap in KiB: jcmd GC.class_histogram runs a full GC, then counts reachable objects
   "$jcmd_bin" "$1" GC.class_histogram | awk '$1 == "Total" {printf "%d", $3 / 1024}'
 }
@@ -213,7 +184,7 @@ started=$SECONDS
 echo "Isthmus peering benchmark — $(date -u '+%F %T UTC')"
 echo "  work tree at commit $commit$dirty; gateway jar built $(date -u -r "$gateway_jar" '+%F %T UTC')$jar_note"
 echo "  machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "  $("$java_bin" -version 2>&1 | head -1); every gateway a JVM of its own with default settings (G1), journal (H2) on ${scratch_parent}"
+echo "  $("$java_bin" -version 2>&1 | head -1); every gateway a JVM of its own with default settings (G1), journal (H2) in $(dirname "$work")"
 echo "  three clusters east, west, edge (full mesh, mutual TLS 1.3, heartbeat 1 s, import TTL $import_ttl); east exports $(printf "%'d" "$services") services"
 echo "  then one gateway (hub) with K = $clusters simulated clusters of $sim_services services each"
 echo "  work dir $work; all traffic to 127.0.0.1, ports $base..$(( base + 15 ))"
