@@ -44,6 +44,7 @@ done
 (( heap_services >= services )) || { echo "bench-dns: --heap-services must be >= --services" >&2; exit 2; }
 
 fail() { echo "bench-dns: $*" >&2; exit 1; }
+source "$here/bench-lib.sh"
 
 # ---- tools: dnsperf, nsd, dig, ss, pgrep, curl (Debian packages), installed only when missing -----------------
 missing=()
@@ -68,38 +69,13 @@ fi
 command -v dnsperf >/dev/null || fail "dnsperf is missing"
 command -v nsd >/dev/null || fail "nsd is missing"
 
-# ---- build: the gateway jar and the loadtest jar, when missing or older than the sources ---------------------
-gateway_jar="$root/gateway/target/isthmus.jar"
-bench_jar="$root/loadtest/target/isthmus-loadtest.jar"
-stale() { # $1 jar: missing, or some main source / pom is newer
-  [[ ! -f "$1" ]] || [[ -n "$(find "$root" \( -path '*/src/main/*' -o -name pom.xml \) -newer "$1" -not -path '*/target/*' -print -quit)" ]]
-}
-stale_jars=false
-if stale "$gateway_jar" || stale "$bench_jar"; then stale_jars=true; fi
-if [[ ! -f "$gateway_jar" || ! -f "$bench_jar" ]] || { [[ $build == auto ]] && $stale_jars; }; then
-  built=false
-  for attempt in 1 2 3; do
-    echo "building the gateway and loadtest jars (attempt $attempt) ..." >&2
-    if (cd "$root" && ./mvnw -B -q -DskipTests -pl gateway,loadtest -am package) >"${TMPDIR:-/tmp}/bench-dns-build.log" 2>&1; then
-      built=true; stale_jars=false; break
-    fi
-    tail -5 "${TMPDIR:-/tmp}/bench-dns-build.log" >&2
-    if (( attempt < 3 )); then
-      echo "build failed; the sources may be mid-edit, retrying in 60 s" >&2
-      sleep 60
-    fi
-  done
-  if ! $built; then
-    [[ -f "$gateway_jar" && -f "$bench_jar" ]] || fail "the build failed 3 times (see ${TMPDIR:-/tmp}/bench-dns-build.log)"
-    echo "WARNING: the build failed; measuring the existing jars, built $(date -r "$gateway_jar" '+%F %T')" >&2
-  fi
-fi
+# ---- build: the gateway jar and the loadtest jar, when missing or older than their sources -------------------
+bench_build dns
 java_bin="$JAVA_HOME/bin/java"
 jcmd_bin="$JAVA_HOME/bin/jcmd"
 bench() { "$java_bin" -jar "$bench_jar" "$@"; }
 
 # ---- scratch space, processes, cleanup ------------------------------------------------------------------------
-source "$here/bench-lib.sh"
 bench_scratch dns 50
 base=$(pick_ports 5)   # gateway: base .. base+3 (admin, peering, dns, replicas); nsd: base+4
 nsd_port=$(( base + 4 ))

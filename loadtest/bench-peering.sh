@@ -55,43 +55,13 @@ if [[ "$clusters" != none ]]; then
 fi
 
 fail() { echo "bench-peering: $*" >&2; exit 1; }
+source "$here/bench-lib.sh"
 for tool in curl ss setsid; do
   command -v "$tool" >/dev/null || fail "needs $tool (Debian: curl, iproute2, util-linux)"
 done
 
-# ---- build: the gateway jar and the loadtest jar, when missing or older than their sources ---------------------
-gateway_jar="$root/gateway/target/isthmus.jar"
-bench_jar="$root/loadtest/target/isthmus-loadtest.jar"
-newer_than() { # jar dir...: some main source or pom under the dirs (or the root pom) is newer than the jar
-  local jar=$1; shift
-  [[ -n "$(find "$@" \( -path '*/src/main/*' -o -name pom.xml \) -newer "$jar" -not -path '*/target/*' -print -quit)" ]] \
-    || [[ "$root/pom.xml" -nt "$jar" ]]
-}
-stale_jars=false
-if [[ ! -f "$gateway_jar" || ! -f "$bench_jar" || ! -d "$root/loadtest/target/lib" ]] \
-   || newer_than "$gateway_jar" "$root/api" "$root/fastpath" "$root/dns" "$root/gateway" \
-   || newer_than "$bench_jar" "$root/api" "$root/loadtest"; then
-  stale_jars=true
-fi
-if [[ ! -f "$gateway_jar" || ! -f "$bench_jar" || ! -d "$root/loadtest/target/lib" ]] || { [[ $build == auto ]] && $stale_jars; }; then
-  built=false
-  for attempt in 1 2 3; do
-    echo "building the gateway and loadtest jars (attempt $attempt) ..." >&2
-    if (cd "$root" && ./mvnw -B -q -DskipTests -pl gateway,loadtest -am package) >"${TMPDIR:-/tmp}/bench-peering-build.log" 2>&1; then
-      built=true; stale_jars=false; break
-    fi
-    tail -5 "${TMPDIR:-/tmp}/bench-peering-build.log" >&2
-    if (( attempt < 3 )); then
-      echo "build failed; the sources may be mid-edit, retrying in 60 s" >&2
-      sleep 60
-    fi
-  done
-  if ! $built; then
-    [[ -f "$gateway_jar" && -f "$bench_jar" && -d "$root/loadtest/target/lib" ]] \
-      || fail "the build failed 3 times (see ${TMPDIR:-/tmp}/bench-peering-build.log)"
-    echo "WARNING: the build failed; measuring the existing jars, built $(date -r "$gateway_jar" '+%F %T')" >&2
-  fi
-fi
+# ---- build: the gateway jar and the loadtest jar, when missing or older than their sources -------------------
+bench_build peering
 java_bin="$JAVA_HOME/bin/java"
 jcmd_bin="$JAVA_HOME/bin/jcmd"
 jvm_flags=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
@@ -99,7 +69,6 @@ driver() { "$java_bin" "${jvm_flags[@]}" -cp "$bench_jar" io.isthmus.loadtest.pe
 exporter() { "$java_bin" -jar "$bench_jar" "$@"; }   # the DNS benchmark's export loader (8 requests in flight)
 
 # ---- scratch space, processes, cleanup ------------------------------------------------------------------------
-source "$here/bench-lib.sh"
 bench_scratch peering 100
 live_heap_kb() { # pid: the live heap in KiB: jcmd GC.class_histogram runs a full GC, then counts reachable objects
   "$jcmd_bin" "$1" GC.class_histogram | awk '$1 == "Total" {printf "%d", $3 / 1024}'

@@ -43,11 +43,17 @@ final class MeshCommand implements Runnable {
         Path dir;
     }
 
-    static ClusterId cluster(String text) {
-        try {
-            return ClusterId.of(text);
-        } catch (InvalidFieldException e) {
-            throw e.as("--cluster");
+    /** {@code --cluster ID}: the cluster a certificate is for. */
+    static final class ClusterOption {
+        @Option(names = "--cluster", required = true, paramLabel = "ID")
+        String value;
+
+        ClusterId id() {
+            try {
+                return ClusterId.of(value);
+            } catch (InvalidFieldException e) {
+                throw e.as("--cluster");
+            }
         }
     }
 
@@ -84,8 +90,8 @@ final class MeshCommand implements Runnable {
         @Mixin
         CaDir ca;
 
-        @Option(names = "--cluster", required = true, paramLabel = "ID")
-        String cluster;
+        @Mixin
+        ClusterOption cluster;
 
         @Option(names = "--out", required = true, paramLabel = "DIR",
                 description = "Where the gateway reads it: its isthmus.tls.dir.")
@@ -100,7 +106,7 @@ final class MeshCommand implements Runnable {
             if (days < 1 || days > 3650) {
                 throw new InvalidFieldException("--days", days, "must be between 1 and 3650");
             }
-            ClusterId id = cluster(cluster);
+            ClusterId id = cluster.id();
             IssuedCertificate issued = pki(() -> ClustersetCa.load(ca.dir).issue(id, Duration.ofDays(days)));
             KeyFiles files = pki(() -> issued.writeTo(out));
             spec.commandLine().getOut().println("issued a certificate for cluster " + id + " (serial "
@@ -118,8 +124,8 @@ final class MeshCommand implements Runnable {
         @Mixin
         CaDir ca;
 
-        @Option(names = "--cluster", required = true, paramLabel = "ID")
-        String cluster;
+        @Mixin
+        ClusterOption cluster;
 
         @Option(names = "--admin", paramLabel = "URL",
                 description = "A running gateway to give the new CRL to at once; repeat for several.")
@@ -127,7 +133,7 @@ final class MeshCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ClusterId id = cluster(cluster);
+            ClusterId id = cluster.id();
             SignedCrl crl = pki(() -> ClustersetCa.load(ca.dir).revoke(id));
             PrintWriter out = spec.commandLine().getOut();
             out.println("revoked cluster " + id + ": CRL number " + crl.number() + " (" + crl.revokedSerials().size()
