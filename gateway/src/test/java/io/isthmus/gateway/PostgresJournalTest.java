@@ -1,5 +1,6 @@
 package io.isthmus.gateway;
 
+import io.isthmus.testing.PostgresServer;
 import com.typesafe.config.ConfigFactory;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.ServiceExport;

@@ -1,8 +1,8 @@
 package io.isthmus.gateway.cli;
 
+import io.isthmus.testing.PostgresServer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.isthmus.gateway.PostgresServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package io.isthmus.gateway.exports;
 
-import io.isthmus.gateway.testing.SettableClock;
+import io.isthmus.testing.SettableClock;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;

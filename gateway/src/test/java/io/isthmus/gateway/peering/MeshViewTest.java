@@ -10,7 +10,7 @@ import io.isthmus.api.ServiceKey;
 import io.isthmus.api.ServicePort;
 import io.isthmus.api.ServiceType;
 import io.isthmus.gateway.exports.ExportSet;
-import io.isthmus.gateway.testing.SettableClock;
+import io.isthmus.testing.SettableClock;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;

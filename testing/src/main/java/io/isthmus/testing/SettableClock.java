@@ -1,4 +1,4 @@
-package io.isthmus.gateway.testing;
+package io.isthmus.testing;
 
 import java.time.Clock;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package io.isthmus.gateway;
+package io.isthmus.testing;
 
 import java.io.IOException;
 import java.net.ServerSocket;
