@@ -241,6 +241,57 @@ class PeeringRobustnessTest {
                 () -> gateway.tls().acceptCrl(ca.currentCrl().pem().getBytes()));
     }
 
+    @Test
+    void anOversizedMessageIsRefusedBeforeItIsBufferedAndChangesNothing() throws Exception {
+        String huge = "x".repeat((int) io.isthmus.gateway.peering.PeeringService.MAX_MESSAGE_BYTES + 1024);
+        Export bloated = Export.newBuilder(export("shop", "bloated", "10.0.0.1"))
+                .setEndpoints(0, io.isthmus.api.grpc.peering.Endpoint.newBuilder().setIp("10.0.0.1").setHostname(huge))
+                .build();
+        // The peer is still sending when we cut it off, so it sees its stream reset rather than our status;
+        // the reason is in our log and metrics.
+        rejection(link("hoarder", hello("hoarder", 1), snapshot("hoarder", 1, bloated)));
+        assertTrue(rejected("oversized") >= 1, gateway.metricsText());
+        assertFalse(gateway.mesh().imports().containsKey(ClusterId.of("hoarder")));
+    }
+
+    @Test
+    void aLongStreamOfOrdinaryMessagesIsNotCutByTheMessageLimit() throws Exception {
+        // 100 snapshots of about 100 KiB each: more than 9 MiB on one stream, above pekko-http's default 8 MiB
+        // request body limit, which must not apply to a long-lived peering stream.
+        int snapshots = 100;
+        PeerMessage[] messages = new PeerMessage[snapshots + 1];
+        messages[0] = hello("chatty", 1);
+        long bytes = 0;
+        for (int version = 1; version <= snapshots; version++) {
+            Export[] exports = new Export[300];
+            for (int i = 0; i < exports.length; i++) {
+                Export.Builder builder = Export.newBuilder(export("shop", "svc-" + i, "10.98.1." + (1 + i % 250)))
+                        .setType(ServiceType.HEADLESS);
+                for (int e = 0; e < 4; e++) {
+                    builder.addEndpoints(io.isthmus.api.grpc.peering.Endpoint.newBuilder()
+                            .setIp("10.98.2." + (1 + e)).setHostname("replica-" + e + "-" + "a".repeat(50)));
+                }
+                exports[i] = builder.build();
+            }
+            exports[0] = export("shop", "svc-0", "10.98.9." + version);
+            messages[version] = snapshot("chatty", version, exports);
+            bytes += messages[version].getSerializedSize();
+        }
+        assertTrue(bytes > 9L << 20, "the stream carries " + bytes + " bytes");
+        String last = "10.98.9." + snapshots;
+        CompletableFuture<List<PeerMessage>> call = link("chatty", messages);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!gateway.mesh().directory().find(new ServiceKey("shop", "svc-0"))
+                .map(s -> s.addresses().toString()).orElse("").contains(last) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertFalse(call.isDone(), "the link ended: " + (call.isDone() ? call.handle((ok, e) -> String.valueOf(e)).join() : ""));
+        assertTrue(gateway.mesh().directory().find(new ServiceKey("shop", "svc-0")).orElseThrow()
+                .addresses().toString().contains(last), "the last of 300 snapshots was applied");
+        assertFalse(call.isDone(), "the link is still open: " + (call.isDone() ? call.handle((ok, e) -> String.valueOf(e)).join() : ""));
+        call.cancel(true);
+    }
+
     private long tlsRejected(String rule) {
         return gateway.metricsText().lines()
                 .filter(l -> l.startsWith("isthmus_peering_tls_rejected_total{rule=\"" + rule + "\"}"))

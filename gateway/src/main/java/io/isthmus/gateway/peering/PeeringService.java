@@ -25,6 +25,13 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** The server side of peering: each peer that dials in gets a {@link PeerSession} of its own. */
 public final class PeeringService implements Peering {
+    /**
+     * The largest peer message we read. A full export snapshot of 10,000 services is about 2 MiB; anything near
+     * this limit is a broken or hostile peer, cut off before its message is buffered.
+     */
+    public static final long MAX_MESSAGE_BYTES = 16L << 20;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PeeringService.class);
+
     private final ClusterId self;
     private final ExportFeed feed;
     private final ActorRef<MeshView.Command> mesh;
@@ -62,8 +69,18 @@ public final class PeeringService implements Peering {
                         .withStatus(StatusCodes.UNAUTHORIZED)
                         .withEntity("peering needs a client certificate from the clusterset CA\n"));
             }
+            String from = peer.get().cluster().toString();
+            HttpRequest limited = request.withEntity(org.apache.pekko.http.javadsl.model.HttpEntities.createChunked(
+                    request.entity().getContentType(), request.entity().getDataBytes().via(GrpcFrameLimit.flow(
+                    MAX_MESSAGE_BYTES, declared -> {
+                        metrics.linksRejected().inc("oversized");
+                        String message = "peer link from cluster " + from + " closed: the peer sent a message of "
+                                + declared + " bytes, over the limit of " + MAX_MESSAGE_BYTES + " bytes";
+                        log.warn(message);
+                        return new PeeringProtocolException("oversized", message);
+                    }))));
             return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval, metrics, tls,
-                    peer.get(), inboundCount), system).apply(request);
+                    peer.get(), inboundCount), system).apply(limited);
         };
     }
 
@@ -81,7 +98,8 @@ public final class PeeringService implements Peering {
                 .merge(session.outbound(), true)
                 .mapError(new PFBuilder<Throwable, Throwable>()
                         .match(PeeringProtocolException.class, e -> new GrpcServiceException(
-                                Status.FAILED_PRECONDITION.withDescription(e.getMessage())))
+                                (e.reason().equals("oversized") ? Status.RESOURCE_EXHAUSTED : Status.FAILED_PRECONDITION)
+                                        .withDescription(e.getMessage())))
                         .build())
                 .watchTermination((notUsed, done) -> {
                     done.whenComplete((ok, failure) -> session.closed(Optional.ofNullable(failure)));
