@@ -1,0 +1,244 @@
+package io.isthmus.ipam;
+
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.ipam.AllocationRequest;
+import io.isthmus.api.ipam.IpamError;
+import io.isthmus.api.ipam.IpamException;
+import io.isthmus.api.ipam.Lease;
+import io.isthmus.api.ipam.Owner;
+import io.isthmus.api.ipam.PoolSpec;
+import io.isthmus.api.ipam.PoolStatus;
+import io.isthmus.api.ipam.ReclaimRecord;
+import io.isthmus.api.ipam.ReleaseMode;
+import io.isthmus.api.ipam.ReleaseResult;
+import io.isthmus.api.ipam.Reservation;
+import io.isthmus.ipam.directory.PoolDirectory;
+import io.isthmus.ipam.pool.PoolEntity;
+import io.isthmus.ipam.pool.PoolProtocol;
+import io.isthmus.ipam.pool.PoolProtocol.Reply;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.japi.function.Function;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The IPAM core of one cluster, as the gateway, gRPC, HTTP and the CNI adapter use it. {@link #start} initializes
+ * sharding for the pools and the pool directory once; every method asks the right entity with the configured
+ * timeout and returns a {@link CompletionStage}. A refused request fails the stage with an {@link IpamException}
+ * whose {@link IpamError code} callers map to HTTP or CNI; a timeout fails it with {@link IpamError#UNAVAILABLE}.
+ * Every acknowledged change is durable in the journal.
+ */
+public final class Ipam {
+    private final ActorSystem<?> system;
+    private final ClusterSharding sharding;
+    private final ClusterId cluster;
+    private final SegmentGuard segments;
+    private final IpamSettings settings;
+
+    private Ipam(ActorSystem<?> system, ClusterId cluster, SegmentGuard segments, IpamSettings settings) {
+        this.system = system;
+        this.sharding = ClusterSharding.get(system);
+        this.cluster = cluster;
+        this.segments = segments;
+        this.settings = settings;
+    }
+
+    /**
+     * Initializes sharding of pools and the pool directory (call once per actor system). Pools are remembered
+     * entities: after a crash or a rebalance they start again by themselves, so reservations expire and the
+     * reclaimer runs without waiting for a request.
+     */
+    public static Ipam start(ActorSystem<?> system, ClusterId cluster, SegmentGuard segments, OwnerLiveness liveness,
+                             IpamSettings settings, Clock clock) {
+        ClusterSharding sharding = ClusterSharding.get(system);
+        sharding.init(Entity.of(PoolDirectory.ENTITY_TYPE_KEY,
+                entity -> PoolDirectory.create(entity.getEntityId(), clock)));
+        sharding.init(Entity.of(PoolEntity.ENTITY_TYPE_KEY, entity -> PoolEntity.create(entity, settings, liveness, clock))
+                .withSettings(ClusterShardingSettings.create(system)
+                        .withRememberEntities(true)
+                        .withRememberEntitiesStoreMode(ClusterShardingSettings.rememberEntitiesStoreModeEventSourced())));
+        return new Ipam(system, cluster, segments, settings);
+    }
+
+    /** {@link #start} with the settings of {@code isthmus.ipam} in the system's config and the system clock. */
+    public static Ipam start(ActorSystem<?> system, ClusterId cluster, SegmentGuard segments, OwnerLiveness liveness) {
+        return start(system, cluster, segments, liveness, IpamSettings.fromConfig(system.settings().config()),
+                Clock.systemUTC());
+    }
+
+    public ClusterId cluster() {
+        return cluster;
+    }
+
+    public IpamSettings settings() {
+        return settings;
+    }
+
+    /**
+     * Creates a pool once every CIDR of it is inside a segment the cluster holds ({@link SegmentGuard}) and it
+     * overlaps no pool of the cluster. The same spec again succeeds without a change. Refusals: OUTSIDE_SEGMENTS,
+     * POOL_OVERLAPS, POOL_EXISTS (same name, other spec); nothing is stored then.
+     */
+    public CompletionStage<PoolSpec> createPool(PoolSpec spec) {
+        List<CompletableFuture<SegmentGuard.SegmentDecision>> checks = new ArrayList<>();
+        for (var cidr : spec.cidrs()) {
+            checks.add(segments.check(cluster, cidr).toCompletableFuture());
+        }
+        return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenCompose(ignored -> {
+            for (int i = 0; i < checks.size(); i++) {
+                if (checks.get(i).join() instanceof SegmentGuard.Refused(String reason)) {
+                    throw new IpamException(IpamError.OUTSIDE_SEGMENTS, "pool " + spec.name() + ": " + reason,
+                            "pool.cidr", spec.cidrs().get(i).toString());
+                }
+            }
+            return directory().<PoolDirectory.Reply>ask(replyTo -> new PoolDirectory.Register(spec, replyTo),
+                    settings.askTimeout());
+        }).handle((reply, failure) -> switch (unwrap(failure, "the pool directory of cluster " + cluster, reply)) {
+            case PoolDirectory.Registered registered -> registered.spec();
+            case PoolDirectory.Refused(IpamError error, String message) -> throw new IpamException(error, message);
+            case PoolDirectory.Found found -> throw unexpected(found);
+            case PoolDirectory.Pools pools -> throw unexpected(pools);
+        });
+    }
+
+    /** The pools of the cluster, in the order they were created. */
+    public CompletionStage<List<PoolSpec>> pools() {
+        return directory().<PoolDirectory.Reply>ask(PoolDirectory.ListPools::new, settings.askTimeout())
+                .handle((reply, failure) -> switch (unwrap(failure, "the pool directory of cluster " + cluster, reply)) {
+                    case PoolDirectory.Pools pools -> pools.pools();
+                    case PoolDirectory.Registered r -> throw unexpected(r);
+                    case PoolDirectory.Refused r -> throw unexpected(r);
+                    case PoolDirectory.Found r -> throw unexpected(r);
+                });
+    }
+
+    /** The spec and usage of one pool; UNKNOWN_POOL if there is none of that name. */
+    public CompletionStage<PoolStatus> pool(String name) {
+        return ask(name, PoolProtocol.GetStatus::new, PoolProtocol.StatusReport.class).thenApply(PoolProtocol.StatusReport::status);
+    }
+
+    /**
+     * Holds addresses for the owner (its fixed IP if its identity holds one) until {@link #commit} or expiry
+     * ({@code isthmus.ipam.reservation-timeout}). The CNI ADD path: reserve, configure the interface, commit.
+     */
+    public CompletionStage<Reservation> reserve(String pool, AllocationRequest request) {
+        return checkOwner(request.owner()).thenCompose(ok -> ask(pool, replyTo -> new PoolProtocol.Reserve(request, replyTo),
+                PoolProtocol.ReservationMade.class)).thenApply(PoolProtocol.ReservationMade::reservation);
+    }
+
+    /** Turns a reservation into a lease; UNKNOWN_RESERVATION if it expired or was never made. */
+    public CompletionStage<Lease> commit(String pool, String reservationId) {
+        return ask(pool, replyTo -> new PoolProtocol.Commit(reservationId, replyTo), PoolProtocol.LeaseGranted.class)
+                .thenApply(PoolProtocol.LeaseGranted::lease);
+    }
+
+    /** Reserve and commit in one durable step: for API callers. Repeating it for the same owner returns the same lease. */
+    public CompletionStage<Lease> allocate(String pool, AllocationRequest request) {
+        return checkOwner(request.owner()).thenCompose(ok -> ask(pool,
+                replyTo -> new PoolProtocol.Allocate(request, replyTo), PoolProtocol.LeaseGranted.class))
+                .thenApply(PoolProtocol.LeaseGranted::lease);
+    }
+
+    /** {@link #release(String, Owner, ReleaseMode)} with {@link ReleaseMode#KEEP_FIXED}: what a CNI DEL does. */
+    public CompletionStage<ReleaseResult> release(String pool, Owner owner) {
+        return release(pool, owner, ReleaseMode.KEEP_FIXED);
+    }
+
+    /**
+     * Releases what the owner holds. An owner with an empty uid stands for any incarnation of its identity; an owner
+     * with another uid than the holder's is refused (NOT_OWNER), so a late DEL of an old pod cannot free the
+     * address of its successor. Releasing what is not held succeeds with {@code NOT_HELD}.
+     */
+    public CompletionStage<ReleaseResult> release(String pool, Owner owner, ReleaseMode mode) {
+        return checkOwner(owner).thenCompose(ok -> ask(pool, replyTo -> new PoolProtocol.Release(owner, mode, replyTo),
+                PoolProtocol.ReleaseDone.class)).thenApply(PoolProtocol.ReleaseDone::result);
+    }
+
+    /** Every lease of the pool (reserved, active and parked), by owner identity. */
+    public CompletionStage<List<Lease>> leases(String pool) {
+        return ask(pool, PoolProtocol.GetLeases::new, PoolProtocol.LeaseList.class).thenApply(PoolProtocol.LeaseList::leases);
+    }
+
+    /** The most recent reclaims of the pool (at most 100), oldest first; {@link PoolStatus#reclaimed()} counts all. */
+    public CompletionStage<List<ReclaimRecord>> reclaims(String pool) {
+        return ask(pool, PoolProtocol.GetReclaims::new, PoolProtocol.ReclaimList.class)
+                .thenApply(PoolProtocol.ReclaimList::reclaims);
+    }
+
+    /**
+     * Runs the reclaimer of the pool now and without the grace (the operator's explicit request): asks
+     * {@link OwnerLiveness} about every owner and frees what belongs to gone owners. Returns what it reclaimed.
+     */
+    public CompletionStage<List<ReclaimRecord>> reclaimNow(String pool) {
+        return ask(pool, PoolEntity.ReclaimNow::new, PoolProtocol.ReclaimList.class)
+                .thenApply(PoolProtocol.ReclaimList::reclaims);
+    }
+
+    private EntityRef<PoolDirectory.Command> directory() {
+        return sharding.entityRefFor(PoolDirectory.ENTITY_TYPE_KEY, cluster.value());
+    }
+
+    private <T extends Reply> CompletionStage<T> ask(String pool, Function<ActorRef<Reply>, PoolEntity.Command> message,
+                                                     Class<T> expected) {
+        try {
+            io.isthmus.api.DnsLabel.require("pool", pool);
+        } catch (InvalidFieldException e) {
+            return CompletableFuture.failedFuture(IpamException.invalid(e));
+        }
+        EntityRef<PoolEntity.Command> ref = sharding.entityRefFor(PoolEntity.ENTITY_TYPE_KEY, PoolEntity.entityId(cluster, pool));
+        return ref.<Reply>ask(message, settings.askTimeout()).handle((reply, failure) -> {
+            Reply answer = unwrap(failure, "pool " + pool, reply);
+            if (answer instanceof PoolProtocol.Failed failed) {
+                throw failed.toException();
+            }
+            if (!expected.isInstance(answer)) {
+                throw unexpected(answer);
+            }
+            return expected.cast(answer);
+        });
+    }
+
+    private CompletionStage<Void> checkOwner(Owner owner) {
+        if (!owner.cluster().equals(cluster)) {
+            return CompletableFuture.failedFuture(new IpamException(IpamError.INVALID_INPUT, "invalid owner.cluster '"
+                    + owner.cluster() + "': this gateway allocates for cluster " + cluster, "owner.cluster",
+                    owner.cluster().value()));
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    private static <R> R unwrap(Throwable failure, String what, R reply) {
+        if (failure == null) {
+            return reply;
+        }
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof IpamException ipam) {
+            throw ipam;
+        }
+        if (cause instanceof TimeoutException) {
+            throw new IpamException(IpamError.UNAVAILABLE, what + " did not answer in time; retry (requests are "
+                    + "idempotent per owner)");
+        }
+        throw new IpamException(IpamError.UNAVAILABLE, what + " failed: " + cause);
+    }
+
+    private static IllegalStateException unexpected(Object reply) {
+        return new IllegalStateException("unexpected reply " + reply);
+    }
+
+    ActorSystem<?> system() {
+        return system;
+    }
+}

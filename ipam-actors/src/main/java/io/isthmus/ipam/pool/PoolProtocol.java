@@ -1,0 +1,109 @@
+package io.isthmus.ipam.pool;
+
+import io.isthmus.api.ipam.AllocationRequest;
+import io.isthmus.api.ipam.IpamError;
+import io.isthmus.api.ipam.IpamException;
+import io.isthmus.api.ipam.Lease;
+import io.isthmus.api.ipam.LeaseState;
+import io.isthmus.api.ipam.Owner;
+import io.isthmus.api.ipam.PoolStatus;
+import io.isthmus.api.ipam.ReclaimRecord;
+import io.isthmus.api.ipam.ReleaseMode;
+import io.isthmus.api.ipam.ReleaseResult;
+import io.isthmus.api.ipam.Reservation;
+import io.isthmus.ipam.IpamSerializable;
+import org.apache.pekko.actor.typed.ActorRef;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * The requests a pool executes (each goes into a group-committed batch, in arrival order) and its replies. Every
+ * reply is sent only after the batch it was in is durable in the journal.
+ */
+public final class PoolProtocol {
+    private PoolProtocol() {
+    }
+
+    public sealed interface Request extends PoolEntity.Command {
+        ActorRef<Reply> replyTo();
+    }
+
+    /** Holds addresses for the owner until commit or expiry. */
+    public record Reserve(AllocationRequest request, ActorRef<Reply> replyTo) implements Request {
+    }
+
+    public record Commit(String reservationId, ActorRef<Reply> replyTo) implements Request {
+    }
+
+    /** Reserve and commit in one step. */
+    public record Allocate(AllocationRequest request, ActorRef<Reply> replyTo) implements Request {
+    }
+
+    public record Release(Owner owner, ReleaseMode mode, ActorRef<Reply> replyTo) implements Request {
+    }
+
+    public record GetLeases(ActorRef<Reply> replyTo) implements Request {
+    }
+
+    public record GetStatus(ActorRef<Reply> replyTo) implements Request {
+    }
+
+    public record GetReclaims(ActorRef<Reply> replyTo) implements Request {
+    }
+
+    /** Internal: expire the reservations that are past due. */
+    public record ExpireReservations(ActorRef<Reply> replyTo) implements Request {
+    }
+
+    /** Internal: the owners of active and parked leases, for the reclaimer. */
+    public record SurveyOwners(ActorRef<Reply> replyTo) implements Request {
+    }
+
+    /** Internal: take back the leases of gone owners; an order whose lease changed since the survey is skipped. */
+    public record Reclaim(List<ReclaimOrder> orders, String reason, ActorRef<Reply> replyTo) implements Request {
+    }
+
+    public record ReclaimOrder(String identity, String uid, Instant since) implements IpamSerializable {
+    }
+
+    public record SurveyEntry(Owner owner, LeaseState state, Instant since) implements IpamSerializable {
+    }
+
+    public sealed interface Reply extends IpamSerializable {
+    }
+
+    public record ReservationMade(Reservation reservation) implements Reply {
+    }
+
+    public record LeaseGranted(Lease lease) implements Reply {
+    }
+
+    public record ReleaseDone(ReleaseResult result) implements Reply {
+    }
+
+    public record LeaseList(List<Lease> leases) implements Reply {
+    }
+
+    public record StatusReport(PoolStatus status) implements Reply {
+    }
+
+    public record ReclaimList(List<ReclaimRecord> reclaims) implements Reply {
+    }
+
+    public record ExpiredCount(int count) implements Reply {
+    }
+
+    public record OwnerSurvey(List<SurveyEntry> entries) implements Reply {
+    }
+
+    public record Failed(IpamError error, String message, String field, String value) implements Reply {
+        public static Failed of(IpamException e) {
+            return new Failed(e.error(), e.getMessage(), e.field(), e.value());
+        }
+
+        public IpamException toException() {
+            return new IpamException(error, message, field, value);
+        }
+    }
+}
