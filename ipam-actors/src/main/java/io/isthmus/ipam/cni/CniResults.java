@@ -9,6 +9,8 @@ import io.isthmus.ipam.cni.CniBackend.Route;
 import io.isthmus.ipam.cni.NetworkConfig.CniVersion;
 
 import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.Optional;
 
 /**
  * CNI result JSON in the format of the requested version. An IPAM plugin returns the abbreviated success result
@@ -37,10 +39,20 @@ final class CniResults {
             for (Route route : addressing.routes()) {
                 ObjectNode entry = routes.addObject();
                 entry.put("dst", route.destination().toString());
-                route.gateway().ifPresent(gateway -> entry.put("gw", gateway.getHostAddress()));
+                // A route without a next hop goes through the gateway of its family. Plugins install it that way
+                // anyway; saying so lets their CHECK find the route they installed (libcni compares gw as given).
+                route.gateway().or(() -> gatewayOfFamily(addressing, route))
+                        .ifPresent(gateway -> entry.put("gw", gateway.getHostAddress()));
             }
         }
         return result.toString();
+    }
+
+    private static Optional<InetAddress> gatewayOfFamily(Addressing addressing, Route route) {
+        return addressing.ips().stream()
+                .filter(ip -> (ip.address() instanceof Inet4Address) == route.destination().isIpv4())
+                .flatMap(ip -> ip.gateway().stream())
+                .findFirst();
     }
 
     static String error(CniVersion version, CniErrorCode code, String details) {

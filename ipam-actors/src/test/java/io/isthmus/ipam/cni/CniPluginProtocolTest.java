@@ -99,6 +99,7 @@ class CniPluginProtocolTest {
         assertFalse(ip.has("version"), "1.0.0 results carry no per-IP version");
         assertFalse(result.has("interfaces"), "an IPAM result has no interfaces");
         assertEquals("0.0.0.0/0", result.path("routes").get(0).path("dst").asText());
+        assertEquals("10.77.0.1", result.path("routes").get(0).path("gw").asText(), "a route without a next hop names the gateway");
         assertEquals("10.200.0.0/16", result.path("routes").get(1).path("dst").asText());
         assertEquals("10.77.0.254", result.path("routes").get(1).path("gw").asText());
         assertEquals(1, backend.commits());

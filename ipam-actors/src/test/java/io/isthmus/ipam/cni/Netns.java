@@ -43,13 +43,16 @@ final class Netns implements AutoCloseable {
         return run(command);
     }
 
-    /** {@code ip -n NS -j addr show dev IFNAME}: the addresses on an interface as ADDRESS/PREFIX, or none. */
+    /** {@code ip -n NS -j addr show dev IFNAME}: the global addresses of an interface as ADDRESS/PREFIX. */
     static List<String> addresses(String netns, String ifname) {
         List<String> addresses = new ArrayList<>();
         try {
             JsonNode links = JSON.readTree(ip("-n", netns, "-j", "addr", "show", "dev", ifname));
             for (JsonNode link : links) {
                 for (JsonNode info : link.path("addr_info")) {
+                    if (!info.path("scope").asText().equals("global")) {
+                        continue; // the kernel's fe80:: link-local address is not ours
+                    }
                     addresses.add(info.path("local").asText() + "/" + info.path("prefixlen").asInt());
                 }
             }

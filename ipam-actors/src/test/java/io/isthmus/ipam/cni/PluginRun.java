@@ -105,6 +105,17 @@ record PluginRun(int exitCode, String stdout, String stderr, long nanos) {
         return code;
     }
 
+    /**
+     * The CNI error code in stdout of a plugin that failed. Unlike {@link #errorCode()} it does not require the exit
+     * code to match: the Debian Go plugins (libcni's skel) exit with 1 whatever the code in their error JSON.
+     */
+    int reportedErrorCode() {
+        if (exitCode == 0) {
+            throw new AssertionError("expected a failure: " + this);
+        }
+        return json().path("code").asInt(-1);
+    }
+
     @Override
     public String toString() {
         return "exit " + exitCode + ", stdout " + stdout.strip() + ", stderr " + stderr.strip();
