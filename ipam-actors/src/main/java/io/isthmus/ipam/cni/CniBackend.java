@@ -1,0 +1,163 @@
+package io.isthmus.ipam.cni;
+
+import io.isthmus.api.Cidr;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The port through which the CNI endpoint reaches the address pools. The gateway implements it over the sharded
+ * pool entities; tests implement it in memory.
+ *
+ * <p>Every method completes its stage exceptionally with a {@link CniBackendException} for a refusal the caller
+ * should see (its {@link CniBackendError} becomes the CNI error code); any other failure (an ask timeout, a lost
+ * shard) is reported to the container runtime as {@link CniBackendError#UNAVAILABLE} ("try again later").
+ *
+ * <p>Allocation is reserve-then-commit: {@link #reserve} picks addresses and holds them for a short time, without
+ * needing to be durable; {@link #commit} turns the reservation into a lease and completes only once that lease is
+ * durable. A reservation that is never committed (the plugin died, the runtime timed out) must expire in the
+ * backend by itself.
+ */
+public interface CniBackend {
+
+    /**
+     * Reserves addresses for one attachment in the pool {@link ReserveRequest#pool()}. Where the owner has a fixed
+     * address (a StatefulSet pod, a VM) or asks for specific ones ({@link ReserveRequest#requestedIps()}), those are
+     * reserved. A second reserve for an attachment that already holds a lease or a live reservation returns the
+     * same addresses.
+     */
+    CompletionStage<Reservation> reserve(ReserveRequest request);
+
+    /** Makes the reservation a lease; completes once the lease is durable. */
+    CompletionStage<Lease> commit(Reservation reservation);
+
+    /**
+     * Frees whatever the attachment holds in the pool (lease or reservation). Idempotent: an attachment that holds
+     * nothing completes normally, so a repeated CNI DEL succeeds.
+     */
+    CompletionStage<Void> release(ReleaseRequest request);
+
+    /** The lease the attachment holds in the pool, or empty when it holds none. */
+    CompletionStage<Optional<Lease>> check(CheckRequest request);
+
+    /** One CNI attachment: a container's interface ({@code CNI_CONTAINERID}, {@code CNI_IFNAME}). */
+    record Attachment(String containerId, String ifname) {
+        public Attachment {
+            requireText("containerId", containerId);
+            requireText("ifname", ifname);
+        }
+    }
+
+    /**
+     * The Kubernetes pod that owns an attachment, from {@code CNI_ARGS} ({@code K8S_POD_NAMESPACE},
+     * {@code K8S_POD_NAME}, {@code K8S_POD_UID}). Namespace and name are the stable identity (a StatefulSet pod keeps
+     * them across restarts, so the backend can give it its fixed address back); the uid changes with every
+     * incarnation and may be empty when the runtime does not pass it.
+     */
+    record PodIdentity(String namespace, String name, String uid) {
+        public PodIdentity {
+            requireText("namespace", namespace);
+            requireText("name", name);
+            Objects.requireNonNull(uid, "uid");
+        }
+    }
+
+    /**
+     * Reserve addresses in {@code pool} for {@code attachment}. {@code network} is the CNI network name (for logs
+     * and lease listings); {@code pod} is empty outside Kubernetes; {@code requestedIps} are static addresses the
+     * runtime asked for (empty: the backend chooses).
+     */
+    record ReserveRequest(String pool, String network, Attachment attachment, Optional<PodIdentity> pod,
+                          List<InetAddress> requestedIps) {
+        public ReserveRequest {
+            requireText("pool", pool);
+            Objects.requireNonNull(network, "network");
+            Objects.requireNonNull(attachment, "attachment");
+            Objects.requireNonNull(pod, "pod");
+            requestedIps = List.copyOf(requestedIps);
+        }
+    }
+
+    /** Addresses held for an attachment until committed or expired; {@code id} is the backend's handle. */
+    record Reservation(String pool, String id, Attachment attachment, Addressing addressing) {
+        public Reservation {
+            requireText("pool", pool);
+            requireText("id", id);
+            Objects.requireNonNull(attachment, "attachment");
+            Objects.requireNonNull(addressing, "addressing");
+        }
+    }
+
+    /** A durable allocation: the addresses the attachment holds in the pool. */
+    record Lease(String pool, Attachment attachment, Addressing addressing) {
+        public Lease {
+            requireText("pool", pool);
+            Objects.requireNonNull(attachment, "attachment");
+            Objects.requireNonNull(addressing, "addressing");
+        }
+    }
+
+    /** Free what {@code attachment} holds in {@code pool}; {@code pod} (when known) lets the backend check the owner. */
+    record ReleaseRequest(String pool, String network, Attachment attachment, Optional<PodIdentity> pod) {
+        public ReleaseRequest {
+            requireText("pool", pool);
+            Objects.requireNonNull(network, "network");
+            Objects.requireNonNull(attachment, "attachment");
+            Objects.requireNonNull(pod, "pod");
+        }
+    }
+
+    /** Look up the lease of {@code attachment} in {@code pool}. */
+    record CheckRequest(String pool, String network, Attachment attachment, Optional<PodIdentity> pod) {
+        public CheckRequest {
+            requireText("pool", pool);
+            Objects.requireNonNull(network, "network");
+            Objects.requireNonNull(attachment, "attachment");
+            Objects.requireNonNull(pod, "pod");
+        }
+    }
+
+    /** What the interface gets: one address per family (dual stack: two), and the pool's routes. */
+    record Addressing(List<AssignedIp> ips, List<Route> routes) {
+        public Addressing {
+            ips = List.copyOf(ips);
+            routes = List.copyOf(routes);
+            if (ips.isEmpty()) {
+                throw new IllegalArgumentException("an addressing needs at least one address");
+            }
+        }
+    }
+
+    /** One address with the prefix length of its subnet ({@code 10.1.0.5} and 24) and the subnet's gateway. */
+    record AssignedIp(InetAddress address, int prefixLength, Optional<InetAddress> gateway) {
+        public AssignedIp {
+            Objects.requireNonNull(address, "address");
+            Objects.requireNonNull(gateway, "gateway");
+            int bits = address.getAddress().length * 8;
+            if (prefixLength < 0 || prefixLength > bits) {
+                throw new IllegalArgumentException("prefix length " + prefixLength + " out of 0.." + bits);
+            }
+            if (gateway.isPresent() && gateway.get().getAddress().length != address.getAddress().length) {
+                throw new IllegalArgumentException("gateway " + gateway.get().getHostAddress()
+                        + " is not of the family of " + address.getHostAddress());
+            }
+        }
+    }
+
+    /** A route to install in the pod: destination and (optional) next hop. */
+    record Route(Cidr destination, Optional<InetAddress> gateway) {
+        public Route {
+            Objects.requireNonNull(destination, "destination");
+            Objects.requireNonNull(gateway, "gateway");
+        }
+    }
+
+    private static void requireText(String field, String value) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(field + " must not be empty");
+        }
+    }
+}
