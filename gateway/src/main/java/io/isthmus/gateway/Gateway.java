@@ -7,7 +7,14 @@ import io.isthmus.dns.DnsServer;
 import io.isthmus.gateway.admin.AdminServer;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.HostPort;
+import io.isthmus.api.ipam.OwnerKind;
 import io.isthmus.gateway.exports.ExportRegistry;
+import io.isthmus.gateway.ipam.OwnersFileLiveness;
+import io.isthmus.gateway.ipam.PoolCniBackend;
+import io.isthmus.ipam.Ipam;
+import io.isthmus.ipam.OwnerLiveness;
+import io.isthmus.ipam.SegmentGuard;
+import io.isthmus.ipam.cni.CniServer;
 import io.isthmus.gateway.exports.ExportSet;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.gateway.peering.ExportFeed;
@@ -37,6 +44,7 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,6 +80,7 @@ public final class Gateway implements AutoCloseable {
      */
     private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
     private ActorRef<MeshView.Command> mesh;
+    private Ipam ipam;
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
@@ -157,6 +166,8 @@ public final class Gateway implements AutoCloseable {
         exportsRecovered.set(true);
         log.info("cluster {}: {} exports recovered (version {})", self, recovered.size(), recovered.version());
 
+        startIpam(clock);
+
         try {
             dns = DnsServer.start(dnsConfig(), () -> meshState.get().directory());
         } catch (BindException e) {
@@ -187,6 +198,40 @@ public final class Gateway implements AutoCloseable {
                 HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()), config.replicas().listen());
     }
 
+    /** The pools (sharded, event-sourced) and, where configured, the CNI endpoint in front of them. */
+    private void startIpam(Clock clock) {
+        GatewayConfig.Ipam settings = config.ipam();
+        OwnerLiveness liveness = settings.ownersFile().<OwnerLiveness>map(OwnersFileLiveness::new)
+                .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
+        ipam = Ipam.start(system, config.clusterId(), segmentGuard(), liveness, settings.settings(), clock);
+        if (settings.cniSocket().isPresent()) {
+            Path socket = settings.cniSocket().get();
+            try {
+                CniServer cni = CniServer.start(socket, new PoolCniBackend(ipam, fixedIpPods(settings.fixedIpPods())));
+                resources.add(cni);
+                log.info("cluster {}: CNI endpoint on {}", config.clusterId(), socket);
+            } catch (IOException e) {
+                throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());
+            }
+        }
+    }
+
+    private SegmentGuard segmentGuard() {
+        // INTERIM (integration branch): replaced by the address plan's ledger before this lands.
+        return (cluster, cidr) -> java.util.concurrent.CompletableFuture.completedFuture(
+                new SegmentGuard.Refused("the clusterset address plan is not wired yet"));
+    }
+
+    /** Pods named by {@code isthmus.ipam.fixed-ip-pods} are StatefulSet-like (sticky); every other pod is plain. */
+    private static PoolCniBackend.PodKinds fixedIpPods(List<String> globs) {
+        List<java.util.regex.Pattern> patterns = globs.stream()
+                .map(glob -> java.util.regex.Pattern.compile(java.util.Arrays.stream(glob.split("\\*", -1))
+                        .map(java.util.regex.Pattern::quote).collect(java.util.stream.Collectors.joining(".*"))))
+                .toList();
+        return (namespace, name) -> patterns.stream().anyMatch(p -> p.matcher(namespace + "/" + name).matches())
+                ? OwnerKind.STATEFUL_POD : OwnerKind.POD;
+    }
+
     private DnsConfig dnsConfig() {
         return DnsConfig.of(config.dns().listen().toSocketAddress())
                 .withZone(config.dns().zone())
@@ -204,6 +249,11 @@ public final class Gateway implements AutoCloseable {
     /** The latest state of the mesh view: exports, imports, links and the DNS directory. */
     public MeshView.Snapshot mesh() {
         return meshState.get();
+    }
+
+    /** The IPAM facade: pools, allocations, reclaims. */
+    public Ipam ipam() {
+        return ipam;
     }
 
     public PeeringTls tls() {

@@ -50,10 +50,12 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
     // Milliseconds: the precision exports travel with, so every cluster compares the same export times.
     private final Clock clock = Clock.tick(Clock.systemUTC(), java.time.Duration.ofMillis(1));
     private ServerBinding binding;
+    private final io.isthmus.gateway.ipam.IpamRoutes ipamRoutes;
 
     private AdminServer(Gateway gateway, Metrics metrics) {
         this.gateway = gateway;
         this.metrics = metrics;
+        this.ipamRoutes = new io.isthmus.gateway.ipam.IpamRoutes(gateway.ipam(), json);
     }
 
     public static AdminServer start(ActorSystem<?> system, Gateway gateway, Metrics metrics) {
@@ -83,6 +85,7 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                 pathPrefix("api", () -> pathPrefix("v1", () -> concat(
                         path("status", () -> get(() -> completeJson(StatusCodes.OK, report.status(gateway)))),
                         path("imports", () -> get(() -> completeJson(StatusCodes.OK, report.imports(gateway.mesh())))),
+                        pathPrefix("ipam", () -> ipamRoutes.routes()),
                         path(PathMatchers.segment("mesh").slash("crl"), () -> post(() ->
                                 entity(Unmarshaller.entityToByteString(), this::acceptCrl))),
                         pathPrefix("exports", () -> concat(

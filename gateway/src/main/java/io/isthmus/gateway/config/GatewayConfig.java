@@ -15,7 +15,8 @@ public record GatewayConfig(
         Dns dns,
         Replicas replicas,
         Path tlsDir,
-        Journal journal) {
+        Journal journal,
+        Ipam ipam) {
 
     /** The event journal: embedded H2 in the data dir, or a PostgreSQL database the replicas share. */
     public sealed interface Journal {
@@ -42,6 +43,18 @@ public record GatewayConfig(
     /** The DNS server's settings; {@code forwarding} and {@code locality} are the dns module's own types. */
     public record Dns(HostPort listen, String zone, Duration ttl, io.isthmus.dns.Locality locality,
                       boolean clusterNames, io.isthmus.dns.Forwarding forwarding) {
+    }
+
+    /**
+     * IPAM: the pools' tuning (the ipam module's own settings), where the CNI endpoint listens (empty: no CNI
+     * endpoint on this replica), where owner liveness comes from without Kubernetes (empty: nothing is reclaimed
+     * but expired reservations), and which pods keep a fixed IP ({@code namespace/name} globs).
+     */
+    public record Ipam(io.isthmus.ipam.IpamSettings settings, java.util.Optional<Path> cniSocket,
+                       java.util.Optional<Path> ownersFile, List<String> fixedIpPods) {
+        public Ipam {
+            fixedIpPods = List.copyOf(fixedIpPods);
+        }
     }
 
     public record Replicas(HostPort listen, List<String> seedNodes) {

@@ -125,7 +125,34 @@ public final class GatewayConfigLoader {
             throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");
         }
         Path tlsDir = dataDir.resolve(tlsText).normalize();
-        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir, journal(c, baseDir));
+        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir, journal(c, baseDir),
+                ipam(c, dataDir.normalize()));
+    }
+
+    private static final Pattern FIXED_IP_POD = Pattern.compile("[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?/[a-z0-9*]([-a-z0-9.*]*[a-z0-9*])?");
+
+    private static GatewayConfig.Ipam ipam(Config c, Path dataDir) {
+        for (String key : List.of("reservation-timeout", "expiry-check-interval", "reclaim-grace", "reclaim-interval", "ask-timeout")) {
+            positive(c, "ipam." + key);
+        }
+        for (String key : List.of("max-batch", "snapshot-every")) {
+            if (integer(c, "ipam." + key) < 1) {
+                throw new InvalidFieldException("isthmus.ipam." + key, c.getValue("ipam." + key).unwrapped(), "must be at least 1");
+            }
+        }
+        io.isthmus.ipam.IpamSettings settings = io.isthmus.ipam.IpamSettings.fromConfig(c.atPath(ROOT));
+        String socket = string(c, "ipam.cni-socket");
+        String owners = string(c, "ipam.owners-file");
+        List<String> fixed = stringList(c, "ipam.fixed-ip-pods");
+        for (String pattern : fixed) {
+            if (!FIXED_IP_POD.matcher(pattern).matches()) {
+                throw new InvalidFieldException("isthmus.ipam.fixed-ip-pods", pattern,
+                        "expected NAMESPACE/NAME with * as a wildcard, e.g. db/postgres-*");
+            }
+        }
+        return new GatewayConfig.Ipam(settings,
+                socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(socket)),
+                owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed);
     }
 
     private static GatewayConfig.Journal journal(Config c, Path baseDir) {

@@ -1,0 +1,131 @@
+package io.isthmus.gateway.ipam;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.ipam.IpamError;
+import io.isthmus.api.ipam.IpamException;
+import io.isthmus.ipam.Ipam;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The IPAM part of the admin API, under {@code /api/v1/ipam}: pools, allocations, releases, leases and reclaims.
+ * Every refusal is a JSON {@code {"error", "code", "field", "value"}} with the HTTP status of its {@link IpamError}.
+ * <pre>
+ * GET  pools                         every pool with its usage
+ * POST pools                         create a pool (body: IpamJson#poolSpec)
+ * GET  pools/NAME                    one pool
+ * POST pools/NAME/allocations        allocate for an owner (reserve and commit in one durable step)
+ * POST pools/NAME/releases           release what an owner holds
+ * GET  pools/NAME/leases             every lease
+ * GET  pools/NAME/reclaims           the latest reclaims
+ * POST pools/NAME/reclaim            run the reclaimer now
+ * </pre>
+ */
+public final class IpamRoutes extends AllDirectives {
+    private final Ipam ipam;
+    private final ObjectMapper json;
+    private final IpamJson forms;
+
+    public IpamRoutes(Ipam ipam, ObjectMapper json) {
+        this.ipam = ipam;
+        this.json = json;
+        this.forms = new IpamJson(json);
+    }
+
+    /** The routes below {@code /api/v1/ipam}: the caller has matched that prefix. */
+    public Route routes() {
+        return pathPrefix("pools", () -> concat(
+                pathEnd(() -> concat(
+                        get(() -> answer(() -> ipam.pools().thenCompose(specs -> {
+                            List<CompletableFuture<ObjectNode>> each = specs.stream()
+                                    .map(spec -> ipam.pool(spec.name()).thenApply(forms::pool).toCompletableFuture())
+                                    .toList();
+                            return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
+                                    .thenApply(done -> array(each.stream().map(CompletableFuture::join).toList()));
+                        }))),
+                        post(() -> withBody(body -> ipam.createPool(forms.poolSpec(body))
+                                .thenCompose(spec -> ipam.pool(spec.name())).thenApply(forms::pool))))),
+                pathPrefix(PathMatchers.segment(), pool -> concat(
+                        pathEnd(() -> get(() -> answer(() -> ipam.pool(pool).thenApply(forms::pool)))),
+                        path("allocations", () -> post(() -> withBody(body ->
+                                ipam.allocate(pool, forms.allocation(body, ipam.cluster())).thenApply(forms::lease)))),
+                        path("releases", () -> post(() -> withBody(body -> {
+                            IpamJson.ReleaseRequest release = forms.release(body, ipam.cluster());
+                            return ipam.release(pool, release.owner(), release.mode()).thenApply(forms::released);
+                        }))),
+                        path("leases", () -> get(() -> answer(() -> ipam.leases(pool)
+                                .thenApply(leases -> array(leases.stream().map(forms::lease).toList()))))),
+                        path("reclaims", () -> get(() -> answer(() -> ipam.reclaims(pool)
+                                .thenApply(list -> array(list.stream().map(forms::reclaim).toList()))))),
+                        path("reclaim", () -> post(() -> answer(() -> ipam.reclaimNow(pool)
+                                .thenApply(list -> array(list.stream().map(forms::reclaim).toList())))))))));
+    }
+
+    private Route withBody(Function<JsonNode, CompletionStage<? extends JsonNode>> handle) {
+        return entity(Unmarshaller.entityToString(), text -> answer(() -> {
+            JsonNode body;
+            try {
+                body = json.readTree(text);
+            } catch (JsonProcessingException e) {
+                throw new InvalidFieldException("body", "", "not valid JSON: " + e.getOriginalMessage());
+            }
+            return handle.apply(body);
+        }));
+    }
+
+    /** Runs {@code work}; a refusal thrown at once or failing the stage becomes the JSON error. */
+    private Route answer(Supplier<CompletionStage<? extends JsonNode>> work) {
+        CompletionStage<? extends JsonNode> stage;
+        try {
+            stage = work.get();
+        } catch (RuntimeException e) {
+            return error(e);
+        }
+        return onComplete(stage, result -> result.fold(this::error, body -> json(StatusCodes.OK, body)));
+    }
+
+    private Route error(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        IpamException refusal = switch (cause) {
+            case IpamException ipamException -> ipamException;
+            case InvalidFieldException invalid -> IpamException.invalid(invalid);
+            default -> new IpamException(IpamError.UNAVAILABLE, "IPAM failed: " + cause);
+        };
+        ObjectNode body = json.createObjectNode().put("error", refusal.getMessage())
+                .put("code", refusal.error().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+        if (!refusal.field().isEmpty()) {
+            body.put("field", refusal.field()).put("value", refusal.value());
+        }
+        return json(StatusCodes.get(refusal.error().httpStatus()), body);
+    }
+
+    private ArrayNode array(List<? extends JsonNode> items) {
+        ArrayNode out = json.createArrayNode();
+        out.addAll(items);
+        return out;
+    }
+
+    private Route json(StatusCode status, JsonNode body) {
+        return complete(HttpResponse.create().withStatus(status)
+                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toPrettyString() + "\n")));
+    }
+}

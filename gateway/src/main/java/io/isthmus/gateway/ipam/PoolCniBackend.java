@@ -1,0 +1,136 @@
+package io.isthmus.gateway.ipam;
+
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.ipam.AllocationRequest;
+import io.isthmus.api.ipam.IpamError;
+import io.isthmus.api.ipam.IpamException;
+import io.isthmus.api.ipam.LeasedAddress;
+import io.isthmus.api.ipam.Owner;
+import io.isthmus.api.ipam.OwnerKind;
+import io.isthmus.api.ipam.ReleaseMode;
+import io.isthmus.ipam.Ipam;
+import io.isthmus.ipam.cni.CniBackend;
+import io.isthmus.ipam.cni.CniBackendError;
+import io.isthmus.ipam.cni.CniBackendException;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * The CNI endpoint's way to the pools: turns a CNI attachment into an IPAM owner and the pools' answers into CNI
+ * addressing. The owner of a Kubernetes pod is {@code namespace/name} (kind from {@link PodKinds}: a StatefulSet pod
+ * is sticky and gets its fixed IP back); a call without pod arguments is owned by its container id in namespace
+ * {@value #NO_POD_NAMESPACE}.
+ */
+public final class PoolCniBackend implements CniBackend {
+    static final String NO_POD_NAMESPACE = "cni";
+
+    /** Which kind of owner a pod is; Kubernetes answers from the pod's controller, config answers without it. */
+    @FunctionalInterface
+    public interface PodKinds {
+        OwnerKind kindOf(String namespace, String name);
+    }
+
+    private final Ipam ipam;
+    private final PodKinds podKinds;
+
+    public PoolCniBackend(Ipam ipam, PodKinds podKinds) {
+        this.ipam = ipam;
+        this.podKinds = podKinds;
+    }
+
+    @Override
+    public CompletionStage<Reservation> reserve(ReserveRequest request) {
+        return refusalsMapped(() -> {
+            Owner owner = owner(request.attachment(), request.pod());
+            AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
+            return ipam.reserve(request.pool(), allocation).thenApply(made -> new Reservation(request.pool(),
+                    made.reservationId(), request.attachment(), addressing(made.addresses(), made.routes())));
+        });
+    }
+
+    @Override
+    public CompletionStage<Lease> commit(Reservation reservation) {
+        return refusalsMapped(() -> ipam.commit(reservation.pool(), reservation.id()).thenApply(lease ->
+                new Lease(reservation.pool(), reservation.attachment(),
+                        new Addressing(assigned(lease.addresses()), reservation.addressing().routes()))));
+    }
+
+    @Override
+    public CompletionStage<Void> release(ReleaseRequest request) {
+        return refusalsMapped(() -> ipam.release(request.pool(), owner(request.attachment(), request.pod()),
+                ReleaseMode.KEEP_FIXED).<Void>thenApply(result -> null)
+                .exceptionallyCompose(failure -> unwrap(failure) instanceof IpamException e
+                        && e.error() == IpamError.UNKNOWN_POOL
+                        ? CompletableFuture.completedFuture(null) // nothing can be held in a pool that is not there
+                        : CompletableFuture.failedFuture(failure)));
+    }
+
+    @Override
+    public CompletionStage<Optional<Lease>> check(CheckRequest request) {
+        return refusalsMapped(() -> {
+            Owner owner = owner(request.attachment(), request.pod());
+            return ipam.leases(request.pool()).thenApply(leases -> leases.stream()
+                    .filter(lease -> lease.owner().identity().equals(owner.identity()))
+                    .filter(lease -> lease.state() == io.isthmus.api.ipam.LeaseState.ACTIVE)
+                    .findFirst()
+                    .map(lease -> new Lease(request.pool(), request.attachment(),
+                            new Addressing(assigned(lease.addresses()), List.of()))));
+        });
+    }
+
+    private Owner owner(Attachment attachment, Optional<PodIdentity> pod) {
+        if (pod.isPresent()) {
+            PodIdentity identity = pod.get();
+            return new Owner(ipam.cluster(), identity.namespace(), podKinds.kindOf(identity.namespace(), identity.name()),
+                    identity.name(), identity.uid());
+        }
+        return new Owner(ipam.cluster(), NO_POD_NAMESPACE, OwnerKind.POD,
+                attachment.containerId().toLowerCase(Locale.ROOT), "");
+    }
+
+    private static Addressing addressing(List<LeasedAddress> addresses, List<io.isthmus.api.ipam.Route> routes) {
+        return new Addressing(assigned(addresses), routes.stream().map(r -> new Route(r.destination(), r.via())).toList());
+    }
+
+    private static List<AssignedIp> assigned(List<LeasedAddress> addresses) {
+        return addresses.stream().map(a -> new AssignedIp(a.address(), a.network().prefix(), a.gateway())).toList();
+    }
+
+    /** Runs {@code call}, turning IPAM refusals (thrown or failing the stage) into the CNI backend's. */
+    private static <T> CompletionStage<T> refusalsMapped(Supplier<CompletionStage<T>> call) {
+        CompletionStage<T> stage;
+        try {
+            stage = call.get();
+        } catch (RuntimeException e) {
+            stage = CompletableFuture.failedFuture(e);
+        }
+        return stage.exceptionallyCompose(failure -> CompletableFuture.failedFuture(mapped(unwrap(failure))));
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    }
+
+    private static Throwable mapped(Throwable cause) {
+        return switch (cause) {
+            case CniBackendException already -> already;
+            case InvalidFieldException invalid -> new CniBackendException(CniBackendError.BAD_REQUEST, invalid.getMessage());
+            case IpamException refusal -> new CniBackendException(switch (refusal.error()) {
+                case POOL_EXHAUSTED -> CniBackendError.POOL_EXHAUSTED;
+                case UNKNOWN_POOL -> CniBackendError.UNKNOWN_POOL;
+                case ADDRESS_IN_USE -> CniBackendError.ADDRESS_IN_USE;
+                case NOT_OWNER -> CniBackendError.NOT_OWNER;
+                case UNKNOWN_RESERVATION -> CniBackendError.RESERVATION_EXPIRED;
+                case UNAVAILABLE -> CniBackendError.UNAVAILABLE;
+                case INVALID_INPUT, POOL_EXISTS, POOL_OVERLAPS, OUTSIDE_SEGMENTS -> CniBackendError.BAD_REQUEST;
+            }, refusal.getMessage());
+            default -> cause;
+        };
+    }
+}
