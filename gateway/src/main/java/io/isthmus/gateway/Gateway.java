@@ -204,6 +204,7 @@ public final class Gateway implements AutoCloseable {
         OwnerLiveness liveness = settings.ownersFile().<OwnerLiveness>map(OwnersFileLiveness::new)
                 .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
         ipam = Ipam.start(system, config.clusterId(), segmentGuard(), liveness, settings.settings(), clock);
+        resources.add(io.isthmus.gateway.ipam.IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
         if (settings.cniSocket().isPresent()) {
             Path socket = settings.cniSocket().get();
             try {
