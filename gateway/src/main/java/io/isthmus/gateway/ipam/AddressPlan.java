@@ -1,0 +1,116 @@
+package io.isthmus.gateway.ipam;
+
+import io.isthmus.api.Cidr;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.ipam.IpamError;
+import io.isthmus.api.ipam.IpamException;
+import io.isthmus.ipam.SegmentGuard;
+import io.isthmus.ipam.plan.Plan;
+import io.isthmus.ipam.plan.PlanConfig;
+import io.isthmus.ipam.plan.PlanTransport;
+import io.isthmus.ipam.plan.SegmentLedger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * This cluster's side of the clusterset address plan: its segment ledger (one sharded, event-sourced entity per
+ * cluster, so exactly one replica speaks for the cluster), the latest plan it published, and the pools' guard
+ * answered from it. Without supernets configured there is no plan: pools cannot be created, and every refusal says
+ * how to configure one.
+ */
+public final class AddressPlan implements SegmentGuard {
+    private final ClusterId self;
+    private final Optional<EntityRef<SegmentLedger.Command>> ledger;
+    private final AtomicReference<Plan> latest = new AtomicReference<>();
+    private final Duration askTimeout;
+
+    private AddressPlan(ClusterId self, Optional<EntityRef<SegmentLedger.Command>> ledger, Duration askTimeout) {
+        this.self = self;
+        this.ledger = ledger;
+        this.askTimeout = askTimeout;
+    }
+
+    /** Starts the ledger when {@code config} is present; {@code transport} carries its messages over peering. */
+    public static AddressPlan start(ActorSystem<?> system, ClusterId self, Optional<PlanConfig> config,
+                                    PlanTransport transport, Clock clock, Duration askTimeout) {
+        if (config.isEmpty()) {
+            return new AddressPlan(self, Optional.empty(), askTimeout);
+        }
+        ClusterSharding sharding = ClusterSharding.get(system);
+        AddressPlan plan = new AddressPlan(self, Optional.of(
+                sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout);
+        sharding.init(Entity.of(SegmentLedger.ENTITY_TYPE_KEY,
+                entity -> SegmentLedger.create(config.get(), transport, plan.latest::set, clock)));
+        // Wake the ledger now: it recovers, publishes the plan and starts talking to its peers without a request.
+        plan.current();
+        return plan;
+    }
+
+    /** The ledger's command for a message a peer sent us; empty when this cluster has no plan. */
+    public Optional<EntityRef<SegmentLedger.Command>> ledger() {
+        return ledger;
+    }
+
+    public boolean configured() {
+        return ledger.isPresent();
+    }
+
+    /** The plan as the ledger knows it now. */
+    public CompletionStage<Plan> current() {
+        return withLedger(ref -> ref.ask(SegmentLedger.GetPlan::new, askTimeout));
+    }
+
+    /** Claims a segment of {@code kind} (a given CIDR, or the next free one); completes once a majority agreed. */
+    public CompletionStage<io.isthmus.ipam.plan.Segment> claim(String kind, String cidr) {
+        return withLedger(ref -> ref.<SegmentLedger.ClaimReply>ask(
+                replyTo -> new SegmentLedger.ClaimSegment(kind, cidr, replyTo), askTimeout)
+                .thenApply(reply -> switch (reply) {
+                    case SegmentLedger.SegmentGranted granted -> granted.segment();
+                    case SegmentLedger.Rejected rejected -> throw refusal(rejected);
+                }));
+    }
+
+    /** Records a CIDR this cluster already uses (before the plan), so overlaps with other clusters are reported. */
+    public CompletionStage<Void> register(String kind, String cidr) {
+        return withLedger(ref -> ref.<SegmentLedger.ChangeReply>ask(
+                replyTo -> new SegmentLedger.RegisterCidr(kind, cidr, replyTo), askTimeout)
+                .thenApply(reply -> switch (reply) {
+                    case SegmentLedger.Done done -> null;
+                    case SegmentLedger.Rejected rejected -> throw refusal(rejected);
+                }));
+    }
+
+    @Override
+    public CompletionStage<SegmentDecision> check(ClusterId cluster, Cidr cidr) {
+        if (ledger.isEmpty()) {
+            return CompletableFuture.completedFuture(new Refused("cluster " + self + " has no address plan: "
+                    + "configure isthmus.plan (members and supernets) and claim a segment first"));
+        }
+        Plan known = latest.get();
+        CompletionStage<Plan> plan = known != null ? CompletableFuture.completedFuture(known) : current();
+        return plan.thenApply(p -> p.whyNotHeld(cluster, cidr).<SegmentDecision>map(Refused::new).orElse(new Allowed()));
+    }
+
+    private <T> CompletionStage<T> withLedger(java.util.function.Function<EntityRef<SegmentLedger.Command>, CompletionStage<T>> call) {
+        if (ledger.isEmpty()) {
+            return CompletableFuture.failedFuture(new IpamException(IpamError.INVALID_INPUT, "cluster " + self
+                    + " has no address plan: configure isthmus.plan (members and supernets)", "isthmus.plan", ""));
+        }
+        return call.apply(ledger.get());
+    }
+
+    private static IpamException refusal(SegmentLedger.Rejected rejected) {
+        // A refusal without a field is the clusterset's answer (no majority reachable, lost to an earlier claim).
+        return new IpamException(rejected.field().isEmpty() ? IpamError.UNAVAILABLE : IpamError.INVALID_INPUT,
+                rejected.reason(), rejected.field(), rejected.value());
+    }
+}

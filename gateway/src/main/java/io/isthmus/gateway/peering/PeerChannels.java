@@ -1,0 +1,67 @@
+package io.isthmus.gateway.peering;
+
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.grpc.peering.PeerMessage;
+
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
+import java.util.function.Predicate;
+
+/**
+ * The peer streams as a message channel for the parts that ride on peering besides exports (the address plan now;
+ * policy and tunnel keys later): send one message to a cluster over any of its open links, and hand each message of
+ * such a kind that arrives to the one part that handles it. Best effort, like the links: a part that needs a
+ * message to arrive retransmits it.
+ */
+public final class PeerChannels {
+    private final ConcurrentHashMap<ClusterId, CopyOnWriteArrayList<Predicate<PeerMessage>>> links = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<PeerMessage.KindCase, BiConsumer<ClusterId, PeerMessage>> handlers = new ConcurrentHashMap<>();
+
+    /** A link to {@code remote} is up; {@code offer} queues a message on it and says whether it took it. */
+    void attach(ClusterId remote, Predicate<PeerMessage> offer) {
+        links.computeIfAbsent(remote, r -> new CopyOnWriteArrayList<>()).add(offer);
+    }
+
+    void detach(ClusterId remote, Predicate<PeerMessage> offer) {
+        links.computeIfPresent(remote, (r, offers) -> {
+            offers.remove(offer);
+            return offers.isEmpty() ? null : offers;
+        });
+    }
+
+    /** Hands a received message to the part registered for its kind; false when nobody handles that kind. */
+    boolean deliver(ClusterId from, PeerMessage message) {
+        BiConsumer<ClusterId, PeerMessage> handler = handlers.get(message.getKindCase());
+        if (handler == null) {
+            return false;
+        }
+        handler.accept(from, message);
+        return true;
+    }
+
+    /** Registers the one handler of a message kind. */
+    public void handle(PeerMessage.KindCase kind, BiConsumer<ClusterId, PeerMessage> handler) {
+        if (handlers.putIfAbsent(kind, handler) != null) {
+            throw new IllegalStateException("a handler for peer messages of kind " + kind + " is already registered");
+        }
+    }
+
+    /** Sends over the first open link to {@code to} that takes it; false when none did (no link, or all full). */
+    public boolean send(ClusterId to, PeerMessage message) {
+        List<Predicate<PeerMessage>> offers = links.getOrDefault(to, new CopyOnWriteArrayList<>());
+        for (Predicate<PeerMessage> offer : offers) {
+            if (offer.test(message)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Clusters with at least one open link. */
+    public Set<ClusterId> connected() {
+        return Set.copyOf(links.keySet());
+    }
+}
