@@ -282,7 +282,7 @@ public final class PlanState {
         }
         segments.sort(java.util.Comparator.comparing(Segment::holder).thenComparing(Segment::kind)
                 .thenComparing(s -> Cidr.parse("cidr", s.cidr())));
-        return new Plan(self(), segments, pending(), registered, overlaps());
+        return new Plan(self(), config.members(), segments, pending(), registered, overlaps());
     }
 
     /**
@@ -318,29 +318,7 @@ public final class PlanState {
      * in words an operator can act on.
      */
     public Optional<String> whyNotHeld(ClusterId cluster, Cidr range) {
-        List<Claim> held = heldBy(cluster);
-        if (held.stream().anyMatch(c -> c.range().contains(range))) {
-            return Optional.empty();
-        }
-        if (!config.members().contains(cluster)) {
-            return Optional.of(cluster + " is not a member of the clusterset (members: " + names(config.members()) + ")");
-        }
-        if (cluster.equals(self())) {
-            Optional<Claim> pendingClaim = pending().stream().filter(c -> c.range().contains(range)).findFirst();
-            if (pendingClaim.isPresent()) {
-                return Optional.of(range + " is inside " + pendingClaim.get().kind().label() + " segment "
-                        + pendingClaim.get().cidr() + " that " + cluster
-                        + " has claimed, but a majority of the clusterset has not acknowledged it yet");
-            }
-        }
-        Optional<Placed> foreign = allHeld().filter(h -> !h.claim().claimant().equals(cluster) && h.range().overlaps(range)).findFirst();
-        if (foreign.isPresent()) {
-            Claim other = foreign.get().claim();
-            return Optional.of(range + " overlaps " + other.kind().label() + " segment " + other.cidr() + " held by " + other.claimant());
-        }
-        String holds = held.isEmpty() ? cluster + " holds no segments yet"
-                : cluster + " holds " + held.stream().map(c -> c.kind().label() + " " + c.cidr()).collect(Collectors.joining(", "));
-        return Optional.of(range + " is not inside a segment held by " + cluster + " (" + holds + ")");
+        return plan().whyNotHeld(cluster, range);
     }
 
     // ---- what the ledger's decisions need ------------------------------------------------------------------------
