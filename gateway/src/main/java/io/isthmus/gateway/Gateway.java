@@ -9,11 +9,16 @@ import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.api.ipam.OwnerKind;
 import io.isthmus.gateway.exports.ExportRegistry;
+import io.isthmus.api.grpc.peering.PeerMessage;
+import io.isthmus.gateway.ipam.AddressPlan;
 import io.isthmus.gateway.ipam.OwnersFileLiveness;
+import io.isthmus.gateway.ipam.PeeringPlanTransport;
+import io.isthmus.gateway.peering.PeerChannels;
+import io.isthmus.ipam.plan.PlanWire;
+import io.isthmus.ipam.plan.SegmentLedger;
 import io.isthmus.gateway.ipam.PoolCniBackend;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.OwnerLiveness;
-import io.isthmus.ipam.SegmentGuard;
 import io.isthmus.ipam.cni.CniServer;
 import io.isthmus.gateway.exports.ExportSet;
 import io.isthmus.gateway.metrics.Metrics;
@@ -81,6 +86,8 @@ public final class Gateway implements AutoCloseable {
     private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
     private ActorRef<MeshView.Command> mesh;
     private Ipam ipam;
+    private AddressPlan addressPlan;
+    private final PeerChannels channels = new PeerChannels();
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
@@ -203,7 +210,12 @@ public final class Gateway implements AutoCloseable {
         GatewayConfig.Ipam settings = config.ipam();
         OwnerLiveness liveness = settings.ownersFile().<OwnerLiveness>map(OwnersFileLiveness::new)
                 .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
-        ipam = Ipam.start(system, config.clusterId(), segmentGuard(), liveness, settings.settings(), clock);
+        addressPlan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
+                clock, settings.settings().askTimeout());
+        addressPlan.ledger().ifPresent(ledger -> channels.handle(PeerMessage.KindCase.PLAN, (from, message) ->
+                ledger.tell(SegmentLedger.received(from, PlanWire.fromProto(message.getPlan())))));
+        addressPlan.ledger().ifPresent(ledger -> channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer))));
+        ipam = Ipam.start(system, config.clusterId(), addressPlan, liveness, settings.settings(), clock);
         resources.add(io.isthmus.gateway.ipam.IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
         if (settings.cniSocket().isPresent()) {
             Path socket = settings.cniSocket().get();
@@ -215,12 +227,6 @@ public final class Gateway implements AutoCloseable {
                 throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());
             }
         }
-    }
-
-    private SegmentGuard segmentGuard() {
-        // INTERIM (integration branch): replaced by the address plan's ledger before this lands.
-        return (cluster, cidr) -> java.util.concurrent.CompletableFuture.completedFuture(
-                new SegmentGuard.Refused("the clusterset address plan is not wired yet"));
     }
 
     /** Pods named by {@code isthmus.ipam.fixed-ip-pods} are StatefulSet-like (sticky); every other pod is plain. */
@@ -250,6 +256,11 @@ public final class Gateway implements AutoCloseable {
     /** The latest state of the mesh view: exports, imports, links and the DNS directory. */
     public MeshView.Snapshot mesh() {
         return meshState.get();
+    }
+
+    /** This cluster's side of the clusterset address plan. */
+    public AddressPlan addressPlan() {
+        return addressPlan;
     }
 
     /** The IPAM facade: pools, allocations, reclaims. */

@@ -55,7 +55,7 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
     private AdminServer(Gateway gateway, Metrics metrics) {
         this.gateway = gateway;
         this.metrics = metrics;
-        this.ipamRoutes = new io.isthmus.gateway.ipam.IpamRoutes(gateway.ipam(), json);
+        this.ipamRoutes = new io.isthmus.gateway.ipam.IpamRoutes(gateway.ipam(), gateway.addressPlan(), json);
     }
 
     public static AdminServer start(ActorSystem<?> system, Gateway gateway, Metrics metrics) {

@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 @Command(name = "ipam", description = "IP pools, allocations, leases and reclaims of a running gateway.",
         subcommands = {IpamCommand.Pools.class, IpamCommand.CreatePool.class, IpamCommand.Allocate.class,
                 IpamCommand.Release.class, IpamCommand.Leases.class, IpamCommand.Reclaim.class,
-                IpamCommand.Segments.class})
+                IpamCommand.Segments.class, IpamCommand.Claim.class, IpamCommand.Register.class})
 final class IpamCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
     // Only for checking requests locally: the gateway fills in its own cluster.
@@ -294,6 +294,68 @@ final class IpamCommand implements Runnable {
         }
     }
 
+    @Command(name = "claim", description = "Claim a segment of the clusterset address plan for this cluster "
+            + "(returns once a majority of the clusterset agreed).")
+    static final class Claim implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+
+        @Option(names = "--kind", required = true, paramLabel = "KIND", description = "pod, service, underlay or global.")
+        String kind;
+
+        @Option(names = "--cidr", paramLabel = "CIDR", description = "This segment (default: the next free one).")
+        String cidr;
+
+        @Override
+        public Integer call() {
+            ObjectNode body = JSON.createObjectNode().put("kind", kind);
+            if (cidr != null) {
+                io.isthmus.api.Cidr.parse("--cidr", cidr);
+                body.put("cidr", cidr);
+            }
+            JsonNode plan = send(admin.client().post("api/v1/ipam/segments", body));
+            printSegments(spec.commandLine().getOut(), plan);
+            return 0;
+        }
+    }
+
+    @Command(name = "register", description = "Register a CIDR this cluster already uses, so overlaps are reported.")
+    static final class Register implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+
+        @Option(names = "--kind", required = true, paramLabel = "KIND", description = "pod, service, underlay or global.")
+        String kind;
+
+        @Option(names = "--cidr", required = true, paramLabel = "CIDR")
+        String cidr;
+
+        @Override
+        public Integer call() {
+            io.isthmus.api.Cidr.parse("--cidr", cidr);
+            JsonNode plan = send(admin.client().post("api/v1/ipam/registrations",
+                    JSON.createObjectNode().put("kind", kind).put("cidr", cidr)));
+            printSegments(spec.commandLine().getOut(), plan);
+            return 0;
+        }
+    }
+
+    static void printSegments(PrintWriter out, JsonNode plan) {
+        Table table = new Table("CLUSTER", "KIND", "SEGMENT", "STATE");
+        for (JsonNode segment : plan.path("segments")) {
+            table.row(segment.path("cluster").asText(), segment.path("kind").asText(),
+                    segment.path("cidr").asText(), segment.path("state").asText());
+        }
+        out.print(table.render());
+        for (JsonNode overlap : plan.path("overlaps")) {
+            out.println("overlap: " + overlap.path("message").asText());
+        }
+    }
+
     @Command(name = "segments", description = "The clusterset address plan: the segments every cluster holds.")
     static final class Segments implements Callable<Integer> {
         @Spec
@@ -310,15 +372,7 @@ final class IpamCommand implements Runnable {
                 spec.commandLine().getOut().println(plan.toPrettyString());
                 return 0;
             }
-            Table table = new Table("CLUSTER", "KIND", "SEGMENT", "STATE");
-            for (JsonNode segment : plan.path("segments")) {
-                table.row(segment.path("cluster").asText(), segment.path("kind").asText(),
-                        segment.path("cidr").asText(), segment.path("state").asText());
-            }
-            spec.commandLine().getOut().print(table.render());
-            for (JsonNode overlap : plan.path("overlaps")) {
-                spec.commandLine().getOut().println("overlap: " + overlap.path("message").asText());
-            }
+            printSegments(spec.commandLine().getOut(), plan);
             return 0;
         }
     }

@@ -16,7 +16,8 @@ public record GatewayConfig(
         Replicas replicas,
         Path tlsDir,
         Journal journal,
-        Ipam ipam) {
+        Ipam ipam,
+        java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan) {
 
     /** The event journal: embedded H2 in the data dir, or a PostgreSQL database the replicas share. */
     public sealed interface Journal {

@@ -126,7 +126,28 @@ public final class GatewayConfigLoader {
         }
         Path tlsDir = dataDir.resolve(tlsText).normalize();
         return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir, journal(c, baseDir),
-                ipam(c, dataDir.normalize()));
+                ipam(c, dataDir.normalize()), plan(c, clusterId));
+    }
+
+    /** The address plan, when any supernet is configured. */
+    private static java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan(Config c, ClusterId self) {
+        Config plan = c.getConfig("plan");
+        boolean anySupernet = plan.getObject("supernets").keySet().stream()
+                .anyMatch(kind -> plan.getValue("supernets." + kind).valueType() != ConfigValueType.LIST
+                        || !plan.getList("supernets." + kind).isEmpty());
+        if (!anySupernet) {
+            return java.util.Optional.empty();
+        }
+        for (String key : List.of("claim-timeout", "retransmit-interval", "gossip-interval")) {
+            positive(c, "plan." + key);
+        }
+        try {
+            return java.util.Optional.of(io.isthmus.ipam.plan.PlanConfig.fromConfig(self, plan));
+        } catch (InvalidFieldException e) {
+            throw e.as("isthmus." + e.field());
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus.plan", "", e.getMessage());
+        }
     }
 
     private static final Pattern FIXED_IP_POD = Pattern.compile("[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?/[a-z0-9*]([-a-z0-9.*]*[a-z0-9*])?");

@@ -159,7 +159,8 @@ public final class IpamJson {
         }
     }
 
-    private static String text(JsonNode node, String key, String field) {
+    /** A required string member. */
+    public String text(JsonNode node, String key, String field) {
         JsonNode value = node.get(key);
         if (value == null || value.isNull()) {
             throw new InvalidFieldException(field, "", "is required");
@@ -168,6 +169,35 @@ public final class IpamJson {
             throw new InvalidFieldException(field, value.toString(), "must be a string");
         }
         return value.asText();
+    }
+
+    /** An optional string member; empty when absent. */
+    public String optionalText(JsonNode node, String key) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return "";
+        }
+        if (!value.isTextual()) {
+            throw new InvalidFieldException(key, value.toString(), "must be a string");
+        }
+        return value.asText();
+    }
+
+    /** The plan: every segment (held, pending, registered) with its cluster, and the overlaps found. */
+    public ObjectNode plan(io.isthmus.ipam.plan.Plan plan) {
+        ObjectNode out = json.createObjectNode().put("cluster", plan.self().value());
+        plan.members().forEach(member -> out.withArray("members").add(member.value()));
+        ArrayNode segments = out.putArray("segments");
+        plan.segments().forEach(s -> segments.addObject().put("cluster", s.holder().value())
+                .put("kind", s.kind().label()).put("cidr", s.cidr()).put("state", "held"));
+        plan.pending().forEach(c -> segments.addObject().put("cluster", c.claimant().value())
+                .put("kind", c.kind().label()).put("cidr", c.cidr()).put("state", "pending"));
+        plan.registered().forEach(r -> segments.addObject().put("cluster", r.cluster().value())
+                .put("kind", r.kind().label()).put("cidr", r.cidr()).put("state", "registered"));
+        ArrayNode overlaps = out.putArray("overlaps");
+        plan.overlaps().forEach(o -> overlaps.addObject().put("message", o.describe())
+                .put("first", o.first().value()).put("second", o.second().value()));
+        return out;
     }
 
     private static <T> List<T> list(JsonNode node, String key, String field, BiFunction<String, String, T> parse) {

@@ -38,21 +38,38 @@ import java.util.function.Supplier;
  * GET  pools/NAME/leases             every lease
  * GET  pools/NAME/reclaims           the latest reclaims
  * POST pools/NAME/reclaim            run the reclaimer now
+ * GET  segments                      the clusterset address plan as this cluster knows it
+ * POST segments                      claim a segment: {"kind": "pod", "cidr": optional}; answers once a majority agreed
+ * POST registrations                 register a CIDR already in use: {"kind", "cidr"}
  * </pre>
  */
 public final class IpamRoutes extends AllDirectives {
     private final Ipam ipam;
+    private final AddressPlan plan;
     private final ObjectMapper json;
     private final IpamJson forms;
 
-    public IpamRoutes(Ipam ipam, ObjectMapper json) {
+    public IpamRoutes(Ipam ipam, AddressPlan plan, ObjectMapper json) {
         this.ipam = ipam;
+        this.plan = plan;
         this.json = json;
         this.forms = new IpamJson(json);
     }
 
     /** The routes below {@code /api/v1/ipam}: the caller has matched that prefix. */
     public Route routes() {
+        return concat(
+                path("segments", () -> concat(
+                        get(() -> answer(() -> plan.current().thenApply(forms::plan))),
+                        post(() -> withBody(body -> plan.claim(forms.text(body, "kind", "kind"), forms.optionalText(body, "cidr"))
+                                .thenCompose(granted -> plan.current()).thenApply(forms::plan))))),
+                path("registrations", () -> post(() -> withBody(body ->
+                        plan.register(forms.text(body, "kind", "kind"), forms.text(body, "cidr", "cidr"))
+                                .thenCompose(done -> plan.current()).thenApply(forms::plan)))),
+                pools());
+    }
+
+    private Route pools() {
         return pathPrefix("pools", () -> concat(
                 pathEnd(() -> concat(
                         get(() -> answer(() -> ipam.pools().thenCompose(specs -> {

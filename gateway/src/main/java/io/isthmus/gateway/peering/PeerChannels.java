@@ -19,10 +19,17 @@ import java.util.function.Predicate;
 public final class PeerChannels {
     private final ConcurrentHashMap<ClusterId, CopyOnWriteArrayList<Predicate<PeerMessage>>> links = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<PeerMessage.KindCase, BiConsumer<ClusterId, PeerMessage>> handlers = new ConcurrentHashMap<>();
+    private final CopyOnWriteArrayList<java.util.function.Consumer<ClusterId>> connectionListeners = new CopyOnWriteArrayList<>();
 
     /** A link to {@code remote} is up; {@code offer} queues a message on it and says whether it took it. */
     void attach(ClusterId remote, Predicate<PeerMessage> offer) {
         links.computeIfAbsent(remote, r -> new CopyOnWriteArrayList<>()).add(offer);
+        connectionListeners.forEach(listener -> listener.accept(remote));
+    }
+
+    /** Told the cluster every time a link to it comes up (a part may want to bring the peer up to date). */
+    public void whenConnected(java.util.function.Consumer<ClusterId> listener) {
+        connectionListeners.add(listener);
     }
 
     void detach(ClusterId remote, Predicate<PeerMessage> offer) {
