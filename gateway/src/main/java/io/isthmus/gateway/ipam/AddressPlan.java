@@ -30,26 +30,29 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class AddressPlan implements SegmentGuard {
     private final ClusterId self;
     private final Optional<EntityRef<SegmentLedger.Command>> ledger;
-    private final AtomicReference<Plan> latest = new AtomicReference<>();
+    private final AtomicReference<Plan> latest;
     private final Duration askTimeout;
 
-    private AddressPlan(ClusterId self, Optional<EntityRef<SegmentLedger.Command>> ledger, Duration askTimeout) {
+    private AddressPlan(ClusterId self, Optional<EntityRef<SegmentLedger.Command>> ledger, Duration askTimeout,
+                        AtomicReference<Plan> latest) {
         this.self = self;
         this.ledger = ledger;
         this.askTimeout = askTimeout;
+        this.latest = latest;
     }
 
     /** Starts the ledger when {@code config} is present; {@code transport} carries its messages over peering. */
     public static AddressPlan start(ActorSystem<?> system, ClusterId self, Optional<PlanConfig> config,
                                     PlanTransport transport, Clock clock, Duration askTimeout) {
         if (config.isEmpty()) {
-            return new AddressPlan(self, Optional.empty(), askTimeout);
+            return new AddressPlan(self, Optional.empty(), askTimeout, new AtomicReference<>());
         }
         ClusterSharding sharding = ClusterSharding.get(system);
-        AddressPlan plan = new AddressPlan(self, Optional.of(
-                sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout);
+        AtomicReference<Plan> latest = new AtomicReference<>();
         sharding.init(Entity.of(SegmentLedger.ENTITY_TYPE_KEY,
-                entity -> SegmentLedger.create(config.get(), transport, plan.latest::set, clock)));
+                entity -> SegmentLedger.create(config.get(), transport, latest::set, clock)));
+        AddressPlan plan = new AddressPlan(self, Optional.of(
+                sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout, latest);
         // Wake the ledger now: it recovers, publishes the plan and starts talking to its peers without a request.
         plan.current();
         return plan;

@@ -1,0 +1,179 @@
+package io.isthmus.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.isthmus.gateway.Gateway;
+import io.isthmus.gateway.config.GatewayConfigLoader;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The IPAM API of one gateway through the CLI, as an operator uses it: claim a segment of the address plan, create
+ * pools inside it, allocate, release, fixed IPs, reclaim through the owners file, and every refusal with its exit
+ * code and a message naming the value.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class IpamCliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private Gateway gateway;
+    private String admin;
+    private Path owners;
+
+    @BeforeAll
+    void start(@TempDir Path dir) throws Exception {
+        new TestPki(dir.resolve("ca")).issue("east", dir.resolve("data").resolve("tls"));
+        // No owners file yet: an owner source that says nothing must never make the reclaimer free anything.
+        owners = dir.resolve("data").resolve("owners");
+        gateway = Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
+                isthmus {
+                  cluster-id = east
+                  data-dir = "%s"
+                  admin.port = 0
+                  peering.port = 0
+                  dns.port = 0
+                  replicas.port = 0
+                  plan {
+                    members = [east]
+                    supernets.pod = [{cidr = "10.128.0.0/9", segment-prefix = 16}]
+                    supernets.underlay = [{cidr = "fd00:64::/32", segment-prefix = 48}]
+                  }
+                  ipam {
+                    owners-file = owners
+                    reclaim-grace = 1s
+                    reclaim-interval = 500ms
+                  }
+                }
+                """.formatted(dir.resolve("data").toString().replace("\\", "/"))), dir));
+        admin = "http://127.0.0.1:" + gateway.adminAddress().getPort();
+    }
+
+    @AfterAll
+    void stop() {
+        if (gateway != null) {
+            gateway.close();
+        }
+    }
+
+    private Cli ok(String... args) {
+        Cli cli = Cli.run(args);
+        assertEquals(0, cli.exitCode(), cli.toString());
+        return cli;
+    }
+
+    private JsonNode json(String... args) throws Exception {
+        return JSON.readTree(ok(args).out());
+    }
+
+    @Test
+    @Order(1)
+    void aPoolOutsideEverySegmentIsRefusedNamingWhatTheClusterHolds() {
+        Cli cli = Cli.run("ipam", "create-pool", "--admin", admin, "--name", "pods", "--cidr", "10.128.0.0/24");
+        assertEquals(1, cli.exitCode(), cli.toString());
+        assertTrue(cli.err().contains("10.128.0.0/24") && cli.err().contains("holds no segments"), cli.err());
+    }
+
+    @Test
+    @Order(2)
+    void aClaimedSegmentIsHeldAndPoolsMayBeCreatedInsideIt() throws Exception {
+        Cli claim = ok("ipam", "claim", "--admin", admin, "--kind", "pod");
+        assertTrue(claim.out().contains("east") && claim.out().contains("10.128.0.0/16") && claim.out().contains("held"),
+                claim.out());
+        ok("ipam", "claim", "--admin", admin, "--kind", "underlay", "--cidr", "fd00:64:7::/48");
+        Cli created = ok("ipam", "create-pool", "--admin", admin, "--name", "pods", "--cidr", "10.128.0.0/24",
+                "--cidr", "fd00:64:7::/64", "--gateway", "10.128.0.1", "--exclude", "10.128.0.2-10.128.0.9",
+                "--route", "0.0.0.0/0 via 10.128.0.1");
+        assertTrue(created.out().contains("created pool pods"), created.out());
+        JsonNode pools = json("ipam", "pools", "--admin", admin, "--json");
+        assertEquals("pods", pools.get(0).path("name").asText());
+        assertEquals("10.128.0.0/24", pools.get(0).path("cidrs").get(0).asText());
+    }
+
+    @Test
+    @Order(3)
+    void anAllocationSkipsTheGatewayAndExcludedAddressesAndGivesOneOfEachFamily() throws Exception {
+        JsonNode lease = json("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "shop",
+                "--name", "cart-1", "--uid", "u1", "--json");
+        assertEquals("10.128.0.10/24", lease.path("addresses").get(0).path("cidr").asText(), lease.toPrettyString());
+        assertEquals("10.128.0.1", lease.path("addresses").get(0).path("gateway").asText());
+        assertTrue(lease.path("addresses").get(1).path("address").asText().startsWith("fd00:64:7:"), lease.toPrettyString());
+        assertEquals("active", lease.path("state").asText());
+    }
+
+    @Test
+    @Order(4)
+    void aStatefulSetPodGetsItsFixedIpBackInItsNextIncarnation() throws Exception {
+        JsonNode first = json("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "db",
+                "--kind", "StatefulSetPod", "--name", "pg-0", "--uid", "a", "--json");
+        Cli released = ok("ipam", "release", "--admin", admin, "--pool", "pods", "--namespace", "db",
+                "--kind", "StatefulSetPod", "--name", "pg-0", "--uid", "a");
+        assertTrue(released.out().contains("stays reserved"), released.out());
+        // Another pod in between must not get the parked address.
+        json("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "shop", "--name", "cart-2", "--uid", "u2", "--json");
+        JsonNode again = json("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "db",
+                "--kind", "StatefulSetPod", "--name", "pg-0", "--uid", "b", "--json");
+        assertEquals(first.path("addresses"), again.path("addresses"));
+    }
+
+    @Test
+    @Order(5)
+    void aStaticIpHeldByAnotherOwnerIsRefusedAndChangesNothing() throws Exception {
+        Cli taken = Cli.run("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "shop",
+                "--name", "thief", "--ip", "10.128.0.10");
+        assertEquals(1, taken.exitCode(), taken.toString());
+        assertTrue(taken.err().contains("10.128.0.10"), taken.err());
+        JsonNode leases = json("ipam", "leases", "--admin", admin, "--pool", "pods", "--json");
+        assertTrue(leases.toString().contains("cart-1") && !leases.toString().contains("thief"), leases.toPrettyString());
+    }
+
+    @Test
+    @Order(6)
+    void badInputIsNamedBeforeAnythingIsSent() {
+        Cli badCidr = Cli.run("ipam", "create-pool", "--admin", admin, "--name", "x", "--cidr", "10.128.1.7/24");
+        assertEquals(2, badCidr.exitCode(), badCidr.toString());
+        assertTrue(badCidr.err().contains("pool.cidrs[0]") && badCidr.err().contains("10.128.1.7/24"), badCidr.err());
+        Cli badKind = Cli.run("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "a", "--name", "b",
+                "--kind", "Daemon");
+        assertEquals(2, badKind.exitCode(), badKind.toString());
+        assertTrue(badKind.err().contains("owner.kind") && badKind.err().contains("Daemon"), badKind.err());
+        Cli unknownPool = Cli.run("ipam", "leases", "--admin", admin, "--pool", "nope");
+        assertEquals(1, unknownPool.exitCode(), unknownPool.toString());
+        assertTrue(unknownPool.err().contains("nope"), unknownPool.err());
+        Cli overlapping = Cli.run("ipam", "create-pool", "--admin", admin, "--name", "other", "--cidr", "10.128.0.128/25");
+        assertEquals(1, overlapping.exitCode(), overlapping.toString());
+        assertTrue(overlapping.err().contains("overlap"), overlapping.err());
+    }
+
+    @Test
+    @Order(7)
+    void anOwnerMissingFromTheOwnersFileIsReclaimedAfterTheGraceAndShownAsSuch() throws Exception {
+        String before = ok("ipam", "leases", "--admin", admin, "--pool", "pods").out();
+        assertTrue(before.contains("cart-1") && before.contains("cart-2") && before.contains("pg-0"),
+                "without an owners file nothing was reclaimed: " + before);
+        // cart-1 and pg-0 live on; cart-2 is gone (its address leaked: no release ever came).
+        Files.writeString(owners, "# written by the test\nshop/Pod/cart-1#u1\ndb/StatefulSetPod/pg-0#b\n");
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < deadline
+                && ok("ipam", "leases", "--admin", admin, "--pool", "pods", "--json").out().contains("\"cart-2\"")) {
+            Thread.sleep(200);
+        }
+        Cli shown = ok("ipam", "reclaim", "--admin", admin, "--pool", "pods");
+        assertTrue(shown.out().contains("shop/Pod/cart-2"), shown.out());
+        String leases = ok("ipam", "leases", "--admin", admin, "--pool", "pods").out();
+        assertTrue(leases.contains("cart-1") && leases.contains("pg-0") && !leases.contains("cart-2"), leases);
+        assertTrue(gateway.metricsText().contains("isthmus_ipam_reclaimed_total{pool=\"pods\"}"), "metric present");
+    }
+}
