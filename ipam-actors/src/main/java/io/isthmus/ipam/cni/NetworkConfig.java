@@ -180,7 +180,7 @@ record NetworkConfig(CniVersion version, String network, String pool, List<InetA
         if (slash < 0 || !cidr.substring(slash + 1).matches("\\d{1,3}")) {
             throw invalid(field + " holds " + cidr + ", which is not ADDRESS/PREFIX");
         }
-        return ipOf(field, cidr).getHostAddress() + "/" + Integer.parseInt(cidr.substring(slash + 1));
+        return CniResults.text(ipOf(field, cidr)) + "/" + Integer.parseInt(cidr.substring(slash + 1));
     }
 
     private static CniCallException invalid(String details) {
