@@ -62,7 +62,7 @@ public final class CniBench {
         try (CniServer server = CniServer.start(socket, backend)) {
             String config = """
                     {"cniVersion": "1.0.0", "name": "benchnet", "type": "macvlan", "master": "uplink0", "mode": "bridge",
-                     "ipam": {"type": "isthmus-ipam", "pool": "bench", "socket": "%s"}}""".formatted(socket);
+                     "ipam": {"type": "isthmus-ipam", "pool": "bench", "socket": "%s"}}""".formatted(server.socket());
             String cniPath = bin + ":" + DEBIAN_PLUGINS;
             System.out.printf(Locale.ROOT, "isthmus-ipam %s (%d bytes, static), gateway = CniServer + in-memory pool%n",
                     plugin, Files.size(plugin));

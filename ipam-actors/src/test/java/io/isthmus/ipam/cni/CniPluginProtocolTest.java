@@ -323,7 +323,7 @@ class CniPluginProtocolTest {
         }
         assertTrue(Files.exists(stale));
         try (CniServer replacement = CniServer.start(stale, backend)) {
-            PluginRun add = call("ADD", "c9", config("1.0.0", "blue").replace(socket.toString(), stale.toString()));
+            PluginRun add = call("ADD", "c9", config("1.0.0", "blue").replace(socket.toString(), replacement.socket().toString()));
             assertEquals(0, add.exitCode(), add.toString());
         }
 
