@@ -146,27 +146,27 @@ public final class CniBench {
                 System.out.printf(Locale.ROOT, "  TARGET 1,000 CNI ADDs in <= 30 s, %d at a time: %s (%.1f s per 1,000)%n",
                         concurrency, addTotal / 1e9 * 1000 / count <= 30 ? "meets it" : "misses it", addTotal / 1e9 * 1000 / count);
             }
-            long[] wrapper = new long[50];
-            long[] ipNetnsExec = new long[50];
-            long[] bare = new long[50];
-            long[] macvlanStart = new long[50];
-            for (int i = 0; i < wrapper.length; i++) {
-                bare[i] = PluginRun.run(List.of("/bin/true"), new Env(), "").nanos();
-                wrapper[i] = PluginRun.run(List.of("nsenter", "--net=" + Netns.path(node), "/bin/true"), new Env(), "").nanos();
-                ipNetnsExec[i] = PluginRun.run(List.of("ip", "netns", "exec", node, "/bin/true"), new Env(), "").nanos();
-                macvlanStart[i] = PluginRun.run(List.of(DEBIAN_PLUGINS.resolve("macvlan").toString()),
-                        new Env().set("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.0.0\"}").nanos();
-            }
             System.out.printf(Locale.ROOT, "%nwhat process starts cost on this machine now (load average %s):%n",
                     loadAverage());
-            print("/bin/true", bare);
-            print("nsenter --net=NODE /bin/true", wrapper);
-            print("ip netns exec NODE /bin/true", ipNetnsExec);
-            print("macvlan VERSION (Go start)", macvlanStart);
+            startCost("/bin/true", List.of("/bin/true"), new Env(), "");
+            startCost("nsenter --net=NODE /bin/true", List.of("nsenter", "--net=" + Netns.path(node), "/bin/true"), new Env(), "");
+            startCost("ip netns exec NODE /bin/true", List.of("ip", "netns", "exec", node, "/bin/true"), new Env(), "");
+            startCost("macvlan VERSION (Go start)", List.of(DEBIAN_PLUGINS.resolve("macvlan").toString()),
+                    new Env().set("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.0.0\"}");
             System.out.printf(Locale.ROOT, "  (the harness's nsenter wrapper is not part of a runtime's call)%n");
             System.out.print("deleting the pod namespaces ...");
         }
         System.out.println(" done");
+    }
+
+    private static void startCost(String label, List<String> command, Env env, String stdin) {
+        long[] nanos = new long[50];
+        Cpu cpu = Cpu.now();
+        for (int i = 0; i < nanos.length; i++) {
+            nanos[i] = PluginRun.run(command, env, stdin).nanos();
+        }
+        print(label, nanos);
+        System.out.printf(Locale.ROOT, "  %-30s %s%n", "", Cpu.now().perCallSince(cpu, nanos.length).replace("CPU per call: ", "CPU: "));
     }
 
     /** Runs {@code count} calls, {@code concurrency} at a time; returns each call's wall time in ns. */
@@ -214,8 +214,8 @@ public final class CniBench {
         }
 
         String perCallSince(Cpu before, int calls) {
-            return String.format(Locale.ROOT, "CPU per call: %.1f ms in the processes started (plugins and wrappers), "
-                    + "%.2f ms in this JVM (the gateway, and the harness starting the processes)", (childrenMs - before.childrenMs) / calls, (selfMs - before.selfMs) / calls);
+            return String.format(Locale.ROOT, "CPU per call: %.1f ms in the started processes, %.2f ms in this JVM "
+                    + "(gateway + harness)", (childrenMs - before.childrenMs) / calls, (selfMs - before.selfMs) / calls);
         }
     }
 
