@@ -1,0 +1,195 @@
+package io.isthmus.fastpath;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.DatagramPacket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Packets through a TUN device inside a namespace: written into the device and received by a UDP socket there, and
+ * sent by a UDP socket to an address routed into the device and read raw from it; IPv4 and IPv6.
+ */
+class TunTrafficTest {
+    private static final String DEVICE = "isthtr";
+    private static final InetAddress LOCAL4 = address("10.9.0.1");
+    private static final InetAddress PEER4 = address("10.9.0.2");
+    private static final InetAddress LOCAL6 = address("fd00:9::1");
+    private static final InetAddress PEER6 = address("fd00:9::2");
+
+    private TestNamespace ns;
+    private TunDevice tun;
+    private Arena arena;
+    private ExecutorService reader;
+
+    @BeforeEach
+    void createConfiguredTun() throws Exception {
+        ns = TestNamespace.create("isthmus-tuntr");
+        tun = ns.namespace().call(() -> TunDevice.open(DEVICE, TunDevice.Options.defaults()));
+        try (RouteNetlink netlink = ns.namespace().call(RouteNetlink::open)) {
+            netlink.setMtu(DEVICE, 1400);
+            netlink.addAddress(DEVICE, IpPrefix.parse("10.9.0.1/24"));
+            netlink.addAddress(DEVICE, IpPrefix.parse("fd00:9::1/64"));
+            netlink.setUp(DEVICE, true);
+            netlink.addRoute(Route.to(IpPrefix.parse("10.20.0.0/16"), DEVICE));
+            netlink.addRoute(Route.to(IpPrefix.parse("fd00:20::/48"), DEVICE));
+        }
+        arena = Arena.ofShared();
+        reader = ns.namespace().newPinnedExecutor("tun-test-reader");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        try {
+            tun.close();
+            reader.shutdownNow();
+            reader.awaitTermination(5, TimeUnit.SECONDS);
+            arena.close();
+        } finally {
+            ns.close();
+        }
+    }
+
+    @Test
+    void anIpv4PacketWrittenIntoTheTunReachesAUdpSocketInTheNamespace() throws Exception {
+        assertWrittenPacketIsReceived(LOCAL4, PEER4);
+    }
+
+    @Test
+    void anIpv6PacketWrittenIntoTheTunReachesAUdpSocketInTheNamespace() throws Exception {
+        assertWrittenPacketIsReceived(LOCAL6, PEER6);
+    }
+
+    @Test
+    void aUdpDatagramToAnIpv4AddressRoutedIntoTheTunIsReadAsARawPacket() throws Exception {
+        assertSentDatagramIsRead(LOCAL4, address("10.20.0.7"));
+    }
+
+    @Test
+    void aUdpDatagramToAnIpv6AddressRoutedIntoTheTunIsReadAsARawPacket() throws Exception {
+        assertSentDatagramIsRead(LOCAL6, address("fd00:20::7"));
+    }
+
+    @Test
+    void directByteBuffersReadAndWriteFromTheirPositionAndAdvanceIt() throws Exception {
+        try (DatagramChannel socket = ns.namespace().call(() -> DatagramChannel.open()
+                .bind(new InetSocketAddress(LOCAL4, 0)))) {
+            int port = ((InetSocketAddress) socket.getLocalAddress()).getPort();
+            byte[] packet = Packets.udp(PEER4, 4000, LOCAL4, port, "via a byte buffer".getBytes(StandardCharsets.UTF_8));
+            ByteBuffer out = ByteBuffer.allocateDirect(2048);
+            out.position(100);
+            out.put(packet).flip().position(100);
+            assertTrue(tun.queue(0).write(out));
+            assertEquals(out.limit(), out.position());
+            assertEquals("via a byte buffer", receive(socket));
+
+            ByteBuffer in = ByteBuffer.allocateDirect(4096).position(10);
+            socket.send(ByteBuffer.wrap("back".getBytes(StandardCharsets.UTF_8)),
+                    new InetSocketAddress(address("10.20.0.9"), 7000));
+            Packets.Udp read = readUdp(() -> {
+                in.clear().position(10);
+                tun.queue(0).read(in);
+                byte[] bytes = new byte[in.position() - 10];
+                in.get(10, bytes);
+                return bytes;
+            }, udp -> udp.destinationPort() == 7000);
+            assertEquals("back", new String(read.payload(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void aPacketThatIsNotIpIsRefusedAloneAndTheQueueGoesOn() throws Exception {
+        MemorySegment garbage = arena.allocate(40);
+        garbage.fill((byte) 0x12); // version nibble 1
+        assertFalse(tun.queue(0).write(garbage));
+        anIpv4PacketWrittenIntoTheTunReachesAUdpSocketInTheNamespace();
+    }
+
+    private void assertWrittenPacketIsReceived(InetAddress local, InetAddress peer) throws Exception {
+        try (DatagramChannel socket = ns.namespace().call(() -> DatagramChannel.open()
+                .bind(new InetSocketAddress(local, 0)))) {
+            int port = ((InetSocketAddress) socket.getLocalAddress()).getPort();
+            byte[] packet = Packets.udp(peer, 4000, local, port, ("hello over " + local.getHostAddress())
+                    .getBytes(StandardCharsets.UTF_8));
+            MemorySegment buffer = arena.allocate(2048);
+            MemorySegment.copy(packet, 0, buffer, ValueLayout.JAVA_BYTE, 64, packet.length);
+
+            assertTrue(tun.queue(0).write(buffer, 64, packet.length));
+
+            assertEquals("hello over " + local.getHostAddress(), receive(socket));
+        }
+    }
+
+    private void assertSentDatagramIsRead(InetAddress local, InetAddress routed) throws Exception {
+        try (DatagramChannel socket = ns.namespace().call(DatagramChannel::open)) {
+            byte[] payload = ("to " + routed.getHostAddress()).getBytes(StandardCharsets.UTF_8);
+            socket.send(ByteBuffer.wrap(payload), new InetSocketAddress(routed, 9999));
+            MemorySegment buffer = arena.allocate(65_536);
+
+            Packets.Udp udp = readUdp(() -> {
+                int length = tun.queue(0).read(buffer);
+                return buffer.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE);
+            }, packet -> packet.destinationPort() == 9999);
+
+            assertEquals(local instanceof java.net.Inet4Address ? 4 : 6, udp.version());
+            assertEquals(Packets.UDP, udp.protocol());
+            assertEquals(local, udp.source());
+            assertEquals(routed, udp.destination());
+            assertTrue(udp.ipChecksumValid());
+            assertArrayEquals(payload, udp.payload());
+        }
+    }
+
+    private interface PacketSource {
+        byte[] next() throws Exception;
+    }
+
+    /** Reads packets on the reader thread until a UDP one matches (the kernel also sends MLD/RS); 5 s at most. */
+    private Packets.Udp readUdp(PacketSource source, Predicate<Packets.Udp> wanted) throws Exception {
+        CompletableFuture<Packets.Udp> found = CompletableFuture.supplyAsync(() -> {
+            try {
+                for (int i = 0; i < 100; i++) {
+                    byte[] packet = source.next();
+                    Packets.Udp udp = Packets.parseUdp(packet, packet.length);
+                    if (udp != null && wanted.test(udp)) {
+                        return udp;
+                    }
+                }
+                return null;
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        }, reader);
+        Packets.Udp udp = found.get(5, TimeUnit.SECONDS);
+        assertNotNull(udp, "no matching UDP packet among the first 100 read");
+        return udp;
+    }
+
+    private static String receive(DatagramChannel socket) throws Exception {
+        socket.socket().setSoTimeout(5000);
+        DatagramPacket packet = new DatagramPacket(new byte[2048], 2048);
+        socket.socket().receive(packet);
+        return new String(packet.getData(), 0, packet.getLength(), StandardCharsets.UTF_8);
+    }
+
+    private static InetAddress address(String literal) {
+        return IpPrefix.parseAddress(literal, "address");
+    }
+}
