@@ -65,9 +65,10 @@ public final class TunBenchmark {
             relay(Duration.ofSeconds(seconds), queues, TunDevice.Options.defaults(), "plain");
             relay(Duration.ofSeconds(seconds), queues, TunDevice.Options.defaults().withVnetHeader(EnumSet.noneOf(
                     TunDevice.Offload.class)), "vnet header, no offloads");
-            relay(Duration.ofSeconds(seconds), queues, TunDevice.Options.defaults().withVnetHeader(EnumSet.of(
-                    TunDevice.Offload.CHECKSUM, TunDevice.Offload.TSO4, TunDevice.Offload.TSO6)),
-                    "vnet header + CHECKSUM/TSO4/TSO6");
+            TunDevice.Options offloads = TunDevice.Options.defaults().withVnetHeader(EnumSet.of(
+                    TunDevice.Offload.CHECKSUM, TunDevice.Offload.TSO4, TunDevice.Offload.TSO6));
+            relay(Duration.ofSeconds(seconds), queues, offloads, "vnet header + CHECKSUM/TSO4/TSO6");
+            relaySegmented(Duration.ofSeconds(seconds), offloads);
         }
     }
 
@@ -211,6 +212,80 @@ public final class TunBenchmark {
                         measure.toSeconds(), label, queues, gbps, relayed / wall,
                         relayedBytes / (double) Math.max(1, relayed), cpu / wall);
             }
+        }
+    }
+
+    /**
+     * The tunnel's shape: the sender's device hands over TSO super-packets, {@link GsoSegmenter} cuts them into
+     * MTU-sized packets, and those are written one by one into a plain device on the other side; the way back is
+     * plain packets given a zero vnet header. One queue.
+     */
+    private static void relaySegmented(Duration measure, TunDevice.Options offloads) throws Exception {
+        try (TestNamespace left = TestNamespace.create("isthmus-tunbench-l");
+             TestNamespace right = TestNamespace.create("isthmus-tunbench-r");
+             TunDevice leftTun = left.namespace().call(() -> TunDevice.open("relay0", offloads));
+             TunDevice rightTun = right.namespace().call(() -> TunDevice.open("relay0", TunDevice.Options.defaults()));
+             Arena arena = Arena.ofShared()) {
+            configure(left, "10.210.0.1/24", "10.211.0.0/24");
+            configure(right, "10.211.0.1/24", "10.210.0.0/24");
+            AtomicLong reads = new AtomicLong();
+            AtomicLong written = new AtomicLong();
+            MemorySegment in = arena.allocate(65_536 + TunDevice.VNET_HEADER_SIZE);
+            MemorySegment out = arena.allocate(2048);
+            MemorySegment back = arena.allocate(65_536 + TunDevice.VNET_HEADER_SIZE);
+            TunQueue toRight = rightTun.queue(0);
+            GsoSegmenter.PacketSink write = (buffer, offset, length) -> {
+                toRight.write(buffer, offset, length);
+                written.incrementAndGet();
+            };
+            GsoSegmenter segmenter = new GsoSegmenter();
+            Thread there = Thread.ofPlatform().name("relay-there").start(() -> {
+                try {
+                    while (true) {
+                        segmenter.segment(in, 0, leftTun.queue(0).read(in), out, 0, write);
+                        reads.incrementAndGet();
+                    }
+                } catch (IOException e) {
+                    // closed
+                }
+            });
+            Thread backThread = Thread.ofPlatform().name("relay-back").start(() -> {
+                try {
+                    while (true) {
+                        int length = rightTun.queue(0).read(back, TunDevice.VNET_HEADER_SIZE, 65_536);
+                        GsoSegmenter.writePlainHeader(back, 0);
+                        leftTun.queue(0).write(back, 0, TunDevice.VNET_HEADER_SIZE + length);
+                    }
+                } catch (IOException e) {
+                    // closed
+                }
+            });
+            Process server = new ProcessBuilder("ip", "netns", "exec", right.name(), "iperf3", "-s", "-1",
+                    "-B", "10.211.0.1").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            Thread.sleep(300);
+            long cpuStart = processCpuNanos();
+            long readsStart = reads.get();
+            long writtenStart = written.get();
+            long wallStart = System.nanoTime();
+            String json = TestNamespace.run(List.of("ip", "netns", "exec", left.name(), "iperf3", "-c",
+                    "10.211.0.1", "-t", Long.toString(measure.toSeconds()), "-J"));
+            double wall = (System.nanoTime() - wallStart) / 1e9;
+            double cpu = (processCpuNanos() - cpuStart) / 1e9;
+            long readCount = reads.get() - readsStart;
+            long writtenCount = written.get() - writtenStart;
+            server.waitFor(5, TimeUnit.SECONDS);
+            server.destroyForcibly();
+            leftTun.close();
+            rightTun.close();
+            there.join(5000);
+            backThread.join(5000);
+            Matcher m = RECEIVED_BPS.matcher(json);
+            String gbps = m.find() ? String.format(Locale.ROOT, "%.2f", Double.parseDouble(m.group(1)) / 1e9) : "?";
+            System.out.printf(Locale.ROOT, "relay TCP (iperf3, %d s), TSO on the sender, cut by GsoSegmenter into"
+                            + " plain packets: %s Gbit/s; %,.0f reads/s became %,.0f packets/s written (%.1f per"
+                            + " read); relay JVM CPU %.2f cores%n", measure.toSeconds(), gbps, readCount / wall,
+                    writtenCount / wall, writtenCount / (double) Math.max(1, readCount), cpu / wall);
         }
     }
 
