@@ -27,28 +27,52 @@ import org.junit.jupiter.api.Test;
 class GsoRelayTest {
     private static final int BYTES = 8 << 20;
 
+    private static final TunDevice.Options OFFLOADED = TunDevice.Options.defaults().withVnetHeader(EnumSet.of(
+            TunDevice.Offload.CHECKSUM, TunDevice.Offload.TSO4, TunDevice.Offload.TSO6));
+
     @Test
     void tcpThroughARelayThatSegmentsTsoSuperPacketsArrivesIntact() throws Exception {
-        TunDevice.Options offloaded = TunDevice.Options.defaults().withVnetHeader(EnumSet.of(
-                TunDevice.Offload.CHECKSUM, TunDevice.Offload.TSO4, TunDevice.Offload.TSO6));
+        relayAndCheck(false);
+    }
+
+    @Test
+    void tcpThroughARelayThatSegmentsAndThenCoalescesAgainArrivesIntact() throws Exception {
+        relayAndCheck(true);
+    }
+
+    private void relayAndCheck(boolean coalesce) throws Exception {
+        TunDevice.Options rightOptions = coalesce ? OFFLOADED : TunDevice.Options.defaults();
         try (TestNamespace left = TestNamespace.create("isthmus-gso-l");
              TestNamespace right = TestNamespace.create("isthmus-gso-r");
-             TunDevice leftTun = left.namespace().call(() -> TunDevice.open("gso0", offloaded));
-             TunDevice rightTun = right.namespace().call(() -> TunDevice.open("gso0", TunDevice.Options.defaults()));
+             TunDevice leftTun = left.namespace().call(() -> TunDevice.open("gso0", OFFLOADED));
+             TunDevice rightTun = right.namespace().call(() -> TunDevice.open("gso0", rightOptions));
              Arena arena = Arena.ofShared()) {
             configure(left, "10.221.0.1/24", "10.222.0.0/24");
             configure(right, "10.222.0.1/24", "10.221.0.0/24");
             AtomicInteger mostPacketsFromOneRead = new AtomicInteger();
             AtomicLong superPackets = new AtomicLong();
+            AtomicLong mergedSegments = new AtomicLong();
             Thread leftToRight = Thread.ofPlatform().name("relay-l2r").start(() -> {
                 MemorySegment in = arena.allocate(65_536 + TunDevice.VNET_HEADER_SIZE);
                 MemorySegment out = arena.allocate(2048);
                 GsoSegmenter segmenter = new GsoSegmenter();
                 TunQueue to = rightTun.queue(0);
-                GsoSegmenter.PacketSink write = (buffer, offset, length) -> to.write(buffer, offset, length);
+                TcpCoalescer coalescer = new TcpCoalescer(arena, 8);
+                GsoSegmenter.PacketSink write = coalesce
+                        ? (buffer, offset, length) -> {
+                            if (!coalescer.add(buffer, offset, length)) {
+                                coalescer.flush(to);
+                                coalescer.add(buffer, offset, length);
+                            }
+                        }
+                        : (buffer, offset, length) -> to.write(buffer, offset, length);
                 relay(() -> {
                     int length = leftTun.queue(0).read(in);
                     int packets = segmenter.segment(in, 0, length, out, 0, write);
+                    if (coalesce) {
+                        coalescer.flush(to);
+                        mergedSegments.set(coalescer.merged());
+                    }
                     if (packets > 1) {
                         superPackets.incrementAndGet();
                     }
@@ -58,6 +82,10 @@ class GsoRelayTest {
             Thread rightToLeft = Thread.ofPlatform().name("relay-r2l").start(() -> {
                 MemorySegment buffer = arena.allocate(65_536 + TunDevice.VNET_HEADER_SIZE);
                 relay(() -> {
+                    if (coalesce) { // the right device has the vnet header too: pass packets on as they come
+                        leftTun.queue(0).write(buffer, 0, rightTun.queue(0).read(buffer));
+                        return;
+                    }
                     int length = rightTun.queue(0).read(buffer, TunDevice.VNET_HEADER_SIZE, 65_536);
                     GsoSegmenter.writePlainHeader(buffer, 0);
                     leftTun.queue(0).write(buffer, 0, TunDevice.VNET_HEADER_SIZE + length);
@@ -98,6 +126,9 @@ class GsoRelayTest {
             assertTrue(superPackets.get() > 0 && mostPacketsFromOneRead.get() > 1,
                     "TSO should have handed over super-packets; most packets from one read: "
                             + mostPacketsFromOneRead.get());
+            if (coalesce) {
+                assertTrue(mergedSegments.get() > 0, "the coalescer should have merged segments");
+            }
         }
     }
 

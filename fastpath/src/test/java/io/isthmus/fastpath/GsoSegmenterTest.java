@@ -2,6 +2,7 @@ package io.isthmus.fastpath;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
@@ -86,6 +87,62 @@ class GsoSegmenterTest {
     }
 
     @Test
+    void segmentsOfOneFlowCoalesceBackIntoOneSuperPacketThatSegmentsAgainIntoTheSamePackets() throws Exception {
+        byte[] payload = pattern(5000);
+        byte[] superPacket = tcp(address("10.1.0.1"), address("10.2.0.1"), 1000, payload, 0x18); // PSH ACK
+        List<byte[]> packets = segment(vnet(1, 1, 1400, 20, 16), superPacket);
+        byte[] other = Packets.udp(address("10.1.0.1"), 5000, address("10.2.0.1"), 6000, pattern(10));
+        TcpCoalescer coalescer = new TcpCoalescer(arena, 4);
+        MemorySegment staging = arena.allocate(2048);
+        for (int i = 0; i < packets.size(); i++) {
+            MemorySegment.copy(packets.get(i), 0, staging, ValueLayout.JAVA_BYTE, 0, packets.get(i).length);
+            assertTrue(coalescer.add(staging, 0, packets.get(i).length));
+            if (i == 1) {
+                MemorySegment.copy(other, 0, staging, ValueLayout.JAVA_BYTE, 0, other.length);
+                assertTrue(coalescer.add(staging, 0, other.length)); // another flow in between
+            }
+        }
+        assertEquals(2, coalescer.held());
+        assertEquals(3, coalescer.merged());
+        List<byte[]> flushed = new ArrayList<>();
+        coalescer.flush((buffer, offset, length) -> flushed.add(buffer.asSlice(offset, length)
+                .toArray(ValueLayout.JAVA_BYTE)));
+
+        assertEquals(2, flushed.size());
+        ByteBuffer header = ByteBuffer.wrap(flushed.get(0), 0, 10).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(1, header.get(0), "NEEDS_CSUM");
+        assertEquals(1, header.get(1), "GSO_TCPV4");
+        assertEquals(1400, header.getShort(4));
+        assertEquals(10 + 40 + 5000, flushed.get(0).length);
+        assertArrayEquals(new byte[10], java.util.Arrays.copyOf(flushed.get(1), 10), "the UDP packet: a zero header");
+        assertArrayEquals(other, java.util.Arrays.copyOfRange(flushed.get(1), 10, flushed.get(1).length));
+        // Cut again, the super-packet gives back exactly the packets it was made of.
+        byte[] merged = flushed.get(0);
+        List<byte[]> again = segment(java.util.Arrays.copyOf(merged, 10), java.util.Arrays.copyOfRange(merged, 10,
+                merged.length));
+        assertEquals(packets.size(), again.size());
+        for (int i = 0; i < packets.size(); i++) {
+            assertArrayEquals(packets.get(i), again.get(i), "packet " + i);
+        }
+    }
+
+    @Test
+    void aGapInTheSequenceOrAPshStartsANewHeldPacket() throws Exception {
+        TcpCoalescer coalescer = new TcpCoalescer(arena, 8);
+        MemorySegment staging = arena.allocate(2048);
+        int[][] segments = {{1000, 0x18}, {1100, 0x10}, {1300, 0x10}, {1400, 0x10}}; // PSH ends the first
+        for (int[] s : segments) {
+            byte[] packet = tcp(address("10.1.0.1"), address("10.2.0.1"), s[0], pattern(100), s[1]);
+            fixTcpChecksum(packet);
+            MemorySegment.copy(packet, 0, staging, ValueLayout.JAVA_BYTE, 0, packet.length);
+            assertTrue(coalescer.add(staging, 0, packet.length));
+        }
+        // 1000 (PSH: closed), 1100 alone (next is 1300, a gap), 1300 + 1400 merged
+        assertEquals(3, coalescer.held());
+        assertEquals(1, coalescer.merged());
+    }
+
+    @Test
     void malformedOrUnhandledPacketsComeOutAsNothing() throws Exception {
         byte[] packet = Packets.udp(address("10.1.0.1"), 5000, address("10.2.0.1"), 6000, pattern(100));
         assertEquals(0, segment(vnet(0, 3, 1000, 20, 6), packet).size(), "UFO is not handled");
@@ -120,6 +177,12 @@ class GsoSegmenterTest {
         p.putShort((short) 40000).putShort((short) 80).putInt(sequence).putInt(1).put((byte) 0x50).put((byte) flags)
                 .putShort((short) 65535).putShort((short) 0).putShort((short) 0).put(payload);
         return p.array();
+    }
+
+    private static void fixTcpChecksum(byte[] packet) {
+        ByteBuffer.wrap(packet).putShort(36, (short) 0);
+        int check = transportChecksum(packet, 20);
+        ByteBuffer.wrap(packet).putShort(36, (short) check);
     }
 
     /** The ones'-complement check of a transport segment with its pseudo-header: 0 when its checksum is right. */

@@ -68,7 +68,8 @@ public final class TunBenchmark {
             TunDevice.Options offloads = TunDevice.Options.defaults().withVnetHeader(EnumSet.of(
                     TunDevice.Offload.CHECKSUM, TunDevice.Offload.TSO4, TunDevice.Offload.TSO6));
             relay(Duration.ofSeconds(seconds), queues, offloads, "vnet header + CHECKSUM/TSO4/TSO6");
-            relaySegmented(Duration.ofSeconds(seconds), offloads);
+            relaySegmented(Duration.ofSeconds(seconds), offloads, false);
+            relaySegmented(Duration.ofSeconds(seconds), offloads, true);
         }
     }
 
@@ -220,11 +221,13 @@ public final class TunBenchmark {
      * MTU-sized packets, and those are written one by one into a plain device on the other side; the way back is
      * plain packets given a zero vnet header. One queue.
      */
-    private static void relaySegmented(Duration measure, TunDevice.Options offloads) throws Exception {
+    private static void relaySegmented(Duration measure, TunDevice.Options offloads, boolean coalesce)
+            throws Exception {
+        TunDevice.Options rightOptions = coalesce ? offloads : TunDevice.Options.defaults();
         try (TestNamespace left = TestNamespace.create("isthmus-tunbench-l");
              TestNamespace right = TestNamespace.create("isthmus-tunbench-r");
              TunDevice leftTun = left.namespace().call(() -> TunDevice.open("relay0", offloads));
-             TunDevice rightTun = right.namespace().call(() -> TunDevice.open("relay0", TunDevice.Options.defaults()));
+             TunDevice rightTun = right.namespace().call(() -> TunDevice.open("relay0", rightOptions));
              Arena arena = Arena.ofShared()) {
             configure(left, "10.210.0.1/24", "10.211.0.0/24");
             configure(right, "10.211.0.1/24", "10.210.0.0/24");
@@ -234,15 +237,23 @@ public final class TunBenchmark {
             MemorySegment out = arena.allocate(2048);
             MemorySegment back = arena.allocate(65_536 + TunDevice.VNET_HEADER_SIZE);
             TunQueue toRight = rightTun.queue(0);
-            GsoSegmenter.PacketSink write = (buffer, offset, length) -> {
-                toRight.write(buffer, offset, length);
-                written.incrementAndGet();
-            };
+            TcpCoalescer coalescer = new TcpCoalescer(arena, 64);
+            GsoSegmenter.PacketSink write = coalesce
+                    ? (buffer, offset, length) -> {
+                        if (!coalescer.add(buffer, offset, length)) {
+                            coalescer.flush(toRight);
+                            coalescer.add(buffer, offset, length);
+                        }
+                    }
+                    : (buffer, offset, length) -> toRight.write(buffer, offset, length);
             GsoSegmenter segmenter = new GsoSegmenter();
             Thread there = Thread.ofPlatform().name("relay-there").start(() -> {
                 try {
                     while (true) {
-                        segmenter.segment(in, 0, leftTun.queue(0).read(in), out, 0, write);
+                        written.addAndGet(segmenter.segment(in, 0, leftTun.queue(0).read(in), out, 0, write));
+                        if (coalesce) {
+                            coalescer.flush(toRight);
+                        }
                         reads.incrementAndGet();
                     }
                 } catch (IOException e) {
@@ -252,6 +263,10 @@ public final class TunBenchmark {
             Thread backThread = Thread.ofPlatform().name("relay-back").start(() -> {
                 try {
                     while (true) {
+                        if (coalesce) {
+                            leftTun.queue(0).write(back, 0, rightTun.queue(0).read(back));
+                            continue;
+                        }
                         int length = rightTun.queue(0).read(back, TunDevice.VNET_HEADER_SIZE, 65_536);
                         GsoSegmenter.writePlainHeader(back, 0);
                         leftTun.queue(0).write(back, 0, TunDevice.VNET_HEADER_SIZE + length);
@@ -283,8 +298,10 @@ public final class TunBenchmark {
             Matcher m = RECEIVED_BPS.matcher(json);
             String gbps = m.find() ? String.format(Locale.ROOT, "%.2f", Double.parseDouble(m.group(1)) / 1e9) : "?";
             System.out.printf(Locale.ROOT, "relay TCP (iperf3, %d s), TSO on the sender, cut by GsoSegmenter into"
-                            + " plain packets: %s Gbit/s; %,.0f reads/s became %,.0f packets/s written (%.1f per"
-                            + " read); relay JVM CPU %.2f cores%n", measure.toSeconds(), gbps, readCount / wall,
+                            + " MTU-sized packets%s: %s Gbit/s; %,.0f reads/s gave %,.0f packets/s (%.1f per"
+                            + " read); relay JVM CPU %.2f cores%n", measure.toSeconds(), coalesce
+                            ? ", merged again by TcpCoalescer (64 slots) and written as GSO packets"
+                            : ", written one by one", gbps, readCount / wall,
                     writtenCount / wall, writtenCount / (double) Math.max(1, readCount), cpu / wall);
         }
     }
