@@ -43,6 +43,7 @@ public final class GsoSegmenter {
     private static final ValueLayout.OfShort SHORT_BE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(
             ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     /** Receives each packet in turn; its bytes are valid only during the call. */
     @FunctionalInterface
@@ -169,11 +170,16 @@ public final class GsoSegmenter {
         return sum + protocol + l4Length;
     }
 
-    /** The ones'-complement sum of {@code length} bytes, 32 bits at a time, added to {@code sum}; not folded. */
+    /** The ones'-complement sum of {@code length} bytes, 64 bits at a time, added to {@code sum}; not folded. */
     static long sum(MemorySegment segment, long offset, int length, long sum) {
         int i = 0;
-        for (; i + 4 <= length; i += 4) {
+        for (; i + 8 <= length; i += 8) {
+            long words = segment.get(LONG_BE, offset + i); // two 32-bit words; 64 KiB of them cannot overflow
+            sum += (words >>> 32) + (words & 0xffff_ffffL);
+        }
+        if (i + 4 <= length) {
             sum += Integer.toUnsignedLong(segment.get(INT_BE, offset + i));
+            i += 4;
         }
         if (i + 2 <= length) {
             sum += Short.toUnsignedInt(segment.get(SHORT_BE, offset + i));
