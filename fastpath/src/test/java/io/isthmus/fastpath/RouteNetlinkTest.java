@@ -37,7 +37,9 @@ class RouteNetlinkTest {
                 tun.close();
             }
         } finally {
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 

@@ -58,12 +58,20 @@ class TunTrafficTest {
     @AfterEach
     void tearDown() throws Exception {
         try {
-            tun.close();
-            reader.shutdownNow();
-            reader.awaitTermination(5, TimeUnit.SECONDS);
-            arena.close();
+            if (tun != null) {
+                tun.close();
+            }
+            if (reader != null) {
+                reader.shutdownNow();
+                reader.awaitTermination(5, TimeUnit.SECONDS);
+            }
+            if (arena != null) {
+                arena.close();
+            }
         } finally {
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 
