@@ -123,6 +123,37 @@ class TunTrafficTest {
     }
 
     @Test
+    void aReadWithATimeoutAnswersZeroWhenNothingCameAndThePacketWhenOneDid() throws Exception {
+        MemorySegment buffer = arena.allocate(65_536);
+        ByteBuffer direct = ByteBuffer.allocateDirect(2048);
+        // A device that stays down: the kernel never sends anything into it.
+        try (TunDevice idle = ns.namespace().call(() -> TunDevice.open("isthidle", TunDevice.Options.defaults()))) {
+            long start = System.nanoTime();
+            assertEquals(0, idle.queue(0).read(buffer, 0, 65_536, 0));
+            assertEquals(0, idle.queue(0).read(direct, 0));
+            assertEquals(0, direct.position());
+            assertEquals(0, idle.queue(0).read(buffer, 0, 65_536, TimeUnit.MILLISECONDS.toNanos(150)));
+            long waited = System.nanoTime() - start;
+            assertTrue(waited >= TimeUnit.MILLISECONDS.toNanos(150) && waited < TimeUnit.SECONDS.toNanos(3),
+                    "waited " + waited / 1_000_000 + " ms");
+        }
+
+        try (DatagramChannel socket = ns.namespace().call(DatagramChannel::open)) {
+            socket.send(ByteBuffer.wrap("timed".getBytes(StandardCharsets.UTF_8)),
+                    new InetSocketAddress(address("10.20.0.5"), 7100));
+            Packets.Udp udp = null;
+            for (int i = 0; i < 20 && udp == null; i++) { // skip what else the kernel sends
+                int length = tun.queue(0).read(buffer, 0, 65_536, TimeUnit.SECONDS.toNanos(2));
+                assertTrue(length > 0, "the datagram should arrive within 2 s");
+                Packets.Udp parsed = Packets.parseUdp(buffer.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE), length);
+                udp = parsed != null && parsed.destinationPort() == 7100 ? parsed : null;
+            }
+            assertNotNull(udp);
+            assertEquals("timed", new String(udp.payload(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
     void aPacketThatIsNotIpIsRefusedAloneAndTheQueueGoesOn() throws Exception {
         MemorySegment garbage = arena.allocate(40);
         garbage.fill((byte) 0x12); // version nibble 1
