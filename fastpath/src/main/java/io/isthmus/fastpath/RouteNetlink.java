@@ -282,10 +282,15 @@ public final class RouteNetlink implements AutoCloseable {
     }
 
     /**
-     * The unicast routes of {@code table} (IPv4 and IPv6) that go out through a device, e.g. to compare with what
-     * should be installed. Routes the kernel made for addresses are included (protocol kernel).
+     * The unicast routes of {@code table} (IPv4 and IPv6) that go out through one device, e.g. to compare with what
+     * should be installed. Routes the kernel made for addresses are included (protocol kernel); multipath routes are
+     * not.
      */
     public synchronized List<Route> routes(int table) throws IOException {
+        if (table < 1 || table == 253 || table == 255) {
+            throw new InvalidArgumentException("route table", Integer.toUnsignedString(table),
+                    "must be 1..2^31-1 and not the kernel's own local (255) or default (253) table");
+        }
         String what = "listing the routes of table " + table;
         Message m = begin(RTM_GETROUTE, (short) (NLM_F_REQUEST | NLM_F_DUMP), RTMSG);
         m.body().set(ValueLayout.JAVA_BYTE, 0, (byte) AF_UNSPEC);
@@ -302,12 +307,13 @@ public final class RouteNetlink implements AutoCloseable {
             Map<Integer, byte[]> attributes = answer.attributes(RTMSG);
             int routeTable = attributes.containsKey(RTA_TABLE) ? intOf(attributes.get(RTA_TABLE))
                     : Byte.toUnsignedInt(body.get(ValueLayout.JAVA_BYTE, 4));
-            if (routeTable != table || !attributes.containsKey(RTA_OIF)) {
-                return;
+            int metric = attributes.containsKey(RTA_PRIORITY) ? intOf(attributes.get(RTA_PRIORITY)) : 0;
+            if (routeTable != table || !attributes.containsKey(RTA_OIF) || metric < 0) {
+                return; // not ours to list: another table, no device (multipath), a metric past 2^31
             }
             byte[] destination = attributes.getOrDefault(RTA_DST, new byte[family == Syscalls.AF_INET ? 4 : 16]);
             raw.add(new Raw(destination, length, intOf(attributes.get(RTA_OIF)), attributes.get(RTA_GATEWAY),
-                    routeTable, attributes.containsKey(RTA_PRIORITY) ? intOf(attributes.get(RTA_PRIORITY)) : 0));
+                    routeTable, metric));
         });
         Map<Integer, String> names = new HashMap<>();
         List<Route> routes = new ArrayList<>(raw.size());

@@ -94,7 +94,7 @@ public final class TunQueue {
      *                                    {@code maxLength} and was dropped)
      */
     public int read(MemorySegment buffer, long offset, int maxLength) throws IOException {
-        return read(buffer, offset, maxLength, FOREVER);
+        return readInto(buffer, offset, maxLength, FOREVER);
     }
 
     /**
@@ -103,9 +103,10 @@ public final class TunQueue {
      * first, blocking read. Waiting has millisecond granularity (poll).
      */
     public int read(MemorySegment buffer, long offset, int maxLength, long timeoutNanos) throws IOException {
-        if (timeoutNanos < 0 && timeoutNanos != FOREVER) {
-            throw new IllegalArgumentException("timeout " + timeoutNanos + " ns is negative");
-        }
+        return readInto(buffer, offset, maxLength, requireTimeout(timeoutNanos));
+    }
+
+    private int readInto(MemorySegment buffer, long offset, int maxLength, long timeoutNanos) throws IOException {
         requireNative(buffer);
         if (buffer.isReadOnly()) {
             throw new IllegalArgumentException("the buffer to read into is read-only");
@@ -123,7 +124,7 @@ public final class TunQueue {
      * position past it; returns its length. Throws as {@link #read(MemorySegment, long, int)}.
      */
     public int read(ByteBuffer buffer) throws IOException {
-        return read(buffer, FOREVER);
+        return readInto(buffer, FOREVER);
     }
 
     /**
@@ -131,9 +132,18 @@ public final class TunQueue {
      * the position stays.
      */
     public int read(ByteBuffer buffer, long timeoutNanos) throws IOException {
-        if (timeoutNanos < 0 && timeoutNanos != FOREVER) {
-            throw new IllegalArgumentException("timeout " + timeoutNanos + " ns is negative");
+        return readInto(buffer, requireTimeout(timeoutNanos));
+    }
+
+    private static long requireTimeout(long timeoutNanos) {
+        if (timeoutNanos < 0) {
+            throw new IllegalArgumentException("timeout " + timeoutNanos + " ns is negative: give 0 not to wait, or"
+                    + " use the read without a timeout to wait for ever");
         }
+        return timeoutNanos;
+    }
+
+    private int readInto(ByteBuffer buffer, long timeoutNanos) throws IOException {
         if (buffer.isReadOnly()) {
             throw new IllegalArgumentException("the buffer to read into is read-only");
         }
