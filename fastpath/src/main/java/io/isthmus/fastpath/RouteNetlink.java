@@ -77,6 +77,7 @@ public final class RouteNetlink implements AutoCloseable {
     private static final int RT_SCOPE_LINK = 253;
     private static final int RT_SCOPE_NOWHERE = 255;
     private static final int RTN_UNICAST = 1;
+    private static final int RTN_LOCAL = 2;
     private static final int AF_UNSPEC = 0;
     /** Sizes of ifinfomsg, ifaddrmsg and rtmsg. */
     private static final int IFINFOMSG = 16;
@@ -185,7 +186,7 @@ public final class RouteNetlink implements AutoCloseable {
     /**
      * Adds {@code address} (host bits and prefix length, e.g. {@code 10.99.0.1/24}) to {@code device}; the kernel
      * also adds the route to its subnet through the device. IPv6 addresses skip duplicate address detection
-     * ({@code nodad}), so they are usable at once.
+     * ({@code nodad}); the kernel still finishes them a moment later, which {@link #awaitUsable} waits for.
      *
      * @throws SystemCallException EEXIST when the device has it already
      */
@@ -215,6 +216,51 @@ public final class RouteNetlink implements AutoCloseable {
         m.put(IFA_LOCAL, address.address().getAddress());
         m.put(IFA_ADDRESS, address.address().getAddress());
         exchange(m, Errno.Subject.ADDRESS, what, null);
+    }
+
+    /**
+     * Whether the kernel would deliver a packet to {@code address} locally, i.e. the address is assigned here and
+     * ready ({@code ip route get ADDRESS} answers {@code local}).
+     */
+    public synchronized boolean isLocal(InetAddress address) throws IOException {
+        String what = "looking up the route to " + address.getHostAddress();
+        Message m = begin(RTM_GETROUTE, NLM_F_REQUEST, RTMSG);
+        m.body().set(ValueLayout.JAVA_BYTE, 0, family(address));
+        m.body().set(ValueLayout.JAVA_BYTE, 1, (byte) (address.getAddress().length * 8));
+        m.put(RTA_DST, address.getAddress());
+        int[] type = {0};
+        try {
+            exchange(m, Errno.Subject.ROUTE, what, answer -> type[0] = answer.body().get(ValueLayout.JAVA_BYTE, 7));
+        } catch (SystemCallException e) {
+            if (e.errno() == Errno.ENETUNREACH || e.errno() == Errno.EHOSTUNREACH) {
+                return false; // no route at all
+            }
+            throw e;
+        }
+        return type[0] == RTN_LOCAL;
+    }
+
+    /**
+     * Waits until {@code address}, just added, is usable ({@link #isLocal}). IPv6 addresses need this: the kernel
+     * finishes them (the local route) in a work queue shortly after they are added or their link comes up, so a
+     * packet to them or a socket sending from them can fail in that moment; IPv4 addresses are usable at once.
+     *
+     * @throws SystemCallException when it is not usable within {@code timeout} (ETIMEDOUT)
+     */
+    public void awaitUsable(InetAddress address, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!isLocal(address)) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new SystemCallException("address " + address.getHostAddress() + " did not become usable within "
+                        + timeout.toMillis() + " ms: is it assigned to a device that is up?", Errno.ETIMEDOUT);
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for " + address.getHostAddress());
+            }
+        }
     }
 
     /** The IPv4 and IPv6 addresses of {@code device}, as the kernel lists them. */

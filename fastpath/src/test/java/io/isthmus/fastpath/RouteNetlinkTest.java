@@ -68,6 +68,23 @@ class RouteNetlinkTest {
     }
 
     @Test
+    void anAddedAddressBecomesLocalAndOneNotAssignedIsNot() throws Exception {
+        netlink.addAddress(DEVICE, IpPrefix.parse("10.9.0.1/24"));
+        netlink.addAddress(DEVICE, IpPrefix.parse("fd00:9::1/64"));
+        netlink.setUp(DEVICE, true);
+
+        netlink.awaitUsable(parse("fd00:9::1"), java.time.Duration.ofSeconds(5));
+        assertTrue(netlink.isLocal(parse("10.9.0.1")));
+        assertTrue(netlink.isLocal(parse("fd00:9::1")));
+        assertFalse(netlink.isLocal(parse("10.9.0.2")));
+        assertFalse(netlink.isLocal(parse("192.0.2.1")), "no route at all is not local either");
+        SystemCallException e = assertThrows(SystemCallException.class,
+                () -> netlink.awaitUsable(parse("10.9.0.3"), java.time.Duration.ofMillis(50)));
+        assertEquals("address 10.9.0.3 did not become usable within 50 ms: is it assigned to a device that is up?",
+                e.getMessage());
+    }
+
+    @Test
     void addsReplacesListsAndDeletesIpv4AndIpv6Routes() throws Exception {
         netlink.addAddress(DEVICE, IpPrefix.parse("10.9.0.1/24"));
         netlink.addAddress(DEVICE, IpPrefix.parse("fd00:9::1/64"));

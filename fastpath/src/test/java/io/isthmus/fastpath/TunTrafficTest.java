@@ -50,6 +50,7 @@ class TunTrafficTest {
             netlink.setUp(DEVICE, true);
             netlink.addRoute(Route.to(IpPrefix.parse("10.20.0.0/16"), DEVICE));
             netlink.addRoute(Route.to(IpPrefix.parse("fd00:20::/48"), DEVICE));
+            netlink.awaitUsable(LOCAL6, java.time.Duration.ofSeconds(5));
         }
         arena = Arena.ofShared();
         reader = ns.namespace().newPinnedExecutor("tun-test-reader");
@@ -150,6 +151,44 @@ class TunTrafficTest {
             }
             assertNotNull(udp);
             assertEquals("timed", new String(udp.payload(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void aMultiQueueDeviceSpreadsFlowsOverItsQueuesAndKeepsEachFlowOnOne() throws Exception {
+        int queues = 2;
+        int flows = 32;
+        try (TunDevice multi = ns.namespace().call(() -> TunDevice.open("isthmq",
+                TunDevice.Options.defaults().withQueues(queues)));
+             RouteNetlink netlink = ns.namespace().call(RouteNetlink::open);
+             DatagramChannel socket = ns.namespace().call(DatagramChannel::open)) {
+            netlink.setUp("isthmq", true);
+            netlink.addRoute(Route.to(IpPrefix.parse("10.30.0.0/16"), "isthmq"));
+            for (int flow = 0; flow < flows; flow++) {
+                for (int i = 0; i < 3; i++) {
+                    socket.send(ByteBuffer.wrap(new byte[] {(byte) flow}),
+                            new InetSocketAddress(address("10.30.0." + (flow + 1)), 9000));
+                }
+            }
+            java.util.Map<Integer, java.util.Set<Integer>> queuesOfFlow = new java.util.HashMap<>();
+            int[] perQueue = new int[queues];
+            for (int q = 0; q < queues; q++) {
+                MemorySegment buffer = arena.allocate(65_536);
+                int length;
+                while ((length = multi.queue(q).read(buffer, 0, 65_536, TimeUnit.MILLISECONDS.toNanos(200))) > 0) {
+                    Packets.Udp udp = Packets.parseUdp(buffer.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE),
+                            length);
+                    if (udp != null && udp.destinationPort() == 9000) {
+                        perQueue[q]++;
+                        queuesOfFlow.computeIfAbsent((int) udp.payload()[0], f -> new java.util.HashSet<>()).add(q);
+                    }
+                }
+            }
+            assertEquals(flows * 3, perQueue[0] + perQueue[1], "every datagram read from one queue or the other");
+            assertTrue(perQueue[0] > 0 && perQueue[1] > 0, "both queues should carry flows: "
+                    + java.util.Arrays.toString(perQueue));
+            assertTrue(queuesOfFlow.values().stream().allMatch(set -> set.size() == 1),
+                    "a flow stays on one queue: " + queuesOfFlow);
         }
     }
 
