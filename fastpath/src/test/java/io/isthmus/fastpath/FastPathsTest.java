@@ -35,7 +35,11 @@ class FastPathsTest {
 
     @Test
     void withNativeAccessEnabledAFreshJvmFindsItAvailable() throws Exception {
-        Run run = java(List.of("--enable-native-access=ALL-UNNAMED"));
+        Run run;
+        try (TestNamespace ns = TestNamespace.create("isthmus-probe")) { // its test device is made there
+            run = java(List.of("ip", "netns", "exec", ns.name()), List.of("--enable-native-access=ALL-UNNAMED"),
+                    PrintProbe.class);
+        }
 
         assertTrue(run.stdout().startsWith("batched UDP (recvmmsg/sendmmsg): available: "), run.stdout() + run.stderr());
         assertTrue(run.stdout().contains("\nTUN: available: TUN devices work: multi-queue, vnet header with offloads"),
@@ -44,17 +48,23 @@ class FastPathsTest {
 
     @Test
     void theProbeReportsTunAvailableWithMultiQueueAndOffloadsHereAndLeavesNoDevice() throws Exception {
-        Availability tun = FastPaths.tun();
-        assertTrue(tun.available(), tun.toString());
-        assertTrue(tun.reason().startsWith("TUN devices work: multi-queue, vnet header with offloads [CHECKSUM, TSO4,"
-                + " TSO6"), tun.reason());
-        assertFalse(TestNamespace.run(List.of("ip", "link")).contains("isthprobe"));
+        try (TestNamespace ns = TestNamespace.create("isthmus-probe")) {
+            Availability tun = ns.namespace().call(FastPaths::tun);
+            assertTrue(tun.available(), tun.toString());
+            assertTrue(tun.reason().startsWith("TUN devices work: multi-queue, vnet header with offloads [CHECKSUM,"
+                    + " TSO4, TSO6"), tun.reason());
+            assertFalse(ns.ip("link").contains("isthprobe"));
+        }
     }
 
     @Test
     void withoutCapNetAdminTunAndNetlinkSayThatCapabilityIsNeeded() throws Exception {
-        Run run = java(List.of("setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin"),
-                List.of("--enable-native-access=ALL-UNNAMED"), PrintUnprivilegedFailures.class);
+        Run run;
+        try (TestNamespace ns = TestNamespace.create("isthmus-noperm")) { // should the capability stay, no harm
+            run = java(List.of("ip", "netns", "exec", ns.name(), "setpriv", "--bounding-set", "-net_admin",
+                    "--inh-caps", "-net_admin"), List.of("--enable-native-access=ALL-UNNAMED"),
+                    PrintUnprivilegedFailures.class);
+        }
 
         assertEquals(List.of("tun: creating tun device isthnoperm: TUNSETIFF failed: EPERM; needs CAP_NET_ADMIN (run"
                         + " as root, or grant the process that capability)",
