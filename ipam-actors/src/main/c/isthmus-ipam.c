@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -299,10 +300,12 @@ struct config {
 
 static int ipam_member(const char *key, struct scan *s, void *context) {
     struct config *config = context;
-    if (strcmp(key, "socket") == 0 && s->p < s->end && *s->p == '"') {
-        config->socket_seen = 1;
+    if (strcmp(key, "socket") != 0) return 1;
+    config->socket_seen = 1;
+    if (s->p < s->end && *s->p == '"') {
         return scan_string(s, config->socket, sizeof config->socket, &config->socket_too_long);
     }
+    config->socket_too_long = 1; /* not a string: as unusable as an overlong path */
     return 1;
 }
 
@@ -498,6 +501,8 @@ static int parse_command(const char *command) {
 }
 
 int main(void) {
+    /* A gateway that closes the connection mid-write must give us EPIPE (and a CNI error), not kill us silently. */
+    signal(SIGPIPE, SIG_IGN);
     const char *command = getenv("CNI_COMMAND");
     if (!command || !*command) {
         fail(CNI_INVALID_ENVIRONMENT, "Invalid necessary environment variables",
@@ -529,7 +534,7 @@ int main(void) {
     }
     if (config.socket_seen && (config.socket_too_long || !config.socket[0])) {
         fail(CNI_INVALID_CONFIG, "Invalid network config",
-             "ipam.socket must be a unix socket path of 1 to %zu bytes", sizeof config.socket - 1);
+             "ipam.socket must be a string: a unix socket path of 1 to %zu bytes", sizeof config.socket - 1);
     }
     socket_path = config.socket_seen ? config.socket : DEFAULT_SOCKET;
     if (op == OP_STATUS) { /* the code STATUS defines for "cannot serve ADD" */

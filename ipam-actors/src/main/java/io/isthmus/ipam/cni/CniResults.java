@@ -3,6 +3,7 @@ package io.isthmus.ipam.cni;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.api.Cidr;
 import io.isthmus.ipam.cni.CniBackend.Addressing;
 import io.isthmus.ipam.cni.CniBackend.AssignedIp;
 import io.isthmus.ipam.cni.CniBackend.Route;
@@ -32,7 +33,7 @@ final class CniResults {
                 entry.put("version", ip.address() instanceof Inet4Address ? "4" : "6");
             }
             entry.put("address", addressText(ip));
-            ip.gateway().ifPresent(gateway -> entry.put("gateway", gateway.getHostAddress()));
+            ip.gateway().ifPresent(gateway -> entry.put("gateway", text(gateway)));
         }
         if (!addressing.routes().isEmpty()) {
             ArrayNode routes = result.putArray("routes");
@@ -42,7 +43,7 @@ final class CniResults {
                 // A route without a next hop goes through the gateway of its family. Plugins install it that way
                 // anyway; saying so lets their CHECK find the route they installed (libcni compares gw as given).
                 route.gateway().or(() -> gatewayOfFamily(addressing, route))
-                        .ifPresent(gateway -> entry.put("gw", gateway.getHostAddress()));
+                        .ifPresent(gateway -> entry.put("gw", text(gateway)));
             }
         }
         return result.toString();
@@ -69,8 +70,17 @@ final class CniResults {
         return error.toString();
     }
 
-    /** {@code 10.1.0.5/24}, the form CNI results and {@code prevResult} carry. */
+    /** {@code 10.1.0.5/24}, {@code fd00::5/64}: the form CNI results and {@code prevResult} carry. */
     static String addressText(AssignedIp ip) {
-        return ip.address().getHostAddress() + "/" + ip.prefixLength();
+        return text(ip.address()) + "/" + ip.prefixLength();
+    }
+
+    /** An address in canonical text: IPv6 compressed (RFC 5952), as {@link Cidr} prints a host network. */
+    static String text(InetAddress address) {
+        if (address instanceof Inet4Address) {
+            return address.getHostAddress();
+        }
+        String host = Cidr.of(address, 128).toString();
+        return host.substring(0, host.length() - "/128".length());
     }
 }

@@ -107,7 +107,8 @@ public final class CniServer implements AutoCloseable {
             throw new IOException(path + " exists and is not a socket; move it away or choose another socket path");
         }
         boolean served;
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+        try {
+            SocketChannel.open(UnixDomainSocketAddress.of(path)).close();
             served = true;
         } catch (IOException refused) {
             served = false;

@@ -10,7 +10,6 @@ import io.isthmus.api.IpLiteral;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -102,8 +101,7 @@ record NetworkConfig(CniVersion version, String network, String pool, List<InetA
         if (ipam == null || !ipam.isObject()) {
             throw invalid("ipam is missing: the config needs \"ipam\": {\"type\": \"isthmus-ipam\", \"pool\": NAME}");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> fields = ipam.fields(); fields.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = fields.next();
+        for (Map.Entry<String, JsonNode> field : ipam.properties()) {
             if (!IPAM_FIELDS.contains(field.getKey())) {
                 throw new CniCallException(CniErrorCode.UNSUPPORTED_FIELD, "ipam." + field.getKey() + " = "
                         + field.getValue() + " is not a field of isthmus-ipam (it knows " + IPAM_FIELDS + ")");
@@ -180,7 +178,7 @@ record NetworkConfig(CniVersion version, String network, String pool, List<InetA
         if (slash < 0 || !cidr.substring(slash + 1).matches("\\d{1,3}")) {
             throw invalid(field + " holds " + cidr + ", which is not ADDRESS/PREFIX");
         }
-        return ipOf(field, cidr).getHostAddress() + "/" + Integer.parseInt(cidr.substring(slash + 1));
+        return CniResults.text(ipOf(field, cidr)) + "/" + Integer.parseInt(cidr.substring(slash + 1));
     }
 
     private static CniCallException invalid(String details) {

@@ -279,6 +279,32 @@ class CniPluginProtocolTest {
     }
 
     @Test
+    void aBackendThatDoesNotAnswerIsTryAgainLaterAfterTheTimeout() throws IOException {
+        Path slowSocket = dir.resolve("slow.sock");
+        try (CniServer slow = CniServer.start(slowSocket, backend, Duration.ofMillis(300))) {
+            backend.stall();
+            PluginRun add = call("ADD", "slow", config("1.0.0", "blue").replace(socket.toString(), slow.socket().toString()));
+            assertEquals(11, add.errorCode(), add.toString());
+            assertTrue(add.json().path("details").asText().contains("no answer within 300 ms"), add.toString());
+        }
+    }
+
+    @Test
+    void delOfAnotherPodsLeaseIsRefusedAndDelInAPoolThatIsGoneSucceeds() {
+        Env add = PluginRun.command("ADD", "shared", "/var/run/netns/s", "eth0", "/opt/cni/bin")
+                .set("CNI_ARGS", "K8S_POD_NAMESPACE=a;K8S_POD_NAME=one");
+        assertEquals(0, call(add, config("1.0.0", "blue")).exitCode());
+        Env otherDel = PluginRun.command("DEL", "shared", null, "eth0", "/opt/cni/bin")
+                .set("CNI_ARGS", "K8S_POD_NAMESPACE=b;K8S_POD_NAME=two");
+        PluginRun refused = call(otherDel, config("1.0.0", "blue"));
+        assertEquals(102, refused.errorCode(), refused.toString());
+        assertEquals(1, backend.held("blue").size(), "the lease is still there");
+
+        PluginRun gone = call("DEL", "shared", config("1.0.0", "deleted-pool"));
+        assertEquals(0, gone.exitCode(), "a pool that is gone holds nothing to free: " + gone);
+    }
+
+    @Test
     void aReservationNobodyCommitsIsNeverLeasedAndExpires() throws IOException {
         try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             CniWire.writeRequest(Channels.newOutputStream(channel), new CniWire.Request(CniWire.Op.ADD, "dies", "/n", "eth0",
@@ -323,7 +349,7 @@ class CniPluginProtocolTest {
         }
         assertTrue(Files.exists(stale));
         try (CniServer replacement = CniServer.start(stale, backend)) {
-            PluginRun add = call("ADD", "c9", config("1.0.0", "blue").replace(socket.toString(), stale.toString()));
+            PluginRun add = call("ADD", "c9", config("1.0.0", "blue").replace(socket.toString(), replacement.socket().toString()));
             assertEquals(0, add.exitCode(), add.toString());
         }
 

@@ -66,6 +66,13 @@ final class InMemoryCniBackend implements CniBackend {
         this.failure.set(failure);
     }
 
+    /** From now on every call stays unanswered (as when a shard is moving), until {@link #failWith}(null). */
+    void stall() {
+        this.failure.set(STALLED);
+    }
+
+    private static final RuntimeException STALLED = new RuntimeException("stalled");
+
     synchronized int commits() {
         return commits;
     }
@@ -154,6 +161,9 @@ final class InMemoryCniBackend implements CniBackend {
 
     private <T> CompletionStage<T> call(Body<T> body) {
         RuntimeException failing = failure.get();
+        if (failing == STALLED) {
+            return new CompletableFuture<>();
+        }
         if (failing != null) {
             return CompletableFuture.failedFuture(failing);
         }
