@@ -1,9 +1,11 @@
 package io.isthmus.ipam.cni;
 
+import io.isthmus.testing.Netns;
+import io.isthmus.testing.PluginRun;
 import io.isthmus.api.Cidr;
 import io.isthmus.api.IpLiteral;
 import io.isthmus.ipam.cni.InMemoryCniBackend.PoolSpec;
-import io.isthmus.ipam.cni.PluginRun.Env;
+import io.isthmus.testing.PluginRun.Env;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
 package io.isthmus.ipam.cni;
 
+import io.isthmus.testing.Netns;
+import io.isthmus.testing.PluginRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

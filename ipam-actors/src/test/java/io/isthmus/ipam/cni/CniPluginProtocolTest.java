@@ -1,11 +1,13 @@
 package io.isthmus.ipam.cni;
 
+import io.isthmus.testing.Netns;
+import io.isthmus.testing.PluginRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.isthmus.api.Cidr;
 import io.isthmus.ipam.cni.CniBackend.Attachment;
 import io.isthmus.ipam.cni.CniBackend.Route;
 import io.isthmus.ipam.cni.InMemoryCniBackend.PoolSpec;
-import io.isthmus.ipam.cni.PluginRun.Env;
+import io.isthmus.testing.PluginRun.Env;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

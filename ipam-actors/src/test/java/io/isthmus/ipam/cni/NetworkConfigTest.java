@@ -1,5 +1,7 @@
 package io.isthmus.ipam.cni;
 
+import io.isthmus.testing.Netns;
+import io.isthmus.testing.PluginRun;
 import io.isthmus.api.Cidr;
 import io.isthmus.api.IpLiteral;
 import io.isthmus.ipam.cni.CniBackend.Addressing;

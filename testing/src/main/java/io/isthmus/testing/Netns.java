@@ -1,4 +1,4 @@
-package io.isthmus.ipam.cni;
+package io.isthmus.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -14,29 +14,29 @@ import java.util.concurrent.TimeUnit;
  * Network namespaces a test creates (with {@code ip netns}) and must delete, also on failure: {@link #close()}
  * deletes every namespace made through this instance. Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN).
  */
-final class Netns implements AutoCloseable {
+public final class Netns implements AutoCloseable {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private final List<String> created = new ArrayList<>();
     private final String prefix;
 
-    Netns(String prefix) {
+    public Netns(String prefix) {
         this.prefix = prefix + "-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
     }
 
     /** Creates namespace PREFIX-RANDOM-suffix; its path is /var/run/netns/NAME. */
-    String create(String suffix) {
+    public String create(String suffix) {
         String name = prefix + "-" + suffix;
         ip("netns", "add", name);
         created.add(name);
         return name;
     }
 
-    static String path(String name) {
+    public static String path(String name) {
         return "/var/run/netns/" + name;
     }
 
     /** Runs {@code ip ARGS...} and returns its stdout; fails the test with ip's stderr when it fails. */
-    static String ip(String... args) {
+    public static String ip(String... args) {
         List<String> command = new ArrayList<>();
         command.add("ip");
         command.addAll(List.of(args));
@@ -44,7 +44,7 @@ final class Netns implements AutoCloseable {
     }
 
     /** {@code ip -n NS -j addr show dev IFNAME}: the global addresses of an interface as ADDRESS/PREFIX. */
-    static List<String> addresses(String netns, String ifname) {
+    public static List<String> addresses(String netns, String ifname) {
         List<String> addresses = new ArrayList<>();
         try {
             JsonNode links = JSON.readTree(ip("-n", netns, "-j", "addr", "show", "dev", ifname));
@@ -62,7 +62,7 @@ final class Netns implements AutoCloseable {
         return addresses;
     }
 
-    static boolean hasLink(String netns, String ifname) {
+    public static boolean hasLink(String netns, String ifname) {
         Process process;
         try {
             process = new ProcessBuilder("ip", "-n", netns, "link", "show", "dev", ifname).redirectErrorStream(true).start();
@@ -76,7 +76,7 @@ final class Netns implements AutoCloseable {
         }
     }
 
-    static String run(List<String> command) {
+    public static String run(List<String> command) {
         try {
             Process process = new ProcessBuilder(command).start();
             byte[] err = process.getErrorStream().readAllBytes();
@@ -98,7 +98,7 @@ final class Netns implements AutoCloseable {
         }
     }
 
-    static boolean isRoot() {
+    public static boolean isRoot() {
         return "root".equals(System.getProperty("user.name"));
     }
 

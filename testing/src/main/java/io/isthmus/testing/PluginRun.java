@@ -1,4 +1,4 @@
-package io.isthmus.ipam.cni;
+package io.isthmus.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -18,29 +18,29 @@ import java.util.concurrent.TimeUnit;
  * One CNI plugin execution the way a container runtime does it: a fresh process with only the CNI_* variables (and
  * PATH) in its environment, the network config on stdin, the result or error JSON on stdout.
  */
-record PluginRun(int exitCode, String stdout, String stderr, long nanos) {
+public record PluginRun(int exitCode, String stdout, String stderr, long nanos) {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** Environment of one CNI call; build with {@link #command}. */
-    static final class Env {
+    public static final class Env {
         private final Map<String, String> vars = new LinkedHashMap<>();
 
-        Env set(String name, String value) {
+        public Env set(String name, String value) {
             vars.put(name, value);
             return this;
         }
 
-        Env without(String name) {
+        public Env without(String name) {
             vars.remove(name);
             return this;
         }
 
-        Map<String, String> vars() {
+        public Map<String, String> vars() {
             return vars;
         }
     }
 
-    static Env command(String command, String containerId, String netns, String ifname, String cniPath) {
+    public static Env command(String command, String containerId, String netns, String ifname, String cniPath) {
         Env env = new Env().set("CNI_COMMAND", command).set("CNI_CONTAINERID", containerId).set("CNI_IFNAME", ifname)
                 .set("CNI_PATH", cniPath);
         if (netns != null) {
@@ -49,7 +49,7 @@ record PluginRun(int exitCode, String stdout, String stderr, long nanos) {
         return env;
     }
 
-    static PluginRun run(List<String> command, Env env, String stdin) {
+    public static PluginRun run(List<String> command, Env env, String stdin) {
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().clear();
         builder.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -88,7 +88,7 @@ record PluginRun(int exitCode, String stdout, String stderr, long nanos) {
         }, runnable -> Thread.ofVirtual().start(runnable));
     }
 
-    JsonNode json() {
+    public JsonNode json() {
         try {
             return JSON.readTree(stdout);
         } catch (IOException e) {
@@ -97,7 +97,7 @@ record PluginRun(int exitCode, String stdout, String stderr, long nanos) {
     }
 
     /** The CNI error code in stdout (asserting the exit code says the same). */
-    int errorCode() {
+    public int errorCode() {
         int code = json().path("code").asInt(-1);
         if (code != exitCode) {
             throw new AssertionError("exit code " + exitCode + " but error JSON code " + code + ": " + this);
@@ -109,7 +109,7 @@ record PluginRun(int exitCode, String stdout, String stderr, long nanos) {
      * The CNI error code in stdout of a plugin that failed. Unlike {@link #errorCode()} it does not require the exit
      * code to match: the Debian Go plugins (libcni's skel) exit with 1 whatever the code in their error JSON.
      */
-    int reportedErrorCode() {
+    public int reportedErrorCode() {
         if (exitCode == 0) {
             throw new AssertionError("expected a failure: " + this);
         }
