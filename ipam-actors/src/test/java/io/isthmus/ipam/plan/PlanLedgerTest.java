@@ -68,6 +68,9 @@ class PlanLedgerTest {
         for (PlanNetwork.Node node : net.nodes.values()) {
             assertEquals(3, node.state.plan().segments().size(), node.id + " knows every cluster's segment");
         }
+        // Equal timestamps all the way: east < edge < west take the segments in that order.
+        assertEquals(List.of("east         pod       10.0.0.0/24", "edge         pod       10.0.1.0/24",
+                "west         pod       10.0.2.0/24"), net.state("west").plan().describe());
     }
 
     @Test
@@ -249,6 +252,10 @@ class PlanLedgerTest {
             assertEquals(List.of("pod CIDR 10.244.0.0/16 of east overlaps pod CIDR 10.244.0.0/16 of west"),
                     net.state(name).overlaps().stream().map(CidrOverlap::describe).toList(), name);
         }
+        List<String> printed = net.state("edge").plan().describe();
+        assertTrue(printed.contains("overlap: pod CIDR 10.244.0.0/16 of east overlaps pod CIDR 10.244.0.0/16 of west"), printed::toString);
+        assertTrue(printed.contains(String.format("%-12s %-9s %s (registered: in use before the plan)", "west", "pod", "10.244.0.0/16")),
+                printed::toString);
         assertTrue(net.state("east").needsGlobalSegment());
         assertFalse(net.state("edge").needsGlobalSegment());
 
