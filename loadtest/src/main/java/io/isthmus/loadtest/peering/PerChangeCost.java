@@ -59,10 +59,11 @@ public final class PerChangeCost {
         Object session = sessionConstructor.newInstance(sessionArgs);
 
         Class<?> settingsClass = Class.forName("io.isthmus.dns.ZoneSettings");
-        Method settingsOf = settingsClass.getDeclaredMethod("of", org.xbill.DNS.Name.class, Duration.class);
+        Class<?> nameClass = Class.forName("org.xbill.DNS.Name"); // dnsjava: in the gateway jar, not a dependency here
+        Method settingsOf = settingsClass.getDeclaredMethod("of", nameClass, Duration.class);
         settingsOf.setAccessible(true);
-        Object settings = settingsOf.invoke(null, org.xbill.DNS.Name.fromConstantString("clusterset.local."),
-                Duration.ofSeconds(5));
+        Object zone = nameClass.getMethod("fromConstantString", String.class).invoke(null, "clusterset.local.");
+        Object settings = settingsOf.invoke(null, zone, Duration.ofSeconds(5));
         Class<?> tableClass = Class.forName("io.isthmus.dns.ZoneTable");
         Method build = tableClass.getDeclaredMethod("build", ServiceDirectory.class, settingsClass, tableClass);
         build.setAccessible(true);
