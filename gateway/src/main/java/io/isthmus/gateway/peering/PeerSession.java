@@ -173,7 +173,7 @@ final class PeerSession {
      * {@code after} is made from {@code before} by changes (the registry's), so the two share all but the changed
      * paths of their trees, and the diff costs O(changes × log n) instead of a scan of every export.
      */
-    private PeerMessage delta(ExportSet before, ExportSet after, ClusterId peer) {
+    PeerMessage delta(ExportSet before, ExportSet after, ClusterId peer) {
         ExportDelta.Builder b = ExportDelta.newBuilder().setOriginCluster(self.value())
                 .setFromVersion(before.version()).setToVersion(after.version());
         List<ServiceKey> removed = new ArrayList<>();
@@ -212,6 +212,13 @@ final class PeerSession {
     }
 
     private PeerMessage snapshot(ExportSet exports, ClusterId peer) {
+        if (exports.restrictedCount() == 0) { // offered to every cluster: one message for every stream
+            return feed.snapshotOf(exports, () -> snapshotFor(exports, peer));
+        }
+        return snapshotFor(exports, peer);
+    }
+
+    private PeerMessage snapshotFor(ExportSet exports, ClusterId peer) {
         ExportSnapshot.Builder b = ExportSnapshot.newBuilder().setOriginCluster(self.value()).setVersion(exports.version());
         exports.forEach((key, export) -> {
             if (export.isOfferedTo(peer)) {
