@@ -166,6 +166,18 @@ public final class ServiceDirectory {
 
     /** One service merged from the export of each cluster that offers it (see {@link #merge}). */
     static ImportedService mergeOne(ServiceKey key, Map<ClusterId, ServiceExport> exportsByCluster) {
+        if (exportsByCluster.size() == 1) {
+            // One cluster: nothing to disagree with, its ports as they are (an export has no repeated port).
+            Map.Entry<ClusterId, ServiceExport> only = exportsByCluster.entrySet().iterator().next();
+            ServiceExport export = only.getValue();
+            return new ImportedService(key, export.type(), export.ports(),
+                    List.of(new ClusterBackends(only.getKey(), export.endpoints())), List.of());
+        }
+        return mergeInFull(key, exportsByCluster);
+    }
+
+    /** {@link #mergeOne} without the shortcut for one cluster. */
+    static ImportedService mergeInFull(ServiceKey key, Map<ClusterId, ServiceExport> exportsByCluster) {
         record Offer(ClusterId cluster, ServiceExport export) {
         }
         List<Offer> offers = new ArrayList<>(exportsByCluster.size());

@@ -80,4 +80,14 @@ class ServiceDirectoryChangesTest {
         assertFalse(three.find(cart).isPresent());
         assertTrue(three.services().isEmpty());
     }
+
+    @Test
+    void theShortcutForOneClusterMergesAsTheFullRules() {
+        Random random = new Random(5);
+        for (int i = 0; i < 2_000; i++) {
+            ServiceKey key = key("ns", "svc-" + i);
+            Map<ClusterId, ServiceExport> one = Map.of(CLUSTERS.get(i % CLUSTERS.size()), RandomExports.export(random, key));
+            assertEquals(ServiceDirectory.mergeInFull(key, one), ServiceDirectory.mergeOne(key, one));
+        }
+    }
 }

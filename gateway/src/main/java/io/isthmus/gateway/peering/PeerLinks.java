@@ -31,10 +31,12 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 /**
  * The client side of peering: one long-lived stream to each configured peer, dialled again with exponential
@@ -111,17 +113,22 @@ public final class PeerLinks implements AutoCloseable {
                 });
     }
 
+    private CompletionStage<Done> listening(HostPort peer, Duration interval, Duration connectTimeout) {
+        return whenListening(peer, interval, connectTimeout, closed::get, probes);
+    }
+
     /**
      * Completes once {@code peer} takes a TCP connection (closed at once, before any TLS), trying every
-     * {@code interval}; fails when these links are closed.
+     * {@code interval} on {@code executor}; fails with a {@link CancellationException} once {@code stop} is true.
      */
-    private CompletionStage<Done> listening(HostPort peer, Duration interval, Duration connectTimeout) {
+    static CompletionStage<Done> whenListening(HostPort peer, Duration interval, Duration connectTimeout,
+                                               BooleanSupplier stop, Executor executor) {
         return CompletableFuture.supplyAsync(() -> {
             long sleep = Math.max(1, interval.toMillis());
-            while (!closed.get()) {
+            int timeout = (int) Math.max(1, Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
+            while (!stop.getAsBoolean()) {
                 try (Socket socket = new Socket()) {
-                    socket.connect(new InetSocketAddress(peer.host(), peer.port()),
-                            (int) Math.max(1, Math.min(Integer.MAX_VALUE, connectTimeout.toMillis())));
+                    socket.connect(new InetSocketAddress(peer.host(), peer.port()), timeout);
                     return Done.getInstance();
                 } catch (IOException notListening) {
                     log.debug("peer {} does not listen yet: {}", peer, notListening.getMessage());
@@ -134,7 +141,7 @@ public final class PeerLinks implements AutoCloseable {
                 }
             }
             throw new CancellationException("peer links to " + peer + " closed");
-        }, probes);
+        }, executor);
     }
 
     @Override
