@@ -124,6 +124,11 @@ final class ZoneContent {
         return nameUnderZone(service.key().name(), service.key().namespace(), "svc");
     }
 
+    /** The name of the service {@code key}: the names at and below it are the service's alone. Null when too long. */
+    static Name serviceName(io.isthmus.api.ServiceKey key, ZoneSettings settings) {
+        return new ZoneContent(settings).nameUnderZone(key.name(), key.namespace(), "svc");
+    }
+
     /** The SOA that negative answers carry in their authority section. */
     static SOARecord soa(long version, ZoneSettings settings) {
         return new ZoneContent(settings).soa(version);

@@ -1,6 +1,7 @@
 package io.isthmus.dns;
 
 import io.isthmus.api.ImportedService;
+import io.isthmus.api.PersistentSortedMap;
 import io.isthmus.api.ServiceDirectory;
 import io.isthmus.api.ServiceKey;
 import java.io.IOException;
@@ -8,12 +9,10 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -95,30 +94,22 @@ final class ZoneTable {
     }
 
     private final ServiceDirectory source;
+    private final ZoneSettings settings;
     private final byte[] zoneWire;
-    private final byte[][] slots;
-    private final int nodeCount;
+    private final NameTrie names;
     /** The SOA record for a negative answer, by the wire length of the question's name; null where impossible. */
     private final byte[][] negativeTails;
-    /**
-     * Each service's nodes, for the next snapshot to reuse while the service has not changed: the services' keys in
-     * order, and where each one's nodes start in {@code serviceNodes} (they end where the next one's start). Arrays
-     * rather than a map of objects: a few bytes a service.
-     */
-    private final ServiceKey[] serviceKeys;
-    private final int[] firstNode;
-    private final byte[][] serviceNodes;
+    /** How many services have names in each namespace: a namespace with some has its empty non-terminal. */
+    private final PersistentSortedMap<String, Integer> namespaces;
 
-    private ZoneTable(ServiceDirectory source, byte[] zoneWire, byte[][] slots, int nodeCount, byte[][] negativeTails,
-                      ServiceKey[] serviceKeys, int[] firstNode, byte[][] serviceNodes) {
+    private ZoneTable(ServiceDirectory source, ZoneSettings settings, byte[] zoneWire, NameTrie names,
+                      byte[][] negativeTails, PersistentSortedMap<String, Integer> namespaces) {
         this.source = source;
+        this.settings = settings;
         this.zoneWire = zoneWire;
-        this.slots = slots;
-        this.nodeCount = nodeCount;
+        this.names = names;
         this.negativeTails = negativeTails;
-        this.serviceKeys = serviceKeys;
-        this.firstNode = firstNode;
-        this.serviceNodes = serviceNodes;
+        this.namespaces = namespaces;
     }
 
     static ZoneTable build(ServiceDirectory directory, ZoneSettings settings) {
@@ -126,128 +117,187 @@ final class ZoneTable {
     }
 
     /**
-     * The table of {@code directory}. Services equal to their namesakes in {@code previous} (a table built with the
-     * same settings, or null) keep the nodes encoded there, so a snapshot that changes a few services costs little
-     * more than a hash table.
+     * The table of {@code directory}, made from {@code previous} (a table built with the same settings, or null)
+     * by encoding again only the services that differ between the two directories; every other name is shared
+     * with {@code previous}. Directories of one lineage tell what differs in O(changes × log n)
+     * ({@link ServiceDirectory#diff}), so a snapshot that changes a few services costs a few services' encoding,
+     * whatever the size of the zone. Without a previous table, every service is new.
      */
     static ZoneTable build(ServiceDirectory directory, ZoneSettings settings, ZoneTable previous) {
-        long ttl = settings.ttlSeconds();
-        ServiceKey[] keys = directory.services().keySet().toArray(ServiceKey[]::new);
-        Arrays.sort(keys);
-        int[] firstNode = new int[keys.length + 1];
-        List<byte[]> serviceNodes = new ArrayList<>();
-        Set<String> namespaces = new TreeSet<>();
-        List<Part> parts = new ArrayList<>();
-        for (int k = 0; k < keys.length; k++) {
-            ImportedService service = directory.services().get(keys[k]);
-            byte[][] known = previous == null ? null : previous.nodesOf(service);
-            byte[][] nodes = known != null ? known : encodeAll(ZoneContent.service(service, settings), ttl);
-            firstNode[k] = serviceNodes.size();
-            serviceNodes.addAll(Arrays.asList(nodes));
-            if (nodes.length > 0) {
-                namespaces.add(service.key().namespace());
+        ZoneTable base = previous != null && previous.settings.equals(settings) ? previous : empty(settings);
+        Update update = new Update(base, directory);
+        ServiceDirectory.diff(base.source, directory, (key, before, after) -> {
+            if (before == null || after == null || !before.equals(after)) {
+                update.replace(key, before, after);
             }
-            parts.add(new Part(service, nodes));
+        });
+        return update.finish();
+    }
+
+    private static ZoneTable empty(ZoneSettings settings) {
+        return new ZoneTable(ServiceDirectory.EMPTY, settings, settings.zone().toWireCanonical(), NameTrie.EMPTY, null,
+                PersistentSortedMap.empty());
+    }
+
+    /**
+     * One table being made from another. Names at or below a service's own name belong to that service alone;
+     * every other name a service brings (its PTR names) is kept as a {@link NameTrie.Shared} leaf that knows the
+     * services holding it, so that two services with one ClusterSetIP share one PTR node, merged. The zone's own
+     * names (apex, {@code svc}, namespaces) are placed last, when the namespaces in use are known.
+     */
+    private static final class Update {
+        private final ZoneTable base;
+        private final ServiceDirectory directory;
+        private final ZoneSettings settings;
+        private final Map<Name, Map<Integer, ZoneContent.RRset>> apex;
+        private NameTrie names;
+        private PersistentSortedMap<String, Integer> namespaces;
+        private final Set<String> namespacesTouched = new TreeSet<>();
+
+        Update(ZoneTable base, ServiceDirectory directory) {
+            this.base = base;
+            this.directory = directory;
+            this.settings = base.settings;
+            this.apex = ZoneContent.apex(directory.version(), settings);
+            this.names = base.names;
+            this.namespaces = base.namespaces;
         }
-        firstNode[keys.length] = serviceNodes.size();
-        Map<Name, Map<Integer, ZoneContent.RRset>> shared = new LinkedHashMap<>(ZoneContent.apex(directory.version(), settings));
-        shared.putAll(ZoneContent.namespaces(namespaces, settings));
-        parts.add(new Part(null, encodeAll(shared, ttl)));
 
-        byte[][] slots = new byte[capacityFor(parts.stream().mapToInt(p -> p.nodes().length).sum())][];
-        Map<Integer, Set<ImportedService>> collisions = insertAll(slots, parts);
-        // Two parts with one name: two services sharing a ClusterSetIP, so one PTR name. Merged, rarely.
-        collisions.forEach((slot, owners) -> slots[slot] = merged(slots[slot], owners, shared, settings));
-        int nodeCount = (int) Arrays.stream(slots).filter(Objects::nonNull).count();
-        byte[][] tails = previous != null && previous.source.version() == directory.version()
-                ? previous.negativeTails // the same SOA
-                : negativeTails(ZoneContent.soa(directory.version(), settings));
-        return new ZoneTable(directory, settings.zone().toWireCanonical(), slots, nodeCount, tails, keys, firstNode,
-                serviceNodes.toArray(byte[][]::new));
-    }
-
-    /** The nodes this table encoded for a service equal to {@code service}, or null if it had no such service. */
-    private byte[][] nodesOf(ImportedService service) {
-        int k = Arrays.binarySearch(serviceKeys, service.key());
-        if (k < 0 || !service.equals(source.services().get(service.key()))) {
-            return null;
-        }
-        return Arrays.copyOfRange(serviceNodes, firstNode[k], firstNode[k + 1]);
-    }
-
-    /** A service's nodes, or the zone's own ({@code service} null). */
-    private record Part(ImportedService service, byte[][] nodes) {
-    }
-
-    private static byte[][] encodeAll(Map<Name, Map<Integer, ZoneContent.RRset>> names, long ttl) {
-        byte[][] nodes = new byte[names.size()][];
-        int i = 0;
-        for (Map.Entry<Name, Map<Integer, ZoneContent.RRset>> name : names.entrySet()) {
-            nodes[i++] = encodeNode(name.getKey(), name.getValue().values(), ttl);
-        }
-        return nodes;
-    }
-
-    /** At most 3/4 full, so probes stay short. */
-    private static int capacityFor(int nodes) {
-        int capacity = 16;
-        while (capacity * 3L / 4 < nodes + 1L) {
-            capacity *= 2;
-        }
-        return capacity;
-    }
-
-    /** Inserts every part's nodes; returns, by slot, the owners of names that came more than once. */
-    private static Map<Integer, Set<ImportedService>> insertAll(byte[][] slots, List<Part> parts) {
-        ImportedService[] owners = new ImportedService[slots.length]; // null for the zone's own nodes
-        Map<Integer, Set<ImportedService>> collisions = new HashMap<>();
-        int mask = slots.length - 1;
-        for (Part part : parts) {
-            for (byte[] node : part.nodes()) {
-                int nameLength = node[0] & 0xFF;
-                int i = hash(node, 1, nameLength) & mask;
-                while (slots[i] != null && !sameName(slots[i], node)) {
-                    i = (i + 1) & mask;
-                }
-                if (slots[i] == null) {
-                    slots[i] = node;
-                    owners[i] = part.service();
-                    continue;
-                }
-                Set<ImportedService> all = collisions.computeIfAbsent(i, k -> new LinkedHashSet<>());
-                for (ImportedService owner : new ImportedService[] {owners[i], part.service()}) {
-                    if (owner != null) {
-                        all.add(owner);
+        /** Takes out the names of {@code before} and puts in those of {@code after} (either may be null). */
+        void replace(ServiceKey key, ImportedService before, ImportedService after) {
+            Map<Name, Map<Integer, ZoneContent.RRset>> old = before == null ? Map.of() : ZoneContent.service(before, settings);
+            Map<Name, Map<Integer, ZoneContent.RRset>> now = after == null ? Map.of() : ZoneContent.service(after, settings);
+            Name own = ZoneContent.serviceName(key, settings);
+            for (Name name : old.keySet()) {
+                if (!now.containsKey(name)) {
+                    if (own != null && name.subdomain(own)) {
+                        byte[] wire = name.toWireCanonical();
+                        names = names.remove(wire, wire.length);
+                    } else {
+                        withoutOwner(name, key);
                     }
                 }
             }
-        }
-        return collisions;
-    }
-
-    private static boolean sameName(byte[] a, byte[] b) {
-        int length = a[0] & 0xFF;
-        return length == (b[0] & 0xFF) && Arrays.equals(a, 1, 1 + length, b, 1, 1 + length);
-    }
-
-    /** One node for a name several parts hold: the union of their RRsets. */
-    private static byte[] merged(byte[] node, Set<ImportedService> owners, Map<Name, Map<Integer, ZoneContent.RRset>> shared,
-                                 ZoneSettings settings) {
-        Name name;
-        try {
-            name = new Name(Arrays.copyOfRange(node, 1, 1 + (node[0] & 0xFF)));
-        } catch (IOException e) {
-            throw new IllegalStateException("a node name that does not parse", e);
-        }
-        List<Map<Integer, ZoneContent.RRset>> contributions = new ArrayList<>();
-        if (shared.containsKey(name)) {
-            contributions.add(shared.get(name));
-        }
-        for (ImportedService owner : owners) {
-            Map<Integer, ZoneContent.RRset> own = ZoneContent.service(owner, settings).get(name);
-            if (own != null) {
-                contributions.add(own);
+            for (Map.Entry<Name, Map<Integer, ZoneContent.RRset>> entry : now.entrySet()) {
+                Name name = entry.getKey();
+                if (own != null && name.subdomain(own)) {
+                    if (!entry.getValue().equals(old.get(name))) {
+                        names = names.put(encodeNode(name, entry.getValue().values(), settings.ttlSeconds()));
+                    }
+                } else if (!entry.getValue().equals(old.get(name))) {
+                    withOwner(name, key, entry.getValue());
+                }
             }
+            if (old.isEmpty() != now.isEmpty()) {
+                String namespace = key.namespace();
+                int count = namespaces.get(namespace) == null ? 0 : namespaces.get(namespace);
+                count += now.isEmpty() ? -1 : 1;
+                namespaces = count == 0 ? namespaces.without(namespace) : namespaces.with(namespace, count);
+                namespacesTouched.add(namespace);
+            }
+        }
+
+        private void withOwner(Name name, ServiceKey key, Map<Integer, ZoneContent.RRset> rrsets) {
+            ServiceKey[] owners = ownersOf(name);
+            int at = Arrays.binarySearch(owners, key);
+            if (at < 0) {
+                ServiceKey[] more = new ServiceKey[owners.length + 1];
+                int insert = -at - 1;
+                System.arraycopy(owners, 0, more, 0, insert);
+                more[insert] = key;
+                System.arraycopy(owners, insert, more, insert + 1, owners.length - insert);
+                owners = more;
+            }
+            place(name, owners, key, rrsets);
+        }
+
+        private void withoutOwner(Name name, ServiceKey key) {
+            ServiceKey[] owners = ownersOf(name);
+            int at = Arrays.binarySearch(owners, key);
+            if (at >= 0) {
+                ServiceKey[] fewer = new ServiceKey[owners.length - 1];
+                System.arraycopy(owners, 0, fewer, 0, at);
+                System.arraycopy(owners, at + 1, fewer, at, fewer.length - at);
+                owners = fewer;
+            }
+            place(name, owners, null, null);
+        }
+
+        private ServiceKey[] ownersOf(Name name) {
+            byte[] wire = name.toWireCanonical();
+            return names.find(wire, wire.length) instanceof NameTrie.Shared shared ? shared.owners() : NO_OWNERS;
+        }
+
+        /**
+         * Puts the node of a name that is not one service's own: the union of what the zone itself and each of
+         * {@code owners} has there (the zone first, then the services in key order), or removes it when nobody
+         * has anything. {@code key}'s contribution is {@code rrsets}; the other owners' come from the directory.
+         */
+        private void place(Name name, ServiceKey[] owners, ServiceKey key, Map<Integer, ZoneContent.RRset> rrsets) {
+            List<Map<Integer, ZoneContent.RRset>> contributions = new ArrayList<>();
+            Map<Integer, ZoneContent.RRset> zoneOwn = zoneContribution(name);
+            if (zoneOwn != null) {
+                contributions.add(zoneOwn);
+            }
+            for (ServiceKey owner : owners) {
+                Map<Integer, ZoneContent.RRset> own = owner.equals(key) ? rrsets : directory.find(owner)
+                        .map(service -> ZoneContent.service(service, settings).get(name)).orElse(null);
+                if (own != null) {
+                    contributions.add(own);
+                }
+            }
+            byte[] wire = name.toWireCanonical();
+            if (owners.length == 0 && zoneOwn == null) {
+                names = names.remove(wire, wire.length);
+                return;
+            }
+            byte[] node = encodeNode(name, union(contributions).values(), settings.ttlSeconds());
+            names = names.put(owners.length == 0 ? node : new NameTrie.Shared(node, owners));
+        }
+
+        /** What the zone itself has at {@code name}: apex names, {@code svc}, namespaces in use; else null. */
+        private Map<Integer, ZoneContent.RRset> zoneContribution(Name name) {
+            Map<Integer, ZoneContent.RRset> atApex = apex.get(name);
+            if (atApex != null) {
+                return atApex;
+            }
+            if (namespaces.isEmpty() || !name.subdomain(settings.zone())) {
+                return null;
+            }
+            int below = name.labels() - settings.zone().labels();
+            if (below < 1 || below > 2 || !name.getLabelString(below - 1).equals("svc")) {
+                return null;
+            }
+            if (below == 1) {
+                return Map.of();
+            }
+            return namespaces.get(name.getLabelString(0)) != null ? Map.of() : null;
+        }
+
+        /** The zone's own names placed again (the apex has a new serial), and the table. */
+        ZoneTable finish() {
+            Set<Name> zoneNames = new LinkedHashSet<>(apex.keySet());
+            boolean hadNamespaces = !base.namespaces.isEmpty();
+            if (hadNamespaces != !namespaces.isEmpty() || !namespacesTouched.isEmpty()) {
+                zoneNames.addAll(ZoneContent.namespaces(namespacesTouched, settings).keySet());
+            }
+            for (Name name : zoneNames) {
+                place(name, ownersOf(name), null, null);
+            }
+            byte[][] tails = base.negativeTails == null
+                    ? negativeTails(ZoneContent.soa(directory.version(), settings))
+                    : base.source.version() == directory.version() ? base.negativeTails
+                    : withSerial(base.negativeTails, directory.version());
+            return new ZoneTable(directory, settings, base.zoneWire, names, tails, namespaces);
+        }
+    }
+
+    private static final ServiceKey[] NO_OWNERS = new ServiceKey[0];
+
+    /** One name's RRsets from several contributions: records of one type joined, without repeats, in order. */
+    private static Map<Integer, ZoneContent.RRset> union(List<Map<Integer, ZoneContent.RRset>> contributions) {
+        if (contributions.size() == 1) {
+            return contributions.getFirst();
         }
         Map<Integer, ZoneContent.RRset> union = new LinkedHashMap<>();
         for (Map<Integer, ZoneContent.RRset> rrsets : contributions) {
@@ -255,7 +305,23 @@ final class ZoneTable {
                     List.copyOf(new LinkedHashSet<>(concat(a.records(), b.records()))),
                     List.copyOf(new LinkedHashSet<>(concat(a.additional(), b.additional()))))));
         }
-        return encodeNode(name, union.values(), settings.ttlSeconds());
+        return union;
+    }
+
+    /**
+     * The negative tails with another SOA serial: the serial is the first of the five 32-bit numbers that end the
+     * SOA record, and so every tail.
+     */
+    private static byte[][] withSerial(byte[][] tails, long version) {
+        byte[][] out = new byte[tails.length][];
+        for (int i = 0; i < tails.length; i++) {
+            if (tails[i] != null) {
+                byte[] tail = tails[i].clone();
+                ByteBuffer.wrap(tail).putInt(tail.length - 20, (int) (version & 0xFFFF_FFFFL));
+                out[i] = tail;
+            }
+        }
+        return out;
     }
 
     private static List<Record> concat(List<Record> a, List<Record> b) {
@@ -269,23 +335,26 @@ final class ZoneTable {
     }
 
     int names() {
-        return nodeCount;
+        return names.size();
+    }
+
+    /** Every leaf of the table (a node, or a shared name with its node), for tests. */
+    void forEachLeaf(java.util.function.Consumer<Object> action) {
+        names.forEach(action);
     }
 
     /**
-     * Heap bytes this table holds: its arrays with their headers (compressed references), the bookkeeping for the
-     * next rebuild included; not the directory itself, which is the gateway's.
+     * Heap bytes this table holds: its nodes, the trie over them and the negative tails, with their headers
+     * (compressed references); not the directory itself, which is the gateway's.
      */
     long footprintBytes() {
-        long bytes = array(slots.length * 4L) + array(negativeTails.length * 4L);
-        for (byte[] node : slots) {
-            bytes += node == null ? 0 : array(node.length);
-        }
+        long[] bytes = {names.structureBytes() + array(negativeTails.length * 4L)};
+        names.forEach(leaf -> bytes[0] += array(NameTrie.nodeOf(leaf).length));
         for (byte[] tail : negativeTails) {
-            bytes += tail == null ? 0 : array(tail.length);
+            bytes[0] += tail == null ? 0 : array(tail.length);
         }
-        bytes += array(serviceKeys.length * 4L) + array(firstNode.length * 4L) + array(serviceNodes.length * 4L);
-        return bytes;
+        bytes[0] += namespaces.size() * 48L; // a tree node, a boxed count; the namespace strings are the services'
+        return bytes[0];
     }
 
     private static long array(long contentBytes) {
@@ -377,24 +446,7 @@ final class ZoneTable {
     }
 
     private byte[] find(byte[] name, int length) {
-        int mask = slots.length - 1;
-        for (int i = hash(name, 0, length) & mask; ; i = (i + 1) & mask) {
-            byte[] node = slots[i];
-            if (node == null) {
-                return null;
-            }
-            if ((node[0] & 0xFF) == length && Arrays.equals(node, 1, 1 + length, name, 0, length)) {
-                return node;
-            }
-        }
-    }
-
-    private static int hash(byte[] bytes, int from, int length) {
-        int h = 0x811C9DC5; // FNV-1a
-        for (int i = from; i < from + length; i++) {
-            h = (h ^ (bytes[i] & 0xFF)) * 0x01000193;
-        }
-        return h ^ (h >>> 16);
+        return names.findNode(name, length);
     }
 
     /** Where {@code qtype}'s payload starts in {@code node}, or -1. */

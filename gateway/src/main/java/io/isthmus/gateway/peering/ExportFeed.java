@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class ExportFeed {
     private final AtomicReference<ExportSet> current = new AtomicReference<>(ExportSet.EMPTY);
+    /** The last full snapshot made of an export set offered to every cluster: the same for every stream. */
+    private final AtomicReference<SharedSnapshot> lastSnapshot = new AtomicReference<>();
     private final BoundedSourceQueue<Long> signals;
     private final Source<Long, NotUsed> changes;
 
@@ -42,6 +44,25 @@ public final class ExportFeed {
         }
         signals.offer(exports.version());
         return true;
+    }
+
+    private record SharedSnapshot(ExportSet exports, Object message) {
+    }
+
+    /**
+     * The snapshot message of {@code exports} made by {@code make}, made once for all the streams that ask for the
+     * same set (at a restart, every stream of every peer asks at once: building it is O(n) each).
+     */
+    <T> T snapshotOf(ExportSet exports, java.util.function.Supplier<T> make) {
+        SharedSnapshot known = lastSnapshot.get();
+        if (known != null && known.exports() == exports) {
+            @SuppressWarnings("unchecked")
+            T message = (T) known.message();
+            return message;
+        }
+        T message = make.get();
+        lastSnapshot.set(new SharedSnapshot(exports, message));
+        return message;
     }
 
     /** Emits a version number each time the exports change (while the link is subscribed). */

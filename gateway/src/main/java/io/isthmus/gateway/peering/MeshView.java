@@ -13,11 +13,11 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -74,30 +74,44 @@ public final class MeshView {
     /** Checks, once a second, for clusters whose links have been down past the import TTL. */
     private enum Tick implements Command { INSTANCE }
 
-    /** Rebuilds the directory once for all the changes of the last debounce interval. */
+    /**
+     * The end of the quiet interval after a directory update: changes that came during it are applied now, in one
+     * update.
+     */
     private enum RebuildDirectory implements Command { INSTANCE }
 
     /**
      * The exports one peer cluster offers, as last received. {@code unreachableSince} is set while none of the
      * cluster's links is up; once that lasts longer than the import TTL the exports are {@code withdrawn}: kept
-     * (a reconnect brings them back at once) but no longer served.
+     * (a reconnect brings them back at once) but no longer served. The exports are kept as an {@link ExportSet}, so
+     * that a delta changes them in O(changes × log n) and the directory sees only what changed.
      */
-    public record RemoteExports(long version, List<ServiceExport> exports, Instant receivedAt, String viaLink,
-                                Instant unreachableSince, boolean withdrawn) {
-        public RemoteExports {
-            exports = List.copyOf(exports);
+    public record RemoteExports(ExportSet exportSet, Instant receivedAt, String viaLink, Instant unreachableSince,
+                                boolean withdrawn) {
+        public RemoteExports(long version, List<ServiceExport> exports, Instant receivedAt, String viaLink,
+                             Instant unreachableSince, boolean withdrawn) {
+            this(new ExportSet(version, exports), receivedAt, viaLink, unreachableSince, withdrawn);
+        }
+
+        public long version() {
+            return exportSet.version();
+        }
+
+        /** The exports in key order (a copy). */
+        public List<ServiceExport> exports() {
+            return exportSet.exports();
         }
 
         RemoteExports reachable() {
-            return new RemoteExports(version, exports, receivedAt, viaLink, null, false);
+            return new RemoteExports(exportSet, receivedAt, viaLink, null, false);
         }
 
         RemoteExports unreachableFrom(Instant since) {
-            return new RemoteExports(version, exports, receivedAt, viaLink, since, withdrawn);
+            return new RemoteExports(exportSet, receivedAt, viaLink, since, withdrawn);
         }
 
         RemoteExports withdraw() {
-            return new RemoteExports(version, exports, receivedAt, viaLink, unreachableSince, true);
+            return new RemoteExports(exportSet, receivedAt, viaLink, unreachableSince, true);
         }
     }
 
@@ -130,9 +144,10 @@ public final class MeshView {
      * @param snapshots     receives every new state (DNS, status and metrics read the latest)
      * @param feed          tells peer links that our exports changed
      * @param importTtl     how long a cluster's exports are still served after its last link went down
-     * @param directoryDebounce how long changes are gathered before the directory is rebuilt (zero: at once).
-     *                      A rebuild costs time in proportion to all services, so a burst of thousands of changes
-     *                      must not rebuild thousands of times.
+     * @param directoryDebounce the quiet interval after a directory update (zero: none). A change that comes
+     *                      while none is running updates the directory at once and starts one; changes during it
+     *                      are gathered into one update at its end, so a burst of thousands of changes makes a
+     *                      few updates, and a lone change waits for nothing. An update costs O(changes × log n).
      */
     public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
                                            Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
@@ -143,16 +158,21 @@ public final class MeshView {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(1));
             Snapshot initial = new Snapshot(self, ExportSet.EMPTY, Map.of(), Map.of(), ServiceDirectory.EMPTY);
             snapshots.accept(initial);
-            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers).behavior(initial);
+            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers)
+                    .behavior(initial, Map.of(self, ExportSet.EMPTY));
         }));
     }
 
     private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock, Duration importTtl,
                            Duration directoryDebounce, TimerScheduler<Command> timers) {
 
-        Behavior<Command> behavior(Snapshot state) {
+        /**
+         * @param served the export set of each cluster that {@code state.directory()} was made from: what the next
+         *               update compares with to find what changed
+         */
+        Behavior<Command> behavior(Snapshot state, Map<ClusterId, ExportSet> served) {
             return Behaviors.receiveMessage(command -> {
-                Snapshot next = switch (command) {
+                Snapshot handled = switch (command) {
                 case OwnExportsChanged(ExportSet exports) -> onOwnExports(state, exports);
                 case ImportsReceived received -> onImports(state, received);
                 case DeltaReceived delta -> onDelta(state, delta);
@@ -162,12 +182,26 @@ public final class MeshView {
                         link.direction(), link.address(), link.remote(), link.state(), link.since(),
                         link.lastMessageAt(), link.detail(), link.rtt(), version, link.ackedVersion()));
                 case Tick tick -> withdrawExpired(state);
-                case RebuildDirectory rebuild -> rebuiltDirectory(state);
+                case RebuildDirectory rebuild -> state;
                 };
+                Snapshot next = handled;
+                Map<ClusterId, ExportSet> nextServed = served;
+                boolean update = directoryDebounce.isZero()
+                        || (command == RebuildDirectory.INSTANCE || !timers.isTimerActive(RebuildDirectory.INSTANCE));
+                if (update) {
+                    Map<ClusterId, ExportSet> wanted = toServe(handled);
+                    if (!sameSets(wanted, served)) {
+                        next = withDirectory(handled, served, wanted);
+                        nextServed = wanted;
+                        if (!directoryDebounce.isZero()) {
+                            timers.startSingleTimer(RebuildDirectory.INSTANCE, directoryDebounce);
+                        }
+                    }
+                }
                 if (next != state) {
                     snapshots.accept(next);
                 }
-                return behavior(next);
+                return behavior(next, nextServed);
             });
         }
 
@@ -176,7 +210,7 @@ public final class MeshView {
                 return state;
             }
             feed.offer(exports);
-            return withDirectory(new Snapshot(state.self(), exports, state.imports(), state.links(), state.directory()));
+            return new Snapshot(state.self(), exports, state.imports(), state.links(), state.directory());
         }
 
         private Snapshot onImports(Snapshot state, ImportsReceived received) {
@@ -188,7 +222,7 @@ public final class MeshView {
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
             imports.put(received.origin(), new RemoteExports(received.version(), received.exports(), clock.instant(),
                     received.linkId(), null, false));
-            return withDirectory(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()));
+            return new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory());
         }
 
         private Snapshot onDelta(Snapshot state, DeltaReceived delta) {
@@ -201,14 +235,11 @@ public final class MeshView {
                 delta.requestResync().run();
                 return touched;
             }
-            Map<io.isthmus.api.ServiceKey, ServiceExport> exports = new java.util.LinkedHashMap<>();
-            known.exports().forEach(export -> exports.put(export.key(), export));
-            delta.removed().forEach(exports::remove);
-            delta.upserted().forEach(export -> exports.put(export.key(), export));
+            ExportSet exports = known.exportSet().withChanges(delta.toVersion(), delta.upserted(), delta.removed());
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(delta.origin(), new RemoteExports(delta.toVersion(), List.copyOf(exports.values()),
-                    clock.instant(), delta.linkId(), known.unreachableSince(), known.withdrawn()));
-            return withDirectory(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()));
+            imports.put(delta.origin(), new RemoteExports(exports, clock.instant(), delta.linkId(),
+                    known.unreachableSince(), known.withdrawn()));
+            return new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory());
         }
 
         private Snapshot onLink(Snapshot state, LinkChanged changed) {
@@ -233,20 +264,17 @@ public final class MeshView {
         /** Marks clusters without an up link as unreachable (from now), and brings reachable ones back. */
         private Snapshot withReachability(Snapshot state) {
             Map<ClusterId, RemoteExports> imports = new HashMap<>(state.imports());
-            boolean servedChanged = false;
             for (Map.Entry<ClusterId, RemoteExports> entry : state.imports().entrySet()) {
                 boolean up = state.links().values().stream()
                         .anyMatch(l -> entry.getKey().equals(l.remote()) && l.state() == LinkState.UP);
                 RemoteExports remote = entry.getValue();
                 if (up && remote.unreachableSince() != null) {
                     imports.put(entry.getKey(), remote.reachable());
-                    servedChanged |= remote.withdrawn();
                 } else if (!up && remote.unreachableSince() == null) {
                     imports.put(entry.getKey(), remote.unreachableFrom(clock.instant()));
                 }
             }
-            Snapshot next = new Snapshot(state.self(), state.own(), imports, state.links(), state.directory());
-            return servedChanged ? withDirectory(next) : next;
+            return new Snapshot(state.self(), state.own(), imports, state.links(), state.directory());
         }
 
         private Snapshot withdrawExpired(Snapshot state) {
@@ -261,8 +289,7 @@ public final class MeshView {
                     changed = true;
                 }
             }
-            return changed ? withDirectory(new Snapshot(state.self(), state.own(), imports, state.links(),
-                    state.directory())) : state;
+            return changed ? new Snapshot(state.self(), state.own(), imports, state.links(), state.directory()) : state;
         }
 
         private Snapshot touch(Snapshot state, String linkId) {
@@ -288,26 +315,56 @@ public final class MeshView {
             return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory());
         }
 
-        /** The state with its directory brought up to date: now, or (debounced) by a rebuild a moment later. */
-        private Snapshot withDirectory(Snapshot state) {
-            if (directoryDebounce.isZero()) {
-                return rebuiltDirectory(state);
-            }
-            if (!timers.isTimerActive(RebuildDirectory.INSTANCE)) {
-                timers.startSingleTimer(RebuildDirectory.INSTANCE, directoryDebounce);
-            }
-            return state;
-        }
-
-        private Snapshot rebuiltDirectory(Snapshot state) {
-            Map<ClusterId, List<ServiceExport>> byCluster = new TreeMap<>();
-            byCluster.put(state.self(), state.own().exports());
+        /** The export set of each cluster the directory should hold: our own, and every peer's not withdrawn. */
+        private static Map<ClusterId, ExportSet> toServe(Snapshot state) {
+            Map<ClusterId, ExportSet> wanted = new HashMap<>();
+            wanted.put(state.self(), state.own());
             state.imports().forEach((cluster, remote) -> {
                 if (!remote.withdrawn()) {
-                    byCluster.put(cluster, new ArrayList<>(remote.exports()));
+                    wanted.put(cluster, remote.exportSet());
                 }
             });
-            ServiceDirectory directory = ServiceDirectory.merge(state.directory().version() + 1, byCluster);
+            return wanted;
+        }
+
+        /** Whether both name the very same export set objects for the same clusters. */
+        private static boolean sameSets(Map<ClusterId, ExportSet> a, Map<ClusterId, ExportSet> b) {
+            if (a.size() != b.size()) {
+                return false;
+            }
+            for (Map.Entry<ClusterId, ExportSet> entry : a.entrySet()) {
+                if (b.get(entry.getKey()) != entry.getValue()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /**
+         * The state with a directory holding {@code wanted}: the current directory changed by what differs between
+         * the export sets it was made from ({@code served}) and {@code wanted}, cluster by cluster. A set that
+         * came by deltas shares structure with the one before, so this costs O(changes × log n); a cluster that
+         * comes or goes (a full snapshot, a withdrawal) costs O(its exports).
+         */
+        private Snapshot withDirectory(Snapshot state, Map<ClusterId, ExportSet> served, Map<ClusterId, ExportSet> wanted) {
+            ServiceDirectory.Changes changes = state.directory().changes();
+            Set<ClusterId> clusters = new TreeSet<>(served.keySet());
+            clusters.addAll(wanted.keySet());
+            for (ClusterId cluster : clusters) {
+                ExportSet before = served.getOrDefault(cluster, ExportSet.EMPTY);
+                ExportSet after = wanted.getOrDefault(cluster, ExportSet.EMPTY);
+                if (before == after) {
+                    continue;
+                }
+                ExportSet.diff(before, after, (key, old, now) -> {
+                    if (now == null) {
+                        changes.remove(cluster, key);
+                    } else if (!now.equals(old)) {
+                        changes.put(cluster, now);
+                    }
+                });
+            }
+            ServiceDirectory directory = changes.build(state.directory().version() + 1);
             return new Snapshot(state.self(), state.own(), state.imports(), state.links(), directory);
         }
     }

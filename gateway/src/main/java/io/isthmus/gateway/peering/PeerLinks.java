@@ -17,20 +17,42 @@ import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.security.cert.X509Certificate;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 /**
  * The client side of peering: one long-lived stream to each configured peer, dialled again with exponential
  * backoff (and jitter) whenever it ends. Each attempt is a fresh gRPC client, so a peer that was away for a long
  * time is found again as soon as it listens.
+ *
+ * <p>Before dialling again after a failure, an attempt waits until the peer's port takes a plain TCP connection,
+ * trying every {@code minBackoff}: a peer that is restarting (not listening) is dialled within that interval of
+ * listening again, instead of after a backoff that grew to its maximum while it was away. A peer that listens but
+ * fails the link (a bad certificate, say) still meets the growing backoff, since its port answers at once.
  */
 public final class PeerLinks implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PeerLinks.class);
     private final List<UniqueKillSwitch> switches = new ArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final ExecutorService probes = Executors.newVirtualThreadPerTaskExecutor();
 
     private PeerLinks() {
     }
@@ -44,32 +66,13 @@ public final class PeerLinks implements AutoCloseable {
                 .withLogSettings(RestartSettings.createLogSettings(Logging.DebugLevel()));
         for (HostPort peer : peers) {
             String linkId = "peer " + peer;
+            AtomicBoolean dialledBefore = new AtomicBoolean();
             Source<Done, NotUsed> attempts = RestartSource.withBackoff(backoff, () -> {
-                metrics.linkAttempts().inc(peer.toString());
-                mesh.tell(new MeshView.LinkChanged(linkId, MeshView.Direction.OUTBOUND, peer.toString(), null,
-                        LinkState.CONNECTING, "dialling"));
-                // Each attempt has its own TLS context, which hands over the server certificate it accepted: the
-                // session checks that the cluster it names is the one the peer's hello claims.
-                AtomicReference<X509Certificate> serverCertificate = new AtomicReference<>();
-                PeerSession session = new PeerSession(self, linkId, MeshView.Direction.OUTBOUND, peer.toString(),
-                        feed, mesh, heartbeatInterval, metrics, tls, serverCertificate::get);
-                PeeringClient client = PeeringClient.create(
-                        GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
-                                .withSslContext(tls.clientContext(serverCertificate::set)),
-                        system);
-                return client.link(session.outbound())
-                        .map(message -> {
-                            session.handle(message);
-                            return Done.getInstance();
-                        })
-                        .filter(done -> false)
-                        .watchTermination((notUsed, done) -> {
-                            done.whenComplete((ok, failure) -> {
-                                session.closed(Optional.ofNullable(failure));
-                                client.close();
-                            });
-                            return NotUsed.getInstance();
-                        });
+                CompletionStage<Done> listening = dialledBefore.getAndSet(true)
+                        ? links.listening(peer, minBackoff, heartbeatInterval)
+                        : CompletableFuture.completedFuture(Done.getInstance());
+                return Source.completionStage(listening).flatMapConcat(ready -> links.dial(system, self, peer,
+                        linkId, feed, mesh, heartbeatInterval, metrics, tls));
             });
             UniqueKillSwitch killSwitch = attempts.viaMat(KillSwitches.single(), Keep.right())
                     .to(Sink.ignore())
@@ -79,8 +82,72 @@ public final class PeerLinks implements AutoCloseable {
         return links;
     }
 
+    /** One attempt: a fresh gRPC client, its stream, and the session that speaks on it. */
+    private Source<Done, NotUsed> dial(ActorSystem<?> system, ClusterId self, HostPort peer, String linkId,
+                                       ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
+                                       PeeringMetrics metrics, PeeringTls tls) {
+        metrics.linkAttempts().inc(peer.toString());
+        mesh.tell(new MeshView.LinkChanged(linkId, MeshView.Direction.OUTBOUND, peer.toString(), null,
+                LinkState.CONNECTING, "dialling"));
+        // Each attempt has its own TLS context, which hands over the server certificate it accepted: the
+        // session checks that the cluster it names is the one the peer's hello claims.
+        AtomicReference<X509Certificate> serverCertificate = new AtomicReference<>();
+        PeerSession session = new PeerSession(self, linkId, MeshView.Direction.OUTBOUND, peer.toString(),
+                feed, mesh, heartbeatInterval, metrics, tls, serverCertificate::get);
+        PeeringClient client = PeeringClient.create(
+                GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
+                        .withSslContext(tls.clientContext(serverCertificate::set)),
+                system);
+        return client.link(session.outbound())
+                .map(message -> {
+                    session.handle(message);
+                    return Done.getInstance();
+                })
+                .filter(done -> false)
+                .watchTermination((notUsed, done) -> {
+                    done.whenComplete((ok, failure) -> {
+                        session.closed(Optional.ofNullable(failure));
+                        client.close();
+                    });
+                    return NotUsed.getInstance();
+                });
+    }
+
+    private CompletionStage<Done> listening(HostPort peer, Duration interval, Duration connectTimeout) {
+        return whenListening(peer, interval, connectTimeout, closed::get, probes);
+    }
+
+    /**
+     * Completes once {@code peer} takes a TCP connection (closed at once, before any TLS), trying every
+     * {@code interval} on {@code executor}; fails with a {@link CancellationException} once {@code stop} is true.
+     */
+    static CompletionStage<Done> whenListening(HostPort peer, Duration interval, Duration connectTimeout,
+                                               BooleanSupplier stop, Executor executor) {
+        return CompletableFuture.supplyAsync(() -> {
+            long sleep = Math.max(1, interval.toMillis());
+            int timeout = (int) Math.max(1, Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
+            while (!stop.getAsBoolean()) {
+                try (Socket socket = new Socket()) {
+                    socket.connect(new InetSocketAddress(peer.host(), peer.port()), timeout);
+                    return Done.getInstance();
+                } catch (IOException notListening) {
+                    log.debug("peer {} does not listen yet: {}", peer, notListening.getMessage());
+                }
+                try {
+                    Thread.sleep(sleep);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            throw new CancellationException("peer links to " + peer + " closed");
+        }, executor);
+    }
+
     @Override
     public void close() {
+        closed.set(true);
         switches.forEach(UniqueKillSwitch::shutdown);
+        probes.shutdownNow();
     }
 }

@@ -3,6 +3,7 @@ package io.isthmus.gateway.peering;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.ServiceExport;
+import io.isthmus.api.ServiceKey;
 import io.isthmus.api.grpc.peering.ExportDelta;
 import io.isthmus.api.grpc.peering.ExportSnapshot;
 import io.isthmus.api.grpc.peering.Heartbeat;
@@ -167,29 +168,36 @@ final class PeerSession {
         }
     }
 
-    /** The change from {@code before} to {@code after} as {@code peer} sees it; null when a snapshot is smaller. */
-    private PeerMessage delta(ExportSet before, ExportSet after, ClusterId peer) {
+    /**
+     * The change from {@code before} to {@code after} as {@code peer} sees it; null when a snapshot is smaller.
+     * {@code after} is made from {@code before} by changes (the registry's), so the two share all but the changed
+     * paths of their trees, and the diff costs O(changes × log n) instead of a scan of every export.
+     */
+    PeerMessage delta(ExportSet before, ExportSet after, ClusterId peer) {
         ExportDelta.Builder b = ExportDelta.newBuilder().setOriginCluster(self.value())
                 .setFromVersion(before.version()).setToVersion(after.version());
-        int offered = 0;
-        for (ServiceExport export : after.exports()) {
-            if (!export.isOfferedTo(peer)) {
-                continue;
+        List<ServiceKey> removed = new ArrayList<>();
+        ExportSet.diff(before, after, (key, old, now) -> {
+            ServiceExport wasOffered = old != null && old.isOfferedTo(peer) ? old : null;
+            ServiceExport offered = now != null && now.isOfferedTo(peer) ? now : null;
+            if (offered != null) {
+                if (!offered.equals(wasOffered)) {
+                    b.addUpserted(PeerMessages.toWire(offered));
+                }
+            } else if (wasOffered != null) {
+                removed.add(key);
             }
-            offered++;
-            ServiceExport old = before.find(export.key()).filter(e -> e.isOfferedTo(peer)).orElse(null);
-            if (!export.equals(old)) {
-                b.addUpserted(PeerMessages.toWire(export));
-            }
+        });
+        removed.forEach(key -> b.addRemoved(ServiceRef.newBuilder().setNamespace(key.namespace()).setName(key.name())));
+        int changes = b.getUpsertedCount() + b.getRemovedCount();
+        // At least every export not restricted to some clusters is offered to the peer; count exactly only if needed.
+        int offered = after.size() - after.restrictedCount();
+        if (changes > offered) {
+            int[] exact = {0};
+            after.forEach((key, export) -> exact[0] += export.isOfferedTo(peer) ? 1 : 0);
+            offered = exact[0];
         }
-        for (ServiceExport old : before.exports()) {
-            boolean stillOffered = after.find(old.key()).map(e -> e.isOfferedTo(peer)).orElse(false);
-            if (old.isOfferedTo(peer) && !stillOffered) {
-                b.addRemoved(ServiceRef.newBuilder().setNamespace(old.key().namespace()).setName(old.key().name()));
-            }
-        }
-        return b.getUpsertedCount() + b.getRemovedCount() > offered ? null
-                : PeerMessage.newBuilder().setExportDelta(b).build();
+        return changes > offered ? null : PeerMessage.newBuilder().setExportDelta(b).build();
     }
 
     private PeerMessage heartbeat(long exportVersion) {
@@ -204,12 +212,19 @@ final class PeerSession {
     }
 
     private PeerMessage snapshot(ExportSet exports, ClusterId peer) {
+        if (exports.restrictedCount() == 0) { // offered to every cluster: one message for every stream
+            return feed.snapshotOf(exports, () -> snapshotFor(exports, peer));
+        }
+        return snapshotFor(exports, peer);
+    }
+
+    private PeerMessage snapshotFor(ExportSet exports, ClusterId peer) {
         ExportSnapshot.Builder b = ExportSnapshot.newBuilder().setOriginCluster(self.value()).setVersion(exports.version());
-        for (ServiceExport export : exports.exports()) {
+        exports.forEach((key, export) -> {
             if (export.isOfferedTo(peer)) {
                 b.addExports(PeerMessages.toWire(export));
             }
-        }
+        });
         return PeerMessage.newBuilder().setExportSnapshot(b).build();
     }
 

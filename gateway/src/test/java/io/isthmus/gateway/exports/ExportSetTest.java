@@ -140,4 +140,33 @@ class ExportSetTest {
         assertTrue(text.contains("version=9"), text);
         assertTrue(text.contains("shop"), text);
     }
+
+    @Test
+    void aDiffBetweenTwoVersionsOfOneSetNamesExactlyWhatChanged() {
+        ExportSet big = ExportSet.EMPTY;
+        for (int i = 0; i < 5_000; i++) {
+            big = big.with(clusterSetIp("bench", "svc-" + i, "10.96." + i / 250 + "." + i % 250, T0, "80"), i + 1);
+        }
+        ServiceExport moved = clusterSetIp("bench", "svc-42", "10.112.0.1", T0, "80");
+        ExportSet next = big.with(moved, 6_000).without(new ServiceKey("bench", "svc-7"), 6_001).with(cart, 6_002);
+        List<String> changes = new ArrayList<>();
+        ExportSet.diff(big, next, (key, before, after) -> changes.add(key + (before == null ? " added" : after == null
+                ? " removed" : " changed")));
+        assertEquals(List.of("bench/svc-42 changed", "bench/svc-7 removed", "shop/cart added"), changes);
+        assertEquals(5_000, next.size(), "one added, one removed");
+        assertEquals(5_000, big.size(), "the old version is unchanged");
+    }
+
+    @Test
+    void changesAppliedTogetherGiveTheSetTheyGiveOneByOne() {
+        ExportSet one = new ExportSet(1, List.of(cart, db));
+        ExportSet together = one.withChanges(5, List.of(web, cart.offeredOnlyTo(List.of(new io.isthmus.api.ClusterId("west")))),
+                List.of(db.key()));
+        ExportSet oneByOne = one.without(db.key(), 2).with(web, 3)
+                .with(cart.offeredOnlyTo(List.of(new io.isthmus.api.ClusterId("west"))), 5);
+        assertEquals(oneByOne, together);
+        assertEquals(1, together.restrictedCount(), "cart is offered to west only");
+        assertEquals(0, together.with(cart, 6).restrictedCount());
+        assertEquals(1, new ExportSet(7, together.exports()).restrictedCount());
+    }
 }

@@ -4,6 +4,7 @@ import io.isthmus.api.Cidr;
 import io.isthmus.api.ClusterId;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedSet;
@@ -18,7 +19,7 @@ import java.util.stream.Collectors;
 public record Plan(ClusterId self, SortedSet<ClusterId> members, List<Segment> segments, List<Claim> pending,
                    List<RegisteredCidr> registered, List<CidrOverlap> overlaps) {
     public Plan {
-        members = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(members));
+        members = Collections.unmodifiableSortedSet(new TreeSet<>(members));
         segments = List.copyOf(segments);
         pending = List.copyOf(pending);
         registered = List.copyOf(registered);

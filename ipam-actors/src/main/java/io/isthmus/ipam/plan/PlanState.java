@@ -16,6 +16,7 @@ import io.isthmus.ipam.plan.PlanEvent.ViewMerged;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -260,10 +261,6 @@ public final class PlanState {
         return all;
     }
 
-    public Optional<ClusterView> viewOf(ClusterId cluster) {
-        return cluster.equals(self()) ? Optional.of(ownView()) : Optional.ofNullable(views.get(cluster)).map(KnownView::view);
-    }
-
     /** The segments held by {@code cluster}: ours exactly, another's as of its latest view. */
     public List<Claim> heldBy(ClusterId cluster) {
         if (cluster.equals(self())) {
@@ -280,7 +277,7 @@ public final class PlanState {
             view.held().forEach(c -> segments.add(new Segment(view.origin(), c.kind(), c.cidr())));
             view.registered().forEach(r -> registered.add(new Plan.RegisteredCidr(view.origin(), r.kind(), r.cidr())));
         }
-        segments.sort(java.util.Comparator.comparing(Segment::holder).thenComparing(Segment::kind)
+        segments.sort(Comparator.comparing(Segment::holder).thenComparing(Segment::kind)
                 .thenComparing(s -> Cidr.parse("cidr", s.cidr())));
         return new Plan(self(), config.members(), segments, pending(), registered, overlaps());
     }
@@ -305,7 +302,7 @@ public final class PlanState {
                     .forEach(h -> found.add(ordered(a.owner(), a.registration().kind(), a.registration().cidr(), true,
                             h.claim().claimant(), h.claim().kind(), h.claim().cidr(), false)));
         }
-        return found.stream().distinct().sorted(java.util.Comparator.comparing(CidrOverlap::describe)).toList();
+        return found.stream().distinct().sorted(Comparator.comparing(CidrOverlap::describe)).toList();
     }
 
     /** True when one of our registered CIDRs overlaps another cluster's range: our exports need global addresses. */

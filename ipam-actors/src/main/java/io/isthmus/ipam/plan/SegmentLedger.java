@@ -17,6 +17,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -205,7 +206,7 @@ public final class SegmentLedger
         return effect(PlanLedger.step(state, input)).thenNoReply();
     }
 
-    private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<PlanEvent, PlanState> effect(Step step) {
+    private EffectBuilder<PlanEvent, PlanState> effect(Step step) {
         if (step.events().isEmpty()) {
             return Effect().none().thenRun(next -> dispatch(step.outputs()));
         }

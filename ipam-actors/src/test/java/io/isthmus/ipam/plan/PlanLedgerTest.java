@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -68,6 +70,9 @@ class PlanLedgerTest {
         for (PlanNetwork.Node node : net.nodes.values()) {
             assertEquals(3, node.state.plan().segments().size(), node.id + " knows every cluster's segment");
         }
+        // Equal timestamps all the way: east < edge < west take the segments in that order.
+        assertEquals(List.of("east         pod       10.0.0.0/24", "edge         pod       10.0.1.0/24",
+                "west         pod       10.0.2.0/24"), net.state("west").plan().describe());
     }
 
     @Test
@@ -85,7 +90,7 @@ class PlanLedgerTest {
     @Test
     void fiveClustersConvergeDespiteDroppedAndDuplicatedMessages() {
         PlanNetwork net = PlanNetwork.of("10.0.0.0/16", "a", "b", "c", "d", "e");
-        java.util.Random random = new java.util.Random(7);
+        Random random = new Random(7);
         for (String name : List.of("a", "b", "c", "d", "e")) {
             net.request(name, "r-" + name, "pod", "");
             net.request(name, "s-" + name, "service", "");
@@ -249,6 +254,10 @@ class PlanLedgerTest {
             assertEquals(List.of("pod CIDR 10.244.0.0/16 of east overlaps pod CIDR 10.244.0.0/16 of west"),
                     net.state(name).overlaps().stream().map(CidrOverlap::describe).toList(), name);
         }
+        List<String> printed = net.state("edge").plan().describe();
+        assertTrue(printed.contains("overlap: pod CIDR 10.244.0.0/16 of east overlaps pod CIDR 10.244.0.0/16 of west"), printed::toString);
+        assertTrue(printed.contains(String.format("%-12s %-9s %s (registered: in use before the plan)", "west", "pod", "10.244.0.0/16")),
+                printed::toString);
         assertTrue(net.state("east").needsGlobalSegment());
         assertFalse(net.state("edge").needsGlobalSegment());
 
@@ -273,10 +282,10 @@ class PlanLedgerTest {
         net.partition(Set.of("c"));
         net.request("c", "c1", "pod", "10.0.3.0/24");
         PlanState a = net.state("a");
-        assertEquals(java.util.Optional.empty(), a.whyNotHeld(id("a"), Cidr.parse("t", "10.0.1.128/25")));
+        assertEquals(Optional.empty(), a.whyNotHeld(id("a"), Cidr.parse("t", "10.0.1.128/25")));
         assertTrue(a.whyNotHeld(id("a"), Cidr.parse("t", "10.0.2.0/25")).orElseThrow().contains("held by b"));
         assertTrue(a.whyNotHeld(id("a"), Cidr.parse("t", "10.9.0.0/24")).orElseThrow().contains("a holds pod 10.0.1.0/24"));
-        assertEquals(java.util.Optional.empty(), a.whyNotHeld(id("b"), Cidr.parse("t", "10.0.2.0/26")), "a knows what b holds");
+        assertEquals(Optional.empty(), a.whyNotHeld(id("b"), Cidr.parse("t", "10.0.2.0/26")), "a knows what b holds");
         assertTrue(net.state("c").whyNotHeld(id("c"), Cidr.parse("t", "10.0.3.0/26")).orElseThrow()
                 .contains("has not acknowledged it yet"));
         assertTrue(a.whyNotHeld(id("zz"), Cidr.parse("t", "10.0.3.0/26")).orElseThrow().contains("not a member"));

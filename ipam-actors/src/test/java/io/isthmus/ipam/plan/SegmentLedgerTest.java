@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
@@ -67,7 +68,7 @@ class SegmentLedgerTest {
     }
 
     static final class RecordingTransport implements PlanTransport {
-        final List<Sent> sent = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<Sent> sent = Collections.synchronizedList(new ArrayList<>());
 
         @Override
         public void send(ClusterId to, PlanMessage message) {
