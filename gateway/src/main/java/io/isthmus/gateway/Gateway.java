@@ -186,13 +186,13 @@ public final class Gateway implements AutoCloseable {
                 .newServerAt(config.peering().listen().host(), config.peering().listen().port())
                 .enableHttps(tls.serverConnectionContext())
                 .bind(PeeringService.handler(self, feed, mesh, config.peering().heartbeatInterval(), peeringMetrics,
-                        tls, system)), "bind the peering server");
+                        tls, channels, system)), "bind the peering server");
         peeringAddress = peeringBinding.localAddress();
         resources.add(() -> peeringBinding.unbind());
 
         PeerLinks links = PeerLinks.start(system, self, config.peering().peers(), feed, mesh,
                 config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
-                config.peering().reconnectMaxBackoff(), peeringMetrics, tls);
+                config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels);
         resources.add(links);
         var reload = system.scheduler().scheduleWithFixedDelay(TLS_RELOAD_INTERVAL, TLS_RELOAD_INTERVAL,
                 tls::reloadIfChanged, system.executionContext());

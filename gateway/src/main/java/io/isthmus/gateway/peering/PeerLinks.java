@@ -59,7 +59,7 @@ public final class PeerLinks implements AutoCloseable {
 
     public static PeerLinks start(ActorSystem<?> system, ClusterId self, List<HostPort> peers, ExportFeed feed,
                                   ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, Duration minBackoff,
-                                  Duration maxBackoff, PeeringMetrics metrics, PeeringTls tls) {
+                                  Duration maxBackoff, PeeringMetrics metrics, PeeringTls tls, PeerChannels channels) {
         PeerLinks links = new PeerLinks();
         // Link ups and downs are logged once by the session; the restart itself only at debug.
         RestartSettings backoff = RestartSettings.create(minBackoff, maxBackoff, 0.2)
@@ -72,7 +72,7 @@ public final class PeerLinks implements AutoCloseable {
                         ? links.listening(peer, minBackoff, heartbeatInterval)
                         : CompletableFuture.completedFuture(Done.getInstance());
                 return Source.completionStage(listening).flatMapConcat(ready -> links.dial(system, self, peer,
-                        linkId, feed, mesh, heartbeatInterval, metrics, tls));
+                        linkId, feed, mesh, heartbeatInterval, metrics, tls, channels));
             });
             UniqueKillSwitch killSwitch = attempts.viaMat(KillSwitches.single(), Keep.right())
                     .to(Sink.ignore())
@@ -85,7 +85,7 @@ public final class PeerLinks implements AutoCloseable {
     /** One attempt: a fresh gRPC client, its stream, and the session that speaks on it. */
     private Source<Done, NotUsed> dial(ActorSystem<?> system, ClusterId self, HostPort peer, String linkId,
                                        ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
-                                       PeeringMetrics metrics, PeeringTls tls) {
+                                       PeeringMetrics metrics, PeeringTls tls, PeerChannels channels) {
         metrics.linkAttempts().inc(peer.toString());
         mesh.tell(new MeshView.LinkChanged(linkId, MeshView.Direction.OUTBOUND, peer.toString(), null,
                 LinkState.CONNECTING, "dialling"));
@@ -93,7 +93,7 @@ public final class PeerLinks implements AutoCloseable {
         // session checks that the cluster it names is the one the peer's hello claims.
         AtomicReference<X509Certificate> serverCertificate = new AtomicReference<>();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.OUTBOUND, peer.toString(),
-                feed, mesh, heartbeatInterval, metrics, tls, serverCertificate::get);
+                feed, mesh, heartbeatInterval, metrics, tls, serverCertificate::get, channels);
         PeeringClient client = PeeringClient.create(
                 GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
                         .withSslContext(tls.clientContext(serverCertificate::set)),

@@ -57,6 +57,9 @@ final class PeerSession {
     private final AtomicReference<BoundedSourceQueue<Signal>> control = new AtomicReference<>();
     private final PeeringTls tls;
     private final Supplier<X509Certificate> peerCertificate;
+    private final PeerChannels channels;
+    /** This stream as a channel for other parts' messages (the address plan); set once the peer said hello. */
+    private final AtomicReference<java.util.function.Predicate<PeerMessage>> channel = new AtomicReference<>();
 
     /**
      * @param peerCertificate the certificate the peer authenticated with (the client's, on the server side; the
@@ -64,7 +67,8 @@ final class PeerSession {
      */
     PeerSession(ClusterId self, String linkId, MeshView.Direction direction, String address, ExportFeed feed,
                 ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics, PeeringTls tls,
-                Supplier<X509Certificate> peerCertificate) {
+                Supplier<X509Certificate> peerCertificate, PeerChannels channels) {
+        this.channels = channels;
         this.tls = tls;
         this.peerCertificate = peerCertificate;
         this.self = self;
@@ -116,6 +120,14 @@ final class PeerSession {
             control.set(queue);
             return NotUsed.getInstance();
         });
+        // Other parts' messages (the address plan) ride along; a full queue drops them, and their senders retransmit.
+        Source<PeerMessage, NotUsed> others = Source.<PeerMessage>queue(256).mapMaterializedValue(queue -> {
+            java.util.function.Predicate<PeerMessage> offer =
+                    message -> queue.offer(message) == org.apache.pekko.stream.QueueOfferResult.enqueued();
+            channel.set(offer);
+            channels.attach(peer, offer);
+            return NotUsed.getInstance();
+        });
         return changes.merge(ticks).merge(requests)
                 .statefulMap(SendState::new, (state, signal) -> {
                     List<PeerMessage> out = new ArrayList<>(3);
@@ -135,7 +147,8 @@ final class PeerSession {
                     }
                     return org.apache.pekko.japi.Pair.create(state, out);
                 }, state -> Optional.empty())
-                .mapConcat(messages -> messages);
+                .mapConcat(messages -> messages)
+                .merge(others);
     }
 
     /**
@@ -251,6 +264,7 @@ final class PeerSession {
                     throw reject("bad-crl", "relayed a revocation list that is not our CA's: " + e.getMessage());
                 }
             }
+            case PLAN -> channels.deliver(requireHello(message), message); // ignored where no plan is configured
             case KIND_NOT_SET -> {
                 // A newer peer may send kinds we do not know yet; they arrive as unknown fields: ignore them.
             }
@@ -372,6 +386,10 @@ final class PeerSession {
                 .orElse("stream ended");
         if (remote != null) {
             log.info("peer link {} to cluster {} is down: {}", linkId, remote, detail);
+        }
+        java.util.function.Predicate<PeerMessage> offer = channel.get();
+        if (offer != null) {
+            channels.detach(remote, offer);
         }
         mesh.tell(new MeshView.LinkChanged(linkId, direction, address, remote, LinkState.DOWN, detail));
     }

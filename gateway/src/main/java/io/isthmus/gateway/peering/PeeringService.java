@@ -40,9 +40,12 @@ public final class PeeringService implements Peering {
     private final AtomicLong inboundCount;
     private final PeeringTls tls;
     private final PeeringTls.PeerCertificate peer;
+    private final PeerChannels channels;
 
     private PeeringService(ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
-                           PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount) {
+                           PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount,
+                           PeerChannels channels) {
+        this.channels = channels;
         this.tls = tls;
         this.peer = peer;
         this.inboundCount = inboundCount;
@@ -59,7 +62,7 @@ public final class PeeringService implements Peering {
      */
     public static Function<HttpRequest, CompletionStage<HttpResponse>> handler(
             ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
-            PeeringMetrics metrics, PeeringTls tls, ClassicActorSystemProvider system) {
+            PeeringMetrics metrics, PeeringTls tls, PeerChannels channels, ClassicActorSystemProvider system) {
         AtomicLong inboundCount = new AtomicLong();
         return request -> {
             var peer = tls.authenticate(request);
@@ -80,7 +83,7 @@ public final class PeeringService implements Peering {
                         return new PeeringProtocolException("oversized", message);
                     }))));
             return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval, metrics, tls,
-                    peer.get(), inboundCount), system).apply(limited);
+                    peer.get(), inboundCount, channels), system).apply(limited);
         };
     }
 
@@ -88,7 +91,7 @@ public final class PeeringService implements Peering {
     public Source<PeerMessage, NotUsed> link(Source<PeerMessage, NotUsed> in) {
         String linkId = "inbound-" + inboundCount.incrementAndGet() + " from " + peer.cluster();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.INBOUND, "inbound", feed, mesh,
-                heartbeatInterval, metrics, tls, peer::certificate);
+                heartbeatInterval, metrics, tls, peer::certificate, channels);
         // What the peer sends is consumed here and yields nothing; merged with what we send so that a protocol
         // error fails the whole call (the peer sees why) and the peer ending its side ends ours (eager complete).
         return in.<PeerMessage>mapConcat(message -> {
