@@ -7,7 +7,11 @@ import io.isthmus.dns.DnsServer;
 import io.isthmus.gateway.admin.AdminServer;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.HostPort;
+import io.isthmus.gateway.exports.ClusterExports;
+import io.isthmus.gateway.exports.ExportEntry;
+import io.isthmus.gateway.exports.ExportJournal;
 import io.isthmus.gateway.exports.ExportRegistry;
+import io.isthmus.gateway.exports.RegistryClient;
 import io.isthmus.gateway.exports.ExportSet;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.gateway.peering.ExportFeed;
@@ -22,9 +26,8 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
@@ -47,6 +50,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * One gateway replica, wired: the Pekko cluster with sharding and the journal, the export registry, the mesh
@@ -72,6 +76,7 @@ public final class Gateway implements AutoCloseable {
      */
     private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
     private ActorRef<MeshView.Command> mesh;
+    private RegistryClient registry;
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
@@ -136,26 +141,43 @@ public final class Gateway implements AutoCloseable {
         }
         await(SchemaUtils.createIfNotExists(system), "create the journal tables in " + config.dataDir());
 
+        // Every replica writes its cluster's exports itself, into a stream of its own; the merged view is this
+        // replica's reading of all streams (see exports/README.md). The topic has a per-replica name: each replica
+        // publishes its merged set to its own mesh view only.
+        String replica = replicaName(config, cluster.selfMember().address());
         ActorRef<Topic.Command<ExportSet>> exportsTopic = system.systemActorOf(
-                Topic.create(ExportSet.class, "isthmus-exports-" + self), "exports-topic", Props.empty());
-        ClusterSharding sharding = ClusterSharding.get(system);
+                Topic.create(ExportSet.class, "isthmus-exports-" + self + "-" + replica), "exports-topic", Props.empty());
+        ClusterExports merged = new ClusterExports(set -> exportsTopic.tell(Topic.publish(set)));
+        String tag = ExportRegistry.tag(self.value());
+        long offset = await(ExportJournal.recover(system, tag, merged),
+                "recover this cluster's exports from the journal");
+        // A shared journal has other writers: their events and ours are applied in the journal's order by the
+        // reader. An embedded journal has only us: our writes are applied as they are stored.
+        boolean sharedJournal = config.journal() instanceof GatewayConfig.PostgresJournal;
+        if (sharedJournal) {
+            UniqueKillSwitch reader = ExportJournal.follow(system, tag, merged, offset);
+            resources.add(reader::shutdown);
+        }
+        Consumer<ExportEntry> persisted = sharedJournal ? entry -> { } : merged::apply;
         Clock clock = Clock.systemUTC();
-        sharding.init(Entity.of(ExportRegistry.ENTITY_TYPE_KEY,
-                context -> ExportRegistry.create(context.getEntityId(), exportsTopic, clock)));
+        registry = new RegistryClient(system.systemActorOf(
+                ExportRegistry.create(self.value(), replica, merged, persisted, clock), "export-registry",
+                Props.empty()), system.scheduler());
 
         ExportFeed feed = new ExportFeed(system);
         mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock,
                         config.peering().importTtl(), DIRECTORY_DEBOUNCE), "mesh-view",
                 Props.empty());
 
-        // Read our exports once now: it recovers the registry, and the mesh view gets them even if the topic
-        // subscription was not in place when the registry published after recovery.
-        // A busy machine can take several seconds to start sharding and replay the journal: wait as long as start-up.
-        ExportSet recovered = await(exports().ask(ExportRegistry.GetExports::new, START_TIMEOUT),
-                "recover this cluster's exports from the journal");
-        mesh.tell(new MeshView.OwnExportsChanged(recovered));
+        // Recover this replica's own stream now rather than on the first export (it holds its clock). The mesh
+        // view gets the merged set here even if its topic subscription was not in place when publishing began.
+        ExportSet recovered = await(registry.ask(ExportRegistry.GetExports::new, START_TIMEOUT),
+                "recover this replica's export stream from the journal");
+        merged.startPublishing();
+        mesh.tell(new MeshView.OwnExportsChanged(merged.current()));
         exportsRecovered.set(true);
-        log.info("cluster {}: {} exports recovered (version {})", self, recovered.size(), recovered.version());
+        log.info("cluster {}, replica {}: {} exports recovered (version {}), {} journal", self, replica,
+                recovered.size(), recovered.version(), sharedJournal ? "shared" : "own");
 
         try {
             dns = DnsServer.start(dnsConfig(), () -> meshState.get().directory());
@@ -197,8 +219,22 @@ public final class Gateway implements AutoCloseable {
                 .withForwarding(config.dns().forwarding());
     }
 
-    public EntityRef<ExportRegistry.Command> exports() {
-        return ClusterSharding.get(system).entityRefFor(ExportRegistry.ENTITY_TYPE_KEY, config.clusterId().value());
+    /** This replica's export registry: it accepts writes itself, whatever happens to the other replicas. */
+    public RegistryClient exports() {
+        return registry;
+    }
+
+    /**
+     * The configured replica name, or one derived from the replica's address ("10-1-0-5-7073"): unique among the
+     * cluster's live replicas, and stable across restarts wherever the address is.
+     */
+    static String replicaName(GatewayConfig config, Address self) {
+        if (!config.replicas().name().isEmpty()) {
+            return config.replicas().name();
+        }
+        String derived = (self.getHost().orElse("local") + "-" + self.getPort().orElse(0))
+                .toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+        return derived.length() > 63 ? derived.substring(derived.length() - 63) : derived;
     }
 
     /** The latest state of the mesh view: exports, imports, links and the DNS directory. */

@@ -11,6 +11,8 @@ import java.util.Map;
 /** Derives the Pekko settings of one gateway replica from its {@link GatewayConfig}. */
 final class PekkoSettings {
     static final String SYSTEM_NAME = "isthmus";
+    /** The config block of the split-brain resolver's PostgreSQL lease (isthmus-pekko.conf). */
+    static final String SBR_LEASE = "isthmus-sbr-lease";
 
     private PekkoSettings() {
     }
@@ -29,6 +31,17 @@ final class PekkoSettings {
                 values.put(database + "db.url", postgres.url());
                 values.put(database + "db.user", postgres.user());
                 values.put(database + "db.password", postgres.password());
+                if (!config.replicas().seedNodes().isEmpty()) {
+                    // Replicas share this database: let the side of a split holding a lease in it stay up.
+                    String sbr = "pekko.cluster.split-brain-resolver.";
+                    values.put(sbr + "active-strategy", "lease-majority");
+                    values.put(sbr + "lease-majority.lease-implementation", SBR_LEASE);
+                    // Per cluster: several clusters may share one database.
+                    values.put(sbr + "lease-majority.lease-name", "isthmus-" + config.clusterId() + "-pekko-sbr");
+                    values.put(SBR_LEASE + ".url", postgres.url());
+                    values.put(SBR_LEASE + ".user", postgres.user());
+                    values.put(SBR_LEASE + ".password", postgres.password());
+                }
             }
         }
         return ConfigFactory.parseMap(values)
