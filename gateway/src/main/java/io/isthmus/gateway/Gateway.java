@@ -139,17 +139,17 @@ public final class Gateway implements AutoCloseable {
         if (config.replicas().seedNodes().isEmpty()) {
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
-        await(SchemaUtils.createIfNotExists(system), "create the journal tables in " + config.dataDir());
+        createJournalTables();
 
         // Every replica writes its cluster's exports itself, into a stream of its own; the merged view is this
-        // replica's reading of all streams (see exports/README.md). The topic has a per-replica name: each replica
+        // replica's reading of all streams (see README.md, "Replicas"). The topic has a per-replica name: each replica
         // publishes its merged set to its own mesh view only.
         String replica = replicaName(config, cluster.selfMember().address());
         ActorRef<Topic.Command<ExportSet>> exportsTopic = system.systemActorOf(
                 Topic.create(ExportSet.class, "isthmus-exports-" + self + "-" + replica), "exports-topic", Props.empty());
         ClusterExports merged = new ClusterExports(set -> exportsTopic.tell(Topic.publish(set)));
         String tag = ExportRegistry.tag(self.value());
-        long offset = await(ExportJournal.recover(system, tag, merged),
+        long offset = await(ExportJournal.recover(system, tag, merged, 5),
                 "recover this cluster's exports from the journal");
         // A shared journal has other writers: their events and ours are applied in the journal's order by the
         // reader. An embedded journal has only us: our writes are applied as they are stored.
@@ -207,6 +207,27 @@ public final class Gateway implements AutoCloseable {
         resources.add(admin);
         log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
                 HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()), config.replicas().listen());
+    }
+
+    /**
+     * Replicas starting together race to create the tables in a shared database, and PostgreSQL's CREATE TABLE IF
+     * NOT EXISTS can then fail with a duplicate key in its catalog: the tables exist by the next attempt.
+     */
+    private void createJournalTables() {
+        String where = config.journal() instanceof GatewayConfig.PostgresJournal ? "the PostgreSQL journal"
+                : "the journal in " + config.dataDir();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                await(SchemaUtils.createIfNotExists(system), "create the tables of " + where);
+                return;
+            } catch (IllegalStateException e) {
+                if (attempt == 3) {
+                    throw e;
+                }
+                log.info("creating the tables of {} failed (attempt {} of 3), trying again: {}", where, attempt,
+                        e.getMessage());
+            }
+        }
     }
 
     private DnsConfig dnsConfig() {

@@ -31,6 +31,9 @@ final class PekkoSettings {
                 values.put(database + "db.url", postgres.url());
                 values.put(database + "db.user", postgres.user());
                 values.put(database + "db.password", postgres.password());
+                // Writes, snapshots and the export reader's two pollers share the pool: two are too few.
+                values.put(database + "db.numThreads", 4);
+                values.put(database + "db.maxConnections", 4);
                 if (!config.replicas().seedNodes().isEmpty()) {
                     // Replicas share this database: let the side of a split holding a lease in it stay up.
                     String sbr = "pekko.cluster.split-brain-resolver.";

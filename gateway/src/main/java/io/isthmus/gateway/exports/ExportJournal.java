@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -31,12 +32,32 @@ public final class ExportJournal {
     private ExportJournal() {
     }
 
-    /** Applies the events in the journal now, quietly; completes with the offset of the last one (0: none). */
-    public static CompletionStage<Long> recover(ActorSystem<?> system, String tag, ClusterExports merged) {
-        AtomicLong offset = new AtomicLong();
-        return readJournal(system).currentEventsByTag(tag, Offset.noOffset())
+    /**
+     * Applies the events in the journal now, quietly; completes with the offset of the last one (0: none). A
+     * failed read (the database or the journal's sequence reader too slow to answer) is retried from the last
+     * applied event, {@code attempts} times in all.
+     */
+    public static CompletionStage<Long> recover(ActorSystem<?> system, String tag, ClusterExports merged,
+                                                int attempts) {
+        return recoverFrom(system, tag, merged, new AtomicLong(), attempts);
+    }
+
+    private static CompletionStage<Long> recoverFrom(ActorSystem<?> system, String tag, ClusterExports merged,
+                                                     AtomicLong offset, int attemptsLeft) {
+        return readJournal(system).currentEventsByTag(tag, Offset.sequence(offset.get()))
                 .runForeach(envelope -> offset.set(apply(envelope, merged)), system)
-                .thenApply(done -> offset.get());
+                .handle((done, failure) -> {
+                    if (failure == null) {
+                        return CompletableFuture.completedFuture(offset.get());
+                    }
+                    if (attemptsLeft <= 1) {
+                        return CompletableFuture.<Long>failedFuture(failure);
+                    }
+                    log.info("reading the export events failed at offset {}, trying again: {}", offset.get(),
+                            failure.toString());
+                    return recoverFrom(system, tag, merged, offset, attemptsLeft - 1).toCompletableFuture();
+                })
+                .thenCompose(result -> result);
     }
 
     /**
