@@ -27,7 +27,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.actor.Address;
-import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
@@ -149,14 +148,13 @@ public final class Gateway implements AutoCloseable {
                 Topic.create(ExportSet.class, "isthmus-exports-" + self + "-" + replica), "exports-topic", Props.empty());
         ClusterExports merged = new ClusterExports(set -> exportsTopic.tell(Topic.publish(set)));
         String tag = ExportRegistry.tag(self.value());
-        long offset = await(ExportJournal.recover(system, tag, merged, 5),
-                "recover this cluster's exports from the journal");
+        ExportJournal journal = new ExportJournal(system, tag, merged);
+        long offset = await(journal.recover(5), "recover this cluster's exports from the journal");
         // A shared journal has other writers: their events and ours are applied in the journal's order by the
         // reader. An embedded journal has only us: our writes are applied as they are stored.
         boolean sharedJournal = config.journal() instanceof GatewayConfig.PostgresJournal;
         if (sharedJournal) {
-            UniqueKillSwitch reader = ExportJournal.follow(system, tag, merged, offset);
-            resources.add(reader::shutdown);
+            resources.add(journal.follow(offset));
         }
         Consumer<ExportEntry> persisted = sharedJournal ? entry -> { } : merged::apply;
         Clock clock = Clock.systemUTC();

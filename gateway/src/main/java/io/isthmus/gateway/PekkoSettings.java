@@ -34,6 +34,8 @@ final class PekkoSettings {
                 // Writes, snapshots and the export reader's two pollers share the pool: two are too few.
                 values.put(database + "db.numThreads", 4);
                 values.put(database + "db.maxConnections", 4);
+                // A database across the network, or a busy one, can take longer than the embedded file's 5 s.
+                values.put(database + "db.connectionTimeout", "20s");
                 if (!config.replicas().seedNodes().isEmpty()) {
                     // Replicas share this database: let the side of a split holding a lease in it stay up.
                     String sbr = "pekko.cluster.split-brain-resolver.";

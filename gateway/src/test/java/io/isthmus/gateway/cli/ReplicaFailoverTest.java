@@ -65,7 +65,7 @@ class ReplicaFailoverTest {
         replicas[EAST_B] = start("east-b", EAST_B, "east", EAST_A, WEST_A, WEST_B);
         replicas[WEST_B] = start("west-b", WEST_B, "west", WEST_A, EAST_A, EAST_B);
         for (GatewayProcess replica : replicas) {
-            replica.awaitReady(Duration.ofSeconds(180)); // four JVMs starting on a busy 2-core machine
+            replica.awaitReady(Duration.ofSeconds(300)); // four JVMs starting on a busy 2-core machine
         }
     }
 
