@@ -27,6 +27,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.AddressFromURIString;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
@@ -203,8 +205,21 @@ public final class Gateway implements AutoCloseable {
         AdminServer admin = AdminServer.start(system, this, metrics);
         adminAddress = admin.address();
         resources.add(admin);
+        joinReplicas(cluster);
         log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
                 HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()), config.replicas().listen());
+    }
+
+    /**
+     * Joins the other replicas only now that this one has started: starting takes the most CPU, and a replica
+     * whose heartbeats stall meanwhile would be taken for dead and downed. Nothing started so far needs the
+     * others (every replica writes its own exports).
+     */
+    private void joinReplicas(Cluster cluster) {
+        if (!config.replicas().seedNodes().isEmpty()) {
+            List<Address> seeds = config.replicas().seedNodes().stream().map(AddressFromURIString::parse).toList();
+            cluster.manager().tell(new JoinSeedNodes(seeds));
+        }
     }
 
     /**

@@ -21,7 +21,7 @@ final class PekkoSettings {
         Map<String, Object> values = new HashMap<>();
         values.put("pekko.remote.artery.canonical.hostname", config.replicas().listen().host());
         values.put("pekko.remote.artery.canonical.port", config.replicas().listen().port());
-        values.put("pekko.cluster.seed-nodes", config.replicas().seedNodes());
+        // No seed-nodes here: Gateway joins them once the replica has started (see Gateway.joinReplicas).
         switch (config.journal()) {
             case GatewayConfig.H2Journal h2 -> values.put("slick-h2.db.url", h2Url(config.dataDir()));
             case GatewayConfig.PostgresJournal postgres -> {

@@ -59,14 +59,15 @@ class ReplicaFailoverTest {
                 .issue("west", dir.resolve("west-a/data/tls")).issue("west", dir.resolve("west-b/data/tls"));
         // The first replica of each cluster forms it; the second joins it. Replica ports grow with the index, so
         // the "-a" replicas have the lower addresses.
-        // All at once: the second replicas keep trying to join until the first ones are up.
+        // Generous timeouts: four JVMs starting on a busy 2-core machine.
         replicas[EAST_A] = start("east-a", EAST_A, "east", EAST_A, WEST_A, WEST_B);
         replicas[WEST_A] = start("west-a", WEST_A, "west", WEST_A, EAST_A, EAST_B);
+        replicas[EAST_A].awaitReady(Duration.ofSeconds(240));
+        replicas[WEST_A].awaitReady(Duration.ofSeconds(240));
         replicas[EAST_B] = start("east-b", EAST_B, "east", EAST_A, WEST_A, WEST_B);
         replicas[WEST_B] = start("west-b", WEST_B, "west", WEST_A, EAST_A, EAST_B);
-        for (GatewayProcess replica : replicas) {
-            replica.awaitReady(Duration.ofSeconds(300)); // four JVMs starting on a busy 2-core machine
-        }
+        replicas[EAST_B].awaitReady(Duration.ofSeconds(240));
+        replicas[WEST_B].awaitReady(Duration.ofSeconds(240));
     }
 
     private GatewayProcess start(String name, int i, String cluster, int seed, int peer1, int peer2) throws Exception {
