@@ -20,6 +20,11 @@ import io.isthmus.gateway.ipam.PoolCniBackend;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.OwnerLiveness;
 import io.isthmus.ipam.cni.CniServer;
+import io.isthmus.gateway.exports.ClusterExports;
+import io.isthmus.gateway.exports.ExportEntry;
+import io.isthmus.gateway.exports.ExportJournal;
+import io.isthmus.gateway.exports.ExportRegistry;
+import io.isthmus.gateway.exports.RegistryClient;
 import io.isthmus.gateway.exports.ExportSet;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.gateway.peering.ExportFeed;
@@ -34,9 +39,9 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.AddressFromURIString;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
@@ -60,6 +65,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * One gateway replica, wired: the Pekko cluster with sharding and the journal, the export registry, the mesh
@@ -88,6 +94,7 @@ public final class Gateway implements AutoCloseable {
     private Ipam ipam;
     private AddressPlan addressPlan;
     private final PeerChannels channels = new PeerChannels();
+    private RegistryClient registry;
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
@@ -150,28 +157,44 @@ public final class Gateway implements AutoCloseable {
         if (config.replicas().seedNodes().isEmpty()) {
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
-        await(SchemaUtils.createIfNotExists(system), "create the journal tables in " + config.dataDir());
+        createJournalTables();
 
+        // Every replica writes its cluster's exports itself, into a stream of its own; the merged view is this
+        // replica's reading of all streams (see README.md, "Replicas"). The topic has a per-replica name: each replica
+        // publishes its merged set to its own mesh view only.
+        String replica = replicaName(config, cluster.selfMember().address());
         ActorRef<Topic.Command<ExportSet>> exportsTopic = system.systemActorOf(
-                Topic.create(ExportSet.class, "isthmus-exports-" + self), "exports-topic", Props.empty());
-        ClusterSharding sharding = ClusterSharding.get(system);
+                Topic.create(ExportSet.class, "isthmus-exports-" + self + "-" + replica), "exports-topic", Props.empty());
+        ClusterExports merged = new ClusterExports(set -> exportsTopic.tell(Topic.publish(set)));
+        String tag = ExportRegistry.tag(self.value());
+        ExportJournal journal = new ExportJournal(system, tag, merged);
+        long offset = await(journal.recover(5), "recover this cluster's exports from the journal");
+        // A shared journal has other writers: their events and ours are applied in the journal's order by the
+        // reader. An embedded journal has only us: our writes are applied as they are stored.
+        boolean sharedJournal = config.journal() instanceof GatewayConfig.PostgresJournal;
+        if (sharedJournal) {
+            resources.add(journal.follow(offset));
+        }
+        Consumer<ExportEntry> persisted = sharedJournal ? entry -> { } : merged::apply;
         Clock clock = Clock.systemUTC();
-        sharding.init(Entity.of(ExportRegistry.ENTITY_TYPE_KEY,
-                context -> ExportRegistry.create(context.getEntityId(), exportsTopic, clock)));
+        registry = new RegistryClient(system.systemActorOf(
+                ExportRegistry.create(self.value(), replica, merged, persisted, clock), "export-registry",
+                Props.empty()), system.scheduler());
 
         ExportFeed feed = new ExportFeed(system);
         mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock,
                         config.peering().importTtl(), DIRECTORY_DEBOUNCE), "mesh-view",
                 Props.empty());
 
-        // Read our exports once now: it recovers the registry, and the mesh view gets them even if the topic
-        // subscription was not in place when the registry published after recovery.
-        // A busy machine can take several seconds to start sharding and replay the journal: wait as long as start-up.
-        ExportSet recovered = await(exports().ask(ExportRegistry.GetExports::new, START_TIMEOUT),
-                "recover this cluster's exports from the journal");
-        mesh.tell(new MeshView.OwnExportsChanged(recovered));
+        // Recover this replica's own stream now rather than on the first export (it holds its clock). The mesh
+        // view gets the merged set here even if its topic subscription was not in place when publishing began.
+        ExportSet recovered = await(registry.ask(ExportRegistry.GetExports::new, START_TIMEOUT),
+                "recover this replica's export stream from the journal");
+        merged.startPublishing();
+        mesh.tell(new MeshView.OwnExportsChanged(merged.current()));
         exportsRecovered.set(true);
-        log.info("cluster {}: {} exports recovered (version {})", self, recovered.size(), recovered.version());
+        log.info("cluster {}, replica {}: {} exports recovered (version {}), {} journal", self, replica,
+                recovered.size(), recovered.version(), sharedJournal ? "shared" : "own");
 
         startIpam(clock);
 
@@ -201,6 +224,7 @@ public final class Gateway implements AutoCloseable {
         AdminServer admin = AdminServer.start(system, this, metrics);
         adminAddress = admin.address();
         resources.add(admin);
+        joinReplicas(cluster);
         log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
                 HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()), config.replicas().listen());
     }
@@ -229,6 +253,39 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
+    /**
+     * Joins the other replicas only now that this one has started: starting takes the most CPU, and a replica
+     * whose heartbeats stall meanwhile would be taken for dead and downed. Nothing started so far needs the
+     * others (every replica writes its own exports).
+     */
+    private void joinReplicas(Cluster cluster) {
+        if (!config.replicas().seedNodes().isEmpty()) {
+            List<Address> seeds = config.replicas().seedNodes().stream().map(AddressFromURIString::parse).toList();
+            cluster.manager().tell(new JoinSeedNodes(seeds));
+        }
+    }
+
+    /**
+     * Replicas starting together race to create the tables in a shared database, and PostgreSQL's CREATE TABLE IF
+     * NOT EXISTS can then fail with a duplicate key in its catalog: the tables exist by the next attempt.
+     */
+    private void createJournalTables() {
+        String where = config.journal() instanceof GatewayConfig.PostgresJournal ? "the PostgreSQL journal"
+                : "the journal in " + config.dataDir();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                await(SchemaUtils.createIfNotExists(system), "create the tables of " + where);
+                return;
+            } catch (IllegalStateException e) {
+                if (attempt == 3) {
+                    throw e;
+                }
+                log.info("creating the tables of {} failed (attempt {} of 3), trying again: {}", where, attempt,
+                        e.getMessage());
+            }
+        }
+    }
+
     /** Pods named by {@code isthmus.ipam.fixed-ip-pods} are StatefulSet-like (sticky); every other pod is plain. */
     private static PoolCniBackend.PodKinds fixedIpPods(List<String> globs) {
         List<java.util.regex.Pattern> patterns = globs.stream()
@@ -249,8 +306,22 @@ public final class Gateway implements AutoCloseable {
                 .withForwarding(config.dns().forwarding());
     }
 
-    public EntityRef<ExportRegistry.Command> exports() {
-        return ClusterSharding.get(system).entityRefFor(ExportRegistry.ENTITY_TYPE_KEY, config.clusterId().value());
+    /** This replica's export registry: it accepts writes itself, whatever happens to the other replicas. */
+    public RegistryClient exports() {
+        return registry;
+    }
+
+    /**
+     * The configured replica name, or one derived from the replica's address ("10-1-0-5-7073"): unique among the
+     * cluster's live replicas, and stable across restarts wherever the address is.
+     */
+    static String replicaName(GatewayConfig config, Address self) {
+        if (!config.replicas().name().isEmpty()) {
+            return config.replicas().name();
+        }
+        String derived = (self.getHost().orElse("local") + "-" + self.getPort().orElse(0))
+                .toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+        return derived.length() > 63 ? derived.substring(derived.length() - 63) : derived;
     }
 
     /** The latest state of the mesh view: exports, imports, links and the DNS directory. */

@@ -11,6 +11,8 @@ import java.util.Map;
 /** Derives the Pekko settings of one gateway replica from its {@link GatewayConfig}. */
 final class PekkoSettings {
     static final String SYSTEM_NAME = "isthmus";
+    /** The config block of the split-brain resolver's PostgreSQL lease (isthmus-pekko.conf). */
+    static final String SBR_LEASE = "isthmus-sbr-lease";
 
     private PekkoSettings() {
     }
@@ -19,7 +21,7 @@ final class PekkoSettings {
         Map<String, Object> values = new HashMap<>();
         values.put("pekko.remote.artery.canonical.hostname", config.replicas().listen().host());
         values.put("pekko.remote.artery.canonical.port", config.replicas().listen().port());
-        values.put("pekko.cluster.seed-nodes", config.replicas().seedNodes());
+        // No seed-nodes here: Gateway joins them once the replica has started (see Gateway.joinReplicas).
         switch (config.journal()) {
             case GatewayConfig.H2Journal h2 -> values.put("slick-h2.db.url", h2Url(config.dataDir()));
             case GatewayConfig.PostgresJournal postgres -> {
@@ -29,6 +31,22 @@ final class PekkoSettings {
                 values.put(database + "db.url", postgres.url());
                 values.put(database + "db.user", postgres.user());
                 values.put(database + "db.password", postgres.password());
+                // Writes, snapshots and the export reader's two pollers share the pool: two are too few.
+                values.put(database + "db.numThreads", 4);
+                values.put(database + "db.maxConnections", 4);
+                // A database across the network, or a busy one, can take longer than the embedded file's 5 s.
+                values.put(database + "db.connectionTimeout", "20s");
+                if (!config.replicas().seedNodes().isEmpty()) {
+                    // Replicas share this database: let the side of a split holding a lease in it stay up.
+                    String sbr = "pekko.cluster.split-brain-resolver.";
+                    values.put(sbr + "active-strategy", "lease-majority");
+                    values.put(sbr + "lease-majority.lease-implementation", SBR_LEASE);
+                    // Per cluster: several clusters may share one database.
+                    values.put(sbr + "lease-majority.lease-name", "isthmus-" + config.clusterId() + "-pekko-sbr");
+                    values.put(SBR_LEASE + ".url", postgres.url());
+                    values.put(SBR_LEASE + ".user", postgres.user());
+                    values.put(SBR_LEASE + ".password", postgres.password());
+                }
             }
         }
         return ConfigFactory.parseMap(values)

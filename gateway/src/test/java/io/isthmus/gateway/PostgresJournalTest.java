@@ -48,10 +48,15 @@ class PostgresJournalTest {
     }
 
     private GatewayConfig config(Path dataDir) {
-        ca.issue(ClusterId.of("east"), Duration.ofDays(1)).writeTo(dataDir.resolve("tls"));
+        return config(dataDir, "east");
+    }
+
+    /** Each test its own cluster: they share one database. */
+    private GatewayConfig config(Path dataDir, String cluster) {
+        ca.issue(ClusterId.of(cluster), Duration.ofDays(1)).writeTo(dataDir.resolve("tls"));
         return GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
                 isthmus {
-                  cluster-id = east
+                  cluster-id = %s
                   data-dir = "%s"
                   admin.port = 0
                   peering.port = 0
@@ -59,7 +64,7 @@ class PostgresJournalTest {
                   replicas.port = 0
                   journal { kind = postgres, postgres { url = "%s", user = postgres } }
                 }
-                """.formatted(dataDir, postgres.url())), dataDir);
+                """.formatted(cluster, dataDir, postgres.url())), dataDir);
     }
 
     @Test
@@ -80,5 +85,74 @@ class PostgresJournalTest {
                     .toCompletableFuture().get(15, TimeUnit.SECONDS);
             assertEquals(List.of(cart), recovered.exports(), "the second data directory has no journal of its own");
         }
+    }
+
+    private static ExportSet exportsOf(Gateway gateway) throws Exception {
+        return gateway.exports().<ExportSet>ask(ExportRegistry.GetExports::new, Duration.ofSeconds(10))
+                .toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+
+    private static ExportRegistry.Changed export(Gateway gateway, ServiceExport export) throws Exception {
+        return gateway.exports().<ExportRegistry.Changed>ask(replyTo -> new ExportRegistry.Export(export, replyTo),
+                Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+
+    private static ExportRegistry.Unexported unexport(Gateway gateway, ServiceKey key) throws Exception {
+        return gateway.exports().<ExportRegistry.Unexported>ask(replyTo -> new ExportRegistry.Unexport(key, replyTo),
+                Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+
+    private static ServiceExport service(String name, String ip) {
+        return ServiceExport.of(new ServiceKey("churn", name), ServiceType.CLUSTER_SET_IP,
+                List.of(ServicePort.parse("80/TCP")), List.of(IpLiteral.parse("ip", ip)),
+                Instant.parse("2026-01-01T00:00:00Z"));
+    }
+
+    /**
+     * Two replicas running at once, each writing through its own stream: writes through either are seen by both,
+     * an unexport through one removes an export made through the other, and racing writes to the same services
+     * end in the same set under the same version on both.
+     */
+    @Test
+    void twoReplicasWritingAtOnceConvergeOnTheSameExportsAndVersion(@TempDir Path first, @TempDir Path second)
+            throws Exception {
+        try (Gateway a = Gateway.start(config(first, "north")); Gateway b = Gateway.start(config(second, "north"))) {
+            export(a, service("one", "10.96.1.1"));
+            awaitSame(a, b, set -> set.find(new ServiceKey("churn", "one")).isPresent());
+            assertEquals(true, unexport(b, new ServiceKey("churn", "one")).found(),
+                    "b sees the export made through a and removes it");
+            awaitSame(a, b, set -> set.find(new ServiceKey("churn", "one")).isEmpty());
+
+            List<java.util.concurrent.CompletableFuture<?>> racing = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                Gateway via = i % 2 == 0 ? a : b;
+                ServiceExport export = service("svc-" + (i % 5), "10.96.2." + (i + 1));
+                racing.add(via.exports().<ExportRegistry.Changed>ask(
+                        replyTo -> new ExportRegistry.Export(export, replyTo), Duration.ofSeconds(10))
+                        .toCompletableFuture());
+            }
+            for (var write : racing) {
+                write.get(15, TimeUnit.SECONDS);
+            }
+            ExportSet converged = awaitSame(a, b, set -> set.size() == 5);
+            assertEquals(5, converged.size(), converged.toString());
+        }
+    }
+
+    /** Waits until both replicas hold equal sets (content and version) that pass {@code check}; returns it. */
+    private static ExportSet awaitSame(Gateway a, Gateway b, java.util.function.Predicate<ExportSet> check)
+            throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        ExportSet atA;
+        ExportSet atB;
+        do {
+            atA = exportsOf(a);
+            atB = exportsOf(b);
+            if (atA.equals(atB) && check.test(atA)) {
+                return atA;
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("the replicas did not converge within 10 s:\n a: " + atA + "\n b: " + atB);
     }
 }

@@ -58,7 +58,11 @@ public record GatewayConfig(
         }
     }
 
-    public record Replicas(HostPort listen, List<String> seedNodes) {
+    /**
+     * {@code name}: this replica's name within its cluster, which names its own export stream in the journal;
+     * empty means "derive it from the replica's Pekko address" (see {@code Gateway}).
+     */
+    public record Replicas(HostPort listen, List<String> seedNodes, String name) {
         public Replicas {
             seedNodes = List.copyOf(seedNodes);
         }

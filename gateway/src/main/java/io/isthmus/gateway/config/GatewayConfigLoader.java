@@ -119,7 +119,11 @@ public final class GatewayConfigLoader {
                         "expected pekko://isthmus@HOST:PORT, e.g. pekko://isthmus@10.1.0.5:7073");
             }
         }
-        GatewayConfig.Replicas replicas = new GatewayConfig.Replicas(listen(c, "replicas"), seeds);
+        String replicaName = string(c, "replicas.name");
+        if (!replicaName.isEmpty()) {
+            field("isthmus.replicas.name", () -> DnsLabel.require("isthmus.replicas.name", replicaName));
+        }
+        GatewayConfig.Replicas replicas = new GatewayConfig.Replicas(listen(c, "replicas"), seeds, replicaName);
         String tlsText = string(c, "tls.dir");
         if (tlsText.isBlank()) {
             throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");

@@ -1,31 +1,42 @@
 package io.isthmus.gateway.exports;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServiceKey;
 import io.isthmus.gateway.CborSerializable;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.pubsub.Topic;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
-import org.apache.pekko.persistence.typed.RecoveryCompleted;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
- * The exports of one cluster: a sharded, event-sourced entity (one per cluster id), so an acknowledged export
- * survives a restart of any replica. Every change is published whole on a topic that peering and DNS follow.
+ * One replica's writes to its cluster's exports: an event-sourced actor with a stream of its own in the journal
+ * (persistence id from the cluster and the replica name), so every replica accepts exports itself and a write
+ * never waits for another replica, nor for a dead one to be downed. A write is acknowledged once it is in this
+ * replica's own stream. All replicas' streams carry one tag; {@link ClusterExports} merges them by last writer wins.
+ *
+ * <p>Versions come from a hybrid clock: {@code max(last own version + 1, version of the word it replaces + 1,
+ * wall-clock ms)}. They grow across restarts and a lost journal, and a write made after seeing another replica's
+ * write to the same service always wins over it, whatever the two machines' clocks say.
  */
 public final class ExportRegistry
-        extends EventSourcedBehaviorWithEnforcedReplies<ExportRegistry.Command, ExportRegistry.Event, ExportSet> {
-
-    public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "ExportRegistry");
+        extends EventSourcedBehaviorWithEnforcedReplies<ExportRegistry.Command, ExportRegistry.Event, ExportRegistry.OwnWrites> {
 
     public sealed interface Command extends CborSerializable {
     }
@@ -37,6 +48,7 @@ public final class ExportRegistry
     public record Unexport(ServiceKey key, ActorRef<Unexported> replyTo) implements Command {
     }
 
+    /** The cluster's exports as this replica has merged them so far. */
     public record GetExports(ActorRef<ExportSet> replyTo) implements Command {
     }
 
@@ -48,78 +60,187 @@ public final class ExportRegistry
     }
 
     public sealed interface Event extends CborSerializable {
+        ExportEntry entry();
     }
 
-    public record ServiceExported(ServiceExport export, long version) implements Event {
+    public record ServiceExported(ServiceExport export, long version, String replica) implements Event {
+        @Override
+        public ExportEntry entry() {
+            return ExportEntry.exported(export, version, replica);
+        }
     }
 
-    public record ServiceUnexported(ServiceKey key, long version) implements Event {
+    public record ServiceUnexported(ServiceKey key, long version, String replica) implements Event {
+        @Override
+        public ExportEntry entry() {
+            return ExportEntry.removed(key, version, replica);
+        }
     }
 
-    private final ActorRef<Topic.Command<ExportSet>> topic;
+    /**
+     * What this replica needs of its own history: the last version it wrote (its clock), and its writes that the
+     * merged view may not show yet ({@code pending}), so that an unexport right after an export through the same
+     * replica finds it. Pending writes are dropped once the merged view has them.
+     */
+    public static final class OwnWrites implements CborSerializable {
+        static final OwnWrites EMPTY = new OwnWrites(0, List.of());
+
+        private final long lastVersion;
+        @JsonIgnore // serialized as a list: Jackson cannot key a map by ServiceKey
+        private final Map<ServiceKey, ExportEntry> pending;
+
+        @JsonCreator
+        public OwnWrites(@JsonProperty("lastVersion") long lastVersion,
+                         @JsonProperty("pending") Collection<ExportEntry> pending) {
+            this.lastVersion = lastVersion;
+            TreeMap<ServiceKey, ExportEntry> byKey = new TreeMap<>();
+            pending.forEach(entry -> byKey.put(entry.key(), entry));
+            this.pending = byKey;
+        }
+
+        private OwnWrites(long lastVersion, Map<ServiceKey, ExportEntry> pending) {
+            this.lastVersion = lastVersion;
+            this.pending = pending;
+        }
+
+        @JsonProperty("lastVersion")
+        public long lastVersion() {
+            return lastVersion;
+        }
+
+        @JsonProperty("pending")
+        public List<ExportEntry> pending() {
+            return List.copyOf(pending.values());
+        }
+
+        OwnWrites with(ExportEntry written, ClusterExports merged) {
+            TreeMap<ServiceKey, ExportEntry> next = new TreeMap<>(pending);
+            next.put(written.key(), written);
+            // Pending writes are few (those of the last moments): pruning them all each time is cheap.
+            next.values().removeIf(own -> merged.entry(own.key()).filter(seen -> !own.supersedes(seen)).isPresent());
+            return new OwnWrites(Math.max(lastVersion, written.version()), next);
+        }
+
+        ExportEntry pendingFor(ServiceKey key) {
+            return pending.get(key);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof OwnWrites other && lastVersion == other.lastVersion && pending.equals(other.pending);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(lastVersion) * 31 + pending.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return "OwnWrites{lastVersion=" + lastVersion + ", pending=" + pending.values() + "}";
+        }
+    }
+
+    private final String replica;
+    private final String tag;
+    private final ClusterExports merged;
+    private final Consumer<ExportEntry> persisted;
     private final Clock clock;
 
-    private ExportRegistry(String clusterId, ActorRef<Topic.Command<ExportSet>> topic, Clock clock) {
-        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), clusterId));
-        this.topic = topic;
+    private ExportRegistry(String clusterId, String replica, ClusterExports merged, Consumer<ExportEntry> persisted,
+                           Clock clock) {
+        // A journal that fails a write (the database is away) stops the actor; it comes back and recovers, so the
+        // next write can succeed. The failed write was not acknowledged.
+        super(persistenceId(clusterId, replica),
+                SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+        this.replica = replica;
+        this.tag = tag(clusterId);
+        this.merged = merged;
+        this.persisted = persisted;
         this.clock = clock;
     }
 
-    public static Behavior<Command> create(String clusterId, ActorRef<Topic.Command<ExportSet>> topic, Clock clock) {
-        return new ExportRegistry(clusterId, topic, clock);
+    /**
+     * @param merged    the cluster's merged exports: decisions (is there such an export? since when?) are made on it
+     * @param persisted called with every write once it is in the journal, before it is acknowledged: with a
+     *                  journal that only this replica writes, that applies it to {@code merged} at once; with a
+     *                  shared journal it does nothing and the journal reader brings it in the shared order
+     */
+    public static Behavior<Command> create(String clusterId, String replica, ClusterExports merged,
+                                           Consumer<ExportEntry> persisted, Clock clock) {
+        return new ExportRegistry(clusterId, replica, merged, persisted, clock);
+    }
+
+    /** One stream per replica, named by cluster and replica so a restarted replica continues its own. */
+    public static PersistenceId persistenceId(String clusterId, String replica) {
+        return PersistenceId.of("ExportRegistry", clusterId + "." + replica);
+    }
+
+    /** The tag every replica of {@code clusterId} puts on its export events; the merge reads by it. */
+    public static String tag(String clusterId) {
+        return "exports-" + clusterId;
     }
 
     @Override
-    public ExportSet emptyState() {
-        return ExportSet.EMPTY;
+    public OwnWrites emptyState() {
+        return OwnWrites.EMPTY;
     }
 
     @Override
-    public CommandHandlerWithReply<Command, Event, ExportSet> commandHandler() {
+    public CommandHandlerWithReply<Command, Event, OwnWrites> commandHandler() {
         return (state, command) -> switch (command) {
             case Export(ServiceExport export, ActorRef<Changed> replyTo) -> onExport(state, export, replyTo);
             case Unexport(ServiceKey key, ActorRef<Unexported> replyTo) -> onUnexport(state, key, replyTo);
-            case GetExports(ActorRef<ExportSet> replyTo) -> Effect().reply(replyTo, state);
+            case GetExports(ActorRef<ExportSet> replyTo) -> Effect().reply(replyTo, merged.current());
         };
     }
 
-    private ReplyEffect<Event, ExportSet> onExport(ExportSet state, ServiceExport export, ActorRef<Changed> replyTo) {
-        ServiceExport existing = state.find(export.key()).orElse(null);
+    /** The winning word on {@code key} as far as this replica knows: the merged view or its own newer write. */
+    private ExportEntry known(OwnWrites state, ServiceKey key) {
+        return ExportEntry.newest(merged.entry(key).orElse(null), state.pendingFor(key));
+    }
+
+    private long nextVersion(OwnWrites state, ExportEntry replaced) {
+        long afterReplaced = replaced == null ? 0 : replaced.version() + 1;
+        return Math.max(Math.max(state.lastVersion() + 1, afterReplaced), clock.millis());
+    }
+
+    private ReplyEffect<Event, OwnWrites> onExport(OwnWrites state, ServiceExport export, ActorRef<Changed> replyTo) {
+        ExportEntry existing = known(state, export.key());
+        ServiceExport current = existing == null ? null : existing.export();
         // Re-exporting keeps the first export time: the MCS merge rules let the oldest export win conflicts.
-        ServiceExport toStore = existing == null ? export
-                : export.withExportedAt(existing.exportedAt());
-        if (toStore.equals(existing)) {
-            return Effect().reply(replyTo, new Changed(existing, state.version()));
+        ServiceExport toStore = current == null ? export : export.withExportedAt(current.exportedAt());
+        if (toStore.equals(current)) {
+            return Effect().reply(replyTo, new Changed(current, existing.version()));
         }
-        return Effect().persist(new ServiceExported(toStore, state.nextVersion(clock.instant())))
-                .thenRun(this::publish)
-                .thenReply(replyTo, next -> new Changed(toStore, next.version()));
+        ServiceExported event = new ServiceExported(toStore, nextVersion(state, existing), replica);
+        return Effect().persist(event)
+                .thenRun(next -> persisted.accept(event.entry()))
+                .thenReply(replyTo, next -> new Changed(toStore, event.version()));
     }
 
-    private ReplyEffect<Event, ExportSet> onUnexport(ExportSet state, ServiceKey key, ActorRef<Unexported> replyTo) {
-        if (state.find(key).isEmpty()) {
-            return Effect().reply(replyTo, new Unexported(key, false, state.version()));
+    private ReplyEffect<Event, OwnWrites> onUnexport(OwnWrites state, ServiceKey key, ActorRef<Unexported> replyTo) {
+        ExportEntry existing = known(state, key);
+        if (existing == null || existing.export() == null) {
+            return Effect().reply(replyTo, new Unexported(key, false, existing == null ? 0 : existing.version()));
         }
-        return Effect().persist(new ServiceUnexported(key, state.nextVersion(clock.instant())))
-                .thenRun(this::publish)
-                .thenReply(replyTo, next -> new Unexported(key, true, next.version()));
-    }
-
-    private void publish(ExportSet state) {
-        topic.tell(Topic.publish(state));
+        ServiceUnexported event = new ServiceUnexported(key, nextVersion(state, existing), replica);
+        return Effect().persist(event)
+                .thenRun(next -> persisted.accept(event.entry()))
+                .thenReply(replyTo, next -> new Unexported(key, true, event.version()));
     }
 
     @Override
-    public EventHandler<ExportSet, Event> eventHandler() {
+    public EventHandler<OwnWrites, Event> eventHandler() {
         return (state, event) -> switch (event) {
-            case ServiceExported(ServiceExport export, long version) -> state.with(export, version);
-            case ServiceUnexported(ServiceKey key, long version) -> state.without(key, version);
+            case ServiceExported exported -> state.with(exported.entry(), merged);
+            case ServiceUnexported unexported -> state.with(unexported.entry(), merged);
         };
     }
 
     @Override
-    public SignalHandler<ExportSet> signalHandler() {
-        return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::publish).build();
+    public Set<String> tagsFor(Event event) {
+        return Set.of(tag);
     }
 
     @Override

@@ -245,6 +245,19 @@ class GatewayConfigLoaderTest {
         assertMentions(e, "isthmus.replicas.seed-nodes", seed);
     }
 
+    @Test
+    void replicaNameDefaultsToEmptyAndTakesADnsLabel() {
+        assertEquals("", load("isthmus { cluster-id = east }").replicas().name());
+        assertEquals("gw-0", load("isthmus { cluster-id = east, replicas.name = gw-0 }").replicas().name());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"GW_0", "gw.0", "-gw"})
+    void rejectsReplicaNameThatIsNotADnsLabel(String name) {
+        InvalidFieldException e = rejects("isthmus { cluster-id = east, replicas.name = \"" + name + "\" }");
+        assertMentions(e, "isthmus.replicas.name", name);
+    }
+
     /** The peers' ports are range-checked (host:99999 is rejected); a seed node's port must be too. */
     @Test
     void rejectsSeedNodeWithPortOutOfRange() {
