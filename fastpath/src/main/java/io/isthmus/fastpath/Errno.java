@@ -7,15 +7,23 @@ import java.net.SocketException;
 /** The Linux errno values our socket calls meet, their names, and exceptions that say what to do about them. */
 final class Errno {
     static final int EPERM = 1;
+    static final int ENOENT = 2;
+    static final int ESRCH = 3;
     static final int EINTR = 4;
+    static final int EIO = 5;
+    static final int ENXIO = 6;
     static final int EBADF = 9;
     static final int EAGAIN = 11;
     static final int ENOMEM = 12;
     static final int EACCES = 13;
     static final int EFAULT = 14;
+    static final int EBUSY = 16;
+    static final int EEXIST = 17;
+    static final int ENODEV = 19;
     static final int EINVAL = 22;
     static final int ENFILE = 23;
     static final int EMFILE = 24;
+    static final int ERANGE = 34;
     static final int ENOSYS = 38;
     static final int ENOTSOCK = 88;
     static final int EDESTADDRREQ = 89;
@@ -25,6 +33,7 @@ final class Errno {
     static final int EAFNOSUPPORT = 97;
     static final int EADDRINUSE = 98;
     static final int EADDRNOTAVAIL = 99;
+    static final int ENETDOWN = 100;
     static final int ENETUNREACH = 101;
     static final int ENOBUFS = 105;
     static final int ECONNREFUSED = 111;
@@ -36,15 +45,23 @@ final class Errno {
     static String name(int errno) {
         return switch (errno) {
             case EPERM -> "EPERM";
+            case ENOENT -> "ENOENT";
+            case ESRCH -> "ESRCH";
             case EINTR -> "EINTR";
+            case EIO -> "EIO";
+            case ENXIO -> "ENXIO";
             case EBADF -> "EBADF";
             case EAGAIN -> "EAGAIN";
             case ENOMEM -> "ENOMEM";
             case EACCES -> "EACCES";
             case EFAULT -> "EFAULT";
+            case EBUSY -> "EBUSY";
+            case EEXIST -> "EEXIST";
+            case ENODEV -> "ENODEV";
             case EINVAL -> "EINVAL";
             case ENFILE -> "ENFILE";
             case EMFILE -> "EMFILE";
+            case ERANGE -> "ERANGE";
             case ENOSYS -> "ENOSYS";
             case ENOTSOCK -> "ENOTSOCK";
             case EDESTADDRREQ -> "EDESTADDRREQ";
@@ -54,6 +71,7 @@ final class Errno {
             case EAFNOSUPPORT -> "EAFNOSUPPORT";
             case EADDRINUSE -> "EADDRINUSE";
             case EADDRNOTAVAIL -> "EADDRNOTAVAIL";
+            case ENETDOWN -> "ENETDOWN";
             case ENETUNREACH -> "ENETUNREACH";
             case ENOBUFS -> "ENOBUFS";
             case ECONNREFUSED -> "ECONNREFUSED";
@@ -109,6 +127,53 @@ final class Errno {
             default -> null;
         };
         return new IOException(message(what, errno, advice));
+    }
+
+    /** What a network configuration request was about, so that one errno gets the advice that fits it. */
+    enum Subject {
+        TUN, LINK, ADDRESS, ROUTE, NAMESPACE
+    }
+
+    /**
+     * A TUN, link, address, route or namespace request failed: what was asked, the errno by name, what to do, and
+     * the kernel's own explanation when netlink gave one ({@code kernelMessage}, may be null).
+     */
+    static SystemCallException networkFailure(Subject subject, String what, int errno, String kernelMessage) {
+        String advice = switch (errno) {
+            case EPERM, EACCES -> "needs CAP_NET_ADMIN (run as root, or grant the process that capability)";
+            case EEXIST -> switch (subject) {
+                case ROUTE -> "route already exists: replace it instead, or delete it first";
+                case ADDRESS -> "the address is already assigned to that device";
+                case TUN, LINK -> "a device of that name already exists";
+                case NAMESPACE -> "it already exists";
+            };
+            case ENODEV -> "no such network device in this network namespace: create it first, or check the name";
+            case ESRCH -> subject == Subject.ROUTE ? "no such route (already deleted, or another table or metric?)"
+                    : "no such object";
+            case EADDRNOTAVAIL -> subject == Subject.ADDRESS ? "the device has no such address"
+                    : "the address is not one of this namespace's";
+            case ENETUNREACH -> "the gateway is not on a network directly connected to that device: add an address"
+                    + " on the gateway's subnet first, or route without a gateway";
+            case ENETDOWN -> "the device is down: set it up first";
+            case EBUSY -> subject == Subject.TUN ? "the device is in use: opened by another process, or opened"
+                    + " already with other flags (multi-queue and single-queue do not mix)" : "the device is busy";
+            case ENOENT -> switch (subject) {
+                case TUN -> "/dev/net/tun is missing: load the tun module (modprobe tun) or make the node"
+                        + " (mknod /dev/net/tun c 10 200)";
+                case NAMESPACE -> "no such network namespace: create it first (ip netns add NAME)";
+                case LINK, ADDRESS, ROUTE -> "no such object";
+            };
+            case ENXIO -> "no such device";
+            case EINVAL -> subject == Subject.TUN ? "the kernel refused the flags (a device of that name exists"
+                    + " and is not a TUN device with these flags?)" : "the kernel refused the request as invalid";
+            case ERANGE -> "a value is out of the range the kernel accepts";
+            case EMFILE, ENFILE -> "too many open files: raise the limit (ulimit -n, LimitNOFILE) or close some";
+            case ENOMEM, ENOBUFS -> "the kernel is short of memory";
+            case EOPNOTSUPP -> "this kernel or device does not support it";
+            default -> null;
+        };
+        String kernel = kernelMessage == null || kernelMessage.isBlank() ? "" : " (kernel: " + kernelMessage + ")";
+        return new SystemCallException(message(what, errno, advice) + kernel, errno);
     }
 
     private static String message(String what, int errno, String advice) {
