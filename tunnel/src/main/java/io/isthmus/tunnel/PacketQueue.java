@@ -15,6 +15,9 @@ public interface PacketQueue {
      */
     int read(byte[] to, int at, int capacity, long timeoutNanos) throws IOException;
 
-    /** Writes one IP packet of {@code length} bytes at {@code from[at]} to the local side. */
-    void write(byte[] from, int at, int length) throws IOException;
+    /**
+     * Writes one IP packet of {@code length} bytes at {@code from[at]} to the local side; false when the local side
+     * refused this packet alone (the engine counts it as dropped and goes on).
+     */
+    boolean write(byte[] from, int at, int length) throws IOException;
 }

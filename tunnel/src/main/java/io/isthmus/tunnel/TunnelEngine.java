@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * way, so its packets keep their order. Buffers and ciphers belong to their thread and are made once.
  *
  * <p>Sockets are opened by {@link #start} on the calling thread, so a caller inside a network namespace gets them
- * in that namespace; threads come from the given factory.
+ * in that namespace; threads come from the given {@link ThreadStarter} (e.g. {@code NetNamespace::startThread}).
  */
 public final class TunnelEngine implements AutoCloseable {
     private static final System.Logger log = System.getLogger(TunnelEngine.class.getName());
@@ -73,7 +72,8 @@ public final class TunnelEngine implements AutoCloseable {
     private final List<BatchedUdpSocket> receivers;
     private final List<BatchedUdpSocket> senders;
     private final DropCounters unattributed = new DropCounters();
-    private final List<Thread> threads = new ArrayList<>();
+    private final List<Thread> inboundThreads = new ArrayList<>();
+    private final List<Thread> outboundThreads = new ArrayList<>();
     private final PacketCipher controlCipher = new PacketCipher();
     private volatile Routing routing = new Routing(Map.of(), CidrTable.empty());
     private volatile IndexTable indexes = IndexTable.EMPTY;
@@ -93,7 +93,7 @@ public final class TunnelEngine implements AutoCloseable {
      *
      * @throws java.net.BindException when the listening address is in use or not this node's
      */
-    public static TunnelEngine start(Config config, List<? extends PacketQueue> queues, ThreadFactory threadFactory,
+    public static TunnelEngine start(Config config, List<? extends PacketQueue> queues, ThreadStarter threads,
                                      InstantSource clock) throws IOException {
         if (queues.isEmpty()) {
             throw new IllegalArgumentException("the engine needs at least one packet queue");
@@ -115,19 +115,27 @@ public final class TunnelEngine implements AutoCloseable {
             throw e;
         }
         TunnelEngine engine = new TunnelEngine(config, clock, queues, receivers, List.copyOf(senders));
-        for (int k = 0; k < queues.size(); k++) {
-            engine.startThread(threadFactory, "tunnel-out-" + k, engine.new Outbound(k));
-            engine.startThread(threadFactory, "tunnel-in-" + k, engine.new Inbound(k));
+        try {
+            for (int k = 0; k < queues.size(); k++) {
+                engine.inboundThreads.add(threads.start("tunnel-in-" + k, engine.new Inbound(k)));
+                engine.outboundThreads.add(threads.start("tunnel-out-" + k, engine.new Outbound(k)));
+            }
+        } catch (IOException | RuntimeException e) {
+            engine.close();
+            throw e;
         }
         return engine;
     }
 
-    private void startThread(ThreadFactory factory, String name, Runnable loop) {
-        Thread thread = factory.newThread(loop);
-        thread.setName(name);
-        thread.setDaemon(true);
-        threads.add(thread);
-        thread.start();
+    /** Starts the engine's loops: plain platform threads, or threads pinned into a network namespace. */
+    @FunctionalInterface
+    public interface ThreadStarter {
+        Thread start(String name, Runnable loop) throws IOException;
+
+        /** Daemon platform threads in the caller's namespace. */
+        static ThreadStarter platform() {
+            return (name, loop) -> Thread.ofPlatform().name(name).daemon().start(loop);
+        }
     }
 
     /** The address peers send to (with the port picked, when the configured one was 0). */
@@ -233,22 +241,30 @@ public final class TunnelEngine implements AutoCloseable {
         return new TunnelStats(List.copyOf(peers), unattributed.snapshot());
     }
 
-    /** Stops the threads, closes the sockets, retires every session. Does not close the packet queues. */
+    /**
+     * Stops the threads, closes the sockets, retires every session. Does not close the packet queues: a reader
+     * blocked in one ends when its owner closes the device (it waits here a second at most for that).
+     */
     @Override
     public void close() {
         running = false;
         receivers.forEach(BatchedUdpSocket::close);
-        for (Thread thread : threads) {
-            try {
-                thread.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        join(inboundThreads, Duration.ofSeconds(5));
+        join(outboundThreads, Duration.ofSeconds(1));
         senders.forEach(BatchedUdpSocket::close);
         for (TunnelPeer peer : routing.peers().values()) {
             retire(peer.all());
+        }
+    }
+
+    private static void join(List<Thread> threads, Duration patience) {
+        for (Thread thread : threads) {
+            try {
+                thread.join(patience.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -474,7 +490,12 @@ public final class TunnelEngine implements AutoCloseable {
                 return;
             }
             try {
-                queue.write(packet, 0, length);
+                if (!queue.write(packet, 0, length)) {
+                    peer.drops.count(DropReason.IO_ERROR);
+                    return;
+                }
+            } catch (ClosedChannelException e) {
+                return; // the device is closing
             } catch (IOException e) {
                 peer.drops.count(DropReason.IO_ERROR);
                 return;

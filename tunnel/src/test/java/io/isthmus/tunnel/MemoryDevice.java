@@ -37,10 +37,10 @@ final class MemoryDevice {
                 }
 
                 @Override
-                public void write(byte[] from, int at, int length) {
+                public boolean write(byte[] from, int at, int length) {
                     byte[] copy = new byte[length];
                     System.arraycopy(from, at, copy, 0, length);
-                    delivered.add(copy);
+                    return delivered.add(copy);
                 }
             });
         }

@@ -46,7 +46,7 @@ class TunnelEngineTest {
         Side(String listen, int queues) throws Exception {
             device = new MemoryDevice(queues);
             engine = TunnelEngine.start(TunnelEngine.Config.defaults(new InetSocketAddress(listen, 0)),
-                    device.queues(), Thread.ofPlatform().factory(), clock);
+                    device.queues(), TunnelEngine.ThreadStarter.platform(), clock);
         }
 
         void keyWith(Side other, TunnelIdentity self, TunnelIdentity peer, Suite suite, RekeyPolicy policy) {
