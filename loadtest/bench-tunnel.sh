@@ -6,7 +6,7 @@
 # fails on a slow figure, only when something does not start or a tool is missing. Needs root.
 #
 #   loadtest/bench-tunnel.sh [--duration S] [--streams N] [--queues N] [--suite aes-256-gcm|chacha20-poly1305]
-#                            [--only plain,isthmus,wireguard,socat] [--no-build] [--keep]
+#                            [--only plain,isthmus,isthmus-plain,wireguard,socat] [--no-build] [--keep]
 #
 #   pod-a ── gw-a ══ underlay veth 192.168.77.0/24 ══ gw-b ── pod-b      (iperf3 -c in pod-a, -s in pod-b)
 #
@@ -24,7 +24,7 @@ warmup=3
 streams=2
 queues=2
 suite=aes-256-gcm
-only=plain,isthmus,wireguard,socat
+only=plain,isthmus,isthmus-plain,wireguard,socat
 keep=false
 build=auto
 
@@ -147,7 +147,7 @@ run_iperf() {
   gbps[$mode]=$(jq -r '.end.sum_received.bits_per_second / 1e9' "$work/$mode.json")
   tunnel_cores[$mode]=$(awk -v t=$(( p1 - p0 )) -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
   system_cores[$mode]=$(awk -v t=$(( s1 - s0 )) -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
-  printf '  %-10s %6.2f Gbps   tunnel %s cores   system %s of %s cores\n' "$mode" "${gbps[$mode]}" \
+  printf '  %-14s %6.2f Gbps   tunnel %s cores   system %s of %s cores\n' "$mode" "${gbps[$mode]}" \
     "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$cores" >&2
 }
 
@@ -164,22 +164,26 @@ if wants plain; then
 fi
 
 # 2. Isthmus: one JVM runs both endpoints, each in its gateway namespace (TUN isth0, UDP 51820), keyed by the real
-#    X25519/HKDF exchange performed in-process.
-if wants isthmus; then
-  mkfifo "$work/isthmus.in"
+#    X25519/HKDF exchange performed in-process. "isthmus" uses TUN offloads (TSO read, joined TSO writes);
+#    "isthmus-plain" plain TUN queues (one system call per packet each way).
+run_isthmus() {
+  local mode=$1 offload=$2
+  mkfifo "$work/$mode.in"
   java -Xmx256m -XX:+UseParallelGC --enable-native-access=ALL-UNNAMED -cp "$classpath" \
     io.isthmus.tunnel.NamespacePair "$ga" 192.168.77.1 10.1.0.0/16 "$gb" 192.168.77.2 10.2.0.0/16 \
-    "$queues" "$suite" <"$work/isthmus.in" >"$work/isthmus.log" 2>&1 &
-  isthmus_pid=$!
-  pids+=("$isthmus_pid")
-  exec 7>"$work/isthmus.in"  # holding the write end open keeps the pair running
-  for _ in $(seq 1 100); do grep -q '^ready' "$work/isthmus.log" && break; kill -0 "$isthmus_pid" || break; sleep 0.2; done
-  grep -q '^ready' "$work/isthmus.log" || { cat "$work/isthmus.log" >&2; fail "the Isthmus pair did not start"; }
-  run_iperf isthmus 10.2.0.2 5201 "$isthmus_pid"
+    "$queues" "$suite" "$offload" <"$work/$mode.in" >"$work/$mode.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  exec 7>"$work/$mode.in"  # holding the write end open keeps the pair running
+  for _ in $(seq 1 100); do grep -q '^ready' "$work/$mode.log" && break; kill -0 "$pid" || break; sleep 0.2; done
+  grep -q '^ready' "$work/$mode.log" || { cat "$work/$mode.log" >&2; fail "the Isthmus pair did not start"; }
+  run_iperf "$mode" 10.2.0.2 5201 "$pid"
   exec 7>&-
-  wait "$isthmus_pid" 2>/dev/null || true
-  grep '^stats' "$work/isthmus.log" | sed 's/^/  /' | cut -c1-400 >&2 || true
-fi
+  wait "$pid" 2>/dev/null || true
+  grep '^stats' "$work/$mode.log" | sed 's/^/    /' | cut -c1-300 >&2 || true
+}
+wants isthmus && run_isthmus isthmus offload
+wants isthmus-plain && run_isthmus isthmus-plain no-offload
 
 # 3. wireguard-go: Debian's userspace WireGuard (the kernel here has no WireGuard module), keys from wg genkey.
 if wants wireguard; then
@@ -224,11 +228,11 @@ fi
 
 # ---- summary ------------------------------------------------------------------------------------------------------
 echo
-printf '%-10s %10s %14s %14s %16s\n' way Gbps "tunnel cores" "system cores" "CPU-s per Gbit"
-for mode in plain isthmus wireguard socat; do
+printf '%-14s %10s %14s %14s %16s\n' way Gbps "tunnel cores" "system cores" "CPU-s per Gbit"
+for mode in plain isthmus isthmus-plain wireguard socat; do
   [[ -n "${gbps[$mode]:-}" ]] || continue
   per=$(awk -v c="${system_cores[$mode]}" -v g="${gbps[$mode]}" 'BEGIN { if (g > 0) printf "%.2f", c / g; else print "-" }')
-  printf '%-10s %10.2f %14s %14s %16s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$per"
+  printf '%-14s %10.2f %14s %14s %16s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$per"
 done
 ratio() { awk -v a="${gbps[$1]:-0}" -v b="${gbps[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 if [[ -n "${gbps[isthmus]:-}" ]]; then

@@ -28,19 +28,23 @@ public final class NamespaceEndpoint implements AutoCloseable {
     }
 
     /**
+     * @param offload      TUN with the vnet header, TSO and checksum offload ({@link OffloadTunPacketQueue}), or plain
      * @param remoteRanges the networks routed into the tunnel from this namespace
      */
-    public static NamespaceEndpoint start(NetNamespace namespace, String tunName, int queues,
+    public static NamespaceEndpoint start(NetNamespace namespace, String tunName, int queues, boolean offload,
                                           TunnelEngine.Config config, List<Cidr> remoteRanges, InstantSource clock)
             throws Exception {
-        TunDevice tun = namespace.call(() -> TunDevice.open(tunName, TunDevice.Options.defaults().withQueues(queues)));
+        TunDevice.Options options = offload ? OffloadTunPacketQueue.deviceOptions(queues)
+                : TunDevice.Options.defaults().withQueues(queues);
+        TunDevice tun = namespace.call(() -> TunDevice.open(tunName, options));
         try {
             ip(namespace, "link", "set", tun.name(), "mtu", Integer.toString(config.mtu()), "up");
             for (Cidr range : remoteRanges) {
                 ip(namespace, range.isIpv4() ? "-4" : "-6", "route", "replace", range.toString(), "dev", tun.name());
             }
-            TunnelEngine engine = namespace.call(() -> TunnelEngine.start(config, TunPacketQueue.of(tun),
-                    namespace::startThread, clock));
+            List<PacketQueue> packetQueues = offload ? OffloadTunPacketQueue.of(tun) : TunPacketQueue.of(tun);
+            TunnelEngine engine = namespace.call(() -> TunnelEngine.start(config, packetQueues, namespace::startThread,
+                    clock));
             return new NamespaceEndpoint(namespace, tun, engine);
         } catch (Exception | Error e) {
             tun.close();

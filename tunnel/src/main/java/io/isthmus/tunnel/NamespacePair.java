@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * java -cp ... io.isthmus.tunnel.NamespacePair GW_A_NS UNDERLAY_A RANGE_A GW_B_NS UNDERLAY_B RANGE_B [QUEUES] [SUITE]
+ *      [offload|no-offload]
  * </pre>
  * starts both, prints {@code ready}, runs until standard input closes (or SIGTERM), prints the stats of both.
  */
@@ -49,15 +50,15 @@ public final class NamespacePair implements AutoCloseable {
         this.keysB = keysB;
     }
 
-    public static NamespacePair start(Side sideA, Side sideB, int queues, Suite suite, RekeyPolicy policy)
-            throws Exception {
+    public static NamespacePair start(Side sideA, Side sideB, int queues, boolean offload, Suite suite,
+                                      RekeyPolicy policy) throws Exception {
         Clock clock = Clock.systemUTC();
         SecureRandom random = new SecureRandom();
-        NamespaceEndpoint a = NamespaceEndpoint.start(sideA.namespace(), "isth0", queues,
+        NamespaceEndpoint a = NamespaceEndpoint.start(sideA.namespace(), "isth0", queues, offload,
                 TunnelEngine.Config.defaults(new InetSocketAddress(sideA.underlay(), PORT)), sideB.ranges(), clock);
         NamespaceEndpoint b;
         try {
-            b = NamespaceEndpoint.start(sideB.namespace(), "isth0", queues,
+            b = NamespaceEndpoint.start(sideB.namespace(), "isth0", queues, offload,
                     TunnelEngine.Config.defaults(new InetSocketAddress(sideB.underlay(), PORT)), sideA.ranges(), clock);
         } catch (Exception | Error e) {
             a.close();
@@ -125,16 +126,17 @@ public final class NamespacePair implements AutoCloseable {
     public static void main(String[] args) throws Exception {
         if (args.length < 6) {
             System.err.println("usage: NamespacePair GW_A_NS UNDERLAY_A RANGE_A GW_B_NS UNDERLAY_B RANGE_B"
-                    + " [QUEUES] [aes-256-gcm|chacha20-poly1305]");
+                    + " [QUEUES] [aes-256-gcm|chacha20-poly1305] [offload|no-offload]");
             System.exit(2);
         }
         Side sideA = side("east", args[0], args[1], args[2]);
         Side sideB = side("west", args[3], args[4], args[5]);
         int queues = args.length > 6 ? Integer.parseInt(args[6]) : 2;
         Suite suite = args.length > 7 ? Suite.parse("suite", args[7]) : Suite.AES_256_GCM;
-        try (NamespacePair pair = start(sideA, sideB, queues, suite, RekeyPolicy.defaults())) {
+        boolean offload = args.length <= 8 || !args[8].equals("no-offload");
+        try (NamespacePair pair = start(sideA, sideB, queues, offload, suite, RekeyPolicy.defaults())) {
             System.out.println("ready: " + sideA.namespace().name() + " <-> " + sideB.namespace().name() + ", "
-                    + queues + " queue(s) each, " + suite);
+                    + queues + " queue(s) each, " + suite + (offload ? ", TUN offloads (TSO, GRO)" : ", plain TUN"));
             System.out.flush();
             while (System.in.read() >= 0) {
                 // runs until the benchmark closes our standard input

@@ -20,4 +20,12 @@ public interface PacketQueue {
      * refused this packet alone (the engine counts it as dropped and goes on).
      */
     boolean write(byte[] from, int at, int length) throws IOException;
+
+    /**
+     * Called after each received batch: a queue that holds written packets back (to join them) writes them now.
+     * Returns how many packets the local side refused since the last flush.
+     */
+    default int flush() throws IOException {
+        return 0;
+    }
 }

@@ -209,7 +209,7 @@ public final class TunnelEngine implements AutoCloseable {
         }
     }
 
-    /** Retires the previous sessions whose grace has ended; call it every second or so. */
+    /** Retires the replaced sessions whose grace has ended; call it every second or so. */
     public void expire() {
         for (TunnelPeer peer : routing.peers().values()) {
             retire(peer.expire(clock.instant()));
@@ -412,6 +412,9 @@ public final class TunnelEngine implements AutoCloseable {
                             continue;
                         }
                         open(batch.copyPayload(i, datagram, 0));
+                    }
+                    for (int refused = queue.flush(); refused > 0; refused--) {
+                        unattributed.count(DropReason.IO_ERROR);
                     }
                 }
             } catch (ClosedChannelException e) {

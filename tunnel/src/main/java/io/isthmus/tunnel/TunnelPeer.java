@@ -5,6 +5,7 @@ import io.isthmus.api.ClusterId;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -18,7 +19,8 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>{@code current}: the session we send with (and open with);</li>
  *   <li>{@code next}: a session we accepted as responder, which opens packets but is sent with only once a packet
  *       sealed with it arrives (then the initiator surely has it);</li>
- *   <li>{@code previous}: the session replaced last, still opening packets until its grace ends.</li>
+ *   <li>{@code draining}: sessions replaced (or an unconfirmed {@code next} overtaken by a newer exchange), still
+ *       opening packets until their grace ends; packets sealed with them may still be in flight.</li>
  * </ul>
  *
  * Session changes happen under this object's lock; workers read {@code current} without one.
@@ -35,8 +37,13 @@ public final class TunnelPeer {
 
     private volatile Session current;
     private Session next;
-    private Session previous;
-    private Instant previousUntil;
+    private final ArrayDeque<Draining> draining = new ArrayDeque<>();
+
+    private record Draining(Session session, Instant until) {
+    }
+
+    /** Replaced sessions kept at most; under a storm of rekeys the oldest is retired early. */
+    static final int MAX_DRAINING = 4;
 
     TunnelPeer(ClusterId cluster, InetSocketAddress endpoint, List<Cidr> ranges) {
         if (endpoint.isUnresolved()) {
@@ -72,7 +79,8 @@ public final class TunnelPeer {
     synchronized List<Session> install(Session session, Instant now, Duration grace) {
         List<Session> retired = new ArrayList<>(2);
         if (next != null) {
-            retired.add(next); // an unconfirmed answer that a newer exchange replaced
+            // an unconfirmed answer that a newer exchange overtook: its initiator may be sealing with it already
+            retired.addAll(drain(next, now, grace));
             next = null;
         }
         if (session.initiator()) {
@@ -101,36 +109,40 @@ public final class TunnelPeer {
         return !session.initiator() && current != session;
     }
 
-    /** Previous sessions whose grace has ended by {@code now}. */
+    /** Replaced sessions whose grace has ended by {@code now}. */
     synchronized List<Session> expire(Instant now) {
-        if (previous != null && !previousUntil.isAfter(now)) {
-            Session ended = previous;
-            previous = null;
-            previousUntil = null;
-            return List.of(ended);
+        List<Session> ended = new ArrayList<>(1);
+        while (!draining.isEmpty() && !draining.peekFirst().until().isAfter(now)) {
+            ended.add(draining.pollFirst().session());
         }
-        return List.of();
+        return ended;
     }
 
     /** Every session that still holds keys, to retire when the peer is removed. */
     synchronized List<Session> all() {
         List<Session> all = new ArrayList<>(3);
-        for (Session session : new Session[] {current, next, previous}) {
+        for (Session session : new Session[] {current, next}) {
             if (session != null) {
                 all.add(session);
             }
         }
+        draining.forEach(d -> all.add(d.session()));
         return all;
     }
 
     private List<Session> promote(Session session, Instant now, Duration grace) {
-        List<Session> retired = new ArrayList<>(1);
-        if (previous != null) {
-            retired.add(previous);
-        }
-        previous = current;
-        previousUntil = previous == null ? null : now.plus(grace);
+        List<Session> retired = current == null ? List.of() : drain(current, now, grace);
         current = session;
+        return retired;
+    }
+
+    /** Keeps {@code session} opening packets until {@code now + grace}; returns what had to go to make room. */
+    private List<Session> drain(Session session, Instant now, Duration grace) {
+        draining.addLast(new Draining(session, now.plus(grace)));
+        List<Session> retired = new ArrayList<>(1);
+        while (draining.size() > MAX_DRAINING) {
+            retired.add(draining.pollFirst().session());
+        }
         return retired;
     }
 
