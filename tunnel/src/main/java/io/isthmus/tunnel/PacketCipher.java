@@ -28,13 +28,13 @@ final class PacketCipher {
     }
 
     /**
-     * Writes header and ciphertext of {@code plainLength} bytes at {@code plain[plainAt]} to {@code out[outAt]} and
+     * Writes header (with {@code lane} and {@code counter}) and ciphertext of {@code plainLength} bytes at {@code plain[plainAt]} to {@code out[outAt]} and
      * returns the datagram's length.
      */
-    int seal(Session session, byte type, long counter, byte[] plain, int plainAt, int plainLength, byte[] out,
-             int outAt) throws GeneralSecurityException {
-        WireFormat.writeHeader(out, outAt, type, session.remoteIndex(), counter);
-        Cipher cipher = init(session.suite(), Cipher.ENCRYPT_MODE, session.sendKey(), counter);
+    int seal(Session session, byte type, int lane, long counter, byte[] plain, int plainAt, int plainLength,
+             byte[] out, int outAt) throws GeneralSecurityException {
+        WireFormat.writeHeader(out, outAt, type, lane, session.remoteIndex(), counter);
+        Cipher cipher = init(session.suite(), Cipher.ENCRYPT_MODE, session.sendKey(), lane, counter);
         cipher.updateAAD(out, outAt, WireFormat.HEADER_BYTES);
         int sealed = cipher.doFinal(plain, plainAt, plainLength, out, outAt + WireFormat.HEADER_BYTES);
         return WireFormat.HEADER_BYTES + sealed;
@@ -47,7 +47,8 @@ final class PacketCipher {
     int open(Session session, byte[] in, int at, int length, byte[] out, int outAt) throws GeneralSecurityException {
         long counter = WireFormat.counter(in, at);
         try {
-            Cipher cipher = init(session.suite(), Cipher.DECRYPT_MODE, session.receiveKey(), counter);
+            Cipher cipher = init(session.suite(), Cipher.DECRYPT_MODE, session.receiveKey(), WireFormat.lane(in, at),
+                    counter);
             cipher.updateAAD(in, at, WireFormat.HEADER_BYTES);
             return cipher.doFinal(in, at + WireFormat.HEADER_BYTES, length - WireFormat.HEADER_BYTES, out, outAt);
         } catch (AEADBadTagException e) {
@@ -57,7 +58,9 @@ final class PacketCipher {
         }
     }
 
-    private Cipher init(Suite suite, int mode, SessionKey key, long counter) throws GeneralSecurityException {
+    private Cipher init(Suite suite, int mode, SessionKey key, int lane, long counter)
+            throws GeneralSecurityException {
+        WireFormat.writeInt(nonce, 0, lane);
         WireFormat.writeInt(nonce, 4, (int) (counter >>> 32));
         WireFormat.writeInt(nonce, 8, (int) counter);
         Cipher cipher = switch (suite) {

@@ -10,8 +10,14 @@ import java.util.concurrent.atomic.LongAdder;
  * live only in this object's memory and are wiped by {@link #retire()}.
  */
 public final class Session {
-    /** A session never sends more packets than this; rekeying happens long before (see {@link RekeyPolicy}). */
+    /** A session never sends more packets than this on one lane; rekeying happens long before. */
     static final long REJECT_AFTER_PACKETS = 1L << 48;
+    /**
+     * Counter lanes: each sender thread seals with its own lane's counter (the lane is in the header and the
+     * nonce), and the receiver keeps a replay window per lane. So one sender thread stalled with sealed packets
+     * cannot fall behind the window while another races ahead, and sender threads never contend on a counter.
+     */
+    public static final int LANES = 16;
 
     private final Suite suite;
     private final long epoch;
@@ -21,9 +27,9 @@ public final class Session {
     private final SessionKey sendKey;
     private final SessionKey receiveKey;
     private final Instant created;
-    private final AtomicLong sendCounter = new AtomicLong();
+    private final AtomicLong[] sendCounters = new AtomicLong[LANES];
     private final LongAdder sentBytes = new LongAdder();
-    private final ReplayWindow window = new ReplayWindow();
+    private final ReplayWindow[] windows = new ReplayWindow[LANES];
     private final ReceiverIndexes indexes;
     private volatile boolean retired;
 
@@ -38,6 +44,10 @@ public final class Session {
         this.receiveKey = new SessionKey(suite.keyAlgorithm(), receiveKey, 0);
         this.created = created;
         this.indexes = indexes;
+        for (int lane = 0; lane < LANES; lane++) {
+            sendCounters[lane] = new AtomicLong();
+            windows[lane] = new ReplayWindow();
+        }
     }
 
     public Suite suite() {
@@ -67,9 +77,13 @@ public final class Session {
         return created;
     }
 
-    /** Packets sent so far (the next counter). */
+    /** Packets sealed so far, all lanes. */
     public long sentPackets() {
-        return sendCounter.get();
+        long sum = 0;
+        for (AtomicLong counter : sendCounters) {
+            sum += counter.get();
+        }
+        return sum;
     }
 
     public long sentBytes() {
@@ -90,9 +104,9 @@ public final class Session {
         }
     }
 
-    /** The counter (nonce) of the next packet sent, or -1 once this session must not send any more. */
-    long nextCounter(int bytes) {
-        long counter = sendCounter.getAndIncrement();
+    /** The counter of the next packet sent on {@code lane}, or -1 once this session must not send any more. */
+    long nextCounter(int lane, int bytes) {
+        long counter = sendCounters[lane].getAndIncrement();
         if (counter >= REJECT_AFTER_PACKETS) {
             return -1;
         }
@@ -108,8 +122,8 @@ public final class Session {
         return receiveKey;
     }
 
-    ReplayWindow window() {
-        return window;
+    ReplayWindow window(int lane) {
+        return windows[lane];
     }
 
     @Override

@@ -280,9 +280,10 @@ public final class TunnelEngine implements AutoCloseable {
     private void sendKeepalive(TunnelPeer peer, Session session) {
         byte[] datagram = new byte[WireFormat.OVERHEAD];
         try {
-            long counter = session.nextCounter(0);
+            int lane = Session.LANES - 1; // the control lane: sender threads use lanes 0..14
+            long counter = session.nextCounter(lane, 0);
             synchronized (controlCipher) {
-                controlCipher.seal(session, WireFormat.TYPE_KEEPALIVE, counter, datagram, 0, 0, datagram, 0);
+                controlCipher.seal(session, WireFormat.TYPE_KEEPALIVE, lane, counter, datagram, 0, 0, datagram, 0);
             }
             if (!senders.get(0).sendOne(peer.endpoint(), datagram)) {
                 peer.drops.count(DropReason.IO_ERROR);
@@ -301,8 +302,10 @@ public final class TunnelEngine implements AutoCloseable {
         private final PacketCipher cipher = new PacketCipher();
         private final byte[] packet = new byte[config.mtu() + 1];
         private final byte[] sealed = new byte[config.datagramLimit()];
+        private final int lane;
 
         Outbound(int k) {
+            this.lane = k % (Session.LANES - 1);
             this.queue = queues.get(k);
             this.socket = senders.get(k);
             this.batch = socket.newBatch();
@@ -355,14 +358,14 @@ public final class TunnelEngine implements AutoCloseable {
                 return;
             }
             Session session = peer.current();
-            long counter = session == null ? -1 : session.nextCounter(length);
+            long counter = session == null ? -1 : session.nextCounter(lane, length);
             if (counter < 0) {
                 peer.drops.count(DropReason.NO_SESSION);
                 return;
             }
             int datagram;
             try {
-                datagram = cipher.seal(session, WireFormat.TYPE_DATA, counter, packet, 0, length, sealed, 0);
+                datagram = cipher.seal(session, WireFormat.TYPE_DATA, lane, counter, packet, 0, length, sealed, 0);
             } catch (GeneralSecurityException | IllegalStateException e) {
                 peer.drops.count(DropReason.NO_SESSION); // retired between the read of current and the seal
                 return;
@@ -448,7 +451,8 @@ public final class TunnelEngine implements AutoCloseable {
                 return;
             }
             long counter = WireFormat.counter(datagram, 0);
-            if (!session.window().mightAccept(counter)) {
+            ReplayWindow window = session.window(WireFormat.lane(datagram, 0));
+            if (!window.mightAccept(counter)) {
                 peer.drops.count(DropReason.REPLAY);
                 return;
             }
@@ -462,7 +466,7 @@ public final class TunnelEngine implements AutoCloseable {
                 peer.drops.count(DropReason.AUTH_FAILURE);
                 return;
             }
-            if (!session.window().accept(counter)) {
+            if (!window.accept(counter)) {
                 peer.drops.count(DropReason.REPLAY);
                 return;
             }

@@ -6,7 +6,7 @@ package io.isthmus.tunnel;
  * <pre>
  *  0       1       2       3       4                               8
  * +-------+-------+-------+-------+-------+-------+-------+-------+
- * | type  |   reserved (zero)     |    receiver index (big-endian)|
+ * | type  | lane  | reserved (zero)|   receiver index (big-endian) |
  * +-------+-------+-------+-------+-------+-------+-------+-------+
  * |                 counter (64-bit, big-endian)                  |
  * +---------------------------------------------------------------+
@@ -15,8 +15,10 @@ package io.isthmus.tunnel;
  * +---------------------------------------------------------------+
  * </pre>
  *
- * The 16 header bytes are the AEAD's associated data; the nonce is 4 zero bytes followed by the counter. Every
- * packet, keepalives too, is sealed; there is no unsealed type.
+ * The lane (0..15) names the sender's counter: each sender thread has its own, and the receiver a replay window
+ * per lane. The 16 header bytes are the AEAD's associated data; the nonce is the lane as a 32-bit big-endian
+ * number followed by the counter, so (lane, counter) never repeats under a key. Every packet, keepalives too, is
+ * sealed; there is no unsealed type.
  */
 public final class WireFormat {
     public static final int HEADER_BYTES = 16;
@@ -29,9 +31,9 @@ public final class WireFormat {
     private WireFormat() {
     }
 
-    static void writeHeader(byte[] to, int at, byte type, int receiverIndex, long counter) {
+    static void writeHeader(byte[] to, int at, byte type, int lane, int receiverIndex, long counter) {
         to[at] = type;
-        to[at + 1] = 0;
+        to[at + 1] = (byte) lane;
         to[at + 2] = 0;
         to[at + 3] = 0;
         writeInt(to, at + 4, receiverIndex);
@@ -39,14 +41,18 @@ public final class WireFormat {
         writeInt(to, at + 12, (int) counter);
     }
 
-    /** The type, or 0 when the reserved bytes are not zero or the type is unknown. */
+    /** The type, or 0 when the reserved bytes are not zero, the lane is out of range or the type is unknown. */
     static byte type(byte[] from, int at) {
         byte type = from[at];
-        if (from[at + 1] != 0 || from[at + 2] != 0 || from[at + 3] != 0
+        if ((from[at + 1] & 0xFF) >= Session.LANES || from[at + 2] != 0 || from[at + 3] != 0
                 || (type != TYPE_DATA && type != TYPE_KEEPALIVE)) {
             return 0;
         }
         return type;
+    }
+
+    static int lane(byte[] from, int at) {
+        return from[at + 1] & 0xFF;
     }
 
     static int receiverIndex(byte[] from, int at) {

@@ -43,7 +43,7 @@ public final class PacketCipherBenchmark {
                 long end = start + seconds * 1_000_000_000L;
                 while (System.nanoTime() < end) {
                     for (int i = 0; i < 1000; i++) {
-                        int length = seal.seal(sender, WireFormat.TYPE_DATA, counter++, plain, 0, size, datagram, 0);
+                        int length = seal.seal(sender, WireFormat.TYPE_DATA, 0, counter++, plain, 0, size, datagram, 0);
                         if (open.open(receiver, datagram, 0, length, opened, 0) != size) {
                             throw new AssertionError("did not open");
                         }

@@ -30,12 +30,13 @@ class PacketCipherTest {
         byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1000, 2000, "hello".getBytes());
         byte[] datagram = new byte[plain.length + WireFormat.OVERHEAD];
         PacketCipher cipher = new PacketCipher();
-        int length = cipher.seal(pair[0], WireFormat.TYPE_DATA, 42, plain, 0, plain.length, datagram, 0);
+        int length = cipher.seal(pair[0], WireFormat.TYPE_DATA, 3, 42, plain, 0, plain.length, datagram, 0);
 
         assertEquals(plain.length + WireFormat.OVERHEAD, length);
         assertEquals(WireFormat.TYPE_DATA, WireFormat.type(datagram, 0));
         assertEquals(pair[1].localIndex(), WireFormat.receiverIndex(datagram, 0));
         assertEquals(42, WireFormat.counter(datagram, 0));
+        assertEquals(3, WireFormat.lane(datagram, 0));
         byte[] opened = new byte[length];
         int plainLength = new PacketCipher().open(pair[1], datagram, 0, length, opened, 0);
         assertArrayEquals(plain, Arrays.copyOf(opened, plainLength));
@@ -48,9 +49,9 @@ class PacketCipherTest {
         byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1000, 2000, new byte[100]);
         byte[] datagram = new byte[plain.length + WireFormat.OVERHEAD];
         PacketCipher cipher = new PacketCipher();
-        int length = cipher.seal(pair[0], WireFormat.TYPE_DATA, 7, plain, 0, plain.length, datagram, 0);
+        int length = cipher.seal(pair[0], WireFormat.TYPE_DATA, 0, 7, plain, 0, plain.length, datagram, 0);
         byte[] out = new byte[length];
-        for (int at : new int[] {8, 15, WireFormat.HEADER_BYTES, length / 2, length - 1}) {
+        for (int at : new int[] {1, 4, 8, 15, WireFormat.HEADER_BYTES, length / 2, length - 1}) {
             byte[] tampered = datagram.clone();
             tampered[at] ^= 0x01;
             assertEquals(-1, cipher.open(pair[1], tampered, 0, length, out, 0), "byte " + at + " flipped");

@@ -142,7 +142,7 @@ class TunnelEngineTest {
         Session eastToWest = east.engine.currentSession(WEST);
         byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "genuine".getBytes());
         byte[] genuine = new byte[plain.length + WireFormat.OVERHEAD];
-        new PacketCipher().seal(eastToWest, WireFormat.TYPE_DATA, 1000L, plain, 0, plain.length, genuine, 0);
+        new PacketCipher().seal(eastToWest, WireFormat.TYPE_DATA, 3, 1000L, plain, 0, plain.length, genuine, 0);
 
         try (DatagramSocket attacker = new DatagramSocket(0, Packets.address("127.0.0.1"))) {
             InetSocketAddress target = west.engine.localAddress();
@@ -161,6 +161,9 @@ class TunnelEngineTest {
             byte[] badType = genuine.clone();
             badType[0] = 9;
             send(attacker, target, badType);                                   // malformed
+            byte[] badLane = genuine.clone();
+            badLane[1] = (byte) Session.LANES;
+            send(attacker, target, badLane);                                   // malformed
             send(attacker, target, new byte[east.engine.config().mtu() + WireFormat.OVERHEAD + 200]); // oversized
             byte[] huge = new byte[60_000];
             System.arraycopy(genuine, 0, huge, 0, WireFormat.HEADER_BYTES);
@@ -170,12 +173,13 @@ class TunnelEngineTest {
         awaitTrue(() -> {
             TunnelStats s = west.engine.stats();
             return s.unattributed(DropReason.OVERSIZED) == 2 && s.unattributed(DropReason.SHORT) == 2
-                    && s.unattributed(DropReason.UNKNOWN_INDEX) == 1 && s.unattributed(DropReason.MALFORMED) == 1
+                    && s.unattributed(DropReason.UNKNOWN_INDEX) == 1 && s.unattributed(DropReason.MALFORMED) == 2
                     && s.peer(EAST).orElseThrow().drops(DropReason.REPLAY) == 1
                     && s.peer(EAST).orElseThrow().drops(DropReason.AUTH_FAILURE) == 1;
         }, "every bad datagram counted: " + west.engine.stats());
         assertNull(west.device.take(100), "nothing but the genuine packet was delivered");
 
+        // east's sender thread seals on lane 0 with counters far below 1000: lanes have their own windows
         byte[] after = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "still works".getBytes());
         assertArrayEquals(after, roundTrip(east, west, after));
     }
@@ -274,7 +278,7 @@ class TunnelEngineTest {
         exchange(west, east, west.keys.start());
         byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "sealed with the overtaken session".getBytes());
         byte[] datagram = new byte[plain.length + WireFormat.OVERHEAD];
-        int length = new PacketCipher().seal(sealedWith, WireFormat.TYPE_DATA, 500, plain, 0, plain.length, datagram, 0);
+        int length = new PacketCipher().seal(sealedWith, WireFormat.TYPE_DATA, 0, 500, plain, 0, plain.length, datagram, 0);
         try (DatagramSocket socket = new DatagramSocket(0, Packets.address("127.0.0.1"))) {
             socket.send(new DatagramPacket(datagram, length, west.engine.localAddress()));
         }
