@@ -11,7 +11,7 @@
 #   pod-a ── gw-a ══ underlay veth 192.168.77.0/24 ══ gw-b ── pod-b      (iperf3 -c in pod-a, -s in pod-b)
 #
 # CPU: "tunnel cores" is the CPU time of the tunnel's own processes (the Java pair, both wireguard-go daemons, both
-# socat proxies with their children) divided by the run time; "system cores" is every busy CPU of the machine over
+# socat proxies with their per-connection children, sampled every 0.25 s) divided by the run time; "system cores" is every busy CPU of the machine over
 # the run (includes the kernel's forwarding and the iperf3 processes, and whatever else runs on this shared host).
 set -euo pipefail
 
@@ -74,16 +74,18 @@ trap 'exit 130' INT TERM
 
 # ---- build: the tunnel module's classes (api, fastpath, tunnel) ------------------------------------------------
 classes=("$root/api/target/classes" "$root/fastpath/target/classes" "$root/tunnel/target/classes")
+stamp="$root/tunnel/target/bench-tunnel.built"
 stale=false
-[[ -d "$root/tunnel/target/classes/io" ]] || stale=true
+[[ -f $stamp && -d "$root/tunnel/target/classes/io" ]] || stale=true
 if [[ $build == auto ]] && [[ -n "$(find "$root/api/src/main" "$root/fastpath/src/main" "$root/tunnel/src/main" \
-    -newer "$root/tunnel/target/classes" -type f -print -quit 2>/dev/null)" ]]; then
+    "$root/pom.xml" "$root/tunnel/pom.xml" -newer "$stamp" -type f -print -quit 2>/dev/null)" ]]; then
   stale=true
 fi
 if $stale; then
   echo "building tunnel (and api, fastpath) ..." >&2
   (cd "$root" && ./mvnw -B -q -o -DskipTests -pl tunnel -am compile) >"$work/build.log" 2>&1 \
     || { tail -20 "$work/build.log" >&2; fail "the build failed (see above)"; }
+  touch "$stamp"
 fi
 m2="${HOME}/.m2/repository"
 classpath="$(IFS=:; echo "${classes[*]}"):$m2/org/bouncycastle/bcprov-jdk18on/1.87/bcprov-jdk18on-1.87.jar"
@@ -113,13 +115,16 @@ sleep 0.5
 # ---- measuring ----------------------------------------------------------------------------------------------------
 clk_tck=$(getconf CLK_TCK)
 cores=$(nproc)
-proc_ticks() { # utime+stime+cutime+cstime of the given pids, in ticks
-  local total=0 pid
+# tree_ticks PIDS...: "pid ticks" (utime+stime) for each pid and each of its children (socat forks one per
+# connection); sampled during a run, each pid's last figure counts, so children that exit are not lost.
+tree_ticks() {
+  local pid child
   for pid in "$@"; do
-    [[ -r /proc/$pid/stat ]] || continue
-    total=$(( total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pid/stat") ))
+    for child in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
+      [[ -r /proc/$child/stat ]] || continue
+      awk -v p="$child" '{ sub(/^.*\) /, ""); print p, $12 + $13 }' "/proc/$child/stat" 2>/dev/null || true
+    done
   done
-  echo "$total"
 }
 system_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
@@ -129,23 +134,27 @@ run_iperf() {
   local mode=$1 target=$2 port=$3; shift 3
   timeout $(( warmup + 15 )) ip netns exec "$pa" iperf3 -c "$target" -p "$port" -t "$warmup" -P "$streams" \
     >/dev/null 2>&1 || echo "  (warm-up for $mode failed)" >&2
-  local p0 s0 start end
-  p0=$(proc_ticks "$@"); s0=$(system_busy_ticks); start=$(date +%s.%N)
+  local s0 s1 start end sampler
+  tree_ticks "$@" >"$work/$mode.ticks0"
+  ( while true; do tree_ticks "$@"; sleep 0.25; done ) >"$work/$mode.ticks" 2>/dev/null &
+  sampler=$!
+  pids+=("$sampler")
+  s0=$(system_busy_ticks); start=$(date +%s.%N)
   if ! timeout $(( duration + 20 )) ip netns exec "$pa" iperf3 -c "$target" -p "$port" -t "$duration" \
       -P "$streams" -J >"$work/$mode.json" 2>"$work/$mode.err"; then
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
     echo "  $mode: iperf3 failed: $(jq -r '.error // empty' "$work/$mode.json" 2>/dev/null) $(cat "$work/$mode.err")" >&2
     gbps[$mode]=0; tunnel_cores[$mode]=0; system_cores[$mode]=0
     return 0
   fi
-  end=$(date +%s.%N)
-  local pid waited # forked children (socat) must exit and be reaped: their CPU then lands in the parent's cutime
-  for pid in "$@"; do
-    for waited in $(seq 1 30); do [[ -z "$(pgrep -P "$pid")" ]] && break; sleep 0.1; done
-  done
-  local p1 s1
-  p1=$(proc_ticks "$@"); s1=$(system_busy_ticks)
+  s1=$(system_busy_ticks); end=$(date +%s.%N)
+  tree_ticks "$@" >>"$work/$mode.ticks"
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  local used
+  used=$(awk 'NR == FNR { base[$1] = $2; next } { last[$1] = $2 } END { for (p in last) t += last[p] - base[p]; print t + 0 }' \
+    "$work/$mode.ticks0" "$work/$mode.ticks")
   gbps[$mode]=$(jq -r '.end.sum_received.bits_per_second / 1e9' "$work/$mode.json")
-  tunnel_cores[$mode]=$(awk -v t=$(( p1 - p0 )) -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
+  tunnel_cores[$mode]=$(awk -v t="$used" -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
   system_cores[$mode]=$(awk -v t=$(( s1 - s0 )) -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
   printf '  %-14s %6.2f Gbps   tunnel %s cores   system %s of %s cores\n' "$mode" "${gbps[$mode]}" \
     "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$cores" >&2
@@ -213,10 +222,10 @@ if wants socat; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=gw-b \
     -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
   cat "$work/tls.key" "$work/tls.crt" >"$work/tls.pem"
-  in_ns "$gb" socat OPENSSL-LISTEN:15443,bind=192.168.77.2,reuseaddr,fork,cert="$work/tls.pem",verify=0,cipher=AES256-GCM-SHA384 \
+  ip netns exec "$gb" socat OPENSSL-LISTEN:15443,bind=192.168.77.2,reuseaddr,fork,cert="$work/tls.pem",verify=0,cipher=AES256-GCM-SHA384 \
     TCP:10.2.0.2:5201 >"$work/socat-b.log" 2>&1 &
   socat_b=$!; pids+=("$socat_b")
-  in_ns "$ga" socat TCP-LISTEN:15201,bind=10.1.0.1,reuseaddr,fork \
+  ip netns exec "$ga" socat TCP-LISTEN:15201,bind=10.1.0.1,reuseaddr,fork \
     OPENSSL:192.168.77.2:15443,verify=0,cipher=AES256-GCM-SHA384 >"$work/socat-a.log" 2>&1 &
   socat_a=$!; pids+=("$socat_a")
   sleep 0.5
