@@ -43,8 +43,10 @@ public final class TunnelEngine implements AutoCloseable {
      * @param batchSize datagrams per {@code recvmmsg}/{@code sendmmsg}
      * @param grace     how long a replaced session still opens packets
      * @param socketBuffer SO_RCVBUF/SO_SNDBUF to ask for (the kernel caps it at rmem_max/wmem_max)
+     * @param translation  this cluster's real ↔ global networks, where its ranges overlap another cluster's
      */
-    public record Config(InetSocketAddress listen, int mtu, int batchSize, Duration grace, int socketBuffer) {
+    public record Config(InetSocketAddress listen, int mtu, int batchSize, Duration grace, int socketBuffer,
+                         Translation translation) {
         public Config {
             if (mtu < 576 || mtu > 65_535 - WireFormat.OVERHEAD - 48) {
                 throw new InvalidFieldException("tunnel.mtu", mtu, "must be 576..65000");
@@ -55,7 +57,11 @@ public final class TunnelEngine implements AutoCloseable {
         }
 
         public static Config defaults(InetSocketAddress listen) {
-            return new Config(listen, 1420, 32, RekeyPolicy.defaults().grace(), 4 << 20);
+            return new Config(listen, 1420, 32, RekeyPolicy.defaults().grace(), 4 << 20, Translation.none());
+        }
+
+        public Config withTranslation(Translation translation) {
+            return new Config(listen, mtu, batchSize, grace, socketBuffer, translation);
         }
 
         int datagramLimit() {
@@ -67,6 +73,7 @@ public final class TunnelEngine implements AutoCloseable {
     }
 
     private final Config config;
+    private final Translation translation;
     private final InstantSource clock;
     private final List<? extends PacketQueue> queues;
     private final List<BatchedUdpSocket> receivers;
@@ -82,6 +89,7 @@ public final class TunnelEngine implements AutoCloseable {
     private TunnelEngine(Config config, InstantSource clock, List<? extends PacketQueue> queues,
                          List<BatchedUdpSocket> receivers, List<BatchedUdpSocket> senders) {
         this.config = config;
+        this.translation = config.translation();
         this.clock = clock;
         this.queues = List.copyOf(queues);
         this.receivers = receivers;
@@ -150,8 +158,8 @@ public final class TunnelEngine implements AutoCloseable {
     /**
      * Adds a peer reached at {@code endpoint} whose inner networks are {@code ranges}.
      *
-     * @throws InvalidFieldException when the cluster is known already, or a range overlaps another peer's (two
-     *                               clusters with overlapping ranges need translation, which this engine lacks)
+     * @throws InvalidFieldException when the cluster is known already, or a range overlaps another peer's (clusters
+     *                               whose real ranges overlap are given global ranges: see {@link Translation})
      */
     public synchronized TunnelPeer addPeer(ClusterId cluster, InetSocketAddress endpoint, List<Cidr> ranges) {
         Routing now = routing;
@@ -359,6 +367,9 @@ public final class TunnelEngine implements AutoCloseable {
             }
             Session session = peer.current();
             long counter = session == null ? -1 : session.nextCounter(lane, length);
+            if (counter >= 0 && !translation.isEmpty()) {
+                translation.outbound(packet, 0, length, version);
+            }
             if (counter < 0) {
                 peer.drops.count(DropReason.NO_SESSION);
                 return;
@@ -495,6 +506,9 @@ public final class TunnelEngine implements AutoCloseable {
             if (owner != peer) {
                 peer.drops.count(DropReason.WRONG_SOURCE);
                 return;
+            }
+            if (!translation.isEmpty()) {
+                translation.inbound(packet, 0, length, version);
             }
             try {
                 if (!queue.write(packet, 0, length)) {

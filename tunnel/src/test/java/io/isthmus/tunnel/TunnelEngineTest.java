@@ -20,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
@@ -44,9 +45,14 @@ class TunnelEngineTest {
         PeerKeys keys;
 
         Side(String listen, int queues) throws Exception {
+            this(listen, queues, Translation.none());
+        }
+
+        Side(String listen, int queues, Translation translation) throws Exception {
             device = new MemoryDevice(queues);
-            engine = TunnelEngine.start(TunnelEngine.Config.defaults(new InetSocketAddress(listen, 0)),
-                    device.queues(), TunnelEngine.ThreadStarter.platform(), clock);
+            engine = TunnelEngine.start(TunnelEngine.Config.defaults(new InetSocketAddress(listen, 0))
+                            .withTranslation(translation), device.queues(), TunnelEngine.ThreadStarter.platform(),
+                    clock);
         }
 
         void keyWith(Side other, TunnelIdentity self, TunnelIdentity peer, Suite suite, RekeyPolicy policy) {
@@ -299,6 +305,34 @@ class TunnelEngineTest {
             }
         }
         return count;
+    }
+
+    @Test
+    void clustersWithTheSameRealRangesReachEachOtherThroughGlobalAddresses() throws Exception {
+        Cidr real = Cidr.parse("r", "10.0.0.0/24");
+        east = new Side("127.0.0.1", 1, new Translation(List.of(
+                new Translation.Mapping(real, Cidr.parse("g", "172.30.1.0/24")))));
+        west = new Side("127.0.0.1", 1, new Translation(List.of(
+                new Translation.Mapping(real, Cidr.parse("g", "172.30.2.0/24")))));
+        east.engine.addPeer(WEST, west.engine.localAddress(), List.of(Cidr.parse("r", "172.30.2.0/24")));
+        west.engine.addPeer(EAST, east.engine.localAddress(), List.of(Cidr.parse("r", "172.30.1.0/24")));
+        east.keyWith(west, KeyExchangeTest.EAST, KeyExchangeTest.WEST, Suite.AES_256_GCM, RekeyPolicy.defaults());
+        west.keyWith(east, KeyExchangeTest.WEST, KeyExchangeTest.EAST, Suite.AES_256_GCM, RekeyPolicy.defaults());
+        exchange(east, west, east.keys.start());
+        awaitTrue(() -> west.engine.currentSession(EAST) != null, "keyed");
+
+        // a pod 10.0.0.5 in east asks for west's 10.0.0.7, known to east as 172.30.2.7
+        east.device.inject(Packets.tcp("10.0.0.5", "172.30.2.7", 1, 0, "hi".getBytes()));
+        byte[] atWest = west.device.take(5_000);
+        assertArrayEquals(Packets.address("172.30.1.5").getAddress(), Arrays.copyOfRange(atWest, 12, 16));
+        assertArrayEquals(Packets.address("10.0.0.7").getAddress(), Arrays.copyOfRange(atWest, 16, 20));
+        assertTrue(Packets.checksumsValid(atWest, 0, atWest.length));
+
+        west.device.inject(Packets.tcp("10.0.0.7", "172.30.1.5", 1, 0, "hello".getBytes()));
+        byte[] atEast = east.device.take(5_000);
+        assertArrayEquals(Packets.address("172.30.2.7").getAddress(), Arrays.copyOfRange(atEast, 12, 16));
+        assertArrayEquals(Packets.address("10.0.0.5").getAddress(), Arrays.copyOfRange(atEast, 16, 20));
+        assertTrue(Packets.checksumsValid(atEast, 0, atEast.length));
     }
 
     @Test
