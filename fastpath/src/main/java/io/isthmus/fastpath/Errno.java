@@ -36,6 +36,7 @@ final class Errno {
     static final int ENETDOWN = 100;
     static final int ENETUNREACH = 101;
     static final int ENOBUFS = 105;
+    static final int ETIMEDOUT = 110;
     static final int ECONNREFUSED = 111;
     static final int EHOSTUNREACH = 113;
 
@@ -74,6 +75,7 @@ final class Errno {
             case ENETDOWN -> "ENETDOWN";
             case ENETUNREACH -> "ENETUNREACH";
             case ENOBUFS -> "ENOBUFS";
+            case ETIMEDOUT -> "ETIMEDOUT";
             case ECONNREFUSED -> "ECONNREFUSED";
             case EHOSTUNREACH -> "EHOSTUNREACH";
             default -> "errno " + errno;

@@ -22,16 +22,30 @@ public final class FastPaths {
      * Every fast path this module knows, probed now.
      *
      * @param batchedUdp recvmmsg/sendmmsg through {@link BatchedUdpSocket}
+     * @param tun        TUN devices through {@link TunDevice} (and rtnetlink through {@link RouteNetlink})
      */
-    public record Report(Availability batchedUdp) {
+    public record Report(Availability batchedUdp, Availability tun) {
+        /** One line per fast path. */
         @Override
         public String toString() {
-            return "batched UDP (recvmmsg/sendmmsg): " + batchedUdp;
+            return "batched UDP (recvmmsg/sendmmsg): " + batchedUdp + System.lineSeparator() + "TUN: " + tun;
         }
     }
 
     public static Report probe() {
-        return new Report(batchedUdp());
+        return new Report(batchedUdp(), tun());
+    }
+
+    /**
+     * Whether {@link TunDevice} works here, and which of its options: Linux x86_64 with native access, then
+     * {@code /dev/net/tun} opened and its features asked ({@code TUNGETFEATURES}), then a real device made and
+     * removed at once in the calling thread's network namespace (named {@code isthprobeN}, never up, so it carries
+     * no traffic), with two queues and the vnet header with TCP (and, where the kernel has them, UDP) segmentation
+     * offloads. The reason names what works, e.g. {@code TUN devices work: multi-queue, vnet header with offloads
+     * [CHECKSUM, TSO4, TSO6, USO4, USO6]}, or what is missing and how to get it (CAP_NET_ADMIN, the tun module).
+     */
+    public static Availability tun() {
+        return TunDevice.probe();
     }
 
     /**

@@ -50,6 +50,8 @@ public final class TunDevice implements AutoCloseable {
     private static final int CLOSED = 1 << 30;
     private static final Duration CLOSE_PATIENCE = Duration.ofSeconds(5);
     private static final String TUN_PATH = "/dev/net/tun";
+    /** The probe's transient device; the kernel numbers it, so probes at once do not collide. */
+    private static final String PROBE_NAME = "isthprobe%d";
 
     /** Offloads the kernel may use towards a device with the vnet header ({@code TUNSETOFFLOAD}). */
     public enum Offload {
@@ -230,6 +232,64 @@ public final class TunDevice implements AutoCloseable {
             throw Errno.networkFailure(Errno.Subject.TUN, "setting offloads " + options.offloads() + " on tun " + name
                     + " (TUNSETOFFLOAD)", Syscalls.errno(state), null);
         }
+    }
+
+    /** What {@link FastPaths#tun()} reports: tries the device node, its features, and a transient device. */
+    static Availability probe() {
+        var missing = LinuxCalls.unavailable();
+        if (missing.isPresent()) {
+            return Availability.no(missing.get());
+        }
+        int features;
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment state = Syscalls.newCallState(call);
+            int fd = LinuxCalls.open(state, call.allocateFrom(TUN_PATH), LinuxCalls.O_RDWR | LinuxCalls.O_CLOEXEC);
+            if (fd < 0) {
+                return Availability.no(Errno.networkFailure(Errno.Subject.TUN, "opening " + TUN_PATH,
+                        Syscalls.errno(state), null).getMessage());
+            }
+            try {
+                MemorySegment result = call.allocate(ValueLayout.JAVA_INT);
+                if (LinuxCalls.ioctl(state, fd, LinuxCalls.TUNGETFEATURES, result) != 0) {
+                    return Availability.no(Errno.networkFailure(Errno.Subject.TUN, "TUNGETFEATURES on " + TUN_PATH,
+                            Syscalls.errno(state), null).getMessage());
+                }
+                features = result.get(ValueLayout.JAVA_INT, 0);
+            } finally {
+                Syscalls.close(fd);
+            }
+        }
+        boolean multiQueue = (features & LinuxCalls.IFF_MULTI_QUEUE) != 0;
+        boolean vnetHeader = (features & LinuxCalls.IFF_VNET_HDR) != 0;
+        Options plain = Options.defaults().withQueues(multiQueue ? 2 : 1);
+        List<Set<Offload>> offloadChoices = vnetHeader ? List.of(
+                EnumSet.of(Offload.CHECKSUM, Offload.TSO4, Offload.TSO6, Offload.USO4, Offload.USO6),
+                EnumSet.of(Offload.CHECKSUM, Offload.TSO4, Offload.TSO6)) : List.of();
+        String vnet = "no vnet header (the kernel does not offer IFF_VNET_HDR)";
+        boolean created = false;
+        for (Set<Offload> offloads : offloadChoices) {
+            try (TunDevice device = open(PROBE_NAME, plain.withVnetHeader(offloads))) {
+                vnet = "vnet header with offloads " + offloads;
+                created = true;
+                break;
+            } catch (SystemCallException e) {
+                if (e.notPermitted()) {
+                    return Availability.no(e.getMessage());
+                }
+                vnet = "no vnet header offloads (" + e.getMessage() + ")";
+            } catch (IOException | RuntimeException e) {
+                return Availability.no("a test device failed: " + e.getMessage());
+            }
+        }
+        if (!created) {
+            try (TunDevice device = open(PROBE_NAME, plain)) {
+                created = true;
+            } catch (IOException | RuntimeException e) {
+                return Availability.no(e.getMessage());
+            }
+        }
+        return Availability.yes("TUN devices work: " + (multiQueue ? "multi-queue" : "single queue only (no"
+                + " IFF_MULTI_QUEUE)") + ", " + vnet);
     }
 
     /** Checks an interface name as the kernel will (dev_valid_name), so a bad one fails before anything is made. */

@@ -30,6 +30,8 @@ public final class TunQueue {
     private static final long POLL_EVENTS = LinuxCalls.POLLFD.byteOffset(groupElement("events"));
     private static final long POLL_REVENTS = LinuxCalls.POLLFD.byteOffset(groupElement("revents"));
     private static final int MAX_PACKET = 65_535 + TunDevice.VNET_HEADER_SIZE;
+    /** A timeout that never passes. */
+    private static final long FOREVER = -1;
 
     private final TunDevice device;
     private final int index;
@@ -92,13 +94,26 @@ public final class TunQueue {
      *                                    {@code maxLength} and was dropped)
      */
     public int read(MemorySegment buffer, long offset, int maxLength) throws IOException {
+        return readInto(buffer, offset, maxLength, FOREVER);
+    }
+
+    /**
+     * As {@link #read(MemorySegment, long, int)}, but waits at most {@code timeoutNanos} for a packet (0: does not
+     * wait, one system call) and returns 0 when none came: to gather what is already queued into a batch after a
+     * first, blocking read. Waiting has millisecond granularity (poll).
+     */
+    public int read(MemorySegment buffer, long offset, int maxLength, long timeoutNanos) throws IOException {
+        return readInto(buffer, offset, maxLength, requireTimeout(timeoutNanos));
+    }
+
+    private int readInto(MemorySegment buffer, long offset, int maxLength, long timeoutNanos) throws IOException {
         requireNative(buffer);
         if (buffer.isReadOnly()) {
             throw new IllegalArgumentException("the buffer to read into is read-only");
         }
         Objects.checkFromIndexSize(offset, maxLength, buffer.byteSize());
         try {
-            return readAt(buffer.address() + offset, maxLength);
+            return readAt(buffer.address() + offset, maxLength, timeoutNanos);
         } finally {
             Reference.reachabilityFence(buffer);
         }
@@ -109,6 +124,26 @@ public final class TunQueue {
      * position past it; returns its length. Throws as {@link #read(MemorySegment, long, int)}.
      */
     public int read(ByteBuffer buffer) throws IOException {
+        return readInto(buffer, FOREVER);
+    }
+
+    /**
+     * As {@link #read(ByteBuffer)}, waiting at most {@code timeoutNanos} (0: not at all); 0 when no packet came, and
+     * the position stays.
+     */
+    public int read(ByteBuffer buffer, long timeoutNanos) throws IOException {
+        return readInto(buffer, requireTimeout(timeoutNanos));
+    }
+
+    private static long requireTimeout(long timeoutNanos) {
+        if (timeoutNanos < 0) {
+            throw new IllegalArgumentException("timeout " + timeoutNanos + " ns is negative: give 0 not to wait, or"
+                    + " use the read without a timeout to wait for ever");
+        }
+        return timeoutNanos;
+    }
+
+    private int readInto(ByteBuffer buffer, long timeoutNanos) throws IOException {
         if (buffer.isReadOnly()) {
             throw new IllegalArgumentException("the buffer to read into is read-only");
         }
@@ -117,7 +152,7 @@ public final class TunQueue {
             readBuffer = buffer;
         }
         try {
-            int length = readAt(readBufferAddress + buffer.position(), buffer.remaining());
+            int length = readAt(readBufferAddress + buffer.position(), buffer.remaining(), timeoutNanos);
             buffer.position(buffer.position() + length);
             return length;
         } finally {
@@ -125,11 +160,12 @@ public final class TunQueue {
         }
     }
 
-    private int readAt(long address, int maxLength) throws IOException {
+    private int readAt(long address, int maxLength, long timeoutNanos) throws IOException {
         if (!device.enter()) {
             throw new ClosedChannelException();
         }
         try {
+            long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
             while (true) {
                 long read = LinuxCalls.read(readState, fd, address, maxLength);
                 if (!device.isOpen()) {
@@ -140,7 +176,20 @@ public final class TunQueue {
                 }
                 int errno = Syscalls.errno(readState);
                 switch (errno) {
-                    case Errno.EAGAIN -> awaitReady(readPoll, readState, "read");
+                    case Errno.EAGAIN -> {
+                        if (timeoutNanos == 0) {
+                            return 0;
+                        }
+                        int waitMillis = -1;
+                        if (timeoutNanos != FOREVER) {
+                            long left = deadline - System.nanoTime();
+                            if (left <= 0) {
+                                return 0;
+                            }
+                            waitMillis = (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                        }
+                        awaitReady(readPoll, readState, "read", waitMillis);
+                    }
                     case Errno.EINTR -> {
                         // a signal: try again
                     }
@@ -216,7 +265,7 @@ public final class TunQueue {
                 }
                 int errno = Syscalls.errno(writeState);
                 switch (errno) {
-                    case Errno.EAGAIN -> awaitReady(writePoll, writeState, "write");
+                    case Errno.EAGAIN -> awaitReady(writePoll, writeState, "write", -1);
                     case Errno.EINTR -> {
                         // a signal: try again
                     }
@@ -232,26 +281,31 @@ public final class TunQueue {
         }
     }
 
-    /** Waits until the queue is ready or the device closes (then throws); inside enter/leave. */
-    private void awaitReady(MemorySegment pollSet, MemorySegment callState, String what) throws IOException {
-        while (true) {
-            int ready = LinuxCalls.poll(callState, pollSet, 2, -1);
-            if (!device.isOpen() || (ready > 0 && pollSet.get(ValueLayout.JAVA_SHORT, POLLFD_SIZE + POLL_REVENTS) != 0)) {
-                throw new AsynchronousCloseException();
+    /**
+     * Waits until the queue is ready, {@code timeoutMillis} pass (-1: never), a signal comes, or the device closes
+     * (then throws); inside enter/leave. The caller tries its call again in every other case.
+     */
+    private void awaitReady(MemorySegment pollSet, MemorySegment callState, String what, int timeoutMillis)
+            throws IOException {
+        int ready = LinuxCalls.poll(callState, pollSet, 2, timeoutMillis);
+        if (!device.isOpen() || (ready > 0 && pollSet.get(ValueLayout.JAVA_SHORT, POLLFD_SIZE + POLL_REVENTS) != 0)) {
+            throw new AsynchronousCloseException();
+        }
+        if (ready > 0) {
+            short revents = pollSet.get(ValueLayout.JAVA_SHORT, POLL_REVENTS);
+            if ((revents & (LinuxCalls.POLLERR | LinuxCalls.POLLNVAL)) != 0) {
+                throw new SystemCallException("poll before " + what + " on tun " + device.name() + " queue " + index
+                        + " reported an error (revents 0x" + Integer.toHexString(revents) + ")", Errno.EIO);
             }
-            if (ready > 0) {
-                short revents = pollSet.get(ValueLayout.JAVA_SHORT, POLL_REVENTS);
-                if ((revents & (LinuxCalls.POLLERR | LinuxCalls.POLLNVAL)) != 0) {
-                    throw new SystemCallException("poll before " + what + " on tun " + device.name() + " queue "
-                            + index + " reported an error (revents 0x" + Integer.toHexString(revents) + ")",
-                            Errno.EIO);
-                }
-                return;
-            }
-            if (ready < 0 && Syscalls.errno(callState) != Errno.EINTR) {
-                throw Errno.networkFailure(Errno.Subject.TUN, "poll before " + what + " on tun " + device.name()
-                        + " queue " + index, Syscalls.errno(callState), null);
-            }
+            return;
+        }
+        if (ready == 0) {
+            return; // the timeout passed
+        }
+        int errno = Syscalls.errno(callState);
+        if (errno != Errno.EINTR) { // a signal: the caller tries again and works out what is left of its timeout
+            throw Errno.networkFailure(Errno.Subject.TUN, "poll before " + what + " on tun " + device.name()
+                    + " queue " + index, errno, null);
         }
     }
 

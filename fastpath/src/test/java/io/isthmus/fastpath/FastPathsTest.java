@@ -25,16 +25,51 @@ class FastPathsTest {
     void withoutNativeAccessTheProbeSaysWhichFlagToAddAndTheJvmDoesNotWarn() throws Exception {
         Run run = java(List.of());
 
-        assertEquals("batched UDP (recvmmsg/sendmmsg): unavailable: native access is not enabled for the class path:"
-                + " add --enable-native-access=ALL-UNNAMED to the java command line", run.stdout().strip());
+        assertEquals(List.of("batched UDP (recvmmsg/sendmmsg): unavailable: native access is not enabled for the class"
+                        + " path: add --enable-native-access=ALL-UNNAMED to the java command line",
+                "TUN: unavailable: native access is not enabled for the class path: add"
+                        + " --enable-native-access=ALL-UNNAMED to the java command line"),
+                run.stdout().strip().lines().toList());
         assertFalse(run.stderr().contains("restricted method"), run.stderr());
     }
 
     @Test
     void withNativeAccessEnabledAFreshJvmFindsItAvailable() throws Exception {
-        Run run = java(List.of("--enable-native-access=ALL-UNNAMED"));
+        Run run;
+        try (TestNamespace ns = TestNamespace.create("isthmus-probe")) { // its test device is made there
+            run = java(List.of("ip", "netns", "exec", ns.name()), List.of("--enable-native-access=ALL-UNNAMED"),
+                    PrintProbe.class);
+        }
 
         assertTrue(run.stdout().startsWith("batched UDP (recvmmsg/sendmmsg): available: "), run.stdout() + run.stderr());
+        assertTrue(run.stdout().contains("\nTUN: available: TUN devices work: multi-queue, vnet header with offloads"),
+                run.stdout() + run.stderr());
+    }
+
+    @Test
+    void theProbeReportsTunAvailableWithMultiQueueAndOffloadsHereAndLeavesNoDevice() throws Exception {
+        try (TestNamespace ns = TestNamespace.create("isthmus-probe")) {
+            Availability tun = ns.namespace().call(FastPaths::tun);
+            assertTrue(tun.available(), tun.toString());
+            assertTrue(tun.reason().startsWith("TUN devices work: multi-queue, vnet header with offloads [CHECKSUM,"
+                    + " TSO4, TSO6"), tun.reason());
+            assertFalse(ns.ip("link").contains("isthprobe"));
+        }
+    }
+
+    @Test
+    void withoutCapNetAdminTunAndNetlinkSayThatCapabilityIsNeeded() throws Exception {
+        Run run;
+        try (TestNamespace ns = TestNamespace.create("isthmus-noperm")) { // should the capability stay, no harm
+            run = java(List.of("ip", "netns", "exec", ns.name(), "setpriv", "--bounding-set", "-net_admin",
+                    "--inh-caps", "-net_admin"), List.of("--enable-native-access=ALL-UNNAMED"),
+                    PrintUnprivilegedFailures.class);
+        }
+
+        assertEquals(List.of("tun: creating tun device isthnoperm: TUNSETIFF failed: EPERM; needs CAP_NET_ADMIN (run"
+                        + " as root, or grant the process that capability)",
+                "netlink: setting link lo up failed: EPERM; needs CAP_NET_ADMIN (run as root, or grant the process that"
+                        + " capability)"), run.stdout().strip().lines().toList(), run.stderr());
     }
 
     @Test
@@ -54,6 +89,11 @@ class FastPathsTest {
         assertEquals(8, Syscalls.SOCKADDR_IN6.byteOffset(groupElement("sin6_addr")));
         assertEquals(24, Syscalls.SOCKADDR_IN6.byteOffset(groupElement("sin6_scope_id")));
         assertEquals(16, Syscalls.TIMEVAL.byteSize());
+        assertEquals(40, LinuxCalls.IFREQ.byteSize());
+        assertEquals(16, LinuxCalls.IFREQ.byteOffset(groupElement("ifr_flags")));
+        assertEquals(8, LinuxCalls.POLLFD.byteSize());
+        assertEquals(6, LinuxCalls.POLLFD.byteOffset(groupElement("revents")));
+        assertEquals(12, LinuxCalls.SOCKADDR_NL.byteSize());
     }
 
     private record Run(String stdout, String stderr) {
@@ -61,10 +101,17 @@ class FastPathsTest {
 
     /** Runs {@link PrintProbe} in a new JVM with {@code flags} and this test's class path. */
     private static Run java(List<String> flags) throws IOException, InterruptedException {
+        return java(List.of(), flags, PrintProbe.class);
+    }
+
+    /** Runs {@code main} in a new JVM, started through {@code wrapper} (e.g. setpriv), with {@code flags}. */
+    private static Run java(List<String> wrapper, List<String> flags, Class<?> main)
+            throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> command = new ArrayList<>(List.of(java));
+        List<String> command = new ArrayList<>(wrapper);
+        command.add(java);
         command.addAll(flags);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), PrintProbe.class.getName()));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         Process process = new ProcessBuilder(command).start();
         process.getOutputStream().close();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {

@@ -25,7 +25,9 @@ class TunDeviceTest {
 
     @AfterEach
     void deleteNamespace() throws Exception {
-        ns.close();
+        if (ns != null) {
+            ns.close();
+        }
     }
 
     @Test
@@ -98,6 +100,14 @@ class TunDeviceTest {
         assertThrows(InvalidArgumentException.class, () -> TunDevice.open("a/b", TunDevice.Options.defaults()));
         assertThrows(InvalidArgumentException.class, () -> TunDevice.open("", TunDevice.Options.defaults()));
         assertThrows(InvalidArgumentException.class, () -> TunDevice.Options.defaults().withQueues(0));
+    }
+
+    @Test
+    void aNameTakenByADeviceThatIsNotATunSaysSo() {
+        SystemCallException e = assertThrows(SystemCallException.class,
+                () -> ns.namespace().call(() -> TunDevice.open("lo", TunDevice.Options.defaults())));
+        assertEquals("creating tun device lo: TUNSETIFF failed: EINVAL; the kernel refused the flags (a device of that"
+                + " name exists and is not a TUN device with these flags?)", e.getMessage());
     }
 
     @Test
