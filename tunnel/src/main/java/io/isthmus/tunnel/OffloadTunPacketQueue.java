@@ -76,10 +76,11 @@ public final class OffloadTunPacketQueue implements PacketQueue {
             if (nextSegment < segmentCount) {
                 return nextSegment(to, at, capacity);
             }
-            if (timeoutNanos == 0) {
+            int read = queue.read(readBuffer, 0, BUFFER, timeoutNanos);
+            if (read == 0) {
                 return 0;
             }
-            int length = queue.read(readBuffer, 0, BUFFER) - VNET;
+            int length = read - VNET;
             if (length <= 0) {
                 continue;
             }

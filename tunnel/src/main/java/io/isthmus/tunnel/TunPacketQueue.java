@@ -11,10 +11,8 @@ import java.util.List;
 
 /**
  * A {@link TunQueue} as the engine's {@link PacketQueue}: packets are copied between the queue's native buffers
- * and the engine's heap arrays (the JDK ciphers run fastest on arrays). A TUN queue has no read with a timeout:
- * {@link #read} with a timeout blocks until a packet comes or the device is closed, and with timeout 0 answers 0
- * at once (so each packet read from a TUN queue leaves in its own {@code sendmmsg}; received datagrams still come
- * in batches).
+ * and the engine's heap arrays (the JDK ciphers run fastest on arrays). One system call per packet each way; the
+ * engine gathers what is already queued (reads with timeout 0) into one {@code sendmmsg}.
  */
 public final class TunPacketQueue implements PacketQueue {
     private static final int BUFFER = 65_536;
@@ -44,10 +42,10 @@ public final class TunPacketQueue implements PacketQueue {
 
     @Override
     public int read(byte[] to, int at, int capacity, long timeoutNanos) throws IOException {
-        if (timeoutNanos == 0) {
+        int length = queue.read(readBuffer, 0, BUFFER, timeoutNanos);
+        if (length == 0) {
             return 0;
         }
-        int length = queue.read(readBuffer, 0, BUFFER);
         MemorySegment.copy(readBuffer, ValueLayout.JAVA_BYTE, 0, to, at, Math.min(length, capacity));
         return length;
     }
