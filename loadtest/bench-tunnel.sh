@@ -237,11 +237,12 @@ fi
 
 # ---- summary ------------------------------------------------------------------------------------------------------
 echo
-printf '%-14s %10s %14s %14s %16s\n' way Gbps "tunnel cores" "system cores" "CPU-s per Gbit"
+printf '%-14s %8s %13s %13s %17s %17s\n' way Gbps "tunnel cores" "system cores" "tunnel CPU-s/Gbit" "system CPU-s/Gbit"
 for mode in plain isthmus isthmus-plain wireguard socat; do
   [[ -n "${gbps[$mode]:-}" ]] || continue
   per=$(awk -v c="${system_cores[$mode]}" -v g="${gbps[$mode]}" 'BEGIN { if (g > 0) printf "%.2f", c / g; else print "-" }')
-  printf '%-14s %10.2f %14s %14s %16s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$per"
+  own=$(awk -v c="${tunnel_cores[$mode]}" -v g="${gbps[$mode]}" 'BEGIN { if (g > 0) printf "%.2f", c / g; else print "-" }')
+  printf '%-14s %8.2f %13s %13s %17s %17s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$own" "$per"
 done
 ratio() { awk -v a="${gbps[$1]:-0}" -v b="${gbps[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 if [[ -n "${gbps[isthmus]:-}" ]]; then
@@ -250,4 +251,5 @@ if [[ -n "${gbps[isthmus]:-}" ]]; then
   [[ -n "${gbps[socat]:-}" ]] && echo "isthmus / socat-TLS:    $(ratio isthmus socat)"
   [[ -n "${gbps[plain]:-}" ]] && echo "isthmus / plain veth:   $(ratio isthmus plain)"
 fi
-echo "(system cores include the kernel's forwarding, iperf3 itself and other load on this shared host; CPU-s per Gbit = system cores / Gbps)"
+echo "(system cores include the kernel's forwarding, iperf3 itself and other load on this shared host;"
+echo " tunnel CPU-s/Gbit = the tunnel processes' cores / Gbps, the steadier figure when the host is busy)"
