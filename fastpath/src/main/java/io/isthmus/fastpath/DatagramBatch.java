@@ -169,14 +169,20 @@ public final class DatagramBatch {
 
     /** Queues {@code payload} for {@code peer}; false when no slot or room is left (see {@link #add(DatagramBatch, int, byte[])}). */
     public boolean add(InetSocketAddress peer, byte[] payload) {
+        return add(peer, payload, 0, payload.length);
+    }
+
+    /** Queues {@code length} bytes of {@code payload} from {@code offset} for {@code peer}; as {@link #add(InetSocketAddress, byte[])}. */
+    public boolean add(InetSocketAddress peer, byte[] payload, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, payload.length);
         SocketAddresses.requireWritable(family, peer);
-        if (!reserve(payload.length)) {
+        if (!reserve(length)) {
             return false;
         }
-        int length = SocketAddresses.write(names, size * SocketAddresses.SLOT, family, peer);
-        MSG_NAMELEN.set(headers, 0L, (long) size, length);
-        MemorySegment.copy(payload, 0, data, ValueLayout.JAVA_BYTE, used, payload.length);
-        queue(payload.length);
+        int nameLength = SocketAddresses.write(names, size * SocketAddresses.SLOT, family, peer);
+        MSG_NAMELEN.set(headers, 0L, (long) size, nameLength);
+        MemorySegment.copy(payload, offset, data, ValueLayout.JAVA_BYTE, used, length);
+        queue(length);
         return true;
     }
 

@@ -1,0 +1,528 @@
+package io.isthmus.tunnel;
+
+import io.isthmus.api.Cidr;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.fastpath.BatchedUdpSocket;
+import io.isthmus.fastpath.DatagramBatch;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The data plane of one gateway: packets from the local {@link PacketQueue}s are routed by destination to a peer,
+ * sealed with that peer's current session and sent over UDP; datagrams from peers are opened, checked (replay
+ * window, inner source within the sending peer's ranges) and written to the local side.
+ *
+ * <p>Per queue {@code k} there are two platform threads: {@code out-k} reads queue {@code k}, seals and sends a
+ * batch with {@code sendmmsg} from its own UDP socket (its own source port, so the receiving kernel's
+ * {@code SO_REUSEPORT} hash keeps each sender queue on one receiver thread); {@code in-k} receives a batch with
+ * {@code recvmmsg} on socket {@code k} of the listening {@code SO_REUSEPORT} group, opens each datagram and writes
+ * it to queue {@code k}. A flow stays on one queue (the device hashes flows to queues), hence on one thread each
+ * way, so its packets keep their order. Buffers and ciphers belong to their thread and are made once.
+ *
+ * <p>Sockets are opened by {@link #start} on the calling thread, so a caller inside a network namespace gets them
+ * in that namespace; threads come from the given {@link ThreadStarter} (e.g. {@code NetNamespace::startThread}).
+ */
+public final class TunnelEngine implements AutoCloseable {
+    private static final System.Logger log = System.getLogger(TunnelEngine.class.getName());
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final Duration RECEIVE_POLL = Duration.ofMillis(100);
+
+    /**
+     * @param listen    where peers send to (IPv4 or IPv6; the wildcard {@code [::]} takes both)
+     * @param mtu       the largest inner packet (the TUN device's MTU); larger ones are dropped as oversized
+     * @param batchSize datagrams per {@code recvmmsg}/{@code sendmmsg}
+     * @param grace     how long a replaced session still opens packets
+     * @param socketBuffer SO_RCVBUF/SO_SNDBUF to ask for (the kernel caps it at rmem_max/wmem_max)
+     * @param translation  this cluster's real ↔ global networks, where its ranges overlap another cluster's
+     */
+    public record Config(InetSocketAddress listen, int mtu, int batchSize, Duration grace, int socketBuffer,
+                         Translation translation) {
+        public Config {
+            if (mtu < 576 || mtu > 65_535 - WireFormat.OVERHEAD - 48) {
+                throw new InvalidFieldException("tunnel.mtu", mtu, "must be 576..65000");
+            }
+            if (batchSize < 1 || batchSize > 1024) {
+                throw new InvalidFieldException("tunnel.batch-size", batchSize, "must be 1..1024");
+            }
+        }
+
+        public static Config defaults(InetSocketAddress listen) {
+            return new Config(listen, 1420, 32, RekeyPolicy.defaults().grace(), 4 << 20, Translation.none());
+        }
+
+        public Config withTranslation(Translation translation) {
+            return new Config(listen, mtu, batchSize, grace, socketBuffer, translation);
+        }
+
+        int datagramLimit() {
+            return mtu + WireFormat.OVERHEAD;
+        }
+    }
+
+    private record Routing(Map<ClusterId, TunnelPeer> peers, CidrTable<TunnelPeer> table) {
+    }
+
+    private final Config config;
+    private final Translation translation;
+    private final InstantSource clock;
+    private final List<? extends PacketQueue> queues;
+    private final List<BatchedUdpSocket> receivers;
+    private final List<BatchedUdpSocket> senders;
+    private final DropCounters unattributed = new DropCounters();
+    private final List<Thread> inboundThreads = new ArrayList<>();
+    private final List<Thread> outboundThreads = new ArrayList<>();
+    private final PacketCipher controlCipher = new PacketCipher();
+    private volatile Routing routing = new Routing(Map.of(), CidrTable.empty());
+    private volatile IndexTable indexes = IndexTable.EMPTY;
+    private volatile boolean running = true;
+
+    private TunnelEngine(Config config, InstantSource clock, List<? extends PacketQueue> queues,
+                         List<BatchedUdpSocket> receivers, List<BatchedUdpSocket> senders) {
+        this.config = config;
+        this.translation = config.translation();
+        this.clock = clock;
+        this.queues = List.copyOf(queues);
+        this.receivers = receivers;
+        this.senders = senders;
+    }
+
+    /**
+     * Opens the sockets (on this thread) and starts two threads per queue.
+     *
+     * @throws java.net.BindException when the listening address is in use or not this node's
+     */
+    public static TunnelEngine start(Config config, List<? extends PacketQueue> queues, ThreadStarter threads,
+                                     InstantSource clock) throws IOException {
+        if (queues.isEmpty()) {
+            throw new IllegalArgumentException("the engine needs at least one packet queue");
+        }
+        BatchedUdpSocket.Options options = BatchedUdpSocket.Options.defaults()
+                .withBatch(config.batchSize(), config.datagramLimit() + 1)
+                .withBuffers(config.socketBuffer(), config.socketBuffer())
+                .withReceiveTimeout(RECEIVE_POLL);
+        List<BatchedUdpSocket> receivers = BatchedUdpSocket.openGroup(config.listen(), queues.size(), options);
+        List<BatchedUdpSocket> senders = new ArrayList<>();
+        try {
+            InetSocketAddress any = new InetSocketAddress(config.listen().getAddress(), 0);
+            for (int i = 0; i < queues.size(); i++) {
+                senders.add(BatchedUdpSocket.open(any, options));
+            }
+        } catch (IOException | RuntimeException e) {
+            senders.forEach(BatchedUdpSocket::close);
+            receivers.forEach(BatchedUdpSocket::close);
+            throw e;
+        }
+        TunnelEngine engine = new TunnelEngine(config, clock, queues, receivers, List.copyOf(senders));
+        try {
+            for (int k = 0; k < queues.size(); k++) {
+                engine.inboundThreads.add(threads.start("tunnel-in-" + k, engine.new Inbound(k)));
+                engine.outboundThreads.add(threads.start("tunnel-out-" + k, engine.new Outbound(k)));
+            }
+        } catch (IOException | RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        return engine;
+    }
+
+    /** Starts the engine's loops: plain platform threads, or threads pinned into a network namespace. */
+    @FunctionalInterface
+    public interface ThreadStarter {
+        Thread start(String name, Runnable loop) throws IOException;
+
+        /** Daemon platform threads in the caller's namespace. */
+        static ThreadStarter platform() {
+            return (name, loop) -> Thread.ofPlatform().name(name).daemon().start(loop);
+        }
+    }
+
+    /** The address peers send to (with the port picked, when the configured one was 0). */
+    public InetSocketAddress localAddress() {
+        return receivers.get(0).localAddress();
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /**
+     * Adds a peer reached at {@code endpoint} whose inner networks are {@code ranges}.
+     *
+     * @throws InvalidFieldException when the cluster is known already, or a range overlaps another peer's (clusters
+     *                               whose real ranges overlap are given global ranges: see {@link Translation})
+     */
+    public synchronized TunnelPeer addPeer(ClusterId cluster, InetSocketAddress endpoint, List<Cidr> ranges) {
+        Routing now = routing;
+        if (now.peers().containsKey(cluster)) {
+            throw new InvalidFieldException("tunnel.peer", cluster, "is a peer already");
+        }
+        for (Cidr range : ranges) {
+            for (Map.Entry<Cidr, TunnelPeer> entry : now.table().entries()) {
+                if (entry.getKey().overlaps(range)) {
+                    throw new InvalidFieldException("tunnel.peer." + cluster + ".ranges", range, "overlaps "
+                            + entry.getKey() + " of " + entry.getValue().cluster());
+                }
+            }
+        }
+        TunnelPeer peer = new TunnelPeer(cluster, endpoint, ranges);
+        CidrTable<TunnelPeer> table = new CidrTable<>(CidrTable.with(now.table().entries(), ranges, peer));
+        Map<ClusterId, TunnelPeer> peers = new LinkedHashMap<>(now.peers());
+        peers.put(cluster, peer);
+        routing = new Routing(Map.copyOf(peers), table);
+        return peer;
+    }
+
+    /** Removes a peer: its routes go, its sessions are retired (keys wiped). */
+    public synchronized void removePeer(ClusterId cluster) {
+        Routing now = routing;
+        TunnelPeer peer = now.peers().get(cluster);
+        if (peer == null) {
+            return;
+        }
+        List<Map.Entry<Cidr, TunnelPeer>> entries = new ArrayList<>(now.table().entries());
+        entries.removeIf(e -> e.getValue() == peer);
+        Map<ClusterId, TunnelPeer> peers = new LinkedHashMap<>(now.peers());
+        peers.remove(cluster);
+        routing = new Routing(Map.copyOf(peers), new CidrTable<>(entries));
+        retire(peer.all());
+    }
+
+    /**
+     * Puts a session from the key exchange with {@code cluster} in use. An initiator's session seals from now on
+     * and a keepalive sealed with it goes to the peer at once (that confirms it there); a responder's session opens
+     * packets now and seals once the first packet sealed with it arrived.
+     */
+    public void install(ClusterId cluster, Session session) {
+        TunnelPeer peer = routing.peers().get(cluster);
+        if (peer == null) {
+            session.retire();
+            throw new IllegalArgumentException("no tunnel peer " + cluster + ": add it before installing keys");
+        }
+        synchronized (this) {
+            indexes = indexes.with(session, peer);
+        }
+        retire(peer.install(session, clock.instant(), config.grace()));
+        if (session.initiator()) {
+            sendKeepalive(peer, session);
+        }
+    }
+
+    /** Retires the replaced sessions whose grace has ended; call it every second or so. */
+    public void expire() {
+        for (TunnelPeer peer : routing.peers().values()) {
+            retire(peer.expire(clock.instant()));
+        }
+    }
+
+    /** The session {@code cluster}'s packets are sealed with, or null. */
+    public Session currentSession(ClusterId cluster) {
+        TunnelPeer peer = routing.peers().get(cluster);
+        return peer == null ? null : peer.current();
+    }
+
+    /** Whether {@code cluster} has a session in use or one waiting for confirmation. */
+    public boolean keyed(ClusterId cluster) {
+        TunnelPeer peer = routing.peers().get(cluster);
+        return peer != null && peer.keyed();
+    }
+
+    /** Number of sessions that can open packets now (current, unconfirmed and in grace, of all peers). */
+    public int openSessions() {
+        return indexes.size();
+    }
+
+    public TunnelStats stats() {
+        List<PeerStats> peers = new ArrayList<>();
+        for (TunnelPeer peer : routing.peers().values()) {
+            peers.add(peer.stats(clock.instant()));
+        }
+        return new TunnelStats(List.copyOf(peers), unattributed.snapshot());
+    }
+
+    /**
+     * Stops the threads, closes the sockets, retires every session. Does not close the packet queues (their owner
+     * does, before or after); a reader waits at most 100 ms in a read, so the threads end promptly either way.
+     */
+    @Override
+    public void close() {
+        running = false;
+        receivers.forEach(BatchedUdpSocket::close);
+        join(inboundThreads, Duration.ofSeconds(5));
+        join(outboundThreads, Duration.ofSeconds(1));
+        senders.forEach(BatchedUdpSocket::close);
+        for (TunnelPeer peer : routing.peers().values()) {
+            retire(peer.all());
+        }
+    }
+
+    private static void join(List<Thread> threads, Duration patience) {
+        for (Thread thread : threads) {
+            try {
+                thread.join(patience.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void retire(List<Session> sessions) {
+        for (Session session : sessions) {
+            synchronized (this) {
+                indexes = indexes.without(session);
+            }
+            session.retire();
+        }
+    }
+
+    private void sendKeepalive(TunnelPeer peer, Session session) {
+        byte[] datagram = new byte[WireFormat.OVERHEAD];
+        try {
+            int lane = Session.LANES - 1; // the control lane: sender threads use lanes 0..14
+            long counter = session.nextCounter(lane, 0);
+            synchronized (controlCipher) {
+                controlCipher.seal(session, WireFormat.TYPE_KEEPALIVE, lane, counter, datagram, 0, 0, datagram, 0);
+            }
+            if (!senders.get(0).sendOne(peer.endpoint(), datagram)) {
+                peer.drops.count(DropReason.IO_ERROR);
+            }
+        } catch (IOException | GeneralSecurityException e) {
+            peer.drops.count(DropReason.IO_ERROR);
+            log.log(System.Logger.Level.WARNING, "keepalive to {0} failed: {1}", peer.cluster(), e.toString());
+        }
+    }
+
+    /** Local side → peers: read, route, seal, send in batches. */
+    private final class Outbound implements Runnable {
+        private final PacketQueue queue;
+        private final BatchedUdpSocket socket;
+        private final DatagramBatch batch;
+        private final PacketCipher cipher = new PacketCipher();
+        private final byte[] packet = new byte[config.mtu() + 1];
+        private final byte[] sealed = new byte[config.datagramLimit()];
+        private final int lane;
+
+        Outbound(int k) {
+            this.lane = k % (Session.LANES - 1);
+            this.queue = queues.get(k);
+            this.socket = senders.get(k);
+            this.batch = socket.newBatch();
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (running) {
+                    int length = queue.read(packet, 0, packet.length, POLL_NANOS);
+                    int taken = 0;
+                    while (length > 0) {
+                        seal(length);
+                        if (++taken >= config.batchSize()) {
+                            break;
+                        }
+                        length = queue.read(packet, 0, packet.length, 0);
+                    }
+                    flush();
+                }
+            } catch (ClosedChannelException e) {
+                // closing
+            } catch (IOException | RuntimeException e) {
+                if (running) {
+                    log.log(System.Logger.Level.ERROR, "tunnel outbound loop stopped: " + e, e);
+                }
+            }
+        }
+
+        private void seal(int length) throws IOException {
+            int version = InnerPacket.version(packet, 0, length);
+            if (version == 0) {
+                unattributed.count(DropReason.MALFORMED);
+                return;
+            }
+            if (length > config.mtu()) {
+                unattributed.count(DropReason.OVERSIZED);
+                return;
+            }
+            if (!InnerPacket.complete(packet, 0, length, version)) {
+                unattributed.count(DropReason.SHORT);
+                return;
+            }
+            CidrTable<TunnelPeer> table = routing.table();
+            int destination = InnerPacket.destinationOffset(version);
+            TunnelPeer peer = version == 4 ? table.lookupIpv4(packet, destination)
+                    : table.lookupIpv6(packet, destination);
+            if (peer == null) {
+                unattributed.count(DropReason.NO_ROUTE);
+                return;
+            }
+            Session session = peer.current();
+            long counter = session == null ? -1 : session.nextCounter(lane, length);
+            if (counter >= 0 && !translation.isEmpty()) {
+                translation.outbound(packet, 0, length, version);
+            }
+            if (counter < 0) {
+                peer.drops.count(DropReason.NO_SESSION);
+                return;
+            }
+            int datagram;
+            try {
+                datagram = cipher.seal(session, WireFormat.TYPE_DATA, lane, counter, packet, 0, length, sealed, 0);
+            } catch (GeneralSecurityException | IllegalStateException e) {
+                peer.drops.count(DropReason.NO_SESSION); // retired between the read of current and the seal
+                return;
+            }
+            if (!batch.add(peer.endpoint(), sealed, 0, datagram)) {
+                flush();
+                batch.add(peer.endpoint(), sealed, 0, datagram);
+            }
+            peer.sentPackets.increment();
+            peer.sentBytes.add(length);
+        }
+
+        private void flush() throws IOException {
+            int queued = batch.size();
+            if (queued > 0) {
+                int sent = socket.send(batch);
+                for (int i = sent; i < queued; i++) {
+                    unattributed.count(DropReason.IO_ERROR);
+                }
+            }
+        }
+    }
+
+    /** Peers → local side: receive in batches, open, check, write. */
+    private final class Inbound implements Runnable {
+        private final PacketQueue queue;
+        private final BatchedUdpSocket socket;
+        private final DatagramBatch batch;
+        private final PacketCipher cipher = new PacketCipher();
+        private final byte[] datagram = new byte[config.datagramLimit() + 1];
+        private final byte[] packet = new byte[config.datagramLimit()];
+
+        Inbound(int k) {
+            this.queue = queues.get(k);
+            this.socket = receivers.get(k);
+            this.batch = socket.newBatch();
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (running) {
+                    int received = socket.receive(batch);
+                    for (int i = 0; i < received; i++) {
+                        if (batch.truncated(i) || batch.length(i) > datagram.length) {
+                            unattributed.count(DropReason.OVERSIZED);
+                            continue;
+                        }
+                        open(batch.copyPayload(i, datagram, 0));
+                    }
+                    for (int refused = queue.flush(); refused > 0; refused--) {
+                        unattributed.count(DropReason.IO_ERROR);
+                    }
+                }
+            } catch (ClosedChannelException e) {
+                // closing
+            } catch (IOException | RuntimeException e) {
+                if (running) {
+                    log.log(System.Logger.Level.ERROR, "tunnel inbound loop stopped: " + e, e);
+                }
+            }
+        }
+
+        private void open(int length) {
+            if (length < WireFormat.OVERHEAD) {
+                unattributed.count(DropReason.SHORT);
+                return;
+            }
+            byte type = WireFormat.type(datagram, 0);
+            if (type == 0) {
+                unattributed.count(DropReason.MALFORMED);
+                return;
+            }
+            IndexTable.Slot slot = indexes.lookup(WireFormat.receiverIndex(datagram, 0));
+            if (slot == null) {
+                unattributed.count(DropReason.UNKNOWN_INDEX);
+                return;
+            }
+            TunnelPeer peer = slot.peer();
+            Session session = slot.session();
+            if (length > config.datagramLimit()) {
+                peer.drops.count(DropReason.OVERSIZED);
+                return;
+            }
+            long counter = WireFormat.counter(datagram, 0);
+            ReplayWindow window = session.window(WireFormat.lane(datagram, 0));
+            if (!window.mightAccept(counter)) {
+                peer.drops.count(DropReason.REPLAY);
+                return;
+            }
+            int plain;
+            try {
+                plain = cipher.open(session, datagram, 0, length, packet, 0);
+            } catch (GeneralSecurityException e) {
+                plain = -1;
+            }
+            if (plain < 0) {
+                peer.drops.count(DropReason.AUTH_FAILURE);
+                return;
+            }
+            if (!window.accept(counter)) {
+                peer.drops.count(DropReason.REPLAY);
+                return;
+            }
+            if (peer.awaitsConfirmation(session)) {
+                retire(peer.confirm(session, clock.instant(), config.grace()));
+            }
+            if (type == WireFormat.TYPE_KEEPALIVE) {
+                return;
+            }
+            deliver(peer, plain);
+        }
+
+        private void deliver(TunnelPeer peer, int length) {
+            int version = InnerPacket.version(packet, 0, length);
+            if (version == 0) {
+                peer.drops.count(DropReason.MALFORMED);
+                return;
+            }
+            if (!InnerPacket.complete(packet, 0, length, version)) {
+                peer.drops.count(DropReason.SHORT);
+                return;
+            }
+            CidrTable<TunnelPeer> table = routing.table();
+            int source = InnerPacket.sourceOffset(version);
+            TunnelPeer owner = version == 4 ? table.lookupIpv4(packet, source) : table.lookupIpv6(packet, source);
+            if (owner != peer) {
+                peer.drops.count(DropReason.WRONG_SOURCE);
+                return;
+            }
+            if (!translation.isEmpty()) {
+                translation.inbound(packet, 0, length, version);
+            }
+            try {
+                if (!queue.write(packet, 0, length)) {
+                    peer.drops.count(DropReason.IO_ERROR);
+                    return;
+                }
+            } catch (ClosedChannelException e) {
+                return; // the device is closing
+            } catch (IOException e) {
+                peer.drops.count(DropReason.IO_ERROR);
+                return;
+            }
+            peer.receivedPackets.increment();
+            peer.receivedBytes.add(length);
+        }
+    }
+}

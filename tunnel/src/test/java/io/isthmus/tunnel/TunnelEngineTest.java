@@ -1,0 +1,347 @@
+package io.isthmus.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.isthmus.api.Cidr;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.grpc.tunnel.TunnelMessage;
+import io.isthmus.testing.SettableClock;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Two engines on loopback UDP, each with an in-process packet device, keyed through their PeerKeys. */
+class TunnelEngineTest {
+    static final ClusterId EAST = ClusterId.of("east");
+    static final ClusterId WEST = ClusterId.of("west");
+
+    private final SettableClock clock = new SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    private final SecureRandom random = new SecureRandom();
+    private Side east;
+    private Side west;
+
+    /** One gateway: device, engine, and its keys for the other side. */
+    final class Side implements AutoCloseable {
+        final MemoryDevice device;
+        final TunnelEngine engine;
+        final ReceiverIndexes indexes = new ReceiverIndexes(random);
+        PeerKeys keys;
+
+        Side(String listen, int queues) throws Exception {
+            this(listen, queues, Translation.none());
+        }
+
+        Side(String listen, int queues, Translation translation) throws Exception {
+            device = new MemoryDevice(queues);
+            engine = TunnelEngine.start(TunnelEngine.Config.defaults(new InetSocketAddress(listen, 0))
+                            .withTranslation(translation), device.queues(), TunnelEngine.ThreadStarter.platform(),
+                    clock);
+        }
+
+        void keyWith(Side other, TunnelIdentity self, TunnelIdentity peer, Suite suite, RekeyPolicy policy) {
+            keys = new PeerKeys(engine, new KeyExchange(self, peer, suite, indexes, random, clock), policy, clock);
+        }
+
+        @Override
+        public void close() {
+            engine.close();
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        if (east != null) {
+            east.close();
+        }
+        if (west != null) {
+            west.close();
+        }
+    }
+
+    private void connect(String listen, Suite suite, RekeyPolicy policy, int queues) throws Exception {
+        east = new Side(listen, queues);
+        west = new Side(listen, queues);
+        east.engine.addPeer(WEST, west.engine.localAddress(),
+                List.of(Cidr.parse("r", "10.2.0.0/16"), Cidr.parse("r", "fd00:2::/48")));
+        west.engine.addPeer(EAST, east.engine.localAddress(),
+                List.of(Cidr.parse("r", "10.1.0.0/16"), Cidr.parse("r", "fd00:1::/48")));
+        east.keyWith(west, KeyExchangeTest.EAST, KeyExchangeTest.WEST, suite, policy);
+        west.keyWith(east, KeyExchangeTest.WEST, KeyExchangeTest.EAST, suite, policy);
+        exchange(east, west, east.keys.start());
+        awaitTrue(() -> west.engine.currentSession(EAST) != null, "west confirmed the session by the keepalive");
+    }
+
+    /** Carries a message over the "peering stream" and the replies back, until nothing is left to say. */
+    private static void exchange(Side from, Side to, TunnelMessage message) {
+        Optional<TunnelMessage> reply = to.keys.onMessage(message);
+        if (reply.isPresent()) {
+            exchange(to, from, reply.get());
+        }
+    }
+
+    private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private static byte[] roundTrip(Side from, Side to, byte[] packet) throws InterruptedException {
+        from.device.inject(packet);
+        byte[] delivered = to.device.take(5_000);
+        assertNotNull(delivered, "packet delivered");
+        return delivered;
+    }
+
+    @Test
+    void packetsCrossBothWaysIpv4AndIpv6Inside() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 2);
+        byte[] v4 = Packets.udp("10.1.0.5", "10.2.0.7", 4000, 53, "ping".getBytes());
+        assertArrayEquals(v4, roundTrip(east, west, v4));
+        byte[] back = Packets.udp("10.2.0.7", "10.1.0.5", 53, 4000, "pong".getBytes());
+        assertArrayEquals(back, roundTrip(west, east, back));
+        byte[] v6 = Packets.udp("fd00:1::5", "fd00:2::7", 4000, 53, "ping6".getBytes());
+        assertArrayEquals(v6, roundTrip(east, west, v6));
+
+        awaitTrue(() -> west.engine.stats().peer(EAST).orElseThrow().receivedPackets() == 2
+                && east.engine.stats().peer(WEST).orElseThrow().receivedPackets() == 1, "counted after delivery");
+        PeerStats west2east = west.engine.stats().peer(EAST).orElseThrow();
+        assertEquals(2, west2east.receivedPackets());
+        assertEquals(1, west2east.sentPackets());
+        assertEquals(v4.length + v6.length, west2east.receivedBytes());
+        assertTrue(west2east.handshakeAge().isPresent());
+        assertTrue(west2east.drops().values().stream().allMatch(d -> d == 0), west2east.drops().toString());
+    }
+
+    @Test
+    void chaChaAndAnIpv6OuterTransportWorkAlike() throws Exception {
+        connect("::1", Suite.CHACHA20_POLY1305, RekeyPolicy.defaults(), 1);
+        byte[] v4 = Packets.udp("10.1.0.5", "10.2.0.7", 4000, 53, "over v6".getBytes());
+        assertArrayEquals(v4, roundTrip(east, west, v4));
+        assertEquals(Suite.CHACHA20_POLY1305, east.engine.currentSession(WEST).suite());
+    }
+
+    @Test
+    void badDatagramsAreDroppedAndCountedAndTrafficGoesOn() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        // Capture a genuine datagram from east to west by sending one to a socket of ours instead.
+        Session eastToWest = east.engine.currentSession(WEST);
+        byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "genuine".getBytes());
+        byte[] genuine = new byte[plain.length + WireFormat.OVERHEAD];
+        new PacketCipher().seal(eastToWest, WireFormat.TYPE_DATA, 3, 1000L, plain, 0, plain.length, genuine, 0);
+
+        try (DatagramSocket attacker = new DatagramSocket(0, Packets.address("127.0.0.1"))) {
+            InetSocketAddress target = west.engine.localAddress();
+            send(attacker, target, genuine);                                   // delivered
+            send(attacker, target, genuine);                                   // replay
+            byte[] tampered = genuine.clone();
+            tampered[genuine.length - 3] ^= 0x40;
+            tampered[WireFormat.HEADER_BYTES] ^= 1;
+            ByteBuffer.wrap(tampered).putLong(8, 1001L);
+            send(attacker, target, tampered);                                  // auth failure
+            send(attacker, target, new byte[5]);                               // short
+            send(attacker, target, new byte[WireFormat.OVERHEAD - 1]);         // short
+            byte[] unknown = genuine.clone();
+            ByteBuffer.wrap(unknown).putInt(4, eastToWest.remoteIndex() + 1);
+            send(attacker, target, unknown);                                   // unknown index
+            byte[] badType = genuine.clone();
+            badType[0] = 9;
+            send(attacker, target, badType);                                   // malformed
+            byte[] badLane = genuine.clone();
+            badLane[1] = (byte) Session.LANES;
+            send(attacker, target, badLane);                                   // malformed
+            send(attacker, target, new byte[east.engine.config().mtu() + WireFormat.OVERHEAD + 200]); // oversized
+            byte[] huge = new byte[60_000];
+            System.arraycopy(genuine, 0, huge, 0, WireFormat.HEADER_BYTES);
+            send(attacker, target, huge);                                      // oversized (truncated)
+        }
+        assertArrayEquals(plain, west.device.take(5_000));
+        awaitTrue(() -> {
+            TunnelStats s = west.engine.stats();
+            return s.unattributed(DropReason.OVERSIZED) == 2 && s.unattributed(DropReason.SHORT) == 2
+                    && s.unattributed(DropReason.UNKNOWN_INDEX) == 1 && s.unattributed(DropReason.MALFORMED) == 2
+                    && s.peer(EAST).orElseThrow().drops(DropReason.REPLAY) == 1
+                    && s.peer(EAST).orElseThrow().drops(DropReason.AUTH_FAILURE) == 1;
+        }, "every bad datagram counted: " + west.engine.stats());
+        assertNull(west.device.take(100), "nothing but the genuine packet was delivered");
+
+        // east's sender thread seals on lane 0 with counters far below 1000: lanes have their own windows
+        byte[] after = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "still works".getBytes());
+        assertArrayEquals(after, roundTrip(east, west, after));
+    }
+
+    private static void send(DatagramSocket socket, InetSocketAddress to, byte[] bytes) throws Exception {
+        socket.send(new DatagramPacket(bytes, bytes.length, to));
+    }
+
+    @Test
+    void aPacketFromOutsideTheSendersRangesIsNeverDelivered() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        // east seals it honestly, but claims a source west attributes to nobody (or to another cluster)
+        byte[] spoofed = Packets.udp("10.9.0.1", "10.2.0.7", 1, 2, "spoofed".getBytes());
+        east.device.inject(spoofed);
+        awaitTrue(() -> west.engine.stats().peer(EAST).orElseThrow().drops(DropReason.WRONG_SOURCE) == 1,
+                "the wrong source is counted");
+        assertNull(west.device.take(100));
+    }
+
+    @Test
+    void packetsWithoutARouteOrASessionAreCounted() throws Exception {
+        east = new Side("127.0.0.1", 1);
+        east.engine.addPeer(WEST, new InetSocketAddress("127.0.0.1", 9), List.of(Cidr.parse("r", "10.2.0.0/16")));
+        east.device.inject(Packets.udp("10.1.0.5", "172.16.0.1", 1, 2, new byte[1]));
+        east.device.inject(Packets.udp("10.1.0.5", "10.2.0.1", 1, 2, new byte[1]));
+        east.device.inject(new byte[] {0x45, 0, 0, 20});
+        east.device.inject(new byte[2000]);
+        awaitTrue(() -> {
+            TunnelStats s = east.engine.stats();
+            return s.unattributed(DropReason.NO_ROUTE) == 1 && s.unattributed(DropReason.SHORT) == 1
+                    && s.unattributed(DropReason.MALFORMED) == 1
+                    && s.peer(WEST).orElseThrow().drops(DropReason.NO_SESSION) == 1;
+        }, "drops counted: " + east.engine.stats());
+    }
+
+    @Test
+    void overlappingPeerRangesAreRefused() throws Exception {
+        east = new Side("127.0.0.1", 1);
+        east.engine.addPeer(WEST, new InetSocketAddress("127.0.0.1", 9), List.of(Cidr.parse("r", "10.2.0.0/16")));
+        InvalidFieldException e = assertThrows(InvalidFieldException.class, () -> east.engine.addPeer(
+                ClusterId.of("edge"), new InetSocketAddress("127.0.0.1", 10), List.of(Cidr.parse("r", "10.2.5.0/24"))));
+        assertTrue(e.getMessage().contains("overlaps 10.2.0.0/16 of west"), e.getMessage());
+    }
+
+    @Test
+    void rekeysUnderContinuousTrafficLoseNothing() throws Exception {
+        RekeyPolicy policy = RekeyPolicy.defaults().withVolume(3_000, Long.MAX_VALUE);
+        connect("127.0.0.1", Suite.AES_256_GCM, policy, 2);
+        int total = 40_000;
+        int window = 256; // packets in flight at most: the test is about keys, not about UDP buffer overflow
+        int[] nextExpected = {0, 1};
+        int delivered = 0;
+        long firstEpoch = east.engine.currentSession(WEST).epoch();
+        for (int seq = 0; seq < total; seq++) {
+            int direction = seq & 1;
+            Side from = direction == 0 ? east : west;
+            String src = direction == 0 ? "10.1.0.5" : "10.2.0.7";
+            String dst = direction == 0 ? "10.2.0.7" : "10.1.0.5";
+            from.device.inject(Packets.udp(src, dst, 5000, 6000, ByteBuffer.allocate(4).putInt(seq).array()));
+            if (seq % 500 == 0) { // the gateway's once-a-second tick, from both sides, carried like peering
+                east.keys.tick().ifPresent(m -> exchange(east, west, m));
+                west.keys.tick().ifPresent(m -> exchange(west, east, m));
+                clock.set(clock.instant().plusSeconds(1));
+            }
+            while (seq + 1 - delivered > window) {
+                delivered += drain(nextExpected);
+            }
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (delivered < total && System.nanoTime() < deadline) {
+            delivered += drain(nextExpected);
+        }
+        assertEquals(total, delivered, "every packet delivered; " + east.engine.stats() + " " + west.engine.stats());
+        long lastEpoch = east.engine.currentSession(WEST).epoch();
+        assertTrue(lastEpoch - firstEpoch >= 5, "rekeyed from epoch " + firstEpoch + " to " + lastEpoch);
+        for (Side side : new Side[] {east, west}) {
+            for (PeerStats p : side.engine.stats().peers()) {
+                assertTrue(p.drops().values().stream().allMatch(d -> d == 0), p.toString());
+            }
+        }
+        clock.set(clock.instant().plus(RekeyPolicy.defaults().grace()).plusSeconds(1));
+        east.engine.expire();
+        west.engine.expire();
+        assertEquals(1, east.engine.openSessions(), "replaced sessions are retired after their grace");
+        assertEquals(1, west.engine.openSessions(), "replaced sessions are retired after their grace");
+    }
+
+    @Test
+    void anUnconfirmedSessionOvertakenByTheOtherSidesOfferStillOpensWhatWasSealedWithIt() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        // east rekeys: west holds the new session unconfirmed until east's keepalive arrives ...
+        Optional<TunnelMessage> offer = Optional.of(east.keys.start());
+        exchange(east, west, offer.get());
+        Session sealedWith = east.engine.currentSession(WEST);
+        // ... and before it does, west starts an exchange of its own, which west completes as initiator
+        exchange(west, east, west.keys.start());
+        byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "sealed with the overtaken session".getBytes());
+        byte[] datagram = new byte[plain.length + WireFormat.OVERHEAD];
+        int length = new PacketCipher().seal(sealedWith, WireFormat.TYPE_DATA, 0, 500, plain, 0, plain.length, datagram, 0);
+        try (DatagramSocket socket = new DatagramSocket(0, Packets.address("127.0.0.1"))) {
+            socket.send(new DatagramPacket(datagram, length, west.engine.localAddress()));
+        }
+        assertArrayEquals(plain, west.device.take(5_000));
+    }
+
+    /** Takes what both devices delivered, checking each direction's sequence is in order. */
+    private int drain(int[] nextExpected) throws InterruptedException {
+        int count = 0;
+        for (int direction = 0; direction < 2; direction++) {
+            Side to = direction == 0 ? west : east;
+            byte[] packet;
+            while ((packet = to.device.take(count == 0 && direction == 1 ? 5 : 0)) != null) {
+                int seq = ByteBuffer.wrap(Packets.payload(packet)).getInt();
+                assertEquals(nextExpected[direction], seq, "direction " + direction + " in order");
+                nextExpected[direction] = seq + 2;
+                count++;
+            }
+        }
+        return count;
+    }
+
+    @Test
+    void clustersWithTheSameRealRangesReachEachOtherThroughGlobalAddresses() throws Exception {
+        Cidr real = Cidr.parse("r", "10.0.0.0/24");
+        east = new Side("127.0.0.1", 1, new Translation(List.of(
+                new Translation.Mapping(real, Cidr.parse("g", "172.30.1.0/24")))));
+        west = new Side("127.0.0.1", 1, new Translation(List.of(
+                new Translation.Mapping(real, Cidr.parse("g", "172.30.2.0/24")))));
+        east.engine.addPeer(WEST, west.engine.localAddress(), List.of(Cidr.parse("r", "172.30.2.0/24")));
+        west.engine.addPeer(EAST, east.engine.localAddress(), List.of(Cidr.parse("r", "172.30.1.0/24")));
+        east.keyWith(west, KeyExchangeTest.EAST, KeyExchangeTest.WEST, Suite.AES_256_GCM, RekeyPolicy.defaults());
+        west.keyWith(east, KeyExchangeTest.WEST, KeyExchangeTest.EAST, Suite.AES_256_GCM, RekeyPolicy.defaults());
+        exchange(east, west, east.keys.start());
+        awaitTrue(() -> west.engine.currentSession(EAST) != null, "keyed");
+
+        // a pod 10.0.0.5 in east asks for west's 10.0.0.7, known to east as 172.30.2.7
+        east.device.inject(Packets.tcp("10.0.0.5", "172.30.2.7", 1, 0, "hi".getBytes()));
+        byte[] atWest = west.device.take(5_000);
+        assertArrayEquals(Packets.address("172.30.1.5").getAddress(), Arrays.copyOfRange(atWest, 12, 16));
+        assertArrayEquals(Packets.address("10.0.0.7").getAddress(), Arrays.copyOfRange(atWest, 16, 20));
+        assertTrue(Packets.checksumsValid(atWest, 0, atWest.length));
+
+        west.device.inject(Packets.tcp("10.0.0.7", "172.30.1.5", 1, 0, "hello".getBytes()));
+        byte[] atEast = east.device.take(5_000);
+        assertArrayEquals(Packets.address("172.30.2.7").getAddress(), Arrays.copyOfRange(atEast, 12, 16));
+        assertArrayEquals(Packets.address("10.0.0.5").getAddress(), Arrays.copyOfRange(atEast, 16, 20));
+        assertTrue(Packets.checksumsValid(atEast, 0, atEast.length));
+    }
+
+    @Test
+    void removingAPeerRetiresItsSessions() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        Session session = east.engine.currentSession(WEST);
+        east.engine.removePeer(WEST);
+        assertTrue(session.retired());
+        assertEquals(0, east.engine.openSessions());
+        assertNotEquals(0, session.localIndex());
+    }
+}
