@@ -121,10 +121,13 @@ final class DemoCommand implements Callable<Integer> {
             }
             out.print(peering.render());
             out.println();
+            showAddressPlan(out);
+            out.println();
             out.printf("all three clusters peered and answering in %.1f s; try:%n",
                     Duration.between(started, Instant.now()).toMillis() / 1000.0);
             out.println("  dig @127.0.0.1 -p " + dnsPort(1) + " cart.shop.svc.clusterset.local");
             out.println("  ./isthmus status --admin http://127.0.0.1:" + adminPort(0));
+            out.println("  ./isthmus ipam leases --admin http://127.0.0.1:" + adminPort(0) + " --pool pods");
             out.println("  ./isthmus export --admin http://127.0.0.1:" + adminPort(2)
                     + " --namespace demo --name hello --port 8080/TCP --ip 10.98.30.9");
             out.println("Ctrl-C stops all three.");
@@ -182,6 +185,8 @@ final class DemoCommand implements Callable<Integer> {
     private String configFor(int i) {
         String peers = java.util.stream.IntStream.range(0, CLUSTERS.size()).filter(j -> j != i)
                 .mapToObj(j -> "\"127.0.0.1:" + peeringPort(j) + "\"").collect(Collectors.joining(", "));
+        // Cluster east serves the CNI plugin's default socket, when this process may create it.
+        String cni = i == 0 && cniSocketUsable() ? "cni-socket = \"" + CNI_SOCKET + "\"" : "";
         return """
                 # Written by `isthmus demo`; rewritten on every run.
                 isthmus {
@@ -191,8 +196,96 @@ final class DemoCommand implements Callable<Integer> {
                   peering { host = "127.0.0.1", port = %d, peers = [%s] }
                   dns { host = "127.0.0.1", port = %d }
                   replicas { host = "127.0.0.1", port = %d }
+                  plan {
+                    members = [east, west, edge]
+                    supernets {
+                      pod = [{cidr = "10.128.0.0/14", segment-prefix = 16}]
+                      underlay = [{cidr = "10.64.0.0/14", segment-prefix = 20}]
+                    }
+                  }
+                  ipam {
+                    %s
+                    fixed-ip-pods = ["db/pg-*"]
+                  }
                 }
-                """.formatted(CLUSTERS.get(i), adminPort(i), peeringPort(i), peers, dnsPort(i), replicaPort(i));
+                """.formatted(CLUSTERS.get(i), adminPort(i), peeringPort(i), peers, dnsPort(i), replicaPort(i), cni);
+    }
+
+    private static final String CNI_SOCKET = "/run/isthmus/ipam.sock";
+
+    private static boolean cniSocketUsable() {
+        Path dir = Path.of(CNI_SOCKET).getParent();
+        try {
+            Files.createDirectories(dir);
+            return Files.isWritable(dir);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The clusterset address plan: each cluster claims a pod segment (once: a second run finds it held), east makes
+     * a pool in its segment and allocates a few pods, and a StatefulSet pod restarts and keeps its address.
+     */
+    private void showAddressPlan(PrintWriter out) {
+        for (int i = 0; i < CLUSTERS.size(); i++) {
+            AdminClient admin = new AdminClient("http://127.0.0.1:" + adminPort(i));
+            JsonNode plan = IpamCommand.send(admin.get("api/v1/ipam/segments"));
+            boolean holdsPod = false;
+            for (JsonNode segment : plan.path("segments")) {
+                holdsPod |= segment.path("cluster").asText().equals(CLUSTERS.get(i))
+                        && segment.path("kind").asText().equals("pod") && segment.path("state").asText().equals("held");
+            }
+            if (!holdsPod) {
+                IpamCommand.send(admin.post("api/v1/ipam/segments", JSON.createObjectNode().put("kind", "pod")));
+            }
+        }
+        AdminClient east = new AdminClient("http://127.0.0.1:" + adminPort(0));
+        JsonNode plan = IpamCommand.send(east.get("api/v1/ipam/segments"));
+        out.println("Address plan (segments held once a majority of the clusterset agreed), as east knows it:");
+        IpamCommand.printSegments(out, plan);
+        String eastSegment = "";
+        for (JsonNode segment : plan.path("segments")) {
+            if (segment.path("cluster").asText().equals("east") && segment.path("kind").asText().equals("pod")) {
+                eastSegment = segment.path("cidr").asText();
+            }
+        }
+        String poolCidr = eastSegment.substring(0, eastSegment.indexOf('/')) + "/24";
+        String gateway = poolCidr.substring(0, poolCidr.lastIndexOf('.')) + ".1";
+        ObjectNode pool = JSON.createObjectNode().put("name", "pods");
+        pool.putArray("cidrs").add(poolCidr);
+        pool.putArray("gateways").add(gateway);
+        IpamCommand.send(east.post("api/v1/ipam/pools", pool));
+        for (String[] owner : new String[][] {{"shop", "Pod", "cart-0", "c0"}, {"shop", "Pod", "cart-1", "c1"},
+                {"db", "StatefulSetPod", "pg-0", "first"}}) {
+            allocate(east, owner[0], owner[1], owner[2], owner[3]);
+        }
+        out.println();
+        out.println("Pods of east given addresses from its pool " + poolCidr + " (./isthmus ipam leases):");
+        IpamCommand.printLeases(out, IpamCommand.send(east.get("api/v1/ipam/pools/pods/leases")));
+        String before = allocate(east, "db", "StatefulSetPod", "pg-0", "first");
+        ObjectNode release = JSON.createObjectNode().put("mode", "keep-fixed");
+        release.set("owner", owner("db", "StatefulSetPod", "pg-0", "first"));
+        IpamCommand.send(east.post("api/v1/ipam/pools/pods/releases", release));
+        String after = allocate(east, "db", "StatefulSetPod", "pg-0", "second");
+        out.println("db/pg-0 restarted (a new uid): it had " + before + " and got " + after
+                + (before.equals(after) ? ", its fixed IP" : " (NOT its fixed IP)"));
+        out.println(cniSocketUsable() ? "east serves the isthmus-ipam CNI plugin on " + CNI_SOCKET
+                + " (./isthmus cni-install /opt/cni/bin puts the plugin there)"
+                : "east serves no CNI socket: " + CNI_SOCKET + " needs root");
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static ObjectNode owner(String namespace, String kind, String name, String uid) {
+        return JSON.createObjectNode().put("namespace", namespace).put("kind", kind).put("name", name).put("uid", uid);
+    }
+
+    private static String allocate(AdminClient admin, String namespace, String kind, String name, String uid) {
+        ObjectNode body = JSON.createObjectNode();
+        body.set("owner", owner(namespace, kind, name, uid));
+        JsonNode lease = IpamCommand.send(admin.post("api/v1/ipam/pools/pods/allocations", body));
+        return lease.path("addresses").get(0).path("address").asText();
     }
 
     private void exportSamples(PrintWriter out) {
