@@ -88,7 +88,12 @@ abstract class IpamContract {
         for (String segment : segments.length == 0 ? new String[]{"10.0.0.0/8", "fd00::/8"} : segments) {
             held.add(Cidr.parse("segment", segment));
         }
-        return Ipam.start(system, cluster, SegmentGuard.within(held), liveness, SETTINGS, Clock.systemUTC());
+        try {
+            return JournalSystems.ready(Ipam.start(system, cluster, SegmentGuard.within(held), liveness, SETTINGS,
+                    Clock.systemUTC()));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static <T> T await(CompletionStage<T> stage) throws Exception {
@@ -262,7 +267,8 @@ abstract class IpamContract {
         Reservation open = await(ipam.reserve("pods", AllocationRequest.any(pod(ipam, "r"))));
         JournalSystems.stop(system);
         system = JournalSystems.start("ipam", journal());
-        Ipam again = Ipam.start(system, ipam.cluster(), SegmentGuard.within(List.of()), liveness, SETTINGS, Clock.systemUTC());
+        Ipam again = JournalSystems.ready(Ipam.start(system, ipam.cluster(), SegmentGuard.within(List.of()), liveness,
+                SETTINGS, Clock.systemUTC()));
         assertEquals(List.of(pool("pods", "10.1.0.0/24", "fd00:1::/120")), await(again.pools()));
         eventually("the open reservation expires after the restart too",
                 () -> leasesOf(again, "pods").stream().noneMatch(l -> l.owner().name().equals("r")));

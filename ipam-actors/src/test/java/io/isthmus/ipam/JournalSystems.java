@@ -80,7 +80,7 @@ public final class JournalSystems {
                 numThreads = 2
                 maxConnections = 2
                 minConnections = 1
-                connectionTimeout = 5s
+                connectionTimeout = 30s
               }
             }
             pekko-persistence-jdbc.shared-databases.journal = ${slick-h2}
@@ -109,6 +109,24 @@ public final class JournalSystems {
         } catch (Exception e) {
             system.terminate();
             throw e;
+        }
+    }
+
+    /**
+     * Waits until the facade's pool directory answers: on a fresh node the shard coordinator takes a few seconds to
+     * start, and until then asks time out (UNAVAILABLE), which callers retry.
+     */
+    public static Ipam ready(Ipam ipam) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                ipam.pools().toCompletableFuture().get(10, TimeUnit.SECONDS);
+                return ipam;
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
         }
     }
 

@@ -308,13 +308,17 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
         }
         Instant now = clock.instant();
         List<PoolProtocol.ReclaimOrder> orders = new ArrayList<>();
-        Set<String> seen = answered.entries().stream().map(e -> e.owner().identity()).collect(Collectors.toSet());
-        goneSince.keySet().retainAll(seen);
+        if (!goneSince.isEmpty()) { // forget owners whose lease is gone (a big pool usually has none in here)
+            Set<String> seen = answered.entries().stream().map(e -> e.owner().identity()).collect(Collectors.toSet());
+            goneSince.keySet().retainAll(seen);
+        }
         for (PoolProtocol.SurveyEntry entry : answered.entries()) {
             String identity = entry.owner().identity();
             OwnerState state = answered.states().get(entry.owner());
             if (!isGone(entry, state)) {
-                goneSince.remove(identity);
+                if (!goneSince.isEmpty()) {
+                    goneSince.remove(identity);
+                }
                 continue;
             }
             Instant since = goneSince.computeIfAbsent(identity, k -> now);

@@ -121,7 +121,8 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
         if (events.isEmpty()) {
             return Effect().none().thenRun(s -> answer.run()).thenReply(batch.replyTo(), s -> done);
         }
-        return Effect().persist(events).thenRun(s -> answer.run()).thenReply(batch.replyTo(), s -> done);
+        PoolEvent stored = events.size() == 1 ? events.getFirst() : new PoolEvent.Batch(events);
+        return Effect().persist(stored).thenRun(s -> answer.run()).thenReply(batch.replyTo(), s -> done);
     }
 
     private Decision decide(PoolState s, Request request, Instant now) {
@@ -134,7 +135,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             case PoolProtocol.GetStatus g -> Decision.reply(new PoolProtocol.StatusReport(s.status()));
             case PoolProtocol.GetReclaims g -> Decision.reply(new PoolProtocol.ReclaimList(s.recentReclaims()));
             case PoolProtocol.ExpireReservations e -> expire(s, now);
-            case PoolProtocol.SurveyOwners o -> Decision.reply(new PoolProtocol.OwnerSurvey(s.holdings().stream()
+            case PoolProtocol.SurveyOwners o -> Decision.reply(new PoolProtocol.OwnerSurvey(s.unorderedHoldings().stream()
                     .filter(h -> h.state() != LeaseState.RESERVED)
                     .map(h -> new PoolProtocol.SurveyEntry(h.owner(), h.state(), h.since())).toList()));
             case PoolProtocol.Reclaim(List<PoolProtocol.ReclaimOrder> orders, String reason, var replyTo) ->

@@ -95,13 +95,20 @@ public final class PoolState implements IpamSerializable {
         return holdings.size();
     }
 
+    /** The holdings ordered by owner identity. */
     List<Holding> holdings() {
+        List<Holding> list = unorderedHoldings();
+        list.sort(Comparator.comparing((Holding h) -> h.owner().identity()));
+        return list;
+    }
+
+    /** The holdings in no particular order: for the reclaimer's survey, which runs often on big pools. */
+    List<Holding> unorderedHoldings() {
         List<Holding> list = new ArrayList<>(holdings.size());
         scala.collection.Iterator<Holding> it = holdings.valuesIterator();
         while (it.hasNext()) {
             list.add(it.next());
         }
-        list.sort(Comparator.comparing((Holding h) -> h.owner().identity()));
         return list;
     }
 
@@ -140,6 +147,13 @@ public final class PoolState implements IpamSerializable {
 
     PoolState apply(PoolEvent event) {
         return switch (event) {
+            case PoolEvent.Batch(List<PoolEvent> changes) -> {
+                PoolState next = this;
+                for (PoolEvent change : changes) {
+                    next = next.apply(change);
+                }
+                yield next;
+            }
             case PoolEvent.Reserved(Owner owner, long i4, long i6, String id, Instant at, Instant expiresAt) -> {
                 Holding existing = holding(owner.identity());
                 HashMap<String, String> open = reservations;
@@ -280,7 +294,7 @@ public final class PoolState implements IpamSerializable {
 
     @JsonValue
     public PoolSnapshot snapshot() {
-        return new PoolSnapshot(spec, holdings(), reservationSeq, recentReclaims, reclaimed);
+        return new PoolSnapshot(spec, unorderedHoldings(), reservationSeq, recentReclaims, reclaimed);
     }
 
     /** Rebuilds the used sets and the reservation index from the holdings. */

@@ -323,7 +323,8 @@ class PoolLedgerTest {
         requests.add(new PoolProtocol.Release(pod("p0"), ReleaseMode.KEEP_FIXED, probe.ref()));
         requests.add(new PoolProtocol.Allocate(AllocationRequest.any(pod("p5")), probe.ref()));
         var result = ledger.<PoolLedger.BatchApplied>runCommand(replyTo -> new PoolLedger.ApplyBatch(requests, T0, replyTo));
-        assertEquals(7, result.events().size());
+        assertEquals(1, result.events().size(), "one journal entry for the whole batch");
+        assertEquals(7, assertInstanceOf(PoolEvent.Batch.class, result.events().getFirst()).changes().size());
         assertEquals(new PoolLedger.BatchApplied(7, 7), result.reply());
         List<InetAddress> given = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
