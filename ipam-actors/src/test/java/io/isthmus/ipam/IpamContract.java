@@ -154,6 +154,26 @@ abstract class IpamContract {
     }
 
     @Test
+    void aPoolAskedForBeforeItExistedServesOnceCreated() throws Exception {
+        Ipam ipam = ipam();
+        assertEquals(IpamError.UNKNOWN_POOL, refused(ipam.allocate("later", AllocationRequest.any(pod(ipam, "a")))).error());
+        await(ipam.createPool(pool("later", "10.1.0.0/24")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) { // the entity that said UNKNOWN_POOL passivates; the next one loads the new spec
+            try {
+                assertEquals(List.of(ip("10.1.0.1")), await(ipam.allocate("later", AllocationRequest.any(pod(ipam, "a")))).ips());
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof IpamException ipamError && ipamError.error() == IpamError.UNKNOWN_POOL)
+                        || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    @Test
     void aPoolOutsideTheClustersSegmentsIsRefusedAndNotCreated() throws Exception {
         Ipam ipam = ipam("10.1.0.0/16");
         IpamException outside = refused(ipam.createPool(pool("pods", "10.1.0.0/24", "fd00:1::/64")));
