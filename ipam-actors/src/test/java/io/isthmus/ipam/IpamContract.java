@@ -299,8 +299,9 @@ abstract class IpamContract {
     }
 
     /**
-     * Seeded random allocations, releases, reservations (some never committed) and forgets from many owners at
-     * once: no address is ever held by two owners, and every acknowledged lease is there, also after expiry.
+     * Seeded random allocations, releases, reservations (some never committed), forgets and owners that die (the
+     * reclaimer takes their leases) from many owners at once: no address is ever held by two owners, every
+     * acknowledged lease of a live owner is there, also after expiry and reclaim, and nothing of a dead one stays.
      */
     @Test
     void randomizedOperationsNeverGiveOneAddressToTwoOwnersAndLoseNoAcknowledgedLease() throws Exception {
@@ -314,7 +315,14 @@ abstract class IpamContract {
             owners.add(Owner.of(ipam.cluster(), "ns", kind, "o" + i, "u0"));
         }
         Map<String, List<InetAddress>> acknowledged = new HashMap<>(); // identity -> addresses the client was told
+        Set<String> dead = new HashSet<>();
         for (int wave = 0; wave < 60; wave++) {
+            if (random.nextInt(4) == 0) { // an owner dies: from now on the reclaimer may take its lease
+                Owner dying = owners.remove(random.nextInt(owners.size()));
+                liveness.set(dying, OwnerState.GONE);
+                dead.add(dying.identity());
+                acknowledged.remove(dying.identity());
+            }
             List<Owner> shuffled = new ArrayList<>(owners);
             java.util.Collections.shuffle(shuffled, random);
             List<CompletableFuture<Runnable>> inFlight = new ArrayList<>();
@@ -365,6 +373,10 @@ abstract class IpamContract {
         Thread.sleep(1500); // every uncommitted reservation has expired
         checkLeases(ipam, acknowledged, seed);
         assertTrue(leasesOf(ipam, "pods").stream().noneMatch(l -> l.state() == LeaseState.RESERVED));
+        eventually("the reclaimer took every dead owner's lease (seed " + seed + ")",
+                () -> leasesOf(ipam, "pods").stream().noneMatch(l -> dead.contains(l.owner().identity())));
+        checkLeases(ipam, acknowledged, seed);
+        assertTrue(await(ipam.pool("pods")).reclaimed() > 0, "seed " + seed + ": the run exercised the reclaimer");
     }
 
     private static void checkLeases(Ipam ipam, Map<String, List<InetAddress>> acknowledged, long seed) {
