@@ -238,7 +238,4 @@ public final class Ipam {
         return new IllegalStateException("unexpected reply " + reply);
     }
 
-    ActorSystem<?> system() {
-        return system;
-    }
 }

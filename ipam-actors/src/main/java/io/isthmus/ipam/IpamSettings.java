@@ -13,7 +13,7 @@ import java.time.Duration;
  * @param reclaimInterval     how often a pool asks {@link OwnerLiveness} about its owners
  * @param askTimeout          how long the facade waits for a pool or the directory
  * @param maxBatch            at most this many requests go into one journal write
- * @param snapshotEvery       a pool saves a snapshot every this many events (two are kept)
+ * @param snapshotEvery       a pool saves a snapshot every this many journal entries (group commits; two are kept)
  */
 public record IpamSettings(Duration reservationTimeout, Duration expiryCheckInterval, Duration reclaimGrace,
                            Duration reclaimInterval, Duration askTimeout, int maxBatch, int snapshotEvery) {

@@ -15,11 +15,11 @@ public record AddressRange(InetAddress first, InetAddress last) {
             throw new InvalidFieldException("range", "", "needs a first and a last address");
         }
         if ((first instanceof Inet4Address) != (last instanceof Inet4Address)) {
-            throw new InvalidFieldException("range", first.getHostAddress() + "-" + last.getHostAddress(),
+            throw new InvalidFieldException("range", LeasedAddress.text(first) + "-" + LeasedAddress.text(last),
                     "first and last must be of one family");
         }
         if (number(first).compareTo(number(last)) > 0) {
-            throw new InvalidFieldException("range", first.getHostAddress() + "-" + last.getHostAddress(),
+            throw new InvalidFieldException("range", LeasedAddress.text(first) + "-" + LeasedAddress.text(last),
                     "first must not be after last");
         }
     }
@@ -64,6 +64,6 @@ public record AddressRange(InetAddress first, InetAddress last) {
 
     @Override
     public String toString() {
-        return first.equals(last) ? first.getHostAddress() : first.getHostAddress() + "-" + last.getHostAddress();
+        return first.equals(last) ? LeasedAddress.text(first) : LeasedAddress.text(first) + "-" + LeasedAddress.text(last);
     }
 }

@@ -22,7 +22,7 @@ public record AllocationRequest(Owner owner, List<InetAddress> addresses, List<C
         within = within == null ? List.of() : List.copyOf(within);
         if (addresses.size() > 2 || addresses.size() == 2
                 && (addresses.get(0) instanceof Inet4Address) == (addresses.get(1) instanceof Inet4Address)) {
-            throw new InvalidFieldException("request.ip", addresses.stream().map(InetAddress::getHostAddress).toList(),
+            throw new InvalidFieldException("request.ip", addresses.stream().map(LeasedAddress::text).toList(),
                     "at most one IPv4 and one IPv6 address");
         }
         if (within.size() > 2 || within.size() == 2 && within.get(0).isIpv4() == within.get(1).isIpv4()) {

@@ -13,6 +13,12 @@ public record LeasedAddress(InetAddress address, Cidr network, Optional<InetAddr
 
     /** {@code 10.8.0.5/16}: the form CNI results and {@code ip addr add} use. */
     public String withPrefix() {
-        return address.getHostAddress() + "/" + network.prefix();
+        return text(address) + "/" + network.prefix();
+    }
+
+    /** An address in its canonical text form (IPv6 compressed, RFC 5952), as Cidr prints networks. */
+    public static String text(InetAddress address) {
+        String host = Cidr.of(address, address.getAddress().length * 8).toString();
+        return host.substring(0, host.indexOf('/'));
     }
 }

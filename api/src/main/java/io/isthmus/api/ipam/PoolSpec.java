@@ -48,7 +48,7 @@ public record PoolSpec(String name, List<Cidr> cidrs, List<AddressRange> exclude
         for (int i = 0; i < reserved.size(); i++) {
             InetAddress address = reserved.get(i);
             if (familyCidr(pool, address instanceof Inet4Address).filter(c -> c.contains(address)).isEmpty()) {
-                throw new InvalidFieldException("pool.reserved[" + i + "]", address.getHostAddress(),
+                throw new InvalidFieldException("pool.reserved[" + i + "]", LeasedAddress.text(address),
                         "is outside the pool's CIDRs " + pool);
             }
         }
@@ -58,14 +58,14 @@ public record PoolSpec(String name, List<Cidr> cidrs, List<AddressRange> exclude
             String field = "pool.gateway[" + i + "]";
             boolean v4 = gateway instanceof Inet4Address;
             Cidr cidr = familyCidr(pool, v4).filter(c -> c.contains(gateway)).orElseThrow(() ->
-                    new InvalidFieldException(field, gateway.getHostAddress(), "is outside the pool's CIDRs " + pool));
+                    new InvalidFieldException(field, LeasedAddress.text(gateway), "is outside the pool's CIDRs " + pool));
             if (gatewayOfFamily[v4 ? 0 : 1]) {
-                throw new InvalidFieldException(field, gateway.getHostAddress(), "at most one gateway per address family");
+                throw new InvalidFieldException(field, LeasedAddress.text(gateway), "at most one gateway per address family");
             }
             gatewayOfFamily[v4 ? 0 : 1] = true;
             if (v4 && cidr.prefix() < 31 && (gateway.equals(cidr.network())
                     || gateway.equals(cidr.addressAt(cidr.size().subtract(BigInteger.ONE))))) {
-                throw new InvalidFieldException(field, gateway.getHostAddress(),
+                throw new InvalidFieldException(field, LeasedAddress.text(gateway),
                         "is the network or broadcast address of " + cidr);
             }
         }

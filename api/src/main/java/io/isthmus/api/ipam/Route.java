@@ -16,7 +16,7 @@ public record Route(Cidr destination, Optional<InetAddress> via) {
         }
         via = via == null ? Optional.empty() : via;
         if (via.isPresent() && (via.get() instanceof Inet4Address) != destination.isIpv4()) {
-            throw new InvalidFieldException("route", destination + " via " + via.get().getHostAddress(),
+            throw new InvalidFieldException("route", destination + " via " + LeasedAddress.text(via.get()),
                     "the next hop must be of the destination's family");
         }
     }
@@ -38,6 +38,6 @@ public record Route(Cidr destination, Optional<InetAddress> via) {
 
     @Override
     public String toString() {
-        return via.map(v -> destination + " via " + v.getHostAddress()).orElse(destination.toString());
+        return via.map(v -> destination + " via " + LeasedAddress.text(v)).orElse(destination.toString());
     }
 }

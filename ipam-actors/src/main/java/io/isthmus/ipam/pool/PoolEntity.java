@@ -87,11 +87,12 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     public static Behavior<Command> create(EntityContext<Command> entity, IpamSettings settings, OwnerLiveness liveness,
                                            Clock clock) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-                new PoolEntity(context, timers, entity.getEntityId(), settings, liveness, clock)));
+                new PoolEntity(context, timers, entity.getEntityId(), entity.getShard(), settings, liveness, clock)));
     }
 
     private final TimerScheduler<Command> timers;
     private final String entityId;
+    private final ActorRef<ClusterSharding.ShardCommand> shard;
     private final String poolName;
     private final IpamSettings settings;
     private final OwnerLiveness liveness;
@@ -112,10 +113,12 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     private final List<ActorRef<Reply>> nextSurveyWaiters = new ArrayList<>();
 
     private PoolEntity(ActorContext<Command> context, TimerScheduler<Command> timers, String entityId,
-                       IpamSettings settings, OwnerLiveness liveness, Clock clock) {
+                       ActorRef<ClusterSharding.ShardCommand> shard, IpamSettings settings, OwnerLiveness liveness,
+                       Clock clock) {
         super(context);
         this.timers = timers;
         this.entityId = entityId;
+        this.shard = shard;
         this.poolName = entityId.substring(entityId.indexOf('.') + 1);
         this.settings = settings;
         this.liveness = liveness;
@@ -188,7 +191,11 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
         if (spec.isEmpty()) {
             unknown = true;
             failAll(unknownPool());
-            return this; // answers UNKNOWN_POOL until passivated; a pool created later starts a fresh entity
+            // Passivate (not just stop): a remembered entity that stops is restarted. Until the stop arrives we answer
+            // UNKNOWN_POOL; the shard buffers what comes after and hands it to a fresh entity, which loads the spec
+            // again (the pool may have been created meanwhile).
+            shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+            return this;
         }
         startLedger(spec.get());
         return this;
@@ -308,13 +315,17 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
         }
         Instant now = clock.instant();
         List<PoolProtocol.ReclaimOrder> orders = new ArrayList<>();
-        Set<String> seen = answered.entries().stream().map(e -> e.owner().identity()).collect(Collectors.toSet());
-        goneSince.keySet().retainAll(seen);
+        if (!goneSince.isEmpty()) { // forget owners whose lease is gone (a big pool usually has none in here)
+            Set<String> seen = answered.entries().stream().map(e -> e.owner().identity()).collect(Collectors.toSet());
+            goneSince.keySet().retainAll(seen);
+        }
         for (PoolProtocol.SurveyEntry entry : answered.entries()) {
             String identity = entry.owner().identity();
             OwnerState state = answered.states().get(entry.owner());
             if (!isGone(entry, state)) {
-                goneSince.remove(identity);
+                if (!goneSince.isEmpty()) {
+                    goneSince.remove(identity);
+                }
                 continue;
             }
             Instant since = goneSince.computeIfAbsent(identity, k -> now);

@@ -1,15 +1,35 @@
 package io.isthmus.ipam.pool;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.isthmus.api.ipam.Owner;
 import io.isthmus.ipam.IpamSerializable;
 
 import java.time.Instant;
+import java.util.List;
 
 /**
  * What happened to a pool, in its journal. Addresses are indices into the pool's families (-1: no such family),
- * which keeps events small; {@link PoolState} turns them back into addresses.
+ * which keeps events small; {@link PoolState} turns them back into addresses. A group commit of several changes
+ * is stored as one {@link Batch} (one journal row per write: the journal's per-row cost is what limits throughput).
  */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME)
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = PoolEvent.Reserved.class, name = "reserved"),
+        @JsonSubTypes.Type(value = PoolEvent.Committed.class, name = "committed"),
+        @JsonSubTypes.Type(value = PoolEvent.Leased.class, name = "leased"),
+        @JsonSubTypes.Type(value = PoolEvent.ReservationExpired.class, name = "expired"),
+        @JsonSubTypes.Type(value = PoolEvent.Released.class, name = "released"),
+        @JsonSubTypes.Type(value = PoolEvent.Reclaimed.class, name = "reclaimed"),
+        @JsonSubTypes.Type(value = PoolEvent.Batch.class, name = "batch")})
 public sealed interface PoolEvent extends IpamSerializable {
+    /** The changes of one group commit, applied in order. */
+    record Batch(List<PoolEvent> changes) implements PoolEvent {
+        public Batch {
+            changes = List.copyOf(changes);
+        }
+    }
+
     /** Addresses held for {@code owner} until {@code expiresAt}, under {@code reservationId}. */
     record Reserved(Owner owner, long v4, long v6, String reservationId, Instant at, Instant expiresAt) implements PoolEvent {
     }

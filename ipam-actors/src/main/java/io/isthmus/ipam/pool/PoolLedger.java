@@ -5,6 +5,7 @@ import io.isthmus.api.ipam.AllocationRequest;
 import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
 import io.isthmus.api.ipam.LeaseState;
+import io.isthmus.api.ipam.LeasedAddress;
 import io.isthmus.api.ipam.Owner;
 import io.isthmus.api.ipam.PoolSpec;
 import io.isthmus.api.ipam.ReclaimRecord;
@@ -121,7 +122,8 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
         if (events.isEmpty()) {
             return Effect().none().thenRun(s -> answer.run()).thenReply(batch.replyTo(), s -> done);
         }
-        return Effect().persist(events).thenRun(s -> answer.run()).thenReply(batch.replyTo(), s -> done);
+        PoolEvent stored = events.size() == 1 ? events.getFirst() : new PoolEvent.Batch(events);
+        return Effect().persist(stored).thenRun(s -> answer.run()).thenReply(batch.replyTo(), s -> done);
     }
 
     private Decision decide(PoolState s, Request request, Instant now) {
@@ -134,7 +136,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             case PoolProtocol.GetStatus g -> Decision.reply(new PoolProtocol.StatusReport(s.status()));
             case PoolProtocol.GetReclaims g -> Decision.reply(new PoolProtocol.ReclaimList(s.recentReclaims()));
             case PoolProtocol.ExpireReservations e -> expire(s, now);
-            case PoolProtocol.SurveyOwners o -> Decision.reply(new PoolProtocol.OwnerSurvey(s.holdings().stream()
+            case PoolProtocol.SurveyOwners o -> Decision.reply(new PoolProtocol.OwnerSurvey(s.unorderedHoldings().stream()
                     .filter(h -> h.state() != LeaseState.RESERVED)
                     .map(h -> new PoolProtocol.SurveyEntry(h.owner(), h.state(), h.since())).toList()));
             case PoolProtocol.Reclaim(List<PoolProtocol.ReclaimOrder> orders, String reason, var replyTo) ->
@@ -236,7 +238,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
                 if (index != (v4 ? existing.v4() : existing.v6())) {
                     throw new IpamException(IpamError.ADDRESS_IN_USE, request.owner().identity() + " already holds "
                             + s.addresses(existing.v4(), existing.v6()) + " in pool " + spec.name()
-                            + "; release it before asking for " + asked.getHostAddress(), "request.ip", asked.getHostAddress());
+                            + "; release it before asking for " + LeasedAddress.text(asked), "request.ip", LeasedAddress.text(asked));
                 }
             }
             return new long[]{existing.v4(), existing.v6()};
@@ -244,8 +246,8 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
         for (InetAddress asked : request.addresses()) {
             Family family = s.family(asked instanceof Inet4Address);
             if (family == null || !family.cidr().contains(asked)) {
-                throw new IpamException(IpamError.INVALID_INPUT, "invalid request.ip '" + asked.getHostAddress()
-                        + "': is outside pool " + spec.name() + " " + spec.cidrs(), "request.ip", asked.getHostAddress());
+                throw new IpamException(IpamError.INVALID_INPUT, "invalid request.ip '" + LeasedAddress.text(asked)
+                        + "': is outside pool " + spec.name() + " " + spec.cidrs(), "request.ip", LeasedAddress.text(asked));
             }
         }
         for (Cidr range : request.within()) {
@@ -269,13 +271,13 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             InetAddress asked = request.address(v4).get();
             long index = family.indexOf(asked);
             if (index < 0 || family.blocked().contains(index)) {
-                throw new IpamException(IpamError.ADDRESS_IN_USE, asked.getHostAddress() + " is not allocatable in pool "
-                        + spec.name() + " (network, broadcast, gateway or excluded address)", "request.ip", asked.getHostAddress());
+                throw new IpamException(IpamError.ADDRESS_IN_USE, LeasedAddress.text(asked) + " is not allocatable in pool "
+                        + spec.name() + " (network, broadcast, gateway or excluded address)", "request.ip", LeasedAddress.text(asked));
             }
             String holder = used.contains(index) ? s.holderOf(v4, index) : null;
             if (holder != null || used.contains(index) && !family.reserved().contains(index)) {
-                throw new IpamException(IpamError.ADDRESS_IN_USE, asked.getHostAddress() + " in pool " + spec.name()
-                        + " is held by " + holder, "request.ip", asked.getHostAddress());
+                throw new IpamException(IpamError.ADDRESS_IN_USE, LeasedAddress.text(asked) + " in pool " + spec.name()
+                        + " is held by " + holder, "request.ip", LeasedAddress.text(asked));
             }
             return index;
         }

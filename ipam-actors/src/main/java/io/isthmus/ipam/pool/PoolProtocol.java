@@ -1,5 +1,7 @@
 package io.isthmus.ipam.pool;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.isthmus.api.ipam.AllocationRequest;
 import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
@@ -25,6 +27,18 @@ public final class PoolProtocol {
     private PoolProtocol() {
     }
 
+    @JsonTypeInfo(use = JsonTypeInfo.Id.NAME)
+    @JsonSubTypes({
+            @JsonSubTypes.Type(value = Reserve.class, name = "reserve"),
+            @JsonSubTypes.Type(value = Commit.class, name = "commit"),
+            @JsonSubTypes.Type(value = Allocate.class, name = "allocate"),
+            @JsonSubTypes.Type(value = Release.class, name = "release"),
+            @JsonSubTypes.Type(value = GetLeases.class, name = "leases"),
+            @JsonSubTypes.Type(value = GetStatus.class, name = "status"),
+            @JsonSubTypes.Type(value = GetReclaims.class, name = "reclaims"),
+            @JsonSubTypes.Type(value = ExpireReservations.class, name = "expire"),
+            @JsonSubTypes.Type(value = SurveyOwners.class, name = "survey"),
+            @JsonSubTypes.Type(value = Reclaim.class, name = "reclaim")})
     public sealed interface Request extends PoolEntity.Command {
         ActorRef<Reply> replyTo();
     }

@@ -95,13 +95,20 @@ public final class PoolState implements IpamSerializable {
         return holdings.size();
     }
 
+    /** The holdings ordered by owner identity. */
     List<Holding> holdings() {
+        List<Holding> list = unorderedHoldings();
+        list.sort(Comparator.comparing((Holding h) -> h.owner().identity()));
+        return list;
+    }
+
+    /** The holdings in no particular order: for the reclaimer's survey, which runs often on big pools. */
+    List<Holding> unorderedHoldings() {
         List<Holding> list = new ArrayList<>(holdings.size());
         scala.collection.Iterator<Holding> it = holdings.valuesIterator();
         while (it.hasNext()) {
             list.add(it.next());
         }
-        list.sort(Comparator.comparing((Holding h) -> h.owner().identity()));
         return list;
     }
 
@@ -140,6 +147,13 @@ public final class PoolState implements IpamSerializable {
 
     PoolState apply(PoolEvent event) {
         return switch (event) {
+            case PoolEvent.Batch(List<PoolEvent> changes) -> {
+                PoolState next = this;
+                for (PoolEvent change : changes) {
+                    next = next.apply(change);
+                }
+                yield next;
+            }
             case PoolEvent.Reserved(Owner owner, long i4, long i6, String id, Instant at, Instant expiresAt) -> {
                 Holding existing = holding(owner.identity());
                 HashMap<String, String> open = reservations;
@@ -280,27 +294,51 @@ public final class PoolState implements IpamSerializable {
 
     @JsonValue
     public PoolSnapshot snapshot() {
-        return new PoolSnapshot(spec, holdings(), reservationSeq, recentReclaims, reclaimed);
+        return PoolSnapshot.of(spec, unorderedHoldings(), reservationSeq, recentReclaims, reclaimed);
     }
 
     /** Rebuilds the used sets and the reservation index from the holdings. */
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     public static PoolState fromSnapshot(PoolSnapshot snapshot) {
         PoolState empty = empty(snapshot.spec());
-        RunSet next4 = empty.used4;
-        RunSet next6 = empty.used6;
+        List<Holding> all = snapshot.holdings();
+        long[] held4 = new long[all.size()];
+        long[] held6 = new long[all.size()];
+        int n4 = 0;
+        int n6 = 0;
         HashMap<String, Holding> byIdentity = HashMap$.MODULE$.empty();
         HashMap<String, String> open = HashMap$.MODULE$.empty();
-        for (Holding h : snapshot.holdings()) {
-            next4 = h.v4() >= 0 ? next4.add(h.v4()) : next4;
-            next6 = h.v6() >= 0 ? next6.add(h.v6()) : next6;
+        for (Holding h : all) {
+            if (h.v4() >= 0) {
+                held4[n4++] = h.v4();
+            }
+            if (h.v6() >= 0) {
+                held6[n6++] = h.v6();
+            }
             byIdentity = byIdentity.updated(h.owner().identity(), h);
             if (h.state() == LeaseState.RESERVED) {
                 open = open.updated(h.reservationId(), h.owner().identity());
             }
         }
-        return new PoolState(snapshot.spec(), empty.v4, empty.v6, next4, next6, byIdentity, open, snapshot.reservationSeq(),
+        return new PoolState(snapshot.spec(), empty.v4, empty.v6, withRuns(empty.used4, held4, n4),
+                withRuns(empty.used6, held6, n6), byIdentity, open, snapshot.reservationSeq(),
                 List.copyOf(snapshot.recentReclaims()), snapshot.reclaimed());
+    }
+
+    /** Adds sorted indices run by run: a full /16 is one addRange instead of 65,534 adds. */
+    private static RunSet withRuns(RunSet base, long[] indices, int count) {
+        java.util.Arrays.sort(indices, 0, count);
+        RunSet set = base;
+        int i = 0;
+        while (i < count) {
+            int j = i;
+            while (j + 1 < count && indices[j + 1] <= indices[j] + 1) {
+                j++;
+            }
+            set = set.addRange(indices[i], indices[j]);
+            i = j + 1;
+        }
+        return set;
     }
 
     @Override
