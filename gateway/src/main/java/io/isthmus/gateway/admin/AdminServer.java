@@ -63,7 +63,15 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
         server.registerGauges();
         var listen = gateway.config().admin();
         try {
-            server.binding = Http.get(system).newServerAt(listen.host(), listen.port()).bind(server.routes())
+            // gRPC (HTTP/2 with prior knowledge) for the IPAM service, the JSON routes for everything else.
+            var grpc = io.isthmus.api.grpc.ipam.IpamHandlerFactory.create(
+                    new io.isthmus.gateway.ipam.IpamGrpcService(gateway.ipam(), gateway.addressPlan()), system);
+            var json = server.routes().handler(system);
+            org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
+                    CompletionStage<HttpResponse>> both = request ->
+                    request.getUri().path().startsWith("/" + io.isthmus.api.grpc.ipam.Ipam.name + "/")
+                            ? grpc.apply(request) : json.apply(request);
+            server.binding = Http.get(system).newServerAt(listen.host(), listen.port()).bind(both)
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new InvalidFieldException("isthmus.admin.port", listen, "cannot listen there: " + rootMessage(e));

@@ -45,19 +45,36 @@ public final class IpamJson {
     /** {@code {"name", "cidrs": [..], "exclude": [..], "reserved": [..], "gateways": [..], "routes": [..]}}. */
     public PoolSpec poolSpec(JsonNode body) {
         requireObject("pool", body);
-        return new PoolSpec(text(body, "name", "pool.name"),
-                list(body, "cidrs", "pool.cidrs", Cidr::parse),
-                list(body, "exclude", "pool.exclude", AddressRange::parse),
-                list(body, "reserved", "pool.reserved", IpLiteral::parse),
-                list(body, "gateways", "pool.gateways", IpLiteral::parse),
-                list(body, "routes", "pool.routes", Route::parse));
+        return poolSpec(text(body, "name", "pool.name"), strings(body, "cidrs", "pool.cidrs"),
+                strings(body, "exclude", "pool.exclude"), strings(body, "reserved", "pool.reserved"),
+                strings(body, "gateways", "pool.gateways"), strings(body, "routes", "pool.routes"));
+    }
+
+    /** A pool from its text forms, checked the same way whatever the request came as (JSON, gRPC). */
+    public static PoolSpec poolSpec(String name, List<String> cidrs, List<String> exclude, List<String> reserved,
+                                    List<String> gateways, List<String> routes) {
+        return new PoolSpec(name, parseAll(cidrs, "pool.cidrs", Cidr::parse),
+                parseAll(exclude, "pool.exclude", AddressRange::parse),
+                parseAll(reserved, "pool.reserved", IpLiteral::parse),
+                parseAll(gateways, "pool.gateways", IpLiteral::parse),
+                parseAll(routes, "pool.routes", Route::parse));
+    }
+
+    /** An allocation request from its text forms. */
+    public static AllocationRequest allocation(Owner owner, List<String> ips, List<String> within) {
+        return new AllocationRequest(owner, parseAll(ips, "ips", IpLiteral::parse), parseAll(within, "within", Cidr::parse));
+    }
+
+    /** An owner from its text forms; an empty kind is a plain Pod. */
+    public static Owner owner(ClusterId cluster, String namespace, String kind, String name, String uid) {
+        return new Owner(cluster, namespace, OwnerKind.parse("owner.kind", kind.isEmpty() ? OwnerKind.POD.wireName() : kind),
+                name, uid);
     }
 
     /** {@code {"owner": {...}, "ips": [..], "within": [..]}}. */
     public AllocationRequest allocation(JsonNode body, ClusterId cluster) {
         requireObject("allocation", body);
-        return new AllocationRequest(owner(body.get("owner"), cluster),
-                list(body, "ips", "ips", IpLiteral::parse), list(body, "within", "within", Cidr::parse));
+        return allocation(owner(body.get("owner"), cluster), strings(body, "ips", "ips"), strings(body, "within", "within"));
     }
 
     /** {@code {"owner": {...}, "mode": "keep-fixed" | "forget"}}. */
@@ -81,9 +98,9 @@ public final class IpamJson {
             throw new InvalidFieldException("owner", node == null ? "" : node.toString(),
                     "must be an object {namespace, kind, name, uid}");
         }
-        String kind = node.hasNonNull("kind") ? node.get("kind").asText() : OwnerKind.POD.wireName();
-        return new Owner(cluster, text(node, "namespace", "owner.namespace"), OwnerKind.parse("owner.kind", kind),
-                text(node, "name", "owner.name"), node.hasNonNull("uid") ? node.get("uid").asText() : "");
+        return owner(cluster, text(node, "namespace", "owner.namespace"),
+                node.hasNonNull("kind") ? node.get("kind").asText() : "", text(node, "name", "owner.name"),
+                node.hasNonNull("uid") ? node.get("uid").asText() : "");
     }
 
     // ---- answers ----------------------------------------------------------------------------------------------
@@ -200,9 +217,9 @@ public final class IpamJson {
         return out;
     }
 
-    private static <T> List<T> list(JsonNode node, String key, String field, BiFunction<String, String, T> parse) {
+    private static List<String> strings(JsonNode node, String key, String field) {
         JsonNode value = node.get(key);
-        List<T> out = new ArrayList<>();
+        List<String> out = new ArrayList<>();
         if (value == null || value.isNull()) {
             return out;
         }
@@ -211,11 +228,18 @@ public final class IpamJson {
         }
         for (int i = 0; i < value.size(); i++) {
             JsonNode item = value.get(i);
-            String itemField = field + "[" + i + "]";
             if (!item.isTextual()) {
-                throw new InvalidFieldException(itemField, item.toString(), "must be a string");
+                throw new InvalidFieldException(field + "[" + i + "]", item.toString(), "must be a string");
             }
-            out.add(parse.apply(itemField, item.asText()));
+            out.add(item.asText());
+        }
+        return out;
+    }
+
+    private static <T> List<T> parseAll(List<String> values, String field, BiFunction<String, String, T> parse) {
+        List<T> out = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            out.add(parse.apply(field + "[" + i + "]", values.get(i)));
         }
         return out;
     }

@@ -158,6 +158,35 @@ class IpamCliTest {
     }
 
     @Test
+    @Order(6)
+    void theGrpcIpamServiceOnTheAdminPortGivesTheSameAnswersAndStatuses() throws Exception {
+        var client = io.isthmus.api.grpc.ipam.IpamClient.create(org.apache.pekko.grpc.GrpcClientSettings
+                .connectToServiceAt("127.0.0.1", gateway.adminAddress().getPort(), gateway.system()).withTls(false),
+                gateway.system());
+        try {
+            var pools = client.listPools(io.isthmus.api.grpc.ipam.ListPoolsRequest.getDefaultInstance())
+                    .toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals("pods", pools.getPools(0).getSpec().getName());
+            var lease = client.allocate(io.isthmus.api.grpc.ipam.AllocateRequest.newBuilder().setPool("pods")
+                    .setOwner(io.isthmus.api.grpc.ipam.Owner.newBuilder().setNamespace("grpc").setName("client-1").setUid("g1"))
+                    .build()).toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(lease.getAddresses(0).getAddress().startsWith("10.128.0."), lease.toString());
+            var refused = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> client.allocate(io.isthmus.api.grpc.ipam.AllocateRequest.newBuilder().setPool("pods")
+                            .setOwner(io.isthmus.api.grpc.ipam.Owner.newBuilder().setNamespace("grpc").setName("x"))
+                            .addIps("10.128.0.300").build()).toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(refused.getCause().getMessage().contains("INVALID_ARGUMENT")
+                    && refused.getCause().getMessage().contains("10.128.0.300"), refused.getCause().getMessage());
+            var unknown = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> client.listLeases(io.isthmus.api.grpc.ipam.PoolRef.newBuilder().setPool("nope").build())
+                            .toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(unknown.getCause().getMessage().contains("NOT_FOUND"), unknown.getCause().getMessage());
+        } finally {
+            client.close();
+        }
+    }
+
+    @Test
     @Order(7)
     void anOwnerMissingFromTheOwnersFileIsReclaimedAfterTheGraceAndShownAsSuch() throws Exception {
         String before = ok("ipam", "leases", "--admin", admin, "--pool", "pods").out();
