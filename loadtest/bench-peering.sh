@@ -230,8 +230,8 @@ driver resync-exporter --name east --admin "$(admin east)" --dns "${dns_port[eas
 for n in east west edge; do alive "$n"; done
 
 echo
-echo "FAILOVER — not in this benchmark: the clusters here run one replica each. Replica failover (3 replicas on a"
-echo "  PostgreSQL journal, kill -9 of one) is measured by gateway's ReplicaFailoverTest, which prints its figures."
+echo "FAILOVER — not in this benchmark: the clusters here run one replica each. Replica failover (two clusters of two"
+echo "  replicas on PostgreSQL, kill -9 under export churn) is measured by gateway's ReplicaFailoverTest, which prints its figures."
 
 for n in east west edge; do stop "$n"; done
 
@@ -261,6 +261,6 @@ summary "propagation, p99 <= 100 ms" "$work/propagation.out"
 summary "resync (receiver restarts), <= 2 s" "$work/resync-receiver.out"
 summary "resync (exporter restarts), <= 2 s" "$work/resync-exporter.out"
 summary "propagation with $max_k simulated clusters, p99 <= 100 ms" "$work/scale.out"
-echo "  failover <= 1 s: see ReplicaFailoverTest (updates keep flowing at once; writes wait for downing)"
+echo "  failover <= 1 s: see ReplicaFailoverTest (kill -> next acknowledged write; kill -> change answered by the other cluster)"
 echo
 echo "done in $(( SECONDS - started )) s: $(date -u '+%F %T UTC')"
