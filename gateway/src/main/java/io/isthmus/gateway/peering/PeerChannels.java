@@ -58,7 +58,10 @@ public final class PeerChannels {
 
     /** Sends over the first open link to {@code to} that takes it; false when none did (no link, or all full). */
     public boolean send(ClusterId to, PeerMessage message) {
-        List<Predicate<PeerMessage>> offers = links.getOrDefault(to, new CopyOnWriteArrayList<>());
+        List<Predicate<PeerMessage>> offers = links.get(to);
+        if (offers == null) {
+            return false;
+        }
         for (Predicate<PeerMessage> offer : offers) {
             if (offer.test(message)) {
                 return true;
