@@ -5,10 +5,12 @@
 #   2. N ADDs (then N DELs) through Debian's real macvlan plugin, each into its own pod network namespace,
 #      once one at a time and once C at a time.
 # Prints total time, per-call p50/p99/max and CPU per call; it never fails on a slow figure. Needs root (network
-# namespaces). The pool side is the in-memory test double of ipam-actors' tests, so the figures are the plugin, the
-# socket protocol and the CNI plugins, not the durable pool entities. See ipam-actors/CNI.md.
+# namespaces). By default the pool side is the in-memory test double of ipam-actors' tests (the figures are then the
+# plugin, the socket protocol and the CNI plugins); with --gateway a real gateway is started (./isthmus gateway, its
+# own H2 journal in a scratch dir, a /21 pool in a claimed underlay segment) and every call goes to its pool entities.
+# See ipam-actors/CNI.md.
 #
-#   loadtest/bench-cni.sh [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]   (defaults 1000 1000 1,8 100)
+#   loadtest/bench-cni.sh [--gateway] [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]   (defaults 1000 1000 1,8 100)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,11 +19,16 @@ source "$root/scripts/java-env.sh"
 source "$root/scripts/install-packages.sh"
 
 case "${1:-}" in
-  -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
+with_gateway=0
+if [[ "${1:-}" == "--gateway" ]]; then
+  with_gateway=1
+  shift
+fi
 [[ $(id -u) -eq 0 ]] || { echo "bench-cni: needs root (it creates network namespaces)" >&2; exit 1; }
 # gcc + libc6-dev build the plugin; containernetworking-plugins is macvlan; iproute2 and util-linux (nsenter) run it.
-isthmus_need gcc libc6-dev containernetworking-plugins iproute2 util-linux
+isthmus_need gcc libc6-dev containernetworking-plugins iproute2 util-linux curl
 
 log="${TMPDIR:-/tmp}/bench-cni-build.log"
 echo "building ipam-actors (classes, the plugin, test classes) ..." >&2
@@ -34,6 +41,37 @@ if ! (cd "$root" && ./mvnw -B -q -ntp -pl ipam-actors -am test-compile \
 fi
 
 echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%F %T') UTC"
+gateway_args=()
+if [[ $with_gateway == 1 ]]; then
+  scratch="$(mktemp -d /tmp/isthmus-bench-cni.XXXXXX)"
+  port=$((20000 + RANDOM % 20000))
+  "$root/isthmus" mesh init --ca "$scratch/ca" >/dev/null
+  "$root/isthmus" mesh issue --ca "$scratch/ca" --cluster bench --out "$scratch/data/tls" >/dev/null
+  cat > "$scratch/gateway.conf" <<CONF
+isthmus {
+  cluster-id = bench
+  data-dir = "data"
+  admin.port = $port
+  peering.port = $((port + 1))
+  dns.port = $((port + 2))
+  replicas.port = $((port + 3))
+  plan { members = [bench], supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}] }
+  ipam.cni-socket = "ipam.sock"
+}
+CONF
+  "$root/isthmus" gateway --config "$scratch/gateway.conf" > "$scratch/gateway.log" 2>&1 &
+  gateway_pid=$!
+  trap 'kill $gateway_pid 2>/dev/null; wait $gateway_pid 2>/dev/null; rm -rf "$scratch"' EXIT
+  for _ in $(seq 1 120); do
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  admin="http://127.0.0.1:$port"
+  "$root/isthmus" ipam claim --admin "$admin" --kind underlay >/dev/null
+  "$root/isthmus" ipam create-pool --admin "$admin" --name bench --cidr 10.77.0.0/21 --gateway 10.77.0.1 >/dev/null
+  gateway_args=(--socket "$scratch/data/ipam.sock" --pool bench)
+  echo "gateway: ./isthmus gateway (H2 journal) pid $gateway_pid, pool bench 10.77.0.0/21, log $scratch/gateway.log"
+fi
 classes="$root/ipam-actors/target"
-exec "$JAVA_HOME/bin/java" -Xmx256m -XX:+UseSerialGC -Djava.util.logging.config.file=/dev/null \
-  -cp "$classes/test-classes:$classes/classes:$(cat "$log.classpath")" io.isthmus.ipam.cni.CniBench "$@"
+"$JAVA_HOME/bin/java" -Xmx256m -XX:+UseSerialGC -Djava.util.logging.config.file=/dev/null \
+  -cp "$classes/test-classes:$classes/classes:$(cat "$log.classpath")" io.isthmus.ipam.cni.CniBench "${gateway_args[@]}" "$@"

@@ -28,11 +28,13 @@ import java.util.Locale;
  *       {@code nsenter --net} (we may not touch the host's own namespace); that wrapper's cost is measured apart.</li>
  * </ol>
  *
- * The gateway side is the in-memory test double of the pools ({@link InMemoryCniBackend}), so the figures are the
- * plugin, the socket protocol and the CNI plugins, not the durable pool entities. The plugin-alone calls run one at
+ * By default the gateway side is the in-memory test double of the pools ({@link InMemoryCniBackend}), so the
+ * figures are the plugin, the socket protocol and the CNI plugins; with {@code --socket PATH --pool NAME} the calls
+ * go to a running gateway's CNI endpoint instead (durable pool entities, what {@code bench-cni.sh --gateway} does). The plugin-alone calls run one at
  * a time; the macvlan ADDs run once one at a time and once C at a time (a kubelet starts sandboxes in parallel).
  *
- * <pre>java -cp ... io.isthmus.ipam.cni.CniBench [--calls N] [--macvlan N] [--warmup N] [--parallel 1,8]</pre>
+ * <pre>java -cp ... io.isthmus.ipam.cni.CniBench [--calls N] [--macvlan N] [--warmup N] [--parallel 1,8]
+ *     [--socket PATH --pool NAME]</pre>
  */
 public final class CniBench {
     private static final Path DEBIAN_PLUGINS = Path.of("/usr/lib/cni");
@@ -45,14 +47,18 @@ public final class CniBench {
         int macvlanAdds = 1000;
         int warmup = 100;
         List<Integer> concurrencies = List.of(1, 8);
+        Path gatewaySocket = null;
+        String pool = "bench";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--calls" -> calls = Integer.parseInt(args[++i]);
                 case "--macvlan" -> macvlanAdds = Integer.parseInt(args[++i]);
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--parallel" -> concurrencies = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
+                case "--socket" -> gatewaySocket = Path.of(args[++i]);
+                case "--pool" -> pool = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--calls N, --macvlan N, --warmup N, --parallel C,C,...)");
+                        + " (--calls N, --macvlan N, --warmup N, --parallel C,C,..., --socket PATH --pool NAME)");
             }
         }
         Path dir = Files.createTempDirectory("isthmus-cni-bench");
@@ -60,14 +66,15 @@ public final class CniBench {
                 new PoolSpec("bench", Cidr.parse("subnet", "10.96.0.0/20"), IpLiteral.parse("gw", "10.96.0.1"), List.of()));
         Path bin = dir.resolve("bin");
         Path plugin = CniPluginInstaller.installTo(bin);
-        Path socket = dir.resolve("ipam.sock");
-        try (CniServer server = CniServer.start(socket, backend)) {
+        Path socket = gatewaySocket != null ? gatewaySocket : dir.resolve("ipam.sock");
+        try (CniServer server = gatewaySocket != null ? null : CniServer.start(socket, backend)) {
             String config = """
                     {"cniVersion": "1.0.0", "name": "benchnet", "type": "macvlan", "master": "uplink0", "mode": "bridge",
-                     "ipam": {"type": "isthmus-ipam", "pool": "bench", "socket": "%s"}}""".formatted(server.socket());
+                     "ipam": {"type": "isthmus-ipam", "pool": "%s", "socket": "%s"}}""".formatted(pool, socket);
             String cniPath = bin + ":" + DEBIAN_PLUGINS;
-            System.out.printf(Locale.ROOT, "isthmus-ipam %s (%d bytes, static), gateway = CniServer + in-memory pool%n",
-                    plugin, Files.size(plugin));
+            System.out.printf(Locale.ROOT, "isthmus-ipam %s (%d bytes, static), gateway = %s%n", plugin, Files.size(plugin),
+                    server != null ? "CniServer + in-memory pool" : "a running gateway on " + socket + ", pool " + pool
+                            + " (durable pool entities)");
             System.out.printf(Locale.ROOT, "%d cores, load average %s%n", Runtime.getRuntime().availableProcessors(), loadAverage());
 
             pluginAlone(plugin, config, cniPath, warmup, calls);
