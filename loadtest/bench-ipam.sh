@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The IPAM allocation benchmark of issue 3: durable allocations per second and p50/p99 latency through the Ipam
 # facade (cluster sharding, group commit, a real JDBC journal) with 8 and 64 concurrent clients on ONE pool and 64
-# clients across 16 pools, on embedded H2 and on PostgreSQL (a private server on 127.0.0.1, Debian's package).
+# clients across 16 pools, on embedded H2 and on PostgreSQL (a private server on 127.0.0.1, Debian's package);
+# then the time from 100 owners' death to the reclaim of their addresses (with the configured reclaim-grace, or
+# --reclaim-grace-seconds N).
 # Prints figures, never fails on a slow one. The driver is io.isthmus.ipam.bench.AllocationBench (ipam-actors tests).
 #
 #   loadtest/bench-ipam.sh [--journal h2,postgres] [--seconds 10] [--warmup 3] [--scenarios 8x1,64x1,64x16]

@@ -73,33 +73,38 @@ public final class AllocationBench {
         int seconds = 10;
         int warmup = 3;
         List<Scenario> scenarios = List.of(new Scenario(8, 1), new Scenario(64, 1), new Scenario(64, 16));
+        Duration reclaimGrace = null; // the configured default (isthmus.ipam.reclaim-grace)
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--journal" -> journals = List.of(args[++i].split(","));
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--scenarios" -> scenarios = Stream.of(args[++i].split(",")).map(Scenario::parse).toList();
+                case "--reclaim-grace-seconds" -> reclaimGrace = Duration.ofSeconds(Long.parseLong(args[++i]));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (--journal h2,postgres --seconds N --warmup N --scenarios CxP,...)");
+                        + " (--journal h2,postgres --seconds N --warmup N --scenarios CxP,... --reclaim-grace-seconds N)");
             }
         }
         if (seconds < 1 || seconds > 120 || warmup < 0 || warmup > 60) {
             throw new IllegalArgumentException("--seconds is 1..120, --warmup 0..60");
         }
         List<Result> results = new ArrayList<>();
+        List<String> reclaims = new ArrayList<>();
         for (String journal : journals) {
-            results.addAll(onJournal(journal, scenarios, warmup, seconds));
+            results.addAll(onJournal(journal, scenarios, warmup, seconds, reclaimGrace, reclaims));
         }
         System.out.println();
         System.out.println("IPAM allocation bench (" + Runtime.getRuntime().availableProcessors() + " CPUs, "
                 + seconds + " s per scenario after " + warmup + " s warm-up; target: >= 5000/s at p99 <= 20 ms, 64 clients, one pool)");
         results.forEach(r -> System.out.println(r.line()));
+        reclaims.forEach(System.out::println);
         System.out.println("machine load average now: " + java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                 .getSystemLoadAverage() + " (other processes share these CPUs)");
         System.exit(0);
     }
 
-    private static List<Result> onJournal(String journal, List<Scenario> scenarios, int warmup, int seconds) throws Exception {
+    private static List<Result> onJournal(String journal, List<Scenario> scenarios, int warmup, int seconds,
+                                          Duration reclaimGrace, List<String> reclaims) throws Exception {
         Path dir = null;
         PostgresServer postgres = null;
         JournalSystems.Journal where;
@@ -114,18 +119,30 @@ public final class AllocationBench {
             }
             default -> throw new IllegalArgumentException("--journal takes h2 and/or postgres, not " + journal);
         }
-        ActorSystem<Void> system = JournalSystems.start("bench", where);
         try {
             List<Result> results = new ArrayList<>();
-            int n = 0;
-            for (Scenario scenario : scenarios) {
-                Result result = run(system, where.toString(), "b" + (++n), scenario, warmup, seconds);
-                System.out.println(result.line());
-                results.add(result);
+            ActorSystem<Void> system = JournalSystems.start("bench", where);
+            try {
+                int n = 0;
+                for (Scenario scenario : scenarios) {
+                    Result result = run(system, where.toString(), "b" + (++n), scenario, warmup, seconds);
+                    System.out.println(result.line());
+                    results.add(result);
+                }
+            } finally {
+                JournalSystems.stop(system);
+            }
+            // Its own actor system: a pool entity takes the owner source of the system's first Ipam.start.
+            ActorSystem<Void> reclaimSystem = JournalSystems.start("reclaim", where);
+            try {
+                String line = reclaimTime(reclaimSystem, where.toString(), reclaimGrace);
+                System.out.println(line);
+                reclaims.add(line);
+            } finally {
+                JournalSystems.stop(reclaimSystem);
             }
             return results;
         } finally {
-            JournalSystems.stop(system);
             if (postgres != null) {
                 postgres.close();
             }
@@ -137,6 +154,47 @@ public final class AllocationBench {
                 }
             }
         }
+    }
+
+    /**
+     * Time from owners' death to the reclaim of their addresses: 100 owners hold addresses, then all die at once
+     * (the owner source says GONE from then on; no release ever comes); how long until each address is reclaimed.
+     */
+    private static String reclaimTime(ActorSystem<Void> system, String journal, Duration grace) throws Exception {
+        ClusterId cluster = ClusterId.of("leaky");
+        java.util.Set<Owner> dead = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        IpamSettings settings = IpamSettings.fromConfig(system.settings().config());
+        if (grace != null) {
+            settings = settings.withReclaimGrace(grace);
+        }
+        Ipam ipam = Ipam.start(system, cluster, SegmentGuard.within(List.of(Cidr.parse("s", "10.0.0.0/8"))),
+                owners -> CompletableFuture.completedFuture(owners.stream().collect(java.util.stream.Collectors.toMap(
+                        owner -> owner, owner -> dead.contains(owner) ? io.isthmus.ipam.OwnerLiveness.OwnerState.GONE
+                                : io.isthmus.ipam.OwnerLiveness.OwnerState.RUNNING))),
+                settings, Clock.systemUTC());
+        JournalSystems.ready(ipam);
+        ipam.createPool(PoolSpec.of("leaky", Cidr.parse("cidr", "10.200.0.0/16"))).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        List<Owner> owners = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            Owner owner = Owner.of(cluster, "bench", OwnerKind.POD, "leak-" + i, "u" + i);
+            ipam.allocate("leaky", AllocationRequest.any(owner)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            owners.add(owner);
+        }
+        java.time.Instant diedAt = java.time.Instant.now();
+        dead.addAll(owners);
+        long deadline = System.nanoTime() + settings.reclaimGrace().plus(settings.reclaimInterval()).plusSeconds(60).toNanos();
+        List<io.isthmus.api.ipam.ReclaimRecord> reclaimed = List.of();
+        while (reclaimed.size() < owners.size() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            reclaimed = ipam.reclaims("leaky").toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+        long[] millis = reclaimed.stream().mapToLong(r -> Duration.between(diedAt, r.at()).toMillis()).sorted().toArray();
+        return String.format(java.util.Locale.ROOT, "%-10s reclaim: %d of %d dead owners' addresses reclaimed; death -> reclaim "
+                        + "min %.1f s, p50 %.1f s, max %.1f s (reclaim-grace %s, reclaim-interval %s)", journal,
+                millis.length, owners.size(), millis.length == 0 ? Double.NaN : millis[0] / 1e3,
+                millis.length == 0 ? Double.NaN : millis[millis.length / 2] / 1e3,
+                millis.length == 0 ? Double.NaN : millis[millis.length - 1] / 1e3,
+                settings.reclaimGrace(), settings.reclaimInterval());
     }
 
     private static Result run(ActorSystem<Void> system, String journal, String clusterName, Scenario scenario,
