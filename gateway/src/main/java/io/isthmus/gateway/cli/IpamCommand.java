@@ -42,6 +42,15 @@ final class IpamCommand implements Runnable {
     static final class JsonOption {
         @Option(names = "--json", description = "Print the gateway's JSON answer.")
         boolean json;
+
+        /** The answer as JSON with --json, else as the command's table. */
+        void print(PrintWriter out, JsonNode answer, java.util.function.BiConsumer<PrintWriter, JsonNode> table) {
+            if (json) {
+                out.println(answer.toPrettyString());
+            } else {
+                table.accept(out, answer);
+            }
+        }
     }
 
     /** {@code --pool NAME}. */
@@ -117,12 +126,7 @@ final class IpamCommand implements Runnable {
 
         @Override
         public Integer call() {
-            JsonNode pools = send(admin.client().get("api/v1/ipam/pools"));
-            if (json.json) {
-                spec.commandLine().getOut().println(pools.toPrettyString());
-            } else {
-                printPools(spec.commandLine().getOut(), pools);
-            }
+            json.print(spec.commandLine().getOut(), send(admin.client().get("api/v1/ipam/pools")), IpamCommand::printPools);
             return 0;
         }
     }
@@ -196,11 +200,7 @@ final class IpamCommand implements Runnable {
             within.forEach(body.putArray("within")::add);
             new IpamJson(JSON).allocation(body, ANY_CLUSTER);
             JsonNode lease = send(admin.client().post("api/v1/ipam/pools/" + pool.checked() + "/allocations", body));
-            if (json.json) {
-                spec.commandLine().getOut().println(lease.toPrettyString());
-            } else {
-                printLeases(spec.commandLine().getOut(), JSON.createArrayNode().add(lease));
-            }
+            json.print(spec.commandLine().getOut(), lease, (out, one) -> printLeases(out, JSON.createArrayNode().add(one)));
             return 0;
         }
     }
@@ -250,12 +250,8 @@ final class IpamCommand implements Runnable {
 
         @Override
         public Integer call() {
-            JsonNode leases = send(admin.client().get("api/v1/ipam/pools/" + pool.checked() + "/leases"));
-            if (json.json) {
-                spec.commandLine().getOut().println(leases.toPrettyString());
-            } else {
-                printLeases(spec.commandLine().getOut(), leases);
-            }
+            json.print(spec.commandLine().getOut(), send(admin.client().get("api/v1/ipam/pools/" + pool.checked() + "/leases")),
+                    IpamCommand::printLeases);
             return 0;
         }
     }
@@ -367,12 +363,7 @@ final class IpamCommand implements Runnable {
 
         @Override
         public Integer call() {
-            JsonNode plan = send(admin.client().get("api/v1/ipam/segments"));
-            if (json.json) {
-                spec.commandLine().getOut().println(plan.toPrettyString());
-                return 0;
-            }
-            printSegments(spec.commandLine().getOut(), plan);
+            json.print(spec.commandLine().getOut(), send(admin.client().get("api/v1/ipam/segments")), IpamCommand::printSegments);
             return 0;
         }
     }
