@@ -71,9 +71,12 @@ public final class BatchedUdpSocket implements AutoCloseable {
      * @param sendBufferBytes    SO_SNDBUF to ask for, 0 for the system default (capped at wmem_max)
      * @param receiveTimeout     how long {@link #receive} waits for a first datagram before returning 0; zero waits
      *                           for ever
+     * @param udpGro             UDP_GRO (Linux 5.0): the kernel may hand over several datagrams of one sender as one
+     *                           received datagram, cut at {@link DatagramBatch#segmentSize}; give it slots of
+     *                           65535 bytes. {@link #open} fails, saying so, where the kernel lacks it
      */
     public record Options(int batchSize, int slotSize, boolean reusePort, int receiveBufferBytes, int sendBufferBytes,
-                          Duration receiveTimeout) {
+                          Duration receiveTimeout, boolean udpGro) {
         public Options {
             if (batchSize < 1 || batchSize > 1024) {
                 throw new IllegalArgumentException("batch size " + batchSize + " is not between 1 and 1024");
@@ -89,25 +92,34 @@ public final class BatchedUdpSocket implements AutoCloseable {
             }
         }
 
-        /** 32 datagrams of up to 2048 bytes per batch, system buffer sizes, no SO_REUSEPORT, no timeout. */
+        /** 32 datagrams of up to 2048 bytes per batch, system buffer sizes, no SO_REUSEPORT, no timeout, no GRO. */
         public static Options defaults() {
-            return new Options(32, 2048, false, 0, 0, Duration.ZERO);
+            return new Options(32, 2048, false, 0, 0, Duration.ZERO, false);
         }
 
         public Options withBatch(int batchSize, int slotSize) {
-            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout);
+            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout,
+                    udpGro);
         }
 
         public Options withReusePort(boolean reusePort) {
-            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout);
+            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout,
+                    udpGro);
         }
 
         public Options withBuffers(int receiveBufferBytes, int sendBufferBytes) {
-            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout);
+            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout,
+                    udpGro);
         }
 
         public Options withReceiveTimeout(Duration receiveTimeout) {
-            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout);
+            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout,
+                    udpGro);
+        }
+
+        public Options withUdpGro(boolean udpGro) {
+            return new Options(batchSize, slotSize, reusePort, receiveBufferBytes, sendBufferBytes, receiveTimeout,
+                    udpGro);
         }
     }
 
@@ -151,6 +163,9 @@ public final class BatchedUdpSocket implements AutoCloseable {
                 }
                 if (!options.receiveTimeout().isZero()) {
                     setReceiveTimeout(call, state, fd, options.receiveTimeout());
+                }
+                if (options.udpGro()) {
+                    enableGro(call, state, fd);
                 }
                 MemorySegment name = call.allocate(Syscalls.SOCKADDR_IN6);
                 int length = SocketAddresses.write(name, 0, family, address);
@@ -230,7 +245,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
             throw new IllegalStateException("socket " + show(localAddress) + " is closed");
         }
         try {
-            return new DatagramBatch(this, family, arena, options.batchSize(), options.slotSize());
+            return new DatagramBatch(this, family, arena, options.batchSize(), options.slotSize(), options.udpGro());
         } finally {
             leave();
         }
@@ -282,7 +297,8 @@ public final class BatchedUdpSocket implements AutoCloseable {
     /**
      * Sends every datagram queued in {@code batch} with {@code sendmmsg} and clears it. A datagram the kernel refuses
      * on its own account (unreachable destination, too large, a full queue) is skipped and the rest still go; the
-     * return value is how many went.
+     * return value is how many went. Datagrams queued with {@link DatagramBatch#addSegment} go as one message per
+     * run with {@code UDP_SEGMENT} (the kernel cuts it, once, as late as it can), and count one each.
      *
      * @throws AsynchronousCloseException when {@link #close()} was called meanwhile
      * @throws ClosedChannelException     when the socket was already closed
@@ -318,7 +334,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
             throw new ClosedChannelException();
         }
         try (Arena call = Arena.ofConfined()) {
-            DatagramBatch one = new DatagramBatch(this, family, call, 1, Math.max(1, payload.length));
+            DatagramBatch one = new DatagramBatch(this, family, call, 1, Math.max(1, payload.length), false);
             one.add(peer, payload);
             return sendAll(one, Syscalls.newCallState(call)) == 1;
         } finally {
@@ -326,7 +342,10 @@ public final class BatchedUdpSocket implements AutoCloseable {
         }
     }
 
-    /** One sendmmsg, and another after each datagram the kernel refused alone; how many went. Inside enter/leave. */
+    /**
+     * One sendmmsg, and another after each message the kernel refused alone; how many datagrams went (a message
+     * with UDP segmentation counts each of its segments). Inside enter/leave.
+     */
     private int sendAll(DatagramBatch batch, MemorySegment callState) throws IOException {
         int size = batch.size();
         int sent = 0;
@@ -337,7 +356,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
                 throw new AsynchronousCloseException();
             }
             if (accepted > 0) {
-                sent += accepted;
+                sent += batch.datagramsIn(next, next + accepted);
                 next += accepted;
                 continue;
             }
@@ -442,6 +461,15 @@ public final class BatchedUdpSocket implements AutoCloseable {
         MemorySegment holder = call.allocateFrom(ValueLayout.JAVA_INT, value);
         if (Syscalls.setsockopt(state, fd, Syscalls.SOL_SOCKET, option, holder) != 0) {
             throw Errno.failure("setsockopt(" + name + ", " + value + ")", Syscalls.errno(state));
+        }
+    }
+
+    private static void enableGro(Arena call, MemorySegment state, int fd) throws IOException {
+        MemorySegment on = call.allocateFrom(ValueLayout.JAVA_INT, 1);
+        if (Syscalls.setsockopt(state, fd, Syscalls.SOL_UDP, Syscalls.UDP_GRO, on) != 0) {
+            int errno = Syscalls.errno(state);
+            throw Errno.failure("setsockopt(SOL_UDP, UDP_GRO, 1)" + (errno == Errno.ENOPROTOOPT
+                    ? ": this kernel has no UDP receive coalescing (needs Linux 5.0); open without udpGro" : ""), errno);
         }
     }
 

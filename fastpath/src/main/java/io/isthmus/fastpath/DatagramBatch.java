@@ -44,6 +44,10 @@ public final class DatagramBatch {
             groupElement("msg_hdr"), groupElement("msg_iov")).withInvokeExactBehavior();
     private static final VarHandle MSG_IOVLEN = Syscalls.MMSGHDR.arrayElementVarHandle(
             groupElement("msg_hdr"), groupElement("msg_iovlen")).withInvokeExactBehavior();
+    private static final VarHandle MSG_CONTROL = Syscalls.MMSGHDR.arrayElementVarHandle(
+            groupElement("msg_hdr"), groupElement("msg_control")).withInvokeExactBehavior();
+    private static final VarHandle MSG_CONTROLLEN = Syscalls.MMSGHDR.arrayElementVarHandle(
+            groupElement("msg_hdr"), groupElement("msg_controllen")).withInvokeExactBehavior();
     private static final VarHandle MSG_FLAGS = Syscalls.MMSGHDR.arrayElementVarHandle(
             groupElement("msg_hdr"), groupElement("msg_flags")).withInvokeExactBehavior();
     private static final VarHandle MSG_LEN = Syscalls.MMSGHDR.arrayElementVarHandle(
@@ -61,14 +65,37 @@ public final class DatagramBatch {
     private final MemorySegment iovecs;
     private final MemorySegment names;
     private final MemorySegment data;
+    /** One cmsg room per slot: UDP_SEGMENT of a queued run, UDP_GRO of a received datagram. */
+    private final MemorySegment control;
+    private final boolean gro;
+    /** Datagrams in each queued message: 1, or the segments of a run sent with UDP_SEGMENT. */
+    private final int[] segments;
 
     private int size;
+    private int datagrams;
+    /** The segment size of the last queued message while it may still grow (0 when it may not), its peer, bytes. */
+    private int runSegmentSize;
+    private InetSocketAddress runPeer;
+    private long runBytes;
     /** True while the slots hold queued datagrams (packed); false while they hold received ones (one per slot). */
     private boolean queued;
     private long used;
 
-    DatagramBatch(BatchedUdpSocket owner, int family, Arena arena, int capacity, int slotSize) {
+    /**
+     * The most segments one run sent with UDP_SEGMENT may have (the kernel's UDP_MAX_SEGMENTS is 64 up to Linux 6.x,
+     * more since).
+     */
+    public static final int MAX_RUN_SEGMENTS = 64;
+    /** The most bytes one run may carry: below the 65,507 a UDP datagram over IPv4 can hold, with room to spare. */
+    public static final int MAX_RUN_BYTES = 65_000;
+    private static final long CMSG_LEN_SHORT = Syscalls.CMSG_DATA + 2;
+    private static final long CMSG_LEN_INT = Syscalls.CMSG_DATA + 4;
+
+    DatagramBatch(BatchedUdpSocket owner, int family, Arena arena, int capacity, int slotSize, boolean gro) {
         this.owner = owner;
+        this.gro = gro;
+        this.control = arena.allocate((long) capacity * Syscalls.CMSG_SPACE_INT, 8);
+        this.segments = new int[capacity];
         this.family = family;
         this.capacity = capacity;
         this.slotSize = slotSize;
@@ -80,6 +107,9 @@ public final class DatagramBatch {
             MSG_NAME.set(headers, 0L, (long) i, names.asSlice(i * SocketAddresses.SLOT, SocketAddresses.SLOT));
             MSG_IOV.set(headers, 0L, (long) i, iovecs.asSlice(i * IOVEC_SIZE, IOVEC_SIZE));
             MSG_IOVLEN.set(headers, 0L, (long) i, 1L);
+            MSG_CONTROL.set(headers, 0L, (long) i, control.asSlice((long) i * Syscalls.CMSG_SPACE_INT,
+                    Syscalls.CMSG_SPACE_INT));
+            MSG_CONTROLLEN.set(headers, 0L, (long) i, 0L);
         }
         layOutForReceive();
     }
@@ -105,6 +135,47 @@ public final class DatagramBatch {
         return queued ? (int) (long) IOV_LEN.get(iovecs, 0L, (long) i) : (int) MSG_LEN.get(headers, 0L, (long) i);
     }
 
+    /**
+     * The size of the segments received datagram {@code i} is made of: with {@link BatchedUdpSocket.Options#udpGro},
+     * the kernel may have joined several datagrams of one sender into it, each {@code segmentSize} bytes but the last
+     * (which may be shorter); otherwise, and for a datagram that came alone, its {@link #length}. For a queued
+     * message, the segment size it is sent with.
+     */
+    public int segmentSize(int i) {
+        Objects.checkIndex(i, size);
+        if (queued) {
+            return segments[i] > 1 ? Short.toUnsignedInt(control.get(ValueLayout.JAVA_SHORT,
+                    (long) i * Syscalls.CMSG_SPACE_INT + Syscalls.CMSG_DATA)) : length(i);
+        }
+        long room = (long) i * Syscalls.CMSG_SPACE_INT;
+        if (gro && (long) MSG_CONTROLLEN.get(headers, 0L, (long) i) >= CMSG_LEN_INT
+                && control.get(ValueLayout.JAVA_LONG, room) >= CMSG_LEN_INT
+                && control.get(ValueLayout.JAVA_INT, room + 8) == Syscalls.SOL_UDP
+                && control.get(ValueLayout.JAVA_INT, room + 12) == Syscalls.UDP_GRO) {
+            int segment = control.get(ValueLayout.JAVA_INT, room + Syscalls.CMSG_DATA);
+            if (segment > 0) {
+                return Math.min(segment, length(i));
+            }
+        }
+        return length(i);
+    }
+
+    /** The datagrams received datagram or queued message {@code i} holds: its segments. */
+    public int segments(int i) {
+        if (queued) {
+            Objects.checkIndex(i, size);
+            return segments[i];
+        }
+        int length = length(i);
+        int segment = segmentSize(i);
+        return length == 0 ? 1 : (length + segment - 1) / segment;
+    }
+
+    /** Every datagram queued now, counting each segment of a run; what {@link BatchedUdpSocket#send} will send. */
+    public int datagrams() {
+        return queued ? datagrams : size;
+    }
+
     /** Whether received datagram {@code i} was longer than a slot and so was cut to {@link #slotSize()}. */
     public boolean truncated(int i) {
         Objects.checkIndex(i, size);
@@ -121,6 +192,12 @@ public final class DatagramBatch {
         int length = length(i);
         MemorySegment.copy(data, ValueLayout.JAVA_BYTE, offset(i), to, at, length);
         return length;
+    }
+
+    /** Copies {@code length} bytes of datagram {@code i} from {@code from} on (a segment of it) into {@code to}. */
+    public void copyPayload(int i, int from, int length, byte[] to, int at) {
+        Objects.checkFromIndexSize(from, length, length(i));
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, offset(i) + from, to, at, length);
     }
 
     /** A copy of datagram {@code i}. */
@@ -186,10 +263,54 @@ public final class DatagramBatch {
         return true;
     }
 
+    /**
+     * Queues {@code length} bytes of {@code payload} for {@code peer} as one segment of a run: it joins the last
+     * queued message when that went to the same peer by {@code addSegment}, its segments are {@code length} bytes or
+     * more and all equal so far, and the run stays within {@link #MAX_RUN_SEGMENTS} and {@link #MAX_RUN_BYTES};
+     * otherwise it starts a new message. A run of several segments is sent as one message with {@code UDP_SEGMENT}
+     * (Linux 4.18): the kernel cuts it into the separate datagrams the peer receives. A segment shorter than the
+     * run's ends it. Returns false when there is no room left (send, then add again).
+     */
+    public boolean addSegment(InetSocketAddress peer, byte[] payload, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, payload.length);
+        int last = size - 1;
+        if (queued && last >= 0 && runSegmentSize > 0 && length > 0 && length <= runSegmentSize
+                && segments[last] < MAX_RUN_SEGMENTS && runBytes + length <= MAX_RUN_BYTES
+                && used + length <= data.byteSize() && (peer == runPeer || peer.equals(runPeer))) {
+            MemorySegment.copy(payload, offset, data, ValueLayout.JAVA_BYTE, used, length);
+            used += length;
+            runBytes += length;
+            IOV_LEN.set(iovecs, 0L, (long) last, runBytes);
+            if (++segments[last] == 2) {
+                long room = (long) last * Syscalls.CMSG_SPACE_INT;
+                control.set(ValueLayout.JAVA_LONG, room, CMSG_LEN_SHORT);
+                control.set(ValueLayout.JAVA_INT, room + 8, Syscalls.SOL_UDP);
+                control.set(ValueLayout.JAVA_INT, room + 12, Syscalls.UDP_SEGMENT);
+                control.set(ValueLayout.JAVA_SHORT, room + Syscalls.CMSG_DATA, (short) runSegmentSize);
+                MSG_CONTROLLEN.set(headers, 0L, (long) last, (long) Syscalls.CMSG_SPACE_INT);
+            }
+            datagrams++;
+            if (length < runSegmentSize) {
+                runSegmentSize = 0; // only the last segment of a run may be shorter
+            }
+            return true;
+        }
+        if (!add(peer, payload, offset, length)) {
+            return false;
+        }
+        runSegmentSize = length <= MAX_RUN_BYTES / 2 ? length : 0;
+        runPeer = peer;
+        runBytes = length;
+        return true;
+    }
+
     /** Empties the batch, ready for {@link #add} (or another receive). */
     public void clear() {
         size = 0;
         used = 0;
+        datagrams = 0;
+        runSegmentSize = 0;
+        runPeer = null;
         queued = true;
     }
 
@@ -226,8 +347,12 @@ public final class DatagramBatch {
     private void queue(long length) {
         IOV_BASE.set(iovecs, 0L, (long) size, data.address() + used);
         IOV_LEN.set(iovecs, 0L, (long) size, length);
+        MSG_CONTROLLEN.set(headers, 0L, (long) size, 0L);
+        segments[size] = 1;
         used += length;
         size++;
+        datagrams++;
+        runSegmentSize = 0;
     }
 
     private long offset(int i) {
@@ -245,6 +370,15 @@ public final class DatagramBatch {
         return headers;
     }
 
+    /** The datagrams in queued messages {@code from} (inclusive) to {@code to} (exclusive). */
+    int datagramsIn(int from, int to) {
+        int sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += segments[i];
+        }
+        return sum;
+    }
+
     /** The headers from datagram {@code from} on, for a send that resumes after a refused datagram. */
     MemorySegment headersFrom(int from) {
         return from == 0 ? headers : headers.asSlice(from * MMSGHDR_SIZE);
@@ -255,8 +389,10 @@ public final class DatagramBatch {
         if (queued) {
             layOutForReceive();
         }
+        long controlRoom = gro ? Syscalls.CMSG_SPACE_INT : 0L;
         for (int i = 0; i < capacity; i++) {
             MSG_NAMELEN.set(headers, 0L, (long) i, SocketAddresses.IPV6_LENGTH); // in: room; out: what was written
+            MSG_CONTROLLEN.set(headers, 0L, (long) i, controlRoom);
         }
         size = 0;
     }
@@ -274,5 +410,8 @@ public final class DatagramBatch {
         queued = false;
         used = 0;
         size = 0;
+        datagrams = 0;
+        runSegmentSize = 0;
+        runPeer = null;
     }
 }

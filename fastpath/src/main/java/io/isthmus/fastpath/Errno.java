@@ -28,6 +28,7 @@ final class Errno {
     static final int ENOTSOCK = 88;
     static final int EDESTADDRREQ = 89;
     static final int EMSGSIZE = 90;
+    static final int ENOPROTOOPT = 92;
     static final int EPROTONOSUPPORT = 93;
     static final int EOPNOTSUPP = 95;
     static final int EAFNOSUPPORT = 97;
@@ -88,7 +89,8 @@ final class Errno {
      */
     static boolean concernsOneMessage(int errno) {
         return switch (errno) {
-            case EMSGSIZE, ENETUNREACH, EHOSTUNREACH, EACCES, EPERM, EINVAL, EAFNOSUPPORT, EDESTADDRREQ,
+            // EIO: a datagram with UDP_SEGMENT to a device that cannot checksum it (so, that message alone).
+            case EIO, EMSGSIZE, ENETUNREACH, EHOSTUNREACH, EACCES, EPERM, EINVAL, EAFNOSUPPORT, EDESTADDRREQ,
                  EADDRNOTAVAIL, ECONNREFUSED, ENOBUFS, ENOMEM, EAGAIN -> true;
             default -> false;
         };

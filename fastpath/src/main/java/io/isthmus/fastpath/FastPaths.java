@@ -23,17 +23,62 @@ public final class FastPaths {
      *
      * @param batchedUdp recvmmsg/sendmmsg through {@link BatchedUdpSocket}
      * @param tun        TUN devices through {@link TunDevice} (and rtnetlink through {@link RouteNetlink})
+     * @param udpOffload UDP segmentation offload on send ({@link DatagramBatch#addSegment}) and receive coalescing
+     *                   ({@link BatchedUdpSocket.Options#udpGro})
      */
-    public record Report(Availability batchedUdp, Availability tun) {
+    public record Report(Availability batchedUdp, Availability tun, Availability udpOffload) {
         /** One line per fast path. */
         @Override
         public String toString() {
-            return "batched UDP (recvmmsg/sendmmsg): " + batchedUdp + System.lineSeparator() + "TUN: " + tun;
+            return "batched UDP (recvmmsg/sendmmsg): " + batchedUdp + System.lineSeparator() + "TUN: " + tun
+                    + System.lineSeparator() + "UDP GSO/GRO: " + udpOffload;
         }
     }
 
     public static Report probe() {
-        return new Report(batchedUdp(), tun());
+        return new Report(batchedUdp(), tun(), udpOffload());
+    }
+
+    /**
+     * Whether UDP segmentation offload works here, both ways: a socket with {@code UDP_GRO} on 127.0.0.1 and another
+     * that sends it a run of three datagrams (100, 100 and 50 bytes) in one message with {@code UDP_SEGMENT}; yes when
+     * they arrive as one datagram of 250 bytes with segment size 100 (loopback keeps the run whole), and says what
+     * happened otherwise.
+     */
+    public static Availability udpOffload() {
+        var missing = Syscalls.unavailable();
+        if (missing.isPresent()) {
+            return Availability.no(missing.get());
+        }
+        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        BatchedUdpSocket.Options options = BatchedUdpSocket.Options.defaults().withBatch(4, 65_535)
+                .withReceiveTimeout(PROBE_WAIT);
+        try (BatchedUdpSocket receiver = BatchedUdpSocket.open(loopback, options.withUdpGro(true));
+             BatchedUdpSocket sender = BatchedUdpSocket.open(loopback, options)) {
+            DatagramBatch out = sender.newBatch();
+            byte[] run = new byte[250];
+            for (int i = 0; i < run.length; i++) {
+                run[i] = (byte) i;
+            }
+            out.addSegment(receiver.localAddress(), run, 0, 100);
+            out.addSegment(receiver.localAddress(), run, 100, 100);
+            out.addSegment(receiver.localAddress(), run, 200, 50);
+            if (out.size() != 1 || sender.send(out) != 3) {
+                return Availability.no("a run of 3 datagrams sent with UDP_SEGMENT on 127.0.0.1 was refused");
+            }
+            DatagramBatch in = receiver.newBatch();
+            int received = receiver.receive(in);
+            if (received == 1 && in.length(0) == 250 && in.segmentSize(0) == 100
+                    && Arrays.equals(in.payloadBytes(0), run)) {
+                return Availability.yes("UDP_SEGMENT and UDP_GRO work: a run of 3 datagrams went as one message and"
+                        + " arrived as one datagram of 250 bytes with segment size 100");
+            }
+            return Availability.no("a run of 3 datagrams sent with UDP_SEGMENT arrived as " + received
+                    + " datagram(s)" + (received > 0 ? " of " + in.length(0) + " bytes, segment size "
+                    + in.segmentSize(0) : "") + ", not one of 250 bytes with segment size 100");
+        } catch (IOException | RuntimeException e) {
+            return Availability.no("UDP_SEGMENT/UDP_GRO on a test socket failed: " + e.getMessage());
+        }
     }
 
     /**

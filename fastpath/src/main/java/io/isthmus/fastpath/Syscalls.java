@@ -41,6 +41,14 @@ final class Syscalls {
     static final int MSG_TRUNC = 0x20;
     static final int MSG_WAITFORONE = 0x10000;
     static final int SHUT_RDWR = 2;
+    // <linux/udp.h>: segmentation offload (Linux 4.18) and receive coalescing (Linux 5.0) of UDP.
+    static final int SOL_UDP = 17;
+    static final int UDP_SEGMENT = 103;
+    static final int UDP_GRO = 104;
+    /** {@code struct cmsghdr}: cmsg_len (size_t), cmsg_level, cmsg_type, then the data at 16. */
+    static final int CMSG_DATA = 16;
+    /** {@code CMSG_SPACE(sizeof(int))}, also {@code CMSG_SPACE(sizeof(uint16_t))}: the room one UDP cmsg takes. */
+    static final int CMSG_SPACE_INT = 24;
 
     /** {@code struct iovec}. The base is written as a raw address, so refilling it on the hot path allocates nothing. */
     static final StructLayout IOVEC = MemoryLayout.structLayout(

@@ -28,6 +28,8 @@ class FastPathsTest {
         assertEquals(List.of("batched UDP (recvmmsg/sendmmsg): unavailable: native access is not enabled for the class"
                         + " path: add --enable-native-access=ALL-UNNAMED to the java command line",
                 "TUN: unavailable: native access is not enabled for the class path: add"
+                        + " --enable-native-access=ALL-UNNAMED to the java command line",
+                "UDP GSO/GRO: unavailable: native access is not enabled for the class path: add"
                         + " --enable-native-access=ALL-UNNAMED to the java command line"),
                 run.stdout().strip().lines().toList());
         assertFalse(run.stderr().contains("restricted method"), run.stderr());
@@ -44,6 +46,16 @@ class FastPathsTest {
         assertTrue(run.stdout().startsWith("batched UDP (recvmmsg/sendmmsg): available: "), run.stdout() + run.stderr());
         assertTrue(run.stdout().contains("\nTUN: available: TUN devices work: multi-queue, vnet header with offloads"),
                 run.stdout() + run.stderr());
+        assertTrue(run.stdout().contains("\nUDP GSO/GRO: available: UDP_SEGMENT and UDP_GRO work"),
+                run.stdout() + run.stderr());
+    }
+
+    @Test
+    void theProbeReportsUdpSegmentationAndCoalescingAvailableOnThisKernel() {
+        Availability udpOffload = FastPaths.udpOffload();
+        assertTrue(udpOffload.available(), udpOffload.toString());
+        assertTrue(udpOffload.reason().startsWith("UDP_SEGMENT and UDP_GRO work: a run of 3 datagrams went as one"
+                + " message and arrived as one datagram of 250 bytes with segment size 100"), udpOffload.reason());
     }
 
     @Test
