@@ -7,6 +7,8 @@
 #
 #   loadtest/bench-tunnel.sh [--duration S] [--streams N] [--queues N] [--suite aes-256-gcm|chacha20-poly1305]
 #                            [--only plain,isthmus,isthmus-plain,wireguard,socat] [--no-build] [--keep]
+#                            (also isthmus-no-udp-offload: TUN offloads, but one UDP datagram per packet)
+#                            [--jfr FILE]   (a Java Flight Recording of the Isthmus run(s), for profiling)
 #
 #   pod-a ── gw-a ══ underlay veth 192.168.77.0/24 ══ gw-b ── pod-b      (iperf3 -c in pod-a, -s in pod-b)
 #
@@ -27,6 +29,7 @@ suite=aes-256-gcm
 only=plain,isthmus,isthmus-plain,wireguard,socat
 keep=false
 build=auto
+jfr_opts=()
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,8 +39,9 @@ while [[ $# -gt 0 ]]; do
     --suite) suite="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --keep) keep=true; shift ;;
+    --jfr) jfr_opts=("-XX:StartFlightRecording=filename=$2,settings=profile,dumponexit=true"); shift 2 ;;
     --no-build) build=missing; shift ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-tunnel: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -156,7 +160,7 @@ run_iperf() {
   gbps[$mode]=$(jq -r '.end.sum_received.bits_per_second / 1e9' "$work/$mode.json")
   tunnel_cores[$mode]=$(awk -v t="$used" -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
   system_cores[$mode]=$(awk -v t=$(( s1 - s0 )) -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
-  printf '  %-14s %6.2f Gbps   tunnel %s cores   system %s of %s cores\n' "$mode" "${gbps[$mode]}" \
+  printf '  %-22s %6.2f Gbps   tunnel %s cores   system %s of %s cores\n' "$mode" "${gbps[$mode]}" \
     "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$cores" >&2
 }
 
@@ -176,11 +180,11 @@ fi
 #    X25519/HKDF exchange performed in-process. "isthmus" uses TUN offloads (TSO read, joined TSO writes);
 #    "isthmus-plain" plain TUN queues (one system call per packet each way).
 run_isthmus() {
-  local mode=$1 offload=$2
+  local mode=$1 offload=$2 udp_offload=${3:-udp-offload}
   mkfifo "$work/$mode.in"
-  java -Xmx256m -XX:+UseParallelGC --enable-native-access=ALL-UNNAMED -cp "$classpath" \
+  java -Xmx256m -XX:+UseParallelGC --enable-native-access=ALL-UNNAMED "${jfr_opts[@]}" -cp "$classpath" \
     io.isthmus.tunnel.NamespacePair "$ga" 192.168.77.1 10.1.0.0/16 "$gb" 192.168.77.2 10.2.0.0/16 \
-    "$queues" "$suite" "$offload" <"$work/$mode.in" >"$work/$mode.log" 2>&1 &
+    "$queues" "$suite" "$offload" "$udp_offload" <"$work/$mode.in" >"$work/$mode.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   exec 7>"$work/$mode.in"  # holding the write end open keeps the pair running
@@ -192,6 +196,7 @@ run_isthmus() {
   grep '^stats' "$work/$mode.log" | sed 's/^/    /' | cut -c1-300 >&2 || true
 }
 wants isthmus && run_isthmus isthmus offload
+wants isthmus-no-udp-offload && run_isthmus isthmus-no-udp-offload offload no-udp-offload
 wants isthmus-plain && run_isthmus isthmus-plain no-offload
 
 # 3. wireguard-go: Debian's userspace WireGuard (the kernel here has no WireGuard module), keys from wg genkey.
@@ -237,12 +242,12 @@ fi
 
 # ---- summary ------------------------------------------------------------------------------------------------------
 echo
-printf '%-14s %8s %13s %13s %17s %17s\n' way Gbps "tunnel cores" "system cores" "tunnel CPU-s/Gbit" "system CPU-s/Gbit"
-for mode in plain isthmus isthmus-plain wireguard socat; do
+printf '%-22s %8s %13s %13s %17s %17s\n' way Gbps "tunnel cores" "system cores" "tunnel CPU-s/Gbit" "system CPU-s/Gbit"
+for mode in plain isthmus isthmus-no-udp-offload isthmus-plain wireguard socat; do
   [[ -n "${gbps[$mode]:-}" ]] || continue
   per=$(awk -v c="${system_cores[$mode]}" -v g="${gbps[$mode]}" 'BEGIN { if (g > 0) printf "%.2f", c / g; else print "-" }')
   own=$(awk -v c="${tunnel_cores[$mode]}" -v g="${gbps[$mode]}" 'BEGIN { if (g > 0) printf "%.2f", c / g; else print "-" }')
-  printf '%-14s %8.2f %13s %13s %17s %17s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$own" "$per"
+  printf '%-22s %8.2f %13s %13s %17s %17s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$own" "$per"
 done
 ratio() { awk -v a="${gbps[$1]:-0}" -v b="${gbps[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 if [[ -n "${gbps[isthmus]:-}" ]]; then

@@ -20,6 +20,12 @@ import java.nio.ByteOrder;
  * segmenter.segment(in, 0, length, out, HEADROOM, sealAndSend);  // sealAndSend.accept(out, HEADROOM, n) per packet
  * }</pre>
  *
+ * <p>{@code new GsoSegmenter(false)} leaves the TCP checksums of plain TCP packets (IPv4 without options, IPv6
+ * without extension headers) partial — the pseudo-header sum, as a {@code NEEDS_CSUM} packet carries it — instead of
+ * summing every payload byte again: for a tunnel whose far end writes them with {@code NEEDS_CSUM} or computes them
+ * (see {@link TcpCoalescer#TcpCoalescer(java.lang.foreign.Arena, int, boolean)}), the AEAD tag being what guards the
+ * bytes in between.
+ *
  * <p>Allocates nothing: each resulting packet is written to {@code out} at {@code outOffset} (so a caller can leave
  * headroom for its own header before it, and room for a tag after) and handed to the sink before the next one
  * overwrites it. Writing back into a device with the vnet header needs a header too: 10 zero bytes
@@ -44,6 +50,21 @@ public final class GsoSegmenter {
             ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    private final boolean finishTcpChecksums;
+
+    /** Computes every checksum: each packet comes out complete. */
+    public GsoSegmenter() {
+        this(true);
+    }
+
+    /**
+     * @param finishTcpChecksums false leaves the checksum of each plain TCP packet partial (the pseudo-header sum),
+     *                           for a consumer that has it set at the far end
+     */
+    public GsoSegmenter(boolean finishTcpChecksums) {
+        this.finishTcpChecksums = finishTcpChecksums;
+    }
 
     /** Receives each packet in turn; its bytes are valid only during the call. */
     @FunctionalInterface
@@ -75,6 +96,10 @@ public final class GsoSegmenter {
             if ((flags & F_NEEDS_CSUM) != 0) {
                 if (csumStart + csumOffset + 2 > packetLength) {
                     return 0;
+                }
+                if (!finishTcpChecksums && csumOffset == 16 && plainTcp(out, outOffset, packetLength, csumStart)) {
+                    sink.accept(out, outOffset, packetLength); // left partial, as the kernel gave it
+                    return 1;
                 }
                 // The field holds the pseudo-header sum; the sum from csum_start to the end, complemented, is it.
                 int sum = fold(sum(out, outOffset + csumStart, packetLength - csumStart, 0));
@@ -112,6 +137,7 @@ public final class GsoSegmenter {
         int sequence = tcp ? in.get(INT_BE, packet + ipHeader + 4) : 0;
         int tcpFlags = tcp ? Byte.toUnsignedInt(in.get(ValueLayout.JAVA_BYTE, packet + ipHeader + 13)) : 0;
         long l4 = outOffset + ipHeader;
+        boolean partial = tcp && !finishTcpChecksums && (version == 6 || ipHeader == 20);
         int count = 0;
         for (int done = 0; done < payload || count == 0; done += gsoSize) {
             int chunk = Math.min(gsoSize, payload - done);
@@ -146,6 +172,15 @@ public final class GsoSegmenter {
             out.set(SHORT_BE, l4 + checksumField, (short) 0);
             int l4Length = total - ipHeader;
             long pseudo = pseudoHeaderSum(out, outOffset, version, protocol, l4Length);
+            if (partial) {
+                out.set(SHORT_BE, l4 + checksumField, (short) fold(pseudo));
+                sink.accept(out, outOffset, total);
+                count++;
+                if (last) {
+                    break;
+                }
+                continue;
+            }
             int checksum = ~fold(sum(out, l4, l4Length, pseudo)) & 0xffff;
             if (!tcp && checksum == 0) {
                 checksum = 0xffff; // UDP: zero would mean "no checksum"
@@ -158,6 +193,17 @@ public final class GsoSegmenter {
             }
         }
         return count;
+    }
+
+    /** A TCP packet over IPv4 without options or IPv6 without extension headers, its TCP header at {@code csumStart}. */
+    private static boolean plainTcp(MemorySegment packet, long at, int length, int csumStart) {
+        int version = Byte.toUnsignedInt(packet.get(ValueLayout.JAVA_BYTE, at)) >>> 4;
+        if (version == 4) {
+            return csumStart == 20 && (packet.get(ValueLayout.JAVA_BYTE, at) & 0x0f) == 5 && length >= 40
+                    && packet.get(ValueLayout.JAVA_BYTE, at + 9) == TCP
+                    && (Short.toUnsignedInt(packet.get(SHORT_BE, at + 6)) & 0x3fff) == 0;
+        }
+        return version == 6 && csumStart == 40 && length >= 60 && packet.get(ValueLayout.JAVA_BYTE, at + 6) == TCP;
     }
 
     /** Writes the 10 zero bytes that precede a plain, complete packet written to a device with the vnet header. */

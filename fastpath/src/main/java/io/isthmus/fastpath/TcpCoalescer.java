@@ -31,6 +31,12 @@ import java.nio.ByteOrder;
  * set, and all but the last carry the first one's payload size; at most 64 KiB in all. Each packet is copied once
  * into memory the coalescer owns ({@code slots} × 64 KiB from {@code arena}); nothing is allocated per packet.
  * Not thread-safe.
+ *
+ * <p>With {@code partialTcpChecksums}, every TCP packet it can parse (IPv4 without options and not a fragment, IPv6
+ * without extension headers) — merged or not — is written with {@code NEEDS_CSUM} and the pseudo-header sum in its
+ * checksum field, whatever that field held: the kernel trusts it on local delivery and finishes it only where a
+ * packet leaves through a device that cannot. For a tunnel that does not carry inner TCP checksums (its AEAD tag
+ * guards the bytes; see {@link GsoSegmenter#GsoSegmenter(boolean)}).
  */
 public final class TcpCoalescer {
     private static final int HEADER = TunDevice.VNET_HEADER_SIZE;
@@ -58,11 +64,21 @@ public final class TcpCoalescer {
     private final int[] gsoSize;
     private final int[] nextSequence;
     private final int[] segments;
+    private final boolean partialTcpChecksums;
     private int used;
     private long merged;
 
     /** Holds up to {@code slots} packets (1..1024) between flushes, from {@code arena}. */
     public TcpCoalescer(Arena arena, int slots) {
+        this(arena, slots, false);
+    }
+
+    /**
+     * As {@link #TcpCoalescer(Arena, int)}; {@code partialTcpChecksums} writes every parsable TCP packet with a partial
+     * checksum and {@code NEEDS_CSUM}, so the checksums it was given do not matter (see above).
+     */
+    public TcpCoalescer(Arena arena, int slots, boolean partialTcpChecksums) {
+        this.partialTcpChecksums = partialTcpChecksums;
         if (slots < 1 || slots > 1024) {
             throw new InvalidArgumentException("coalescer slots", slots, "must be between 1 and 1024");
         }
@@ -275,13 +291,23 @@ public final class TcpCoalescer {
     /** Writes the vnet header of a held packet and, for a merged one, fixes its IP lengths and checksum fields. */
     private void finish(int slot, long base) {
         area.asSlice(base, HEADER).fill((byte) 0);
-        if (segments[slot] < 2) {
+        boolean merged = segments[slot] > 1;
+        if (!merged && (!partialTcpChecksums || ipHeader[slot] == 0)) {
             return; // complete as it came
         }
         long packet = base + HEADER;
         int ip = ipHeader[slot];
         int total = length[slot];
         boolean v4 = ip == 20;
+        if (!merged) {
+            long pseudo = v4 ? GsoSegmenter.sum(area, packet + 12, 8, 0) : GsoSegmenter.sum(area, packet + 8, 32, 0);
+            area.set(SHORT_BE, packet + ip + 16, (short) GsoSegmenter.fold(pseudo + TCP + total - ip));
+            area.set(ValueLayout.JAVA_BYTE, base, (byte) F_NEEDS_CSUM);
+            area.set(SHORT_LE, base + 2, (short) (ip + tcpHeader[slot]));
+            area.set(SHORT_LE, base + 6, (short) ip);
+            area.set(SHORT_LE, base + 8, (short) 16);
+            return;
+        }
         if (v4) {
             area.set(SHORT_BE, packet + 2, (short) total);
             area.set(SHORT_BE, packet + 10, (short) 0);

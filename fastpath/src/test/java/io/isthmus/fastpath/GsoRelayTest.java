@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -32,15 +33,24 @@ class GsoRelayTest {
 
     @Test
     void tcpThroughARelayThatSegmentsTsoSuperPacketsArrivesIntact() throws Exception {
-        relayAndCheck(false);
+        relayAndCheck(false, false);
     }
 
     @Test
     void tcpThroughARelayThatSegmentsAndThenCoalescesAgainArrivesIntact() throws Exception {
-        relayAndCheck(true);
+        relayAndCheck(true, false);
     }
 
-    private void relayAndCheck(boolean coalesce) throws Exception {
+    /**
+     * As a tunnel does: the segmenter leaves TCP checksums partial, the relay then scrambles every TCP checksum field
+     * (nothing in it is carried), and the coalescer writes every TCP packet with a partial checksum and NEEDS_CSUM.
+     */
+    @Test
+    void tcpThroughARelayThatDoesNotCarryTcpChecksumsArrivesIntact() throws Exception {
+        relayAndCheck(true, true);
+    }
+
+    private void relayAndCheck(boolean coalesce, boolean checksumsNotCarried) throws Exception {
         TunDevice.Options rightOptions = coalesce ? OFFLOADED : TunDevice.Options.defaults();
         try (TestNamespace left = TestNamespace.create("isthmus-gso-l");
              TestNamespace right = TestNamespace.create("isthmus-gso-r");
@@ -55,11 +65,17 @@ class GsoRelayTest {
             Thread leftToRight = Thread.ofPlatform().name("relay-l2r").start(() -> {
                 MemorySegment in = arena.allocate(65_536 + TunDevice.VNET_HEADER_SIZE);
                 MemorySegment out = arena.allocate(2048);
-                GsoSegmenter segmenter = new GsoSegmenter();
+                GsoSegmenter segmenter = new GsoSegmenter(!checksumsNotCarried);
                 TunQueue to = rightTun.queue(0);
-                TcpCoalescer coalescer = new TcpCoalescer(arena, 8);
+                TcpCoalescer coalescer = new TcpCoalescer(arena, 8, checksumsNotCarried);
                 GsoSegmenter.PacketSink write = coalesce
                         ? (buffer, offset, length) -> {
+                            if (checksumsNotCarried && buffer.get(ValueLayout.JAVA_BYTE, offset) == 0x45
+                                    && buffer.get(ValueLayout.JAVA_BYTE, offset + 9) == 6) {
+                                long field = offset + 20 + 16;
+                                buffer.set(ValueLayout.JAVA_SHORT, field,
+                                        (short) (buffer.get(ValueLayout.JAVA_SHORT, field) ^ 0x5a5a));
+                            }
                             if (!coalescer.add(buffer, offset, length)) {
                                 coalescer.flush(to);
                                 coalescer.add(buffer, offset, length);

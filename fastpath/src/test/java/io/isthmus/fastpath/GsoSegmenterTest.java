@@ -150,7 +150,63 @@ class GsoSegmenterTest {
         assertEquals(0, segment(vnet(0, 1, 1000, 20, 16), new byte[12]).size(), "too short");
     }
 
+    @Test
+    void leftPartialTcpChecksumsAreThePseudoHeaderSumAndEveryOtherByteIsTheSame() throws Exception {
+        byte[] superPacket = tcp(address("10.1.0.1"), address("10.2.0.1"), 77, pattern(5000), 0x18);
+        List<byte[]> complete = segment(vnet(1, 1, 1400, 20, 16), superPacket);
+        GsoSegmenter partial = new GsoSegmenter(false);
+        List<byte[]> left = segment(partial, vnet(1, 1, 1400, 20, 16), superPacket);
+
+        assertEquals(complete.size(), left.size());
+        for (int i = 0; i < left.size(); i++) {
+            byte[] a = complete.get(i);
+            byte[] b = left.get(i);
+            ByteBuffer p = ByteBuffer.wrap(b);
+            int l4Length = b.length - 20;
+            long pseudo = ((p.getShort(12) & 0xffff) + (p.getShort(14) & 0xffff) + (p.getShort(16) & 0xffff)
+                    + (p.getShort(18) & 0xffff)) + TCP + l4Length;
+            assertEquals(~Packets.checksum(new byte[0], 0, 0, pseudo) & 0xffff, p.getShort(36) & 0xffff,
+                    "partial checksum of packet " + i);
+            b[36] = a[36];
+            b[37] = a[37];
+            assertArrayEquals(a, b, "packet " + i + " apart from its checksum");
+        }
+    }
+
+    @Test
+    void withPartialTcpChecksumsEveryTcpPacketIsWrittenWithNeedsCsumWhateverItsChecksumHeld() throws Exception {
+        TcpCoalescer coalescer = new TcpCoalescer(arena, 4, true);
+        byte[] syn = tcp(address("10.1.0.1"), address("10.2.0.1"), 5, new byte[0], 0x02);
+        syn[36] = 0x12; // a checksum that is not right: it is not carried
+        syn[37] = 0x34;
+        byte[] udp = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, 1, 10, 2, 0, 1, 0, 53, 0, 53, 0, 8, 0, 0};
+        MemorySegment staging = arena.allocate(2048);
+        for (byte[] packet : List.of(syn, udp)) {
+            MemorySegment.copy(packet, 0, staging, ValueLayout.JAVA_BYTE, 0, packet.length);
+            assertTrue(coalescer.add(staging, 0, packet.length));
+        }
+        List<byte[]> flushed = new ArrayList<>();
+        coalescer.flush((buffer, offset, length) -> flushed.add(buffer.asSlice(offset, length)
+                .toArray(ValueLayout.JAVA_BYTE)));
+
+        ByteBuffer tcpHeader = ByteBuffer.wrap(flushed.get(0), 0, 10).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(1, tcpHeader.get(0), "NEEDS_CSUM");
+        assertEquals(0, tcpHeader.get(1), "no segmentation");
+        assertEquals(20, tcpHeader.getShort(6), "csum_start");
+        assertEquals(16, tcpHeader.getShort(8), "csum_offset");
+        byte[] written = java.util.Arrays.copyOfRange(flushed.get(0), 10, flushed.get(0).length);
+        long pseudo = 0x0a01 + 0x0001 + 0x0a02 + 0x0001 + TCP + 20;
+        assertEquals(~Packets.checksum(new byte[0], 0, 0, pseudo) & 0xffff,
+                ByteBuffer.wrap(written).getShort(36) & 0xffff, "the pseudo-header sum");
+        assertArrayEquals(new byte[10], java.util.Arrays.copyOf(flushed.get(1), 10), "UDP: a plain header");
+        assertArrayEquals(udp, java.util.Arrays.copyOfRange(flushed.get(1), 10, flushed.get(1).length));
+    }
+
     private List<byte[]> segment(byte[] header, byte[] packet) throws Exception {
+        return segment(segmenter, header, packet);
+    }
+
+    private List<byte[]> segment(GsoSegmenter segmenter, byte[] header, byte[] packet) throws Exception {
         MemorySegment in = arena.allocate(header.length + packet.length);
         MemorySegment.copy(header, 0, in, ValueLayout.JAVA_BYTE, 0, header.length);
         MemorySegment.copy(packet, 0, in, ValueLayout.JAVA_BYTE, header.length, packet.length);

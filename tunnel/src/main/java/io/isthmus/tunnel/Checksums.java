@@ -55,6 +55,29 @@ final class Checksums {
         return (b[at] & 0xFF) << 8 | b[at + 1] & 0xFF;
     }
 
+    /**
+     * Computes the TCP checksum of a plain TCP packet (IPv4 without options and not a fragment, IPv6 without
+     * extension headers, lengths as declared) whatever its checksum field holds; other packets are left alone. The
+     * tunnel does not carry inner TCP checksums (the AEAD tag guards the bytes), so a receiver writing to a device
+     * that cannot take a partial checksum sets them.
+     */
+    static void finishTcp(byte[] packet, int at, int length) {
+        int ip;
+        if (length >= 40 && packet[at] == 0x45 && packet[at + 9] == 6 && (get16(packet, at + 6) & 0x3FFF) == 0
+                && get16(packet, at + 2) == length) {
+            ip = 20;
+        } else if (length >= 60 && (packet[at] & 0xF0) == 0x60 && packet[at + 6] == 6
+                && get16(packet, at + 4) == length - 40) {
+            ip = 40;
+        } else {
+            return;
+        }
+        int tcpLength = length - ip;
+        put16(packet, at + ip + 16, 0);
+        long sum = pseudoHeader(packet, at, ip == 20 ? 4 : 6, 6, tcpLength);
+        put16(packet, at + ip + 16, ~fold(add(packet, at + ip, tcpLength, sum)) & 0xFFFF);
+    }
+
     /** Recomputes the IPv4 header checksum of the packet at {@code at}. */
     static void ipv4Header(byte[] packet, int at) {
         int headerLength = (packet[at] & 0x0F) * 4;

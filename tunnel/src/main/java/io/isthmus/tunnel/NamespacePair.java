@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * java -cp ... io.isthmus.tunnel.NamespacePair GW_A_NS UNDERLAY_A RANGE_A GW_B_NS UNDERLAY_B RANGE_B [QUEUES] [SUITE]
- *      [offload|no-offload]
+ *      [offload|no-offload] [udp-offload|no-udp-offload]
  * </pre>
  * starts both, prints {@code ready}, runs until standard input closes (or SIGTERM), prints the stats of both.
  */
@@ -52,14 +52,22 @@ public final class NamespacePair implements AutoCloseable {
 
     public static NamespacePair start(Side sideA, Side sideB, int queues, boolean offload, Suite suite,
                                       RekeyPolicy policy) throws Exception {
+        return start(sideA, sideB, queues, offload, suite, policy, true);
+    }
+
+    /** As above; {@code udpOffload} false sends one datagram per packet (to compare with UDP GSO/GRO). */
+    public static NamespacePair start(Side sideA, Side sideB, int queues, boolean offload, Suite suite,
+                                      RekeyPolicy policy, boolean udpOffload) throws Exception {
         Clock clock = Clock.systemUTC();
         SecureRandom random = new SecureRandom();
         NamespaceEndpoint a = NamespaceEndpoint.start(sideA.namespace(), "isth0", queues, offload,
-                TunnelEngine.Config.defaults(new InetSocketAddress(sideA.underlay(), PORT)), sideB.ranges(), clock);
+                TunnelEngine.Config.defaults(new InetSocketAddress(sideA.underlay(), PORT)).withUdpOffload(udpOffload),
+                sideB.ranges(), clock);
         NamespaceEndpoint b;
         try {
             b = NamespaceEndpoint.start(sideB.namespace(), "isth0", queues, offload,
-                    TunnelEngine.Config.defaults(new InetSocketAddress(sideB.underlay(), PORT)), sideA.ranges(), clock);
+                    TunnelEngine.Config.defaults(new InetSocketAddress(sideB.underlay(), PORT))
+                            .withUdpOffload(udpOffload), sideA.ranges(), clock);
         } catch (Exception | Error e) {
             a.close();
             throw e;
@@ -126,7 +134,7 @@ public final class NamespacePair implements AutoCloseable {
     public static void main(String[] args) throws Exception {
         if (args.length < 6) {
             System.err.println("usage: NamespacePair GW_A_NS UNDERLAY_A RANGE_A GW_B_NS UNDERLAY_B RANGE_B"
-                    + " [QUEUES] [aes-256-gcm|chacha20-poly1305] [offload|no-offload]");
+                    + " [QUEUES] [aes-256-gcm|chacha20-poly1305] [offload|no-offload] [udp-offload|no-udp-offload]");
             System.exit(2);
         }
         Side sideA = side("east", args[0], args[1], args[2]);
@@ -134,9 +142,11 @@ public final class NamespacePair implements AutoCloseable {
         int queues = args.length > 6 ? Integer.parseInt(args[6]) : 2;
         Suite suite = args.length > 7 ? Suite.parse("suite", args[7]) : Suite.AES_256_GCM;
         boolean offload = args.length <= 8 || !args[8].equals("no-offload");
-        try (NamespacePair pair = start(sideA, sideB, queues, offload, suite, RekeyPolicy.defaults())) {
+        boolean udpOffload = args.length <= 9 || !args[9].equals("no-udp-offload");
+        try (NamespacePair pair = start(sideA, sideB, queues, offload, suite, RekeyPolicy.defaults(), udpOffload)) {
             System.out.println("ready: " + sideA.namespace().name() + " <-> " + sideB.namespace().name() + ", "
-                    + queues + " queue(s) each, " + suite + (offload ? ", TUN offloads (TSO, GRO)" : ", plain TUN"));
+                    + queues + " queue(s) each, " + suite + (offload ? ", TUN offloads (TSO, GRO)" : ", plain TUN")
+                    + ", " + pair.engineA().udpPath());
             System.out.flush();
             while (System.in.read() >= 0) {
                 // runs until the benchmark closes our standard input

@@ -1,5 +1,7 @@
 package io.isthmus.tunnel;
 
+import io.isthmus.fastpath.GsoSegmenter;
+import io.isthmus.fastpath.TcpCoalescer;
 import io.isthmus.fastpath.TunDevice;
 import io.isthmus.fastpath.TunQueue;
 import java.io.IOException;
@@ -14,11 +16,16 @@ import java.util.List;
  * A {@link TunQueue} with the vnet header and TCP segmentation offload on, as the engine's {@link PacketQueue}.
  *
  * <p>Reading: the kernel hands over TCP packets of up to 64 KiB with a segment size (TSO) and packets with a
- * partial checksum; this queue finishes the checksums and returns the segments one by one, the later ones from
- * {@code read} with timeout 0, so the engine seals a whole burst and sends it with one {@code sendmmsg}.
- * Writing: consecutive TCP segments of one flow from one received batch are joined by {@link TcpCoalescer} and
- * written as one TSO packet at {@link #flush()}; a burst costs one TUN system call each way instead of one per
- * segment.
+ * partial checksum; fastpath's {@link GsoSegmenter} cuts them into complete MTU-sized packets (checksums finished)
+ * and each {@link #read} hands over the segments of one burst, which the engine seals and sends together.
+ * Writing: consecutive TCP segments of one flow from one received batch are joined by fastpath's
+ * {@link TcpCoalescer} and written as one TSO packet at {@link #flush()} (or when it is full); a burst costs one TUN
+ * system call each way instead of one per segment. What the segmenter cannot cut (UFO, IPv6 extension headers
+ * before TCP, a malformed vnet header) is handed over whole, so the engine drops and counts it.
+ *
+ * <p>Inner TCP checksums are not carried through the tunnel (the AEAD tag guards the bytes): reading leaves them
+ * partial instead of summing every payload byte, and writing gives every plain TCP packet a partial checksum with
+ * {@code NEEDS_CSUM}, which the kernel trusts, or finishes where the packet leaves through a device that cannot.
  */
 public final class OffloadTunPacketQueue implements PacketQueue {
     /** The offloads to open the device with. */
@@ -27,23 +34,20 @@ public final class OffloadTunPacketQueue implements PacketQueue {
 
     private static final int VNET = TunDevice.VNET_HEADER_SIZE;
     private static final int BUFFER = VNET + 65_536;
-    private static final byte NEEDS_CSUM = 1;
-    private static final int GSO_NONE = 0;
-    private static final int GSO_TCPV4 = 1;
-    private static final int GSO_TCPV6 = 4;
+    /** Super-packets held by the coalescer between flushes (64 KiB of native memory each). */
+    private static final int COALESCER_SLOTS = 16;
 
     private final TunQueue queue;
     private final MemorySegment readBuffer;
-    private final MemorySegment writeBuffer;
-    private final byte[] superPacket = new byte[BUFFER];
-    private final TcpCoalescer coalescer = new TcpCoalescer();
-    private final TcpCoalescer.Sink sink = this::writeRaw;
-    // The TSO packet being handed out segment by segment.
-    private int pendingVersion;
-    private int pendingHeader;
-    private int pendingMss;
-    private int nextSegment;
-    private int segmentCount;
+    private final byte[] segments = new byte[BUFFER];
+    private final MemorySegment segmentsView = MemorySegment.ofArray(segments);
+    private final GsoSegmenter segmenter = new GsoSegmenter(false); // TCP checksums are not carried: see the README
+    private final TcpCoalescer coalescer;
+    private final GsoSegmenter.PacketSink toReader = this::handOver;
+    private Packets reader;
+    /** The engine writes from one array; its segment view is made once. */
+    private byte[] written;
+    private MemorySegment writtenView;
     /** Packets the kernel refused since the last flush. */
     private int refused;
 
@@ -54,7 +58,7 @@ public final class OffloadTunPacketQueue implements PacketQueue {
         }
         this.queue = queue;
         this.readBuffer = arena.allocate(BUFFER, 64);
-        this.writeBuffer = arena.allocate(BUFFER, 64);
+        this.coalescer = new TcpCoalescer(arena, COALESCER_SLOTS, true);
     }
 
     public static TunDevice.Options deviceOptions(int queues) {
@@ -71,75 +75,48 @@ public final class OffloadTunPacketQueue implements PacketQueue {
     }
 
     @Override
-    public int read(byte[] to, int at, int capacity, long timeoutNanos) throws IOException {
-        while (true) {
-            if (nextSegment < segmentCount) {
-                return nextSegment(to, at, capacity);
-            }
-            int read = queue.read(readBuffer, 0, BUFFER, timeoutNanos);
-            if (read == 0) {
-                return 0;
-            }
-            int length = read - VNET;
-            if (length <= 0) {
-                continue;
-            }
-            MemorySegment.copy(readBuffer, ValueLayout.JAVA_BYTE, VNET, superPacket, 0, length);
-            int flags = readBuffer.get(ValueLayout.JAVA_BYTE, 0);
-            int gsoType = readBuffer.get(ValueLayout.JAVA_BYTE, 1) & 0x7F; // without the ECN bit
-            int gsoSize = little16(4);
-            int version = InnerPacket.version(superPacket, 0, length);
-            if (gsoType == GSO_NONE || version == 0) {
-                if ((flags & NEEDS_CSUM) != 0 && little16(6) + little16(8) + 2 <= length) {
-                    TcpOffload.finishChecksum(superPacket, 0, length, little16(6), little16(8));
-                }
-                System.arraycopy(superPacket, 0, to, at, Math.min(length, capacity));
-                return length;
-            }
-            int header = TcpOffload.headerLength(superPacket, 0, length, version);
-            if ((gsoType != GSO_TCPV4 && gsoType != GSO_TCPV6) || header < 0 || gsoSize <= 0
-                    || TcpOffload.ipLength(superPacket, 0, version) > length) {
-                // Not a TSO packet we can cut: hand it over whole; the engine drops and counts what it cannot send.
-                System.arraycopy(superPacket, 0, to, at, Math.min(length, capacity));
-                return Math.max(length, capacity + 1);
-            }
-            pendingVersion = version;
-            pendingHeader = header;
-            pendingMss = gsoSize;
-            nextSegment = 0;
-            segmentCount = TcpOffload.segments(superPacket, 0, version, header, gsoSize);
+    public int read(byte[] buffer, long timeoutNanos, Packets packets) throws IOException {
+        int read = queue.read(readBuffer, 0, BUFFER, timeoutNanos);
+        if (read == 0) {
+            return 0;
         }
+        reader = packets;
+        try {
+            int count = segmenter.segment(readBuffer, 0, read, segmentsView, 0, toReader);
+            if (count > 0) {
+                return count;
+            }
+        } finally {
+            reader = null;
+        }
+        int length = Math.max(0, read - VNET); // not cut: handed over whole, for the engine to count
+        MemorySegment.copy(readBuffer, ValueLayout.JAVA_BYTE, VNET, segments, 0, length);
+        packets.accept(segments, 0, length);
+        return 1;
     }
 
-    private int nextSegment(byte[] to, int at, int capacity) {
-        if (pendingHeader + pendingMss > capacity) {
-            nextSegment = segmentCount; // segments larger than the tunnel MTU: report one oversized packet
-            return capacity + 1;
-        }
-        return TcpOffload.segment(superPacket, 0, pendingVersion, pendingHeader, pendingMss, nextSegment++, to, at);
+    private void handOver(MemorySegment buffer, long offset, int length) throws IOException {
+        reader.accept(segments, (int) offset, length);
     }
 
     @Override
     public boolean write(byte[] from, int at, int length) throws IOException {
-        refused += coalescer.add(from, at, length, sink);
+        if (from != written) {
+            written = from;
+            writtenView = MemorySegment.ofArray(from);
+        }
+        if (!coalescer.add(writtenView, at, length)) {
+            refused += coalescer.flush(queue);
+            coalescer.add(writtenView, at, length);
+        }
         return true;
     }
 
     @Override
     public int flush() throws IOException {
-        refused += coalescer.flush(sink);
+        refused += coalescer.flush(queue);
         int count = refused;
         refused = 0;
         return count;
-    }
-
-    private boolean writeRaw(byte[] b, int at, int length) throws IOException {
-        MemorySegment.copy(b, at, writeBuffer, ValueLayout.JAVA_BYTE, 0, length);
-        return queue.write(writeBuffer, 0, length);
-    }
-
-    private int little16(int offset) {
-        return (readBuffer.get(ValueLayout.JAVA_BYTE, offset) & 0xFF)
-                | (readBuffer.get(ValueLayout.JAVA_BYTE, offset + 1) & 0xFF) << 8;
     }
 }

@@ -8,12 +8,24 @@ import java.io.IOException;
  * a multi-queue device spreads flows over its queues by a flow hash, so one flow stays on one worker, in order.
  */
 public interface PacketQueue {
+    /** Takes the packets a {@link #read} brings, one at a time. */
+    @FunctionalInterface
+    interface Packets {
+        /**
+         * One IP packet of {@code length} bytes at {@code packet[at]}, valid only during the call. A {@code length}
+         * larger than what is left of the array means the packet was longer than the reader's buffer (only its
+         * start is there): the engine drops it as oversized.
+         */
+        void accept(byte[] packet, int at, int length) throws IOException;
+    }
+
     /**
-     * Reads one IP packet into {@code to[at..at+capacity)}: waits up to {@code timeoutNanos} for one (0: does not
-     * wait). Returns its length, or 0 when none came. A packet longer than {@code capacity} returns a length larger
-     * than {@code capacity} (only the first {@code capacity} bytes are in the buffer).
+     * Reads what the device has next — one packet, or from a device with TCP segmentation offload the segments of
+     * one burst of up to 64 KiB — and hands each packet to {@code packets} in order. Waits up to {@code timeoutNanos}
+     * for something (0: does not wait). {@code buffer} is the caller's, for a queue that needs one to read a packet
+     * into; a queue may use its own. Returns how many packets went to {@code packets}, 0 when nothing came.
      */
-    int read(byte[] to, int at, int capacity, long timeoutNanos) throws IOException;
+    int read(byte[] buffer, long timeoutNanos, Packets packets) throws IOException;
 
     /**
      * Writes one IP packet of {@code length} bytes at {@code from[at]} to the local side; false when the local side

@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * A {@link TunQueue} as the engine's {@link PacketQueue}: packets are copied between the queue's native buffers
  * and the engine's heap arrays (the JDK ciphers run fastest on arrays). One system call per packet each way; the
- * engine gathers what is already queued (reads with timeout 0) into one {@code sendmmsg}.
+ * engine gathers what is already queued (reads with timeout 0) into one {@code sendmmsg}. Inner TCP checksums are
+ * not carried through the tunnel, so each plain TCP packet written gets its checksum computed here.
  */
 public final class TunPacketQueue implements PacketQueue {
     private static final int BUFFER = 65_536;
@@ -41,17 +42,19 @@ public final class TunPacketQueue implements PacketQueue {
     }
 
     @Override
-    public int read(byte[] to, int at, int capacity, long timeoutNanos) throws IOException {
+    public int read(byte[] buffer, long timeoutNanos, Packets packets) throws IOException {
         int length = queue.read(readBuffer, 0, BUFFER, timeoutNanos);
         if (length == 0) {
             return 0;
         }
-        MemorySegment.copy(readBuffer, ValueLayout.JAVA_BYTE, 0, to, at, Math.min(length, capacity));
-        return length;
+        MemorySegment.copy(readBuffer, ValueLayout.JAVA_BYTE, 0, buffer, 0, Math.min(length, buffer.length));
+        packets.accept(buffer, 0, length);
+        return 1;
     }
 
     @Override
     public boolean write(byte[] from, int at, int length) throws IOException {
+        Checksums.finishTcp(from, at, length); // not carried through the tunnel: a plain TUN needs it complete
         MemorySegment.copy(from, at, writeBuffer, ValueLayout.JAVA_BYTE, 0, length);
         return queue.write(writeBuffer, 0, length);
     }

@@ -36,6 +36,8 @@ public final class TunnelEngine implements AutoCloseable {
     private static final System.Logger log = System.getLogger(TunnelEngine.class.getName());
     private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final Duration RECEIVE_POLL = Duration.ofMillis(100);
+    /** Receive slot and send area per message with UDP offload: one run of up to 64 KiB. */
+    private static final int RUN_SLOT = 65_535;
 
     /**
      * @param listen    where peers send to (IPv4 or IPv6; the wildcard {@code [::]} takes both)
@@ -44,9 +46,12 @@ public final class TunnelEngine implements AutoCloseable {
      * @param grace     how long a replaced session still opens packets
      * @param socketBuffer SO_RCVBUF/SO_SNDBUF to ask for (the kernel caps it at rmem_max/wmem_max)
      * @param translation  this cluster's real ↔ global networks, where its ranges overlap another cluster's
+     * @param udpOffload   send the sealed segments of a TCP burst as runs with UDP_SEGMENT and receive runs joined
+     *                     by UDP_GRO (one trip through the kernel's UDP path per run, not per packet); where the
+     *                     kernel lacks it, the engine says so and sends one datagram per packet ({@link #udpPath()})
      */
     public record Config(InetSocketAddress listen, int mtu, int batchSize, Duration grace, int socketBuffer,
-                         Translation translation) {
+                         Translation translation, boolean udpOffload) {
         public Config {
             if (mtu < 576 || mtu > 65_535 - WireFormat.OVERHEAD - 48) {
                 throw new InvalidFieldException("tunnel.mtu", mtu, "must be 576..65000");
@@ -57,11 +62,15 @@ public final class TunnelEngine implements AutoCloseable {
         }
 
         public static Config defaults(InetSocketAddress listen) {
-            return new Config(listen, 1420, 32, RekeyPolicy.defaults().grace(), 4 << 20, Translation.none());
+            return new Config(listen, 1420, 32, RekeyPolicy.defaults().grace(), 4 << 20, Translation.none(), true);
         }
 
         public Config withTranslation(Translation translation) {
-            return new Config(listen, mtu, batchSize, grace, socketBuffer, translation);
+            return new Config(listen, mtu, batchSize, grace, socketBuffer, translation, udpOffload);
+        }
+
+        public Config withUdpOffload(boolean udpOffload) {
+            return new Config(listen, mtu, batchSize, grace, socketBuffer, translation, udpOffload);
         }
 
         int datagramLimit() {
@@ -78,6 +87,7 @@ public final class TunnelEngine implements AutoCloseable {
     private final List<? extends PacketQueue> queues;
     private final List<BatchedUdpSocket> receivers;
     private final List<BatchedUdpSocket> senders;
+    private final String udpPath;
     private final DropCounters unattributed = new DropCounters();
     private final List<Thread> inboundThreads = new ArrayList<>();
     private final List<Thread> outboundThreads = new ArrayList<>();
@@ -87,8 +97,9 @@ public final class TunnelEngine implements AutoCloseable {
     private volatile boolean running = true;
 
     private TunnelEngine(Config config, InstantSource clock, List<? extends PacketQueue> queues,
-                         List<BatchedUdpSocket> receivers, List<BatchedUdpSocket> senders) {
+                         List<BatchedUdpSocket> receivers, List<BatchedUdpSocket> senders, String udpPath) {
         this.config = config;
+        this.udpPath = udpPath;
         this.translation = config.translation();
         this.clock = clock;
         this.queues = List.copyOf(queues);
@@ -110,7 +121,25 @@ public final class TunnelEngine implements AutoCloseable {
                 .withBatch(config.batchSize(), config.datagramLimit() + 1)
                 .withBuffers(config.socketBuffer(), config.socketBuffer())
                 .withReceiveTimeout(RECEIVE_POLL);
-        List<BatchedUdpSocket> receivers = BatchedUdpSocket.openGroup(config.listen(), queues.size(), options);
+        List<BatchedUdpSocket> receivers = null;
+        String udpPath = "one datagram per packet (UDP offload not asked for)";
+        if (config.udpOffload()) {
+            // Runs of up to 64 KiB each way: receive slots and send areas that large.
+            BatchedUdpSocket.Options offload = options.withBatch(config.batchSize(), RUN_SLOT);
+            try {
+                receivers = BatchedUdpSocket.openGroup(config.listen(), queues.size(), offload.withUdpGro(true));
+                options = offload;
+                udpPath = "UDP GSO/GRO (a burst's datagrams sent as runs with UDP_SEGMENT, received joined by"
+                        + " UDP_GRO)";
+            } catch (IOException e) {
+                receivers = null; // the kernel lacks UDP_GRO (and so, likely, UDP_SEGMENT): say so, go without
+                udpPath = "one datagram per packet: UDP offload unavailable (" + e.getMessage() + ")";
+                log.log(System.Logger.Level.WARNING, "tunnel on {0}: {1}", config.listen(), udpPath);
+            }
+        }
+        if (receivers == null) {
+            receivers = BatchedUdpSocket.openGroup(config.listen(), queues.size(), options);
+        }
         List<BatchedUdpSocket> senders = new ArrayList<>();
         try {
             InetSocketAddress any = new InetSocketAddress(config.listen().getAddress(), 0);
@@ -122,7 +151,7 @@ public final class TunnelEngine implements AutoCloseable {
             receivers.forEach(BatchedUdpSocket::close);
             throw e;
         }
-        TunnelEngine engine = new TunnelEngine(config, clock, queues, receivers, List.copyOf(senders));
+        TunnelEngine engine = new TunnelEngine(config, clock, queues, receivers, List.copyOf(senders), udpPath);
         try {
             for (int k = 0; k < queues.size(); k++) {
                 engine.inboundThreads.add(threads.start("tunnel-in-" + k, engine.new Inbound(k)));
@@ -153,6 +182,11 @@ public final class TunnelEngine implements AutoCloseable {
 
     public Config config() {
         return config;
+    }
+
+    /** How datagrams move: with UDP GSO/GRO, or one per packet and why. */
+    public String udpPath() {
+        return udpPath;
     }
 
     /**
@@ -310,6 +344,8 @@ public final class TunnelEngine implements AutoCloseable {
         private final PacketCipher cipher = new PacketCipher();
         private final byte[] packet = new byte[config.mtu() + 1];
         private final byte[] sealed = new byte[config.datagramLimit()];
+        private final PacketQueue.Packets sealer = this::seal;
+        private final boolean runs;
         private final int lane;
 
         Outbound(int k) {
@@ -317,20 +353,20 @@ public final class TunnelEngine implements AutoCloseable {
             this.queue = queues.get(k);
             this.socket = senders.get(k);
             this.batch = socket.newBatch();
+            this.runs = receivers.get(0).options().udpGro(); // GRO took, so this kernel has UDP_SEGMENT too
         }
 
         @Override
         public void run() {
             try {
                 while (running) {
-                    int length = queue.read(packet, 0, packet.length, POLL_NANOS);
-                    int taken = 0;
-                    while (length > 0) {
-                        seal(length);
-                        if (++taken >= config.batchSize()) {
+                    int taken = queue.read(packet, POLL_NANOS, sealer);
+                    while (taken > 0 && taken < config.batchSize()) {
+                        int more = queue.read(packet, 0, sealer);
+                        if (more == 0) {
                             break;
                         }
-                        length = queue.read(packet, 0, packet.length, 0);
+                        taken += more;
                     }
                     flush();
                 }
@@ -343,8 +379,8 @@ public final class TunnelEngine implements AutoCloseable {
             }
         }
 
-        private void seal(int length) throws IOException {
-            int version = InnerPacket.version(packet, 0, length);
+        private void seal(byte[] from, int at, int length) throws IOException {
+            int version = InnerPacket.version(from, at, Math.min(length, from.length - at));
             if (version == 0) {
                 unattributed.count(DropReason.MALFORMED);
                 return;
@@ -353,14 +389,13 @@ public final class TunnelEngine implements AutoCloseable {
                 unattributed.count(DropReason.OVERSIZED);
                 return;
             }
-            if (!InnerPacket.complete(packet, 0, length, version)) {
+            if (!InnerPacket.complete(from, at, length, version)) {
                 unattributed.count(DropReason.SHORT);
                 return;
             }
             CidrTable<TunnelPeer> table = routing.table();
-            int destination = InnerPacket.destinationOffset(version);
-            TunnelPeer peer = version == 4 ? table.lookupIpv4(packet, destination)
-                    : table.lookupIpv6(packet, destination);
+            int destination = at + InnerPacket.destinationOffset(version);
+            TunnelPeer peer = version == 4 ? table.lookupIpv4(from, destination) : table.lookupIpv6(from, destination);
             if (peer == null) {
                 unattributed.count(DropReason.NO_ROUTE);
                 return;
@@ -368,7 +403,7 @@ public final class TunnelEngine implements AutoCloseable {
             Session session = peer.current();
             long counter = session == null ? -1 : session.nextCounter(lane, length);
             if (counter >= 0 && !translation.isEmpty()) {
-                translation.outbound(packet, 0, length, version);
+                translation.outbound(from, at, length, version);
             }
             if (counter < 0) {
                 peer.drops.count(DropReason.NO_SESSION);
@@ -376,21 +411,26 @@ public final class TunnelEngine implements AutoCloseable {
             }
             int datagram;
             try {
-                datagram = cipher.seal(session, WireFormat.TYPE_DATA, lane, counter, packet, 0, length, sealed, 0);
+                datagram = cipher.seal(session, WireFormat.TYPE_DATA, lane, counter, from, at, length, sealed, 0);
             } catch (GeneralSecurityException | IllegalStateException e) {
                 peer.drops.count(DropReason.NO_SESSION); // retired between the read of current and the seal
                 return;
             }
-            if (!batch.add(peer.endpoint(), sealed, 0, datagram)) {
+            if (!queueDatagram(peer, datagram)) {
                 flush();
-                batch.add(peer.endpoint(), sealed, 0, datagram);
+                queueDatagram(peer, datagram);
             }
             peer.sentPackets.increment();
             peer.sentBytes.add(length);
         }
 
+        private boolean queueDatagram(TunnelPeer peer, int length) {
+            return runs ? batch.addSegment(peer.endpoint(), sealed, 0, length)
+                    : batch.add(peer.endpoint(), sealed, 0, length);
+        }
+
         private void flush() throws IOException {
-            int queued = batch.size();
+            int queued = batch.datagrams();
             if (queued > 0) {
                 int sent = socket.send(batch);
                 for (int i = sent; i < queued; i++) {
@@ -421,11 +461,25 @@ public final class TunnelEngine implements AutoCloseable {
                 while (running) {
                     int received = socket.receive(batch);
                     for (int i = 0; i < received; i++) {
-                        if (batch.truncated(i) || batch.length(i) > datagram.length) {
+                        if (batch.truncated(i)) {
                             unattributed.count(DropReason.OVERSIZED);
                             continue;
                         }
-                        open(batch.copyPayload(i, datagram, 0));
+                        // A run the kernel joined (UDP_GRO) holds several datagrams, each sealed on its own.
+                        int length = batch.length(i);
+                        int segment = batch.segmentSize(i);
+                        for (int from = 0; from < length || from == 0; from += segment) {
+                            int part = Math.min(segment, length - from);
+                            if (part > datagram.length) {
+                                unattributed.count(DropReason.OVERSIZED);
+                            } else {
+                                batch.copyPayload(i, from, part, datagram, 0);
+                                open(part);
+                            }
+                            if (segment == 0) {
+                                break;
+                            }
+                        }
                     }
                     for (int refused = queue.flush(); refused > 0; refused--) {
                         unattributed.count(DropReason.IO_ERROR);

@@ -21,7 +21,7 @@ final class MemoryDevice {
             toEngine.add(in);
             queues.add(new PacketQueue() {
                 @Override
-                public int read(byte[] to, int at, int capacity, long timeoutNanos) throws java.io.IOException {
+                public int read(byte[] buffer, long timeoutNanos, Packets packets) throws java.io.IOException {
                     byte[] packet;
                     try {
                         packet = timeoutNanos == 0 ? in.poll() : in.poll(timeoutNanos, TimeUnit.NANOSECONDS);
@@ -32,8 +32,9 @@ final class MemoryDevice {
                     if (packet == null) {
                         return 0;
                     }
-                    System.arraycopy(packet, 0, to, at, Math.min(capacity, packet.length));
-                    return packet.length;
+                    System.arraycopy(packet, 0, buffer, 0, Math.min(buffer.length, packet.length));
+                    packets.accept(buffer, 0, packet.length);
+                    return 1;
                 }
 
                 @Override
