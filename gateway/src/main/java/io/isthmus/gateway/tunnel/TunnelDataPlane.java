@@ -76,6 +76,7 @@ public final class TunnelDataPlane implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TunnelDataPlane.class);
     private static final Duration TICK = Duration.ofSeconds(1);
     private static final Duration PLAN_TIMEOUT = Duration.ofSeconds(3);
+    private static final Duration CONFIRMATION_PATIENCE = Duration.ofSeconds(3);
 
     private final TunnelSettings settings;
     private final ClusterId self;
@@ -113,6 +114,7 @@ public final class TunnelDataPlane implements AutoCloseable {
         boolean inEngine;
         List<Cidr> ranges = List.of();
         Instant disconnectedSince;
+        Instant unconfirmedSince;
 
         Remote(ClusterId cluster) {
             this.cluster = cluster;
@@ -368,7 +370,11 @@ public final class TunnelDataPlane implements AutoCloseable {
                         }
                     }
                     if (remote.keys != null && remote.link != null) {
-                        remote.keys.tick().ifPresent(offer -> send(remote, offer));
+                        Optional<TunnelMessage> offer = remote.keys.tick();
+                        if (offer.isEmpty() && awaitingConfirmationTooLong(remote, now)) {
+                            offer = Optional.of(remote.keys.start());
+                        }
+                        offer.ifPresent(o -> send(remote, o));
                     }
                 }
                 reconcile();
@@ -376,6 +382,33 @@ public final class TunnelDataPlane implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("tunnel: tick failed: {}", e.toString(), e);
         }
+    }
+
+    /**
+     * A responder that answered an offer seals with the new session only once a packet sealed with it arrived (the
+     * initiator's keepalive, sent at once). If that keepalive is lost and the initiator has nothing to send, the
+     * responder would stay without a session it may seal with; after {@link #CONFIRMATION_PATIENCE} it offers keys
+     * itself, so it becomes the initiator of a fresh session.
+     */
+    private boolean awaitingConfirmationTooLong(Remote remote, Instant now) {
+        boolean waiting = remote.inEngine && engine.currentSession(remote.cluster) == null
+                && engine.keyed(remote.cluster);
+        if (!waiting) {
+            remote.unconfirmedSince = null;
+            return false;
+        }
+        if (remote.unconfirmedSince == null) {
+            remote.unconfirmedSince = now;
+            return false;
+        }
+        if (remote.unconfirmedSince.plus(CONFIRMATION_PATIENCE).isAfter(now)) {
+            return false;
+        }
+        log.info("tunnel: no packet of {} confirmed our answer within {} s: offering keys ourselves",
+                remote.cluster, CONFIRMATION_PATIENCE.toSeconds());
+        metrics.rejected(remote.cluster, "unconfirmed");
+        remote.unconfirmedSince = now;
+        return true;
     }
 
     private void forget(Remote remote) {
