@@ -109,6 +109,7 @@ public final class TunnelDataPlane implements AutoCloseable {
         PeerChannels.Link link;
         TunnelIdentity local;
         TunnelIdentity peer;
+        KeyExchange exchange;
         PeerKeys keys;
         InetSocketAddress endpoint;
         boolean inEngine;
@@ -253,14 +254,20 @@ public final class TunnelDataPlane implements AutoCloseable {
         ticker.scheduleWithFixedDelay(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** A new link: offer keys on it (the peer may have restarted and lost its sessions). */
+    /**
+     * A new link: offer keys on it (the peer may have restarted and lost its sessions) — unless an offer is out
+     * already. Both streams of a pair come up together; two offers racing over two links could be answered in the
+     * other order, and the responder would then wait for a confirmation of the answer we dropped.
+     */
     private synchronized void onLinkUp(PeerChannels.Link link) {
         Remote remote = remotes.computeIfAbsent(link.remote(), Remote::new);
         remote.link = link;
         remote.disconnectedSince = null;
         try {
             bind(remote, link.peerCertificate());
-            send(remote, remote.keys.start());
+            if (remote.exchange.pendingSince().isEmpty()) {
+                send(remote, remote.keys.start());
+            }
         } catch (RuntimeException e) {
             metrics.rejected(link.remote(), "bad-certificate");
             log.warn("tunnel: cannot key {}: {}", link.remote(), e.getMessage());
@@ -300,8 +307,8 @@ public final class TunnelDataPlane implements AutoCloseable {
         if (remote.keys == null || !local.equals(remote.local) || !peer.equals(remote.peer)) {
             remote.local = local;
             remote.peer = peer;
-            KeyExchange exchange = new KeyExchange(local, peer, settings.suite(), indexes, random, clock);
-            remote.keys = new PeerKeys(engine, exchange, policy, clock);
+            remote.exchange = new KeyExchange(local, peer, settings.suite(), indexes, random, clock);
+            remote.keys = new PeerKeys(engine, remote.exchange, policy, clock);
         }
     }
 
@@ -386,8 +393,9 @@ public final class TunnelDataPlane implements AutoCloseable {
 
     /**
      * A responder that answered an offer seals with the new session only once a packet sealed with it arrived (the
-     * initiator's keepalive, sent at once). If that keepalive is lost and the initiator has nothing to send, the
-     * responder would stay without a session it may seal with; after {@link #CONFIRMATION_PATIENCE} it offers keys
+     * initiator's keepalive, sent at once). If that keepalive is lost, or confirms an answer this side already
+     * replaced (two offers answered out of order), and the initiator has nothing to send, the responder would stay
+     * without a session it may seal with; after {@link #CONFIRMATION_PATIENCE} it offers keys
      * itself, so it becomes the initiator of a fresh session.
      */
     private boolean awaitingConfirmationTooLong(Remote remote, Instant now) {
