@@ -98,6 +98,7 @@ public final class Gateway implements AutoCloseable {
     private DnsServer dns;
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
+    private java.util.Optional<io.isthmus.gateway.tunnel.TunnelDataPlane> tunnel = java.util.Optional.empty();
 
     private Gateway(GatewayConfig config, ActorSystem<Void> system, Metrics metrics, PeeringMetrics peeringMetrics,
                     PeeringTls tls) {
@@ -197,6 +198,11 @@ public final class Gateway implements AutoCloseable {
                 recovered.size(), recovered.version(), sharedJournal ? "shared" : "own");
 
         startIpam(clock);
+
+        // The encrypted data plane between clusters, when isthmus.tunnel is enabled (io.isthmus.gateway.tunnel).
+        tunnel = io.isthmus.gateway.tunnel.TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan,
+                meshState::get, metrics, clock);
+        tunnel.ifPresent(resources::add);
 
         try {
             dns = DnsServer.start(dnsConfig(), () -> meshState.get().directory());
@@ -337,6 +343,11 @@ public final class Gateway implements AutoCloseable {
     /** The IPAM facade: pools, allocations, reclaims. */
     public Ipam ipam() {
         return ipam;
+    }
+
+    /** The tunnel's data plane, when this replica runs one. */
+    public java.util.Optional<io.isthmus.gateway.tunnel.TunnelDataPlane> tunnel() {
+        return tunnel;
     }
 
     public PeeringTls tls() {

@@ -3,16 +3,15 @@ package io.isthmus.tunnel;
 import io.isthmus.api.Cidr;
 import io.isthmus.fastpath.NetNamespace;
 import io.isthmus.fastpath.TunDevice;
-import java.io.IOException;
-import java.net.InetSocketAddress;
+import io.isthmus.fastpath.IpPrefix;
+import io.isthmus.fastpath.Route;
+import io.isthmus.fastpath.RouteNetlink;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One tunnel endpoint living in a network namespace: a multi-queue TUN device made there (MTU set, up, with a route
- * to each remote range through it, via {@code ip -n}), and a {@link TunnelEngine} whose sockets were opened there
+ * to each remote range through it, set through rtnetlink), and a {@link TunnelEngine} whose sockets were opened there
  * and whose loops run on platform threads pinned into it. For the namespace test and the benchmark; the gateway
  * wires its own. Needs root.
  */
@@ -38,9 +37,12 @@ public final class NamespaceEndpoint implements AutoCloseable {
                 : TunDevice.Options.defaults().withQueues(queues);
         TunDevice tun = namespace.call(() -> TunDevice.open(tunName, options));
         try {
-            ip(namespace, "link", "set", tun.name(), "mtu", Integer.toString(config.mtu()), "up");
-            for (Cidr range : remoteRanges) {
-                ip(namespace, range.isIpv4() ? "-4" : "-6", "route", "replace", range.toString(), "dev", tun.name());
+            try (RouteNetlink netlink = namespace.call(RouteNetlink::open)) {
+                netlink.setMtu(tun.name(), config.mtu());
+                netlink.setUp(tun.name(), true);
+                for (Cidr range : remoteRanges) {
+                    netlink.replaceRoute(Route.to(IpPrefix.parse(range.toString()), tun.name()));
+                }
             }
             List<PacketQueue> packetQueues = offload ? OffloadTunPacketQueue.of(tun) : TunPacketQueue.of(tun);
             TunnelEngine engine = namespace.call(() -> TunnelEngine.start(config, packetQueues, namespace::startThread,
@@ -69,25 +71,5 @@ public final class NamespaceEndpoint implements AutoCloseable {
     public void close() {
         tun.close();
         engine.close();
-    }
-
-    /** Runs {@code ip -n NAMESPACE args...}; throws with its output when it fails. */
-    static void ip(NetNamespace namespace, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("ip", "-n", namespace.name()));
-        command.addAll(List.of(args));
-        run(command);
-    }
-
-    static void run(List<String> command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            throw new IOException(String.join(" ", command) + " did not finish within 30 s");
-        }
-        if (process.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed (exit " + process.exitValue() + "): "
-                    + output.strip());
-        }
     }
 }

@@ -82,7 +82,7 @@ public final class TunnelEngine implements AutoCloseable {
     }
 
     private final Config config;
-    private final Translation translation;
+    private volatile Translation translation; // replaced by translate(); the loops read it once per packet
     private final InstantSource clock;
     private final List<? extends PacketQueue> queues;
     private final List<BatchedUdpSocket> receivers;
@@ -214,6 +214,47 @@ public final class TunnelEngine implements AutoCloseable {
         peers.put(cluster, peer);
         routing = new Routing(Map.copyOf(peers), table);
         return peer;
+    }
+
+    /**
+     * Changes a peer's endpoint and ranges in place: its sessions and counters stay, so traffic goes on (the address
+     * plan and the imports change the ranges; a restarted peer may come back at another endpoint).
+     *
+     * @throws InvalidFieldException when the cluster is not a peer, or a range overlaps another peer's (then
+     *                               nothing changes)
+     */
+    public synchronized TunnelPeer updatePeer(ClusterId cluster, InetSocketAddress endpoint, List<Cidr> ranges) {
+        Routing now = routing;
+        TunnelPeer peer = now.peers().get(cluster);
+        if (peer == null) {
+            throw new InvalidFieldException("tunnel.peer", cluster, "is not a peer: add it first");
+        }
+        if (endpoint.isUnresolved()) {
+            throw new InvalidFieldException("tunnel.peer." + cluster + ".endpoint", endpoint, "is not an IP address");
+        }
+        List<Map.Entry<Cidr, TunnelPeer>> others = new ArrayList<>(now.table().entries());
+        others.removeIf(e -> e.getValue() == peer);
+        for (Cidr range : ranges) {
+            for (Map.Entry<Cidr, TunnelPeer> entry : others) {
+                if (entry.getKey().overlaps(range)) {
+                    throw new InvalidFieldException("tunnel.peer." + cluster + ".ranges", range, "overlaps "
+                            + entry.getKey() + " of " + entry.getValue().cluster());
+                }
+            }
+        }
+        peer.update(endpoint, ranges);
+        routing = new Routing(now.peers(), new CidrTable<>(CidrTable.with(others, ranges, peer)));
+        return peer;
+    }
+
+    /** Replaces this cluster's real ↔ global translation (the address plan granted or changed global segments). */
+    public synchronized void translate(Translation translation) {
+        this.translation = translation;
+    }
+
+    /** The translation in use. */
+    public Translation translation() {
+        return translation;
     }
 
     /** Removes a peer: its routes go, its sessions are retired (keys wiped). */

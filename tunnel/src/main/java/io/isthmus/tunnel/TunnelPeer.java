@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class TunnelPeer {
     private final ClusterId cluster;
-    private final InetSocketAddress endpoint;
-    private final List<Cidr> ranges;
+    private volatile InetSocketAddress endpoint;
+    private volatile List<Cidr> ranges;
     final DropCounters drops = new DropCounters();
     final LongAdder sentPackets = new LongAdder();
     final LongAdder sentBytes = new LongAdder();
@@ -50,6 +50,12 @@ public final class TunnelPeer {
             throw new IllegalArgumentException("peer " + cluster + ": endpoint " + endpoint + " is not an IP address");
         }
         this.cluster = cluster;
+        this.endpoint = endpoint;
+        this.ranges = List.copyOf(ranges);
+    }
+
+    /** A new endpoint or new ranges (the engine rebuilds its routing table around this). */
+    void update(InetSocketAddress endpoint, List<Cidr> ranges) {
         this.endpoint = endpoint;
         this.ranges = List.copyOf(ranges);
     }

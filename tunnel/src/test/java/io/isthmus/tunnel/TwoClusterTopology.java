@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Four network namespaces made for one test and deleted by {@link #close()}: pod A — gateway A — gateway B — pod B,
@@ -33,9 +34,9 @@ final class TwoClusterTopology implements AutoCloseable {
         podB = NetNamespace.named(prefix + "-pb");
         try {
             for (NetNamespace ns : List.of(podA, gatewayA, gatewayB, podB)) {
-                NamespaceEndpoint.run(List.of("ip", "netns", "add", ns.name()));
+                run(List.of("ip", "netns", "add", ns.name()));
                 made.add(ns.name());
-                NamespaceEndpoint.ip(ns, "link", "set", "lo", "up");
+                ip(ns, "link", "set", "lo", "up");
             }
             link(podA, "p0", gatewayA, "d0");
             link(gatewayA, "u0", gatewayB, "u0");
@@ -46,10 +47,10 @@ final class TwoClusterTopology implements AutoCloseable {
             address(gatewayB, "u0", "192.168.77.2/24", "fd77::2/64");
             address(gatewayB, "d0", "10.2.0.1/24", "fd00:2::1/64");
             address(podB, "p0", "10.2.0.2/24", "fd00:2::2/64");
-            NamespaceEndpoint.ip(podA, "-4", "route", "add", "default", "via", "10.1.0.1");
-            NamespaceEndpoint.ip(podA, "-6", "route", "add", "default", "via", "fd00:1::1");
-            NamespaceEndpoint.ip(podB, "-4", "route", "add", "default", "via", "10.2.0.1");
-            NamespaceEndpoint.ip(podB, "-6", "route", "add", "default", "via", "fd00:2::1");
+            ip(podA, "-4", "route", "add", "default", "via", "10.1.0.1");
+            ip(podA, "-6", "route", "add", "default", "via", "fd00:1::1");
+            ip(podB, "-4", "route", "add", "default", "via", "10.2.0.1");
+            ip(podB, "-6", "route", "add", "default", "via", "fd00:2::1");
             for (NetNamespace gateway : List.of(gatewayA, gatewayB)) {
                 sysctl(gateway, "net.ipv4.ip_forward=1");
                 sysctl(gateway, "net.ipv6.conf.all.forwarding=1");
@@ -72,26 +73,46 @@ final class TwoClusterTopology implements AutoCloseable {
 
     private static void link(NetNamespace left, String leftName, NetNamespace right, String rightName)
             throws Exception {
-        NamespaceEndpoint.ip(left, "link", "add", leftName, "type", "veth", "peer", "name", rightName, "netns",
+        ip(left, "link", "add", leftName, "type", "veth", "peer", "name", rightName, "netns",
                 right.name());
-        NamespaceEndpoint.ip(left, "link", "set", leftName, "up");
-        NamespaceEndpoint.ip(right, "link", "set", rightName, "up");
+        ip(left, "link", "set", leftName, "up");
+        ip(right, "link", "set", rightName, "up");
     }
 
     private static void address(NetNamespace ns, String device, String v4, String v6) throws Exception {
-        NamespaceEndpoint.ip(ns, "addr", "add", v4, "dev", device);
-        NamespaceEndpoint.ip(ns, "addr", "add", v6, "dev", device, "nodad");
+        ip(ns, "addr", "add", v4, "dev", device);
+        ip(ns, "addr", "add", v6, "dev", device, "nodad");
     }
 
     private static void sysctl(NetNamespace ns, String setting) throws Exception {
-        NamespaceEndpoint.run(List.of("ip", "netns", "exec", ns.name(), "sysctl", "-q", "-w", setting));
+        run(List.of("ip", "netns", "exec", ns.name(), "sysctl", "-q", "-w", setting));
+    }
+
+    /** Runs {@code ip -n NAMESPACE args...}; throws with its output when it fails. */
+    static void ip(NetNamespace namespace, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("ip", "-n", namespace.name()));
+        command.addAll(List.of(args));
+        run(command);
+    }
+
+    static void run(List<String> command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IOException(String.join(" ", command) + " did not finish within 30 s");
+        }
+        if (process.exitValue() != 0) {
+            throw new IOException(String.join(" ", command) + " failed (exit " + process.exitValue() + "): "
+                    + output.strip());
+        }
     }
 
     @Override
     public void close() {
         for (String name : made.reversed()) {
             try {
-                NamespaceEndpoint.run(List.of("ip", "netns", "delete", name));
+                run(List.of("ip", "netns", "delete", name));
             } catch (IOException | InterruptedException e) {
                 System.err.println("could not delete network namespace " + name + ": " + e.getMessage());
             }

@@ -103,6 +103,7 @@ final class StatusReport {
         dns.put("locality", gateway.config().dns().locality().label());
         dns.put("forwarding", gateway.config().dns().forwarding().enabled()
                 ? gateway.config().dns().forwarding().upstreams().toString() : "off");
+        root.set("tunnel", io.isthmus.gateway.tunnel.TunnelStatus.json(json, gateway.tunnel()));
         return root;
     }
 

@@ -76,10 +76,17 @@ final class DemoCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Thread stopAll = new Thread(() -> {
             gateways.parallelStream().forEach(GatewayProcess::close);
+            if (tunnel != null) {
+                tunnel.close();
+            }
             stopped.countDown();
         }, "demo-stop");
         Runtime.getRuntime().addShutdownHook(stopAll);
         try {
+            tunnelUnavailable = io.isthmus.gateway.tunnel.DemoTunnel.unavailable();
+            if (tunnelUnavailable.isEmpty()) {
+                tunnel = io.isthmus.gateway.tunnel.DemoTunnel.prepare(basePort);
+            }
             issueCertificates(out);
             for (int i = 0; i < CLUSTERS.size(); i++) {
                 Path dir = data.resolve(CLUSTERS.get(i)).toAbsolutePath();
@@ -123,6 +130,8 @@ final class DemoCommand implements Callable<Integer> {
             out.println();
             showAddressPlan(out);
             out.println();
+            showTunnel(out);
+            out.println();
             out.printf("all three clusters peered and answering in %.1f s; try:%n",
                     Duration.between(started, Instant.now()).toMillis() / 1000.0);
             out.println("  dig @127.0.0.1 -p " + dnsPort(1) + " cart.shop.svc.clusterset.local");
@@ -144,6 +153,20 @@ final class DemoCommand implements Callable<Integer> {
                 stopAll.run();
             }
         }
+    }
+
+    private io.isthmus.gateway.tunnel.DemoTunnel tunnel;
+    private java.util.Optional<String> tunnelUnavailable = java.util.Optional.empty();
+
+    /** Root only: a request from west's pod to east's pod and ClusterIP through the encrypted tunnel. */
+    private void showTunnel(PrintWriter out) throws Exception {
+        if (tunnel == null) {
+            out.println("Tunnel: skipped, " + tunnelUnavailable.orElse("not prepared"));
+            return;
+        }
+        JsonNode segments = IpamCommand.send(new AdminClient("http://127.0.0.1:" + adminPort(0)).get("api/v1/ipam/segments"));
+        tunnel.show(out, segments, cluster -> new AdminClient("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(cluster)))
+                .get("api/v1/status").json(), SAMPLES.get(0).get(5));
     }
 
     /**
@@ -207,8 +230,10 @@ final class DemoCommand implements Callable<Integer> {
                     %s
                     fixed-ip-pods = ["db/pg-*"]
                   }
+                  %s
                 }
-                """.formatted(CLUSTERS.get(i), adminPort(i), peeringPort(i), peers, dnsPort(i), replicaPort(i), cni);
+                """.formatted(CLUSTERS.get(i), adminPort(i), peeringPort(i), peers, dnsPort(i), replicaPort(i), cni,
+                tunnel == null ? "" : tunnel.configFor(CLUSTERS.get(i)));
     }
 
     private static final String CNI_SOCKET = "/run/isthmus/ipam.sock";

@@ -64,7 +64,8 @@ final class StatusCommand implements Callable<Integer> {
         out.append("exports    ").append(status.path("exports").path("count").asLong())
                 .append(" (version ").append(status.path("exports").path("version").asLong()).append(")\n");
         out.append("imports    ").append(status.path("imports").path("count").asLong()).append(" services from ")
-                .append(status.path("imports").path("clusters").size()).append(" clusters\n\n");
+                .append(status.path("imports").path("clusters").size()).append(" clusters\n");
+        out.append(io.isthmus.gateway.tunnel.TunnelStatus.text(status.path("tunnel"))).append('\n');
         Table peers = new Table("PEER LINK", "CLUSTER", "DIRECTION", "STATE", "FOR", "RTT", "LAST SYNC",
                 "THEIR VERSION", "SENT/ACKED", "DETAIL");
         for (JsonNode peer : status.path("peers")) {

@@ -17,7 +17,8 @@ public record GatewayConfig(
         Path tlsDir,
         Journal journal,
         Ipam ipam,
-        java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan) {
+        java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan,
+        io.isthmus.gateway.tunnel.TunnelSettings tunnel) {
 
     /** The event journal: embedded H2 in the data dir, or a PostgreSQL database the replicas share. */
     public sealed interface Journal {

@@ -130,7 +130,8 @@ public final class GatewayConfigLoader {
         }
         Path tlsDir = dataDir.resolve(tlsText).normalize();
         return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir, journal(c, baseDir),
-                ipam(c, dataDir.normalize()), plan(c, clusterId));
+                ipam(c, dataDir.normalize()), plan(c, clusterId),
+                io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")));
     }
 
     /** The address plan, when any supernet is configured. */

@@ -125,7 +125,7 @@ final class PeerSession {
             java.util.function.Predicate<PeerMessage> offer =
                     message -> queue.offer(message) == org.apache.pekko.stream.QueueOfferResult.enqueued();
             channel.set(offer);
-            channels.attach(peer, offer);
+            channels.attach(peer, peerCertificate.get(), offer);
             return NotUsed.getInstance();
         });
         return changes.merge(ticks).merge(requests)
@@ -264,7 +264,8 @@ final class PeerSession {
                     throw reject("bad-crl", "relayed a revocation list that is not our CA's: " + e.getMessage());
                 }
             }
-            case PLAN -> channels.deliver(requireHello(message), message); // ignored where no plan is configured
+            case PLAN, TUNNEL -> // ignored where no plan is configured, or no tunnel
+                    channels.deliver(requireHello(message), peerCertificate.get(), channel.get(), message);
             case KIND_NOT_SET -> {
                 // A newer peer may send kinds we do not know yet; they arrive as unknown fields: ignore them.
             }

@@ -118,6 +118,11 @@ public final class PeeringTls {
         return trust.isRevoked(certificate);
     }
 
+    /** The certificate this gateway presents now (it changes when the key files rotate). */
+    public X509Certificate certificate() {
+        return keys.certificate();
+    }
+
     public ClusterId self() {
         return self;
     }

@@ -25,6 +25,14 @@ class DemoTest {
         assertTrue(Files.exists(dir.resolve("east/journal.mv.db")), "each cluster keeps its journal in --data");
         assertEquals(0, ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
                 "the demo must stop every gateway it started");
+        if (io.isthmus.testing.Netns.isRoot()) { // east's pod reached from west's pod through the tunnel
+            assertEquals(2, demo.out().lines().filter(l -> l.contains("over the encrypted tunnel: sent")
+                    && l.contains("got back \"hello from west's pod")).count(), demo::toString);
+            assertTrue(!io.isthmus.testing.Netns.ip("netns", "list").contains("isd" + base + "-"),
+                    "the demo deletes its network namespaces");
+        } else {
+            assertTrue(demo.out().contains("Tunnel: skipped, it needs root"), demo::toString);
+        }
 
         // A second run resumes from the same data directory.
         Cli again = Cli.run("demo", "--data", dir.toString(), "--base-port", Integer.toString(base), "--exit-when-ready");

@@ -1,0 +1,112 @@
+package io.isthmus.gateway.tunnel;
+
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.grpc.tunnel.TunnelMessage;
+import io.isthmus.gateway.metrics.Metrics;
+import io.isthmus.tunnel.DropReason;
+import io.isthmus.tunnel.PeerStats;
+import io.isthmus.tunnel.TunnelStats;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToLongFunction;
+
+/**
+ * The tunnel in {@code /metrics}: per peer, packets and bytes each way, drops by reason (and the drops no peer can
+ * be blamed for, under {@code peer="-"}), handshake age and key messages; the data path as an info gauge. Read from
+ * the engine's own counters at scrape time.
+ */
+final class TunnelMetrics {
+    static final String NO_PEER = "-";
+
+    private final Metrics.Counter keyMessages;
+    private final Metrics.Counter keyRejections;
+
+    private TunnelMetrics(Metrics.Counter keyMessages, Metrics.Counter keyRejections) {
+        this.keyMessages = keyMessages;
+        this.keyRejections = keyRejections;
+    }
+
+    static TunnelMetrics register(Metrics metrics, TunnelDataPlane plane) {
+        perPeer(metrics, plane, "isthmus_tunnel_sent_packets_total",
+                "Inner packets sealed and sent to each peer cluster.", PeerStats::sentPackets);
+        perPeer(metrics, plane, "isthmus_tunnel_sent_bytes_total",
+                "Inner bytes sealed and sent to each peer cluster.", PeerStats::sentBytes);
+        perPeer(metrics, plane, "isthmus_tunnel_received_packets_total",
+                "Inner packets from each peer cluster opened and delivered.", PeerStats::receivedPackets);
+        perPeer(metrics, plane, "isthmus_tunnel_received_bytes_total",
+                "Inner bytes from each peer cluster opened and delivered.", PeerStats::receivedBytes);
+        metrics.counterFunction("isthmus_tunnel_drops_total", "Packets the tunnel dropped, by peer cluster and "
+                        + "reason (peer \"-\": none can be blamed, e.g. an unknown receiver index or no route).",
+                List.of("peer", "reason"), () -> drops(plane.stats()));
+        metrics.gauge("isthmus_tunnel_handshake_age_seconds", "Age of the session each peer's packets are sealed "
+                + "with (rekeyed every rekey-after-time); absent before the first handshake.", List.of("peer"), () -> {
+            Map<List<String>, Double> out = new HashMap<>();
+            for (PeerStats peer : plane.stats().peers()) {
+                peer.handshakeAge().ifPresent(age -> out.put(List.of(peer.cluster().value()), age.toNanos() / 1e9));
+            }
+            return out;
+        });
+        metrics.gauge("isthmus_tunnel_routes", "Ranges routed into the tunnel device, per peer cluster.",
+                List.of("peer"), () -> {
+                    Map<List<String>, Double> out = new HashMap<>();
+                    plane.routes().ranges().forEach((cluster, ranges) ->
+                            out.put(List.of(cluster.value()), (double) ranges.size()));
+                    return out;
+                });
+        metrics.gauge("isthmus_tunnel_info", "The tunnel's data path: device, TUN queues, offloads or plain, suite.",
+                List.of("device", "data_path"), () -> Map.of(List.of(plane.device(), plane.dataPath()), 1.0));
+        return new TunnelMetrics(
+                metrics.counter("isthmus_tunnel_key_messages_total",
+                        "Key exchange messages on the peering stream, by peer cluster, kind and direction.",
+                        "peer", "kind", "direction"),
+                metrics.counter("isthmus_tunnel_key_messages_rejected_total",
+                        "Key exchange messages refused or not sent, by peer cluster and reason.", "peer", "reason"));
+    }
+
+    private static void perPeer(Metrics metrics, TunnelDataPlane plane, String name, String help,
+                                ToLongFunction<PeerStats> value) {
+        metrics.counterFunction(name, help, List.of("peer"), () -> {
+            Map<List<String>, Double> out = new HashMap<>();
+            for (PeerStats peer : plane.stats().peers()) {
+                out.put(List.of(peer.cluster().value()), (double) value.applyAsLong(peer));
+            }
+            return out;
+        });
+    }
+
+    private static Map<List<String>, Double> drops(TunnelStats stats) {
+        Map<List<String>, Double> out = new HashMap<>();
+        for (PeerStats peer : stats.peers()) {
+            for (DropReason reason : DropReason.values()) {
+                out.put(List.of(peer.cluster().value(), label(reason)), (double) peer.drops(reason));
+            }
+        }
+        for (DropReason reason : DropReason.values()) {
+            out.put(List.of(NO_PEER, label(reason)), (double) stats.unattributed(reason));
+        }
+        return out;
+    }
+
+    static String label(DropReason reason) {
+        return reason.name().toLowerCase(Locale.ROOT);
+    }
+
+    void sent(ClusterId peer, TunnelMessage.KindCase kind) {
+        keyMessages.inc(peer.value(), kind.name().toLowerCase(Locale.ROOT), "sent");
+    }
+
+    void received(ClusterId peer, TunnelMessage.KindCase kind) {
+        keyMessages.inc(peer.value(), kind.name().toLowerCase(Locale.ROOT), "received");
+    }
+
+    void rejected(ClusterId peer, String reason) {
+        keyRejections.inc(peer.value(), reason);
+    }
+
+    long rejectedCount(ClusterId peer, String reason) {
+        return keyRejections.get(peer.value(), reason);
+    }
+}

@@ -1,0 +1,162 @@
+package io.isthmus.gateway.tunnel;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.fastpath.IpPrefix;
+import io.isthmus.gateway.config.HostPort;
+import io.isthmus.tunnel.RekeyPolicy;
+import io.isthmus.tunnel.Suite;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The {@code isthmus.tunnel} block: whether this replica runs the encrypted data plane, and how.
+ *
+ * @param listen      where peers send tunnel datagrams (UDP)
+ * @param advertise   the address peers are told to send to; empty: {@code listen}, which must then be a specific IP
+ * @param device      the TUN device's name
+ * @param address     an address (CIDR) for the TUN device, if any; routes need none
+ * @param queues      TUN queues, each with its own pair of threads
+ * @param offloads    whether the TUN device is opened with the vnet header and TCP offloads
+ * @param namespace   a named network namespace ({@code ip netns}) to open the TUN device and the UDP sockets in;
+ *                    empty: the gateway's own
+ */
+public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort> advertise, String device,
+                             Optional<IpPrefix> address, int mtu, int queues, Offloads offloads, Suite suite,
+                             Duration rekeyAfterTime, long rekeyAfterBytes, long rekeyAfterPackets, String namespace) {
+    /** {@code auto}: offloads where the kernel takes them, else plain TUN (and the status says why). */
+    public enum Offloads { AUTO, ON, OFF }
+
+    static final String ROOT = "isthmus.tunnel.";
+
+    /** Reads the block (already merged with reference.conf). */
+    public static TunnelSettings read(Config c) {
+        boolean enabled = bool(c, "enabled");
+        HostPort listen = HostPort.parse(ROOT + "listen", string(c, "listen"));
+        String advertiseText = string(c, "advertise");
+        Optional<HostPort> advertise = advertiseText.isBlank() ? Optional.empty()
+                : Optional.of(HostPort.parse(ROOT + "advertise", advertiseText));
+        String device = string(c, "device");
+        if (device.isEmpty() || device.length() > 15 || !device.matches("[A-Za-z0-9_.-]+")) {
+            throw new InvalidFieldException(ROOT + "device", device,
+                    "must be a network device name of 1..15 letters, digits, '-', '_' or '.'");
+        }
+        String addressText = string(c, "address");
+        Optional<IpPrefix> address = Optional.empty();
+        if (!addressText.isBlank()) {
+            try {
+                address = Optional.of(IpPrefix.parse(addressText));
+            } catch (RuntimeException e) {
+                throw new InvalidFieldException(ROOT + "address", addressText,
+                        "must be ADDRESS/PREFIX, e.g. 169.254.77.1/32 (" + e.getMessage() + ")");
+            }
+        }
+        int mtu = integer(c, "mtu");
+        if (mtu < 576 || mtu > 9000) {
+            throw new InvalidFieldException(ROOT + "mtu", mtu, "must be 576..9000");
+        }
+        int queues = integer(c, "queues");
+        if (queues < 1 || queues > 64) {
+            throw new InvalidFieldException(ROOT + "queues", queues, "must be 1..64");
+        }
+        String offloadsText = string(c, "offloads");
+        Offloads offloads = switch (offloadsText.toLowerCase(Locale.ROOT)) {
+            case "auto" -> Offloads.AUTO;
+            case "on" -> Offloads.ON;
+            case "off" -> Offloads.OFF;
+            default -> throw new InvalidFieldException(ROOT + "offloads", offloadsText, "must be auto, on or off");
+        };
+        Suite suite = Suite.parse(ROOT + "suite", string(c, "suite"));
+        Duration after;
+        try {
+            after = c.getDuration("rekey-after-time");
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT + "rekey-after-time", c.getValue("rekey-after-time").unwrapped(),
+                    "must be a duration such as 120s or 2m");
+        }
+        if (after.compareTo(Duration.ofSeconds(10)) < 0 || after.compareTo(Duration.ofDays(1)) > 0) {
+            throw new InvalidFieldException(ROOT + "rekey-after-time", after, "must be between 10s and 1d");
+        }
+        long bytes;
+        try {
+            bytes = c.getBytes("rekey-after-bytes");
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT + "rekey-after-bytes", c.getValue("rekey-after-bytes").unwrapped(),
+                    "must be a size such as 64 GiB or 1 TiB");
+        }
+        if (bytes < (1L << 20)) {
+            throw new InvalidFieldException(ROOT + "rekey-after-bytes", bytes, "must be at least 1 MiB");
+        }
+        long packets;
+        try {
+            packets = c.getLong("rekey-after-packets");
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT + "rekey-after-packets", c.getValue("rekey-after-packets").unwrapped(),
+                    "must be a whole number");
+        }
+        if (packets < 1000 || packets > (1L << 48)) {
+            throw new InvalidFieldException(ROOT + "rekey-after-packets", packets, "must be 1000..2^48");
+        }
+        String namespace = string(c, "namespace");
+        if (namespace.contains("/") || namespace.equals(".") || namespace.equals("..")) {
+            throw new InvalidFieldException(ROOT + "namespace", namespace,
+                    "must be the name of a network namespace under /var/run/netns (no '/')");
+        }
+        TunnelSettings settings = new TunnelSettings(enabled, listen, advertise, device, address, mtu, queues,
+                offloads, suite, after, bytes, packets, namespace);
+        if (enabled) {
+            settings.advertised(); // a wildcard listen address without advertise is an error now, not at start
+        }
+        return settings;
+    }
+
+    /** The endpoint peers are told to send to. */
+    public HostPort advertised() {
+        HostPort endpoint = advertise.orElse(listen);
+        InetAddress ip;
+        try {
+            ip = InetAddress.ofLiteral(endpoint.host());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidFieldException(advertise.isPresent() ? ROOT + "advertise" : ROOT + "listen",
+                    endpoint, "must be an IP address (peers are told it; no name lookups)");
+        }
+        if (ip.isAnyLocalAddress()) {
+            throw new InvalidFieldException(ROOT + "advertise", "", "must be set when tunnel.listen is a wildcard ("
+                    + listen + "): the IP:PORT other clusters' gateways send tunnel datagrams to");
+        }
+        return endpoint;
+    }
+
+    /** The rekey schedule: time and volume from here, the tunnel module's defaults for the rest. */
+    public RekeyPolicy rekeyPolicy() {
+        return RekeyPolicy.defaults().withAfter(rekeyAfterTime).withVolume(rekeyAfterPackets, rekeyAfterBytes);
+    }
+
+    private static String string(Config c, String key) {
+        try {
+            return c.getString(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT + key, c.getValue(key).unwrapped(), "must be a string");
+        }
+    }
+
+    private static int integer(Config c, String key) {
+        try {
+            return c.getInt(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT + key, c.getValue(key).unwrapped(), "must be a whole number");
+        }
+    }
+
+    private static boolean bool(Config c, String key) {
+        try {
+            return c.getBoolean(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT + key, c.getValue(key).unwrapped(), "must be on or off");
+        }
+    }
+}
