@@ -301,7 +301,8 @@ public final class McsSync implements AutoCloseable {
             if (!dirtyExports.isEmpty()) {
                 List<ServiceKey> keys = List.copyOf(dirtyExports);
                 dirtyExports.clear();
-                keys.forEach(this::reconcileExport);
+                Map<ServiceKey, ServiceExport> current = exports.exports();
+                keys.forEach(key -> reconcileExport(key, current));
             }
             ServiceDirectory directory = imports.directory();
             if (directory != lastDirectory) {
@@ -329,14 +330,16 @@ public final class McsSync implements AutoCloseable {
                 log.debug("ignoring ServiceExport {}: {}", se.getMetadata().getName(), e.getMessage());
             }
         }
-        exports.exports().keySet().stream().filter(key -> inScope(key.namespace())).forEach(keys::add);
-        keys.forEach(this::reconcileExport);
+        Map<ServiceKey, ServiceExport> current = exports.exports();
+        current.keySet().stream().filter(key -> inScope(key.namespace())).forEach(keys::add);
+        keys.forEach(key -> reconcileExport(key, current));
         importsDirty = true;
     }
 
-    private void reconcileExport(ServiceKey key) {
+    /** @param exported this cluster's exports, read once per round (reading them costs O(n)) */
+    private void reconcileExport(ServiceKey key, Map<ServiceKey, ServiceExport> exported) {
         ServiceExportResource se = serviceExports.get(key.namespace(), key.name());
-        ServiceExport current = exports.exports().get(key);
+        ServiceExport current = exported.get(key);
         if (se == null) {
             outcomes.remove(key);
             if (current != null) {
