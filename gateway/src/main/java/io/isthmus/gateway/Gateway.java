@@ -99,6 +99,7 @@ public final class Gateway implements AutoCloseable {
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
     private java.util.Optional<io.isthmus.gateway.tunnel.TunnelDataPlane> tunnel = java.util.Optional.empty();
+    private io.isthmus.gateway.k8s.KubernetesMcs kubernetes;
 
     private Gateway(GatewayConfig config, ActorSystem<Void> system, Metrics metrics, PeeringMetrics peeringMetrics,
                     PeeringTls tls) {
@@ -203,6 +204,12 @@ public final class Gateway implements AutoCloseable {
         tunnel = io.isthmus.gateway.tunnel.TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan,
                 meshState::get, metrics, clock);
         tunnel.ifPresent(resources::add);
+
+        // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
+        kubernetes = io.isthmus.gateway.k8s.KubernetesMcs.startIfEnabled(config, registry, meshState::get).orElse(null);
+        if (kubernetes != null) {
+            resources.add(kubernetes);
+        }
 
         try {
             dns = DnsServer.start(dnsConfig(), () -> meshState.get().directory());
@@ -335,6 +342,11 @@ public final class Gateway implements AutoCloseable {
         return meshState.get();
     }
 
+    /** The Kubernetes MCS sync, when {@code isthmus.kubernetes.enabled}. */
+    public java.util.Optional<io.isthmus.gateway.k8s.KubernetesMcs> kubernetes() {
+        return java.util.Optional.ofNullable(kubernetes);
+    }
+
     /** This cluster's side of the clusterset address plan. */
     public AddressPlan addressPlan() {
         return addressPlan;
@@ -393,6 +405,9 @@ public final class Gateway implements AutoCloseable {
         }
         if (peeringAddress == null) {
             reasons.add("peering server not bound");
+        }
+        if (kubernetes != null) {
+            reasons.addAll(kubernetes.notReadyReasons());
         }
         return reasons;
     }

@@ -97,6 +97,14 @@ final class StatusReport {
         ArrayNode conflicts = root.putArray("conflicts");
         mesh.directory().services().values().stream().sorted(Comparator.comparing(ImportedService::key))
                 .forEach(service -> service.conflicts().forEach(conflict -> conflicts.add(conflict(service, conflict))));
+        gateway.kubernetes().ifPresent(k8s -> {
+            var sync = k8s.status();
+            root.putObject("kubernetes").put("apiServer", sync.apiServer()).put("synced", sync.synced())
+                    .put("watching", sync.watching()).put("serviceExports", sync.serviceExports())
+                    .put("offered", sync.offered()).put("serviceImports", sync.serviceImports())
+                    .put("importedSlices", sync.importedSlices()).put("lastFullResyncAt", text(sync.lastFullResyncAt()))
+                    .put("lastError", sync.lastError()).put("lastErrorAt", text(sync.lastErrorAt()));
+        });
         ObjectNode dns = root.putObject("dns");
         dns.put("zone", gateway.config().dns().zone());
         dns.put("udpPath", gateway.dns() == null ? "-" : gateway.dns().udpPath());

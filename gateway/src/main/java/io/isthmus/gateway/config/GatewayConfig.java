@@ -18,7 +18,8 @@ public record GatewayConfig(
         Journal journal,
         Ipam ipam,
         java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan,
-        io.isthmus.gateway.tunnel.TunnelSettings tunnel) {
+        io.isthmus.gateway.tunnel.TunnelSettings tunnel,
+        Kubernetes kubernetes) {
 
     /** The event journal: embedded H2 in the data dir, or a PostgreSQL database the replicas share. */
     public sealed interface Journal {
@@ -66,6 +67,13 @@ public record GatewayConfig(
     public record Replicas(HostPort listen, List<String> seedNodes, String name) {
         public Replicas {
             seedNodes = List.copyOf(seedNodes);
+        }
+    }
+
+    /** The MCS sync with this cluster's API server ({@code masterUrl} empty: auto-configured); off unless enabled. */
+    public record Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval) {
+        public Kubernetes {
+            namespaces = List.copyOf(namespaces);
         }
     }
 }

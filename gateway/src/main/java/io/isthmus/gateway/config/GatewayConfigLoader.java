@@ -131,7 +131,21 @@ public final class GatewayConfigLoader {
         Path tlsDir = dataDir.resolve(tlsText).normalize();
         return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir, journal(c, baseDir),
                 ipam(c, dataDir.normalize()), plan(c, clusterId),
-                io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")));
+                io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c));
+    }
+
+    private static GatewayConfig.Kubernetes kubernetes(Config c) {
+        String url = string(c, "kubernetes.master-url");
+        if (!url.isEmpty() && !url.matches("https?://[^/\\s]+/?")) {
+            throw new InvalidFieldException("isthmus.kubernetes.master-url", url,
+                    "expected the API server as http(s)://HOST:PORT, e.g. https://10.96.0.1:443 (or empty)");
+        }
+        List<String> namespaces = stringList(c, "kubernetes.namespaces");
+        for (String namespace : namespaces) {
+            field("isthmus.kubernetes.namespaces", () -> DnsLabel.require("isthmus.kubernetes.namespaces", namespace));
+        }
+        return new GatewayConfig.Kubernetes(bool(c, "kubernetes.enabled"), url, namespaces,
+                positive(c, "kubernetes.resync-interval"));
     }
 
     /** The address plan, when any supernet is configured. */

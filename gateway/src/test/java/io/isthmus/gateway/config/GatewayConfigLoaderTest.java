@@ -439,4 +439,23 @@ class GatewayConfigLoaderTest {
         assertMentions(rejects("isthmus { cluster-id = east, journal { kind = postgres, postgres.url = \"postgres://x\" } }"),
                 "isthmus.journal.postgres.url", "postgres://x");
     }
+
+    @Test
+    void kubernetesIsOffByDefaultAndReadsItsSettings() {
+        assertEquals(new GatewayConfig.Kubernetes(false, "", List.of(), Duration.ofSeconds(30)),
+                load("isthmus.cluster-id = east").kubernetes());
+        assertEquals(new GatewayConfig.Kubernetes(true, "https://10.96.0.1:443", List.of("shop", "db"), Duration.ofSeconds(10)),
+                load("""
+                        isthmus { cluster-id = east, kubernetes { enabled = true, master-url = "https://10.96.0.1:443",
+                          namespaces = [shop, db], resync-interval = 10s } }
+                        """).kubernetes());
+    }
+
+    @Test
+    void rejectsABadKubernetesMasterUrlOrNamespace() {
+        assertMentions(rejects("isthmus { cluster-id = east, kubernetes.master-url = \"10.96.0.1:443\" }"),
+                "isthmus.kubernetes.master-url", "10.96.0.1:443");
+        assertMentions(rejects("isthmus { cluster-id = east, kubernetes.namespaces = [Shop_1] }"),
+                "isthmus.kubernetes.namespaces", "Shop_1");
+    }
 }
