@@ -42,8 +42,9 @@ import java.util.concurrent.TimeoutException;
  * IPPool leaves its pool (and leases) in the gateway, and the log says so.
  *
  * <p>All work runs on one thread, one IPPool at a time; events for a pool already waiting coalesce. The status is
- * written with a merge patch of {@code /status} only when it changed (so a status write's own update event ends here),
- * and every replica may run this: the pool creation is idempotent and the statuses they write agree.
+ * written ({@code PUT /status} at the resourceVersion seen) only when it changed, so a status write's own update event
+ * ends here. Every replica may run this: the pool creation is idempotent, the statuses they write agree, and a write
+ * that lost the race (409) is dropped since the winner's update event brings the object back.
  */
 public final class IpPoolReconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(IpPoolReconciler.class);
@@ -131,12 +132,26 @@ public final class IpPoolReconciler implements AutoCloseable {
         long generation = Objects.requireNonNullElse(pool.getMetadata().getGeneration(), 0L);
         IPPoolStatus next = decide(pool, generation, old);
         if (!sameIgnoringTimes(old, next)) {
-            IPPool patch = new IPPool();
-            patch.setMetadata(new ObjectMetaBuilder().withName(name).build());
-            patch.setStatus(next);
-            client.resources(IPPool.class).resource(patch).patchStatus();
+            IPPool updated = new IPPool();
+            updated.setMetadata(new ObjectMetaBuilder().withName(name)
+                    .withResourceVersion(pool.getMetadata().getResourceVersion()).build());
+            updated.setSpec(pool.getSpec());
+            updated.setStatus(next);
+            try {
+                client.resources(IPPool.class).resource(updated).updateStatus();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 409) { // changed meanwhile (another replica, a new spec): its update event comes
+                    log.debug("IPPool {}: status not written, the object changed meanwhile", name);
+                    return;
+                }
+                throw e;
+            }
             Condition ready = next.conditions().getFirst();
-            log.info("IPPool {}: Ready={} {} {}", name, ready.getStatus(), ready.getReason(), ready.getMessage());
+            boolean changed = previousReady(old).map(c -> !c.getStatus().equals(ready.getStatus())
+                    || !c.getReason().equals(ready.getReason())).orElse(true);
+            if (changed) { // usage refreshes are not news
+                log.info("IPPool {}: Ready={} {} {}", name, ready.getStatus(), ready.getReason(), ready.getMessage());
+            }
         }
     }
 
