@@ -92,6 +92,7 @@ public final class Gateway implements AutoCloseable {
     private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
     private ActorRef<MeshView.Command> mesh;
     private Ipam ipam;
+    private io.isthmus.gateway.k8s.ipam.KubernetesIpam kubernetesIpam;
     private AddressPlan addressPlan;
     private final PeerChannels channels = new PeerChannels();
     private RegistryClient registry;
@@ -245,7 +246,10 @@ public final class Gateway implements AutoCloseable {
     /** The pools (sharded, event-sourced) and, where configured, the CNI endpoint in front of them. */
     private void startIpam(Clock clock) {
         GatewayConfig.Ipam settings = config.ipam();
-        OwnerLiveness liveness = settings.ownersFile().<OwnerLiveness>map(OwnersFileLiveness::new)
+        // --- Kubernetes IPAM (io.isthmus.gateway.k8s.ipam): pods as owners, IPPools as pools ---
+        kubernetesIpam = io.isthmus.gateway.k8s.ipam.KubernetesIpam.start(settings.kubernetes());
+        resources.add(kubernetesIpam);
+        OwnerLiveness liveness = kubernetesIpam.liveness().or(() -> settings.ownersFile().map(OwnersFileLiveness::new))
                 .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
         addressPlan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
                 clock, settings.settings().askTimeout());
@@ -253,11 +257,13 @@ public final class Gateway implements AutoCloseable {
                 ledger.tell(SegmentLedger.received(from, PlanWire.fromProto(message.getPlan())))));
         addressPlan.ledger().ifPresent(ledger -> channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer))));
         ipam = Ipam.start(system, config.clusterId(), addressPlan, liveness, settings.settings(), clock);
+        kubernetesIpam.startPools(ipam, addressPlan, clock);
         resources.add(io.isthmus.gateway.ipam.IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
         if (settings.cniSocket().isPresent()) {
             Path socket = settings.cniSocket().get();
             try {
-                CniServer cni = CniServer.start(socket, new PoolCniBackend(ipam, fixedIpPods(settings.fixedIpPods())));
+                CniServer cni = CniServer.start(socket, new PoolCniBackend(ipam,
+                        kubernetesIpam.podKinds(fixedIpPods(settings.fixedIpPods()))));
                 resources.add(cni);
                 log.info("cluster {}: CNI endpoint on {}", config.clusterId(), socket);
             } catch (IOException e) {
@@ -408,6 +414,9 @@ public final class Gateway implements AutoCloseable {
         }
         if (kubernetes != null) {
             reasons.addAll(kubernetes.notReadyReasons());
+        }
+        if (kubernetesIpam != null) {
+            reasons.addAll(kubernetesIpam.notReadyReasons());
         }
         return reasons;
     }

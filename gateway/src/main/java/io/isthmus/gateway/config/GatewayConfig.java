@@ -51,10 +51,12 @@ public record GatewayConfig(
     /**
      * IPAM: the pools' tuning (the ipam module's own settings), where the CNI endpoint listens (empty: no CNI
      * endpoint on this replica), where owner liveness comes from without Kubernetes (empty: nothing is reclaimed
-     * but expired reservations), and which pods keep a fixed IP ({@code namespace/name} globs).
+     * but expired reservations), which pods keep a fixed IP ({@code namespace/name} globs), and what Kubernetes
+     * does for IPAM ({@code isthmus.kubernetes.ipam}: IPPools, pods as owners).
      */
     public record Ipam(io.isthmus.ipam.IpamSettings settings, java.util.Optional<Path> cniSocket,
-                       java.util.Optional<Path> ownersFile, List<String> fixedIpPods) {
+                       java.util.Optional<Path> ownersFile, List<String> fixedIpPods,
+                       io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings kubernetes) {
         public Ipam {
             fixedIpPods = List.copyOf(fixedIpPods);
         }

@@ -190,9 +190,27 @@ public final class GatewayConfigLoader {
                         "expected NAMESPACE/NAME with * as a wildcard, e.g. db/postgres-*");
             }
         }
+        io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings kubernetes = kubernetesIpam(c);
+        if (kubernetes.ownerSource() == io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.OwnerSource.PODS
+                && !owners.isBlank()) {
+            throw new InvalidFieldException("isthmus.ipam.owners-file", owners,
+                    "kubernetes.ipam.owner-source = pods takes the owners from the pods: leave owners-file empty");
+        }
         return new GatewayConfig.Ipam(settings,
                 socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(socket)),
-                owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed);
+                owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed,
+                kubernetes);
+    }
+
+    /** {@code kubernetes.ipam} (this gateway's IPPools and pod owners); {@code kubernetes.master-url} when present. */
+    private static io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings kubernetesIpam(Config c) {
+        String source = string(c, "kubernetes.ipam.owner-source");
+        var ownerSource = io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.OwnerSource.parse(source).orElseThrow(() ->
+                new InvalidFieldException("isthmus.kubernetes.ipam.owner-source", source, "must be owners-file or pods"));
+        String masterUrl = c.hasPath("kubernetes.master-url") ? string(c, "kubernetes.master-url") : "";
+        return new io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings(bool(c, "kubernetes.ipam.pools"), ownerSource,
+                positive(c, "kubernetes.ipam.status-interval"), positive(c, "kubernetes.ipam.informer-resync"),
+                masterUrl.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(masterUrl));
     }
 
     private static GatewayConfig.Journal journal(Config c, Path baseDir) {

@@ -1,0 +1,409 @@
+package io.isthmus.gateway.k8s.ipam;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.ipam.Lease;
+import io.isthmus.api.ipam.LeaseState;
+import io.isthmus.api.ipam.Owner;
+import io.isthmus.api.ipam.OwnerKind;
+import io.isthmus.ipam.OwnerLiveness;
+import io.isthmus.api.ipam.PoolSpec;
+import io.isthmus.gateway.ipam.AddressPlan;
+import io.isthmus.gateway.ipam.PoolCniBackend;
+import io.isthmus.ipam.Ipam;
+import io.isthmus.ipam.IpamSettings;
+import io.isthmus.ipam.cni.CniBackend;
+import io.isthmus.ipam.plan.PlanConfig;
+import io.isthmus.ipam.plan.PlanMessage;
+import io.isthmus.ipam.plan.PlanTransport;
+import io.isthmus.ipam.plan.SegmentKind;
+import io.isthmus.ipam.plan.Supernet;
+import io.isthmus.k8s.crd.IPPool;
+import io.isthmus.k8s.crd.IPPoolSpec;
+import io.isthmus.k8s.crd.IPPoolStatus;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Kubernetes side of IPAM against fabric8's mock API server in CRUD mode (no real API server can run on these
+ * machines), with the real IPAM underneath: a one-node Pekko cluster on an embedded H2 journal, a one-member address
+ * plan holding a pod and an underlay segment, our CRDs as k8s/deploy declares them, and a short reclaim grace (1 s).
+ */
+class KubernetesIpamTest {
+    private static final ClusterId EAST = ClusterId.of("east");
+    private static final Duration GRACE = Duration.ofSeconds(1);
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static KubernetesMockServer server;
+    private static KubernetesClient client;
+    private static ActorSystem<Void> system;
+    private static Path dir;
+    private static Ipam ipam;
+    private static KubernetesIpam kubernetes;
+    private static PoolCniBackend cni;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(List.of()), false);
+        server.init(InetAddress.getLoopbackAddress(), 0);
+        client = server.createClient();
+        try (Stream<Path> crds = Files.list(Path.of("..", "k8s", "deploy", "crds"))) {
+            for (Path crd : crds.sorted().toList()) {
+                try (InputStream in = Files.newInputStream(crd)) {
+                    client.resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class)).create();
+                }
+            }
+        }
+
+        dir = Files.createTempDirectory("k8s-ipam-");
+        system = oneNodeCluster(dir);
+        PlanConfig planConfig = PlanConfig.of(EAST, new TreeSet<>(List.of(EAST)), Map.of(
+                SegmentKind.POD, List.of(Supernet.parse("pod", "10.128.0.0/9", 16)),
+                SegmentKind.UNDERLAY, List.of(Supernet.parse("underlay", "172.20.0.0/16", 20))));
+        AddressPlan plan = AddressPlan.start(system, EAST, Optional.of(planConfig), new NoPeers(), Clock.systemUTC(),
+                Duration.ofSeconds(5));
+        await(() -> plan.claim("pod", "10.128.0.0/16"));
+        await(() -> plan.claim("underlay", "172.20.0.0/20"));
+
+        KubernetesIpamSettings settings = new KubernetesIpamSettings(true, KubernetesIpamSettings.OwnerSource.PODS,
+                Duration.ofMillis(300), Duration.ZERO, Optional.empty());
+        kubernetes = KubernetesIpam.start(settings, client, false);
+        IpamSettings ipamSettings = IpamSettings.fromConfig(ConfigFactory.load())
+                .withReclaimGrace(GRACE).withReclaimInterval(Duration.ofMillis(200));
+        ipam = Ipam.start(system, EAST, plan, kubernetes.liveness().orElseThrow(), ipamSettings, Clock.systemUTC());
+        await(ipam::pools);
+        kubernetes.startPools(ipam, plan, Clock.systemUTC());
+        cni = new PoolCniBackend(ipam, kubernetes.podKinds((namespace, name) -> OwnerKind.POD));
+        eventually("the pod informers list and watch", () -> kubernetes.notReadyReasons().isEmpty());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (kubernetes != null) {
+            kubernetes.close();
+        }
+        if (system != null) {
+            system.terminate();
+            system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (server != null) {
+            server.destroy();
+        }
+        if (dir != null) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                for (Path path : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(path);
+                }
+            }
+        }
+    }
+
+    @Test
+    void anIpPoolWithHostBitsSetIsRefusedNamingTheFieldAndNoPoolIsCreated() throws Exception {
+        createPool("host-bits", "pod", List.of("10.128.7.1/24"));
+        Condition ready = refused("host-bits");
+        assertEquals("InvalidSpec", ready.getReason());
+        assertTrue(ready.getMessage().contains("spec.cidrs[0] '10.128.7.1/24'"), ready.getMessage());
+        assertTrue(ready.getMessage().contains("did you mean 10.128.7.0/24"), ready.getMessage());
+        assertNoPool("host-bits");
+    }
+
+    @Test
+    void anIpPoolOutsideTheClustersSegmentsIsRefusedAndNoPoolIsCreated() throws Exception {
+        createPool("elsewhere", "pod", List.of("10.9.0.0/24"));
+        Condition ready = refused("elsewhere");
+        assertEquals("OutsideSegments", ready.getReason());
+        assertTrue(ready.getMessage().contains("spec.cidrs") && ready.getMessage().contains("10.9.0.0/24"), ready.getMessage());
+        assertNoPool("elsewhere");
+    }
+
+    @Test
+    void anIpPoolInASegmentOfAnotherKindIsRefusedNamingSpecKind() throws Exception {
+        createPool("wrong-kind", "underlay", List.of("10.128.9.0/24"));
+        Condition ready = refused("wrong-kind");
+        assertEquals("OutsideSegments", ready.getReason());
+        assertTrue(ready.getMessage().contains("spec.kind 'underlay'"), ready.getMessage());
+        assertTrue(ready.getMessage().contains("pod segment 10.128.0.0/16"), ready.getMessage());
+        assertNoPool("wrong-kind");
+    }
+
+    @Test
+    void anIpPoolOverlappingAnotherIsRefusedNamingTheOtherPool() throws Exception {
+        createPool("first", "pod", List.of("10.128.20.0/24"));
+        eventuallyReady("first");
+        createPool("overlapping", "pod", List.of("10.128.20.128/25"));
+        Condition ready = refused("overlapping");
+        assertEquals("PoolOverlaps", ready.getReason());
+        assertTrue(ready.getMessage().contains("overlaps pool first"), ready.getMessage());
+        assertNoPool("overlapping");
+    }
+
+    @Test
+    void aValidIpPoolBecomesAPoolOfTheGatewayAndItsStatusFollowsTheUsage() throws Exception {
+        IPPool pool = pool("green", new IPPoolSpec("underlay", List.of("172.20.1.0/24"), List.of("172.20.1.200-172.20.1.254"),
+                List.of("172.20.1.100"), List.of("172.20.1.1"), List.of(new IPPoolSpec.PoolRoute("0.0.0.0/0", "172.20.1.1"))));
+        client.resource(pool).create();
+        IPPoolStatus status = eventuallyReady("green");
+        PoolSpec spec = ipam.pool("green").toCompletableFuture().get(10, TimeUnit.SECONDS).spec();
+        assertEquals("[172.20.1.0/24]", spec.cidrs().toString());
+        assertEquals(1, spec.exclude().size());
+        assertEquals("197", status.size()); // 254 hosts less 55 excluded, the gateway and the reserved address
+        assertEquals(List.of("underlay 172.20.0.0/20"), status.segments());
+        assertEquals(0L, status.allocated());
+
+        String web = addPod("shop", "web-1", null);
+        CniBackend.Lease lease = cniAdd("green", "shop", "web-1", web);
+        assertEquals("172.20.1.2", lease.addressing().ips().getFirst().address().getHostAddress());
+        eventually("status.allocated counts the lease", () -> Long.valueOf(1).equals(status("green").allocated()));
+    }
+
+    @Test
+    void aDeletedPodsAddressIsReleasedWithinTheGraceWithoutACniDel() throws Exception {
+        createPool("blue", "pod", List.of("10.128.30.0/24"));
+        eventuallyReady("blue");
+        cniAdd("blue", "shop", "cart-1", addPod("shop", "cart-1", null));
+        cniAdd("blue", "shop", "cart-2", addPod("shop", "cart-2", null));
+        assertEquals(2, active("blue").size());
+
+        client.pods().inNamespace("shop").withName("cart-1").delete();
+        long deleted = System.nanoTime();
+        eventually("cart-1's lease is reclaimed", () -> active("blue").stream().noneMatch(l -> l.owner().name().equals("cart-1")));
+        Duration took = Duration.ofNanos(System.nanoTime() - deleted);
+        // grace + one reclaim interval + one informer event; generous against a loaded machine
+        assertTrue(took.compareTo(GRACE.plusSeconds(10)) < 0, "reclaimed after " + took);
+        assertTrue(took.compareTo(GRACE) >= 0, "reclaimed before the grace was over: " + took);
+        assertEquals(List.of("cart-2"), active("blue").stream().map(l -> l.owner().name()).toList(),
+                "the pod that still exists keeps its address");
+        assertTrue(ipam.reclaims("blue").toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+                .anyMatch(r -> r.owner().name().equals("cart-1")));
+    }
+
+    @Test
+    void aStatefulSetPodRecreatedWithAnotherUidGetsTheSameAddress() throws Exception {
+        createPool("data", "pod", List.of("10.128.40.0/24"));
+        eventuallyReady("data");
+        client.resource(statefulSet("db", "db", 2)).create();
+        String first = addPod("db", "db-0", "db");
+        String address = ip(cniAdd("data", "db", "db-0", first));
+        cniAdd("data", "db", "db-1", addPod("db", "db-1", "db"));
+        Lease held = active("data").stream().filter(l -> l.owner().name().equals("db-0")).findFirst().orElseThrow();
+        assertEquals(OwnerKind.STATEFUL_POD, held.owner().kind(), "recognized by its controller, the StatefulSet");
+
+        // The pod goes (no CNI DEL); its StatefulSet still wants ordinal 0: the address waits for the next incarnation.
+        client.pods().inNamespace("db").withName("db-0").delete();
+        Thread.sleep(GRACE.multipliedBy(3).toMillis());
+        assertTrue(leases("data").stream().anyMatch(l -> l.owner().name().equals("db-0")), "kept for the identity");
+        String second = addPod("db", "db-0", "db");
+        assertNotEquals(first, second, "a new incarnation");
+        assertEquals(address, ip(cniAdd("data", "db", "db-0", second)));
+
+        // Scaled down to one replica and db-1 deleted: ordinal 1 is no longer wanted, so its address is reclaimed.
+        StatefulSet scaled = client.apps().statefulSets().inNamespace("db").withName("db").get();
+        scaled.getSpec().setReplicas(1);
+        client.resource(scaled).update();
+        client.pods().inNamespace("db").withName("db-1").delete();
+        eventually("db-1's address is reclaimed", () -> leases("data").stream().noneMatch(l -> l.owner().name().equals("db-1")));
+        assertTrue(active("data").stream().anyMatch(l -> l.owner().name().equals("db-0")));
+    }
+
+    // ---- helpers ----
+
+    private static IPPool pool(String name, IPPoolSpec spec) {
+        IPPool pool = new IPPool();
+        pool.setMetadata(new ObjectMetaBuilder().withName(name).build());
+        pool.setSpec(spec);
+        return pool;
+    }
+
+    private static void createPool(String name, String kind, List<String> cidrs) {
+        client.resource(pool(name, new IPPoolSpec(kind, cidrs, null, null, null, null))).create();
+    }
+
+    private static IPPoolStatus status(String name) {
+        IPPool pool = client.resources(IPPool.class).withName(name).get();
+        return pool == null ? null : pool.getStatus();
+    }
+
+    private static Optional<Condition> readyCondition(String name) {
+        IPPoolStatus status = status(name);
+        return status == null || status.conditions() == null ? Optional.empty()
+                : status.conditions().stream().filter(c -> c.getType().equals("Ready")).findFirst();
+    }
+
+    private static Condition refused(String name) throws Exception {
+        eventually("IPPool " + name + " has a Ready condition", () -> readyCondition(name).isPresent());
+        Condition ready = readyCondition(name).orElseThrow();
+        assertEquals("False", ready.getStatus(), ready.getMessage());
+        assertEquals(1L, ready.getObservedGeneration() == null ? 1L : ready.getObservedGeneration());
+        return ready;
+    }
+
+    private static IPPoolStatus eventuallyReady(String name) throws Exception {
+        eventually("IPPool " + name + " is Ready", () -> readyCondition(name).map(c -> c.getStatus().equals("True")).orElse(false));
+        return status(name);
+    }
+
+    private static void assertNoPool(String name) throws Exception {
+        List<String> pools = ipam.pools().toCompletableFuture().get(10, TimeUnit.SECONDS).stream().map(PoolSpec::name).toList();
+        assertFalse(pools.contains(name), "no pool " + name + " in " + pools);
+    }
+
+    /** Creates a running pod (the API server gives it its uid) and waits until the informer has it; returns the uid. */
+    private static String addPod(String namespace, String name, String statefulSet) throws Exception {
+        var meta = new ObjectMetaBuilder().withNamespace(namespace).withName(name);
+        if (statefulSet != null) {
+            meta.withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("StatefulSet")
+                    .withName(statefulSet).withUid("uid-set-" + statefulSet).withController(true).build());
+        }
+        Pod pod = new PodBuilder().withMetadata(meta.build()).withNewStatus().withPhase("Running").endStatus().build();
+        String uid = client.resource(pod).create().getMetadata().getUid();
+        assertNotNull(uid, "the API server gives every pod a uid");
+        Owner owner = Owner.of(EAST, namespace, OwnerKind.POD, name, uid);
+        eventually("pod " + namespace + "/" + name + " (" + uid + ") is in the informer's cache", () -> {
+            try {
+                return kubernetes.liveness().orElseThrow().check(List.of(owner)).toCompletableFuture().get()
+                        .get(owner) == OwnerLiveness.OwnerState.RUNNING;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        return uid;
+    }
+
+    private static StatefulSet statefulSet(String namespace, String name, int replicas) {
+        return new StatefulSetBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
+                .withNewSpec().withReplicas(replicas).withServiceName(name).endSpec().build();
+    }
+
+    private static CniBackend.Lease cniAdd(String pool, String namespace, String name, String uid) throws Exception {
+        var attachment = new CniBackend.Attachment("c-" + uid, "eth1");
+        var reservation = cni.reserve(new CniBackend.ReserveRequest(pool, "net", attachment,
+                Optional.of(new CniBackend.PodIdentity(namespace, name, uid)), List.of()))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return cni.commit(reservation).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private static String ip(CniBackend.Lease lease) {
+        return lease.addressing().ips().getFirst().address().getHostAddress();
+    }
+
+    private static List<Lease> leases(String pool) {
+        try {
+            return ipam.leases(pool).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<Lease> active(String pool) {
+        return leases(pool).stream().filter(l -> l.state() == LeaseState.ACTIVE).toList();
+    }
+
+    private static void eventually(String what, Supplier<Boolean> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!Boolean.TRUE.equals(condition.get())) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + WAIT.toSeconds() + " s: " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static <T> T await(Supplier<java.util.concurrent.CompletionStage<T>> call) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            try {
+                return call.get().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    /** A one-member plan has nobody to talk to. */
+    private static final class NoPeers implements PlanTransport {
+        @Override
+        public void send(ClusterId to, PlanMessage message) {
+        }
+
+        @Override
+        public void sendToAll(PlanMessage message) {
+        }
+    }
+
+    private static ActorSystem<Void> oneNodeCluster(Path dir) throws Exception {
+        Config config = ConfigFactory.parseString("""
+                pekko {
+                  loglevel = WARNING
+                  loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
+                  actor.provider = cluster
+                  remote.artery { transport = tcp, canonical { hostname = 127.0.0.1, port = 0 } }
+                  cluster.jmx.enabled = off
+                  coordinated-shutdown { exit-jvm = off, run-by-jvm-shutdown-hook = off }
+                }
+                """).withFallback(ConfigFactory.parseMap(Map.of("slick-h2.db.url",
+                "jdbc:h2:file:" + dir.resolve("journal").toAbsolutePath() + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE")))
+                .withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"))
+                .withFallback(ConfigFactory.defaultReference()).resolve();
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "isthmus", config);
+        SchemaUtils.createIfNotExists(system).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        Cluster cluster = Cluster.get(system);
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (cluster.selfMember().status() != MemberStatus.up()) {
+            assertTrue(System.nanoTime() < deadline, "the node did not come up");
+            Thread.sleep(20);
+        }
+        assertNotNull(system);
+        return system;
+    }
+}

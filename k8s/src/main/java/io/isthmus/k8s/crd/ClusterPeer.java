@@ -1,0 +1,21 @@
+package io.isthmus.k8s.crd;
+
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/**
+ * Another cluster of the clusterset this cluster peers with (cluster-scoped; CRD
+ * {@code k8s/deploy/crds/clusterpeers.isthmus.io.yaml}). Schema only for now: the gateway still takes its peers from
+ * {@code isthmus.peering.peers} and does not write this status yet.
+ */
+@Group(IsthmusResources.GROUP)
+@Version(IsthmusResources.VERSION)
+@Kind("ClusterPeer")
+@Plural("clusterpeers")
+@ShortNames("cpeer")
+public class ClusterPeer extends CustomResource<ClusterPeerSpec, ClusterPeerStatus> {
+}

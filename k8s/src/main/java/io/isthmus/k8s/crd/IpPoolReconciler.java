@@ -1,0 +1,262 @@
+package io.isthmus.k8s.crd;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.ipam.FamilyUsage;
+import io.isthmus.api.ipam.IpamError;
+import io.isthmus.api.ipam.IpamException;
+import io.isthmus.api.ipam.PoolSpec;
+import io.isthmus.api.ipam.PoolStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.math.BigInteger;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Keeps the gateway's pools in line with the cluster's {@link IPPool} objects: every IPPool seen (added, changed, or
+ * again at every {@code statusInterval}) is turned into a {@link PoolSpec} and handed to the {@link PoolPort}; its
+ * status then says what the gateway did: {@code Ready=True} with the pool's usage, or {@code Ready=False} with the
+ * reason ({@code InvalidSpec}, {@code PoolOverlaps}, {@code OutsideSegments}, {@code PoolExists}, ...) and a message
+ * naming the field and the value. A refused IPPool creates nothing. The IPAM has no pool removal yet: deleting an
+ * IPPool leaves its pool (and leases) in the gateway, and the log says so.
+ *
+ * <p>All work runs on one thread, one IPPool at a time; events for a pool already waiting coalesce. The status is
+ * written ({@code PUT /status} at the resourceVersion seen) only when it changed, so a status write's own update event
+ * ends here. Every replica may run this: the pool creation is idempotent, the statuses they write agree, and a write
+ * that lost the race (409) is dropped since the winner's update event brings the object back.
+ */
+public final class IpPoolReconciler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(IpPoolReconciler.class);
+    public static final String READY = "Ready";
+
+    private final KubernetesClient client;
+    private final PoolPort port;
+    private final Duration callTimeout;
+    private final Clock clock;
+    private final ScheduledExecutorService worker;
+    private final Set<String> pending = ConcurrentHashMap.newKeySet();
+    private SharedIndexInformer<IPPool> informer;
+
+    private IpPoolReconciler(KubernetesClient client, PoolPort port, Duration callTimeout, Clock clock) {
+        this.client = client;
+        this.port = port;
+        this.callTimeout = callTimeout;
+        this.clock = clock;
+        this.worker = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "isthmus-ippool-reconciler");
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /**
+     * Starts watching IPPools (the informer lists them all first) and refreshes every status each
+     * {@code statusInterval}; {@code callTimeout} bounds each call to the port.
+     */
+    public static IpPoolReconciler start(KubernetesClient client, PoolPort port, Duration statusInterval,
+                                         Duration callTimeout, Clock clock) {
+        IpPoolReconciler reconciler = new IpPoolReconciler(client, port, callTimeout, clock);
+        reconciler.informer = client.resources(IPPool.class).inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(IPPool pool) {
+                reconciler.schedule(pool.getMetadata().getName());
+            }
+
+            @Override
+            public void onUpdate(IPPool before, IPPool after) {
+                reconciler.schedule(after.getMetadata().getName());
+            }
+
+            @Override
+            public void onDelete(IPPool pool, boolean finalStateUnknown) {
+                log.warn("IPPool {} deleted: its pool stays in the gateway's IPAM with its leases (the IPAM cannot "
+                        + "remove pools yet); recreate the IPPool with the same spec to manage it again",
+                        pool.getMetadata().getName());
+            }
+        }, 0);
+        reconciler.worker.scheduleWithFixedDelay(reconciler::scheduleAll, statusInterval.toMillis(),
+                statusInterval.toMillis(), TimeUnit.MILLISECONDS);
+        return reconciler;
+    }
+
+    /** True once the informer has listed the IPPools and is watching them. */
+    public boolean watching() {
+        return informer.hasSynced() && informer.isWatching();
+    }
+
+    private void scheduleAll() {
+        informer.getStore().list().forEach(pool -> schedule(pool.getMetadata().getName()));
+    }
+
+    private void schedule(String name) {
+        if (pending.add(name)) {
+            worker.execute(() -> {
+                pending.remove(name);
+                try {
+                    reconcile(name);
+                } catch (RuntimeException e) {
+                    log.warn("IPPool {}: reconcile failed, tried again at the next change or status refresh: {}",
+                            name, e.toString());
+                }
+            });
+        }
+    }
+
+    private void reconcile(String name) {
+        IPPool pool = informer.getStore().getByKey(name);
+        if (pool == null) {
+            return;
+        }
+        IPPoolStatus old = pool.getStatus();
+        long generation = Objects.requireNonNullElse(pool.getMetadata().getGeneration(), 0L);
+        IPPoolStatus next = decide(pool, generation, old);
+        if (!sameIgnoringTimes(old, next)) {
+            IPPool updated = new IPPool();
+            updated.setMetadata(new ObjectMetaBuilder().withName(name)
+                    .withResourceVersion(pool.getMetadata().getResourceVersion()).build());
+            updated.setSpec(pool.getSpec());
+            updated.setStatus(next);
+            try {
+                client.resources(IPPool.class).resource(updated).updateStatus();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 409) { // changed meanwhile (another replica, a new spec): its update event comes
+                    log.debug("IPPool {}: status not written, the object changed meanwhile", name);
+                    return;
+                }
+                throw e;
+            }
+            Condition ready = next.conditions().getFirst();
+            boolean changed = previousReady(old).map(c -> !c.getStatus().equals(ready.getStatus())
+                    || !c.getReason().equals(ready.getReason())).orElse(true);
+            if (changed) { // usage refreshes are not news
+                log.info("IPPool {}: Ready={} {} {}", name, ready.getStatus(), ready.getReason(), ready.getMessage());
+            }
+        }
+    }
+
+    private IPPoolStatus decide(IPPool pool, long generation, IPPoolStatus old) {
+        String name = pool.getMetadata().getName();
+        PoolSpec spec;
+        String kind;
+        try {
+            kind = IpPoolSpecs.segmentKind(pool.getSpec());
+            spec = IpPoolSpecs.toPoolSpec(name, pool.getSpec());
+        } catch (InvalidFieldException e) {
+            return refused(old, generation, "InvalidSpec", e.getMessage());
+        }
+        try {
+            PoolPort.AppliedPool applied = port.ensure(spec, kind).toCompletableFuture()
+                    .get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            return ready(old, generation, applied);
+        } catch (ExecutionException | CompletionException e) {
+            Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+            if (cause instanceof IpamException ipam) {
+                return refused(old, generation, reason(ipam.error()), message(ipam));
+            }
+            if (cause instanceof InvalidFieldException invalid) {
+                return refused(old, generation, "InvalidSpec", IpPoolSpecs.specMessage(invalid.getMessage()));
+            }
+            return refused(old, generation, "Unavailable", "the gateway's IPAM failed: " + cause);
+        } catch (TimeoutException e) {
+            return refused(old, generation, "Unavailable", "the gateway's IPAM did not answer within "
+                    + callTimeout.toMillis() + " ms; tried again at the next status refresh");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KubernetesClientException("interrupted while reconciling IPPool " + name);
+        }
+    }
+
+    /** {@code POOL_OVERLAPS} → {@code PoolOverlaps}: the condition's reason (CamelCase, as the API conventions ask). */
+    static String reason(IpamError error) {
+        StringBuilder reason = new StringBuilder();
+        for (String word : error.name().split("_")) {
+            reason.append(word.charAt(0)).append(word.substring(1).toLowerCase(Locale.ROOT));
+        }
+        return reason.toString();
+    }
+
+    /** The IPAM's message, its field names said as the IPPool's, and the field and value when it does not name them. */
+    static String message(IpamException e) {
+        String text = IpPoolSpecs.specMessage(e.getMessage());
+        String field = IpPoolSpecs.specField(e.field());
+        if (!field.isEmpty() && !text.contains(field)) {
+            text = field + " '" + e.value() + "': " + text;
+        }
+        return text;
+    }
+
+    private IPPoolStatus ready(IPPoolStatus old, long generation, PoolPort.AppliedPool applied) {
+        PoolStatus status = applied.status();
+        BigInteger size = status.usage().stream().map(FamilyUsage::capacity).reduce(BigInteger.ZERO, BigInteger::add);
+        String cidrs = status.spec().cidrs().toString();
+        Condition condition = condition(old, generation, "True", "PoolReady",
+                "pool " + status.spec().name() + " " + cidrs + " is in the gateway's IPAM");
+        return new IPPoolStatus(List.of(condition), generation, size.toString(), (long) status.active(),
+                (long) status.parked(), (long) status.reserved(), status.reclaimed(), applied.segments());
+    }
+
+    private IPPoolStatus refused(IPPoolStatus old, long generation, String reason, String message) {
+        // Usage figures stay as they were: a refusal of a changed spec says nothing about the pool the gateway holds.
+        Condition condition = condition(old, generation, "False", reason, message);
+        return old == null ? new IPPoolStatus(List.of(condition), generation, null, null, null, null, null, null)
+                : new IPPoolStatus(List.of(condition), generation, old.size(), old.allocated(), old.parked(),
+                old.reserved(), old.reclaimed(), old.segments());
+    }
+
+    private Condition condition(IPPoolStatus old, long generation, String status, String reason, String message) {
+        String since = previousReady(old).filter(c -> status.equals(c.getStatus())).map(Condition::getLastTransitionTime)
+                .orElse(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)));
+        return new ConditionBuilder().withType(READY).withStatus(status).withReason(reason).withMessage(message)
+                .withObservedGeneration(generation).withLastTransitionTime(since).build();
+    }
+
+    private static java.util.Optional<Condition> previousReady(IPPoolStatus old) {
+        return old == null || old.conditions() == null ? java.util.Optional.empty()
+                : old.conditions().stream().filter(c -> READY.equals(c.getType())).findFirst();
+    }
+
+    private static boolean sameIgnoringTimes(IPPoolStatus old, IPPoolStatus next) {
+        if (old == null) {
+            return false;
+        }
+        IPPoolStatus a = new IPPoolStatus(withoutTimes(old.conditions()), old.observedGeneration(), old.size(),
+                old.allocated(), old.parked(), old.reserved(), old.reclaimed(), old.segments());
+        IPPoolStatus b = new IPPoolStatus(withoutTimes(next.conditions()), next.observedGeneration(), next.size(),
+                next.allocated(), next.parked(), next.reserved(), next.reclaimed(), next.segments());
+        return a.equals(b);
+    }
+
+    private static List<Condition> withoutTimes(List<Condition> conditions) {
+        return conditions == null ? null : conditions.stream()
+                .map(c -> new ConditionBuilder(c).withLastTransitionTime(null).build()).toList();
+    }
+
+    @Override
+    public void close() {
+        if (informer != null) {
+            informer.close();
+        }
+        worker.shutdownNow();
+    }
+}
