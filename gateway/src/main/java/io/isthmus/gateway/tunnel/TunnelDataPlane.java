@@ -193,7 +193,7 @@ public final class TunnelDataPlane implements AutoCloseable {
             List<PacketQueue> queues = device.options().vnetHeader() ? OffloadTunPacketQueue.of(device)
                     : TunPacketQueue.of(device);
             TunnelEngine.Config config = new TunnelEngine.Config(settings.listen().toSocketAddress(), settings.mtu(),
-                    32, settings.rekeyPolicy().grace(), 4 << 20, io.isthmus.tunnel.Translation.none());
+                    32, settings.rekeyPolicy().grace(), 4 << 20, io.isthmus.tunnel.Translation.none(), true);
             TunnelEngine.ThreadStarter threads = namespace == null ? TunnelEngine.ThreadStarter.platform()
                     : namespace::startThread;
             engine = inside(namespace, () -> TunnelEngine.start(config, queues, threads, clock));
