@@ -92,6 +92,7 @@ public final class Gateway implements AutoCloseable {
     private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
     private ActorRef<MeshView.Command> mesh;
     private Ipam ipam;
+    private io.isthmus.gateway.ipam.IpamReadiness ipamReadiness;
     private AddressPlan addressPlan;
     private final PeerChannels channels = new PeerChannels();
     private RegistryClient registry;
@@ -241,6 +242,8 @@ public final class Gateway implements AutoCloseable {
         addressPlan.ledger().ifPresent(ledger -> channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer))));
         ipam = Ipam.start(system, config.clusterId(), addressPlan, liveness, settings.settings(), clock);
         resources.add(io.isthmus.gateway.ipam.IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
+        ipamReadiness = io.isthmus.gateway.ipam.IpamReadiness.start(system, ipam, Duration.ofMillis(100));
+        resources.add(ipamReadiness);
         if (settings.cniSocket().isPresent()) {
             Path socket = settings.cniSocket().get();
             try {
@@ -382,6 +385,9 @@ public final class Gateway implements AutoCloseable {
         }
         if (peeringAddress == null) {
             reasons.add("peering server not bound");
+        }
+        if (ipamReadiness != null) {
+            ipamReadiness.notReadyReason().ifPresent(reasons::add);
         }
         return reasons;
     }
