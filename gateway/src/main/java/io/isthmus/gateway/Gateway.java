@@ -93,6 +93,7 @@ public final class Gateway implements AutoCloseable {
     private ActorRef<MeshView.Command> mesh;
     private Ipam ipam;
     private io.isthmus.gateway.k8s.ipam.KubernetesIpam kubernetesIpam;
+    private io.isthmus.gateway.ipam.IpamReadiness ipamReadiness;
     private AddressPlan addressPlan;
     private final PeerChannels channels = new PeerChannels();
     private RegistryClient registry;
@@ -259,6 +260,8 @@ public final class Gateway implements AutoCloseable {
         ipam = Ipam.start(system, config.clusterId(), addressPlan, liveness, settings.settings(), clock);
         kubernetesIpam.startPools(ipam, addressPlan, clock);
         resources.add(io.isthmus.gateway.ipam.IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
+        ipamReadiness = io.isthmus.gateway.ipam.IpamReadiness.start(system, ipam, Duration.ofMillis(100));
+        resources.add(ipamReadiness);
         if (settings.cniSocket().isPresent()) {
             Path socket = settings.cniSocket().get();
             try {
@@ -417,6 +420,9 @@ public final class Gateway implements AutoCloseable {
         }
         if (kubernetesIpam != null) {
             reasons.addAll(kubernetesIpam.notReadyReasons());
+        }
+        if (ipamReadiness != null) {
+            ipamReadiness.notReadyReason().ifPresent(reasons::add);
         }
         return reasons;
     }

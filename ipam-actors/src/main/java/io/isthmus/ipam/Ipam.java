@@ -102,8 +102,9 @@ public final class Ipam {
                             "pool.cidr", spec.cidrs().get(i).toString());
                 }
             }
-            return directory().<PoolDirectory.Reply>ask(replyTo -> new PoolDirectory.Register(spec, replyTo),
-                    settings.askTimeout());
+            // Registering the same spec again is a no-op: safe to resend.
+            return this.<PoolDirectory.Command, PoolDirectory.Reply>askResending(directory(),
+                    replyTo -> new PoolDirectory.Register(spec, replyTo));
         }).handle((reply, failure) -> switch (unwrap(failure, "the pool directory of cluster " + cluster, reply)) {
             case PoolDirectory.Registered registered -> registered.spec();
             case PoolDirectory.Refused(IpamError error, String message) -> throw new IpamException(error, message);
@@ -114,7 +115,7 @@ public final class Ipam {
 
     /** The pools of the cluster, in the order they were created. */
     public CompletionStage<List<PoolSpec>> pools() {
-        return directory().<PoolDirectory.Reply>ask(PoolDirectory.ListPools::new, settings.askTimeout())
+        return this.<PoolDirectory.Command, PoolDirectory.Reply>askResending(directory(), PoolDirectory.ListPools::new)
                 .handle((reply, failure) -> switch (unwrap(failure, "the pool directory of cluster " + cluster, reply)) {
                     case PoolDirectory.Pools pools -> pools.pools();
                     case PoolDirectory.Registered r -> throw unexpected(r);
@@ -125,7 +126,34 @@ public final class Ipam {
 
     /** The spec and usage of one pool; UNKNOWN_POOL if there is none of that name. */
     public CompletionStage<PoolStatus> pool(String name) {
-        return ask(name, PoolProtocol.GetStatus::new, PoolProtocol.StatusReport.class).thenApply(PoolProtocol.StatusReport::status);
+        return ask(name, PoolProtocol.GetStatus::new, PoolProtocol.StatusReport.class, true).thenApply(PoolProtocol.StatusReport::status);
+    }
+
+    /**
+     * Who holds {@code address} in its pool: the lease (reserved, active or parked), empty when the address is free
+     * (or is the pool's network, gateway, an excluded or reserved address nobody holds). The pool is the cluster's
+     * pool whose CIDR contains the address; UNKNOWN_POOL when there is none. Answered from the used set, then a scan
+     * of the pool's holdings (O(leases) for a held address: an operator's query, not a hot path).
+     */
+    public CompletionStage<java.util.Optional<Lease>> holderOf(java.net.InetAddress address) {
+        return pools().thenCompose(specs -> {
+            String text = io.isthmus.api.ipam.LeasedAddress.text(address);
+            PoolSpec pool = specs.stream().filter(spec -> spec.cidrs().stream().anyMatch(c -> c.contains(address)))
+                    .findFirst().orElseThrow(() -> new IpamException(IpamError.UNKNOWN_POOL, "no pool of cluster "
+                            + cluster + " contains " + text, "address", text));
+            return ask(pool.name(), replyTo -> new PoolProtocol.GetHolder(address, replyTo),
+                    PoolProtocol.HolderFound.class, true)
+                    .thenApply(found -> found.lease().stream().findFirst());
+        });
+    }
+
+    /**
+     * The replica (its Pekko address, {@code pekko://isthmus@host:port}) that runs the pool's entity now; the pool
+     * starts there if it was not running. For operators and the failover benchmark: which pools a replica's loss
+     * would stall.
+     */
+    public CompletionStage<String> servedBy(String name) {
+        return ask(name, PoolEntity.Locate::new, PoolProtocol.Located.class, true).thenApply(PoolProtocol.Located::replica);
     }
 
     /**
@@ -134,19 +162,19 @@ public final class Ipam {
      */
     public CompletionStage<Reservation> reserve(String pool, AllocationRequest request) {
         return checkOwner(request.owner()).thenCompose(ok -> ask(pool, replyTo -> new PoolProtocol.Reserve(request, replyTo),
-                PoolProtocol.ReservationMade.class)).thenApply(PoolProtocol.ReservationMade::reservation);
+                PoolProtocol.ReservationMade.class, true)).thenApply(PoolProtocol.ReservationMade::reservation);
     }
 
     /** Turns a reservation into a lease; UNKNOWN_RESERVATION if it expired or was never made. */
     public CompletionStage<Lease> commit(String pool, String reservationId) {
-        return ask(pool, replyTo -> new PoolProtocol.Commit(reservationId, replyTo), PoolProtocol.LeaseGranted.class)
+        return ask(pool, replyTo -> new PoolProtocol.Commit(reservationId, replyTo), PoolProtocol.LeaseGranted.class, false)
                 .thenApply(PoolProtocol.LeaseGranted::lease);
     }
 
     /** Reserve and commit in one durable step: for API callers. Repeating it for the same owner returns the same lease. */
     public CompletionStage<Lease> allocate(String pool, AllocationRequest request) {
         return checkOwner(request.owner()).thenCompose(ok -> ask(pool,
-                replyTo -> new PoolProtocol.Allocate(request, replyTo), PoolProtocol.LeaseGranted.class))
+                replyTo -> new PoolProtocol.Allocate(request, replyTo), PoolProtocol.LeaseGranted.class, true))
                 .thenApply(PoolProtocol.LeaseGranted::lease);
     }
 
@@ -162,17 +190,17 @@ public final class Ipam {
      */
     public CompletionStage<ReleaseResult> release(String pool, Owner owner, ReleaseMode mode) {
         return checkOwner(owner).thenCompose(ok -> ask(pool, replyTo -> new PoolProtocol.Release(owner, mode, replyTo),
-                PoolProtocol.ReleaseDone.class)).thenApply(PoolProtocol.ReleaseDone::result);
+                PoolProtocol.ReleaseDone.class, true)).thenApply(PoolProtocol.ReleaseDone::result);
     }
 
     /** Every lease of the pool (reserved, active and parked), by owner identity. */
     public CompletionStage<List<Lease>> leases(String pool) {
-        return ask(pool, PoolProtocol.GetLeases::new, PoolProtocol.LeaseList.class).thenApply(PoolProtocol.LeaseList::leases);
+        return ask(pool, PoolProtocol.GetLeases::new, PoolProtocol.LeaseList.class, true).thenApply(PoolProtocol.LeaseList::leases);
     }
 
     /** The most recent reclaims of the pool (at most 100), oldest first; {@link PoolStatus#reclaimed()} counts all. */
     public CompletionStage<List<ReclaimRecord>> reclaims(String pool) {
-        return ask(pool, PoolProtocol.GetReclaims::new, PoolProtocol.ReclaimList.class)
+        return ask(pool, PoolProtocol.GetReclaims::new, PoolProtocol.ReclaimList.class, true)
                 .thenApply(PoolProtocol.ReclaimList::reclaims);
     }
 
@@ -181,7 +209,7 @@ public final class Ipam {
      * {@link OwnerLiveness} about every owner and frees what belongs to gone owners. Returns what it reclaimed.
      */
     public CompletionStage<List<ReclaimRecord>> reclaimNow(String pool) {
-        return ask(pool, PoolEntity.ReclaimNow::new, PoolProtocol.ReclaimList.class)
+        return ask(pool, PoolEntity.ReclaimNow::new, PoolProtocol.ReclaimList.class, false)
                 .thenApply(PoolProtocol.ReclaimList::reclaims);
     }
 
@@ -189,15 +217,20 @@ public final class Ipam {
         return sharding.entityRefFor(PoolDirectory.ENTITY_TYPE_KEY, cluster.value());
     }
 
+    /**
+     * Asks the pool's entity. With {@code resend} (the request is idempotent: repeating it changes nothing and gets
+     * the same answer) it is sent again every {@code resend-interval} until the first answer or {@code ask-timeout}.
+     */
     private <T extends Reply> CompletionStage<T> ask(String pool, Function<ActorRef<Reply>, PoolEntity.Command> message,
-                                                     Class<T> expected) {
+                                                     Class<T> expected, boolean resend) {
         try {
             io.isthmus.api.DnsLabel.require("pool", pool);
         } catch (InvalidFieldException e) {
             return CompletableFuture.failedFuture(IpamException.invalid(e));
         }
         EntityRef<PoolEntity.Command> ref = sharding.entityRefFor(PoolEntity.ENTITY_TYPE_KEY, PoolEntity.entityId(cluster, pool));
-        return ref.<Reply>ask(message, settings.askTimeout()).handle((reply, failure) -> {
+        CompletionStage<Reply> sent = resend ? askResending(ref, message) : ref.ask(message, settings.askTimeout());
+        return sent.handle((reply, failure) -> {
             Reply answer = unwrap(failure, "pool " + pool, reply);
             if (answer instanceof PoolProtocol.Failed failed) {
                 throw failed.toException();
@@ -207,6 +240,39 @@ public final class Ipam {
             }
             return expected.cast(answer);
         });
+    }
+
+    /**
+     * Sends {@code message} now and again every {@code resend-interval} until one answer arrives; fails when none
+     * arrived within {@code ask-timeout}. Why: sharding routes a pool's messages to the replica that hosts it; when
+     * that replica dies, what is sent there is lost (not refused) until the cluster has removed it and the pool has
+     * started on a survivor. A single ask would wait out the whole timeout for an answer that never comes.
+     */
+    private <C, R> CompletionStage<R> askResending(EntityRef<C> ref, Function<ActorRef<R>, C> message) {
+        CompletableFuture<R> answer = new CompletableFuture<>();
+        long deadline = System.nanoTime() + settings.askTimeout().toNanos();
+        send(ref, message, answer, deadline);
+        return answer;
+    }
+
+    private <C, R> void send(EntityRef<C> ref, Function<ActorRef<R>, C> message, CompletableFuture<R> answer,
+                             long deadline) {
+        long left = deadline - System.nanoTime();
+        if (answer.isDone() || left <= 0) {
+            return;
+        }
+        // Every attempt ends at the same deadline, so the first failure is either a refusal or the deadline.
+        ref.<R>ask(message, java.time.Duration.ofNanos(left)).whenComplete((reply, failure) -> {
+            if (failure == null) {
+                answer.complete(reply);
+            } else {
+                answer.completeExceptionally(failure);
+            }
+        });
+        if (left > settings.resendInterval().toNanos()) {
+            system.scheduler().scheduleOnce(settings.resendInterval(), () -> send(ref, message, answer, deadline),
+                    system.executionContext());
+        }
     }
 
     private CompletionStage<Void> checkOwner(Owner owner) {

@@ -24,7 +24,8 @@ import java.util.concurrent.Callable;
 @Command(name = "ipam", description = "IP pools, allocations, leases and reclaims of a running gateway.",
         subcommands = {IpamCommand.Pools.class, IpamCommand.CreatePool.class, IpamCommand.Allocate.class,
                 IpamCommand.Release.class, IpamCommand.Leases.class, IpamCommand.Reclaim.class,
-                IpamCommand.Segments.class, IpamCommand.Claim.class, IpamCommand.Register.class})
+                IpamCommand.Segments.class, IpamCommand.Claim.class, IpamCommand.Register.class,
+                IpamCommand.WhoHolds.class})
 final class IpamCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
     // Only for checking requests locally: the gateway fills in its own cluster.
@@ -252,6 +253,32 @@ final class IpamCommand implements Runnable {
         public Integer call() {
             json.print(spec.commandLine().getOut(), send(admin.client().get("api/v1/ipam/pools/" + pool.checked() + "/leases")),
                     IpamCommand::printLeases);
+            return 0;
+        }
+    }
+
+    @Command(name = "who-holds", description = "Who holds an address: its lease in the pool containing it, if any.")
+    static final class WhoHolds implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+        @Mixin
+        JsonOption json;
+        @Option(names = "--address", required = true, paramLabel = "IP", description = "An IPv4 or IPv6 address.")
+        String address;
+
+        @Override
+        public Integer call() {
+            String checked = io.isthmus.api.ipam.LeasedAddress.text(io.isthmus.api.IpLiteral.parse("--address", address));
+            json.print(spec.commandLine().getOut(), send(admin.client().get("api/v1/ipam/addresses/" + checked)),
+                    (out, answer) -> {
+                        if (answer.path("held").asBoolean()) {
+                            printLeases(out, JSON.createArrayNode().add(answer.path("lease")));
+                        } else {
+                            out.println(checked + " is free (no owner holds it)");
+                        }
+                    });
             return 0;
         }
     }

@@ -33,11 +33,13 @@ import java.util.function.Supplier;
  * GET  pools                         every pool with its usage
  * POST pools                         create a pool (body: IpamJson#poolSpec)
  * GET  pools/NAME                    one pool
+ * GET  pools/NAME/replica            the replica that runs the pool: {"pool", "replica"}
  * POST pools/NAME/allocations        allocate for an owner (reserve and commit in one durable step)
  * POST pools/NAME/releases           release what an owner holds
  * GET  pools/NAME/leases             every lease
  * GET  pools/NAME/reclaims           the latest reclaims
  * POST pools/NAME/reclaim            run the reclaimer now
+ * GET  addresses/IP                  who holds IP: {"address", "pool", "held", "lease"} (in the pool containing it)
  * GET  segments                      the clusterset address plan as this cluster knows it
  * POST segments                      claim a segment: {"kind": "pod", "cidr": optional}; answers once a majority agreed
  * POST registrations                 register a CIDR already in use: {"kind", "cidr"}
@@ -63,6 +65,17 @@ public final class IpamRoutes extends AllDirectives {
                         get(() -> answer(() -> plan.current().thenApply(forms::plan))),
                         post(() -> withBody(body -> plan.claim(forms.text(body, "kind", "kind"), forms.optionalText(body, "cidr"))
                                 .thenCompose(granted -> plan.current()).thenApply(forms::plan))))),
+                pathPrefix("addresses", () -> path(PathMatchers.segment(), ip -> get(() -> answer(() -> {
+                    java.net.InetAddress address = io.isthmus.api.IpLiteral.parse("address", ip);
+                    return ipam.holderOf(address).thenApply(lease -> {
+                        ObjectNode found = json.createObjectNode()
+                                .put("address", io.isthmus.api.ipam.LeasedAddress.text(address))
+                                .put("held", lease.isPresent());
+                        lease.ifPresentOrElse(l -> found.put("pool", l.pool()).set("lease", forms.lease(l)),
+                                () -> found.putNull("lease"));
+                        return found;
+                    });
+                })))),
                 path("registrations", () -> post(() -> withBody(body ->
                         plan.register(forms.text(body, "kind", "kind"), forms.text(body, "cidr", "cidr"))
                                 .thenCompose(done -> plan.current()).thenApply(forms::plan)))),
@@ -83,6 +96,8 @@ public final class IpamRoutes extends AllDirectives {
                                 .thenCompose(spec -> ipam.pool(spec.name())).thenApply(forms::pool))))),
                 pathPrefix(PathMatchers.segment(), pool -> concat(
                         pathEnd(() -> get(() -> answer(() -> ipam.pool(pool).thenApply(forms::pool)))),
+                        path("replica", () -> get(() -> answer(() -> ipam.servedBy(pool).thenApply(replica ->
+                                json.createObjectNode().put("pool", pool).put("replica", replica))))),
                         path("allocations", () -> post(() -> withBody(body ->
                                 ipam.allocate(pool, forms.allocation(body, ipam.cluster())).thenApply(forms::lease)))),
                         path("releases", () -> post(() -> withBody(body -> {

@@ -51,6 +51,11 @@ public final class PostgresLeaseStore implements AutoCloseable {
         });
     }
 
+    /** Opens the connection and creates the table if that was not done yet, so that a later take is one statement. */
+    public synchronized void prepare() throws SQLException {
+        withConnection(c -> null);
+    }
+
     /** Gives {@code name} back if {@code owner} holds it; false if it did not. */
     public synchronized boolean giveBack(String name, String owner) throws SQLException {
         return withConnection(c -> {

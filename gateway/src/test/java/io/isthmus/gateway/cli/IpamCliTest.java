@@ -130,6 +130,20 @@ class IpamCliTest {
 
     @Test
     @Order(5)
+    void whoHoldsNamesTheOwnerOfAnAddressOrSaysItIsFree() throws Exception {
+        JsonNode held = json("ipam", "who-holds", "--admin", admin, "--address", "10.128.0.10", "--json");
+        assertTrue(held.path("held").asBoolean(), held.toPrettyString());
+        assertEquals("pods", held.path("pool").asText());
+        assertEquals("cart-1", held.path("lease").path("owner").path("name").asText(), held.toPrettyString());
+        Cli free = ok("ipam", "who-holds", "--admin", admin, "--address", "10.128.0.200");
+        assertTrue(free.out().contains("10.128.0.200 is free"), free.out());
+        Cli nowhere = Cli.run("ipam", "who-holds", "--admin", admin, "--address", "10.200.0.1");
+        assertEquals(1, nowhere.exitCode(), nowhere.toString());
+        assertTrue(nowhere.err().contains("no pool") && nowhere.err().contains("10.200.0.1"), nowhere.err());
+    }
+
+    @Test
+    @Order(5)
     void aStaticIpHeldByAnotherOwnerIsRefusedAndChangesNothing() throws Exception {
         Cli taken = Cli.run("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "shop",
                 "--name", "thief", "--ip", "10.128.0.10");

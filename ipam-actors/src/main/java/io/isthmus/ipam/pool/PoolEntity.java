@@ -49,12 +49,16 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "IpamPool");
 
     public sealed interface Command extends IpamSerializable
-            permits Request, ReclaimNow, SpecLoaded, LedgerStopped, BatchDone, ExpiryTick, ReclaimTick, FromLedger,
+            permits Request, ReclaimNow, Locate, SpecLoaded, LedgerStopped, BatchDone, ExpiryTick, ReclaimTick, FromLedger,
             LivenessAnswered {
     }
 
     /** Runs the reclaimer now, without the grace: replies with the reclaims it made. */
     public record ReclaimNow(ActorRef<Reply> replyTo) implements Command {
+    }
+
+    /** Which replica runs this pool now: replies {@link PoolProtocol.Located} at once, even while it is loading. */
+    public record Locate(ActorRef<Reply> replyTo) implements Command {
     }
 
     private record SpecLoaded(PoolDirectory.Reply reply, Throwable failure) implements Command {
@@ -152,6 +156,11 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
                 startSurvey();
                 yield this;
             }
+            case Locate(ActorRef<Reply> replyTo) -> {
+                replyTo.tell(new PoolProtocol.Located(
+                        org.apache.pekko.cluster.typed.Cluster.get(getContext().getSystem()).selfMember().address().toString()));
+                yield this;
+            }
             case SpecLoaded loaded -> onSpecLoaded(loaded);
             case BatchDone done -> {
                 writing = false;
@@ -203,7 +212,7 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
 
     private void startLedger(PoolSpec spec) {
         ledger = getContext().spawn(PoolLedger.create(PersistenceId.of(ENTITY_TYPE_KEY.name(), entityId), spec,
-                settings.reservationTimeout(), settings.snapshotEvery()), "ledger");
+                settings.reservationTimeout(), settings.snapshotEvery(), settings.reuseDelay()), "ledger");
         getContext().watchWith(ledger, new LedgerStopped());
         timers.startTimerWithFixedDelay("expiry", new ExpiryTick(), settings.expiryCheckInterval());
         timers.startTimerWithFixedDelay("reclaim", new ReclaimTick(), settings.reclaimInterval());
@@ -299,6 +308,8 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
             case PoolProtocol.ReleaseDone r -> { }
             case PoolProtocol.LeaseList r -> { }
             case PoolProtocol.StatusReport r -> { }
+            case PoolProtocol.Located r -> { }
+            case PoolProtocol.HolderFound r -> { }
         }
         return this;
     }

@@ -53,16 +53,28 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
     private final PoolSpec spec;
     private final Duration reservationTimeout;
     private final int snapshotEvery;
+    private final Duration reuseDelay;
 
-    private PoolLedger(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery) {
+    private PoolLedger(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery, Duration reuseDelay) {
         super(id);
         this.spec = spec;
         this.reservationTimeout = reservationTimeout;
         this.snapshotEvery = snapshotEvery;
+        this.reuseDelay = reuseDelay;
     }
 
+    /** Without a reuse delay: a freed address is the first candidate again at once. */
     public static Behavior<Command> create(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery) {
-        return new PoolLedger(id, spec, reservationTimeout, snapshotEvery);
+        return create(id, spec, reservationTimeout, snapshotEvery, Duration.ZERO);
+    }
+
+    /**
+     * @param reuseDelay a freed address is not picked for another owner until this long after it was freed, unless
+     *                   no other address is free (then the one freed longest ago)
+     */
+    public static Behavior<Command> create(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery,
+                                           Duration reuseDelay) {
+        return new PoolLedger(id, spec, reservationTimeout, snapshotEvery, reuseDelay);
     }
 
     @Override
@@ -135,6 +147,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             case PoolProtocol.GetLeases g -> Decision.reply(new PoolProtocol.LeaseList(s.leases()));
             case PoolProtocol.GetStatus g -> Decision.reply(new PoolProtocol.StatusReport(s.status()));
             case PoolProtocol.GetReclaims g -> Decision.reply(new PoolProtocol.ReclaimList(s.recentReclaims()));
+            case PoolProtocol.GetHolder(InetAddress address, var replyTo) -> holder(s, address);
             case PoolProtocol.ExpireReservations e -> expire(s, now);
             case PoolProtocol.SurveyOwners o -> Decision.reply(new PoolProtocol.OwnerSurvey(s.unorderedHoldings().stream()
                     .filter(h -> h.state() != LeaseState.RESERVED)
@@ -145,7 +158,14 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
     }
 
     private Decision reserve(PoolState s, AllocationRequest request, Instant now) {
-        long[] picked = pick(s, request);
+        long[] picked = pick(s, request, now);
+        Holding existing = s.holding(request.owner().identity());
+        if (existing != null && existing.state() == LeaseState.RESERVED && existing.owner().equals(request.owner())
+                && existing.expiresAt().isAfter(now)) {
+            // A repeated request (a resend, a runtime retrying its ADD): the open reservation, not a second one
+            // that would make the first one's id, which the caller may already hold, unknown.
+            return Decision.reply(new PoolProtocol.ReservationMade(s.reservation(existing)));
+        }
         String id = spec.name() + "-" + (s.reservationSeq() + 1);
         PoolEvent event = new PoolEvent.Reserved(request.owner(), picked[0], picked[1], id, now,
                 now.plus(reservationTimeout));
@@ -155,7 +175,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
     }
 
     private Decision allocate(PoolState s, AllocationRequest request, Instant now) {
-        long[] picked = pick(s, request);
+        long[] picked = pick(s, request, now);
         String identity = request.owner().identity();
         Holding existing = s.holding(identity);
         if (existing != null && existing.state() == LeaseState.ACTIVE && existing.owner().equals(request.owner())) {
@@ -205,6 +225,42 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
                         freed ? ReleaseOutcome.FREED : ReleaseOutcome.KEPT_FOR_IDENTITY)));
     }
 
+    private Decision holder(PoolState s, InetAddress address) {
+        boolean v4 = address instanceof Inet4Address;
+        Family family = s.family(v4);
+        if (family == null || !family.cidr().contains(address)) {
+            throw new IpamException(IpamError.INVALID_INPUT, "invalid address '" + LeasedAddress.text(address)
+                    + "': is outside pool " + spec.name() + " " + spec.cidrs(), "address", LeasedAddress.text(address));
+        }
+        long index = family.indexOf(address);
+        String identity = index < 0 || !s.used(v4).contains(index) ? null : s.holderOf(v4, index);
+        return Decision.reply(new PoolProtocol.HolderFound(identity == null ? List.of()
+                : List.of(s.lease(s.holding(identity)))));
+    }
+
+    /**
+     * From the lowest free {@code index} on, the first free index not freed within the reuse delay; when every free
+     * one was, the one freed longest ago (a pool near exhaustion still allocates). Only recently freed indices are
+     * skipped, at most {@link Cooling#LIMIT}.
+     */
+    private long pastReuseDelay(PoolState s, boolean v4, RunSet used, long index, long high, Instant now) {
+        Instant cooledEnough = now.minus(reuseDelay);
+        long oldest = -1;
+        Instant oldestAt = null;
+        while (index >= 0) {
+            Instant freedAt = s.freedAt(v4, index);
+            if (freedAt == null || !freedAt.isAfter(cooledEnough)) {
+                return index;
+            }
+            if (oldestAt == null || freedAt.isBefore(oldestAt)) {
+                oldest = index;
+                oldestAt = freedAt;
+            }
+            index = index < high ? used.firstFree(index + 1, high) : -1;
+        }
+        return oldest;
+    }
+
     private Decision expire(PoolState s, Instant now) {
         List<PoolEvent> events = s.expiredReservations(now).stream()
                 .<PoolEvent>map(h -> new PoolEvent.ReservationExpired(h.owner().identity(), h.reservationId(), now))
@@ -228,7 +284,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
     }
 
     /** The indices {v4, v6} for a request: the owner's fixed IP if it holds one, else a free or the asked-for address. */
-    private long[] pick(PoolState s, AllocationRequest request) {
+    private long[] pick(PoolState s, AllocationRequest request, Instant now) {
         Holding existing = s.holding(request.owner().identity());
         if (existing != null) {
             for (InetAddress asked : request.addresses()) {
@@ -258,10 +314,10 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             }
         }
         // Pick every family before anything is recorded: a dual-stack request gets both addresses or neither.
-        return new long[]{pickFamily(s, true, request), pickFamily(s, false, request)};
+        return new long[]{pickFamily(s, true, request, now), pickFamily(s, false, request, now)};
     }
 
-    private long pickFamily(PoolState s, boolean v4, AllocationRequest request) {
+    private long pickFamily(PoolState s, boolean v4, AllocationRequest request, Instant now) {
         Family family = s.family(v4);
         if (family == null) {
             return -1;
@@ -291,6 +347,9 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
                     .min(BigInteger.valueOf(Long.MAX_VALUE - 1)).longValueExact());
         }
         long index = used.firstFree(low, high);
+        if (reuseDelay.isPositive()) {
+            index = pastReuseDelay(s, v4, used, index, high, now);
+        }
         if (index < 0) {
             throw new IpamException(IpamError.POOL_EXHAUSTED, "pool " + spec.name() + " has no free "
                     + (v4 ? "IPv4" : "IPv6") + " address" + request.within(v4).map(r -> " in " + r).orElse("")

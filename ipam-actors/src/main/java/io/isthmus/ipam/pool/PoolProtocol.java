@@ -36,6 +36,7 @@ public final class PoolProtocol {
             @JsonSubTypes.Type(value = GetLeases.class, name = "leases"),
             @JsonSubTypes.Type(value = GetStatus.class, name = "status"),
             @JsonSubTypes.Type(value = GetReclaims.class, name = "reclaims"),
+            @JsonSubTypes.Type(value = GetHolder.class, name = "holder"),
             @JsonSubTypes.Type(value = ExpireReservations.class, name = "expire"),
             @JsonSubTypes.Type(value = SurveyOwners.class, name = "survey"),
             @JsonSubTypes.Type(value = Reclaim.class, name = "reclaim")})
@@ -64,6 +65,10 @@ public final class PoolProtocol {
     }
 
     public record GetReclaims(ActorRef<Reply> replyTo) implements Request {
+    }
+
+    /** Who holds {@code address} (reserved, active or parked): replies {@link HolderFound}. */
+    public record GetHolder(java.net.InetAddress address, ActorRef<Reply> replyTo) implements Request {
     }
 
     /** Internal: expire the reservations that are past due. */
@@ -100,6 +105,14 @@ public final class PoolProtocol {
     }
 
     public record StatusReport(PoolStatus status) implements Reply {
+    }
+
+    /** The lease holding the address asked about; empty when no owner holds it. */
+    public record HolderFound(List<Lease> lease) implements Reply {
+    }
+
+    /** The address of the replica (Pekko cluster member) that runs the pool. */
+    public record Located(String replica) implements Reply {
     }
 
     public record ReclaimList(List<ReclaimRecord> reclaims) implements Reply {

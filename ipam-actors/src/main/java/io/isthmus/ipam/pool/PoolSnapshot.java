@@ -15,14 +15,15 @@ import java.util.List;
  * The stored form of a {@link PoolState}: the spec and the holdings, column by column (one array per field instead
  * of one object per lease, so a /16 full of leases is a few flat arrays to write and read). Open reservations are
  * few and kept whole in {@code reserved}. The used-address sets are not stored; they are rebuilt from the holdings.
+ * {@code cooling}: the recently freed addresses (absent, null, in snapshots written before the reuse delay).
  */
 public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> namespaces, List<OwnerKind> kinds,
                            List<String> names, List<String> uids, long[] v4, long[] v6, List<LeaseState> states,
                            long[] sinceSeconds, int[] sinceNanos, List<Holding> reserved, long reservationSeq,
-                           List<ReclaimRecord> recentReclaims, long reclaimed) {
+                           List<ReclaimRecord> recentReclaims, long reclaimed, List<Cooling.Freed> cooling) {
 
     static PoolSnapshot of(PoolSpec spec, List<Holding> holdings, long reservationSeq, List<ReclaimRecord> recentReclaims,
-                           long reclaimed) {
+                           long reclaimed, List<Cooling.Freed> cooling) {
         List<Holding> settled = new ArrayList<>(holdings.size());
         List<Holding> reserved = new ArrayList<>();
         for (Holding h : holdings) {
@@ -53,7 +54,7 @@ public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> na
             nanos[i] = h.since().getNano();
         }
         return new PoolSnapshot(spec, clusters, namespaces, kinds, names, uids, v4, v6, states, seconds, nanos,
-                List.copyOf(reserved), reservationSeq, List.copyOf(recentReclaims), reclaimed);
+                List.copyOf(reserved), reservationSeq, List.copyOf(recentReclaims), reclaimed, List.copyOf(cooling));
     }
 
     /** Every holding, the settled ones first. */

@@ -40,10 +40,11 @@ public final class PoolState implements IpamSerializable {
     private final long reservationSeq;
     private final List<ReclaimRecord> recentReclaims;    // newest last, at most RECENT_RECLAIMS
     private final long reclaimed;
+    private final Cooling cooling;                       // recently freed addresses (the reuse delay)
 
     private PoolState(PoolSpec spec, Family v4, Family v6, RunSet used4, RunSet used6, HashMap<String, Holding> holdings,
                       HashMap<String, String> reservations, long reservationSeq, List<ReclaimRecord> recentReclaims,
-                      long reclaimed) {
+                      long reclaimed, Cooling cooling) {
         this.spec = spec;
         this.v4 = v4;
         this.v6 = v6;
@@ -54,13 +55,14 @@ public final class PoolState implements IpamSerializable {
         this.reservationSeq = reservationSeq;
         this.recentReclaims = recentReclaims;
         this.reclaimed = reclaimed;
+        this.cooling = cooling;
     }
 
     public static PoolState empty(PoolSpec spec) {
         Family v4 = spec.ipv4().map(c -> Family.of(spec, c)).orElse(null);
         Family v6 = spec.ipv6().map(c -> Family.of(spec, c)).orElse(null);
         return new PoolState(spec, v4, v6, v4 == null ? RunSet.EMPTY : v4.base(), v6 == null ? RunSet.EMPTY : v6.base(),
-                HashMap$.MODULE$.empty(), HashMap$.MODULE$.empty(), 0, List.of(), 0);
+                HashMap$.MODULE$.empty(), HashMap$.MODULE$.empty(), 0, List.of(), 0, Cooling.EMPTY);
     }
 
     public PoolSpec spec() {
@@ -184,7 +186,7 @@ public final class PoolState implements IpamSerializable {
             case PoolEvent.ReservationExpired(String identity, String id, Instant at) -> {
                 Holding h = holding(identity);
                 if (h.fallback() == null) {
-                    yield withUsed(h.v4(), h.v6(), false).with(holdings.removed(identity), reservations.removed(id), reservationSeq);
+                    yield freed(h.v4(), h.v6(), at).with(holdings.removed(identity), reservations.removed(id), reservationSeq);
                 }
                 yield with(holdings.updated(identity, h.with(h.fallback(), h.owner(), at)), reservations.removed(id),
                         reservationSeq);
@@ -194,7 +196,7 @@ public final class PoolState implements IpamSerializable {
                 HashMap<String, String> open = h.state() == LeaseState.RESERVED ? reservations.removed(h.reservationId())
                         : reservations;
                 if (freed) {
-                    yield withUsed(h.v4(), h.v6(), false).with(holdings.removed(identity), open, reservationSeq);
+                    yield freed(h.v4(), h.v6(), at).with(holdings.removed(identity), open, reservationSeq);
                 }
                 yield with(holdings.updated(identity, h.with(LeaseState.PARKED, h.owner(), at)), open, reservationSeq);
             }
@@ -207,15 +209,16 @@ public final class PoolState implements IpamSerializable {
                 if (recent.size() > RECENT_RECLAIMS) {
                     recent.removeFirst();
                 }
-                PoolState freed = withUsed(i4, i6, false);
+                PoolState freed = freed(i4, i6, at);
                 yield new PoolState(spec, v4, v6, freed.used4, freed.used6, holdings.removed(owner.identity()), open,
-                        reservationSeq, List.copyOf(recent), reclaimed + 1);
+                        reservationSeq, List.copyOf(recent), reclaimed + 1, freed.cooling);
             }
         };
     }
 
     private PoolState with(HashMap<String, Holding> newHoldings, HashMap<String, String> newReservations, long seq) {
-        return new PoolState(spec, v4, v6, used4, used6, newHoldings, newReservations, seq, recentReclaims, reclaimed);
+        return new PoolState(spec, v4, v6, used4, used6, newHoldings, newReservations, seq, recentReclaims, reclaimed,
+                cooling);
     }
 
     /** Marks (or frees) the indices; reserved addresses held as a static IP stay in the used set when freed. */
@@ -228,7 +231,20 @@ public final class PoolState implements IpamSerializable {
         if (i6 >= 0) {
             next6 = used ? used6.add(i6) : v6.reserved().contains(i6) ? used6 : used6.remove(i6);
         }
-        return new PoolState(spec, v4, v6, next4, next6, holdings, reservations, reservationSeq, recentReclaims, reclaimed);
+        return new PoolState(spec, v4, v6, next4, next6, holdings, reservations, reservationSeq, recentReclaims, reclaimed,
+                cooling);
+    }
+
+    /** Frees the indices and remembers when, for the reuse delay. */
+    private PoolState freed(long i4, long i6, Instant at) {
+        PoolState base = withUsed(i4, i6, false);
+        return new PoolState(spec, v4, v6, base.used4, base.used6, holdings, reservations, reservationSeq, recentReclaims,
+                reclaimed, cooling.freed(i4, i6, at));
+    }
+
+    /** When the index was last freed (if among the recently freed), else null. */
+    Instant freedAt(boolean ipv4, long index) {
+        return cooling.freedAt(ipv4, index);
     }
 
     List<InetAddress> addresses(long i4, long i6) {
@@ -294,7 +310,7 @@ public final class PoolState implements IpamSerializable {
 
     @JsonValue
     public PoolSnapshot snapshot() {
-        return PoolSnapshot.of(spec, unorderedHoldings(), reservationSeq, recentReclaims, reclaimed);
+        return PoolSnapshot.of(spec, unorderedHoldings(), reservationSeq, recentReclaims, reclaimed, cooling.entries());
     }
 
     /** Rebuilds the used sets and the reservation index from the holdings. */
@@ -322,7 +338,7 @@ public final class PoolState implements IpamSerializable {
         }
         return new PoolState(snapshot.spec(), empty.v4, empty.v6, withRuns(empty.used4, held4, n4),
                 withRuns(empty.used6, held6, n6), byIdentity, open, snapshot.reservationSeq(),
-                List.copyOf(snapshot.recentReclaims()), snapshot.reclaimed());
+                List.copyOf(snapshot.recentReclaims()), snapshot.reclaimed(), Cooling.of(snapshot.cooling()));
     }
 
     /** Adds sorted indices run by run: a full /16 is one addRange instead of 65,534 adds. */
@@ -346,7 +362,7 @@ public final class PoolState implements IpamSerializable {
         return o instanceof PoolState other && spec.equals(other.spec) && used4.equals(other.used4)
                 && used6.equals(other.used6) && holdings.equals(other.holdings) && reservations.equals(other.reservations)
                 && reservationSeq == other.reservationSeq && recentReclaims.equals(other.recentReclaims)
-                && reclaimed == other.reclaimed;
+                && reclaimed == other.reclaimed && cooling.equals(other.cooling);
     }
 
     @Override

@@ -74,9 +74,13 @@ class PoolLedgerTest {
     }
 
     private void start(PoolSpec spec) {
+        start(spec, Duration.ZERO);
+    }
+
+    private void start(PoolSpec spec, Duration reuseDelay) {
         ledger = EventSourcedBehaviorTestKit.create(testKit.system(),
                 PoolLedger.create(PersistenceId.of("IpamPool", "east.p" + IDS.incrementAndGet()), spec,
-                        Duration.ofSeconds(30), 1000));
+                        Duration.ofSeconds(30), 1000, reuseDelay));
     }
 
     private static PoolSpec v4(String cidr) {
@@ -270,6 +274,62 @@ class PoolLedgerTest {
         assertEquals(LeaseState.ACTIVE, lease.state());
         assertEquals(IpamError.UNKNOWN_RESERVATION,
                 refused(r -> new PoolProtocol.Commit(reservation.reservationId(), r)).error());
+    }
+
+    @Test
+    void aFreedAddressGoesToAnotherOwnerOnlyAfterTheReuseDelay() {
+        start(v4("10.8.0.0/24"), Duration.ofSeconds(30));
+        Lease a = allocate(AllocationRequest.any(pod("a")));
+        assertEquals(PoolProtocol.ReleaseDone.class, release(pod("a"), ReleaseMode.KEEP_FIXED).getClass());
+        clock.set(T0.plusSeconds(29));
+        assertEquals(List.of(ip("10.8.0.2")), allocate(AllocationRequest.any(pod("b"))).ips(), "a's address still cools");
+        clock.set(T0.plusSeconds(30));
+        assertEquals(a.ips(), allocate(AllocationRequest.any(pod("c"))).ips(), "30 s after the release it is free again");
+        // The cooling survives a restart (it is part of the state and of the snapshot form).
+        assertEquals(ledger.getState(), PoolState.fromSnapshot(ledger.getState().snapshot()));
+    }
+
+    @Test
+    void whenOnlyCoolingAddressesAreFreeTheOneFreedLongestAgoIsGiven() {
+        start(v4("10.8.0.0/29"), Duration.ofSeconds(30)); // 10.8.0.1 .. 10.8.0.6
+        for (String name : List.of("a", "b", "c", "d", "e", "f")) {
+            allocate(AllocationRequest.any(pod(name)));
+        }
+        release(pod("c"), ReleaseMode.KEEP_FIXED);
+        clock.set(T0.plusSeconds(1));
+        release(pod("a"), ReleaseMode.KEEP_FIXED);
+        clock.set(T0.plusSeconds(2));
+        assertEquals(List.of(ip("10.8.0.3")), allocate(AllocationRequest.any(pod("g"))).ips(), "c's, freed first");
+        assertEquals(List.of(ip("10.8.0.1")), allocate(AllocationRequest.any(pod("h"))).ips());
+        assertEquals(IpamError.POOL_EXHAUSTED, refused(r -> new PoolProtocol.Allocate(AllocationRequest.any(pod("i")), r)).error());
+    }
+
+    @Test
+    void anAddressQueryNamesItsHolderOrNone() {
+        start(v4("10.8.0.0/24"));
+        Lease a = allocate(AllocationRequest.any(pod("a")));
+        Reply held = run(r -> new PoolProtocol.GetHolder(a.ips().getFirst(), r));
+        assertEquals(List.of(a), assertInstanceOf(PoolProtocol.HolderFound.class, held).lease());
+        Reply free = run(r -> new PoolProtocol.GetHolder(ip("10.8.0.77"), r));
+        assertEquals(List.of(), assertInstanceOf(PoolProtocol.HolderFound.class, free).lease());
+        PoolProtocol.Failed outside = refused(r -> new PoolProtocol.GetHolder(ip("10.9.0.1"), r));
+        assertEquals(IpamError.INVALID_INPUT, outside.error());
+        assertEquals("address", outside.field());
+    }
+
+    @Test
+    void aRepeatedReserveGetsTheOpenReservationAndWritesNothing() {
+        start(v4("10.8.0.0/24"));
+        Reservation first = reserve(AllocationRequest.any(pod("a")));
+        clock.set(T0.plusSeconds(5));
+        TestProbe<Reply> probe = testKit.createTestProbe(Reply.class);
+        var again = ledger.<PoolLedger.BatchApplied>runCommand(replyTo -> new PoolLedger.ApplyBatch(
+                List.of(new PoolProtocol.Reserve(AllocationRequest.any(pod("a")), probe.ref())), clock.instant(), replyTo));
+        assertTrue(again.events().isEmpty(), again.events().toString());
+        assertEquals(first, assertInstanceOf(PoolProtocol.ReservationMade.class, probe.receiveMessage()).reservation());
+        // So the id the caller got first still commits.
+        Reply reply = run(r -> new PoolProtocol.Commit(first.reservationId(), r));
+        assertEquals(first.ips(), assertInstanceOf(PoolProtocol.LeaseGranted.class, reply).lease().ips());
     }
 
     @Test
