@@ -5,7 +5,7 @@
 # (OpenSSL, TLS 1.3 AES-256-GCM over TCP). Prints Gbps and CPU for each, and the ratios. Prints figures; it never
 # fails on a slow figure, only when something does not start or a tool is missing. Needs root.
 #
-#   loadtest/bench-tunnel.sh [--duration S] [--streams N] [--queues N] [--suite aes-256-gcm|chacha20-poly1305]
+#   loadtest/bench-tunnel.sh [--duration S] [--warmup S] [--streams N] [--queues N] [--suite aes-256-gcm|chacha20-poly1305]
 #                            [--only plain,isthmus,isthmus-plain,wireguard,socat] [--no-build] [--keep]
 #                            (also isthmus-no-udp-offload: TUN offloads, but one UDP datagram per packet)
 #                            [--jfr FILE]   (a Java Flight Recording of the Isthmus run(s), for profiling)
@@ -22,7 +22,7 @@ root="$(cd "$here/.." && pwd)"
 source "$root/scripts/java-env.sh"
 
 duration=10
-warmup=3
+warmup=5
 streams=2
 queues=2
 suite=aes-256-gcm
@@ -34,6 +34,7 @@ jfr_opts=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
     --streams) streams="$2"; shift 2 ;;
     --queues) queues="$2"; shift 2 ;;
     --suite) suite="$2"; shift 2 ;;
@@ -45,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "bench-tunnel: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for n in "$duration" "$streams" "$queues"; do
+for n in "$duration" "$warmup" "$streams" "$queues"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench-tunnel: options take positive whole numbers, got '$n'" >&2; exit 2; }
 done
 
@@ -167,7 +168,9 @@ run_iperf() {
 wants() { [[ ",$only," == *",$1,"* ]]; }
 stop_pids() { local pid; for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
 
-echo "tunnel benchmark: $duration s per way after $warmup s warm-up, $streams TCP stream(s), MTU 1420, $cores cores" >&2
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "tunnel benchmark: $duration s per way after $warmup s warm-up, $streams TCP stream(s), MTU 1420, $cores cores," \
+  "load average $load_at_start" >&2
 
 # 1. plain veth: the gateways route to each other's pod network over the underlay, unencrypted.
 if wants plain; then
@@ -256,5 +259,6 @@ if [[ -n "${gbps[isthmus]:-}" ]]; then
   [[ -n "${gbps[socat]:-}" ]] && echo "isthmus / socat-TLS:    $(ratio isthmus socat)"
   [[ -n "${gbps[plain]:-}" ]] && echo "isthmus / plain veth:   $(ratio isthmus plain)"
 fi
+echo "load average (1, 5, 15 min): $load_at_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "(system cores include the kernel's forwarding, iperf3 itself and other load on this shared host;"
 echo " tunnel CPU-s/Gbit = the tunnel processes' cores / Gbps, the steadier figure when the host is busy)"
