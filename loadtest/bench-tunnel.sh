@@ -5,10 +5,12 @@
 # (OpenSSL, TLS 1.3 AES-256-GCM over TCP). Prints Gbps and CPU for each, and the ratios. Prints figures; it never
 # fails on a slow figure, only when something does not start or a tool is missing. Needs root.
 #
-#   loadtest/bench-tunnel.sh [--duration S] [--streams N] [--queues N] [--suite aes-256-gcm|chacha20-poly1305]
+#   loadtest/bench-tunnel.sh [--duration S] [--warmup S] [--rounds N] [--streams N] [--queues N] [--suite aes-256-gcm|chacha20-poly1305]
 #                            [--only plain,isthmus,isthmus-plain,wireguard,socat] [--no-build] [--keep]
 #                            (also isthmus-no-udp-offload: TUN offloads, but one UDP datagram per packet)
 #                            [--jfr FILE]   (a Java Flight Recording of the Isthmus run(s), for profiling)
+#   --rounds N runs every way N times, round after round (each round: every way in turn), and reports each way's
+#   median and the ratios of medians, plus the ratios within each round: on a shared host, load comes and goes.
 #
 #   pod-a ── gw-a ══ underlay veth 192.168.77.0/24 ══ gw-b ── pod-b      (iperf3 -c in pod-a, -s in pod-b)
 #
@@ -22,7 +24,8 @@ root="$(cd "$here/.." && pwd)"
 source "$root/scripts/java-env.sh"
 
 duration=10
-warmup=3
+warmup=15
+rounds=1
 streams=2
 queues=2
 suite=aes-256-gcm
@@ -34,6 +37,8 @@ jfr_opts=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --streams) streams="$2"; shift 2 ;;
     --queues) queues="$2"; shift 2 ;;
     --suite) suite="$2"; shift 2 ;;
@@ -41,11 +46,11 @@ while [[ $# -gt 0 ]]; do
     --keep) keep=true; shift ;;
     --jfr) jfr_opts=("-XX:StartFlightRecording=filename=$2,settings=profile,dumponexit=true"); shift 2 ;;
     --no-build) build=missing; shift ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-tunnel: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for n in "$duration" "$streams" "$queues"; do
+for n in "$duration" "$warmup" "$rounds" "$streams" "$queues"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench-tunnel: options take positive whole numbers, got '$n'" >&2; exit 2; }
 done
 
@@ -132,7 +137,7 @@ tree_ticks() {
 }
 system_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
-declare -A gbps tunnel_cores system_cores
+declare -A gbps tunnel_cores system_cores round_gbps round_tunnel round_system
 # run_iperf MODE TARGET PORT PIDS...: a warm-up, then the measured run.
 run_iperf() {
   local mode=$1 target=$2 port=$3; shift 3
@@ -160,19 +165,39 @@ run_iperf() {
   gbps[$mode]=$(jq -r '.end.sum_received.bits_per_second / 1e9' "$work/$mode.json")
   tunnel_cores[$mode]=$(awk -v t="$used" -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
   system_cores[$mode]=$(awk -v t=$(( s1 - s0 )) -v hz="$clk_tck" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", t / hz / (b - a) }')
-  printf '  %-22s %6.2f Gbps   tunnel %s cores   system %s of %s cores\n' "$mode" "${gbps[$mode]}" \
-    "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$cores" >&2
+  printf '  %-22s %6.2f Gbps   tunnel %s cores   system %s of %s cores   (load %s)\n' "$mode" "${gbps[$mode]}" \
+    "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$cores" "$(cut -d' ' -f1 /proc/loadavg)" >&2
 }
 
 wants() { [[ ",$only," == *",$1,"* ]]; }
 stop_pids() { local pid; for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
 
-echo "tunnel benchmark: $duration s per way after $warmup s warm-up, $streams TCP stream(s), MTU 1420, $cores cores" >&2
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "tunnel benchmark: $duration s per way after $warmup s warm-up, $rounds round(s), $streams TCP stream(s)," \
+  "MTU 1420, $cores cores, load average $load_at_start" >&2
+
+# The TLS proxies' certificate, made once.
+if wants socat; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=gw-b \
+    -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
+  cat "$work/tls.key" "$work/tls.crt" >"$work/tls.pem"
+fi
+
+# Records the figures of the run just made for round `round`.
+keep_round() {
+  local mode=$1
+  round_gbps[$mode]+="${gbps[$mode]} "
+  round_tunnel[$mode]+="${tunnel_cores[$mode]} "
+  round_system[$mode]+="${system_cores[$mode]} "
+}
+
+run_ways() {
 
 # 1. plain veth: the gateways route to each other's pod network over the underlay, unencrypted.
 if wants plain; then
   ip -n "$ga" route add 10.2.0.0/16 via 192.168.77.2; ip -n "$gb" route add 10.1.0.0/16 via 192.168.77.1
   run_iperf plain 10.2.0.2 5201
+  keep_round plain
   ip -n "$ga" route del 10.2.0.0/16; ip -n "$gb" route del 10.1.0.0/16
 fi
 
@@ -181,6 +206,7 @@ fi
 #    "isthmus-plain" plain TUN queues (one system call per packet each way).
 run_isthmus() {
   local mode=$1 offload=$2 udp_offload=${3:-udp-offload}
+  rm -f "$work/$mode.in"
   mkfifo "$work/$mode.in"
   java -Xmx256m -XX:+UseParallelGC --enable-native-access=ALL-UNNAMED "${jfr_opts[@]}" -cp "$classpath" \
     io.isthmus.tunnel.NamespacePair "$ga" 192.168.77.1 10.1.0.0/16 "$gb" 192.168.77.2 10.2.0.0/16 \
@@ -191,6 +217,7 @@ run_isthmus() {
   for _ in $(seq 1 100); do grep -q '^ready' "$work/$mode.log" && break; kill -0 "$pid" || break; sleep 0.2; done
   grep -q '^ready' "$work/$mode.log" || { cat "$work/$mode.log" >&2; fail "the Isthmus pair did not start"; }
   run_iperf "$mode" 10.2.0.2 5201 "$pid"
+  keep_round "$mode"
   exec 7>&-
   wait "$pid" 2>/dev/null || true
   grep '^stats' "$work/$mode.log" | sed 's/^/    /' | cut -c1-300 >&2 || true
@@ -218,15 +245,14 @@ if wants wireguard; then
   ip -n "$ga" link set wga mtu 1420 up; ip -n "$gb" link set wgb mtu 1420 up
   ip -n "$ga" route add 10.2.0.0/16 dev wga; ip -n "$gb" route add 10.1.0.0/16 dev wgb
   run_iperf wireguard 10.2.0.2 5201 "${wg_pids[@]}"
+  keep_round wireguard
   stop_pids "${wg_pids[@]}"
+  for _ in $(seq 1 50); do ip -n "$ga" link show wga >/dev/null 2>&1 || ip -n "$gb" link show wgb >/dev/null 2>&1 || break; sleep 0.1; done
 fi
 
 # 4. socat TLS proxy: pod-a connects to gw-a:15201 in the clear; gw-a's socat carries it over TLS (OpenSSL,
 #    AES-256-GCM) to gw-b's socat, which connects to the iperf3 server. TCP proxied end to end, not packets.
 if wants socat; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=gw-b \
-    -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
-  cat "$work/tls.key" "$work/tls.crt" >"$work/tls.pem"
   ip netns exec "$gb" socat OPENSSL-LISTEN:15443,bind=192.168.77.2,reuseaddr,fork,cert="$work/tls.pem",verify=0,cipher=AES256-GCM-SHA384 \
     TCP:10.2.0.2:5201 >"$work/socat-b.log" 2>&1 &
   socat_b=$!; pids+=("$socat_b")
@@ -235,26 +261,52 @@ if wants socat; then
   socat_a=$!; pids+=("$socat_a")
   sleep 0.5
   run_iperf socat 10.1.0.1 15201 "$socat_a" "$socat_b"
+  keep_round socat
   stop_pids "$socat_a" "$socat_b"
   cipher_used=$(in_ns "$ga" openssl s_client -connect 192.168.77.2:15443 </dev/null 2>/dev/null | awk '/Cipher is/ { print $NF; exit }' || true)
   [[ -n "$cipher_used" ]] && echo "  socat TLS cipher: $cipher_used" >&2 || true
 fi
+}
+
+for round in $(seq 1 "$rounds"); do
+  (( rounds > 1 )) && echo "round $round of $rounds" >&2
+  run_ways
+done
 
 # ---- summary ------------------------------------------------------------------------------------------------------
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for mode in "${!round_gbps[@]}"; do
+  gbps[$mode]=$(median <<<"${round_gbps[$mode]}")
+  tunnel_cores[$mode]=$(median <<<"${round_tunnel[$mode]}")
+  system_cores[$mode]=$(median <<<"${round_system[$mode]}")
+done
 echo
+(( rounds > 1 )) && echo "medians of $rounds rounds (Gbps of each round in the last column)"
 printf '%-22s %8s %13s %13s %17s %17s\n' way Gbps "tunnel cores" "system cores" "tunnel CPU-s/Gbit" "system CPU-s/Gbit"
 for mode in plain isthmus isthmus-no-udp-offload isthmus-plain wireguard socat; do
   [[ -n "${gbps[$mode]:-}" ]] || continue
   per=$(awk -v c="${system_cores[$mode]}" -v g="${gbps[$mode]}" 'BEGIN { if (g > 0) printf "%.2f", c / g; else print "-" }')
   own=$(awk -v c="${tunnel_cores[$mode]}" -v g="${gbps[$mode]}" 'BEGIN { if (g > 0) printf "%.2f", c / g; else print "-" }')
-  printf '%-22s %8.2f %13s %13s %17s %17s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$own" "$per"
+  rounds_column=""
+  (( rounds > 1 )) && rounds_column=$(awk '{ for (i = 1; i <= NF; i++) printf "%s%.2f", (i > 1 ? " " : "  "), $i }' <<<"${round_gbps[$mode]}")
+  printf '%-22s %8.2f %13s %13s %17s %17s%s\n' "$mode" "${gbps[$mode]}" "${tunnel_cores[$mode]}" "${system_cores[$mode]}" "$own" "$per" "$rounds_column"
 done
 ratio() { awk -v a="${gbps[$1]:-0}" -v b="${gbps[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+# per_round A B: the ratio A/B within each round (measured minutes apart at most, under the same load).
+per_round() {
+  paste -d' ' <(tr ' ' '\n' <<<"${round_gbps[$1]:-}" | grep -v '^$') <(tr ' ' '\n' <<<"${round_gbps[$2]:-}" | grep -v '^$') \
+    | awk '{ printf "%s%.2fx", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }'
+}
 if [[ -n "${gbps[isthmus]:-}" ]]; then
   echo
-  [[ -n "${gbps[wireguard]:-}" ]] && echo "isthmus / wireguard-go: $(ratio isthmus wireguard)"
-  [[ -n "${gbps[socat]:-}" ]] && echo "isthmus / socat-TLS:    $(ratio isthmus socat)"
+  if [[ -n "${gbps[wireguard]:-}" ]]; then
+    echo "isthmus / wireguard-go: $(ratio isthmus wireguard)$( (( rounds > 1 )) && echo "   (each round: $(per_round isthmus wireguard))")"
+  fi
+  if [[ -n "${gbps[socat]:-}" ]]; then
+    echo "isthmus / socat-TLS:    $(ratio isthmus socat)$( (( rounds > 1 )) && echo "   (each round: $(per_round isthmus socat))")"
+  fi
   [[ -n "${gbps[plain]:-}" ]] && echo "isthmus / plain veth:   $(ratio isthmus plain)"
 fi
+echo "load average (1, 5, 15 min): $load_at_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "(system cores include the kernel's forwarding, iperf3 itself and other load on this shared host;"
 echo " tunnel CPU-s/Gbit = the tunnel processes' cores / Gbps, the steadier figure when the host is busy)"

@@ -59,6 +59,8 @@ public final class BatchedUdpSocket implements AutoCloseable {
     private final MemorySegment sendState;
     private final AtomicInteger state = new AtomicInteger();
     private final AtomicBoolean released = new AtomicBoolean();
+    /** Whether the kernel refused a run already (logged once). */
+    private final AtomicBoolean runsRefused = new AtomicBoolean();
     private final CountDownLatch gone = new CountDownLatch(1);
 
     /**
@@ -367,7 +369,44 @@ public final class BatchedUdpSocket implements AutoCloseable {
             if (!Errno.concernsOneMessage(errno)) {
                 throw Errno.failure("sendmmsg on udp " + show(localAddress), errno);
             }
+            if (batch.segments(next) > 1 && Errno.refusesRun(errno)) {
+                // The route cannot take this run whole (its segments exceed the path MTU, or the device cannot
+                // checksum a run): its datagrams go one by one, as they would have without UDP_SEGMENT.
+                if (runsRefused.compareAndSet(false, true)) {
+                    log.log(System.Logger.Level.WARNING, "udp {0}: a run of {1} datagrams of {2} bytes sent with"
+                            + " UDP_SEGMENT was refused ({3}); such runs go datagram by datagram",
+                            show(localAddress), Integer.toString(batch.segments(next)),
+                            Integer.toString(batch.segmentSize(next)), Errno.name(errno));
+                }
+                sent += sendApart(batch, next, callState);
+            }
             next++; // the kernel refused datagram `next` alone; the rest may still go
+        }
+        return sent;
+    }
+
+    /** Sends the segments of run {@code i} as separate datagrams, one call each; how many went. */
+    private int sendApart(DatagramBatch batch, int i, MemorySegment callState) throws IOException {
+        int sent = 0;
+        int segments = batch.segments(i);
+        try {
+            for (int k = 0; k < segments; k++) {
+                batch.pointAtSegment(i, k);
+                int accepted;
+                do {
+                    accepted = Syscalls.sendmmsg(callState, fd, batch.headersFrom(i), 1, 0);
+                } while (accepted < 0 && Syscalls.errno(callState) == Errno.EINTR);
+                if (!isOpen()) {
+                    throw new AsynchronousCloseException();
+                }
+                if (accepted == 1) {
+                    sent++;
+                } else if (!Errno.concernsOneMessage(Syscalls.errno(callState))) {
+                    throw Errno.failure("sendmmsg on udp " + show(localAddress), Syscalls.errno(callState));
+                }
+            }
+        } finally {
+            batch.restoreRun(i);
         }
         return sent;
     }

@@ -77,6 +77,10 @@ public final class DatagramBatch {
     private int runSegmentSize;
     private InetSocketAddress runPeer;
     private long runBytes;
+    /** The run being sent datagram by datagram: its segment size, data address and length. */
+    private int splitSize;
+    private long splitBase;
+    private long splitLength;
     /** True while the slots hold queued datagrams (packed); false while they hold received ones (one per slot). */
     private boolean queued;
     private long used;
@@ -377,6 +381,29 @@ public final class DatagramBatch {
             sum += segments[i];
         }
         return sum;
+    }
+
+    /**
+     * Points queued run {@code i} at its segment {@code k} alone (no UDP_SEGMENT), for a send that goes datagram by
+     * datagram, starting with {@code k = 0}; {@link #restoreRun} puts it back.
+     */
+    void pointAtSegment(int i, int k) {
+        if (k == 0) {
+            splitSize = segmentSize(i);
+            splitBase = (long) IOV_BASE.get(iovecs, 0L, (long) i);
+            splitLength = (long) IOV_LEN.get(iovecs, 0L, (long) i);
+        }
+        long from = (long) k * splitSize;
+        IOV_BASE.set(iovecs, 0L, (long) i, splitBase + from);
+        IOV_LEN.set(iovecs, 0L, (long) i, Math.min(splitSize, splitLength - from));
+        MSG_CONTROLLEN.set(headers, 0L, (long) i, 0L);
+    }
+
+    /** Undoes {@link #pointAtSegment}. */
+    void restoreRun(int i) {
+        IOV_BASE.set(iovecs, 0L, (long) i, splitBase);
+        IOV_LEN.set(iovecs, 0L, (long) i, splitLength);
+        MSG_CONTROLLEN.set(headers, 0L, (long) i, (long) Syscalls.CMSG_SPACE_INT);
     }
 
     /** The headers from datagram {@code from} on, for a send that resumes after a refused datagram. */

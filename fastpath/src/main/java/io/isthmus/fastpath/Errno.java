@@ -87,6 +87,11 @@ final class Errno {
      * Whether {@code sendmmsg} failing with {@code errno} concerns only the message it stopped at (its destination,
      * its size, a full queue), so the messages after it can still go; otherwise the socket itself is unusable.
      */
+    /** The errors of a UDP_SEGMENT run the route cannot carry whole (too large for the path MTU, no checksum offload). */
+    static boolean refusesRun(int errno) {
+        return errno == EINVAL || errno == EMSGSIZE || errno == EIO;
+    }
+
     static boolean concernsOneMessage(int errno) {
         return switch (errno) {
             // EIO: a datagram with UDP_SEGMENT to a device that cannot checksum it (so, that message alone).

@@ -112,6 +112,38 @@ class UdpSegmentationTest {
         }
     }
 
+    @Test
+    void aRunTheRouteCannotCarryWholeGoesDatagramByDatagram() throws Exception {
+        try (TestNamespace ns = TestNamespace.create("isthmus-udpseg")) {
+            ns.ip("link", "set", "lo", "mtu", "1000"); // 1200-byte segments do not fit: the kernel refuses the run
+            List<byte[]> datagrams = datagrams(5, 1200, 1200);
+            List<byte[]> got = ns.namespace().call(() -> {
+                try (BatchedUdpSocket receiver = BatchedUdpSocket.open(LOOPBACK4, OPTIONS);
+                     BatchedUdpSocket sender = BatchedUdpSocket.open(LOOPBACK4, OPTIONS)) {
+                    DatagramBatch out = sender.newBatch();
+                    for (byte[] d : datagrams) {
+                        out.addSegment(receiver.localAddress(), d, 0, d.length);
+                    }
+                    out.add(receiver.localAddress(), new byte[] {42}); // after the run, still sent
+                    assertEquals(2, out.size());
+                    assertEquals(6, sender.send(out), "every datagram went, the run's one by one (fragmented)");
+                    List<byte[]> received = new ArrayList<>();
+                    DatagramBatch in = receiver.newBatch();
+                    while (received.size() < 6) {
+                        int n = receiver.receive(in);
+                        assertTrue(n > 0, "timed out after " + received.size());
+                        for (int i = 0; i < n; i++) {
+                            received.add(in.payloadBytes(i));
+                        }
+                    }
+                    return received;
+                }
+            });
+            assertSameDatagrams(datagrams, got.subList(0, 5));
+            assertArrayEquals(new byte[] {42}, got.get(5));
+        }
+    }
+
     private static List<Integer> segmentsPerMessage(DatagramBatch batch) {
         List<Integer> counts = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {

@@ -12,6 +12,8 @@ import io.isthmus.api.Cidr;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.grpc.tunnel.TunnelMessage;
+import io.isthmus.fastpath.BatchedUdpSocket;
+import io.isthmus.fastpath.DatagramBatch;
 import io.isthmus.testing.SettableClock;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -20,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -49,10 +52,12 @@ class TunnelEngineTest {
         }
 
         Side(String listen, int queues, Translation translation) throws Exception {
+            this(queues, TunnelEngine.Config.defaults(new InetSocketAddress(listen, 0)).withTranslation(translation));
+        }
+
+        Side(int queues, TunnelEngine.Config config) throws Exception {
             device = new MemoryDevice(queues);
-            engine = TunnelEngine.start(TunnelEngine.Config.defaults(new InetSocketAddress(listen, 0))
-                            .withTranslation(translation), device.queues(), TunnelEngine.ThreadStarter.platform(),
-                    clock);
+            engine = TunnelEngine.start(config, device.queues(), TunnelEngine.ThreadStarter.platform(), clock);
         }
 
         void keyWith(Side other, TunnelIdentity self, TunnelIdentity peer, Suite suite, RekeyPolicy policy) {
@@ -76,8 +81,15 @@ class TunnelEngineTest {
     }
 
     private void connect(String listen, Suite suite, RekeyPolicy policy, int queues) throws Exception {
-        east = new Side(listen, queues);
-        west = new Side(listen, queues);
+        connect(listen, suite, policy, queues, true);
+    }
+
+    private void connect(String listen, Suite suite, RekeyPolicy policy, int queues, boolean udpOffload)
+            throws Exception {
+        TunnelEngine.Config config = TunnelEngine.Config.defaults(new InetSocketAddress(listen, 0))
+                .withUdpOffload(udpOffload);
+        east = new Side(queues, config);
+        west = new Side(queues, config);
         east.engine.addPeer(WEST, west.engine.localAddress(),
                 List.of(Cidr.parse("r", "10.2.0.0/16"), Cidr.parse("r", "fd00:2::/48")));
         west.engine.addPeer(EAST, east.engine.localAddress(),
@@ -188,6 +200,74 @@ class TunnelEngineTest {
         // east's sender thread seals on lane 0 with counters far below 1000: lanes have their own windows
         byte[] after = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "still works".getBytes());
         assertArrayEquals(after, roundTrip(east, west, after));
+    }
+
+    @Test
+    void aJoinedRunWithABadSegmentLosesThatSegmentAloneAndTheRestIsDeliveredInOrder() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        assertTrue(west.engine.udpPath().startsWith("UDP GSO/GRO"), west.engine.udpPath());
+        Session eastToWest = east.engine.currentSession(WEST);
+        PacketCipher cipher = new PacketCipher();
+        List<byte[]> plains = new ArrayList<>();
+        List<byte[]> sealed = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, ("segment " + i + " of a run").getBytes());
+            byte[] datagram = new byte[plain.length + WireFormat.OVERHEAD];
+            cipher.seal(eastToWest, WireFormat.TYPE_DATA, 5, 7000L + i, plain, 0, plain.length, datagram, 0);
+            plains.add(plain);
+            sealed.add(datagram);
+        }
+        sealed.get(2)[WireFormat.HEADER_BYTES + 4] ^= 0x01; // its tag no longer verifies
+        sealed.get(4)[1] = (byte) Session.LANES;            // a lane that does not exist
+        try (BatchedUdpSocket sender = BatchedUdpSocket.open(new InetSocketAddress("127.0.0.1", 0),
+                BatchedUdpSocket.Options.defaults().withBatch(4, 65_535))) {
+            DatagramBatch run = sender.newBatch();
+            for (byte[] datagram : sealed) {
+                run.addSegment(west.engine.localAddress(), datagram, 0, datagram.length);
+            }
+            run.addSegment(west.engine.localAddress(), new byte[7], 0, 7); // a short last segment
+            assertEquals(1, run.size(), "one message: the kernel keeps the run whole to a UDP_GRO socket");
+            assertEquals(7, sender.send(run));
+        }
+
+        for (int i : new int[] {0, 1, 3, 5}) {
+            assertArrayEquals(plains.get(i), west.device.take(5_000), "segment " + i);
+        }
+        awaitTrue(() -> {
+            TunnelStats s = west.engine.stats();
+            return s.peer(EAST).orElseThrow().drops(DropReason.AUTH_FAILURE) == 1
+                    && s.unattributed(DropReason.MALFORMED) == 1 && s.unattributed(DropReason.SHORT) == 1;
+        }, "the bad segments counted: " + west.engine.stats());
+        assertNull(west.device.take(100), "nothing else delivered");
+        byte[] after = Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "still works".getBytes());
+        assertArrayEquals(after, roundTrip(east, west, after));
+    }
+
+    @Test
+    void burstsCarryTheSameBytesInTheSameOrderWithAndWithoutUdpOffload() throws Exception {
+        for (boolean udpOffload : new boolean[] {true, false}) {
+            connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1, udpOffload);
+            assertEquals(udpOffload, east.engine.udpPath().startsWith("UDP GSO/GRO"), east.engine.udpPath());
+            List<byte[]> sent = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                byte[] payload = new byte[i % 50 == 49 ? 100 + i : 1300]; // runs of equal sizes, a few shorter
+                Arrays.fill(payload, (byte) i);
+                ByteBuffer.wrap(payload).putInt(0, i);
+                byte[] packet = Packets.tcp("10.1.0.5", "10.2.0.7", 1000 + 1300 * i, 0x10, payload);
+                sent.add(packet);
+                east.device.inject(packet); // queued before the engine reads: it seals them in batches
+            }
+            for (int i = 0; i < sent.size(); i++) {
+                byte[] got = west.device.take(5_000);
+                assertNotNull(got, "packet " + i + " with udpOffload=" + udpOffload + ": " + west.engine.stats());
+                assertArrayEquals(sent.get(i), got, "packet " + i + " with udpOffload=" + udpOffload);
+            }
+            assertTrue(west.engine.stats().peer(EAST).orElseThrow().drops().values().stream().allMatch(d -> d == 0));
+            east.close();
+            west.close();
+            east = null;
+            west = null;
+        }
     }
 
     private static void send(DatagramSocket socket, InetSocketAddress to, byte[] bytes) throws Exception {
