@@ -48,6 +48,10 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
         String addressText = string(c, "address");
         Optional<IpPrefix> address = Optional.empty();
         if (!addressText.isBlank()) {
+            if (!addressText.contains("/")) {
+                throw new InvalidFieldException(ROOT + "address", addressText,
+                        "must be ADDRESS/PREFIX, e.g. 169.254.77.1/32 (the prefix is missing)");
+            }
             try {
                 address = Optional.of(IpPrefix.parse(addressText));
             } catch (RuntimeException e) {
