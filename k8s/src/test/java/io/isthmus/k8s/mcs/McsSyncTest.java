@@ -38,6 +38,7 @@ class McsSyncTest {
     private KubernetesApiMock westApi;
     private McsSync east;
     private McsSync west;
+    private final List<KubernetesClient> clients = new java.util.ArrayList<>();
 
     @BeforeEach
     void start() {
@@ -49,6 +50,7 @@ class McsSyncTest {
 
     private McsSync sync(ClusterId self, KubernetesApiMock api) {
         KubernetesClient client = KubernetesClients.connect(api.url());
+        clients.add(client);
         return new McsSync(client, new McsSync.Settings(self, List.of(), Duration.ofSeconds(30), Duration.ofMillis(50)),
                 clusterset.registryOf(self), clusterset.view(), Clock.systemUTC()).start();
     }
@@ -57,6 +59,7 @@ class McsSyncTest {
     void stop() {
         east.close();
         west.close();
+        clients.forEach(KubernetesClient::close);
         eastApi.close();
         westApi.close();
     }
@@ -258,5 +261,20 @@ class McsSyncTest {
         // Changes after the outage flow again, through the reopened watches.
         eastApi.client().resources(ServiceExportResource.class).inNamespace("shop").withName("web").delete();
         await("withdrawn after the outage", () -> clusterset.exportsOf(EAST).isEmpty());
+    }
+
+    @Test
+    void anImportedObjectDeletedOrChangedBySomeoneElseIsPutRight() throws Exception {
+        exportWeb(eastApi, "10.96.0.10", "10.244.1.5");
+        await("slice in west", () -> !importedSlices(westApi, "shop").isEmpty());
+        await("ServiceImport in west", () -> serviceImport(westApi, "shop", "web"));
+
+        westApi.client().discovery().v1().endpointSlices().inNamespace("shop").withName("web-east").delete();
+        westApi.client().resources(ServiceImportResource.class).inNamespace("shop").withName("web").edit(si -> {
+            si.setSpec(new ServiceImportSpec("Headless", si.getSpec().ports(), List.of(), "None"));
+            return si;
+        });
+        await("the slice is back", () -> importedSlices(westApi, "shop").size() == 1);
+        await("the spec is back", () -> serviceImport(westApi, "shop", "web").getSpec().type().equals("ClusterSetIP"));
     }
 }
