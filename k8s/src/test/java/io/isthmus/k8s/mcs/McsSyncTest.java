@@ -49,9 +49,13 @@ class McsSyncTest {
     }
 
     private McsSync sync(ClusterId self, KubernetesApiMock api) {
+        return sync(self, api, List.of());
+    }
+
+    private McsSync sync(ClusterId self, KubernetesApiMock api, List<String> namespaces) {
         KubernetesClient client = KubernetesClients.connect(api.url());
         clients.add(client);
-        return new McsSync(client, new McsSync.Settings(self, List.of(), Duration.ofSeconds(30), Duration.ofMillis(50)),
+        return new McsSync(client, new McsSync.Settings(self, namespaces, Duration.ofSeconds(30), Duration.ofMillis(50)),
                 clusterset.registryOf(self), clusterset.view(), Clock.systemUTC()).start();
     }
 
@@ -276,5 +280,48 @@ class McsSyncTest {
         });
         await("the slice is back", () -> importedSlices(westApi, "shop").size() == 1);
         await("the spec is back", () -> serviceImport(westApi, "shop", "web").getSpec().type().equals("ClusterSetIP"));
+    }
+
+    @Test
+    void onlyTheNamespacesInScopeAreWatchedAndOtherExportsAreLeftAlone() throws Exception {
+        east.close();
+        east = sync(EAST, eastApi, List.of("shop"));
+        // An export made another way (isthmus export) in a namespace outside the scope stays.
+        clusterset.registryOf(EAST).export(ServiceExport.of(new ServiceKey("db", "pg"), ServiceType.CLUSTER_SET_IP,
+                List.of(io.isthmus.api.ServicePort.parse("5432")), List.of(io.isthmus.api.IpLiteral.parse("ip", "10.96.0.50")),
+                java.time.Instant.parse("2026-11-26T10:00:00Z")));
+        eastApi.client().resource(McsFixtures.service("other", "web", "10.96.0.30", "http:80")).create();
+        eastApi.client().resource(McsFixtures.slice("other", "web", "web-1", "10.244.3.5")).create();
+        eastApi.client().resource(McsFixtures.serviceExport("other", "web")).create();
+        exportWeb(eastApi, "10.96.0.10", "10.244.1.5");
+
+        await("shop/web exported", () -> clusterset.exportsOf(EAST).containsKey(new ServiceKey("shop", "web")));
+        await("a full resync has run", () -> east.status().lastFullResyncAt() != null);
+        Thread.sleep(300);
+        assertEquals(java.util.Set.of(new ServiceKey("shop", "web"), new ServiceKey("db", "pg")), clusterset.exportsOf(EAST).keySet());
+        assertNull(condition(eastApi, "other", "web", Mcs.CONDITION_VALID), "a ServiceExport out of scope is not touched");
+    }
+
+    @Test
+    void aSyncWhoseApiServerNeverAnsweredSaysSoAndDecidesNothing() throws Exception {
+        east.close(); // east's working sync would rightly withdraw an export without a ServiceExport
+        KubernetesApiMock gone = KubernetesApiMock.start(McsFixtures.MCS_CRDS);
+        String url = gone.url();
+        gone.close();
+        clusterset.registryOf(EAST).export(ServiceExport.of(new ServiceKey("shop", "kept"), ServiceType.CLUSTER_SET_IP,
+                List.of(io.isthmus.api.ServicePort.parse("80")), List.of(io.isthmus.api.IpLiteral.parse("ip", "10.96.0.60")),
+                java.time.Instant.parse("2026-11-26T10:00:00Z")));
+        KubernetesClient client = KubernetesClients.connect(url);
+        clients.add(client);
+        try (McsSync lonely = new McsSync(client, new McsSync.Settings(EAST, List.of(), Duration.ofSeconds(30), Duration.ofMillis(50)),
+                clusterset.registryOf(EAST), clusterset.view(), Clock.systemUTC()).start()) {
+            Thread.sleep(1000);
+            List<String> reasons = lonely.notReadyReasons();
+            assertEquals(5, reasons.size(), reasons.toString());
+            assertTrue(reasons.getFirst().contains("ServiceExports not yet listed from " + url), reasons.toString());
+            assertFalse(lonely.status().synced());
+            assertTrue(clusterset.exportsOf(EAST).containsKey(new ServiceKey("shop", "kept")),
+                    "nothing is withdrawn on the strength of an empty picture");
+        }
     }
 }
