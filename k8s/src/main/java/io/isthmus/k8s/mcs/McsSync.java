@@ -220,7 +220,7 @@ public final class McsSync implements AutoCloseable {
             }
             informer.exceptionHandler((started, failure) -> {
                 // Keep trying for as long as we run, whatever the failure: the API server may come back.
-                noteError("watching " + what + " on " + client.getMasterUrl(), failure);
+                noteError("watch " + what + " on " + client.getMasterUrl(), failure);
                 return true;
             });
             informer.addEventHandler(new ResourceEventHandler<T>() {
@@ -246,7 +246,7 @@ public final class McsSync implements AutoCloseable {
             });
             informer.start().whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    noteError("listing " + what + " on " + client.getMasterUrl(), failure);
+                    noteError("list " + what + " on " + client.getMasterUrl(), failure);
                 }
             });
             informers.add(informer);
@@ -326,7 +326,7 @@ public final class McsSync implements AutoCloseable {
                 reconcileImports(directory);
             }
         } catch (RuntimeException e) {
-            noteError("reconciling", e);
+            noteError("reconcile", e);
         }
     }
 
