@@ -58,6 +58,7 @@ import java.util.function.Function;
 public final class McsSync implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(McsSync.class);
     private static final String BY_SERVICE = "by-service";
+    private static final String BY_IMPORT = "by-import";
     /** How soon a failed write to the API server or the export registry is tried again. */
     private static final Duration RETRY = Duration.ofSeconds(1);
 
@@ -102,7 +103,9 @@ public final class McsSync implements AutoCloseable {
     // Only touched on the worker thread.
     private final Set<ServiceKey> dirtyExports = new LinkedHashSet<>();
     private final Map<ServiceKey, ExportTranslation.Outcome> outcomes = new HashMap<>();
-    private boolean importsDirty = true;
+    /** Services whose ServiceImport and slices are to be reconciled; {@code allImportsDirty}: every one. */
+    private final Set<ServiceKey> dirtyImports = new LinkedHashSet<>();
+    private boolean allImportsDirty = true;
     private boolean everSynced;
     private ServiceDirectory lastDirectory;
     private Instant importsRetryAt = Instant.MIN;
@@ -126,18 +129,23 @@ public final class McsSync implements AutoCloseable {
     /** Starts the informers (without waiting for the API server) and the worker. */
     public McsSync start() {
         serviceExports = watch("ServiceExports", client.resources(ServiceExportResource.class), null,
-                Map.of(), this::exportKey);
-        services = watch("Services", client.services(), null, Map.of(), this::exportKey);
+                Map.of(), this::exportKey, dirtyExports);
+        services = watch("Services", client.services(), null, Map.of(), this::exportKey, dirtyExports);
         endpointSlices = watch("EndpointSlices", client.discovery().v1().endpointSlices(),
                 Mcs.KUBERNETES_SERVICE_NAME_LABEL,
                 Map.of(BY_SERVICE, slice -> List.of(slice.getMetadata().getNamespace() + "/"
                         + slice.getMetadata().getLabels().get(Mcs.KUBERNETES_SERVICE_NAME_LABEL))),
                 slice -> new ServiceKeyRef(slice.getMetadata().getNamespace(),
-                        slice.getMetadata().getLabels().get(Mcs.KUBERNETES_SERVICE_NAME_LABEL)));
+                        slice.getMetadata().getLabels().get(Mcs.KUBERNETES_SERVICE_NAME_LABEL)), dirtyExports);
+        // What we wrote is watched too: a change made by someone else, or a deletion, is put right.
         writtenImports = watch("ServiceImports", client.resources(ServiceImportResource.class),
-                Mcs.MANAGED_BY_LABEL + "=" + Mcs.MANAGED_BY, Map.of(), any -> null);
+                Mcs.MANAGED_BY_LABEL + "=" + Mcs.MANAGED_BY, Map.of(), this::exportKey, dirtyImports);
         writtenSlices = watch("imported EndpointSlices", client.discovery().v1().endpointSlices(),
-                Mcs.MANAGED_BY_LABEL + "=" + Mcs.MANAGED_BY + "," + Mcs.SERVICE_NAME_LABEL, Map.of(), any -> null);
+                Mcs.MANAGED_BY_LABEL + "=" + Mcs.MANAGED_BY + "," + Mcs.SERVICE_NAME_LABEL,
+                Map.of(BY_IMPORT, slice -> List.of(slice.getMetadata().getNamespace() + "/"
+                        + slice.getMetadata().getLabels().get(Mcs.SERVICE_NAME_LABEL))),
+                slice -> new ServiceKeyRef(slice.getMetadata().getNamespace(),
+                        slice.getMetadata().getLabels().get(Mcs.SERVICE_NAME_LABEL)), dirtyImports);
         long poll = settings.pollInterval().toMillis();
         worker.scheduleWithFixedDelay(this::tick, poll, poll, TimeUnit.MILLISECONDS);
         log.info("cluster {}: MCS sync with {} in {}", settings.self(), client.getMasterUrl(),
@@ -200,7 +208,7 @@ public final class McsSync implements AutoCloseable {
 
     private <T extends HasMetadata, L> Watched<T> watch(
             String what, MixedOperation<T, L, ? extends Resource<T>> operation, String labelSelector,
-            Map<String, Function<T, List<String>>> indexers, Function<T, ServiceKeyRef> keyOf) {
+            Map<String, Function<T, List<String>>> indexers, Function<T, ServiceKeyRef> keyOf, Set<ServiceKey> dirty) {
         List<SharedIndexInformer<T>> informers = new ArrayList<>();
         List<String> scopes = settings.namespaces().isEmpty() ? java.util.Collections.singletonList(null) : settings.namespaces();
         for (String namespace : scopes) {
@@ -212,7 +220,7 @@ public final class McsSync implements AutoCloseable {
             }
             informer.exceptionHandler((started, failure) -> {
                 // Keep trying for as long as we run, whatever the failure: the API server may come back.
-                noteError("watching " + what + " on " + client.getMasterUrl(), failure);
+                noteError("watch " + what + " on " + client.getMasterUrl(), failure);
                 return true;
             });
             informer.addEventHandler(new ResourceEventHandler<T>() {
@@ -233,18 +241,12 @@ public final class McsSync implements AutoCloseable {
 
                 private void changed(T object) {
                     ServiceKeyRef ref = keyOf.apply(object);
-                    submit(() -> {
-                        if (ref == null) {
-                            importsDirty = true;
-                        } else {
-                            markExport(ref);
-                        }
-                    });
+                    submit(() -> mark(ref, dirty));
                 }
             });
             informer.start().whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    noteError("listing " + what + " on " + client.getMasterUrl(), failure);
+                    noteError("list " + what + " on " + client.getMasterUrl(), failure);
                 }
             });
             informers.add(informer);
@@ -262,12 +264,12 @@ public final class McsSync implements AutoCloseable {
         }
     }
 
-    private void markExport(ServiceKeyRef ref) {
+    private void mark(ServiceKeyRef ref, Set<ServiceKey> dirty) {
         if (ref.name() == null || !inScope(ref.namespace())) {
             return;
         }
         try {
-            dirtyExports.add(new ServiceKey(ref.namespace(), ref.name()));
+            dirty.add(new ServiceKey(ref.namespace(), ref.name()));
         } catch (InvalidFieldException e) {
             log.debug("ignoring {}/{}: {}", ref.namespace(), ref.name(), e.getMessage());
         }
@@ -306,17 +308,25 @@ public final class McsSync implements AutoCloseable {
             }
             ServiceDirectory directory = imports.directory();
             if (directory != lastDirectory) {
+                // Snapshots of one lineage differ in O(changes × log n): only the services that changed are looked at.
+                List<ServiceKey> changed = new ArrayList<>();
+                ServiceDirectory.diff(lastDirectory == null ? ServiceDirectory.EMPTY : lastDirectory, directory,
+                        (key, before, after) -> changed.add(key));
                 lastDirectory = directory;
-                importsDirty = true;
-                // A conflict shows up (or goes) in the merged view: every ServiceExport's conditions may change.
-                serviceExports.list().forEach(se -> updateConditions(se, directory));
+                for (ServiceKey key : changed) {
+                    dirtyImports.add(key);
+                    // A conflict shows up (or goes) in the merged view: the ServiceExport's conditions may change.
+                    ServiceExportResource se = serviceExports.get(key.namespace(), key.name());
+                    if (se != null) {
+                        updateConditions(se, directory);
+                    }
+                }
             }
-            if (importsDirty && !now.isBefore(importsRetryAt)) {
-                importsDirty = false;
+            if ((allImportsDirty || !dirtyImports.isEmpty()) && !now.isBefore(importsRetryAt)) {
                 reconcileImports(directory);
             }
         } catch (RuntimeException e) {
-            noteError("reconciling", e);
+            noteError("reconcile", e);
         }
     }
 
@@ -333,7 +343,7 @@ public final class McsSync implements AutoCloseable {
         Map<ServiceKey, ServiceExport> current = exports.exports();
         current.keySet().stream().filter(key -> inScope(key.namespace())).forEach(keys::add);
         keys.forEach(key -> reconcileExport(key, current));
-        importsDirty = true;
+        allImportsDirty = true;
     }
 
     /** @param exported this cluster's exports, read once per round (reading them costs O(n)) */
@@ -418,44 +428,75 @@ public final class McsSync implements AutoCloseable {
         }
     }
 
-    /** Makes the ServiceImports and imported EndpointSlices we own match the clusterset's view. */
+    /**
+     * Makes the ServiceImports and imported EndpointSlices we own match the clusterset's view: for the services
+     * marked dirty, or for every service we hold or should hold after a full resync. A failed write marks its
+     * service again, to be tried after {@link #RETRY}.
+     */
     private void reconcileImports(ServiceDirectory directory) {
-        Map<String, ServiceImportResource> wantedImports = new HashMap<>();
-        Map<String, EndpointSlice> wantedSlices = new HashMap<>();
-        for (ImportedService service : directory.services().values()) {
-            if (!ImportTranslation.importedBy(service, settings.self()) || !inScope(service.key().namespace())) {
-                continue;
+        Set<ServiceKey> keys = new TreeSet<>(dirtyImports);
+        dirtyImports.clear();
+        if (allImportsDirty) {
+            allImportsDirty = false;
+            keys.addAll(directory.services().keySet());
+            for (HasMetadata written : writtenImports.list()) {
+                keyOf(written.getMetadata().getNamespace(), written.getMetadata().getName()).ifPresent(keys::add);
             }
-            wantedImports.put(service.key().toString(), ImportTranslation.serviceImport(service));
-            for (EndpointSlice slice : ImportTranslation.endpointSlices(service, settings.self())) {
-                wantedSlices.put(slice.getMetadata().getNamespace() + "/" + slice.getMetadata().getName(), slice);
-            }
-        }
-        boolean failed = false;
-        for (ServiceImportResource wanted : wantedImports.values()) {
-            ServiceImportResource actual = writtenImports.get(wanted.getMetadata().getNamespace(), wanted.getMetadata().getName());
-            failed |= !write("ServiceImport", wanted, () -> writeImport(wanted, actual));
-        }
-        for (EndpointSlice wanted : wantedSlices.values()) {
-            EndpointSlice actual = writtenSlices.get(wanted.getMetadata().getNamespace(), wanted.getMetadata().getName());
-            if (actual == null || !SliceContent.of(actual).equals(SliceContent.of(wanted))) {
-                failed |= !write("EndpointSlice", wanted, () -> createOrUpdate(wanted, actual));
+            for (EndpointSlice written : writtenSlices.list()) {
+                keyOf(written.getMetadata().getNamespace(), written.getMetadata().getLabels().get(Mcs.SERVICE_NAME_LABEL))
+                        .ifPresent(keys::add);
             }
         }
-        for (EndpointSlice actual : writtenSlices.list()) {
-            if (!wantedSlices.containsKey(actual.getMetadata().getNamespace() + "/" + actual.getMetadata().getName())) {
-                failed |= !write("EndpointSlice", actual, () -> client.resource(actual).delete());
+        Set<ServiceKey> failed = new TreeSet<>();
+        for (ServiceKey key : keys) {
+            if (inScope(key.namespace()) && !reconcileImport(key, directory.find(key).orElse(null))) {
+                failed.add(key);
             }
         }
-        for (ServiceImportResource actual : writtenImports.list()) {
-            if (!wantedImports.containsKey(actual.getMetadata().getNamespace() + "/" + actual.getMetadata().getName())) {
-                failed |= !write("ServiceImport", actual, () -> client.resource(actual).delete());
-            }
-        }
-        if (failed) {
-            importsDirty = true;
+        if (!failed.isEmpty()) {
+            dirtyImports.addAll(failed);
             importsRetryAt = clock.instant().plus(RETRY);
         }
+    }
+
+    private static java.util.Optional<ServiceKey> keyOf(String namespace, String name) {
+        try {
+            return java.util.Optional.of(new ServiceKey(namespace, name));
+        } catch (InvalidFieldException | NullPointerException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** One service's ServiceImport and slices; {@code service} null: it is no longer in the clusterset. */
+    private boolean reconcileImport(ServiceKey key, ImportedService service) {
+        boolean wanted = service != null && ImportTranslation.importedBy(service, settings.self());
+        Map<String, EndpointSlice> wantedSlices = new HashMap<>();
+        boolean ok = true;
+        ServiceImportResource actualImport = writtenImports.get(key.namespace(), key.name());
+        if (wanted) {
+            ServiceImportResource wantedImport = ImportTranslation.serviceImport(service);
+            ok &= write("ServiceImport", wantedImport, () -> writeImport(wantedImport, actualImport));
+            for (EndpointSlice slice : ImportTranslation.endpointSlices(service, settings.self())) {
+                wantedSlices.put(slice.getMetadata().getName(), slice);
+            }
+        }
+        List<EndpointSlice> actualSlices = writtenSlices.byIndex(BY_IMPORT, key.namespace() + "/" + key.name());
+        for (EndpointSlice slice : wantedSlices.values()) {
+            EndpointSlice actual = actualSlices.stream()
+                    .filter(a -> a.getMetadata().getName().equals(slice.getMetadata().getName())).findFirst().orElse(null);
+            if (actual == null || !SliceContent.of(actual).equals(SliceContent.of(slice))) {
+                ok &= write("EndpointSlice", slice, () -> createOrUpdate(slice, actual));
+            }
+        }
+        for (EndpointSlice actual : actualSlices) {
+            if (!wantedSlices.containsKey(actual.getMetadata().getName())) {
+                ok &= write("EndpointSlice", actual, () -> client.resource(actual).delete());
+            }
+        }
+        if (!wanted && actualImport != null) {
+            ok &= write("ServiceImport", actualImport, () -> client.resource(actualImport).delete());
+        }
+        return ok;
     }
 
     private void writeImport(ServiceImportResource wanted, ServiceImportResource actual) {

@@ -38,6 +38,7 @@ class McsSyncTest {
     private KubernetesApiMock westApi;
     private McsSync east;
     private McsSync west;
+    private final List<KubernetesClient> clients = new java.util.ArrayList<>();
 
     @BeforeEach
     void start() {
@@ -48,8 +49,13 @@ class McsSyncTest {
     }
 
     private McsSync sync(ClusterId self, KubernetesApiMock api) {
+        return sync(self, api, List.of());
+    }
+
+    private McsSync sync(ClusterId self, KubernetesApiMock api, List<String> namespaces) {
         KubernetesClient client = KubernetesClients.connect(api.url());
-        return new McsSync(client, new McsSync.Settings(self, List.of(), Duration.ofSeconds(30), Duration.ofMillis(50)),
+        clients.add(client);
+        return new McsSync(client, new McsSync.Settings(self, namespaces, Duration.ofSeconds(30), Duration.ofMillis(50)),
                 clusterset.registryOf(self), clusterset.view(), Clock.systemUTC()).start();
     }
 
@@ -57,6 +63,7 @@ class McsSyncTest {
     void stop() {
         east.close();
         west.close();
+        clients.forEach(KubernetesClient::close);
         eastApi.close();
         westApi.close();
     }
@@ -258,5 +265,63 @@ class McsSyncTest {
         // Changes after the outage flow again, through the reopened watches.
         eastApi.client().resources(ServiceExportResource.class).inNamespace("shop").withName("web").delete();
         await("withdrawn after the outage", () -> clusterset.exportsOf(EAST).isEmpty());
+    }
+
+    @Test
+    void anImportedObjectDeletedOrChangedBySomeoneElseIsPutRight() throws Exception {
+        exportWeb(eastApi, "10.96.0.10", "10.244.1.5");
+        await("slice in west", () -> !importedSlices(westApi, "shop").isEmpty());
+        await("ServiceImport in west", () -> serviceImport(westApi, "shop", "web"));
+
+        westApi.client().discovery().v1().endpointSlices().inNamespace("shop").withName("web-east").delete();
+        westApi.client().resources(ServiceImportResource.class).inNamespace("shop").withName("web").edit(si -> {
+            si.setSpec(new ServiceImportSpec("Headless", si.getSpec().ports(), List.of(), "None"));
+            return si;
+        });
+        await("the slice is back", () -> importedSlices(westApi, "shop").size() == 1);
+        await("the spec is back", () -> serviceImport(westApi, "shop", "web").getSpec().type().equals("ClusterSetIP"));
+    }
+
+    @Test
+    void onlyTheNamespacesInScopeAreWatchedAndOtherExportsAreLeftAlone() throws Exception {
+        east.close();
+        east = sync(EAST, eastApi, List.of("shop"));
+        // An export made another way (isthmus export) in a namespace outside the scope stays.
+        clusterset.registryOf(EAST).export(ServiceExport.of(new ServiceKey("db", "pg"), ServiceType.CLUSTER_SET_IP,
+                List.of(io.isthmus.api.ServicePort.parse("5432")), List.of(io.isthmus.api.IpLiteral.parse("ip", "10.96.0.50")),
+                java.time.Instant.parse("2026-11-26T10:00:00Z")));
+        eastApi.client().resource(McsFixtures.service("other", "web", "10.96.0.30", "http:80")).create();
+        eastApi.client().resource(McsFixtures.slice("other", "web", "web-1", "10.244.3.5")).create();
+        eastApi.client().resource(McsFixtures.serviceExport("other", "web")).create();
+        exportWeb(eastApi, "10.96.0.10", "10.244.1.5");
+
+        await("shop/web exported", () -> clusterset.exportsOf(EAST).containsKey(new ServiceKey("shop", "web")));
+        await("a full resync has run", () -> east.status().lastFullResyncAt() != null);
+        Thread.sleep(300);
+        assertEquals(java.util.Set.of(new ServiceKey("shop", "web"), new ServiceKey("db", "pg")), clusterset.exportsOf(EAST).keySet());
+        assertNull(condition(eastApi, "other", "web", Mcs.CONDITION_VALID), "a ServiceExport out of scope is not touched");
+    }
+
+    @Test
+    void aSyncWhoseApiServerNeverAnsweredSaysSoAndDecidesNothing() throws Exception {
+        east.close(); // east's working sync would rightly withdraw an export without a ServiceExport
+        KubernetesApiMock gone = KubernetesApiMock.start(McsFixtures.MCS_CRDS);
+        String url = gone.url();
+        gone.close();
+        clusterset.registryOf(EAST).export(ServiceExport.of(new ServiceKey("shop", "kept"), ServiceType.CLUSTER_SET_IP,
+                List.of(io.isthmus.api.ServicePort.parse("80")), List.of(io.isthmus.api.IpLiteral.parse("ip", "10.96.0.60")),
+                java.time.Instant.parse("2026-11-26T10:00:00Z")));
+        KubernetesClient client = KubernetesClients.connect(url);
+        clients.add(client);
+        try (McsSync lonely = new McsSync(client, new McsSync.Settings(EAST, List.of(), Duration.ofSeconds(30), Duration.ofMillis(50)),
+                clusterset.registryOf(EAST), clusterset.view(), Clock.systemUTC()).start()) {
+            Thread.sleep(1000);
+            List<String> reasons = lonely.notReadyReasons();
+            assertEquals(5, reasons.size(), reasons.toString());
+            assertTrue(reasons.getFirst().contains("ServiceExports not yet listed from " + url), reasons.toString());
+            assertFalse(lonely.status().synced());
+            assertTrue(clusterset.exportsOf(EAST).containsKey(new ServiceKey("shop", "kept")),
+                    "nothing is withdrawn on the strength of an empty picture");
+        }
     }
 }
