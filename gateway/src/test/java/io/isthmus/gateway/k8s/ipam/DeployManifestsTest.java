@@ -311,6 +311,12 @@ class DeployManifestsTest {
             for (String permission : used) {
                 assertTrue(granted.contains(permission), "the gateway's RBAC lacks " + permission + " (has " + granted + ")");
             }
+            for (String permission : granted) {
+                if (permission.startsWith("isthmus.io/") || permission.startsWith("apps/")) { // ours alone: nothing unused
+                    assertTrue(used.contains(permission) || permission.endsWith(":get") || permission.endsWith(":list"),
+                            "the gateway's RBAC grants " + permission + ", which the code never uses");
+                }
+            }
             Set<String> node = granted("isthmus-node");
             for (String permission : used) {
                 if (!permission.startsWith("isthmus.io/")) { // the node agents do not reconcile IPPools
