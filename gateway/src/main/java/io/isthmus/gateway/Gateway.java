@@ -158,7 +158,7 @@ public final class Gateway implements AutoCloseable {
     private void startParts() {
         ClusterId self = config.clusterId();
         Cluster cluster = Cluster.get(system);
-        if (config.replicas().seedNodes().isEmpty()) {
+        if (config.replicas().seedNodes().isEmpty() && config.replicas().kubernetesApi().isEmpty()) {
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
         createJournalTables();
@@ -281,6 +281,9 @@ public final class Gateway implements AutoCloseable {
      * others (every replica writes its own exports).
      */
     private void joinReplicas(Cluster cluster) {
+        if (config.replicas().kubernetesApi().isPresent()) {
+            resources.add(io.isthmus.gateway.replicas.KubernetesBootstrap.start(system));
+        }
         if (!config.replicas().seedNodes().isEmpty()) {
             List<Address> seeds = config.replicas().seedNodes().stream().map(AddressFromURIString::parse).toList();
             cluster.manager().tell(new JoinSeedNodes(seeds));

@@ -36,7 +36,7 @@ final class PekkoSettings {
                 values.put(database + "db.maxConnections", 4);
                 // A database across the network, or a busy one, can take longer than the embedded file's 5 s.
                 values.put(database + "db.connectionTimeout", "20s");
-                if (!config.replicas().seedNodes().isEmpty()) {
+                if (!config.replicas().seedNodes().isEmpty() || config.replicas().kubernetesApi().isPresent()) {
                     // Replicas share this database: let the side of a split holding a lease in it stay up.
                     String sbr = "pekko.cluster.split-brain-resolver.";
                     values.put(sbr + "active-strategy", "lease-majority");
@@ -49,6 +49,17 @@ final class PekkoSettings {
                 }
             }
         }
+        config.replicas().kubernetesApi().ifPresent(discovery -> {
+            // Cluster bootstrap (replicas.KubernetesBootstrap): contact points are the pods the selector matches.
+            values.put("pekko.management.http.hostname", config.replicas().listen().host());
+            values.put("pekko.management.http.port", discovery.managementPort());
+            String bootstrap = "pekko.management.cluster.bootstrap.contact-point-discovery.";
+            values.put(bootstrap + "discovery-method", "kubernetes-api");
+            values.put(bootstrap + "service-name", "isthmus-" + config.clusterId());
+            values.put(bootstrap + "required-contact-point-nr", discovery.requiredContactPoints());
+            values.put(bootstrap + "port-name", "management");
+            values.put("pekko.discovery.kubernetes-api.pod-label-selector", discovery.podLabelSelector());
+        });
         return ConfigFactory.parseMap(values)
                 .withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"))
                 .withFallback(ConfigFactory.defaultReference())

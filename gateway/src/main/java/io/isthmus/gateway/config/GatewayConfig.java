@@ -66,10 +66,23 @@ public record GatewayConfig(
      * {@code name}: this replica's name within its cluster, which names its own export stream in the journal;
      * empty means "derive it from the replica's Pekko address" (see {@code Gateway}).
      */
-    public record Replicas(HostPort listen, List<String> seedNodes, String name) {
+    public record Replicas(HostPort listen, List<String> seedNodes, String name,
+                           java.util.Optional<KubernetesApiDiscovery> kubernetesApi) {
         public Replicas {
             seedNodes = List.copyOf(seedNodes);
         }
+
+        public Replicas(HostPort listen, List<String> seedNodes, String name) {
+            this(listen, seedNodes, name, java.util.Optional.empty());
+        }
+    }
+
+    /**
+     * {@code replicas.discovery = kubernetes-api}: pekko-management's cluster bootstrap finds the replicas as the pods
+     * matching {@code podLabelSelector} (in this pod's namespace) through the Kubernetes API, and they form one
+     * cluster once {@code requiredContactPoints} of them answer on the management port.
+     */
+    public record KubernetesApiDiscovery(String podLabelSelector, int requiredContactPoints, int managementPort) {
     }
 
     /** The MCS sync with this cluster's API server ({@code masterUrl} empty: auto-configured); off unless enabled. */

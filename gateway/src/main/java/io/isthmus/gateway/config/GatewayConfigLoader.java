@@ -123,7 +123,8 @@ public final class GatewayConfigLoader {
         if (!replicaName.isEmpty()) {
             field("isthmus.replicas.name", () -> DnsLabel.require("isthmus.replicas.name", replicaName));
         }
-        GatewayConfig.Replicas replicas = new GatewayConfig.Replicas(listen(c, "replicas"), seeds, replicaName);
+        GatewayConfig.Replicas replicas = new GatewayConfig.Replicas(listen(c, "replicas"), seeds, replicaName,
+                kubernetesApiDiscovery(c, seeds));
         String tlsText = string(c, "tls.dir");
         if (tlsText.isBlank()) {
             throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");
@@ -146,6 +147,40 @@ public final class GatewayConfigLoader {
         }
         return new GatewayConfig.Kubernetes(bool(c, "kubernetes.enabled"), url, namespaces,
                 positive(c, "kubernetes.resync-interval"));
+    }
+
+    /** {@code replicas.discovery}: seed-nodes (the list), or kubernetes-api (pekko-management cluster bootstrap). */
+    private static java.util.Optional<GatewayConfig.KubernetesApiDiscovery> kubernetesApiDiscovery(Config c, List<String> seeds) {
+        String discovery = string(c, "replicas.discovery");
+        switch (discovery) {
+            case "seed-nodes" -> {
+                return java.util.Optional.empty();
+            }
+            case "kubernetes-api" -> {
+                if (!seeds.isEmpty()) {
+                    throw new InvalidFieldException("isthmus.replicas.seed-nodes", seeds,
+                            "must be empty with replicas.discovery = kubernetes-api (the replicas find each other)");
+                }
+                String selector = string(c, "replicas.kubernetes-api.pod-label-selector");
+                if (selector.isBlank()) {
+                    throw new InvalidFieldException("isthmus.replicas.kubernetes-api.pod-label-selector", selector,
+                            "must select the replicas' pods, e.g. isthmus.io/replica=true");
+                }
+                int required = integer(c, "replicas.kubernetes-api.required-contact-points");
+                if (required < 1) {
+                    throw new InvalidFieldException("isthmus.replicas.kubernetes-api.required-contact-points", required,
+                            "must be at least 1");
+                }
+                int port = integer(c, "replicas.kubernetes-api.management-port");
+                if (port < 1 || port > 65535) {
+                    throw new InvalidFieldException("isthmus.replicas.kubernetes-api.management-port", port,
+                            "must be between 1 and 65535");
+                }
+                return java.util.Optional.of(new GatewayConfig.KubernetesApiDiscovery(selector, required, port));
+            }
+            default -> throw new InvalidFieldException("isthmus.replicas.discovery", discovery,
+                    "must be seed-nodes or kubernetes-api");
+        }
     }
 
     /** The address plan, when any supernet is configured. */
