@@ -102,6 +102,37 @@ class PodOwnersTest {
         assertEquals(Map.of(), owners.check(List.of(running, gone)), "a stale cache must not make owners look gone");
     }
 
+    @Test
+    void startsWhileTheApiServerIsAwayAndSyncsOnceItIsThere() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        KubernetesClient early = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+                new io.fabric8.kubernetes.client.ConfigBuilder(client.getConfiguration())
+                        .withMasterUrl("http://127.0.0.1:" + port).build()).build();
+        try {
+            owners = PodOwners.start(early, Duration.ZERO);
+            Owner someone = Owner.of(EAST, "shop", OwnerKind.POD, "web", "uid-web");
+            Thread.sleep(1000);
+            assertEquals(Map.of(), owners.check(List.of(someone)), "nothing known, nothing answered");
+
+            KubernetesMockServer late = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                    new KubernetesCrudDispatcher(List.of()), false);
+            late.init(InetAddress.getLoopbackAddress(), port);
+            try {
+                eventually(owners::inSync);
+                assertEquals(Map.of(someone, PodOwners.Presence.GONE), owners.check(List.of(someone)));
+            } finally {
+                owners.close();
+                owners = null;
+                late.destroy();
+            }
+        } finally {
+            early.close();
+        }
+    }
+
     private String pod(String namespace, String name, String phase, String statefulSet) {
         var meta = new ObjectMetaBuilder().withNamespace(namespace).withName(name);
         if (statefulSet != null) {
