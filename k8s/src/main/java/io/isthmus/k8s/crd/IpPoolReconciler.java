@@ -71,13 +71,15 @@ public final class IpPoolReconciler implements AutoCloseable {
     }
 
     /**
-     * Starts watching IPPools (the informer lists them all first) and refreshes every status each
-     * {@code statusInterval}; {@code callTimeout} bounds each call to the port.
+     * Starts watching IPPools (the informer lists them in the background, retrying while the API server is away) and
+     * refreshes every status each {@code statusInterval}; {@code callTimeout} bounds each call to the port.
      */
     public static IpPoolReconciler start(KubernetesClient client, PoolPort port, Duration statusInterval,
                                          Duration callTimeout, Clock clock) {
         IpPoolReconciler reconciler = new IpPoolReconciler(client, port, callTimeout, clock);
-        reconciler.informer = client.resources(IPPool.class).inform(new ResourceEventHandler<>() {
+        // Not inform(), which blocks until the first list: an API server away at start must not stop the gateway.
+        reconciler.informer = client.resources(IPPool.class).runnableInformer(0);
+        reconciler.informer.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(IPPool pool) {
                 reconciler.schedule(pool.getMetadata().getName());
@@ -94,7 +96,8 @@ public final class IpPoolReconciler implements AutoCloseable {
                         + "remove pools yet); recreate the IPPool with the same spec to manage it again",
                         pool.getMetadata().getName());
             }
-        }, 0);
+        });
+        reconciler.informer.start();
         reconciler.worker.scheduleWithFixedDelay(reconciler::scheduleAll, statusInterval.toMillis(),
                 statusInterval.toMillis(), TimeUnit.MILLISECONDS);
         return reconciler;
