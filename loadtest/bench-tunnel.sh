@@ -262,8 +262,9 @@ if wants socat; then
   sleep 0.5
   run_iperf socat 10.1.0.1 15201 "$socat_a" "$socat_b"
   keep_round socat
+  # Asked while gw-b's proxy still listens (it used to be asked after it stopped, and said nothing).
+  cipher_used=$(in_ns "$ga" timeout 5 openssl s_client -connect 192.168.77.2:15443 </dev/null 2>/dev/null | awk '/Cipher is/ { print $NF; exit }' || true)
   stop_pids "$socat_a" "$socat_b"
-  cipher_used=$(in_ns "$ga" openssl s_client -connect 192.168.77.2:15443 </dev/null 2>/dev/null | awk '/Cipher is/ { print $NF; exit }' || true)
   [[ -n "$cipher_used" ]] && echo "  socat TLS cipher: $cipher_used" >&2 || true
 fi
 }
