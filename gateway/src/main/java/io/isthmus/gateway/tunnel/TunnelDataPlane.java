@@ -552,6 +552,13 @@ public final class TunnelDataPlane implements AutoCloseable {
         return routeErrors;
     }
 
+    /** Peer clusters linked by peering whose gateway has not answered our key offers yet (its tunnel may be off). */
+    public synchronized List<String> unanswered() {
+        return remotes.values().stream().filter(r -> !r.inEngine && r.link != null)
+                .map(r -> r.cluster + " has not answered our key offers (is isthmus.tunnel enabled there?)")
+                .sorted().toList();
+    }
+
     TunnelMetrics metrics() {
         return metrics;
     }
