@@ -1,9 +1,6 @@
 package io.isthmus.gateway.k8s.ipam;
 
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.isthmus.api.ipam.OwnerKind;
 import io.isthmus.gateway.ipam.AddressPlan;
 import io.isthmus.gateway.ipam.PoolCniBackend;
@@ -43,9 +40,8 @@ public final class KubernetesIpam implements AutoCloseable {
         if (!settings.enabled()) {
             return new KubernetesIpam(settings, null, false, null);
         }
-        Config config = settings.masterUrl().map(url -> new ConfigBuilder().withMasterUrl(url).build())
-                .orElseGet(() -> Config.autoConfigure(null));
-        return start(settings, new KubernetesClientBuilder().withConfig(config).build(), true);
+        // The same client settings as the MCS sync: request timeouts, and watches reopened for as long as we run.
+        return start(settings, io.isthmus.k8s.KubernetesClients.connect(settings.masterUrl().orElse("")), true);
     }
 
     /** With a client made elsewhere (a test's mock server); {@code ownsClient}: close it with this. */
