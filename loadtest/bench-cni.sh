@@ -10,7 +10,11 @@
 # own H2 journal in a scratch dir, a /21 pool in a claimed underlay segment) and every call goes to its pool entities.
 # See ipam-actors/CNI.md.
 #
-#   loadtest/bench-cni.sh [--gateway] [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]   (defaults 1000 1000 1,8 100)
+#   loadtest/bench-cni.sh [--gateway] [--jdk-spawn] [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]
+#                                                                         (defaults 1000 1000 1,8 100)
+# The harness starts each plugin process as a container runtime does, with vfork+exec (the JVM's VFORK launch
+# mechanism; Go's os/exec, which containerd and CRI-O use, clones with CLONE_VFORK too). --jdk-spawn uses the JDK's
+# default instead (posix_spawn of a helper that execs the plugin: two execs per call, not what a runtime pays).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,13 +23,15 @@ source "$root/scripts/java-env.sh"
 source "$root/scripts/install-packages.sh"
 
 case "${1:-}" in
-  -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 with_gateway=0
-if [[ "${1:-}" == "--gateway" ]]; then
-  with_gateway=1
+spawn=(-Djdk.lang.Process.launchMechanism=VFORK)
+while [[ "${1:-}" == "--gateway" || "${1:-}" == "--jdk-spawn" ]]; do
+  [[ "$1" == "--gateway" ]] && with_gateway=1
+  [[ "$1" == "--jdk-spawn" ]] && spawn=()
   shift
-fi
+done
 [[ $(id -u) -eq 0 ]] || { echo "bench-cni: needs root (it creates network namespaces)" >&2; exit 1; }
 # gcc + libc6-dev build the plugin; containernetworking-plugins is macvlan; iproute2 and util-linux (nsenter) run it.
 isthmus_need gcc libc6-dev containernetworking-plugins iproute2 util-linux curl
@@ -40,7 +46,7 @@ if ! (cd "$root" && ./mvnw -B -q -ntp -pl ipam-actors -am test-compile \
   exit 1
 fi
 
-echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%F %T') UTC"
+echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%F %T') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg), process starts: ${spawn[*]:-JDK default (posix_spawn + jspawnhelper)}"
 gateway_args=()
 if [[ $with_gateway == 1 ]]; then
   scratch="$(mktemp -d /tmp/isthmus-bench-cni.XXXXXX)"
@@ -73,5 +79,5 @@ CONF
   echo "gateway: ./isthmus gateway (H2 journal) pid $gateway_pid, pool bench 10.77.0.0/21, log $scratch/gateway.log"
 fi
 classes="$root/ipam-actors/target"
-"$JAVA_HOME/bin/java" -Xmx256m -XX:+UseSerialGC -Djava.util.logging.config.file=/dev/null \
-  -cp "$classes/test-classes:$classes/classes:$(cat "$log.classpath")" io.isthmus.ipam.cni.CniBench "${gateway_args[@]}" "$@"
+"$JAVA_HOME/bin/java" -Xmx256m -XX:+UseSerialGC -Djava.util.logging.config.file=/dev/null --enable-native-access=ALL-UNNAMED ${spawn[@]+"${spawn[@]}"} \
+  -cp "$classes/test-classes:$classes/classes:$root/api/target/classes:$root/testing/target/classes:$(tr ':' '\n' < "$log.classpath" | grep -v '/io/isthmus/' | paste -sd:)" io.isthmus.ipam.cni.CniBench "${gateway_args[@]}" "$@"
