@@ -68,6 +68,13 @@ public final class KubernetesApiMock implements AutoCloseable {
         if (client != null) {
             client.close();
         }
-        server.destroy();
+        try {
+            server.destroy();
+        } catch (IllegalStateException slowClose) {
+            // fabric8's mock waits 10 s for its Vert.x server to close; on a loaded machine that can run out after
+            // the test itself passed. The port is released when the close completes; say so rather than fail.
+            System.err.println("KubernetesApiMock on port " + port + " did not finish closing in time: "
+                    + slowClose.getMessage());
+        }
     }
 }
