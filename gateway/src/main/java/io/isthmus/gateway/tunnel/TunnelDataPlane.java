@@ -193,12 +193,14 @@ public final class TunnelDataPlane implements AutoCloseable {
             List<PacketQueue> queues = device.options().vnetHeader() ? OffloadTunPacketQueue.of(device)
                     : TunPacketQueue.of(device);
             TunnelEngine.Config config = new TunnelEngine.Config(settings.listen().toSocketAddress(), settings.mtu(),
-                    32, settings.rekeyPolicy().grace(), 4 << 20, io.isthmus.tunnel.Translation.none(), true);
+                    32, settings.rekeyPolicy().grace(), 4 << 20, io.isthmus.tunnel.Translation.none(),
+                    true); // UDP GSO/GRO where the kernel has it; the engine falls back by itself and udpPath() says so
             TunnelEngine.ThreadStarter threads = namespace == null ? TunnelEngine.ThreadStarter.platform()
                     : namespace::startThread;
             engine = inside(namespace, () -> TunnelEngine.start(config, queues, threads, clock));
             dataPath += ", " + settings.queues() + (settings.queues() == 1 ? " queue" : " queues")
-                    + ", batched UDP (recvmmsg/sendmmsg), " + settings.suite().name().toLowerCase().replace('_', '-');
+                    + ", batched UDP (recvmmsg/sendmmsg; " + engine.udpPath() + "), "
+                    + settings.suite().name().toLowerCase().replace('_', '-');
             TunnelDataPlane plane = new TunnelDataPlane(settings, self, ownCertificate, channels, plan, mesh,
                     forgetAfter, clock, namespace, device, netlink, engine, dataPath, registry);
             plane.join();
