@@ -2,6 +2,7 @@ package io.isthmus.gateway.k8s;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.gateway.peering.LinkState;
@@ -92,7 +93,13 @@ public final class KubernetesPeers implements AutoCloseable {
         @Override
         public void peersWanted(Map<ClusterId, List<String>> addresses) {
             Set<HostPort> wanted = new HashSet<>();
-            addresses.forEach((peer, list) -> list.forEach(a -> wanted.add(HostPort.parse("ClusterPeer " + peer, a))));
+            addresses.forEach((peer, list) -> list.forEach(address -> {
+                try {
+                    wanted.add(HostPort.parse("ClusterPeer " + peer + " spec.addresses", address));
+                } catch (InvalidFieldException e) { // the reconciler's pattern let it through: skip it, not the rest
+                    log.warn("{}: not dialled", e.getMessage());
+                }
+            }));
             for (HostPort gone : Set.copyOf(dialled)) {
                 if (!wanted.contains(gone)) {
                     links.disconnect(gone);
@@ -111,7 +118,13 @@ public final class KubernetesPeers implements AutoCloseable {
         @Override
         public Optional<LinkReport> linkOf(ClusterId peer, List<String> addresses) {
             Set<String> wanted = new HashSet<>();
-            addresses.forEach(a -> wanted.add(HostPort.parse("ClusterPeer " + peer, a).toString()));
+            for (String address : addresses) {
+                try {
+                    wanted.add(HostPort.parse("ClusterPeer " + peer + " spec.addresses", address).toString());
+                } catch (InvalidFieldException e) {
+                    // not dialled either (peersWanted logged it)
+                }
+            }
             return mesh.get().links().values().stream()
                     .filter(link -> peer.equals(link.remote())
                             || (link.direction() == MeshView.Direction.OUTBOUND && wanted.contains(link.address())))
