@@ -49,7 +49,9 @@ import java.util.regex.Pattern;
  * {@code Connecting} or {@code Down} and the mesh view's last error.</li>
  * </ul>
  * All work runs on one thread; events coalesce into one pass over all ClusterPeers. A status is written only when its
- * conditions or link state changed, or its round trip figures are older than {@code refreshInterval}.
+ * conditions or link state changed, or its round trip figures are older than {@code refreshInterval}. Every gateway
+ * replica runs one and dials the peers itself; each writes the link state it sees, so with replicas that disagree
+ * (one linked, one not) the status is the last writer's view until they agree.
  */
 public final class ClusterPeerReconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterPeerReconciler.class);
