@@ -102,6 +102,7 @@ public final class Gateway implements AutoCloseable {
     private InetSocketAddress adminAddress;
     private java.util.Optional<io.isthmus.gateway.tunnel.TunnelDataPlane> tunnel = java.util.Optional.empty();
     private io.isthmus.gateway.k8s.KubernetesMcs kubernetes;
+    private io.isthmus.gateway.k8s.KubernetesPeers kubernetesPeers;
 
     private Gateway(GatewayConfig config, ActorSystem<Void> system, Metrics metrics, PeeringMetrics peeringMetrics,
                     PeeringTls tls) {
@@ -232,6 +233,11 @@ public final class Gateway implements AutoCloseable {
                 config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
                 config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels);
         resources.add(links);
+        // ClusterPeer objects -> more peer links, when isthmus.kubernetes.peers = on (io.isthmus.gateway.k8s).
+        kubernetesPeers = io.isthmus.gateway.k8s.KubernetesPeers.startIfEnabled(config, links, meshState::get).orElse(null);
+        if (kubernetesPeers != null) {
+            resources.add(kubernetesPeers);
+        }
         var reload = system.scheduler().scheduleWithFixedDelay(TLS_RELOAD_INTERVAL, TLS_RELOAD_INTERVAL,
                 tls::reloadIfChanged, system.executionContext());
         resources.add(reload::cancel);
@@ -420,6 +426,9 @@ public final class Gateway implements AutoCloseable {
         }
         if (kubernetes != null) {
             reasons.addAll(kubernetes.notReadyReasons());
+        }
+        if (kubernetesPeers != null) {
+            reasons.addAll(kubernetesPeers.notReadyReasons());
         }
         if (kubernetesIpam != null) {
             reasons.addAll(kubernetesIpam.notReadyReasons());

@@ -85,10 +85,18 @@ public record GatewayConfig(
     public record KubernetesApiDiscovery(String podLabelSelector, int requiredContactPoints, int managementPort) {
     }
 
-    /** The MCS sync with this cluster's API server ({@code masterUrl} empty: auto-configured); off unless enabled. */
-    public record Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval) {
+    /**
+     * The MCS sync with this cluster's API server ({@code masterUrl} empty: auto-configured); off unless enabled.
+     * {@code peers}: ClusterPeer objects are dialled as peers too (io.isthmus.gateway.k8s.KubernetesPeers).
+     */
+    public record Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval,
+                             boolean peers) {
         public Kubernetes {
             namespaces = List.copyOf(namespaces);
+        }
+
+        public Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval) {
+            this(enabled, masterUrl, namespaces, resyncInterval, false);
         }
     }
 }

@@ -146,7 +146,7 @@ public final class GatewayConfigLoader {
             field("isthmus.kubernetes.namespaces", () -> DnsLabel.require("isthmus.kubernetes.namespaces", namespace));
         }
         return new GatewayConfig.Kubernetes(bool(c, "kubernetes.enabled"), url, namespaces,
-                positive(c, "kubernetes.resync-interval"));
+                positive(c, "kubernetes.resync-interval"), bool(c, "kubernetes.peers"));
     }
 
     /** {@code replicas.discovery}: seed-nodes (the list), or kubernetes-api (pekko-management cluster bootstrap). */

@@ -25,9 +25,11 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -39,7 +41,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
 /**
- * The client side of peering: one long-lived stream to each configured peer, dialled again with exponential
+ * The client side of peering: one long-lived stream to each peer (the configured ones, and those added while running
+ * with {@link #connect}, e.g. from ClusterPeer objects), dialled again with exponential
  * backoff (and jitter) whenever it ends. Each attempt is a fresh gRPC client, so a peer that was away for a long
  * time is found again as soon as it listens.
  *
@@ -50,36 +53,84 @@ import java.util.function.BooleanSupplier;
  */
 public final class PeerLinks implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeerLinks.class);
-    private final List<UniqueKillSwitch> switches = new ArrayList<>();
+    /** One running link per peer address; guarded by {@code this}. */
+    private final Map<HostPort, UniqueKillSwitch> switches = new LinkedHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ExecutorService probes = Executors.newVirtualThreadPerTaskExecutor();
+    private final ActorSystem<?> system;
+    private final ClusterId self;
+    private final ExportFeed feed;
+    private final ActorRef<MeshView.Command> mesh;
+    private final Duration heartbeatInterval;
+    private final Duration minBackoff;
+    private final RestartSettings backoff;
+    private final PeeringMetrics metrics;
+    private final PeeringTls tls;
+    private final PeerChannels channels;
 
-    private PeerLinks() {
+    private PeerLinks(ActorSystem<?> system, ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh,
+                      Duration heartbeatInterval, Duration minBackoff, Duration maxBackoff, PeeringMetrics metrics,
+                      PeeringTls tls, PeerChannels channels) {
+        this.system = system;
+        this.self = self;
+        this.feed = feed;
+        this.mesh = mesh;
+        this.heartbeatInterval = heartbeatInterval;
+        this.minBackoff = minBackoff;
+        // Link ups and downs are logged once by the session; the restart itself only at debug.
+        this.backoff = RestartSettings.create(minBackoff, maxBackoff, 0.2)
+                .withLogSettings(RestartSettings.createLogSettings(Logging.DebugLevel()));
+        this.metrics = metrics;
+        this.tls = tls;
+        this.channels = channels;
     }
 
+    /** Starts a link to each of {@code peers} (the configured ones); more come and go with connect/disconnect. */
     public static PeerLinks start(ActorSystem<?> system, ClusterId self, List<HostPort> peers, ExportFeed feed,
                                   ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, Duration minBackoff,
                                   Duration maxBackoff, PeeringMetrics metrics, PeeringTls tls, PeerChannels channels) {
-        PeerLinks links = new PeerLinks();
-        // Link ups and downs are logged once by the session; the restart itself only at debug.
-        RestartSettings backoff = RestartSettings.create(minBackoff, maxBackoff, 0.2)
-                .withLogSettings(RestartSettings.createLogSettings(Logging.DebugLevel()));
-        for (HostPort peer : peers) {
-            String linkId = "peer " + peer;
-            AtomicBoolean dialledBefore = new AtomicBoolean();
-            Source<Done, NotUsed> attempts = RestartSource.withBackoff(backoff, () -> {
-                CompletionStage<Done> listening = dialledBefore.getAndSet(true)
-                        ? links.listening(peer, minBackoff, heartbeatInterval)
-                        : CompletableFuture.completedFuture(Done.getInstance());
-                return Source.completionStage(listening).flatMapConcat(ready -> links.dial(system, self, peer,
-                        linkId, feed, mesh, heartbeatInterval, metrics, tls, channels));
-            });
-            UniqueKillSwitch killSwitch = attempts.viaMat(KillSwitches.single(), Keep.right())
-                    .to(Sink.ignore())
-                    .run(system);
-            links.switches.add(killSwitch);
-        }
+        PeerLinks links = new PeerLinks(system, self, feed, mesh, heartbeatInterval, minBackoff, maxBackoff, metrics,
+                tls, channels);
+        peers.forEach(links::connect);
         return links;
+    }
+
+    /** Starts a link to {@code peer} unless one runs already; false when it did (or the links are closed). */
+    public synchronized boolean connect(HostPort peer) {
+        if (closed.get() || switches.containsKey(peer)) {
+            return false;
+        }
+        String linkId = "peer " + peer;
+        AtomicBoolean dialledBefore = new AtomicBoolean();
+        Source<Done, NotUsed> attempts = RestartSource.withBackoff(backoff, () -> {
+            CompletionStage<Done> listening = dialledBefore.getAndSet(true)
+                    ? listening(peer, minBackoff, heartbeatInterval)
+                    : CompletableFuture.completedFuture(Done.getInstance());
+            return Source.completionStage(listening).flatMapConcat(ready -> dial(system, self, peer,
+                    linkId, feed, mesh, heartbeatInterval, metrics, tls, channels));
+        });
+        switches.put(peer, attempts.viaMat(KillSwitches.single(), Keep.right())
+                .to(Sink.ignore())
+                .run(system));
+        return true;
+    }
+
+    /**
+     * Stops the link to {@code peer} (its stream is killed, which ends the session and tells the mesh view the link
+     * is down); false when there was none.
+     */
+    public synchronized boolean disconnect(HostPort peer) {
+        UniqueKillSwitch killSwitch = switches.remove(peer);
+        if (killSwitch == null) {
+            return false;
+        }
+        killSwitch.shutdown();
+        return true;
+    }
+
+    /** The peers linked to now (configured and connected ones). */
+    public synchronized Set<HostPort> peers() {
+        return Set.copyOf(switches.keySet());
     }
 
     /** One attempt: a fresh gRPC client, its stream, and the session that speaks on it. */
@@ -114,7 +165,12 @@ public final class PeerLinks implements AutoCloseable {
     }
 
     private CompletionStage<Done> listening(HostPort peer, Duration interval, Duration connectTimeout) {
-        return whenListening(peer, interval, connectTimeout, closed::get, probes);
+        // A disconnected peer's probe stops too: its kill switch is gone from the map.
+        return whenListening(peer, interval, connectTimeout, () -> closed.get() || !linked(peer), probes);
+    }
+
+    private synchronized boolean linked(HostPort peer) {
+        return switches.containsKey(peer);
     }
 
     /**
@@ -145,9 +201,10 @@ public final class PeerLinks implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         closed.set(true);
-        switches.forEach(UniqueKillSwitch::shutdown);
+        switches.values().forEach(UniqueKillSwitch::shutdown);
+        switches.clear();
         probes.shutdownNow();
     }
 }

@@ -9,8 +9,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
  * Another cluster of the clusterset this cluster peers with (cluster-scoped; CRD
- * {@code k8s/deploy/crds/clusterpeers.isthmus.io.yaml}). Schema only for now: the gateway still takes its peers from
- * {@code isthmus.peering.peers} and does not write this status yet.
+ * {@code k8s/deploy/crds/clusterpeers.isthmus.io.yaml}). With {@code isthmus.kubernetes.peers = on} the gateway dials
+ * its addresses and writes its status ({@link ClusterPeerReconciler}).
  */
 @Group(IsthmusResources.GROUP)
 @Version(IsthmusResources.VERSION)

@@ -122,7 +122,7 @@ class DeployManifestsTest {
         assertEquals(Map.ofEntries(Map.entry("ClusterRole", 2L), Map.entry("ClusterRoleBinding", 2L),
                 Map.entry("ConfigMap", 2L), Map.entry("CustomResourceDefinition", 3L), Map.entry("DaemonSet", 1L),
                 Map.entry("Deployment", 1L), Map.entry("Namespace", 1L), Map.entry("PodDisruptionBudget", 1L),
-                Map.entry("Service", 2L), Map.entry("ServiceAccount", 2L)), kinds);
+                Map.entry("Role", 1L), Map.entry("RoleBinding", 1L), Map.entry("Service", 2L), Map.entry("ServiceAccount", 2L)), kinds);
         Set<String> clusterScoped = Set.of("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding");
         for (HasMetadata object : objects) {
             String where = clusterScoped.contains(object.getKind()) ? null : NAMESPACE;
@@ -286,14 +286,22 @@ class DeployManifestsTest {
              KubernetesClient gateway = new KubernetesClientBuilder().withConfig(new ConfigBuilder(admin.getConfiguration())
                      .withUserAgent("isthmus-gateway-under-test").build()).build()) {
             admin.resource(named(new IPPool(), "pods")).create();
+            io.isthmus.k8s.crd.ClusterPeer peer = named(new io.isthmus.k8s.crd.ClusterPeer(), "north");
+            peer.setSpec(new io.isthmus.k8s.crd.ClusterPeerSpec("north", List.of("north.example:7071"),
+                    new io.isthmus.k8s.crd.ClusterPeerSpec.CaBundleRef(
+                            new io.isthmus.k8s.crd.ClusterPeerSpec.KeyRef(NAMESPACE, "clusterset-ca", null), null)));
+            admin.resource(peer).create();
             // Every part of the code that talks to the API server, with a port that refuses (a status write follows).
             try (PodOwners pods = PodOwners.start(gateway, Duration.ZERO);
                  IpPoolReconciler reconciler = IpPoolReconciler.start(gateway, (spec, kind) -> CompletableFuture.failedFuture(
                          new IpamException(IpamError.UNAVAILABLE, "test")), Duration.ofMillis(200), Duration.ofSeconds(5),
-                         Clock.systemUTC())) {
+                         Clock.systemUTC());
+                 io.isthmus.k8s.crd.ClusterPeerReconciler peers = io.isthmus.k8s.crd.ClusterPeerReconciler.start(
+                         gateway, new NoPeering(), Duration.ofMillis(200), Duration.ofSeconds(30), Clock.systemUTC())) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (!pods.inSync() || !reconciler.watching()
-                        || admin.resources(IPPool.class).withName("pods").get().getStatus() == null) {
+                while (!pods.inSync() || !reconciler.watching() || !peers.watching()
+                        || admin.resources(IPPool.class).withName("pods").get().getStatus() == null
+                        || admin.resources(io.isthmus.k8s.crd.ClusterPeer.class).withName("north").get().getStatus() == null) {
                     assertTrue(System.nanoTime() < deadline, "the informers list and the status is written");
                     Thread.sleep(50);
                 }
@@ -306,7 +314,8 @@ class DeployManifestsTest {
                 }
             }
             assertTrue(used.containsAll(Set.of("/pods:list", "/pods:watch", "apps/statefulsets:watch",
-                    "isthmus.io/ippools:watch", "isthmus.io/ippools/status:update")), used.toString());
+                    "isthmus.io/ippools:watch", "isthmus.io/ippools/status:update", "isthmus.io/clusterpeers:watch",
+                    "isthmus.io/clusterpeers/status:update", "/secrets:get")), used.toString());
             Set<String> granted = granted("isthmus-gateway");
             for (String permission : used) {
                 assertTrue(granted.contains(permission), "the gateway's RBAC lacks " + permission + " (has " + granted + ")");
@@ -319,7 +328,8 @@ class DeployManifestsTest {
             }
             Set<String> node = granted("isthmus-node");
             for (String permission : used) {
-                if (!permission.startsWith("isthmus.io/")) { // the node agents do not reconcile IPPools
+                if (!permission.startsWith("isthmus.io/") && !permission.equals("/secrets:get")) {
+                    // the node agents do not reconcile IPPools or ClusterPeers (nor read their CA bundles)
                     assertTrue(node.contains(permission), "the node agent's RBAC lacks " + permission);
                 }
             }
@@ -355,9 +365,48 @@ class DeployManifestsTest {
         return group + "/" + resource + ":" + verb;
     }
 
-    /** Every {@code group/resource:verb} the ClusterRoles bound to this ServiceAccount grant. */
+    /** A PeerPort with no link: the ClusterPeer reconciler's requests alone. */
+    private static final class NoPeering implements io.isthmus.k8s.crd.PeerPort {
+        @Override
+        public io.isthmus.api.ClusterId self() {
+            return io.isthmus.api.ClusterId.of("west");
+        }
+
+        @Override
+        public void peersWanted(Map<io.isthmus.api.ClusterId, List<String>> addresses) {
+        }
+
+        @Override
+        public java.util.Optional<LinkReport> linkOf(io.isthmus.api.ClusterId peer, List<String> addresses) {
+            return java.util.Optional.empty();
+        }
+
+        @Override
+        public java.util.Optional<String> clustersetCa() {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
+     * Every {@code group/resource:verb} the ClusterRoles bound to this ServiceAccount grant, and the Roles (in the
+     * isthmus namespace, where the tests' namespaced requests go).
+     */
     private static Set<String> granted(String serviceAccount) {
         Set<String> granted = new HashSet<>();
+        for (io.fabric8.kubernetes.api.model.rbac.RoleBinding binding : all(io.fabric8.kubernetes.api.model.rbac.RoleBinding.class)) {
+            if (binding.getSubjects().stream().noneMatch(s -> s.getName().equals(serviceAccount))) {
+                continue;
+            }
+            for (PolicyRule rule : one(io.fabric8.kubernetes.api.model.rbac.Role.class, binding.getRoleRef().getName()).getRules()) {
+                for (String group : rule.getApiGroups()) {
+                    for (String resource : rule.getResources()) {
+                        for (String verb : rule.getVerbs()) {
+                            granted.add(group + "/" + resource + ":" + verb);
+                        }
+                    }
+                }
+            }
+        }
         for (ClusterRoleBinding binding : all(ClusterRoleBinding.class)) {
             if (binding.getSubjects().stream().noneMatch(s -> s.getName().equals(serviceAccount))) {
                 continue;

@@ -1,0 +1,377 @@
+package io.isthmus.k8s.crd;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+
+/**
+ * Makes the gateway's peer links follow the cluster's {@link ClusterPeer} objects: every change (and every
+ * {@code statusInterval}) hands the addresses of all valid ClusterPeers to the {@link PeerPort}, which dials the new
+ * ones and closes the links no ClusterPeer wants any more. Each ClusterPeer's status then says two things:
+ * <ul>
+ * <li>{@code Valid}: {@code False} with the field and the value when an address is not {@code host:port}, the
+ * ClusterPeer names this very cluster, or its CA bundle is missing, unreadable, or not the clusterset CA that peering
+ * trusts ({@code CaMismatch}); a ClusterPeer with a bad address or naming this cluster is not dialled at all.</li>
+ * <li>{@code Linked}: {@code True} (reason {@code Up}) once a link to the peer is up, else {@code False} with reason
+ * {@code Connecting} or {@code Down} and the mesh view's last error.</li>
+ * </ul>
+ * All work runs on one thread; events coalesce into one pass over all ClusterPeers. A status is written only when its
+ * conditions or link state changed, or its round trip figures are older than {@code refreshInterval}. Every gateway
+ * replica runs one and dials the peers itself; each writes the link state it sees, so with replicas that disagree
+ * (one linked, one not) the status is the last writer's view until they agree.
+ */
+public final class ClusterPeerReconciler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClusterPeerReconciler.class);
+    public static final String VALID = "Valid";
+    public static final String LINKED = "Linked";
+    static final String DEFAULT_CA_KEY = "ca.crt";
+    /** As the CRD's pattern: a DNS name or IPv4 address, or an IPv6 address in brackets; then a port. */
+    private static final Pattern ADDRESS =
+            Pattern.compile("^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):([0-9]{1,5})$");
+
+    private final KubernetesClient client;
+    private final PeerPort port;
+    private final Duration refreshInterval;
+    private final Clock clock;
+    private final ScheduledExecutorService worker;
+    private final AtomicBoolean pending = new AtomicBoolean();
+    private final Map<String, Instant> lastWritten = new ConcurrentHashMap<>();
+    private SharedIndexInformer<ClusterPeer> informer;
+
+    private ClusterPeerReconciler(KubernetesClient client, PeerPort port, Duration refreshInterval, Clock clock) {
+        this.client = client;
+        this.port = port;
+        this.refreshInterval = refreshInterval;
+        this.clock = clock;
+        this.worker = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "isthmus-clusterpeer-reconciler");
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /**
+     * Starts watching ClusterPeers (without waiting for the API server); the link states are looked at again every
+     * {@code statusInterval}, and a status unchanged but for its round trip is rewritten every {@code refreshInterval}.
+     */
+    public static ClusterPeerReconciler start(KubernetesClient client, PeerPort port, Duration statusInterval,
+                                              Duration refreshInterval, Clock clock) {
+        ClusterPeerReconciler reconciler = new ClusterPeerReconciler(client, port, refreshInterval, clock);
+        reconciler.informer = client.resources(ClusterPeer.class).runnableInformer(0);
+        reconciler.informer.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(ClusterPeer peer) {
+                reconciler.schedule();
+            }
+
+            @Override
+            public void onUpdate(ClusterPeer before, ClusterPeer after) {
+                reconciler.schedule();
+            }
+
+            @Override
+            public void onDelete(ClusterPeer peer, boolean finalStateUnknown) {
+                log.info("ClusterPeer {} deleted: its links are closed", peer.getMetadata().getName());
+                reconciler.lastWritten.remove(peer.getMetadata().getName());
+                reconciler.schedule();
+            }
+        });
+        reconciler.informer.start();
+        reconciler.worker.scheduleWithFixedDelay(reconciler::schedule, statusInterval.toMillis(),
+                statusInterval.toMillis(), TimeUnit.MILLISECONDS);
+        return reconciler;
+    }
+
+    /** True once the informer has listed the ClusterPeers and is watching them. */
+    public boolean watching() {
+        return informer.hasSynced() && informer.isWatching();
+    }
+
+    private void schedule() {
+        if (pending.compareAndSet(false, true)) {
+            worker.execute(() -> {
+                pending.set(false);
+                try {
+                    reconcileAll();
+                } catch (RuntimeException e) {
+                    log.warn("ClusterPeers: reconcile failed, tried again at the next change or status refresh: {}",
+                            e.toString());
+                }
+            });
+        }
+    }
+
+    private void reconcileAll() {
+        if (!informer.hasSynced()) {
+            return; // an empty store before the first list must not close the links of existing ClusterPeers
+        }
+        List<ClusterPeer> peers = informer.getStore().list();
+        Map<String, Verdict> verdicts = new LinkedHashMap<>();
+        Map<ClusterId, List<String>> wanted = new LinkedHashMap<>();
+        for (ClusterPeer peer : peers) {
+            Verdict verdict = judge(peer);
+            verdicts.put(peer.getMetadata().getName(), verdict);
+            verdict.peer().ifPresent(id -> wanted.put(id, peer.getSpec().addresses()));
+        }
+        port.peersWanted(wanted);
+        for (ClusterPeer peer : peers) {
+            try {
+                writeStatus(peer, verdicts.get(peer.getMetadata().getName()));
+            } catch (RuntimeException e) {
+                log.warn("ClusterPeer {}: status not written, tried again at the next refresh: {}",
+                        peer.getMetadata().getName(), e.toString());
+            }
+        }
+    }
+
+    /**
+     * What a ClusterPeer's spec is worth: {@code peer} present when it is dialled; {@code reason}/{@code message} the
+     * Valid condition when it is not valid ({@code CaMismatch} and the other CA problems are dialled anyway: peering
+     * does not use the bundle, it trusts the clusterset CA).
+     */
+    record Verdict(Optional<ClusterId> peer, String reason, String message) {
+        boolean valid() {
+            return reason.equals("Valid");
+        }
+    }
+
+    Verdict judge(ClusterPeer peer) {
+        ClusterPeerSpec spec = peer.getSpec();
+        String name = peer.getMetadata().getName();
+        if (spec == null) {
+            return new Verdict(Optional.empty(), "InvalidSpec", "spec is missing");
+        }
+        ClusterId id;
+        try {
+            id = ClusterId.of(spec.clusterId());
+        } catch (InvalidFieldException e) {
+            return new Verdict(Optional.empty(), "InvalidClusterId",
+                    "invalid spec.clusterId '" + spec.clusterId() + "': " + e.reason());
+        }
+        if (!id.value().equals(name)) {
+            return new Verdict(Optional.empty(), "InvalidClusterId", "spec.clusterId '" + spec.clusterId()
+                    + "' is not the ClusterPeer's name '" + name + "': name the ClusterPeer after the peer's cluster id");
+        }
+        if (id.equals(port.self())) {
+            return new Verdict(Optional.empty(), "SelfPeer", "spec.clusterId '" + id
+                    + "' is this very cluster: a cluster does not peer with itself; delete this ClusterPeer");
+        }
+        Optional<String> badAddress = addressProblem(spec.addresses());
+        if (badAddress.isPresent()) {
+            return new Verdict(Optional.empty(), "InvalidAddress", badAddress.get());
+        }
+        return caProblem(spec.caBundle())
+                .map(problem -> new Verdict(Optional.of(id), problem[0], problem[1]))
+                .orElseGet(() -> new Verdict(Optional.of(id), "Valid",
+                        "addresses and CA bundle checked; the CA bundle is the clusterset CA"));
+    }
+
+    /** The first address that is not {@code host:port} (port 1-65535), said with its field and value. */
+    static Optional<String> addressProblem(List<String> addresses) {
+        if (addresses == null || addresses.isEmpty()) {
+            return Optional.of("spec.addresses is empty: list the peer gateways' peering endpoints, host:port");
+        }
+        for (int i = 0; i < addresses.size(); i++) {
+            String address = addresses.get(i);
+            var match = address == null ? null : ADDRESS.matcher(address);
+            if (match == null || !match.matches()) {
+                return Optional.of("invalid spec.addresses[" + i + "] '" + address
+                        + "': not host:port ([v6]:port for IPv6)");
+            }
+            int portNumber = Integer.parseInt(match.group(3));
+            if (portNumber < 1 || portNumber > 65535) {
+                return Optional.of("invalid spec.addresses[" + i + "] '" + address + "': port " + portNumber
+                        + " is not within 1-65535");
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** {reason, message} when the CA bundle is missing, unreadable or not the clusterset CA. */
+    private Optional<String[]> caProblem(ClusterPeerSpec.CaBundleRef bundle) {
+        if (bundle == null || (bundle.secretRef() == null) == (bundle.configMapRef() == null)) {
+            return Optional.of(new String[]{"InvalidCaBundle",
+                    "spec.caBundle: set exactly one of caBundle.secretRef and caBundle.configMapRef"});
+        }
+        boolean secret = bundle.secretRef() != null;
+        ClusterPeerSpec.KeyRef ref = secret ? bundle.secretRef() : bundle.configMapRef();
+        String field = secret ? "spec.caBundle.secretRef" : "spec.caBundle.configMapRef";
+        String key = Objects.requireNonNullElse(ref.key(), DEFAULT_CA_KEY);
+        String where = (secret ? "Secret " : "ConfigMap ") + ref.namespace() + "/" + ref.name();
+        String pem;
+        try {
+            if (secret) {
+                Secret found = client.secrets().inNamespace(ref.namespace()).withName(ref.name()).get();
+                String data = found == null || found.getData() == null ? null : found.getData().get(key);
+                pem = data == null ? null : new String(Base64.getMimeDecoder().decode(data), StandardCharsets.UTF_8);
+                if (found == null) {
+                    return Optional.of(new String[]{"CaBundleNotFound", field + ": " + where + " does not exist"});
+                }
+            } else {
+                ConfigMap found = client.configMaps().inNamespace(ref.namespace()).withName(ref.name()).get();
+                pem = found == null || found.getData() == null ? null : found.getData().get(key);
+                if (found == null) {
+                    return Optional.of(new String[]{"CaBundleNotFound", field + ": " + where + " does not exist"});
+                }
+            }
+        } catch (KubernetesClientException e) {
+            return Optional.of(new String[]{"CaBundleNotFound", field + ": " + where + " cannot be read: "
+                    + e.getMessage()});
+        }
+        if (pem == null) {
+            return Optional.of(new String[]{"CaBundleNotFound", field + ".key: " + where + " has no key '" + key + "'"});
+        }
+        byte[] theirs;
+        try {
+            theirs = firstCertificate(pem);
+        } catch (CertificateException e) {
+            return Optional.of(new String[]{"CaBundleInvalid", field + ".key: '" + key + "' of " + where
+                    + " is not a PEM certificate: " + e.getMessage()});
+        }
+        Optional<String> ours = port.clustersetCa();
+        if (ours.isEmpty()) {
+            return Optional.of(new String[]{"CaMismatch", "this gateway has no clusterset CA certificate (ca.crt in "
+                    + "its tls dir) to compare '" + key + "' of " + where + " with"});
+        }
+        try {
+            if (!java.util.Arrays.equals(theirs, firstCertificate(ours.get()))) {
+                return Optional.of(new String[]{"CaMismatch", "'" + key + "' of " + where + " (" + field
+                        + ") is not the clusterset CA this gateway trusts: peering trusts the clusterset CA only, "
+                        + "so links to a peer whose certificate is from this CA will fail the TLS check"});
+            }
+        } catch (CertificateException e) {
+            return Optional.of(new String[]{"CaMismatch", "this gateway's clusterset CA cannot be read: " + e.getMessage()});
+        }
+        return Optional.empty();
+    }
+
+    private static byte[] firstCertificate(String pem) throws CertificateException {
+        var certificates = CertificateFactory.getInstance("X.509")
+                .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+        if (certificates.isEmpty()) {
+            throw new CertificateException("no certificate in it");
+        }
+        return certificates.iterator().next().getEncoded();
+    }
+
+    private void writeStatus(ClusterPeer peer, Verdict verdict) {
+        String name = peer.getMetadata().getName();
+        ClusterPeerStatus old = peer.getStatus();
+        long generation = Objects.requireNonNullElse(peer.getMetadata().getGeneration(), 0L);
+        List<Condition> conditions = new ArrayList<>();
+        conditions.add(condition(old, generation, VALID, verdict.valid() ? "True" : "False", verdict.reason(),
+                verdict.message()));
+        Optional<PeerPort.LinkReport> link = verdict.peer()
+                .flatMap(id -> port.linkOf(id, peer.getSpec().addresses()));
+        if (verdict.peer().isEmpty()) {
+            conditions.add(condition(old, generation, LINKED, "False", "NotDialled",
+                    "not dialled: the spec is refused, see the Valid condition"));
+        } else if (link.isEmpty()) {
+            conditions.add(condition(old, generation, LINKED, "False", "Connecting", "no link yet"));
+        } else {
+            PeerPort.LinkReport report = link.get();
+            conditions.add(condition(old, generation, LINKED, report.state().equals("Up") ? "True" : "False",
+                    report.state(), report.detail()));
+        }
+        String state = verdict.peer().isEmpty() ? null : link.map(PeerPort.LinkReport::state).orElse("Connecting");
+        ClusterPeerStatus next = new ClusterPeerStatus(conditions, generation, state,
+                link.flatMap(PeerPort.LinkReport::rtt).map(Duration::toMillis).orElse(null),
+                link.flatMap(PeerPort.LinkReport::lastSeen).map(at -> DateTimeFormatter.ISO_INSTANT
+                        .format(at.truncatedTo(ChronoUnit.SECONDS))).orElse(null));
+        Instant now = clock.instant();
+        boolean stale = lastWritten.getOrDefault(name, Instant.MIN).plus(refreshInterval).isBefore(now);
+        if (sameConditionsAndState(old, next) && !stale) {
+            return;
+        }
+        if (sameConditionsAndState(old, next) && Objects.equals(old.rttMillis(), next.rttMillis())
+                && Objects.equals(old.lastSeen(), next.lastSeen())) {
+            lastWritten.put(name, now);
+            return;
+        }
+        ClusterPeer updated = new ClusterPeer();
+        updated.setMetadata(new ObjectMetaBuilder().withName(name)
+                .withResourceVersion(peer.getMetadata().getResourceVersion()).build());
+        updated.setSpec(peer.getSpec());
+        updated.setStatus(next);
+        try {
+            client.resources(ClusterPeer.class).resource(updated).updateStatus();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 409) { // changed meanwhile: its update event brings it back
+                log.debug("ClusterPeer {}: status not written, the object changed meanwhile", name);
+                return;
+            }
+            throw e;
+        }
+        lastWritten.put(name, now);
+        if (!sameConditionsAndState(old, next)) {
+            log.info("ClusterPeer {}: Valid={} {}, Linked={} {} {}", name, conditions.get(0).getStatus(),
+                    conditions.get(0).getReason(), conditions.get(1).getStatus(), conditions.get(1).getReason(),
+                    conditions.get(1).getMessage());
+        }
+    }
+
+    private Condition condition(ClusterPeerStatus old, long generation, String type, String status, String reason,
+                                String message) {
+        String since = previous(old, type).filter(c -> status.equals(c.getStatus())).map(Condition::getLastTransitionTime)
+                .orElse(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)));
+        return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
+                .withObservedGeneration(generation).withLastTransitionTime(since).build();
+    }
+
+    private static Optional<Condition> previous(ClusterPeerStatus old, String type) {
+        return old == null || old.conditions() == null ? Optional.empty()
+                : old.conditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+    }
+
+    private static boolean sameConditionsAndState(ClusterPeerStatus old, ClusterPeerStatus next) {
+        return old != null && Objects.equals(withoutTimes(old.conditions()), withoutTimes(next.conditions()))
+                && Objects.equals(old.observedGeneration(), next.observedGeneration())
+                && Objects.equals(old.linkState(), next.linkState());
+    }
+
+    private static List<Condition> withoutTimes(List<Condition> conditions) {
+        return conditions == null ? null : conditions.stream()
+                .map(c -> new ConditionBuilder(c).withLastTransitionTime(null).build()).toList();
+    }
+
+    @Override
+    public void close() {
+        if (informer != null) {
+            informer.close();
+        }
+        worker.shutdownNow();
+    }
+}
