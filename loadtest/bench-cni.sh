@@ -67,7 +67,7 @@ isthmus {
 CONF
   "$root/isthmus" gateway --config "$scratch/gateway.conf" > "$scratch/gateway.log" 2>&1 &
   gateway_pid=$!
-  trap 'kill $gateway_pid 2>/dev/null; wait $gateway_pid 2>/dev/null; rm -rf "$scratch"' EXIT
+  trap 'status=$?; kill $gateway_pid 2>/dev/null; wait $gateway_pid 2>/dev/null; rm -rf "$scratch"; exit $status' EXIT
   for _ in $(seq 1 120); do
     curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 0.5
