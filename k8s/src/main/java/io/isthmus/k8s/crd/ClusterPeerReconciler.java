@@ -76,11 +76,8 @@ public final class ClusterPeerReconciler implements AutoCloseable {
         this.port = port;
         this.refreshInterval = refreshInterval;
         this.clock = clock;
-        this.worker = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "isthmus-clusterpeer-reconciler");
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.worker = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("isthmus-clusterpeer-reconciler").factory());
     }
 
     /**

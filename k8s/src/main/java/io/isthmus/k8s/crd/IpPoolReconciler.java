@@ -63,11 +63,8 @@ public final class IpPoolReconciler implements AutoCloseable {
         this.port = port;
         this.callTimeout = callTimeout;
         this.clock = clock;
-        this.worker = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "isthmus-ippool-reconciler");
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.worker = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("isthmus-ippool-reconciler").factory());
     }
 
     /**
