@@ -65,6 +65,19 @@ final class StatusCommand implements Callable<Integer> {
                 .append(" (version ").append(status.path("exports").path("version").asLong()).append(")\n");
         out.append("imports    ").append(status.path("imports").path("count").asLong()).append(" services from ")
                 .append(status.path("imports").path("clusters").size()).append(" clusters\n");
+        JsonNode kubernetes = status.path("kubernetes");
+        if (!kubernetes.isMissingNode()) {
+            out.append("kubernetes ").append(kubernetes.path("apiServer").asText())
+                    .append(kubernetes.path("synced").asBoolean() ? "  synced" : "  NOT synced")
+                    .append(kubernetes.path("watching").asBoolean() ? ", watching" : ", watches down")
+                    .append("  ServiceExports ").append(kubernetes.path("serviceExports").asInt())
+                    .append(" (offered ").append(kubernetes.path("offered").asInt())
+                    .append(")  ServiceImports ").append(kubernetes.path("serviceImports").asInt());
+            if (!kubernetes.path("lastError").isNull() && !kubernetes.path("lastError").asText().isEmpty()) {
+                out.append("  last error: ").append(kubernetes.path("lastError").asText());
+            }
+            out.append('\n');
+        }
         out.append(io.isthmus.gateway.tunnel.TunnelStatus.text(status.path("tunnel"))).append('\n');
         Table peers = new Table("PEER LINK", "CLUSTER", "DIRECTION", "STATE", "FOR", "RTT", "LAST SYNC",
                 "THEIR VERSION", "SENT/ACKED", "DETAIL");

@@ -211,6 +211,13 @@ class KubernetesMcsAcrossClustersTest {
 
         String status = get(east, "/api/v1/status").body();
         assertTrue(status.contains("\"kubernetes\"") && status.contains("\"offered\" : 1"), status);
+        java.io.StringWriter table = new java.io.StringWriter();
+        int exit = io.isthmus.gateway.cli.IsthmusCli.run(new java.io.PrintWriter(table, true),
+                new java.io.PrintWriter(new java.io.StringWriter(), true),
+                "status", "--admin", "http://127.0.0.1:" + east.adminAddress().getPort());
+        assertEquals(0, exit, table.toString());
+        assertTrue(table.toString().contains("kubernetes " + eastApi.url()) && table.toString().contains("  synced")
+                && table.toString().contains("ServiceExports 1 (offered 1)"), table.toString());
     }
 
     @Test
