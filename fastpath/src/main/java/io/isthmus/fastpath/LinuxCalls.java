@@ -116,27 +116,27 @@ final class LinuxCalls {
                 SymbolLookup libc = linker.defaultLookup();
                 Linker.Option errno = Linker.Option.captureCallState("errno");
                 // open and ioctl are variadic in C: the arguments after the fixed ones go as variadic ones.
-                open = downcall(linker, libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+                open = Syscalls.downcall(linker, libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
                         errno);
-                read = downcall(linker, libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                read = Syscalls.downcall(linker, libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG),
                         errno);
-                write = downcall(linker, libc, "write",
+                write = Syscalls.downcall(linker, libc, "write",
                         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
-                ioctlPointer = downcall(linker, libc, "ioctl",
+                ioctlPointer = Syscalls.downcall(linker, libc, "ioctl",
                         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
                         Linker.Option.firstVariadicArg(2), errno);
-                ioctlValue = downcall(linker, libc, "ioctl",
+                ioctlValue = Syscalls.downcall(linker, libc, "ioctl",
                         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
                         Linker.Option.firstVariadicArg(2), errno);
-                poll = downcall(linker, libc, "poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT),
+                poll = Syscalls.downcall(linker, libc, "poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT),
                         errno);
-                eventfd = downcall(linker, libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+                eventfd = Syscalls.downcall(linker, libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
                         errno);
-                setns = downcall(linker, libc, "setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), errno);
-                sendto = downcall(linker, libc, "sendto",
+                setns = Syscalls.downcall(linker, libc, "setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), errno);
+                sendto = Syscalls.downcall(linker, libc, "sendto",
                         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT),
                         errno);
-                recv = downcall(linker, libc, "recv",
+                recv = Syscalls.downcall(linker, libc, "recv",
                         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), errno);
             } catch (IllegalCallerException e) {
                 unavailable = "native access is not enabled: add --enable-native-access=ALL-UNNAMED to the java"
@@ -171,13 +171,6 @@ final class LinuxCalls {
         if (UNAVAILABLE != null) {
             throw new UnsupportedOperationException(what + " is not available: " + UNAVAILABLE);
         }
-    }
-
-    private static MethodHandle downcall(Linker linker, SymbolLookup libc, String name, FunctionDescriptor descriptor,
-                                         Linker.Option... options) {
-        MemorySegment symbol = libc.find(name).orElseThrow(() -> new UnsupportedOperationException(
-                "the C library has no '" + name + "' (too old a glibc, or not glibc/musl)"));
-        return linker.downcallHandle(symbol, descriptor, options);
     }
 
     /** {@code path} is a NUL-terminated string. */

@@ -189,7 +189,8 @@ final class Syscalls {
                 + ": add --enable-native-access=" + name + " to the java command line";
     }
 
-    private static MethodHandle downcall(Linker linker, SymbolLookup libc, String name, FunctionDescriptor descriptor,
+    /** A handle for libc's {@code name}; a missing symbol says which, and why it could be missing. */
+    static MethodHandle downcall(Linker linker, SymbolLookup libc, String name, FunctionDescriptor descriptor,
                                          Linker.Option... options) {
         MemorySegment symbol = libc.find(name).orElseThrow(() -> new UnsupportedOperationException(
                 "the C library has no '" + name + "' (too old a glibc, or not glibc/musl)"));
