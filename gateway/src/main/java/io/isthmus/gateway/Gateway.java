@@ -4,7 +4,9 @@ import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.dns.DnsConfig;
 import io.isthmus.dns.DnsServer;
+import io.isthmus.gateway.admin.AdminGuard;
 import io.isthmus.gateway.admin.AdminServer;
+import io.isthmus.gateway.admin.AdminTokens;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.api.ipam.OwnerKind;
@@ -242,7 +244,16 @@ public final class Gateway implements AutoCloseable {
                 tls::reloadIfChanged, system.executionContext());
         resources.add(reload::cancel);
 
-        AdminServer admin = AdminServer.start(system, this, metrics);
+        var adminAuth = config.adminAuth();
+        AdminServer admin = AdminServer.start(system, this, metrics,
+                new AdminGuard(adminAuth, new AdminTokens(adminAuth.tokensFile(), Clock.systemUTC()), metrics));
+        if (adminAuth.enabled()) {
+            log.info("admin API: callers need a token (hashed in {}; make one with `isthmus token create`)",
+                    adminAuth.tokensFile());
+        } else {
+            log.warn("admin API: authentication is OFF (isthmus.admin.auth.enabled = false): anyone who reaches {} "
+                    + "controls this cluster", config.admin());
+        }
         adminAddress = admin.address();
         resources.add(admin);
         joinReplicas(cluster);

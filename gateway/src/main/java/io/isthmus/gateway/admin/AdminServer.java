@@ -58,7 +58,7 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
         this.ipamRoutes = new io.isthmus.gateway.ipam.IpamRoutes(gateway.ipam(), gateway.addressPlan(), json);
     }
 
-    public static AdminServer start(ActorSystem<?> system, Gateway gateway, Metrics metrics) {
+    public static AdminServer start(ActorSystem<?> system, Gateway gateway, Metrics metrics, AdminGuard guard) {
         AdminServer server = new AdminServer(gateway, metrics);
         server.registerGauges();
         var listen = gateway.config().admin();
@@ -71,7 +71,16 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                     CompletionStage<HttpResponse>> both = request ->
                     request.getUri().path().startsWith("/" + io.isthmus.api.grpc.ipam.Ipam.name + "/")
                             ? grpc.apply(request) : json.apply(request);
-            server.binding = Http.get(system).newServerAt(listen.host(), listen.port()).bind(both)
+            var materializer = org.apache.pekko.stream.Materializer.matFromSystem(system);
+            org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
+                    CompletionStage<HttpResponse>> guarded = request -> guard.handle(request, materializer, r -> {
+                        try {
+                            return both.apply(r);
+                        } catch (Exception e) {
+                            return CompletableFuture.failedFuture(e);
+                        }
+                    });
+            server.binding = Http.get(system).newServerAt(listen.host(), listen.port()).bind(guarded)
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new InvalidFieldException("isthmus.admin.port", listen, "cannot listen there: " + rootMessage(e));

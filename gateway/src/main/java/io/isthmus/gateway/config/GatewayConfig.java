@@ -11,6 +11,7 @@ public record GatewayConfig(
         ClusterId clusterId,
         Path dataDir,
         HostPort admin,
+        io.isthmus.gateway.admin.AdminAuthSettings adminAuth,
         Peering peering,
         Dns dns,
         Replicas replicas,

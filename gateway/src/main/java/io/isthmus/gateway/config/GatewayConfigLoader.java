@@ -130,7 +130,8 @@ public final class GatewayConfigLoader {
             throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");
         }
         Path tlsDir = dataDir.resolve(tlsText).normalize();
-        return new GatewayConfig(clusterId, dataDir.normalize(), admin, peering, dns, replicas, tlsDir, journal(c, baseDir),
+        return new GatewayConfig(clusterId, dataDir.normalize(), admin,
+                io.isthmus.gateway.admin.AdminAuthSettings.read(c.getConfig("admin.auth"), dataDir.normalize()), peering, dns, replicas, tlsDir, journal(c, baseDir),
                 ipam(c, dataDir.normalize()), plan(c, clusterId),
                 io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c));
     }

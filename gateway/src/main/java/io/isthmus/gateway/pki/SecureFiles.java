@@ -17,7 +17,7 @@ import java.util.Set;
  * Writes PKI files so that a secret is never readable by others, not even for a moment (the mode is set when the
  * file is created), and so that a reader never sees half a file (write to a temporary file, then rename).
  */
-final class SecureFiles {
+public final class SecureFiles {
     static final Set<PosixFilePermission> OWNER_READ_WRITE = PosixFilePermissions.fromString("rw-------");
     static final Set<PosixFilePermission> PUBLIC_READ = PosixFilePermissions.fromString("rw-r--r--");
     static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY = PosixFilePermissions.fromString("rwx------");
@@ -30,7 +30,7 @@ final class SecureFiles {
     }
 
     /** Creates {@code dir} (owner-only, 0700) if it does not exist yet; an existing directory is left as it is. */
-    static void ensureDirectory(Path dir) {
+    public static void ensureDirectory(Path dir) {
         if (Files.isDirectory(dir)) {
             return;
         }
@@ -61,7 +61,7 @@ final class SecureFiles {
     }
 
     /** Replaces {@code target} (or creates it) atomically: readers see the old content or the new, never a mix. */
-    static void replace(Path target, byte[] content, boolean secret) {
+    public static void replace(Path target, byte[] content, boolean secret) {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = null;
         try {
