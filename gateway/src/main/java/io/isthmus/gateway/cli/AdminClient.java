@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.util.Optional;
 
 /** Talks to a running gateway's admin HTTP API, for the CLI commands and the demo. */
 final class AdminClient {
@@ -19,12 +20,19 @@ final class AdminClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final URI base;
+    private final Optional<String> token;
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade dance with a request body
             .connectTimeout(Duration.ofSeconds(3)).build();
 
-    AdminClient(String adminUrl) {
+    AdminClient(String adminUrl, Optional<String> token) {
         this.base = parse(adminUrl);
+        this.token = token;
+    }
+
+    /** A client that sends no token: for a gateway with auth off (the demo) and the open probes. */
+    static AdminClient anonymous(String adminUrl) {
+        return new AdminClient(adminUrl, Optional.empty());
     }
 
     record Reply(int status, String body) {
@@ -75,9 +83,13 @@ final class AdminClient {
     }
 
     Reply post(String path, JsonNode body) {
+        return post(path, "application/json", body.toString());
+    }
+
+    Reply post(String path, String contentType, String body) {
         return send(HttpRequest.newBuilder(base.resolve(path))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
     }
 
     Reply delete(String path) {
@@ -85,9 +97,16 @@ final class AdminClient {
     }
 
     private Reply send(HttpRequest.Builder request) {
+        token.ifPresent(t -> request.header("Authorization", "Bearer " + t));
         try {
             HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(15)).build(),
                     HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() == 401) {
+                throw new CliException("the gateway at " + base + " wants a token" + (token.isPresent()
+                        ? " and did not take the one given (revoked, expired or for another gateway)" : "")
+                        + ": give one with --token, $" + AdminCredentials.TOKEN_ENV + " or a credentials file"
+                        + " (an admin makes one with `isthmus token create`)");
+            }
             return new Reply(response.statusCode(), response.body());
         } catch (ConnectException e) {
             throw new CliException("cannot reach the gateway's admin API at " + base

@@ -72,6 +72,8 @@ final class DemoCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Instant started = Instant.now();
+        out.println("demo: the three gateways' admin APIs take calls WITHOUT a token (auth off), on 127.0.0.1 only;"
+                + " a real gateway needs one (isthmus token create)");
         List<GatewayProcess> gateways = new ArrayList<>();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread stopAll = new Thread(() -> {
@@ -117,7 +119,7 @@ final class DemoCommand implements Callable<Integer> {
             out.println("Peering:");
             Table peering = new Table("CLUSTER", "PEER", "STATE", "EXPORTS", "IMPORTS");
             for (int i = 0; i < CLUSTERS.size(); i++) {
-                JsonNode status = new AdminClient("http://127.0.0.1:" + adminPort(i)).get("api/v1/status").json();
+                JsonNode status = AdminClient.anonymous("http://127.0.0.1:" + adminPort(i)).get("api/v1/status").json();
                 for (JsonNode peer : status.path("peers")) {
                     if ("outbound".equals(peer.path("direction").asText())) {
                         peering.row(CLUSTERS.get(i), peer.path("cluster").asText("?") + " (" + peer.path("address").asText() + ")",
@@ -164,8 +166,8 @@ final class DemoCommand implements Callable<Integer> {
             out.println("Tunnel: skipped, " + tunnelUnavailable.orElse("not prepared"));
             return;
         }
-        JsonNode segments = IpamCommand.send(new AdminClient("http://127.0.0.1:" + adminPort(0)).get("api/v1/ipam/segments"));
-        tunnel.show(out, segments, cluster -> new AdminClient("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(cluster)))
+        JsonNode segments = IpamCommand.send(AdminClient.anonymous("http://127.0.0.1:" + adminPort(0)).get("api/v1/ipam/segments"));
+        tunnel.show(out, segments, cluster -> AdminClient.anonymous("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(cluster)))
                 .get("api/v1/status").json(), SAMPLES.get(0).get(5));
     }
 
@@ -215,7 +217,8 @@ final class DemoCommand implements Callable<Integer> {
                 isthmus {
                   cluster-id = "%s"
                   data-dir = "."
-                  admin { host = "127.0.0.1", port = %d }
+                  # A demo on loopback: the admin API takes calls without a token (said when the demo starts).
+                  admin { host = "127.0.0.1", port = %d, auth.enabled = off }
                   peering { host = "127.0.0.1", port = %d, peers = [%s] }
                   dns { host = "127.0.0.1", port = %d }
                   replicas { host = "127.0.0.1", port = %d }
@@ -254,7 +257,7 @@ final class DemoCommand implements Callable<Integer> {
      */
     private void showAddressPlan(PrintWriter out) {
         for (int i = 0; i < CLUSTERS.size(); i++) {
-            AdminClient admin = new AdminClient("http://127.0.0.1:" + adminPort(i));
+            AdminClient admin = AdminClient.anonymous("http://127.0.0.1:" + adminPort(i));
             JsonNode plan = IpamCommand.send(admin.get("api/v1/ipam/segments"));
             boolean holdsPod = false;
             for (JsonNode segment : plan.path("segments")) {
@@ -265,7 +268,7 @@ final class DemoCommand implements Callable<Integer> {
                 IpamCommand.send(admin.post("api/v1/ipam/segments", JSON.createObjectNode().put("kind", "pod")));
             }
         }
-        AdminClient east = new AdminClient("http://127.0.0.1:" + adminPort(0));
+        AdminClient east = AdminClient.anonymous("http://127.0.0.1:" + adminPort(0));
         JsonNode plan = IpamCommand.send(east.get("api/v1/ipam/segments"));
         out.println("Address plan (segments held once a majority of the clusterset agreed), as east knows it:");
         IpamCommand.printSegments(out, plan);
@@ -320,7 +323,7 @@ final class DemoCommand implements Callable<Integer> {
             body.put("namespace", sample.get(1)).put("name", sample.get(2)).put("type", sample.get(3));
             List.of(sample.get(4).split(",")).forEach(body.putArray("ports")::add);
             List.of(sample.get(5).split(",")).forEach(body.putArray("ips")::add);
-            AdminClient.Reply reply = new AdminClient("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(sample.get(0))))
+            AdminClient.Reply reply = AdminClient.anonymous("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(sample.get(0))))
                     .post("api/v1/exports", body);
             if (!reply.ok()) {
                 throw new CliException("exporting " + sample.get(1) + "/" + sample.get(2) + " from " + sample.get(0)

@@ -16,9 +16,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -131,26 +128,36 @@ final class MeshCommand implements Runnable {
                 description = "A running gateway to give the new CRL to at once; repeat for several.")
         List<String> admins = new ArrayList<>();
 
+        @Option(names = "--token", paramLabel = "TOKEN",
+                description = "An admin token for those gateways (default: $ISTHMUS_TOKEN, else each one's entry in "
+                        + "the credentials file).")
+        String token;
+
+        @Option(names = "--credentials", paramLabel = "FILE", description = "The credentials file.")
+        Path credentials;
+
         @Override
-        public Integer call() throws Exception {
+        public Integer call() {
             ClusterId id = cluster.id();
             SignedCrl crl = pki(() -> ClustersetCa.load(ca.dir).revoke(id));
             PrintWriter out = spec.commandLine().getOut();
             out.println("revoked cluster " + id + ": CRL number " + crl.number() + " (" + crl.revokedSerials().size()
                     + " revoked certificates) in " + ca.dir.resolve("ca.crl"));
             List<String> failed = new ArrayList<>();
-            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(Duration.ofSeconds(3)).build();
             for (String admin : admins) {
-                AdminClient client = new AdminClient(admin);
-                HttpResponse<String> reply = http.send(HttpRequest.newBuilder(client.base().resolve("api/v1/mesh/crl"))
-                        .timeout(Duration.ofSeconds(10))
-                        .header("Content-Type", "application/pkix-crl")
-                        .POST(HttpRequest.BodyPublishers.ofString(crl.pem())).build(), HttpResponse.BodyHandlers.ofString());
-                if (reply.statusCode() / 100 == 2) {
+                AdminClient client = AdminCredentials.resolve(admin, token, credentials, null, System.getenv(),
+                        Path.of(System.getProperty("user.home"))).client();
+                AdminClient.Reply reply;
+                try {
+                    reply = client.post("api/v1/mesh/crl", "application/pkix-crl", crl.pem());
+                } catch (CliException e) {
+                    failed.add(admin + ": " + e.getMessage());
+                    continue;
+                }
+                if (reply.ok()) {
                     out.println("  " + admin + ": took it");
                 } else {
-                    failed.add(admin + ": " + reply.body().strip());
+                    failed.add(admin + ": " + reply.error());
                 }
             }
             if (!failed.isEmpty()) {
