@@ -58,6 +58,7 @@ isthmus {
   cluster-id = bench
   data-dir = "data"
   admin.port = $port
+  admin.auth.enabled = off  # a benchmark on loopback; auth costs are not what it measures
   peering.port = $((port + 1))
   dns.port = $((port + 2))
   replicas.port = $((port + 3))

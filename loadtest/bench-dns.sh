@@ -129,6 +129,7 @@ isthmus {
   cluster-id = "bench"
   data-dir = "$work/gateway/data"
   admin.port = $admin_port
+  admin.auth.enabled = off  # a benchmark on loopback; auth costs are not what it measures
   peering.port = $peering_port
   dns.port = $gw_dns_port
   replicas.port = $replicas_port

@@ -95,6 +95,7 @@ isthmus {
   cluster-id = "$n"
   data-dir = "$work/$n/data"
   admin.port = ${admin_port[$n]}
+  admin.auth.enabled = off  # a benchmark on loopback; auth costs are not what it measures
   dns.port = ${dns_port[$n]}
   replicas.port = ${replicas_port[$n]}
   peering {

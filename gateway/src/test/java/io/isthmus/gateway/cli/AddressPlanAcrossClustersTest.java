@@ -55,6 +55,7 @@ class AddressPlanAcrossClustersTest {
                       cluster-id = %s
                       data-dir = "%s"
                       admin.port = %d
+                      admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                       peering { port = %d, peers = [%s], reconnect-max-backoff = 1s }
                       dns.port = %d
                       replicas.port = %d

@@ -43,6 +43,7 @@ class CertificateRotationUnderTrafficTest {
                       cluster-id = %s
                       data-dir = "%s"
                       admin.port = %d
+                      admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                       peering { port = %d, peers = ["127.0.0.1:%d"], reconnect-max-backoff = 1s }
                       dns.port = %d
                       replicas.port = %d

@@ -52,6 +52,7 @@ class IpamCrashTest {
                   cluster-id = east
                   data-dir = "data"
                   admin.port = %d
+                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                   peering.port = %d
                   dns.port = %d
                   replicas.port = %d

@@ -122,6 +122,7 @@ final class IpamFailoverRun implements AutoCloseable {
                       cluster-id = %s
                       data-dir = "data"
                       admin.port = %d
+                      admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                       peering.port = %d
                       dns.port = %d
                       replicas { port = %d, seed-nodes = ["pekko://isthmus@127.0.0.1:%d"], name = %s }
@@ -150,7 +151,7 @@ final class IpamFailoverRun implements AutoCloseable {
     }
 
     private void createPools() throws Exception {
-        AdminClient admin = new AdminClient(adminUrl(0));
+        AdminClient admin = AdminClient.anonymous(adminUrl(0));
         AdminClient.Reply claim = admin.post("api/v1/ipam/segments", JSON.readTree("{\"kind\": \"pod\", \"cidr\": \"10.128.0.0/16\"}"));
         if (!claim.ok()) {
             throw new AssertionError("claim of 10.128.0.0/16: " + claim);
@@ -188,7 +189,7 @@ final class IpamFailoverRun implements AutoCloseable {
         String deadAddress = "pekko://isthmus@127.0.0.1:" + replicaPort(dead);
         List<Boolean> onDead = new ArrayList<>();
         for (int p = 0; p < options.pools(); p++) {
-            AdminClient.Reply where = new AdminClient(adminUrl(survivor)).get("api/v1/ipam/pools/" + pool(p) + "/replica");
+            AdminClient.Reply where = AdminClient.anonymous(adminUrl(survivor)).get("api/v1/ipam/pools/" + pool(p) + "/replica");
             if (!where.ok()) {
                 throw new AssertionError("where does " + pool(p) + " run: " + where);
             }
@@ -251,7 +252,7 @@ final class IpamFailoverRun implements AutoCloseable {
                 }
             }
         }
-        AdminClient admin = new AdminClient(adminUrl(via));
+        AdminClient admin = AdminClient.anonymous(adminUrl(via));
         for (int p = 0; p < options.pools(); p++) {
             AdminClient.Reply reply = admin.get("api/v1/ipam/pools/" + pool(p) + "/leases");
             if (!reply.ok()) {
@@ -310,7 +311,7 @@ final class IpamFailoverRun implements AutoCloseable {
     }
 
     private JsonNode status(int i) throws Exception {
-        return JSON.readTree(new AdminClient(adminUrl(i)).get("api/v1/status").body());
+        return JSON.readTree(AdminClient.anonymous(adminUrl(i)).get("api/v1/status").body());
     }
 
     private long upMembers(int i) throws Exception {

@@ -78,6 +78,7 @@ class ReplicaFailoverTest {
                   cluster-id = %s
                   data-dir = "data"
                   admin.port = %d
+                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                   peering { port = %d, peers = ["127.0.0.1:%d", "127.0.0.1:%d"], reconnect-max-backoff = 1s }
                   dns.port = %d
                   replicas { port = %d, seed-nodes = ["pekko://isthmus@127.0.0.1:%d"], name = %s }
@@ -129,7 +130,7 @@ class ReplicaFailoverTest {
     }
 
     private JsonNode status(int i) throws Exception {
-        return JSON.readTree(new AdminClient(adminUrl(i)).get("api/v1/status").body());
+        return JSON.readTree(AdminClient.anonymous(adminUrl(i)).get("api/v1/status").body());
     }
 
     /** The Pekko member statuses replica {@code i} sees, by address. */
@@ -291,7 +292,7 @@ class ReplicaFailoverTest {
 
     private Map<String, String> services(int at, String cluster, String namespace) throws Exception {
         Map<String, String> served = new TreeMap<>();
-        for (JsonNode service : JSON.readTree(new AdminClient(adminUrl(at)).get("api/v1/imports").body())) {
+        for (JsonNode service : JSON.readTree(AdminClient.anonymous(adminUrl(at)).get("api/v1/imports").body())) {
             if (!service.path("namespace").asText().equals(namespace)) {
                 continue;
             }

@@ -25,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Three gateways, each its own JVM process on loopback, peered with each other: what a user of three clusters sees.
- * The tests run in order and share the processes (starting JVMs is the slow part on two cores).
+ * The tests run in order and share the processes (starting JVMs is the slow part on two cores). Admin auth is on,
+ * as it is by default: each gateway gets a token made with `isthmus token create`, and the CLI finds them in a
+ * credentials file by the --admin URL, as a user's ~/.config/isthmus/credentials would give them.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -37,6 +39,8 @@ class ThreeClusterProcessesTest {
     private TestPki pki;
 
     private int base;
+    private final List<String> tokens = new ArrayList<>();
+    private Path credentials;
     private final List<GatewayProcess> gateways = new ArrayList<>(List.of());
 
     @BeforeAll
@@ -50,6 +54,10 @@ class ThreeClusterProcessesTest {
         for (int i = 0; i < CLUSTERS.size(); i++) {
             gateways.add(start(i));
         }
+        credentials = dir.resolve("credentials");
+        Files.writeString(credentials, IntStream.range(0, CLUSTERS.size())
+                .mapToObj(i -> "gateways." + CLUSTERS.get(i) + " { admin = \"" + adminUrl(i) + "\", token = \""
+                        + tokens.get(i) + "\" }\n").collect(Collectors.joining()));
         for (GatewayProcess gateway : gateways) {
             gateway.awaitReady(Duration.ofSeconds(90));
         }
@@ -76,6 +84,9 @@ class ThreeClusterProcessesTest {
                   replicas.port = %d
                 }
                 """.formatted(CLUSTERS.get(i), admin(i), base + 10 * i + 1, peers, dns(i), base + 10 * i + 3));
+        Cli token = Cli.run("token", "create", "--config", config.toString(), "--role", "admin", "--user", "test");
+        assertEquals(0, token.exitCode(), token::toString);
+        tokens.add(token.out().strip());
         return GatewayProcess.start(CLUSTERS.get(i), config, admin(i), home.resolve("gateway.log"),
                 List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     }
@@ -92,10 +103,21 @@ class ThreeClusterProcessesTest {
         return "http://127.0.0.1:" + admin(i);
     }
 
+    /** The CLI as a user with the credentials file runs it. */
+    private Cli cli(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--credentials", credentials.toString()));
+        return Cli.run(all.toArray(String[]::new));
+    }
+
+    private AdminClient client(int i) {
+        return new AdminClient(adminUrl(i), java.util.Optional.of(tokens.get(i)));
+    }
+
     @Test
     @Order(1)
     void exportInOneClusterIsAnsweredByTheDnsOfTheOtherTwo() throws Exception {
-        Cli export = Cli.run("export", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart",
+        Cli export = cli("export", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart",
                 "--port", "http:80/TCP", "--ip", "10.96.0.10");
         assertEquals(0, export.exitCode(), export::toString);
 
@@ -116,9 +138,9 @@ class ThreeClusterProcessesTest {
     @Test
     @Order(2)
     void servicesExportedByTwoClustersAnswerWithBothAddresses() throws Exception {
-        assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "shop", "--name", "catalog",
+        assertEquals(0, cli("export", "--admin", adminUrl(1), "--namespace", "shop", "--name", "catalog",
                 "--port", "80/TCP", "--ip", "10.97.0.11").exitCode());
-        assertEquals(0, Cli.run("export", "--admin", adminUrl(2), "--namespace", "shop", "--name", "catalog",
+        assertEquals(0, cli("export", "--admin", adminUrl(2), "--namespace", "shop", "--name", "catalog",
                 "--port", "80/TCP", "--ip", "10.98.0.11").exitCode());
         for (int i = 0; i < CLUSTERS.size(); i++) {
             Dns.awaitA(dns(i), "catalog.shop.svc.clusterset.local",
@@ -129,12 +151,12 @@ class ThreeClusterProcessesTest {
     @Test
     @Order(3)
     void unexportDisappearsEverywhere() throws Exception {
-        Cli unexport = Cli.run("unexport", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart");
+        Cli unexport = cli("unexport", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart");
         assertEquals(0, unexport.exitCode(), unexport::toString);
         for (int i = 0; i < CLUSTERS.size(); i++) {
             Dns.awaitA(dns(i), "cart.shop.svc.clusterset.local", a -> a.rcode() == Rcode.NXDOMAIN, SYNC);
         }
-        Cli again = Cli.run("unexport", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart");
+        Cli again = cli("unexport", "--admin", adminUrl(0), "--namespace", "shop", "--name", "cart");
         assertEquals(1, again.exitCode(), again::toString);
         assertTrue(again.err().contains("no export shop/cart in cluster east"), again::toString);
     }
@@ -142,7 +164,7 @@ class ThreeClusterProcessesTest {
     @Test
     @Order(4)
     void statusShowsEveryPeerUpWithExportsAndImports() throws Exception {
-        Cli status = Cli.run("status", "--admin", adminUrl(0));
+        Cli status = cli("status", "--admin", adminUrl(0));
         assertEquals(0, status.exitCode(), status::toString);
         assertTrue(status.out().startsWith("cluster east  ready"), status.out());
         assertTrue(status.out().contains("west"), status.out());
@@ -155,7 +177,7 @@ class ThreeClusterProcessesTest {
         long measuredAndAcked = 0;
         long deadline = System.nanoTime() + SYNC.toNanos();
         while (System.nanoTime() < deadline && (outboundUp != 2 || measuredAndAcked != 2)) {
-            Cli json = Cli.run("status", "--admin", adminUrl(0), "--json");
+            Cli json = cli("status", "--admin", adminUrl(0), "--json");
             root = new ObjectMapper().readTree(json.out());
             outboundUp = 0;
             measuredAndAcked = 0;
@@ -177,7 +199,7 @@ class ThreeClusterProcessesTest {
         assertTrue(root.path("dns").path("udpPath").asText().startsWith("recvmmsg"), root.path("dns").toString());
         // After the first full snapshot, changes travel as deltas.
         String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create(adminUrl(1) + "/metrics")).build(),
+                java.net.URI.create(adminUrl(1) + "/metrics")).header("Authorization", "Bearer " + tokens.get(1)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(metrics.lines().anyMatch(l -> l.startsWith("isthmus_peering_messages_received_total{kind=\"export_delta\"}")
                 && !l.endsWith(" 0")), metrics);
@@ -189,11 +211,11 @@ class ThreeClusterProcessesTest {
     @Test
     @Order(5)
     void gatewayKilledWithSigkillIsWithdrawnAfterTheTtlThenRecoversItsExportsFromTheJournalAndResyncs() throws Exception {
-        assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres",
+        assertEquals(0, cli("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres",
                 "--type", "Headless", "--port", "5432/TCP", "--ip", "10.244.1.5", "--ip", "10.244.1.6").exitCode());
         Dns.awaitA(dns(0), "postgres.data.svc.clusterset.local", a -> a.addresses().size() == 2, SYNC);
         // Acknowledged means stored: killed at once after the CLI returns, west must still have this one.
-        assertEquals(0, Cli.run("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "redis",
+        assertEquals(0, cli("export", "--admin", adminUrl(1), "--namespace", "data", "--name", "redis",
                 "--port", "6379/TCP", "--ip", "10.97.0.79").exitCode());
 
         gateways.get(1).kill();
@@ -214,11 +236,11 @@ class ThreeClusterProcessesTest {
         Dns.awaitA(dns(0), "redis.data.svc.clusterset.local", a -> a.addresses().equals(List.of("10.97.0.79")), SYNC);
         Dns.awaitA(dns(2), "catalog.shop.svc.clusterset.local",
                 a -> a.addresses().equals(List.of("10.97.0.11", "10.98.0.11")), SYNC);
-        JsonNode exports = new ObjectMapper().readTree(new AdminClient(adminUrl(1)).get("api/v1/exports").body());
+        JsonNode exports = new ObjectMapper().readTree(client(1).get("api/v1/exports").body());
         assertEquals(3, exports.size(), exports.toPrettyString());
 
         // Re-synced both ways: a change made after the restart reaches the others, and west has their exports again.
-        assertEquals(0, Cli.run("unexport", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres").exitCode());
+        assertEquals(0, cli("unexport", "--admin", adminUrl(1), "--namespace", "data", "--name", "postgres").exitCode());
         Dns.awaitA(dns(2), "postgres.data.svc.clusterset.local", a -> a.rcode() == Rcode.NXDOMAIN, SYNC);
         Dns.awaitA(dns(1), "catalog.shop.svc.clusterset.local",
                 a -> a.addresses().equals(List.of("10.97.0.11", "10.98.0.11")), SYNC);
@@ -227,10 +249,10 @@ class ThreeClusterProcessesTest {
     @Test
     @Order(6)
     void conflictingExportsAreReportedOnEveryExportInvolvedAndTheOldestWins() throws Exception {
-        assertEquals(0, Cli.run("export", "--admin", adminUrl(0), "--namespace", "shop", "--name", "search",
+        assertEquals(0, cli("export", "--admin", adminUrl(0), "--namespace", "shop", "--name", "search",
                 "--port", "http:80/TCP", "--ip", "10.96.0.40").exitCode());
         Dns.awaitA(dns(2), "search.shop.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.40")), SYNC);
-        assertEquals(0, Cli.run("export", "--admin", adminUrl(2), "--namespace", "shop", "--name", "search",
+        assertEquals(0, cli("export", "--admin", adminUrl(2), "--namespace", "shop", "--name", "search",
                 "--type", "Headless", "--port", "http:80/TCP", "--ip", "10.244.3.7").exitCode());
 
         ObjectMapper json = new ObjectMapper();
@@ -238,7 +260,7 @@ class ThreeClusterProcessesTest {
             long deadline = System.nanoTime() + SYNC.toNanos();
             JsonNode conflict = null;
             while (conflict == null && System.nanoTime() < deadline) {
-                for (JsonNode export : json.readTree(new AdminClient(adminUrl(i)).get("api/v1/exports").body())) {
+                for (JsonNode export : json.readTree(client(i).get("api/v1/exports").body())) {
                     for (JsonNode condition : export.path("conditions")) {
                         if (export.path("name").asText().equals("search") && condition.path("type").asText().equals("Conflict")
                                 && condition.path("status").asText().equals("True")) {
@@ -254,20 +276,20 @@ class ThreeClusterProcessesTest {
         }
         // The oldest (east's ClusterSetIP) is what every cluster answers.
         Dns.awaitA(dns(1), "search.shop.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.40")), SYNC);
-        Cli status = Cli.run("status", "--admin", adminUrl(1));
+        Cli status = cli("status", "--admin", adminUrl(1));
         assertTrue(status.out().contains("conflicts (MCS: the oldest export wins)"), status.out());
     }
 
     @Test
     @Order(7)
     void anExportOfferedToOneClusterIsSeenThereOnly() throws Exception {
-        assertEquals(0, Cli.run("export", "--admin", adminUrl(0), "--namespace", "ops", "--name", "metrics",
+        assertEquals(0, cli("export", "--admin", adminUrl(0), "--namespace", "ops", "--name", "metrics",
                 "--port", "9090/TCP", "--ip", "10.96.0.90", "--to", "west").exitCode());
         Dns.awaitA(dns(1), "metrics.ops.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.90")), SYNC);
         Dns.awaitA(dns(0), "metrics.ops.svc.clusterset.local", a -> a.addresses().equals(List.of("10.96.0.90")), SYNC);
         // edge has had time to get east's newer snapshot (west did): the export is not in it.
         Dns.awaitA(dns(2), "metrics.ops.svc.clusterset.local", a -> a.rcode() == Rcode.NXDOMAIN, SYNC);
-        JsonNode fromEast = new ObjectMapper().readTree(new AdminClient(adminUrl(2)).get("api/v1/status").body())
+        JsonNode fromEast = new ObjectMapper().readTree(client(2).get("api/v1/status").body())
                 .path("imports").path("clusters");
         long eastVersionAtEdge = 0;
         for (JsonNode from : fromEast) {
@@ -275,11 +297,11 @@ class ThreeClusterProcessesTest {
                 eastVersionAtEdge = from.path("version").asLong();
             }
         }
-        JsonNode eastStatus = new ObjectMapper().readTree(new AdminClient(adminUrl(0)).get("api/v1/status").body());
+        JsonNode eastStatus = new ObjectMapper().readTree(client(0).get("api/v1/status").body());
         assertEquals(eastStatus.path("exports").path("version").asLong(), eastVersionAtEdge,
                 "edge holds east's latest snapshot, without the export not offered to it");
 
-        Cli bad = Cli.run("export", "--admin", adminUrl(0), "--namespace", "ops", "--name", "x", "--port", "80",
+        Cli bad = cli("export", "--admin", adminUrl(0), "--namespace", "ops", "--name", "x", "--port", "80",
                 "--ip", "10.96.0.91", "--to", "West_1");
         assertEquals(2, bad.exitCode(), bad::toString);
         assertTrue(bad.err().contains("invalid --to 'West_1'"), bad::toString);
@@ -291,14 +313,14 @@ class ThreeClusterProcessesTest {
         Dns.awaitA(dns(0), "catalog.shop.svc.clusterset.local", a -> a.addresses().size() == 2, SYNC);
         long start = System.nanoTime();
         // The CRL goes to east only; east relays it to west, and edge's links to both are cut.
-        Cli revoke = Cli.run("mesh", "revoke", "--ca", dir.resolve("ca").toString(), "--cluster", "edge",
+        Cli revoke = cli("mesh", "revoke", "--ca", dir.resolve("ca").toString(), "--cluster", "edge",
                 "--admin", adminUrl(0));
         assertEquals(0, revoke.exitCode(), revoke::toString);
         for (int i : new int[] {0, 1}) {
             long deadline = System.nanoTime() + SYNC.toNanos();
             boolean cut = false;
             while (!cut && System.nanoTime() < deadline) {
-                JsonNode status = new ObjectMapper().readTree(new AdminClient(adminUrl(i)).get("api/v1/status").body());
+                JsonNode status = new ObjectMapper().readTree(client(i).get("api/v1/status").body());
                 cut = true;
                 for (JsonNode peer : status.path("peers")) {
                     if ("edge".equals(peer.path("cluster").asText()) && "up".equals(peer.path("state").asText())) {

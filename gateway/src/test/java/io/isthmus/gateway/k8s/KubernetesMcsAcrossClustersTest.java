@@ -84,6 +84,7 @@ class KubernetesMcsAcrossClustersTest {
                   cluster-id = %s
                   data-dir = "%s"
                   admin.port = 0
+                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                   peering { port = 0, peers = [%s], reconnect-max-backoff = 1s }
                   dns.port = 0
                   replicas.port = 0
