@@ -31,6 +31,7 @@ import io.isthmus.gateway.exports.ExportSet;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.gateway.peering.ExportFeed;
 import io.isthmus.gateway.peering.MeshView;
+import io.isthmus.gateway.peering.RevocationWatch;
 import io.isthmus.gateway.peering.PeerLinks;
 import io.isthmus.gateway.peering.PeeringMetrics;
 import io.isthmus.gateway.peering.PeeringService;
@@ -87,6 +88,8 @@ public final class Gateway implements AutoCloseable {
     private final PeeringMetrics peeringMetrics;
     private final PeeringTls tls;
     private static final Duration TLS_RELOAD_INTERVAL = Duration.ofSeconds(2);
+    /** How soon a peer certificate that expires while its links are open is noticed (revocation is at once). */
+    private static final Duration EXPIRY_CHECK_INTERVAL = Duration.ofSeconds(1);
     /**
      * Changes within this window reach DNS together. Short, because a rebuild that takes longer than the window
      * lets the next changes queue up, and they are then rebuilt together anyway: bursts coalesce by themselves.
@@ -209,6 +212,14 @@ public final class Gateway implements AutoCloseable {
         tunnel = io.isthmus.gateway.tunnel.TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan,
                 meshState::get, metrics, clock);
         tunnel.ifPresent(resources::add);
+
+        // A peer whose certificates are revoked or expired loses its imports, tunnel sessions and routes at once.
+        RevocationWatch revocations = new RevocationWatch(tls, channels, clock, metrics);
+        revocations.whenCutOff((peer, reason) -> mesh.tell(new MeshView.ClusterCutOff(peer, reason)));
+        tunnel.ifPresent(dataPlane -> revocations.whenCutOff((peer, reason) -> dataPlane.cutOff(peer, reason)));
+        var expiryCheck = system.scheduler().scheduleWithFixedDelay(EXPIRY_CHECK_INTERVAL, EXPIRY_CHECK_INTERVAL,
+                revocations::check, system.executionContext());
+        resources.add(expiryCheck::cancel);
 
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
         kubernetes = io.isthmus.gateway.k8s.KubernetesMcs.startIfEnabled(config, registry, meshState::get).orElse(null);

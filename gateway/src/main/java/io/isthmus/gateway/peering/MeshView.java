@@ -69,6 +69,13 @@ public final class MeshView {
     public record SnapshotSent(String linkId, long version) implements Command {
     }
 
+    /**
+     * {@code cluster}'s certificates were revoked or expired: its exports stop being served at once, not after the
+     * import TTL. A later link with a good certificate brings them back with its snapshot.
+     */
+    public record ClusterCutOff(ClusterId cluster, String reason) implements Command {
+    }
+
     public enum Direction { OUTBOUND, INBOUND }
 
     /** Checks, once a second, for clusters whose links have been down past the import TTL. */
@@ -181,6 +188,7 @@ public final class MeshView {
                 case SnapshotSent(String linkId, long version) -> updateLink(state, linkId, link -> new Link(link.id(),
                         link.direction(), link.address(), link.remote(), link.state(), link.since(),
                         link.lastMessageAt(), link.detail(), link.rtt(), version, link.ackedVersion()));
+                case ClusterCutOff(ClusterId cluster, String reason) -> cutOff(state, cluster, reason);
                 case Tick tick -> withdrawExpired(state);
                 case RebuildDirectory rebuild -> state;
                 };
@@ -275,6 +283,20 @@ public final class MeshView {
                 }
             }
             return new Snapshot(state.self(), state.own(), imports, state.links(), state.directory());
+        }
+
+        private Snapshot cutOff(Snapshot state, ClusterId cluster, String reason) {
+            Map<ClusterId, RemoteExports> imports = new HashMap<>(state.imports());
+            imports.remove(cluster); // forgotten, so that a good link's snapshot of any version is taken again
+            // Its links take nothing from it any more (the sessions drop what it sends), whenever their streams end.
+            Instant now = clock.instant();
+            Map<String, Link> links = new HashMap<>(state.links());
+            links.replaceAll((id, link) -> cluster.equals(link.remote()) && link.state() == LinkState.UP
+                    ? new Link(link.id(), link.direction(), link.address(), link.remote(), LinkState.DOWN, now,
+                            link.lastMessageAt(), "cut off: certificate " + reason, link.rtt(), link.sentVersion(),
+                            link.ackedVersion())
+                    : link);
+            return new Snapshot(state.self(), state.own(), imports, links, state.directory());
         }
 
         private Snapshot withdrawExpired(Snapshot state) {

@@ -137,11 +137,8 @@ final class PeerSession {
                                 .setHaveVersion(appliedPeerVersion.get())).build());
                     }
                     if (signal == Signal.TICK) {
-                        // A CRL that arrived after the handshake cuts an open link at our next heartbeat.
-                        if (tls.isRevoked(peerCertificate.get())) {
-                            throw reject("revoked", "has a revoked certificate (serial "
-                                    + peerCertificate.get().getSerialNumber().toString(16) + ")");
-                        }
+                        // A CRL taken or an expiry passed since the handshake cuts a quiet link at the next heartbeat.
+                        requireTrustedStill();
                         out.add(heartbeat(feed.current().version()));
                         relayNewerCrl(state, out);
                     }
@@ -244,6 +241,12 @@ final class PeerSession {
     /** Takes one message from the peer; throws {@link PeeringProtocolException} to close the link. */
     void handle(PeerMessage message) {
         metrics.messagesReceived().inc(message.getKindCase().name().toLowerCase());
+        X509Certificate certificate = peerCertificate.get();
+        if (remote != null && certificate != null && tls.distrust(certificate, java.time.Instant.now()).isPresent()) {
+            // Revoked or expired since the handshake: nothing it says counts any more; our next heartbeat tick
+            // closes the link (failing the stream from the sending side closes both directions at once).
+            return;
+        }
         switch (message.getKindCase()) {
             case HELLO -> onHello(message.getHello());
             case EXPORT_SNAPSHOT -> onSnapshot(requireHello(message), message.getExportSnapshot());
@@ -306,6 +309,18 @@ final class PeerSession {
             throw reject("no-hello", "sent " + message.getKindCase() + " before hello");
         }
         return remote;
+    }
+
+    /** TLS checked the certificate at the handshake; a revocation or expiry since then ends the link. */
+    private void requireTrustedStill() {
+        X509Certificate certificate = peerCertificate.get();
+        if (certificate == null) {
+            return; // before the hello: certifiedCluster() refuses a stream without one
+        }
+        tls.distrust(certificate, java.time.Instant.now()).ifPresent(reason -> {
+            throw reject(reason, "has a" + (reason.equals("expired") ? "n" : "") + " " + reason + " certificate (serial "
+                    + certificate.getSerialNumber().toString(16) + ", not after " + certificate.getNotAfter().toInstant() + ")");
+        });
     }
 
     private ClusterId certifiedCluster() {

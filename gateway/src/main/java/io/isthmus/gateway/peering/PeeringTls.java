@@ -42,6 +42,8 @@ public final class PeeringTls {
     private final MeshTrust trust;
     private final SSLContext serverContext;
     private FileTime crlModified;
+    private final java.util.concurrent.CopyOnWriteArrayList<Runnable> crlListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private PeeringTls(ClusterId self, KeyFiles files, KeyMaterial keys, MeshTrust trust) {
         this.self = self;
@@ -118,6 +120,40 @@ public final class PeeringTls {
         return trust.isRevoked(certificate);
     }
 
+    /**
+     * Why a certificate that passed its handshake is no longer good {@code now}: "revoked" (a CRL taken since), or
+     * "expired"; empty while it is good. Open links are checked with this, since TLS checks only at the handshake.
+     */
+    public Optional<String> distrust(X509Certificate certificate, java.time.Instant now) {
+        if (trust.isRevoked(certificate)) {
+            return Optional.of("revoked");
+        }
+        if (now.isAfter(certificate.getNotAfter().toInstant())) {
+            return Optional.of("expired");
+        }
+        return Optional.empty();
+    }
+
+    /** Told after every CRL this gateway takes (pushed, relayed or from the file). */
+    public void whenCrlChanged(Runnable listener) {
+        crlListeners.add(listener);
+    }
+
+    /** When the CRL in force says a newer one is due; past it, the CRL is stale (said in status and metrics). */
+    public Optional<java.time.Instant> crlNextUpdate() {
+        return Optional.ofNullable(trust.crl().getNextUpdate()).map(java.util.Date::toInstant);
+    }
+
+    private void crlChanged() {
+        for (Runnable listener : crlListeners) {
+            try {
+                listener.run();
+            } catch (RuntimeException e) {
+                log.warn("peering: a CRL listener failed: {}", e.toString(), e);
+            }
+        }
+    }
+
     /** The certificate this gateway presents now (it changes when the key files rotate). */
     public X509Certificate certificate() {
         return keys.certificate();
@@ -145,6 +181,7 @@ public final class PeeringTls {
                     trust.updateCrl(crl);
                     log.info("peering: took CRL number {} ({} revoked certificates)", crl.number(),
                             crl.revokedSerials().size());
+                    crlChanged();
                 }
                 crlModified = modified;
             } catch (IOException | PkiException e) {
@@ -168,6 +205,7 @@ public final class PeeringTls {
         } catch (IOException e) {
             log.warn("peering: CRL {} is in force but could not be saved to {}: {}", crl.number(), files.crl(), e.toString());
         }
+        crlChanged();
         return crl;
     }
 

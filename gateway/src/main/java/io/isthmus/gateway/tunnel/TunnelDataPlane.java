@@ -421,6 +421,23 @@ public final class TunnelDataPlane implements AutoCloseable {
         return true;
     }
 
+    /**
+     * {@code cluster}'s certificates were revoked or expired: its sessions end and its routes go now, not after
+     * {@code forgetAfter}. A later link with a good certificate keys it anew.
+     */
+    public synchronized void cutOff(ClusterId cluster, String reason) {
+        Remote remote = remotes.remove(cluster);
+        if (remote == null) {
+            return;
+        }
+        log.warn("tunnel: peer {} cut off ({} certificate): sessions and routes removed", cluster, reason);
+        metrics.rejected(cluster, reason);
+        if (remote.inEngine) {
+            engine.removePeer(cluster);
+        }
+        applyKernelRoutes();
+    }
+
     private void forget(Remote remote) {
         log.info("tunnel: peer {} has had no link for {} s: removing it and its routes", remote.cluster,
                 forgetAfter.toSeconds());
