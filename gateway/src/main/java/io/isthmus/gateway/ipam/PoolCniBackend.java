@@ -49,7 +49,7 @@ public final class PoolCniBackend implements CniBackend {
         return refusalsMapped(() -> {
             Owner owner = owner(request.attachment(), request.pod());
             AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
-            return ipam.reserve(request.pool(), allocation).thenApply(made -> new Reservation(request.pool(),
+            return ipam.reserve(request.pool(), allocation, request.attachment().containerId()).thenApply(made -> new Reservation(request.pool(),
                     made.reservationId(), request.attachment(), addressing(made.addresses(), made.routes())));
         });
     }
@@ -64,7 +64,7 @@ public final class PoolCniBackend implements CniBackend {
     @Override
     public CompletionStage<Void> release(ReleaseRequest request) {
         return refusalsMapped(() -> ipam.release(request.pool(), owner(request.attachment(), request.pod()),
-                ReleaseMode.KEEP_FIXED).<Void>thenApply(result -> null)
+                ReleaseMode.KEEP_FIXED, request.attachment().containerId()).<Void>thenApply(result -> null)
                 .exceptionallyCompose(failure -> unwrap(failure) instanceof IpamException e
                         && e.error() == IpamError.UNKNOWN_POOL
                         ? CompletableFuture.completedFuture(null) // nothing can be held in a pool that is not there
@@ -78,6 +78,9 @@ public final class PoolCniBackend implements CniBackend {
             return ipam.leases(request.pool()).thenApply(leases -> leases.stream()
                     .filter(lease -> lease.owner().identity().equals(owner.identity()))
                     .filter(lease -> lease.state() == io.isthmus.api.ipam.LeaseState.ACTIVE)
+                    // another container's lease is not this attachment's: CHECK answers "no lease"
+                    .filter(lease -> lease.attachment().isEmpty()
+                            || lease.attachment().equals(request.attachment().containerId()))
                     .findFirst()
                     .map(lease -> new Lease(request.pool(), request.attachment(),
                             new Addressing(assigned(lease.addresses()), List.of()))));
