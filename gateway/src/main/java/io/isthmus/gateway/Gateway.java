@@ -294,8 +294,15 @@ public final class Gateway implements AutoCloseable {
             Path socket = settings.cniSocket().get();
             try {
                 CniServer cni = CniServer.start(socket, new PoolCniBackend(ipam,
-                        kubernetesIpam.podKinds(fixedIpPods(settings.fixedIpPods()))));
+                        kubernetesIpam.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetesIpam.podClaims()),
+                        CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers());
                 resources.add(cni);
+                metrics.counterFunction("isthmus_cni_refused_total", "CNI calls refused: caller (neither uid 0 nor "
+                        + "the caller group), not-owner (another container's or pod's lease), pod-not-confirmed (the "
+                        + "claimed pod is not the API's).", List.of("reason"), () -> java.util.Arrays.stream(
+                                CniServer.Refusal.values()).collect(java.util.stream.Collectors.toMap(
+                                r -> List.of(r.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')),
+                                r -> (double) cni.refused(r))));
                 log.info("cluster {}: CNI endpoint on {}", config.clusterId(), socket);
             } catch (IOException e) {
                 throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());

@@ -161,7 +161,17 @@ public final class Ipam {
      * ({@code isthmus.ipam.reservation-timeout}). The CNI ADD path: reserve, configure the interface, commit.
      */
     public CompletionStage<Reservation> reserve(String pool, AllocationRequest request) {
-        return checkOwner(request.owner()).thenCompose(ok -> ask(pool, replyTo -> new PoolProtocol.Reserve(request, replyTo),
+        return reserve(pool, request, "");
+    }
+
+    /**
+     * {@link #reserve(String, AllocationRequest)} bound to the CNI container {@code attachment}: the lease it becomes
+     * is released only by that container ({@link #release(String, Owner, ReleaseMode, String)}), and another
+     * container of the same owner incarnation cannot take it over (NOT_OWNER).
+     */
+    public CompletionStage<Reservation> reserve(String pool, AllocationRequest request, String attachment) {
+        return checkOwner(request.owner()).thenCompose(ok -> ask(pool,
+                replyTo -> new PoolProtocol.Reserve(request, attachment, replyTo),
                 PoolProtocol.ReservationMade.class, true)).thenApply(PoolProtocol.ReservationMade::reservation);
     }
 
@@ -189,7 +199,16 @@ public final class Ipam {
      * address of its successor. Releasing what is not held succeeds with {@code NOT_HELD}.
      */
     public CompletionStage<ReleaseResult> release(String pool, Owner owner, ReleaseMode mode) {
-        return checkOwner(owner).thenCompose(ok -> ask(pool, replyTo -> new PoolProtocol.Release(owner, mode, replyTo),
+        return release(pool, owner, mode, "");
+    }
+
+    /**
+     * As a CNI container ({@code attachment}; "" for an operator): a lease bound to another container is refused
+     * (NOT_OWNER) and stays.
+     */
+    public CompletionStage<ReleaseResult> release(String pool, Owner owner, ReleaseMode mode, String attachment) {
+        return checkOwner(owner).thenCompose(ok -> ask(pool,
+                replyTo -> new PoolProtocol.Release(owner, mode, attachment, replyTo),
                 PoolProtocol.ReleaseDone.class, true)).thenApply(PoolProtocol.ReleaseDone::result);
     }
 

@@ -51,11 +51,12 @@ public record GatewayConfig(
 
     /**
      * IPAM: the pools' tuning (the ipam module's own settings), where the CNI endpoint listens (empty: no CNI
-     * endpoint on this replica), where owner liveness comes from without Kubernetes (empty: nothing is reclaimed
+     * endpoint on this replica) and who may call it, where owner liveness comes from without Kubernetes (empty: nothing is reclaimed
      * but expired reservations), which pods keep a fixed IP ({@code namespace/name} globs), and what Kubernetes
      * does for IPAM ({@code isthmus.kubernetes.ipam}: IPPools, pods as owners).
      */
     public record Ipam(io.isthmus.ipam.IpamSettings settings, java.util.Optional<Path> cniSocket,
+                       io.isthmus.ipam.cni.CniCallers cniCallers,
                        java.util.Optional<Path> ownersFile, List<String> fixedIpPods,
                        io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings kubernetes) {
         public Ipam {

@@ -218,6 +218,14 @@ public final class GatewayConfigLoader {
         }
         io.isthmus.ipam.IpamSettings settings = io.isthmus.ipam.IpamSettings.fromConfig(c.atPath(ROOT));
         String socket = string(c, "ipam.cni-socket");
+        String callerGroup = string(c, "ipam.cni-caller-group");
+        io.isthmus.ipam.cni.CniCallers callers;
+        try {
+            callers = callerGroup.isBlank() ? io.isthmus.ipam.cni.CniCallers.rootOnly()
+                    : io.isthmus.ipam.cni.CniCallers.rootOrGroup(callerGroup);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidFieldException("isthmus.ipam.cni-caller-group", callerGroup, e.getMessage());
+        }
         String owners = string(c, "ipam.owners-file");
         List<String> fixed = stringList(c, "ipam.fixed-ip-pods");
         for (String pattern : fixed) {
@@ -233,7 +241,7 @@ public final class GatewayConfigLoader {
                     "kubernetes.ipam.owner-source = pods takes the owners from the pods: leave owners-file empty");
         }
         return new GatewayConfig.Ipam(settings,
-                socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(socket)),
+                socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(socket)), callers,
                 owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed,
                 kubernetes);
     }

@@ -129,6 +129,9 @@ public final class IpamJson {
         leased(out.putArray("addresses"), lease.addresses());
         out.put("state", lease.state().name().toLowerCase(Locale.ROOT).replace('_', '-'));
         out.put("since", lease.since().toString());
+        if (!lease.attachment().isEmpty()) {
+            out.put("container", lease.attachment()); // the CNI container whose DEL alone releases it
+        }
         return out;
     }
 

@@ -26,6 +26,9 @@ import java.util.function.Supplier;
  * addressing. The owner of a Kubernetes pod is {@code namespace/name} (kind from {@link PodKinds}: a StatefulSet pod
  * is sticky and gets its fixed IP back); a call without pod arguments is owned by its container id in namespace
  * {@value #NO_POD_NAMESPACE}.
+ *
+ * <p>Every lease is bound to the container that reserved it (only its DEL releases it), and the pod a call claims
+ * is confirmed by {@link PodClaims} first (in Kubernetes: against the API) before anything is reserved or released.
  */
 public final class PoolCniBackend implements CniBackend {
     static final String NO_POD_NAMESPACE = "cni";
@@ -36,22 +39,44 @@ public final class PoolCniBackend implements CniBackend {
         OwnerKind kindOf(String namespace, String name);
     }
 
+    /**
+     * Confirms the pod a CNI call claims. Outside Kubernetes nothing can, and {@link #UNCHECKED} lets every claim
+     * stand (the container binding of the leases still holds).
+     */
+    @FunctionalInterface
+    public interface PodClaims {
+        PodClaims UNCHECKED = (claimed, adding) -> CompletableFuture.completedFuture(null);
+
+        /**
+         * Completes when the claim holds; fails with {@link CniBackendError#POD_NOT_CONFIRMED} when it does not.
+         * {@code adding}: ADD or CHECK (the pod must exist now), else DEL (the pod may be gone already).
+         */
+        CompletionStage<Void> confirm(Optional<PodIdentity> claimed, boolean adding);
+    }
+
     private final Ipam ipam;
     private final PodKinds podKinds;
+    private final PodClaims podClaims;
 
     public PoolCniBackend(Ipam ipam, PodKinds podKinds) {
+        this(ipam, podKinds, PodClaims.UNCHECKED);
+    }
+
+    public PoolCniBackend(Ipam ipam, PodKinds podKinds, PodClaims podClaims) {
         this.ipam = ipam;
         this.podKinds = podKinds;
+        this.podClaims = podClaims;
     }
 
     @Override
     public CompletionStage<Reservation> reserve(ReserveRequest request) {
-        return refusalsMapped(() -> {
+        return refusalsMapped(() -> podClaims.confirm(request.pod(), true).thenCompose(confirmed -> {
             Owner owner = owner(request.attachment(), request.pod());
             AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
-            return ipam.reserve(request.pool(), allocation).thenApply(made -> new Reservation(request.pool(),
-                    made.reservationId(), request.attachment(), addressing(made.addresses(), made.routes())));
-        });
+            return ipam.reserve(request.pool(), allocation, request.attachment().containerId()).thenApply(made ->
+                    new Reservation(request.pool(), made.reservationId(), request.attachment(),
+                            addressing(made.addresses(), made.routes())));
+        }));
     }
 
     @Override
@@ -63,8 +88,9 @@ public final class PoolCniBackend implements CniBackend {
 
     @Override
     public CompletionStage<Void> release(ReleaseRequest request) {
-        return refusalsMapped(() -> ipam.release(request.pool(), owner(request.attachment(), request.pod()),
-                ReleaseMode.KEEP_FIXED).<Void>thenApply(result -> null)
+        return refusalsMapped(() -> podClaims.confirm(request.pod(), false).thenCompose(confirmed ->
+                ipam.release(request.pool(), owner(request.attachment(), request.pod()), ReleaseMode.KEEP_FIXED,
+                        request.attachment().containerId())).<Void>thenApply(result -> null)
                 .exceptionallyCompose(failure -> unwrap(failure) instanceof IpamException e
                         && e.error() == IpamError.UNKNOWN_POOL
                         ? CompletableFuture.completedFuture(null) // nothing can be held in a pool that is not there
@@ -73,15 +99,18 @@ public final class PoolCniBackend implements CniBackend {
 
     @Override
     public CompletionStage<Optional<Lease>> check(CheckRequest request) {
-        return refusalsMapped(() -> {
+        return refusalsMapped(() -> podClaims.confirm(request.pod(), true).thenCompose(confirmed -> {
             Owner owner = owner(request.attachment(), request.pod());
             return ipam.leases(request.pool()).thenApply(leases -> leases.stream()
                     .filter(lease -> lease.owner().identity().equals(owner.identity()))
                     .filter(lease -> lease.state() == io.isthmus.api.ipam.LeaseState.ACTIVE)
+                    // another container's lease is not this attachment's: CHECK answers "no lease"
+                    .filter(lease -> lease.attachment().isEmpty()
+                            || lease.attachment().equals(request.attachment().containerId()))
                     .findFirst()
                     .map(lease -> new Lease(request.pool(), request.attachment(),
                             new Addressing(assigned(lease.addresses()), List.of()))));
-        });
+        }));
     }
 
     private Owner owner(Attachment attachment, Optional<PodIdentity> pod) {

@@ -36,6 +36,7 @@ class CniThroughGatewayTest {
     private Gateway gateway;
     private Path socket;
     private String cniPath;
+    private Path plugin;
     private Netns netns;
     private String node;
 
@@ -71,7 +72,7 @@ class CniThroughGatewayTest {
                 "--gateway", "10.77.0.1", "--route", "10.200.0.0/16 via 10.77.0.1");
         assertEquals(0, pool.exitCode(), pool.toString());
         Path bin = dir.resolve("bin");
-        CniPluginInstaller.installTo(bin);
+        plugin = CniPluginInstaller.installTo(bin);
         cniPath = bin + ":" + DEBIAN_PLUGINS;
     }
 
@@ -169,6 +170,27 @@ class CniThroughGatewayTest {
         assertEquals(address(first), address(second));
         assertEquals(List.of(address(first)), Netns.addresses(sandboxB, "eth0"));
         run("macvlan", "DEL", "other", other, "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-1;K8S_POD_UID=w", macvlan());
+    }
+
+    @Test
+    void aRootCallerNamingAPodFromAnotherContainerCannotReleaseItsLease() throws Exception {
+        String args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart-2;K8S_POD_UID=u2";
+        String pod = netns.create("pod1");
+        PluginRun add = run("macvlan", "ADD", "ctr-cart2", pod, args, macvlan());
+        assertEquals(0, add.exitCode(), add.toString());
+
+        // the plugin itself, run as root with the pod's arguments but another container id: a forged DEL
+        PluginRun.Env forged = PluginRun.command("DEL", "ctr-intruder", null, "eth0", cniPath).set("CNI_ARGS", args);
+        PluginRun refused = PluginRun.run(List.of(plugin.toString()), forged, macvlan());
+        assertEquals(102, refused.errorCode(), refused.toString());
+        assertTrue(refused.json().path("details").asText().contains("container ctr-cart2 does"), refused.toString());
+        List<Lease> held = leasesOf("cart-2");
+        assertEquals(1, held.size(), "the lease stays: " + held);
+        assertEquals("ctr-cart2", held.getFirst().attachment());
+        assertEquals(List.of(address(add)), Netns.addresses(pod, "eth0"));
+
+        assertEquals(0, run("macvlan", "DEL", "ctr-cart2", pod, args, macvlan()).exitCode(), "its own DEL works");
+        assertEquals(List.of(), leasesOf("cart-2"));
     }
 
     @Test

@@ -57,6 +57,17 @@ record CallEnvironment(Attachment attachment, String netns, Optional<PodIdentity
         if (netnsRequired && netns.isEmpty()) {
             throw invalid("CNI_NETNS is not set");
         }
+        if (!netns.isEmpty() && !netns.startsWith("/")) {
+            throw invalid("CNI_NETNS=" + netns + " is not an absolute path (a runtime passes /var/run/netns/... or "
+                    + "/proc/PID/ns/net)");
+        }
+        // The runtime names the sandbox twice (CNI_CONTAINERID and, for Kubernetes, K8S_POD_INFRA_CONTAINER_ID):
+        // a caller naming two different sandboxes is not a runtime speaking for one.
+        String infra = args.getOrDefault("K8S_POD_INFRA_CONTAINER_ID", "");
+        if (!infra.isEmpty() && !infra.equals(containerId)) {
+            throw invalid("CNI_ARGS K8S_POD_INFRA_CONTAINER_ID=" + infra + " is not CNI_CONTAINERID=" + containerId
+                    + "; both name the pod's sandbox");
+        }
         String namespace = args.getOrDefault("K8S_POD_NAMESPACE", "");
         String name = args.getOrDefault("K8S_POD_NAME", "");
         Optional<PodIdentity> pod = Optional.empty();

@@ -15,6 +15,11 @@ public enum CniBackendError {
     ADDRESS_IN_USE,
     /** The attachment's lease belongs to a different owner than the one asking (CNI code 102). */
     NOT_OWNER,
+    /**
+     * The pod the caller claims is not the one the cluster knows (Kubernetes: no such pod, or another uid), or the
+     * claim lacks what the cluster needs to check it (CNI code 105).
+     */
+    POD_NOT_CONFIRMED,
     /** The reservation expired before it was committed; the ADD can be retried (CNI code 11). */
     RESERVATION_EXPIRED,
     /** The pool cannot answer now (shard moving, journal down); the call can be retried (CNI code 11). */

@@ -19,6 +19,8 @@ public enum CniErrorCode {
     NOT_OWNER(102, "Attachment owned by another pod"),
     NO_LEASE(103, "No lease for this attachment"),
     LEASE_MISMATCH(104, "Lease differs from the previous result"),
+    POD_NOT_CONFIRMED(105, "Pod identity not confirmed by the cluster"),
+    CALLER_REFUSED(106, "Caller not permitted by the Isthmus gateway"),
     INTERNAL(110, "Internal error in the Isthmus gateway");
 
     private final int code;
@@ -44,6 +46,7 @@ public enum CniErrorCode {
             case UNKNOWN_POOL, BAD_REQUEST -> INVALID_CONFIG;
             case ADDRESS_IN_USE -> ADDRESS_IN_USE;
             case NOT_OWNER -> NOT_OWNER;
+            case POD_NOT_CONFIRMED -> POD_NOT_CONFIRMED;
             case RESERVATION_EXPIRED, UNAVAILABLE -> TRY_AGAIN_LATER;
         };
     }

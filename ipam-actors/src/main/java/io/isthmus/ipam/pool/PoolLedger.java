@@ -140,10 +140,11 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
 
     private Decision decide(PoolState s, Request request, Instant now) {
         return switch (request) {
-            case PoolProtocol.Reserve(AllocationRequest r, var replyTo) -> reserve(s, r, now);
+            case PoolProtocol.Reserve(AllocationRequest r, String attachment, var replyTo) -> reserve(s, r, attachment, now);
             case PoolProtocol.Allocate(AllocationRequest r, var replyTo) -> allocate(s, r, now);
             case PoolProtocol.Commit(String id, var replyTo) -> commit(s, id, now);
-            case PoolProtocol.Release(Owner owner, ReleaseMode mode, var replyTo) -> release(s, owner, mode, now);
+            case PoolProtocol.Release(Owner owner, ReleaseMode mode, String attachment, var replyTo) ->
+                    release(s, owner, mode, attachment, now);
             case PoolProtocol.GetLeases g -> Decision.reply(new PoolProtocol.LeaseList(s.leases()));
             case PoolProtocol.GetStatus g -> Decision.reply(new PoolProtocol.StatusReport(s.status()));
             case PoolProtocol.GetReclaims g -> Decision.reply(new PoolProtocol.ReclaimList(s.recentReclaims()));
@@ -157,18 +158,21 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
         };
     }
 
-    private Decision reserve(PoolState s, AllocationRequest request, Instant now) {
-        long[] picked = pick(s, request, now);
+    private Decision reserve(PoolState s, AllocationRequest request, String attachment, Instant now) {
         Holding existing = s.holding(request.owner().identity());
+        if (existing != null) {
+            requireSameContainer(existing, request.owner(), attachment, "reserve for");
+        }
+        long[] picked = pick(s, request, now);
         if (existing != null && existing.state() == LeaseState.RESERVED && existing.owner().equals(request.owner())
-                && existing.expiresAt().isAfter(now)) {
+                && existing.attachment().equals(attachment) && existing.expiresAt().isAfter(now)) {
             // A repeated request (a resend, a runtime retrying its ADD): the open reservation, not a second one
             // that would make the first one's id, which the caller may already hold, unknown.
             return Decision.reply(new PoolProtocol.ReservationMade(s.reservation(existing)));
         }
         String id = spec.name() + "-" + (s.reservationSeq() + 1);
         PoolEvent event = new PoolEvent.Reserved(request.owner(), picked[0], picked[1], id, now,
-                now.plus(reservationTimeout));
+                now.plus(reservationTimeout), attachment);
         String identity = request.owner().identity();
         return new Decision(List.of(event),
                 after -> new PoolProtocol.ReservationMade(after.reservation(after.holding(identity))));
@@ -203,7 +207,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
                 after -> new PoolProtocol.LeaseGranted(after.lease(after.holding(identity))));
     }
 
-    private Decision release(PoolState s, Owner owner, ReleaseMode mode, Instant now) {
+    private Decision release(PoolState s, Owner owner, ReleaseMode mode, String attachment, Instant now) {
         String identity = owner.identity();
         Holding h = s.holding(identity);
         if (h == null) {
@@ -214,6 +218,11 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             throw new IpamException(IpamError.NOT_OWNER, owner + " does not hold " + s.addresses(h.v4(), h.v6())
                     + " in pool " + spec.name() + ": " + h.owner() + " does", "owner.uid", owner.uid());
         }
+        if (!attachment.isEmpty() && !h.attachment().isEmpty() && !h.attachment().equals(attachment)) {
+            throw new IpamException(IpamError.NOT_OWNER, "container " + attachment + " does not hold "
+                    + s.addresses(h.v4(), h.v6()) + " of " + h.owner() + " in pool " + spec.name() + ": container "
+                    + h.attachment() + " does, and only its DEL releases them", "attachment", attachment);
+        }
         boolean freed = mode == ReleaseMode.FORGET || !owner.kind().sticky();
         List<InetAddress> addresses = s.addresses(h.v4(), h.v6());
         if (!freed && h.state() == LeaseState.PARKED) {
@@ -223,6 +232,26 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
         return new Decision(List.of(new PoolEvent.Released(identity, freed, now)),
                 after -> new PoolProtocol.ReleaseDone(new ReleaseResult(spec.name(), h.owner(), addresses,
                         freed ? ReleaseOutcome.FREED : ReleaseOutcome.KEPT_FOR_IDENTITY)));
+    }
+
+    /**
+     * A CNI container may take over what another container of the same owner holds only for a new incarnation (another
+     * uid: the old pod is gone, its late DEL must not free the successor's address); within one incarnation the
+     * holder's DEL comes first, so a caller cannot re-bind a running pod's address to a container of its own and
+     * then release it. Holdings bound to no container (API allocations, parked fixed IPs) are free to take.
+     */
+    private void requireSameContainer(Holding existing, Owner owner, String attachment, String what) {
+        if (attachment.isEmpty() || existing.attachment().isEmpty() || existing.attachment().equals(attachment)) {
+            return;
+        }
+        boolean newIncarnation = !owner.uid().isEmpty() && !existing.owner().uid().isEmpty()
+                && !owner.uid().equals(existing.owner().uid());
+        if (!newIncarnation) {
+            throw new IpamException(IpamError.NOT_OWNER, "cannot " + what + " " + owner + " from container "
+                    + attachment + ": container " + existing.attachment() + " holds its addresses in pool " + spec.name()
+                    + " (" + existing.state().name().toLowerCase(java.util.Locale.ROOT)
+                    + "); that container's DEL must come first", "attachment", attachment);
+        }
     }
 
     private Decision holder(PoolState s, InetAddress address) {

@@ -44,8 +44,14 @@ public final class PoolProtocol {
         ActorRef<Reply> replyTo();
     }
 
-    /** Holds addresses for the owner until commit or expiry. */
-    public record Reserve(AllocationRequest request, ActorRef<Reply> replyTo) implements Request {
+    /**
+     * Holds addresses for the owner until commit or expiry, bound to the CNI container {@code attachment} ("" for
+     * none). Refused (NOT_OWNER) while another container of the same incarnation holds the owner's addresses.
+     */
+    public record Reserve(AllocationRequest request, String attachment, ActorRef<Reply> replyTo) implements Request {
+        public Reserve {
+            attachment = attachment == null ? "" : attachment;
+        }
     }
 
     public record Commit(String reservationId, ActorRef<Reply> replyTo) implements Request {
@@ -55,7 +61,11 @@ public final class PoolProtocol {
     public record Allocate(AllocationRequest request, ActorRef<Reply> replyTo) implements Request {
     }
 
-    public record Release(Owner owner, ReleaseMode mode, ActorRef<Reply> replyTo) implements Request {
+    /** {@code attachment}: the CNI container asking ("" for an API caller); another container's lease is refused. */
+    public record Release(Owner owner, ReleaseMode mode, String attachment, ActorRef<Reply> replyTo) implements Request {
+        public Release {
+            attachment = attachment == null ? "" : attachment;
+        }
     }
 
     public record GetLeases(ActorRef<Reply> replyTo) implements Request {

@@ -16,11 +16,13 @@ import java.util.List;
  * of one object per lease, so a /16 full of leases is a few flat arrays to write and read). Open reservations are
  * few and kept whole in {@code reserved}. The used-address sets are not stored; they are rebuilt from the holdings.
  * {@code cooling}: the recently freed addresses (absent, null, in snapshots written before the reuse delay).
+ * {@code attachments}: the CNI container each settled holding is bound to (null in snapshots written before).
  */
 public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> namespaces, List<OwnerKind> kinds,
                            List<String> names, List<String> uids, long[] v4, long[] v6, List<LeaseState> states,
                            long[] sinceSeconds, int[] sinceNanos, List<Holding> reserved, long reservationSeq,
-                           List<ReclaimRecord> recentReclaims, long reclaimed, List<Cooling.Freed> cooling) {
+                           List<ReclaimRecord> recentReclaims, long reclaimed, List<Cooling.Freed> cooling,
+                           List<String> attachments) {
 
     static PoolSnapshot of(PoolSpec spec, List<Holding> holdings, long reservationSeq, List<ReclaimRecord> recentReclaims,
                            long reclaimed, List<Cooling.Freed> cooling) {
@@ -36,6 +38,7 @@ public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> na
         List<String> names = new ArrayList<>(n);
         List<String> uids = new ArrayList<>(n);
         List<LeaseState> states = new ArrayList<>(n);
+        List<String> attachments = new ArrayList<>(n);
         long[] v4 = new long[n];
         long[] v6 = new long[n];
         long[] seconds = new long[n];
@@ -48,13 +51,15 @@ public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> na
             names.add(h.owner().name());
             uids.add(h.owner().uid());
             states.add(h.state());
+            attachments.add(h.attachment());
             v4[i] = h.v4();
             v6[i] = h.v6();
             seconds[i] = h.since().getEpochSecond();
             nanos[i] = h.since().getNano();
         }
         return new PoolSnapshot(spec, clusters, namespaces, kinds, names, uids, v4, v6, states, seconds, nanos,
-                List.copyOf(reserved), reservationSeq, List.copyOf(recentReclaims), reclaimed, List.copyOf(cooling));
+                List.copyOf(reserved), reservationSeq, List.copyOf(recentReclaims), reclaimed, List.copyOf(cooling),
+                attachments);
     }
 
     /** Every holding, the settled ones first. */
@@ -67,7 +72,7 @@ public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> na
             }
             Owner owner = new Owner(cluster, namespaces.get(i), kinds.get(i), names.get(i), uids.get(i));
             list.add(new Holding(owner, v4[i], v6[i], states.get(i), Instant.ofEpochSecond(sinceSeconds[i], sinceNanos[i]),
-                    "", null, null));
+                    "", null, null, attachments == null ? "" : attachments.get(i), ""));
         }
         list.addAll(reserved);
         return list;

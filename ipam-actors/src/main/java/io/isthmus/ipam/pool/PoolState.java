@@ -156,24 +156,29 @@ public final class PoolState implements IpamSerializable {
                 }
                 yield next;
             }
-            case PoolEvent.Reserved(Owner owner, long i4, long i6, String id, Instant at, Instant expiresAt) -> {
+            case PoolEvent.Reserved(Owner owner, long i4, long i6, String id, Instant at, Instant expiresAt,
+                                    String attachment) -> {
                 Holding existing = holding(owner.identity());
                 HashMap<String, String> open = reservations;
                 LeaseState fallback = null;
+                String fallbackAttachment = "";
                 PoolState base = this;
                 if (existing == null) {
                     base = withUsed(i4, i6, true);
                 } else {
-                    fallback = existing.state() == LeaseState.RESERVED ? existing.fallback() : existing.state();
+                    boolean reserved = existing.state() == LeaseState.RESERVED;
+                    fallback = reserved ? existing.fallback() : existing.state();
+                    fallbackAttachment = reserved ? existing.fallbackAttachment() : existing.attachment();
                     open = open.removed(existing.reservationId());
                 }
-                Holding holding = new Holding(owner, i4, i6, LeaseState.RESERVED, at, id, expiresAt, fallback);
+                Holding holding = new Holding(owner, i4, i6, LeaseState.RESERVED, at, id, expiresAt, fallback,
+                        attachment, fallbackAttachment);
                 yield base.with(holdings.updated(owner.identity(), holding), open.updated(id, owner.identity()),
                         reservationSeq + 1);
             }
             case PoolEvent.Committed(String identity, String id, Instant at) -> {
                 Holding h = holding(identity);
-                yield with(holdings.updated(identity, h.with(LeaseState.ACTIVE, h.owner(), at)), reservations.removed(id),
+                yield with(holdings.updated(identity, h.with(LeaseState.ACTIVE, h.owner(), at, h.attachment())), reservations.removed(id),
                         reservationSeq);
             }
             case PoolEvent.Leased(Owner owner, long i4, long i6, Instant at) -> {
@@ -188,7 +193,7 @@ public final class PoolState implements IpamSerializable {
                 if (h.fallback() == null) {
                     yield freed(h.v4(), h.v6(), at).with(holdings.removed(identity), reservations.removed(id), reservationSeq);
                 }
-                yield with(holdings.updated(identity, h.with(h.fallback(), h.owner(), at)), reservations.removed(id),
+                yield with(holdings.updated(identity, h.with(h.fallback(), h.owner(), at, h.fallbackAttachment())), reservations.removed(id),
                         reservationSeq);
             }
             case PoolEvent.Released(String identity, boolean freed, Instant at) -> {
@@ -198,7 +203,7 @@ public final class PoolState implements IpamSerializable {
                 if (freed) {
                     yield freed(h.v4(), h.v6(), at).with(holdings.removed(identity), open, reservationSeq);
                 }
-                yield with(holdings.updated(identity, h.with(LeaseState.PARKED, h.owner(), at)), open, reservationSeq);
+                yield with(holdings.updated(identity, h.with(LeaseState.PARKED, h.owner(), at, "")), open, reservationSeq);
             }
             case PoolEvent.Reclaimed(Owner owner, long i4, long i6, Instant at, String reason) -> {
                 Holding h = holding(owner.identity());
@@ -270,7 +275,7 @@ public final class PoolState implements IpamSerializable {
     }
 
     Lease lease(Holding h) {
-        return new Lease(spec.name(), h.owner(), leased(h.v4(), h.v6()), h.state(), h.since());
+        return new Lease(spec.name(), h.owner(), leased(h.v4(), h.v6()), h.state(), h.since(), h.attachment());
     }
 
     Reservation reservation(Holding h) {

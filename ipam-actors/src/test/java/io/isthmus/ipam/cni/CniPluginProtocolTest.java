@@ -236,10 +236,25 @@ class CniPluginProtocolTest {
         PluginRun badIfname = call(PluginRun.command("ADD", "x", "/n", "this-name-is-too-long", "/opt/cni/bin"), config);
         assertEquals(4, badIfname.errorCode());
 
+        PluginRun relativeNetns = call(PluginRun.command("ADD", "x", "netns/x", "eth0", "/opt/cni/bin"), config);
+        assertEquals(4, relativeNetns.errorCode());
+        assertTrue(relativeNetns.json().path("details").asText().contains("CNI_NETNS=netns/x"), relativeNetns.toString());
+
+        // the runtime names the sandbox twice; a caller naming two sandboxes does not speak for either
+        PluginRun twoSandboxes = call(PluginRun.command("ADD", "x", "/n", "eth0", "/opt/cni/bin")
+                .set("CNI_ARGS", "K8S_POD_NAMESPACE=a;K8S_POD_NAME=one;K8S_POD_INFRA_CONTAINER_ID=y"), config);
+        assertEquals(4, twoSandboxes.errorCode());
+        assertTrue(twoSandboxes.json().path("details").asText().contains("K8S_POD_INFRA_CONTAINER_ID=y"),
+                twoSandboxes.toString());
+        PluginRun oneSandbox = call(PluginRun.command("ADD", "x", "/n", "eth0", "/opt/cni/bin")
+                .set("CNI_ARGS", "K8S_POD_NAMESPACE=a;K8S_POD_NAME=one;K8S_POD_INFRA_CONTAINER_ID=x"), config);
+        assertEquals(0, oneSandbox.exitCode(), oneSandbox.toString());
+        assertEquals(1, backend.reserves());
+
         PluginRun noCommand = call(new Env(), config);
         assertEquals(4, noCommand.errorCode());
         assertTrue(noCommand.json().path("details").asText().contains("CNI_COMMAND"), noCommand.toString());
-        assertEquals(0, backend.reserves());
+        assertEquals(1, backend.reserves(), "only the consistent call reached the backend");
     }
 
     @Test

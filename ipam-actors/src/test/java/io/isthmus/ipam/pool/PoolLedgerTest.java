@@ -108,12 +108,21 @@ class PoolLedgerTest {
     }
 
     private Reservation reserve(AllocationRequest request) {
-        Reply reply = run(r -> new PoolProtocol.Reserve(request, r));
+        Reply reply = run(r -> new PoolProtocol.Reserve(request, "", r));
         return assertInstanceOf(PoolProtocol.ReservationMade.class, reply, reply.toString()).reservation();
     }
 
+    /** Reserve then commit, as the CNI ADD of {@code container} does. */
+    private Lease leaseFor(AllocationRequest request, String container) {
+        Reply reserved = run(r -> new PoolProtocol.Reserve(request, container, r));
+        String id = assertInstanceOf(PoolProtocol.ReservationMade.class, reserved, reserved.toString()).reservation()
+                .reservationId();
+        Reply granted = run(r -> new PoolProtocol.Commit(id, r));
+        return assertInstanceOf(PoolProtocol.LeaseGranted.class, granted, granted.toString()).lease();
+    }
+
     private PoolProtocol.ReleaseDone release(Owner owner, ReleaseMode mode) {
-        Reply reply = run(r -> new PoolProtocol.Release(owner, mode, r));
+        Reply reply = run(r -> new PoolProtocol.Release(owner, mode, "", r));
         return assertInstanceOf(PoolProtocol.ReleaseDone.class, reply, reply.toString());
     }
 
@@ -205,7 +214,7 @@ class PoolLedgerTest {
         start(v4("10.8.0.0/24"));
         allocate(AllocationRequest.any(statefulPod("web-0", "uid-2")));
         PoolProtocol.Failed failed = refused(r -> new PoolProtocol.Release(statefulPod("web-0", "uid-1"),
-                ReleaseMode.KEEP_FIXED, r));
+                ReleaseMode.KEEP_FIXED, "", r));
         assertEquals(IpamError.NOT_OWNER, failed.error());
         assertEquals("owner.uid", failed.field());
         assertEquals("uid-1", failed.value());
@@ -324,7 +333,7 @@ class PoolLedgerTest {
         clock.set(T0.plusSeconds(5));
         TestProbe<Reply> probe = testKit.createTestProbe(Reply.class);
         var again = ledger.<PoolLedger.BatchApplied>runCommand(replyTo -> new PoolLedger.ApplyBatch(
-                List.of(new PoolProtocol.Reserve(AllocationRequest.any(pod("a")), probe.ref())), clock.instant(), replyTo));
+                List.of(new PoolProtocol.Reserve(AllocationRequest.any(pod("a")), "", probe.ref())), clock.instant(), replyTo));
         assertTrue(again.events().isEmpty(), again.events().toString());
         assertEquals(first, assertInstanceOf(PoolProtocol.ReservationMade.class, probe.receiveMessage()).reservation());
         // So the id the caller got first still commits.
@@ -380,7 +389,7 @@ class PoolLedgerTest {
         for (int i = 0; i < 5; i++) {
             requests.add(new PoolProtocol.Allocate(AllocationRequest.any(pod("p" + i)), probe.ref()));
         }
-        requests.add(new PoolProtocol.Release(pod("p0"), ReleaseMode.KEEP_FIXED, probe.ref()));
+        requests.add(new PoolProtocol.Release(pod("p0"), ReleaseMode.KEEP_FIXED, "", probe.ref()));
         requests.add(new PoolProtocol.Allocate(AllocationRequest.any(pod("p5")), probe.ref()));
         var result = ledger.<PoolLedger.BatchApplied>runCommand(replyTo -> new PoolLedger.ApplyBatch(requests, T0, replyTo));
         assertEquals(1, result.events().size(), "one journal entry for the whole batch");
@@ -446,5 +455,64 @@ class PoolLedgerTest {
         reserve(AllocationRequest.any(statefulPod("web-0", "u1")));
         PoolState state = ledger.getState();
         assertEquals(state, PoolState.fromSnapshot(state.snapshot()));
+    }
+
+    @Test
+    void aLeaseIsBoundToTheContainerThatReservedItAndOnlyThatContainerReleasesIt() {
+        start(v4("10.8.0.0/24"));
+        Lease lease = leaseFor(AllocationRequest.any(pod("a")), "c0ffee01");
+        assertEquals("c0ffee01", lease.attachment());
+        PoolProtocol.Failed failed = refused(r -> new PoolProtocol.Release(pod("a"), ReleaseMode.KEEP_FIXED,
+                "deadbeef", r));
+        assertEquals(IpamError.NOT_OWNER, failed.error());
+        assertEquals("attachment", failed.field());
+        assertEquals("deadbeef", failed.value());
+        assertEquals(List.of(lease.ips()), ledger.getState().leases().stream().map(Lease::ips).toList(),
+                "the lease stays with its container");
+        Reply done = run(r -> new PoolProtocol.Release(pod("a"), ReleaseMode.KEEP_FIXED, "c0ffee01", r));
+        assertEquals(ReleaseOutcome.FREED, assertInstanceOf(PoolProtocol.ReleaseDone.class, done).result().outcome());
+        assertTrue(ledger.getState().leases().isEmpty());
+    }
+
+    @Test
+    void anotherContainerOfTheSameIncarnationCannotTakeOverALeaseButANewIncarnationCan() {
+        start(v4("10.8.0.0/24"));
+        Lease lease = leaseFor(AllocationRequest.any(statefulPod("web-0", "uid-1")), "c0ffee01");
+        PoolProtocol.Failed failed = refused(r -> new PoolProtocol.Reserve(
+                AllocationRequest.any(statefulPod("web-0", "uid-1")), "deadbeef", r));
+        assertEquals(IpamError.NOT_OWNER, failed.error());
+        assertEquals("attachment", failed.field());
+        // the lease listing names the container it is bound to
+        assertEquals("c0ffee01", ledger.getState().leases().getFirst().attachment());
+        Lease next = leaseFor(AllocationRequest.any(statefulPod("web-0", "uid-2")), "deadbeef");
+        assertEquals(lease.ips(), next.ips(), "the next incarnation gets the fixed address");
+        assertEquals("deadbeef", next.attachment());
+        assertEquals(IpamError.NOT_OWNER, refused(r -> new PoolProtocol.Release(statefulPod("web-0", ""),
+                ReleaseMode.KEEP_FIXED, "c0ffee01", r)).error(), "the old container's late DEL frees nothing");
+    }
+
+    @Test
+    void aReservationByANewIncarnationThatExpiresGivesTheLeaseBackToItsContainer() {
+        start(v4("10.8.0.0/24"));
+        leaseFor(AllocationRequest.any(statefulPod("web-0", "uid-1")), "c0ffee01");
+        run(r -> new PoolProtocol.Reserve(AllocationRequest.any(statefulPod("web-0", "uid-2")), "deadbeef", r));
+        clock.set(T0.plusSeconds(60));
+        run(PoolProtocol.ExpireReservations::new);
+        Lease back = ledger.getState().leases().getFirst();
+        assertEquals(LeaseState.ACTIVE, back.state());
+        assertEquals("c0ffee01", back.attachment());
+    }
+
+    @Test
+    void theContainerBindingSurvivesARestartAndTheSnapshotForm() {
+        start(v4("10.8.0.0/24"));
+        leaseFor(AllocationRequest.any(pod("a")), "c0ffee01");
+        run(r -> new PoolProtocol.Reserve(AllocationRequest.any(pod("b")), "c0ffee02", r));
+        PoolState state = ledger.getState();
+        assertEquals(state, PoolState.fromSnapshot(state.snapshot()));
+        assertEquals(List.of("c0ffee01", "c0ffee02"), PoolState.fromSnapshot(state.snapshot()).leases().stream()
+                .map(Lease::attachment).toList());
+        ledger.restart();
+        assertEquals(state, ledger.getState());
     }
 }

@@ -100,6 +100,12 @@ public final class PodOwners implements AutoCloseable {
         return Optional.of(controlledByStatefulSet(pod) ? OwnerKind.STATEFUL_POD : OwnerKind.POD);
     }
 
+    /** The uid of the pod in the informer's cache; empty when the pod is not (yet) there. */
+    public Optional<String> uidOf(String namespace, String name) {
+        Pod pod = pods.getStore().getByKey(namespace + "/" + name);
+        return pod == null ? Optional.empty() : Optional.ofNullable(pod.getMetadata().getUid());
+    }
+
     private Optional<Presence> presence(Owner owner) {
         Pod pod = pods.getStore().getByKey(owner.namespace() + "/" + owner.name());
         return switch (owner.kind()) {

@@ -59,6 +59,14 @@ public final class KubernetesIpam implements AutoCloseable {
     }
 
     /**
+     * How the CNI endpoint confirms the pod a call claims: with the pod informer (owner-source = pods, Kubernetes
+     * mode) against the API; else nothing confirms a claim and {@link PoolCniBackend.PodClaims#UNCHECKED} is given.
+     */
+    public PoolCniBackend.PodClaims podClaims() {
+        return pods == null ? PoolCniBackend.PodClaims.UNCHECKED : new KubernetesPodClaims(pods, client);
+    }
+
+    /**
      * Which pods keep their IP: with the pod informer, StatefulSet pods (by their controller); a pod not in its cache
      * yet, or without the informer, is answered by {@code fallback} (isthmus.ipam.fixed-ip-pods).
      */

@@ -93,8 +93,12 @@ class DeployManifestsTest {
     private static final String NAMESPACE = "isthmus-system";
     /** Secrets the operator makes (k8s/README.md says how), with the keys the manifests use. */
     private static final Map<String, Set<String>> OPERATOR_SECRETS = Map.of(
-            "isthmus-postgres", Set.of("url", "user", "password"),
-            "isthmus-tls", Set.of());
+            "isthmus-postgres", Set.of("url", "user", "password", "ca.crt"),
+            "isthmus-tls", Set.of(),
+            "isthmus-admin-tokens", Set.of("tokens.json"));
+    /** The only container that runs as root, and the only capability any container gets. */
+    private static final String ROOT_CONTAINER = "cni-install";
+    private static final Map<String, Set<String>> ADDED_CAPABILITIES = Map.of("cni-install", Set.of("CHOWN"));
 
     private static List<HasMetadata> objects;
 
@@ -121,7 +125,7 @@ class DeployManifestsTest {
         Map<String, Long> kinds = objects.stream().collect(Collectors.groupingBy(HasMetadata::getKind, java.util.TreeMap::new, Collectors.counting()));
         assertEquals(Map.ofEntries(Map.entry("ClusterRole", 2L), Map.entry("ClusterRoleBinding", 2L),
                 Map.entry("ConfigMap", 2L), Map.entry("CustomResourceDefinition", 3L), Map.entry("DaemonSet", 1L),
-                Map.entry("Deployment", 1L), Map.entry("Namespace", 1L), Map.entry("PodDisruptionBudget", 1L),
+                Map.entry("Deployment", 1L), Map.entry("Namespace", 1L), Map.entry("NetworkPolicy", 1L), Map.entry("PodDisruptionBudget", 1L),
                 Map.entry("Role", 1L), Map.entry("RoleBinding", 1L), Map.entry("Service", 2L), Map.entry("ServiceAccount", 2L)), kinds);
         Set<String> clusterScoped = Set.of("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding");
         for (HasMetadata object : objects) {
@@ -243,10 +247,11 @@ class DeployManifestsTest {
 
             assertProbe(main.getLivenessProbe(), "/healthz", main, config.admin().port());
             assertProbe(main.getReadinessProbe(), "/readyz", main, config.admin().port());
-            Map<String, String> annotations = template.getMetadata().getAnnotations();
-            assertEquals("true", annotations.get("prometheus.io/scrape"));
-            assertEquals(String.valueOf(config.admin().port()), annotations.get("prometheus.io/port"));
-            assertEquals("/metrics", annotations.get("prometheus.io/path"));
+            Map<String, String> annotations = Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of());
+            if ("true".equals(annotations.get("prometheus.io/scrape"))) {
+                assertEquals(String.valueOf(config.admin().port()), annotations.get("prometheus.io/port"));
+                assertEquals("/metrics", annotations.get("prometheus.io/path"));
+            }
             assertNotNull(main.getResources().getRequests().get("memory"));
             assertNotNull(main.getResources().getLimits().get("memory"));
 
@@ -272,9 +277,165 @@ class DeployManifestsTest {
         assertEquals(socket.getParent().toString(), run.getHostPath().getPath(), "the CNI socket is on the node");
         assertEquals(socket.getParent().toString(), mountPath(template, containers(template).getLast(), "run").orElseThrow());
         Container install = template.getSpec().getInitContainers().getFirst();
-        assertEquals(List.of("cni-install", "/host/opt/cni/bin"), install.getArgs());
+        assertEquals(List.of("cni-install", "/host/opt/cni/bin", "--socket-dir", "/host/run/isthmus", "--socket-owner",
+                template.getSpec().getSecurityContext().getRunAsUser() + ":" + template.getSpec().getSecurityContext()
+                        .getRunAsGroup()), install.getArgs(), "the socket directory goes to the agent's uid and gid");
+        assertEquals("/host/run/isthmus", mountPath(template, install, "run").orElseThrow());
         assertEquals("/opt/cni/bin", volume(template, install.getVolumeMounts().getFirst().getName()).getHostPath().getPath());
         assertEquals("/host/opt/cni/bin", install.getVolumeMounts().getFirst().getMountPath());
+    }
+
+    @Test
+    void everyContainerRunsWithoutRootPrivilegesCapabilitiesOrSyscallsItDoesNotNeed() {
+        for (Map.Entry<String, PodTemplateSpec> entry : templates().entrySet()) {
+            PodTemplateSpec template = entry.getValue();
+            var pod = template.getSpec().getSecurityContext();
+            assertNotNull(pod, entry.getKey() + " has a pod securityContext");
+            assertEquals("RuntimeDefault", pod.getSeccompProfile().getType(), entry.getKey() + " seccomp");
+            assertEquals(Boolean.TRUE, pod.getRunAsNonRoot(), entry.getKey() + " runAsNonRoot");
+            assertTrue(pod.getRunAsUser() != null && pod.getRunAsUser() > 0, entry.getKey() + " runs as a uid of its own");
+            assertEquals(pod.getRunAsGroup(), pod.getFsGroup(), "mounted Secrets are readable through the fsGroup");
+            for (Container container : containers(template)) {
+                String where = entry.getKey() + "/" + container.getName();
+                var security = container.getSecurityContext();
+                assertNotNull(security, where + " has a securityContext");
+                boolean root = Long.valueOf(0).equals(security.getRunAsUser());
+                if (container.getName().equals(ROOT_CONTAINER)) {
+                    assertTrue(root, where + " is the one container that needs root (the node's /opt/cni/bin)");
+                } else {
+                    assertFalse(root, where + " runs as root");
+                    assertTrue(!Boolean.FALSE.equals(security.getRunAsNonRoot()), where + " may not turn runAsNonRoot off");
+                }
+                assertEquals(Boolean.FALSE, security.getAllowPrivilegeEscalation(), where + " allowPrivilegeEscalation");
+                assertEquals(Boolean.TRUE, security.getReadOnlyRootFilesystem(), where + " readOnlyRootFilesystem");
+                assertTrue(security.getPrivileged() == null || !security.getPrivileged(), where + " privileged");
+                assertTrue(security.getSeccompProfile() == null
+                        || "RuntimeDefault".equals(security.getSeccompProfile().getType()), where + " seccomp");
+                assertEquals(List.of("ALL"), security.getCapabilities().getDrop(), where + " drops every capability");
+                assertEquals(ADDED_CAPABILITIES.getOrDefault(container.getName(), Set.of()),
+                        Set.copyOf(Optional.ofNullable(security.getCapabilities().getAdd()).orElse(List.of())),
+                        where + " adds only what it needs");
+                assertNotNull(container.getResources().getLimits().get("memory"), where + " has a memory limit");
+            }
+            assertFalse(Boolean.TRUE.equals(template.getSpec().getHostPID()), entry.getKey() + " hostPID");
+            assertFalse(Boolean.TRUE.equals(template.getSpec().getHostIPC()), entry.getKey() + " hostIPC");
+            for (Volume volume : template.getSpec().getVolumes()) {
+                if (volume.getSecret() != null) {
+                    int mode = volume.getSecret().getDefaultMode();
+                    assertEquals(0440, mode, volume.getName() + ": owner and the fsGroup read it, nobody else, nobody writes");
+                }
+                if (volume.getHostPath() != null) {
+                    assertTrue(Set.of("/opt/cni/bin", "/run/isthmus").contains(volume.getHostPath().getPath()),
+                            entry.getKey() + " mounts " + volume.getHostPath().getPath() + " of the host");
+                }
+            }
+        }
+        PodTemplateSpec node = templates().get("isthmus-node");
+        for (Container container : node.getSpec().getContainers()) {
+            assertTrue(mountPath(node, container, "cni-bin").isEmpty(), "only the installer writes the host's CNI plugins");
+        }
+        assertTrue(templates().get("isthmus-gateway").getSpec().getVolumes().stream().allMatch(v -> v.getHostPath() == null),
+                "the gateways mount nothing of the host");
+    }
+
+    @Test
+    void secretsAreReadableThroughTheApiByNameOnly() {
+        List<PolicyRule> rules = new ArrayList<>();
+        all(ClusterRole.class).forEach(role -> rules.addAll(role.getRules()));
+        all(io.fabric8.kubernetes.api.model.rbac.Role.class).forEach(role -> rules.addAll(role.getRules()));
+        boolean anySecret = false;
+        for (PolicyRule rule : rules) {
+            assertFalse(rule.getResources().contains("*") || rule.getVerbs().contains("*") || rule.getApiGroups().contains("*"),
+                    "no wildcard rule: " + rule);
+            if (rule.getApiGroups().contains("") && rule.getResources().contains("secrets")) {
+                anySecret = true;
+                assertFalse(Optional.ofNullable(rule.getResourceNames()).orElse(List.of()).isEmpty(),
+                        "Secrets only by name: " + rule);
+                assertEquals(List.of("get"), rule.getVerbs(), "Secrets are read, one by one, never listed: " + rule);
+            }
+        }
+        assertTrue(anySecret, "the ClusterPeer CA bundle rule is there");
+        for (ClusterRole role : all(ClusterRole.class)) {
+            assertTrue(role.getRules().stream().noneMatch(r -> r.getResources().contains("secrets")),
+                    "no cluster-wide Secret rights in " + role.getMetadata().getName());
+        }
+    }
+
+    @Test
+    void thePostgresJournalVerifiesTheServersCertificateAndName() throws Exception {
+        for (Map.Entry<String, PodTemplateSpec> entry : templates().entrySet()) {
+            Container main = containers(entry.getValue()).getLast();
+            GatewayConfig.PostgresJournal journal = (GatewayConfig.PostgresJournal) load(entry.getValue(), main).journal();
+            assertTrue(journal.url().contains("sslmode=verify-full"), entry.getKey() + ": " + journal.url());
+            Matcher rootCert = Pattern.compile("sslrootcert=([^&]+)").matcher(journal.url());
+            assertTrue(rootCert.find(), "the CA the server's certificate is checked against: " + journal.url());
+            Path caFile = Path.of(rootCert.group(1));
+            assertEquals(mountPath(entry.getValue(), main, "postgres").orElseThrow(), caFile.getParent().toString());
+            assertTrue(volume(entry.getValue(), "postgres").getSecret().getItems().stream()
+                    .anyMatch(item -> item.getPath().equals(caFile.getFileName().toString())), "the CA is in the Secret");
+        }
+        String readme = Files.readString(Path.of("..", "k8s", "README.md"));
+        Matcher example = Pattern.compile("url='?(jdbc:postgresql://[^'\\s]+)").matcher(readme);
+        assertTrue(example.find(), "k8s/README.md shows the Secret's url");
+        assertTrue(example.group(1).contains("sslmode=verify-full"), "the README's url verifies the server: " + example.group(1));
+    }
+
+    @Test
+    void theAdminApiNeedsATokenAndOnlyThePolicysClientsReachIt() throws Exception {
+        for (Map.Entry<String, PodTemplateSpec> entry : templates().entrySet()) {
+            PodTemplateSpec template = entry.getValue();
+            Container main = containers(template).getLast();
+            String text = configText(template, main);
+            // as in the pod: ${?POD_IP} set (a root key of the same document stands in for the environment)
+            var withPodIp = ConfigFactory.parseString("POD_IP = \"10.0.0.5\"\n" + text).resolve().getConfig("isthmus.admin");
+            var alone = ConfigFactory.parseString(text).resolve().getConfig("isthmus.admin");
+            assertTrue(withPodIp.getBoolean("auth.enabled"), entry.getKey() + ": admin auth is on");
+            assertEquals("127.0.0.1", alone.getString("host"), entry.getKey() + ": loopback when the pod IP is unknown");
+            boolean scraped = "true".equals(Optional.ofNullable(template.getMetadata().getAnnotations()).orElse(Map.of())
+                    .get("prometheus.io/scrape"));
+            assertEquals(scraped, withPodIp.getBoolean("auth.metrics-open"),
+                    entry.getKey() + ": /metrics is open exactly when Prometheus scrapes it");
+            Path tokens = Path.of(withPodIp.getString("auth.tokens-file"));
+            Volume tokenVolume = template.getSpec().getVolumes().stream().filter(v -> mountPath(template, main, v.getName())
+                    .filter(tokens.getParent().toString()::equals).isPresent()).findFirst()
+                    .orElseThrow(() -> new AssertionError(entry.getKey() + ": no volume holds " + tokens));
+            assertEquals("isthmus-admin-tokens", tokenVolume.getSecret().getSecretName());
+            assertTrue(tokenVolume.getSecret().getItems().stream().anyMatch(i -> i.getPath().equals(tokens.getFileName().toString())));
+            if (Boolean.TRUE.equals(template.getSpec().getHostNetwork())) {
+                // the pod IP is the node's, which no NetworkPolicy guards
+                assertEquals("127.0.0.1", withPodIp.getString("host"), entry.getKey() + " keeps its admin API on loopback");
+                assertFalse(scraped, entry.getKey() + " cannot be scraped on loopback");
+                for (Probe probe : List.of(main.getLivenessProbe(), main.getReadinessProbe())) {
+                    assertEquals("127.0.0.1", probe.getHttpGet().getHost(), entry.getKey() + ": the kubelet probes loopback");
+                }
+            } else {
+                assertEquals("10.0.0.5", withPodIp.getString("host"), entry.getKey() + ": the admin API on the pod IP only");
+            }
+        }
+        PodTemplateSpec gateway = templates().get("isthmus-gateway");
+        List<io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy> policies =
+                all(io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class).stream()
+                        .filter(p -> selects(p.getSpec().getPodSelector().getMatchLabels(), gateway)).toList();
+        assertEquals(1, policies.size(), "one NetworkPolicy guards the gateways");
+        var policy = policies.getFirst().getSpec();
+        assertTrue(policy.getPolicyTypes().contains("Ingress"));
+        int adminPort = port(containers(gateway).getLast(), "admin");
+        boolean adminReachable = false;
+        for (var rule : policy.getIngress()) {
+            assertFalse(rule.getPorts() == null || rule.getPorts().isEmpty(), "every rule names its ports: " + rule);
+            boolean admin = rule.getPorts().stream().anyMatch(p -> "admin".equals(p.getPort().getStrVal())
+                    || Integer.valueOf(adminPort).equals(p.getPort().getIntVal()));
+            if (admin) {
+                adminReachable = true;
+                assertFalse(rule.getFrom() == null || rule.getFrom().isEmpty(), "the admin port is not open to all: " + rule);
+                for (var from : rule.getFrom()) {
+                    assertTrue(from.getIpBlock() == null, "no address block reaches the admin port: " + from);
+                    assertTrue(from.getPodSelector() != null && !from.getPodSelector().getMatchLabels().isEmpty(),
+                            "only labelled pods reach the admin port: " + from);
+                }
+            }
+        }
+        assertTrue(adminReachable, "the policy names who reaches the admin port");
     }
 
     @Test
@@ -289,7 +450,7 @@ class DeployManifestsTest {
             io.isthmus.k8s.crd.ClusterPeer peer = named(new io.isthmus.k8s.crd.ClusterPeer(), "north");
             peer.setSpec(new io.isthmus.k8s.crd.ClusterPeerSpec("north", List.of("north.example:7071"),
                     new io.isthmus.k8s.crd.ClusterPeerSpec.CaBundleRef(
-                            new io.isthmus.k8s.crd.ClusterPeerSpec.KeyRef(NAMESPACE, "clusterset-ca", null), null)));
+                            new io.isthmus.k8s.crd.ClusterPeerSpec.KeyRef(NAMESPACE, "isthmus-ca", null), null)));
             admin.resource(peer).create();
             // Every part of the code that talks to the API server, with a port that refuses (a status write follows).
             try (PodOwners pods = PodOwners.start(gateway, Duration.ZERO);
@@ -424,13 +585,19 @@ class DeployManifestsTest {
         return granted;
     }
 
-    private static GatewayConfig load(PodTemplateSpec template, Container main) throws IOException {
+    /** The HOCON the container's {@code --config} names, from its ConfigMap. */
+    private static String configText(PodTemplateSpec template, Container main) {
         Path file = Path.of(main.getArgs().get(2));
         String mount = file.getParent().toString();
         Volume volume = template.getSpec().getVolumes().stream().filter(v -> mountPath(template, main, v.getName())
                 .filter(mount::equals).isPresent()).findFirst().orElseThrow(() -> new AssertionError("no volume at " + mount));
         String text = one(ConfigMap.class, volume.getConfigMap().getName()).getData().get(file.getFileName().toString());
         assertNotNull(text, "the ConfigMap has " + file.getFileName());
+        return text;
+    }
+
+    private static GatewayConfig load(PodTemplateSpec template, Container main) throws IOException {
+        String text = configText(template, main);
         // The password file is a mounted Secret in the pod; here a temporary file stands in for it.
         Path password = Files.createTempFile("isthmus-postgres-password", "");
         try {

@@ -27,6 +27,8 @@ import io.isthmus.gateway.ipam.PoolCniBackend;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.IpamSettings;
 import io.isthmus.ipam.cni.CniBackend;
+import io.isthmus.ipam.cni.CniBackendError;
+import io.isthmus.ipam.cni.CniBackendException;
 import io.isthmus.ipam.plan.PlanConfig;
 import io.isthmus.ipam.plan.PlanMessage;
 import io.isthmus.ipam.plan.PlanTransport;
@@ -62,6 +64,8 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -116,7 +120,7 @@ class KubernetesIpamTest {
         ipam = Ipam.start(system, EAST, plan, kubernetes.liveness().orElseThrow(), ipamSettings, Clock.systemUTC());
         await(ipam::pools);
         kubernetes.startPools(ipam, plan, Clock.systemUTC());
-        cni = new PoolCniBackend(ipam, kubernetes.podKinds((namespace, name) -> OwnerKind.POD));
+        cni = new PoolCniBackend(ipam, kubernetes.podKinds((namespace, name) -> OwnerKind.POD), kubernetes.podClaims());
         eventually("the pod informers list and watch", () -> kubernetes.notReadyReasons().isEmpty());
     }
 
@@ -252,7 +256,59 @@ class KubernetesIpamTest {
         assertTrue(active("data").stream().anyMatch(l -> l.owner().name().equals("db-0")));
     }
 
+    @Test
+    void aCniAddIsServedOnlyForAPodTheApiKnowsWithTheClaimedUid() throws Exception {
+        createPool("claims", "pod", List.of("10.128.50.0/24"));
+        eventuallyReady("claims");
+        String uid = addPod("shop", "pay-1", null);
+
+        CniBackendException wrongUid = refusedAdd("claims", "c-forged", Optional.of(
+                new CniBackend.PodIdentity("shop", "pay-1", "not-" + uid)));
+        assertEquals(CniBackendError.POD_NOT_CONFIRMED, wrongUid.error());
+        assertTrue(wrongUid.detail().contains("has uid " + uid + ", not the claimed not-" + uid), wrongUid.detail());
+        CniBackendException noPod = refusedAdd("claims", "c-ghost", Optional.of(
+                new CniBackend.PodIdentity("shop", "ghost-1", "uid-ghost")));
+        assertEquals(CniBackendError.POD_NOT_CONFIRMED, noPod.error());
+        assertTrue(noPod.detail().contains("no pod shop/ghost-1"), noPod.detail());
+        CniBackendException noUid = refusedAdd("claims", "c-nouid", Optional.of(
+                new CniBackend.PodIdentity("shop", "pay-1", "")));
+        assertTrue(noUid.detail().contains("K8S_POD_UID"), noUid.detail());
+        CniBackendException anonymous = refusedAdd("claims", "c-anon", Optional.empty());
+        assertEquals(CniBackendError.POD_NOT_CONFIRMED, anonymous.error());
+        assertEquals(List.of(), leases("claims"), "nothing was reserved for a claim the API does not back");
+
+        assertEquals("10.128.50.1", ip(cniAdd("claims", "shop", "pay-1", uid)), "the true claim is served (the lowest address)");
+    }
+
+    @Test
+    void aCniDelFromAnotherContainerLeavesThePodsLeaseAndItsOwnContainerFreesIt() throws Exception {
+        createPool("bound", "pod", List.of("10.128.60.0/24"));
+        eventuallyReady("bound");
+        String uid = addPod("shop", "cart-9", null);
+        cniAdd("bound", "shop", "cart-9", uid);
+        var pod = Optional.of(new CniBackend.PodIdentity("shop", "cart-9", uid));
+        var foreign = new CniBackend.Attachment("c-intruder", "eth1");
+        var failure = assertThrows(java.util.concurrent.ExecutionException.class, () -> cni.release(
+                new CniBackend.ReleaseRequest("bound", "net", foreign, pod)).toCompletableFuture().get(10, TimeUnit.SECONDS));
+        CniBackendException refused = assertInstanceOf(CniBackendException.class, failure.getCause());
+        assertEquals(CniBackendError.NOT_OWNER, refused.error());
+        assertTrue(refused.detail().contains("container c-" + uid + " does"), refused.detail());
+        assertEquals(1, active("bound").size(), "the lease stays");
+        assertEquals("c-" + uid, active("bound").getFirst().attachment());
+
+        cni.release(new CniBackend.ReleaseRequest("bound", "net", new CniBackend.Attachment("c-" + uid, "eth1"), pod))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals(List.of(), leases("bound"), "the holder's own DEL frees it");
+    }
+
     // ---- helpers ----
+
+    private static CniBackendException refusedAdd(String pool, String container, Optional<CniBackend.PodIdentity> pod) {
+        var failure = assertThrows(java.util.concurrent.ExecutionException.class, () -> cni.reserve(
+                new CniBackend.ReserveRequest(pool, "net", new CniBackend.Attachment(container, "eth1"), pod, List.of()))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS));
+        return assertInstanceOf(CniBackendException.class, failure.getCause(), failure.toString());
+    }
 
     private static IPPool pool(String name, IPPoolSpec spec) {
         IPPool pool = new IPPool();
