@@ -25,11 +25,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** The server side of peering: each peer that dials in gets a {@link PeerSession} of its own. */
 public final class PeeringService implements Peering {
-    /**
-     * The largest peer message we read. A full export snapshot of 10,000 services is about 2 MiB; anything near
-     * this limit is a broken or hostile peer, cut off before its message is buffered.
-     */
-    public static final long MAX_MESSAGE_BYTES = 16L << 20;
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PeeringService.class);
 
     private final ClusterId self;
@@ -62,8 +57,10 @@ public final class PeeringService implements Peering {
      */
     public static Function<HttpRequest, CompletionStage<HttpResponse>> handler(
             ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
-            PeeringMetrics metrics, PeeringTls tls, PeerChannels channels, ClassicActorSystemProvider system) {
+            PeeringMetrics metrics, PeeringTls tls, PeerChannels channels, PeeringLimits limits,
+            ClassicActorSystemProvider system) {
         AtomicLong inboundCount = new AtomicLong();
+        long max = limits.maxMessageBytes();
         return request -> {
             var peer = tls.authenticate(request);
             if (peer.isEmpty()) {
@@ -73,14 +70,23 @@ public final class PeeringService implements Peering {
                         .withEntity("peering needs a client certificate from the clusterset CA\n"));
             }
             String from = peer.get().cluster().toString();
+            // Every message is held to the limit after decompression: see GrpcFrameLimit.
+            boolean gzip = request.getHeader("grpc-encoding").map(h -> h.value().trim().equalsIgnoreCase("gzip"))
+                    .orElse(false);
             HttpRequest limited = request.withEntity(org.apache.pekko.http.javadsl.model.HttpEntities.createChunked(
                     request.entity().getContentType(), request.entity().getDataBytes().via(GrpcFrameLimit.flow(
-                    MAX_MESSAGE_BYTES, declared -> {
-                        metrics.linksRejected().inc("oversized");
-                        String message = "peer link from cluster " + from + " closed: the peer sent a message of "
-                                + declared + " bytes, over the limit of " + MAX_MESSAGE_BYTES + " bytes";
+                    max, gzip, (reason, length) -> {
+                        metrics.linksRejected().inc(reason);
+                        String message = "peer link from cluster " + from + " closed: " + switch (reason) {
+                            case GrpcFrameLimit.DECOMPRESSED_OVERSIZED -> "the peer sent a compressed message that "
+                                    + "inflates to more than " + max + " bytes (isthmus.peering.limits.max-message-size)";
+                            case GrpcFrameLimit.BAD_COMPRESSION -> "the peer sent a compressed message of " + length
+                                    + " bytes that is not valid gzip";
+                            default -> "the peer sent a message of " + length + " bytes, over the limit of " + max
+                                    + " bytes (isthmus.peering.limits.max-message-size)";
+                        };
                         log.warn(message);
-                        return new PeeringProtocolException("oversized", message);
+                        return new PeeringProtocolException(reason, message);
                     }))));
             return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval, metrics, tls,
                     peer.get(), inboundCount, channels), system).apply(limited);
@@ -101,7 +107,9 @@ public final class PeeringService implements Peering {
                 .merge(session.outbound(), true)
                 .mapError(new PFBuilder<Throwable, Throwable>()
                         .match(PeeringProtocolException.class, e -> new GrpcServiceException(
-                                (e.reason().equals("oversized") ? Status.RESOURCE_EXHAUSTED : Status.FAILED_PRECONDITION)
+                                (e.reason().equals(GrpcFrameLimit.OVERSIZED)
+                                        || e.reason().equals(GrpcFrameLimit.DECOMPRESSED_OVERSIZED)
+                                        ? Status.RESOURCE_EXHAUSTED : Status.FAILED_PRECONDITION)
                                         .withDescription(e.getMessage())))
                         .build())
                 .watchTermination((notUsed, done) -> {
