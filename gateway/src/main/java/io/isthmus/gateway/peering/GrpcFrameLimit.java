@@ -10,6 +10,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -19,6 +20,10 @@ import java.util.zip.GZIPInputStream;
  * flag set, request {@code grpc-encoding: gzip}) is buffered (its compressed size is under the limit too), inflated
  * here with the limit, and passed on as an uncompressed frame: Pekko gRPC's own gzip reader inflates without bound,
  * so a few KiB that inflate to gigabytes never reach it. Uncompressed frames pass through unchanged.
+ *
+ * <p>A refused message does not fail this stream: that would cancel the request, and HTTP/2 would reset the call
+ * before the peer hears why. The refusal goes to {@code onRefused} (the service fails the call with it, so the peer
+ * gets a gRPC status), and everything the peer sends after it is dropped unread.
  */
 final class GrpcFrameLimit {
     private static final int HEADER_BYTES = 5; // 1 byte compressed flag, 4 bytes big-endian length
@@ -29,7 +34,7 @@ final class GrpcFrameLimit {
     /** Why a message was refused: {@code reason} as in the metrics, {@code length} what it declared or inflated to. */
     @FunctionalInterface
     interface Refusal {
-        RuntimeException refuse(String reason, long length);
+        PeeringProtocolException refuse(String reason, long length);
     }
 
     /** The reason counted for a message whose frame declares more than the limit. */
@@ -43,9 +48,21 @@ final class GrpcFrameLimit {
      * @param gzip whether the stream's messages are gzip-compressed where their flag says so ({@code grpc-encoding:
      *             gzip}); otherwise compressed frames pass through and gRPC refuses them itself
      */
-    static Flow<ByteString, ByteString, NotUsed> flow(long maxMessageBytes, boolean gzip, Refusal refusal) {
+    static Flow<ByteString, ByteString, NotUsed> flow(long maxMessageBytes, boolean gzip, Refusal refusal,
+                                                      Consumer<PeeringProtocolException> onRefused) {
         return Flow.of(ByteString.class).statefulMap(() -> new Scanner(maxMessageBytes, gzip, refusal),
-                        (scanner, chunk) -> Pair.create(scanner, scanner.scan(chunk)),
+                        (scanner, chunk) -> {
+                            if (scanner.refused) {
+                                return Pair.create(scanner, ByteString.emptyByteString());
+                            }
+                            try {
+                                return Pair.create(scanner, scanner.scan(chunk));
+                            } catch (PeeringProtocolException e) {
+                                scanner.refused = true;
+                                onRefused.accept(e);
+                                return Pair.create(scanner, ByteString.emptyByteString());
+                            }
+                        },
                         scanner -> Optional.empty())
                 .filter(out -> !out.isEmpty());
     }
@@ -60,6 +77,8 @@ final class GrpcFrameLimit {
         private long payloadLeft;
         /** The compressed message being gathered; null while passing an uncompressed one through. */
         private ByteStringBuilder compressed;
+        /** A message was refused: nothing more is passed on. */
+        private boolean refused;
 
         Scanner(long max, boolean gzip, Refusal refusal) {
             this.max = max;

@@ -36,11 +36,14 @@ public final class PeeringService implements Peering {
     private final PeeringTls tls;
     private final PeeringTls.PeerCertificate peer;
     private final PeerChannels channels;
+    /** Completed when the frame limit refused a message of this call: the call then fails with it. */
+    private final CompletionStage<PeeringProtocolException> refused;
 
     private PeeringService(ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
                            PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount,
-                           PeerChannels channels) {
+                           PeerChannels channels, CompletionStage<PeeringProtocolException> refused) {
         this.channels = channels;
+        this.refused = refused;
         this.tls = tls;
         this.peer = peer;
         this.inboundCount = inboundCount;
@@ -70,6 +73,7 @@ public final class PeeringService implements Peering {
                         .withEntity("peering needs a client certificate from the clusterset CA\n"));
             }
             String from = peer.get().cluster().toString();
+            CompletableFuture<PeeringProtocolException> refused = new CompletableFuture<>();
             // Every message is held to the limit after decompression: see GrpcFrameLimit.
             boolean gzip = request.getHeader("grpc-encoding").map(h -> h.value().trim().equalsIgnoreCase("gzip"))
                     .orElse(false);
@@ -87,9 +91,9 @@ public final class PeeringService implements Peering {
                         };
                         log.warn(message);
                         return new PeeringProtocolException(reason, message);
-                    }))));
+                    }, refused::complete))));
             return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval, metrics, tls,
-                    peer.get(), inboundCount, channels), system).apply(limited);
+                    peer.get(), inboundCount, channels, refused), system).apply(limited);
         };
     }
 
@@ -100,7 +104,10 @@ public final class PeeringService implements Peering {
                 heartbeatInterval, metrics, tls, peer::certificate, channels);
         // What the peer sends is consumed here and yields nothing; merged with what we send so that a protocol
         // error fails the whole call (the peer sees why) and the peer ending its side ends ours (eager complete).
-        return in.<PeerMessage>mapConcat(message -> {
+        // A message refused by the frame limit fails the call from here, so the peer gets the status (see GrpcFrameLimit).
+        Source<PeerMessage, NotUsed> guarded = in.merge(Source.completionStage(refused)
+                .flatMapConcat(e -> Source.<PeerMessage>failed(e)), true);
+        return guarded.<PeerMessage>mapConcat(message -> {
                     session.handle(message);
                     return List.of();
                 })
