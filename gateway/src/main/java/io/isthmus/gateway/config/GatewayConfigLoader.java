@@ -150,7 +150,6 @@ public final class GatewayConfigLoader {
             throw new InvalidFieldException("isthmus.peering.limits.max-endpoints-per-peer", endpointsPerPeer,
                     "must not be less than max-endpoints-per-export (" + endpointsPerExport + ")");
         }
-        int claims = atLeastOne(c, "peering.limits.max-claims-per-peer");
         java.util.Set<String> allowed = namespaces(c, "peering.import-namespaces.allowed");
         java.util.Set<String> denied = namespaces(c, "peering.import-namespaces.denied");
         for (String namespace : allowed) {
@@ -160,7 +159,7 @@ public final class GatewayConfigLoader {
             }
         }
         return new io.isthmus.gateway.peering.PeeringLimits(maxMessage, exports, endpointsPerExport, endpointsPerPeer,
-                claims, new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied));
+                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied));
     }
 
     private static java.util.Set<String> namespaces(Config c, String key) {

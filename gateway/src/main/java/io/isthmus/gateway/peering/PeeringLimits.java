@@ -14,15 +14,14 @@ import java.util.TreeSet;
  * @param maxExportsPerPeer    exports one peer cluster may have imported here (every namespace counted)
  * @param maxEndpointsPerExport endpoints one export may carry
  * @param maxEndpointsPerPeer  endpoints of all of one peer cluster's exports together
- * @param maxClaimsPerPeer     address-plan claims of one peer cluster this gateway acknowledges at one time
  * @param importNamespaces     which namespaces imports may be written into and served from
  */
 public record PeeringLimits(long maxMessageBytes, int maxExportsPerPeer, int maxEndpointsPerExport,
-                            long maxEndpointsPerPeer, int maxClaimsPerPeer, ImportNamespaces importNamespaces) {
+                            long maxEndpointsPerPeer, ImportNamespaces importNamespaces) {
     public static final long DEFAULT_MAX_MESSAGE_BYTES = 16L << 20;
     /** As reference.conf has them. */
     public static final PeeringLimits DEFAULTS = new PeeringLimits(DEFAULT_MAX_MESSAGE_BYTES, 50_000, 5_000,
-            250_000, 256, ImportNamespaces.DEFAULTS);
+            250_000, ImportNamespaces.DEFAULTS);
 
     /** Kinds of quota, as named in conditions and in the metrics' {@code reason} label. */
     public enum Quota {

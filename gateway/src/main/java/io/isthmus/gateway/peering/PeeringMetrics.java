@@ -23,8 +23,7 @@ public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter m
                         "Peer certificates refused during the TLS handshake, by rule.", "rule"),
                 metrics.counter("isthmus_peering_imports_refused_total",
                         "What peers sent that was not imported, by peer cluster and reason: a quota (exports-per-peer, "
-                                + "endpoints-per-export, endpoints-per-peer: messages refused; claims-per-peer: claims "
-                                + "refused) or namespace (exports into a namespace that takes no imports).",
+                                + "endpoints-per-export, endpoints-per-peer: messages refused) or namespace (exports into a namespace that takes no imports).",
                         "peer", "reason"));
     }
 

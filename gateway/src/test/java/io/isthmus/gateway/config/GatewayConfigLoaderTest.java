@@ -466,7 +466,6 @@ class GatewayConfigLoaderTest {
         assertEquals(50_000, limits.maxExportsPerPeer());
         assertEquals(5_000, limits.maxEndpointsPerExport());
         assertEquals(250_000, limits.maxEndpointsPerPeer());
-        assertEquals(256, limits.maxClaimsPerPeer());
         assertEquals(java.util.Set.of(), limits.importNamespaces().allowed());
         assertEquals(java.util.Set.of("kube-system", "isthmus-system"), limits.importNamespaces().denied());
         assertTrue(limits.importNamespaces().allows("shop"));
@@ -479,14 +478,13 @@ class GatewayConfigLoaderTest {
         var limits = load("""
                 isthmus { cluster-id = east, peering {
                   limits { max-message-size = 4 MiB, max-exports-per-peer = 100, max-endpoints-per-export = 10,
-                           max-endpoints-per-peer = 500, max-claims-per-peer = 8 }
+                           max-endpoints-per-peer = 500 }
                   import-namespaces { allowed = [shop, db], denied = [] } } }
                 """).peering().limits();
         assertEquals(4L << 20, limits.maxMessageBytes());
         assertEquals(100, limits.maxExportsPerPeer());
         assertEquals(10, limits.maxEndpointsPerExport());
         assertEquals(500, limits.maxEndpointsPerPeer());
-        assertEquals(8, limits.maxClaimsPerPeer());
         assertTrue(limits.importNamespaces().allows("shop"));
         assertTrue(!limits.importNamespaces().allows("web"), "only the allowed namespaces take imports");
         assertTrue(limits.importNamespaces().allows("db"));
@@ -500,7 +498,7 @@ class GatewayConfigLoaderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"max-exports-per-peer", "max-endpoints-per-export", "max-endpoints-per-peer", "max-claims-per-peer"})
+    @ValueSource(strings = {"max-exports-per-peer", "max-endpoints-per-export", "max-endpoints-per-peer"})
     void rejectsAQuotaBelowOneOrNotANumber(String quota) {
         assertMentions(rejects("isthmus { cluster-id = east, peering.limits." + quota + " = 0 }"),
                 "isthmus.peering.limits." + quota, "0");
