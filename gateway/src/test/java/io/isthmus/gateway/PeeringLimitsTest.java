@@ -89,6 +89,7 @@ class PeeringLimitsTest {
                   cluster-id = east
                   data-dir = "%s"
                   admin.port = 0
+                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                   peering.port = 0
                   dns.port = 0
                   replicas.port = 0
