@@ -193,7 +193,8 @@ public final class Gateway implements AutoCloseable {
 
         ExportFeed feed = new ExportFeed(system);
         mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock,
-                        config.peering().importTtl(), DIRECTORY_DEBOUNCE), "mesh-view",
+                        config.peering().importTtl(), DIRECTORY_DEBOUNCE, config.peering().limits(),
+                        peeringMetrics.refusalCounter()), "mesh-view",
                 Props.empty());
 
         // Recover this replica's own stream now rather than on the first export (it holds its clock). The mesh
@@ -238,13 +239,13 @@ public final class Gateway implements AutoCloseable {
                 .newServerAt(config.peering().listen().host(), config.peering().listen().port())
                 .enableHttps(tls.serverConnectionContext())
                 .bind(PeeringService.handler(self, feed, mesh, config.peering().heartbeatInterval(), peeringMetrics,
-                        tls, channels, system)), "bind the peering server");
+                        tls, channels, config.peering().limits(), system)), "bind the peering server");
         peeringAddress = peeringBinding.localAddress();
         resources.add(() -> peeringBinding.unbind());
 
         PeerLinks links = PeerLinks.start(system, self, config.peering().peers(), feed, mesh,
                 config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
-                config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels);
+                config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels, config.peering().limits());
         resources.add(links);
         // ClusterPeer objects -> more peer links, when isthmus.kubernetes.peers = on (io.isthmus.gateway.k8s).
         kubernetesPeers = io.isthmus.gateway.k8s.KubernetesPeers.startIfEnabled(config, links, meshState::get).orElse(null);

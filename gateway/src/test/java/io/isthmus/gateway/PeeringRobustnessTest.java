@@ -243,7 +243,7 @@ class PeeringRobustnessTest {
 
     @Test
     void anOversizedMessageIsRefusedBeforeItIsBufferedAndChangesNothing() throws Exception {
-        String huge = "x".repeat((int) io.isthmus.gateway.peering.PeeringService.MAX_MESSAGE_BYTES + 1024);
+        String huge = "x".repeat((int) io.isthmus.gateway.peering.PeeringLimits.DEFAULT_MAX_MESSAGE_BYTES + 1024);
         Export bloated = Export.newBuilder(export("shop", "bloated", "10.0.0.1"))
                 .setEndpoints(0, io.isthmus.api.grpc.peering.Endpoint.newBuilder().setIp("10.0.0.1").setHostname(huge))
                 .build();

@@ -85,15 +85,22 @@ final class StatusReport {
                 .filter(s -> s.clusters().stream().anyMatch(c -> !c.cluster().equals(mesh.self()))).count();
         imports.put("count", importedServices);
         ArrayNode fromClusters = imports.putArray("clusters");
-        mesh.imports().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
+        java.util.SortedSet<ClusterId> origins = new java.util.TreeSet<>(mesh.imports().keySet());
+        origins.addAll(mesh.refusals().keySet());
+        for (ClusterId origin : origins) {
+            MeshView.RemoteExports remote = mesh.imports().get(origin);
             ObjectNode from = fromClusters.addObject();
-            from.put("cluster", entry.getKey().value());
-            from.put("version", entry.getValue().version());
-            from.put("exports", entry.getValue().exports().size());
-            from.put("receivedAt", text(entry.getValue().receivedAt()));
-            from.put("unreachableSince", text(entry.getValue().unreachableSince()));
-            from.put("served", !entry.getValue().withdrawn());
-        });
+            from.put("cluster", origin.value());
+            from.put("version", remote == null ? 0 : remote.version());
+            from.put("exports", remote == null ? 0 : remote.exportSet().size());
+            from.put("denied", remote == null ? 0 : remote.denied().size());
+            from.put("endpoints", remote == null ? 0 : remote.endpoints());
+            from.put("receivedAt", remote == null ? null : text(remote.receivedAt()));
+            from.put("unreachableSince", remote == null ? null : text(remote.unreachableSince()));
+            from.put("served", remote != null && !remote.withdrawn());
+            from.set("conditions", importConditions(remote, mesh.refusals().get(origin),
+                    gateway.config().peering().limits().importNamespaces()));
+        }
         ArrayNode conflicts = root.putArray("conflicts");
         mesh.directory().services().values().stream().sorted(Comparator.comparing(ImportedService::key))
                 .forEach(service -> service.conflicts().forEach(conflict -> conflicts.add(conflict(service, conflict))));
@@ -113,6 +120,40 @@ final class StatusReport {
                 ? gateway.config().dns().forwarding().upstreams().toString() : "off");
         root.set("tunnel", io.isthmus.gateway.tunnel.TunnelStatus.json(json, gateway.tunnel()));
         return root;
+    }
+
+    /**
+     * A peer cluster's import conditions: QuotaExceeded (its last snapshot or delta was refused for a quota; what
+     * was accepted before is still served) and NamespaceDenied (exports into namespaces that take no imports).
+     */
+    private ArrayNode importConditions(MeshView.RemoteExports remote, MeshView.ImportRefusal refusal,
+                                       io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces namespaces) {
+        ArrayNode conditions = json.createArrayNode();
+        ObjectNode quota = conditions.addObject().put("type", "QuotaExceeded")
+                .put("status", refusal == null ? "False" : "True");
+        if (refusal != null) {
+            quota.put("reason", refusal.quota().label()).put("limit", refusal.limit())
+                    .put("requested", refusal.requested()).put("since", text(refusal.at()))
+                    .put("message", refusal.message());
+        }
+        ObjectNode denied = conditions.addObject().put("type", "NamespaceDenied");
+        if (remote == null || remote.denied().size() == 0) {
+            denied.put("status", "False");
+            return conditions;
+        }
+        java.util.SortedMap<String, Integer> byNamespace = new java.util.TreeMap<>();
+        remote.denied().forEach((key, export) -> byNamespace.merge(key.namespace(), 1, Integer::sum));
+        ArrayNode names = denied.put("status", "True").put("count", remote.denied().size()).putArray("namespaces");
+        byNamespace.keySet().stream().limit(20).forEach(names::add);
+        StringBuilder message = new StringBuilder();
+        byNamespace.entrySet().stream().limit(5).forEach(entry -> message.append(message.isEmpty() ? "" : "; ")
+                .append(entry.getValue()).append(entry.getValue() == 1 ? " export" : " exports").append(" not imported: ")
+                .append(namespaces.whyNot(entry.getKey())));
+        if (byNamespace.size() > 5) {
+            message.append("; and ").append(byNamespace.size() - 5).append(" more namespaces");
+        }
+        denied.put("message", message.toString());
+        return conditions;
     }
 
     ArrayNode exports(MeshView.Snapshot mesh) {

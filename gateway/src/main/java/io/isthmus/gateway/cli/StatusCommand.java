@@ -92,6 +92,19 @@ final class StatusCommand implements Callable<Integer> {
                     text(peer, "remoteVersion"), sentAcked, text(peer, "detail"));
         }
         out.append(status.path("peers").isEmpty() ? "no peer links\n" : peers.render());
+        StringBuilder importConditions = new StringBuilder();
+        for (JsonNode from : status.path("imports").path("clusters")) {
+            for (JsonNode condition : from.path("conditions")) {
+                if ("True".equals(condition.path("status").asText())) {
+                    importConditions.append("  ").append(from.path("cluster").asText()).append(": ")
+                            .append(condition.path("type").asText()).append(": ")
+                            .append(condition.path("message").asText()).append('\n');
+                }
+            }
+        }
+        if (!importConditions.isEmpty()) {
+            out.append("\nimport conditions\n").append(importConditions);
+        }
         if (!status.path("conflicts").isEmpty()) {
             out.append("\nconflicts (MCS: the oldest export wins)\n");
             for (JsonNode conflict : status.path("conflicts")) {

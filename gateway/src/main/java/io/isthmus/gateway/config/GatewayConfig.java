@@ -37,8 +37,10 @@ public record GatewayConfig(
     }
 
 
+    /** {@code limits}: what is taken from any one peer (message size, quotas, import namespaces). */
     public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
-                          Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl) {
+                          Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl,
+                          io.isthmus.gateway.peering.PeeringLimits limits) {
         public Peering {
             peers = List.copyOf(peers);
         }

@@ -89,7 +89,7 @@ public final class GatewayConfigLoader {
         }
         GatewayConfig.Peering peering = new GatewayConfig.Peering(listen(c, "peering"), peers,
                 positive(c, "peering.heartbeat-interval"), positive(c, "peering.reconnect-min-backoff"),
-                positive(c, "peering.reconnect-max-backoff"), positive(c, "peering.import-ttl"));
+                positive(c, "peering.reconnect-max-backoff"), positive(c, "peering.import-ttl"), peeringLimits(c));
         if (peering.reconnectMaxBackoff().compareTo(peering.reconnectMinBackoff()) < 0) {
             throw new InvalidFieldException("isthmus.peering.reconnect-max-backoff", peering.reconnectMaxBackoff(),
                     "must not be less than reconnect-min-backoff (" + peering.reconnectMinBackoff() + ")");
@@ -134,6 +134,58 @@ public final class GatewayConfigLoader {
                 io.isthmus.gateway.admin.AdminAuthSettings.read(c.getConfig("admin.auth"), dataDir.normalize()), peering, dns, replicas, tlsDir, journal(c, baseDir),
                 ipam(c, dataDir.normalize()), plan(c, clusterId),
                 io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c));
+    }
+
+    /** {@code peering.limits} and {@code peering.import-namespaces}. */
+    static io.isthmus.gateway.peering.PeeringLimits peeringLimits(Config c) {
+        long maxMessage = bytes(c, "peering.limits.max-message-size");
+        if (maxMessage < 64 * 1024 || maxMessage > 1L << 30) {
+            throw new InvalidFieldException("isthmus.peering.limits.max-message-size",
+                    c.getValue("peering.limits.max-message-size").unwrapped(), "must be between 64 KiB and 1 GiB");
+        }
+        int exports = atLeastOne(c, "peering.limits.max-exports-per-peer");
+        int endpointsPerExport = atLeastOne(c, "peering.limits.max-endpoints-per-export");
+        long endpointsPerPeer = atLeastOne(c, "peering.limits.max-endpoints-per-peer");
+        if (endpointsPerPeer < endpointsPerExport) {
+            throw new InvalidFieldException("isthmus.peering.limits.max-endpoints-per-peer", endpointsPerPeer,
+                    "must not be less than max-endpoints-per-export (" + endpointsPerExport + ")");
+        }
+        java.util.Set<String> allowed = namespaces(c, "peering.import-namespaces.allowed");
+        java.util.Set<String> denied = namespaces(c, "peering.import-namespaces.denied");
+        for (String namespace : allowed) {
+            if (denied.contains(namespace)) {
+                throw new InvalidFieldException("isthmus.peering.import-namespaces.allowed", namespace,
+                        "is also in import-namespaces.denied; a namespace is either allowed or denied");
+            }
+        }
+        return new io.isthmus.gateway.peering.PeeringLimits(maxMessage, exports, endpointsPerExport, endpointsPerPeer,
+                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied));
+    }
+
+    private static java.util.Set<String> namespaces(Config c, String key) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (String namespace : stringList(c, key)) {
+            field("isthmus." + key, () -> DnsLabel.require("isthmus." + key, namespace));
+            out.add(namespace);
+        }
+        return out;
+    }
+
+    private static int atLeastOne(Config c, String key) {
+        int value = integer(c, key);
+        if (value < 1) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(), "must be at least 1");
+        }
+        return value;
+    }
+
+    private static long bytes(Config c, String key) {
+        try {
+            return c.getBytes(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus." + key, c.getValue(key).unwrapped(),
+                    "must be a size such as 16 MiB or 1048576");
+        }
     }
 
     private static GatewayConfig.Kubernetes kubernetes(Config c) {

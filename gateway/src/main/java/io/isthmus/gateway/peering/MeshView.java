@@ -26,6 +26,7 @@ import java.util.function.Consumer;
  * links. One per gateway replica; its state is rebuilt from the journal and the peers after a restart.
  */
 public final class MeshView {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MeshView.class);
 
     public sealed interface Command {
     }
@@ -91,13 +92,16 @@ public final class MeshView {
      * The exports one peer cluster offers, as last received. {@code unreachableSince} is set while none of the
      * cluster's links is up; once that lasts longer than the import TTL the exports are {@code withdrawn}: kept
      * (a reconnect brings them back at once) but no longer served. The exports are kept as an {@link ExportSet}, so
-     * that a delta changes them in O(changes × log n) and the directory sees only what changed.
+     * that a delta changes them in O(changes × log n) and the directory sees only what changed. {@code denied}: the
+     * peer's exports into namespaces that take no imports (never served; kept, at version 0, because they count
+     * against the peer's quotas and name the namespace in its condition). {@code endpoints}: of both sets together.
      */
-    public record RemoteExports(ExportSet exportSet, Instant receivedAt, String viaLink, Instant unreachableSince,
-                                boolean withdrawn) {
+    public record RemoteExports(ExportSet exportSet, ExportSet denied, long endpoints, Instant receivedAt,
+                                String viaLink, Instant unreachableSince, boolean withdrawn) {
         public RemoteExports(long version, List<ServiceExport> exports, Instant receivedAt, String viaLink,
                              Instant unreachableSince, boolean withdrawn) {
-            this(new ExportSet(version, exports), receivedAt, viaLink, unreachableSince, withdrawn);
+            this(new ExportSet(version, exports), ExportSet.EMPTY, endpointsOf(exports), receivedAt, viaLink,
+                    unreachableSince, withdrawn);
         }
 
         public long version() {
@@ -110,16 +114,44 @@ public final class MeshView {
         }
 
         RemoteExports reachable() {
-            return new RemoteExports(exportSet, receivedAt, viaLink, null, false);
+            return new RemoteExports(exportSet, denied, endpoints, receivedAt, viaLink, null, false);
         }
 
         RemoteExports unreachableFrom(Instant since) {
-            return new RemoteExports(exportSet, receivedAt, viaLink, since, withdrawn);
+            return new RemoteExports(exportSet, denied, endpoints, receivedAt, viaLink, since, withdrawn);
         }
 
         RemoteExports withdraw() {
-            return new RemoteExports(exportSet, receivedAt, viaLink, unreachableSince, true);
+            return new RemoteExports(exportSet, denied, endpoints, receivedAt, viaLink, unreachableSince, true);
         }
+    }
+
+    private static long endpointsOf(List<ServiceExport> exports) {
+        long total = 0;
+        for (ServiceExport export : exports) {
+            total += export.endpoints().size();
+        }
+        return total;
+    }
+
+    /**
+     * The last snapshot or delta of a peer cluster refused for a quota ({@link PeeringLimits}): nothing of it was
+     * applied. Cleared once a later one from that cluster is accepted.
+     *
+     * @param requested what the message would have made it (exports, endpoints; of one export for
+     *                  {@code ENDPOINTS_PER_EXPORT})
+     * @param version   the version the refused message would have brought
+     */
+    public record ImportRefusal(PeeringLimits.Quota quota, long limit, long requested, long version, Instant at,
+                                String message) {
+    }
+
+    /** Counts what was refused from a peer, by reason: a quota's label, or "namespace". */
+    @FunctionalInterface
+    public interface RefusalCounter {
+        void count(ClusterId peer, String reason, long amount);
+
+        RefusalCounter NONE = (peer, reason, amount) -> { };
     }
 
     /**
@@ -135,11 +167,18 @@ public final class MeshView {
         }
     }
 
+    /** {@code refusals}: each peer cluster's last refused message, while nothing later of it was accepted. */
     public record Snapshot(ClusterId self, ExportSet own, Map<ClusterId, RemoteExports> imports,
-                           Map<String, Link> links, ServiceDirectory directory) {
+                           Map<String, Link> links, ServiceDirectory directory, Map<ClusterId, ImportRefusal> refusals) {
         public Snapshot {
             imports = Map.copyOf(imports);
             links = Map.copyOf(links);
+            refusals = Map.copyOf(refusals);
+        }
+
+        Snapshot(ClusterId self, ExportSet own, Map<ClusterId, RemoteExports> imports, Map<String, Link> links,
+                 ServiceDirectory directory) {
+            this(self, own, imports, links, directory, Map.of());
         }
     }
 
@@ -159,19 +198,32 @@ public final class MeshView {
     public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
                                            Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
                                            Duration importTtl, Duration directoryDebounce) {
+        return create(self, exportsTopic, snapshots, feed, clock, importTtl, directoryDebounce, PeeringLimits.DEFAULTS,
+                RefusalCounter.NONE);
+    }
+
+    /**
+     * @param limits  the quotas each peer cluster's exports are held to, and the namespaces imports may land in
+     * @param refused counts what is refused, per peer
+     */
+    public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
+                                           Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
+                                           Duration importTtl, Duration directoryDebounce, PeeringLimits limits,
+                                           RefusalCounter refused) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             ActorRef<ExportSet> adapter = context.messageAdapter(ExportSet.class, OwnExportsChanged::new);
             exportsTopic.tell(Topic.subscribe(adapter));
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(1));
             Snapshot initial = new Snapshot(self, ExportSet.EMPTY, Map.of(), Map.of(), ServiceDirectory.EMPTY);
             snapshots.accept(initial);
-            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers)
+            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers, limits, refused)
                     .behavior(initial, Map.of(self, ExportSet.EMPTY));
         }));
     }
 
     private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock, Duration importTtl,
-                           Duration directoryDebounce, TimerScheduler<Command> timers) {
+                           Duration directoryDebounce, TimerScheduler<Command> timers, PeeringLimits limits,
+                           RefusalCounter refused) {
 
         /**
          * @param served the export set of each cluster that {@code state.directory()} was made from: what the next
@@ -218,7 +270,7 @@ public final class MeshView {
                 return state;
             }
             feed.offer(exports);
-            return new Snapshot(state.self(), exports, state.imports(), state.links(), state.directory());
+            return new Snapshot(state.self(), exports, state.imports(), state.links(), state.directory(), state.refusals());
         }
 
         private Snapshot onImports(Snapshot state, ImportsReceived received) {
@@ -227,10 +279,28 @@ public final class MeshView {
             if (known != null && received.version() <= known.version()) {
                 return touched; // the same snapshot over a second link, or an old one: idempotent
             }
+            List<ServiceExport> allowed = new java.util.ArrayList<>(received.exports().size());
+            List<ServiceExport> denied = new java.util.ArrayList<>();
+            long endpoints = 0;
+            ServiceExport widest = null;
+            for (ServiceExport export : received.exports()) {
+                (limits.importNamespaces().allows(export.key().namespace()) ? allowed : denied).add(export);
+                endpoints += export.endpoints().size();
+                if (widest == null || export.endpoints().size() > widest.endpoints().size()) {
+                    widest = export;
+                }
+            }
+            ImportRefusal refusal = overQuota(received.origin(), received.version(), received.exports().size(),
+                    widest, endpoints);
+            if (refusal != null) {
+                return refuse(touched, received.origin(), refusal);
+            }
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(received.origin(), new RemoteExports(received.version(), received.exports(), clock.instant(),
-                    received.linkId(), null, false));
-            return new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory());
+            imports.put(received.origin(), new RemoteExports(new ExportSet(received.version(), allowed),
+                    new ExportSet(0, denied), endpoints, clock.instant(), received.linkId(), null, false));
+            countDenied(received.origin(), denied.size());
+            return accepted(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory(),
+                    state.refusals()), received.origin());
         }
 
         private Snapshot onDelta(Snapshot state, DeltaReceived delta) {
@@ -243,11 +313,88 @@ public final class MeshView {
                 delta.requestResync().run();
                 return touched;
             }
-            ExportSet exports = known.exportSet().withChanges(delta.toVersion(), delta.upserted(), delta.removed());
+            List<ServiceExport> allowedUpserts = new java.util.ArrayList<>(delta.upserted().size());
+            List<ServiceExport> deniedUpserts = new java.util.ArrayList<>();
+            ServiceExport widest = null;
+            for (ServiceExport export : delta.upserted()) {
+                (limits.importNamespaces().allows(export.key().namespace()) ? allowedUpserts : deniedUpserts).add(export);
+                if (widest == null || export.endpoints().size() > widest.endpoints().size()) {
+                    widest = export;
+                }
+            }
+            // Applied to copies first (they share structure): a delta over a quota leaves nothing behind.
+            ExportSet exports = known.exportSet().withChanges(delta.toVersion(), allowedUpserts, delta.removed());
+            ExportSet denied = known.denied().withChanges(0, deniedUpserts, delta.removed());
+            long[] endpoints = {known.endpoints()};
+            io.isthmus.api.PersistentSortedMap.Difference<io.isthmus.api.ServiceKey, ServiceExport> count =
+                    (key, old, now) -> endpoints[0] += (now == null ? 0 : now.endpoints().size())
+                            - (old == null ? 0 : old.endpoints().size());
+            ExportSet.diff(known.exportSet(), exports, count);
+            ExportSet.diff(known.denied(), denied, count);
+            ImportRefusal refusal = overQuota(delta.origin(), delta.toVersion(), exports.size() + denied.size(), widest,
+                    endpoints[0]);
+            if (refusal != null) {
+                return refuse(touched, delta.origin(), refusal);
+            }
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(delta.origin(), new RemoteExports(exports, clock.instant(), delta.linkId(),
+            imports.put(delta.origin(), new RemoteExports(exports, denied, endpoints[0], clock.instant(), delta.linkId(),
                     known.unreachableSince(), known.withdrawn()));
-            return new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory());
+            countDenied(delta.origin(), deniedUpserts.size());
+            return accepted(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory(),
+                    state.refusals()), delta.origin());
+        }
+
+        /** The first quota a message from {@code origin} would break, or null. */
+        private ImportRefusal overQuota(ClusterId origin, long version, long exports, ServiceExport widest,
+                                        long endpoints) {
+            PeeringLimits.Quota quota;
+            long requested;
+            String what;
+            if (exports > limits.maxExportsPerPeer()) {
+                quota = PeeringLimits.Quota.EXPORTS_PER_PEER;
+                requested = exports;
+                what = exports + " exports";
+            } else if (widest != null && widest.endpoints().size() > limits.maxEndpointsPerExport()) {
+                quota = PeeringLimits.Quota.ENDPOINTS_PER_EXPORT;
+                requested = widest.endpoints().size();
+                what = "export " + widest.key() + " with " + requested + " endpoints";
+            } else if (endpoints > limits.maxEndpointsPerPeer()) {
+                quota = PeeringLimits.Quota.ENDPOINTS_PER_PEER;
+                requested = endpoints;
+                what = endpoints + " endpoints";
+            } else {
+                return null;
+            }
+            long limit = limits.limit(quota);
+            return new ImportRefusal(quota, limit, requested, version, clock.instant(), "exports of " + origin
+                    + " at version " + version + " refused: " + what + ", over the limit of " + limit + " ("
+                    + quota.setting() + "); nothing of them applied, the exports accepted before stay");
+        }
+
+        private Snapshot refuse(Snapshot state, ClusterId origin, ImportRefusal refusal) {
+            ImportRefusal before = state.refusals().get(origin);
+            if (before == null || refusal.version() > before.version()) { // not the same message over a second link
+                refused.count(origin, refusal.quota().label(), 1);
+                log.warn(refusal.message());
+            }
+            Map<ClusterId, ImportRefusal> refusals = new HashMap<>(state.refusals());
+            refusals.put(origin, refusal);
+            return new Snapshot(state.self(), state.own(), state.imports(), state.links(), state.directory(), refusals);
+        }
+
+        private Snapshot accepted(Snapshot state, ClusterId origin) {
+            if (!state.refusals().containsKey(origin)) {
+                return state;
+            }
+            Map<ClusterId, ImportRefusal> refusals = new HashMap<>(state.refusals());
+            refusals.remove(origin);
+            return new Snapshot(state.self(), state.own(), state.imports(), state.links(), state.directory(), refusals);
+        }
+
+        private void countDenied(ClusterId origin, int denied) {
+            if (denied > 0) {
+                refused.count(origin, "namespace", denied);
+            }
         }
 
         private Snapshot onLink(Snapshot state, LinkChanged changed) {
@@ -266,7 +413,7 @@ public final class MeshView {
                         changed.detail(), up || before == null ? null : before.rtt(),
                         up || before == null ? 0 : before.sentVersion(), up || before == null ? 0 : before.ackedVersion()));
             }
-            return withReachability(new Snapshot(state.self(), state.own(), state.imports(), links, state.directory()));
+            return withReachability(new Snapshot(state.self(), state.own(), state.imports(), links, state.directory(), state.refusals()));
         }
 
         /** Marks clusters without an up link as unreachable (from now), and brings reachable ones back. */
@@ -282,7 +429,7 @@ public final class MeshView {
                     imports.put(entry.getKey(), remote.unreachableFrom(clock.instant()));
                 }
             }
-            return new Snapshot(state.self(), state.own(), imports, state.links(), state.directory());
+            return new Snapshot(state.self(), state.own(), imports, state.links(), state.directory(), state.refusals());
         }
 
         private Snapshot cutOff(Snapshot state, ClusterId cluster, String reason) {
@@ -311,7 +458,7 @@ public final class MeshView {
                     changed = true;
                 }
             }
-            return changed ? new Snapshot(state.self(), state.own(), imports, state.links(), state.directory()) : state;
+            return changed ? new Snapshot(state.self(), state.own(), imports, state.links(), state.directory(), state.refusals()) : state;
         }
 
         private Snapshot touch(Snapshot state, String linkId) {
@@ -334,7 +481,7 @@ public final class MeshView {
             }
             Map<String, Link> links = new HashMap<>(state.links());
             links.put(linkId, change.apply(link));
-            return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory());
+            return new Snapshot(state.self(), state.own(), state.imports(), links, state.directory(), state.refusals());
         }
 
         /** The export set of each cluster the directory should hold: our own, and every peer's not withdrawn. */
@@ -387,7 +534,7 @@ public final class MeshView {
                 });
             }
             ServiceDirectory directory = changes.build(state.directory().version() + 1);
-            return new Snapshot(state.self(), state.own(), state.imports(), state.links(), directory);
+            return new Snapshot(state.self(), state.own(), state.imports(), state.links(), directory, state.refusals());
         }
     }
 }

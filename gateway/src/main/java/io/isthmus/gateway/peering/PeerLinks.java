@@ -67,10 +67,12 @@ public final class PeerLinks implements AutoCloseable {
     private final PeeringMetrics metrics;
     private final PeeringTls tls;
     private final PeerChannels channels;
+    private final PeeringLimits limits;
 
     private PeerLinks(ActorSystem<?> system, ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh,
                       Duration heartbeatInterval, Duration minBackoff, Duration maxBackoff, PeeringMetrics metrics,
-                      PeeringTls tls, PeerChannels channels) {
+                      PeeringTls tls, PeerChannels channels, PeeringLimits limits) {
+        this.limits = limits;
         this.system = system;
         this.self = self;
         this.feed = feed;
@@ -88,9 +90,10 @@ public final class PeerLinks implements AutoCloseable {
     /** Starts a link to each of {@code peers} (the configured ones); more come and go with connect/disconnect. */
     public static PeerLinks start(ActorSystem<?> system, ClusterId self, List<HostPort> peers, ExportFeed feed,
                                   ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, Duration minBackoff,
-                                  Duration maxBackoff, PeeringMetrics metrics, PeeringTls tls, PeerChannels channels) {
+                                  Duration maxBackoff, PeeringMetrics metrics, PeeringTls tls, PeerChannels channels,
+                                  PeeringLimits limits) {
         PeerLinks links = new PeerLinks(system, self, feed, mesh, heartbeatInterval, minBackoff, maxBackoff, metrics,
-                tls, channels);
+                tls, channels, limits);
         peers.forEach(links::connect);
         return links;
     }
@@ -145,9 +148,12 @@ public final class PeerLinks implements AutoCloseable {
         AtomicReference<X509Certificate> serverCertificate = new AtomicReference<>();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.OUTBOUND, peer.toString(),
                 feed, mesh, heartbeatInterval, metrics, tls, serverCertificate::get, channels);
+        // grpc-java holds each message to this limit after decompression (its default is 4 MiB).
+        int maxInbound = (int) Math.min(Integer.MAX_VALUE, limits.maxMessageBytes());
         PeeringClient client = PeeringClient.create(
                 GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
-                        .withSslContext(tls.clientContext(serverCertificate::set)),
+                        .withSslContext(tls.clientContext(serverCertificate::set))
+                        .withChannelBuilderOverrides(builder -> builder.maxInboundMessageSize(maxInbound)),
                 system);
         return client.link(session.outbound())
                 .map(message -> {
@@ -157,11 +163,27 @@ public final class PeerLinks implements AutoCloseable {
                 .filter(done -> false)
                 .watchTermination((notUsed, done) -> {
                     done.whenComplete((ok, failure) -> {
+                        countOversized(peer, failure);
                         session.closed(Optional.ofNullable(failure));
                         client.close();
                     });
                     return NotUsed.getInstance();
                 });
+    }
+
+    /** A message from the peer over the limit fails the call in grpc-java, before it is parsed: count it. */
+    private void countOversized(HostPort peer, Throwable failure) {
+        if (failure instanceof io.grpc.StatusRuntimeException e
+                && e.getStatus().getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED
+                && String.valueOf(e.getStatus().getDescription()).contains("exceeds maximum")) {
+            boolean inflated = String.valueOf(e.getStatus().getDescription()).startsWith("Decompressed");
+            String reason = inflated ? GrpcFrameLimit.DECOMPRESSED_OVERSIZED : GrpcFrameLimit.OVERSIZED;
+            metrics.linksRejected().inc(reason);
+            log.warn("peer link to {} closed: the peer sent a {} over the limit of {} bytes "
+                    + "(isthmus.peering.limits.max-message-size): {}", peer,
+                    inflated ? "compressed message that inflates" : "message", limits.maxMessageBytes(),
+                    e.getStatus().getDescription());
+        }
     }
 
     private CompletionStage<Done> listening(HostPort peer, Duration interval, Duration connectTimeout) {

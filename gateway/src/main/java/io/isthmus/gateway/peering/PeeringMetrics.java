@@ -5,7 +5,7 @@ import io.isthmus.gateway.metrics.Metrics;
 /** The peering counters; link state and import gauges are read from the mesh view by the admin server. */
 public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter messagesSent,
                              Metrics.Counter linksRejected, Metrics.Counter linkAttempts, Metrics.Counter resyncs,
-                             Metrics.Counter tlsRejected) {
+                             Metrics.Counter tlsRejected, Metrics.Counter importsRefused) {
 
     public static PeeringMetrics register(Metrics metrics) {
         return new PeeringMetrics(
@@ -20,6 +20,15 @@ public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter m
                 metrics.counter("isthmus_peering_resyncs_total",
                         "Full export snapshots sent at the start of a peer stream (every connect and reconnect)."),
                 metrics.counter("isthmus_peering_tls_rejected_total",
-                        "Peer certificates refused during the TLS handshake, by rule.", "rule"));
+                        "Peer certificates refused during the TLS handshake, by rule.", "rule"),
+                metrics.counter("isthmus_peering_imports_refused_total",
+                        "What peers sent that was not imported, by peer cluster and reason: a quota (exports-per-peer, "
+                                + "endpoints-per-export, endpoints-per-peer: messages refused) or namespace (exports into a namespace that takes no imports).",
+                        "peer", "reason"));
+    }
+
+    /** Counts refused imports into {@code importsRefused}. */
+    public MeshView.RefusalCounter refusalCounter() {
+        return (peer, reason, amount) -> importsRefused.add(amount, peer.value(), reason);
     }
 }

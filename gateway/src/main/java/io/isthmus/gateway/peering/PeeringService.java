@@ -25,11 +25,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** The server side of peering: each peer that dials in gets a {@link PeerSession} of its own. */
 public final class PeeringService implements Peering {
-    /**
-     * The largest peer message we read. A full export snapshot of 10,000 services is about 2 MiB; anything near
-     * this limit is a broken or hostile peer, cut off before its message is buffered.
-     */
-    public static final long MAX_MESSAGE_BYTES = 16L << 20;
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PeeringService.class);
 
     private final ClusterId self;
@@ -41,11 +36,14 @@ public final class PeeringService implements Peering {
     private final PeeringTls tls;
     private final PeeringTls.PeerCertificate peer;
     private final PeerChannels channels;
+    /** Completed when the frame limit refused a message of this call: the call then fails with it. */
+    private final CompletionStage<PeeringProtocolException> refused;
 
     private PeeringService(ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
                            PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount,
-                           PeerChannels channels) {
+                           PeerChannels channels, CompletionStage<PeeringProtocolException> refused) {
         this.channels = channels;
+        this.refused = refused;
         this.tls = tls;
         this.peer = peer;
         this.inboundCount = inboundCount;
@@ -62,8 +60,10 @@ public final class PeeringService implements Peering {
      */
     public static Function<HttpRequest, CompletionStage<HttpResponse>> handler(
             ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
-            PeeringMetrics metrics, PeeringTls tls, PeerChannels channels, ClassicActorSystemProvider system) {
+            PeeringMetrics metrics, PeeringTls tls, PeerChannels channels, PeeringLimits limits,
+            ClassicActorSystemProvider system) {
         AtomicLong inboundCount = new AtomicLong();
+        long max = limits.maxMessageBytes();
         return request -> {
             var peer = tls.authenticate(request);
             if (peer.isEmpty()) {
@@ -73,17 +73,27 @@ public final class PeeringService implements Peering {
                         .withEntity("peering needs a client certificate from the clusterset CA\n"));
             }
             String from = peer.get().cluster().toString();
+            CompletableFuture<PeeringProtocolException> refused = new CompletableFuture<>();
+            // Every message is held to the limit after decompression: see GrpcFrameLimit.
+            boolean gzip = request.getHeader("grpc-encoding").map(h -> h.value().trim().equalsIgnoreCase("gzip"))
+                    .orElse(false);
             HttpRequest limited = request.withEntity(org.apache.pekko.http.javadsl.model.HttpEntities.createChunked(
                     request.entity().getContentType(), request.entity().getDataBytes().via(GrpcFrameLimit.flow(
-                    MAX_MESSAGE_BYTES, declared -> {
-                        metrics.linksRejected().inc("oversized");
-                        String message = "peer link from cluster " + from + " closed: the peer sent a message of "
-                                + declared + " bytes, over the limit of " + MAX_MESSAGE_BYTES + " bytes";
+                    max, gzip, (reason, length) -> {
+                        metrics.linksRejected().inc(reason);
+                        String message = "peer link from cluster " + from + " closed: " + switch (reason) {
+                            case GrpcFrameLimit.DECOMPRESSED_OVERSIZED -> "the peer sent a compressed message that "
+                                    + "inflates to more than " + max + " bytes (isthmus.peering.limits.max-message-size)";
+                            case GrpcFrameLimit.BAD_COMPRESSION -> "the peer sent a compressed message of " + length
+                                    + " bytes that is not valid gzip";
+                            default -> "the peer sent a message of " + length + " bytes, over the limit of " + max
+                                    + " bytes (isthmus.peering.limits.max-message-size)";
+                        };
                         log.warn(message);
-                        return new PeeringProtocolException("oversized", message);
-                    }))));
+                        return new PeeringProtocolException(reason, message);
+                    }, refused::complete))));
             return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval, metrics, tls,
-                    peer.get(), inboundCount, channels), system).apply(limited);
+                    peer.get(), inboundCount, channels, refused), system).apply(limited);
         };
     }
 
@@ -94,14 +104,19 @@ public final class PeeringService implements Peering {
                 heartbeatInterval, metrics, tls, peer::certificate, channels);
         // What the peer sends is consumed here and yields nothing; merged with what we send so that a protocol
         // error fails the whole call (the peer sees why) and the peer ending its side ends ours (eager complete).
-        return in.<PeerMessage>mapConcat(message -> {
+        // A message refused by the frame limit fails the call from here, so the peer gets the status (see GrpcFrameLimit).
+        Source<PeerMessage, NotUsed> guarded = in.merge(Source.completionStage(refused)
+                .flatMapConcat(e -> Source.<PeerMessage>failed(e)), true);
+        return guarded.<PeerMessage>mapConcat(message -> {
                     session.handle(message);
                     return List.of();
                 })
                 .merge(session.outbound(), true)
                 .mapError(new PFBuilder<Throwable, Throwable>()
                         .match(PeeringProtocolException.class, e -> new GrpcServiceException(
-                                (e.reason().equals("oversized") ? Status.RESOURCE_EXHAUSTED : Status.FAILED_PRECONDITION)
+                                (e.reason().equals(GrpcFrameLimit.OVERSIZED)
+                                        || e.reason().equals(GrpcFrameLimit.DECOMPRESSED_OVERSIZED)
+                                        ? Status.RESOURCE_EXHAUSTED : Status.FAILED_PRECONDITION)
                                         .withDescription(e.getMessage())))
                         .build())
                 .watchTermination((notUsed, done) -> {

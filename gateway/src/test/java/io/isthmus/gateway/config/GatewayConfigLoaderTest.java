@@ -458,4 +458,69 @@ class GatewayConfigLoaderTest {
         assertMentions(rejects("isthmus { cluster-id = east, kubernetes.namespaces = [Shop_1] }"),
                 "isthmus.kubernetes.namespaces", "Shop_1");
     }
+
+    @Test
+    void peeringLimitsDefaultToReferenceConf() {
+        var limits = load("isthmus.cluster-id = east").peering().limits();
+        assertEquals(16L * 1024 * 1024, limits.maxMessageBytes());
+        assertEquals(50_000, limits.maxExportsPerPeer());
+        assertEquals(5_000, limits.maxEndpointsPerExport());
+        assertEquals(250_000, limits.maxEndpointsPerPeer());
+        assertEquals(java.util.Set.of(), limits.importNamespaces().allowed());
+        assertEquals(java.util.Set.of("kube-system", "isthmus-system"), limits.importNamespaces().denied());
+        assertTrue(limits.importNamespaces().allows("shop"));
+        assertTrue(!limits.importNamespaces().allows("kube-system"));
+        assertTrue(!limits.importNamespaces().allows("isthmus-system"));
+    }
+
+    @Test
+    void readsPeeringLimitsAndImportNamespaces() {
+        var limits = load("""
+                isthmus { cluster-id = east, peering {
+                  limits { max-message-size = 4 MiB, max-exports-per-peer = 100, max-endpoints-per-export = 10,
+                           max-endpoints-per-peer = 500 }
+                  import-namespaces { allowed = [shop, db], denied = [] } } }
+                """).peering().limits();
+        assertEquals(4L << 20, limits.maxMessageBytes());
+        assertEquals(100, limits.maxExportsPerPeer());
+        assertEquals(10, limits.maxEndpointsPerExport());
+        assertEquals(500, limits.maxEndpointsPerPeer());
+        assertTrue(limits.importNamespaces().allows("shop"));
+        assertTrue(!limits.importNamespaces().allows("web"), "only the allowed namespaces take imports");
+        assertTrue(limits.importNamespaces().allows("db"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lots", "1 KiB", "2 GiB"})
+    void rejectsAMessageSizeThatIsNotASizeOrOutOfRange(String value) {
+        assertMentions(rejects("isthmus { cluster-id = east, peering.limits.max-message-size = \"" + value + "\" }"),
+                "isthmus.peering.limits.max-message-size", value);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"max-exports-per-peer", "max-endpoints-per-export", "max-endpoints-per-peer"})
+    void rejectsAQuotaBelowOneOrNotANumber(String quota) {
+        assertMentions(rejects("isthmus { cluster-id = east, peering.limits." + quota + " = 0 }"),
+                "isthmus.peering.limits." + quota, "0");
+        assertMentions(rejects("isthmus { cluster-id = east, peering.limits." + quota + " = many }"),
+                "isthmus.peering.limits." + quota, "many");
+    }
+
+    @Test
+    void rejectsFewerEndpointsPerPeerThanPerExport() {
+        assertMentions(rejects("isthmus { cluster-id = east, peering.limits { max-endpoints-per-export = 100, "
+                + "max-endpoints-per-peer = 99 } }"), "isthmus.peering.limits.max-endpoints-per-peer", "99");
+    }
+
+    @Test
+    void rejectsImportNamespacesThatAreNotNamespacesOrBothAllowedAndDenied() {
+        assertMentions(rejects("isthmus { cluster-id = east, peering.import-namespaces.denied = [Kube_System] }"),
+                "isthmus.peering.import-namespaces.denied", "Kube_System");
+        assertMentions(rejects("isthmus { cluster-id = east, peering.import-namespaces.allowed = [\"shop/x\"] }"),
+                "isthmus.peering.import-namespaces.allowed", "shop/x");
+        assertMentions(rejects("isthmus { cluster-id = east, peering.import-namespaces.allowed = [kube-system] }"),
+                "isthmus.peering.import-namespaces.allowed", "kube-system");
+        assertMentions(rejects("isthmus { cluster-id = east, peering.limits.max-exports-per-pear = 5 }"),
+                "isthmus.peering.limits.max-exports-per-pear", "5");
+    }
 }

@@ -109,12 +109,17 @@ class KubernetesMcsAcrossClustersTest {
     // --- what the tests write, as a user and the cluster's controllers would --------------------------------
 
     private static void createService(KubernetesClient k, String name, String clusterIp, int port, String... readyIps) {
-        k.resource(new ServiceBuilder().withNewMetadata().withNamespace("shop").withName(name).endMetadata()
+        createService(k, "shop", name, clusterIp, port, readyIps);
+    }
+
+    private static void createService(KubernetesClient k, String namespace, String name, String clusterIp, int port,
+                                      String... readyIps) {
+        k.resource(new ServiceBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
                 .withNewSpec().withType("ClusterIP").withClusterIP(clusterIp)
                 .withPorts(new ServicePortBuilder().withName("http").withProtocol("TCP").withPort(port).build())
                 .endSpec().build()).create();
         k.resource(new EndpointSliceBuilder()
-                .withMetadata(new ObjectMetaBuilder().withNamespace("shop").withName(name + "-x7k2p")
+                .withMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name + "-x7k2p")
                         .withLabels(Map.of(Mcs.KUBERNETES_SERVICE_NAME_LABEL, name)).build())
                 .withAddressType("IPv4")
                 .withEndpoints(java.util.Arrays.stream(readyIps).map(ip -> new EndpointBuilder().withAddresses(ip)
@@ -123,8 +128,12 @@ class KubernetesMcsAcrossClustersTest {
     }
 
     private static void createServiceExport(KubernetesClient k, String name) {
+        createServiceExport(k, "shop", name);
+    }
+
+    private static void createServiceExport(KubernetesClient k, String namespace, String name) {
         ServiceExportResource export = new ServiceExportResource();
-        export.setMetadata(new ObjectMetaBuilder().withNamespace("shop").withName(name).build());
+        export.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).build());
         k.resource(export).create();
     }
 
@@ -311,5 +320,32 @@ class KubernetesMcsAcrossClustersTest {
         }
         await("east ready once the API server is back", () -> east.notReadyReasons().isEmpty());
         assertEquals(200, get(east, "/readyz").statusCode());
+    }
+
+    @Test
+    @Order(6)
+    void anExportIntoKubeSystemIsNotImportedAndWestSaysWhy() throws Exception {
+        await("east ready", () -> east.notReadyReasons().isEmpty());
+        createService(eastApi.client(), "kube-system", "metrics", "10.96.0.30", 443, "10.244.1.30");
+        createServiceExport(eastApi.client(), "kube-system", "metrics");
+        await("east offers kube-system/metrics", () ->
+                east.mesh().own().find(new io.isthmus.api.ServiceKey("kube-system", "metrics")).isPresent());
+        // A witness exported after it: once west imports the witness, it has had the kube-system export too.
+        createService(eastApi.client(), "witness", "10.96.0.31", 80, "10.244.1.31");
+        createServiceExport(eastApi.client(), "witness");
+        await("ServiceImport shop/witness in west", () -> serviceImport(westApi, "witness"));
+
+        var fromEast = west.mesh().imports().get(ClusterId.of("east"));
+        assertTrue(fromEast.denied().find(new io.isthmus.api.ServiceKey("kube-system", "metrics")).isPresent(),
+                "west received it and set it aside");
+        assertTrue(west.mesh().directory().find(new io.isthmus.api.ServiceKey("kube-system", "metrics")).isEmpty());
+        assertEquals(List.of(), westApi.client().resources(ServiceImportResource.class).inNamespace("kube-system")
+                .list().getItems(), "no ServiceImport written into kube-system");
+        assertEquals(List.of(), westApi.client().discovery().v1().endpointSlices().inNamespace("kube-system")
+                .withLabel(Mcs.SERVICE_NAME_LABEL, "metrics").list().getItems());
+        assertEquals(List.of(), dig(west, "metrics.kube-system.svc.clusterset.local"));
+        String status = get(west, "/api/v1/status").body();
+        assertTrue(status.contains("\"NamespaceDenied\"") && status.contains("namespace kube-system is in "
+                + "isthmus.peering.import-namespaces.denied"), status);
     }
 }
