@@ -65,6 +65,10 @@ final class StatusCommand implements Callable<Integer> {
                 .append(" (version ").append(status.path("exports").path("version").asLong()).append(")\n");
         out.append("imports    ").append(status.path("imports").path("count").asLong()).append(" services from ")
                 .append(status.path("imports").path("clusters").size()).append(" clusters\n");
+        JsonNode condition = status.path("imports").path("endpointFilter").path("condition");
+        if ("False".equals(condition.path("status").asText())) {
+            out.append("           endpoints NOT admitted: ").append(condition.path("message").asText()).append('\n');
+        }
         JsonNode kubernetes = status.path("kubernetes");
         if (!kubernetes.isMissingNode()) {
             out.append("kubernetes ").append(kubernetes.path("apiServer").asText())

@@ -37,8 +37,10 @@ public record GatewayConfig(
     }
 
 
+    /** @param endpointsWithoutPlan which endpoint IPs of peers are admitted when no address plan is configured */
     public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
-                          Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl) {
+                          Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl,
+                          io.isthmus.gateway.peering.EndpointScope.WithoutPlan endpointsWithoutPlan) {
         public Peering {
             peers = List.copyOf(peers);
         }

@@ -69,6 +69,13 @@ public final class MeshView {
     public record SnapshotSent(String linkId, long version) implements Command {
     }
 
+    /**
+     * Which endpoint IPs each peer may export changed (the address plan did): everything received is judged again
+     * by the {@link ImportFilter}.
+     */
+    public record EndpointScopeChanged(EndpointScope scope) implements Command {
+    }
+
     public enum Direction { OUTBOUND, INBOUND }
 
     /** Checks, once a second, for clusters whose links have been down past the import TTL. */
@@ -152,30 +159,51 @@ public final class MeshView {
     public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
                                            Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
                                            Duration importTtl, Duration directoryDebounce) {
+        return create(self, exportsTopic, snapshots, feed, clock, importTtl, directoryDebounce,
+                ImportFilter.of(EndpointScope.withoutPlan(self, EndpointScope.WithoutPlan.PRIVATE)), filter -> { });
+    }
+
+    /**
+     * @param filter  the endpoint filter to start with (its scope: the plan is unknown yet, or none is configured);
+     *                {@link EndpointScopeChanged} replaces the scope
+     * @param filters receives the filter after every change (what is refused, for the status and the metrics)
+     */
+    public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
+                                           Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
+                                           Duration importTtl, Duration directoryDebounce, ImportFilter filter,
+                                           Consumer<ImportFilter> filters) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             ActorRef<ExportSet> adapter = context.messageAdapter(ExportSet.class, OwnExportsChanged::new);
             exportsTopic.tell(Topic.subscribe(adapter));
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(1));
             Snapshot initial = new Snapshot(self, ExportSet.EMPTY, Map.of(), Map.of(), ServiceDirectory.EMPTY);
             snapshots.accept(initial);
-            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers)
-                    .behavior(initial, Map.of(self, ExportSet.EMPTY));
+            filters.accept(filter);
+            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers, filters)
+                    .behavior(initial, Map.of(self, ExportSet.EMPTY), filter);
         }));
     }
 
     private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock, Duration importTtl,
-                           Duration directoryDebounce, TimerScheduler<Command> timers) {
+                           Duration directoryDebounce, TimerScheduler<Command> timers, Consumer<ImportFilter> filters) {
+
+        /** A handler's result where the endpoint filter may change too. */
+        private record Handled(Snapshot state, ImportFilter filter) {
+        }
 
         /**
          * @param served the export set of each cluster that {@code state.directory()} was made from: what the next
          *               update compares with to find what changed
+         * @param filter the endpoint filter: what each peer sent and what of it is admitted ({@code state.imports()})
          */
-        Behavior<Command> behavior(Snapshot state, Map<ClusterId, ExportSet> served) {
+        Behavior<Command> behavior(Snapshot state, Map<ClusterId, ExportSet> served, ImportFilter filter) {
             return Behaviors.receiveMessage(command -> {
+                ImportFilter[] nextFilter = {filter};
                 Snapshot handled = switch (command) {
                 case OwnExportsChanged(ExportSet exports) -> onOwnExports(state, exports);
-                case ImportsReceived received -> onImports(state, received);
-                case DeltaReceived delta -> onDelta(state, delta);
+                case ImportsReceived received -> keep(onImports(state, received, filter), nextFilter);
+                case DeltaReceived delta -> keep(onDelta(state, delta, filter), nextFilter);
+                case EndpointScopeChanged(EndpointScope scope) -> keep(onScope(state, scope, filter), nextFilter);
                 case LinkChanged changed -> onLink(state, changed);
                 case HeartbeatReceived heartbeat -> onHeartbeat(state, heartbeat);
                 case SnapshotSent(String linkId, long version) -> updateLink(state, linkId, link -> new Link(link.id(),
@@ -201,8 +229,31 @@ public final class MeshView {
                 if (next != state) {
                     snapshots.accept(next);
                 }
-                return behavior(next, nextServed);
+                if (nextFilter[0] != filter) {
+                    filters.accept(nextFilter[0]);
+                }
+                return behavior(next, nextServed, nextFilter[0]);
             });
+        }
+
+        private static Snapshot keep(Handled handled, ImportFilter[] filter) {
+            filter[0] = handled.filter();
+            return handled.state();
+        }
+
+        private Handled onScope(Snapshot state, EndpointScope scope, ImportFilter filter) {
+            if (scope.equals(filter.scope())) {
+                return new Handled(state, filter);
+            }
+            Map<ClusterId, RemoteExports> imports = new HashMap<>(state.imports());
+            ImportFilter next = filter.rescope(scope, (cluster, admitted) -> {
+                RemoteExports known = imports.get(cluster);
+                if (known != null) {
+                    imports.put(cluster, new RemoteExports(admitted, known.receivedAt(), known.viaLink(),
+                            known.unreachableSince(), known.withdrawn()));
+                }
+            });
+            return new Handled(new Snapshot(state.self(), state.own(), imports, state.links(), state.directory()), next);
         }
 
         private Snapshot onOwnExports(Snapshot state, ExportSet exports) {
@@ -213,33 +264,38 @@ public final class MeshView {
             return new Snapshot(state.self(), exports, state.imports(), state.links(), state.directory());
         }
 
-        private Snapshot onImports(Snapshot state, ImportsReceived received) {
+        private Handled onImports(Snapshot state, ImportsReceived received, ImportFilter filter) {
             Snapshot touched = touch(state, received.linkId());
             RemoteExports known = touched.imports().get(received.origin());
             if (known != null && received.version() <= known.version()) {
-                return touched; // the same snapshot over a second link, or an old one: idempotent
+                return new Handled(touched, filter); // the same snapshot over a second link, or an old one: idempotent
             }
+            ImportFilter.Step admitted = filter.snapshot(received.origin(),
+                    new ExportSet(received.version(), received.exports()));
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(received.origin(), new RemoteExports(received.version(), received.exports(), clock.instant(),
-                    received.linkId(), null, false));
-            return new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory());
+            imports.put(received.origin(), new RemoteExports(admitted.admitted(), clock.instant(), received.linkId(),
+                    null, false));
+            return new Handled(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()),
+                    admitted.next());
         }
 
-        private Snapshot onDelta(Snapshot state, DeltaReceived delta) {
+        private Handled onDelta(Snapshot state, DeltaReceived delta, ImportFilter filter) {
             Snapshot touched = touch(state, delta.linkId());
             RemoteExports known = touched.imports().get(delta.origin());
             if (known != null && delta.toVersion() <= known.version()) {
-                return touched; // already have it, over another link
+                return new Handled(touched, filter); // already have it, over another link
             }
             if (known == null || known.version() != delta.fromVersion()) {
                 delta.requestResync().run();
-                return touched;
+                return new Handled(touched, filter);
             }
-            ExportSet exports = known.exportSet().withChanges(delta.toVersion(), delta.upserted(), delta.removed());
+            ImportFilter.Step admitted = filter.delta(delta.origin(), delta.toVersion(), delta.upserted(),
+                    delta.removed());
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(delta.origin(), new RemoteExports(exports, clock.instant(), delta.linkId(),
+            imports.put(delta.origin(), new RemoteExports(admitted.admitted(), clock.instant(), delta.linkId(),
                     known.unreachableSince(), known.withdrawn()));
-            return new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory());
+            return new Handled(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory()),
+                    admitted.next());
         }
 
         private Snapshot onLink(Snapshot state, LinkChanged changed) {
