@@ -75,7 +75,8 @@ public final class EndpointScope {
     }
 
     private static final List<Cidr> SPECIAL_V4 = cidrs("0.0.0.0/8", "240.0.0.0/4");
-    private static final List<Cidr> SPECIAL_V6 = cidrs("::ffff:0:0/96", "64:ff9b::/96", "2001:db8::/32", "100::/64");
+    // IPv4-mapped IPv6 needs no entry: the JDK reads ::ffff:a.b.c.d as the IPv4 address it maps
+    private static final List<Cidr> SPECIAL_V6 = cidrs("64:ff9b::/96", "2001:db8::/32", "100::/64");
     private static final List<Cidr> PRIVATE = cidrs("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
             "100.64.0.0/10", "fc00::/7");
 
