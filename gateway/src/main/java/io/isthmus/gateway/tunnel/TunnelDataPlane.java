@@ -643,6 +643,11 @@ public final class TunnelDataPlane implements AutoCloseable {
         return metrics;
     }
 
+    /** The engine itself: for tests in this package that play a peer which does not follow its own routes. */
+    TunnelEngine engine() {
+        return engine;
+    }
+
     /** Stops keying, closes the device (that wakes the engine's readers), stops the engine; routes go with it. */
     @Override
     public void close() {
