@@ -331,7 +331,7 @@ final class DemoCommand implements Callable<Integer> {
      */
     private void registerRanges(PrintWriter out) {
         for (List<String> range : REGISTERED) {
-            AdminClient.Reply reply = new AdminClient("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(range.get(0))))
+            AdminClient.Reply reply = AdminClient.anonymous("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(range.get(0))))
                     .post("api/v1/ipam/registrations", JSON.createObjectNode().put("kind", range.get(1))
                             .put("cidr", range.get(2)));
             if (!reply.ok()) {

@@ -88,7 +88,8 @@ public final class MeshView {
     private enum RebuildDirectory implements Command { INSTANCE }
 
     /**
-     * The exports one peer cluster offers, as last received. {@code unreachableSince} is set while none of the
+     * The exports one peer cluster offers, as last received and admitted by the endpoint filter
+     * ({@link ImportFilter}: endpoints outside the cluster's own ranges left out). {@code unreachableSince} is set while none of the
      * cluster's links is up; once that lasts longer than the import TTL the exports are {@code withdrawn}: kept
      * (a reconnect brings them back at once) but no longer served. The exports are kept as an {@link ExportSet}, so
      * that a delta changes them in O(changes × log n) and the directory sees only what changed.
