@@ -72,7 +72,6 @@ public final class RouteNetlink implements AutoCloseable {
     private static final int RTA_PRIORITY = 6;
     private static final int RTA_TABLE = 15;
     private static final int IFF_UP = 0x1;
-    private static final int RTPROT_STATIC = 4;
     private static final int RT_SCOPE_UNIVERSE = 0;
     private static final int RT_SCOPE_LINK = 253;
     private static final int RT_SCOPE_NOWHERE = 255;
@@ -286,7 +285,10 @@ public final class RouteNetlink implements AutoCloseable {
 
     // ---- routes ----
 
-    /** Adds {@code route}; EEXIST ("route already exists") when the table has one to that destination and metric. */
+    /**
+     * Adds {@code route}; EEXIST ("route already exists") when the table has one to that destination and metric,
+     * whoever made it ({@link SystemCallException#alreadyExists()}): it never replaces a route.
+     */
     public synchronized void addRoute(Route route) throws IOException {
         changeRoute(RTM_NEWROUTE, (short) (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), route,
                 "adding route " + route);
@@ -298,7 +300,10 @@ public final class RouteNetlink implements AutoCloseable {
                 "replacing route " + route);
     }
 
-    /** Deletes {@code route}; ESRCH ("no such route") when there is none. A metric of 0 matches any metric. */
+    /**
+     * Deletes {@code route}: the one to its destination through its device with its protocol (a route someone else
+     * made there is left alone); ESRCH ("no such route") when there is none. A metric of 0 matches any metric.
+     */
     public synchronized void deleteRoute(Route route) throws IOException {
         changeRoute(RTM_DELROUTE, (short) (NLM_F_REQUEST | NLM_F_ACK), route, "deleting route " + route);
     }
@@ -311,9 +316,9 @@ public final class RouteNetlink implements AutoCloseable {
         body.set(ValueLayout.JAVA_BYTE, 0, family(route.destination().address()));
         body.set(ValueLayout.JAVA_BYTE, 1, (byte) route.destination().length());
         body.set(ValueLayout.JAVA_BYTE, 4, (byte) (route.table() < 256 ? route.table() : 0));
-        // A delete matches any protocol (0) and scope (NOWHERE); an add says it is static, link scope without
-        // a gateway (the destination is on the link), universe with one.
-        body.set(ValueLayout.JAVA_BYTE, 5, (byte) (delete ? 0 : RTPROT_STATIC));
+        // A delete matches the route's protocol and any scope (NOWHERE); an add says its protocol, link scope
+        // without a gateway (the destination is on the link), universe with one.
+        body.set(ValueLayout.JAVA_BYTE, 5, (byte) route.protocol());
         int scope = delete ? RT_SCOPE_NOWHERE : route.gateway().isPresent() ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
         body.set(ValueLayout.JAVA_BYTE, 6, (byte) scope);
         body.set(ValueLayout.JAVA_BYTE, 7, (byte) RTN_UNICAST);
@@ -340,7 +345,7 @@ public final class RouteNetlink implements AutoCloseable {
         String what = "listing the routes of table " + table;
         Message m = begin(RTM_GETROUTE, (short) (NLM_F_REQUEST | NLM_F_DUMP), RTMSG);
         m.body().set(ValueLayout.JAVA_BYTE, 0, (byte) AF_UNSPEC);
-        record Raw(byte[] destination, int length, int oif, byte[] gateway, int table, int metric) {
+        record Raw(byte[] destination, int length, int oif, byte[] gateway, int table, int metric, int protocol) {
         }
         List<Raw> raw = new ArrayList<>();
         exchange(m, Errno.Subject.ROUTE, what, answer -> {
@@ -359,7 +364,7 @@ public final class RouteNetlink implements AutoCloseable {
             }
             byte[] destination = attributes.getOrDefault(RTA_DST, new byte[family == Syscalls.AF_INET ? 4 : 16]);
             raw.add(new Raw(destination, length, intOf(attributes.get(RTA_OIF)), attributes.get(RTA_GATEWAY),
-                    routeTable, metric));
+                    routeTable, metric, Byte.toUnsignedInt(body.get(ValueLayout.JAVA_BYTE, 5))));
         });
         Map<Integer, String> names = new HashMap<>();
         List<Route> routes = new ArrayList<>(raw.size());
@@ -370,7 +375,7 @@ public final class RouteNetlink implements AutoCloseable {
                 names.put(r.oif(), device);
             }
             routes.add(new Route(new IpPrefix(address(r.destination()), r.length()), device,
-                    Optional.ofNullable(r.gateway()).map(RouteNetlink::address), r.table(), r.metric()));
+                    Optional.ofNullable(r.gateway()).map(RouteNetlink::address), r.table(), r.metric(), r.protocol()));
         }
         return List.copyOf(routes);
     }

@@ -141,6 +141,35 @@ class RouteNetlinkTest {
     }
 
     @Test
+    void routesCarryTheirProtocolAndAnAddOrADeleteWithOursLeavesSomeoneElsesRouteAlone() throws Exception {
+        netlink.setUp(DEVICE, true);
+        int ours = 73;
+        // someone else's routes, made with ip(8): one IPv4, one IPv6
+        ns.ip("route", "add", "10.60.0.0/16", "dev", DEVICE, "proto", "boot");
+        ns.ip("-6", "route", "add", "fd00:60::/48", "dev", DEVICE, "proto", "boot");
+        netlink.addRoute(Route.to(IpPrefix.parse("10.61.0.0/16"), DEVICE).withProtocol(ours));
+        assertHasRoute(ns.ip("-j", "route", "show", "10.61.0.0/16"), "\"protocol\":\"73\"");
+
+        List<Route> main = netlink.routes(Route.MAIN_TABLE);
+        assertTrue(main.contains(Route.to(IpPrefix.parse("10.61.0.0/16"), DEVICE).withProtocol(ours)), main.toString());
+        assertTrue(main.stream().anyMatch(r -> r.destination().equals(IpPrefix.parse("10.60.0.0/16"))
+                && r.protocol() == 3), main.toString());
+
+        for (String foreign : List.of("10.60.0.0/16", "fd00:60::/48")) {
+            Route mine = Route.to(IpPrefix.parse(foreign), DEVICE).withProtocol(ours);
+            SystemCallException exists = assertThrows(SystemCallException.class, () -> netlink.addRoute(mine));
+            assertTrue(exists.alreadyExists(), exists.getMessage());
+            SystemCallException notOurs = assertThrows(SystemCallException.class, () -> netlink.deleteRoute(mine));
+            assertEquals(Errno.ESRCH, notOurs.errno(), notOurs.getMessage());
+        }
+        // still there (ip -j leaves out the protocol boot, its own default)
+        assertHasRoute(ns.ip("-j", "route", "show", "10.60.0.0/16"), "\"dst\":\"10.60.0.0/16\"");
+        assertHasRoute(ns.ip("-j", "-6", "route", "show", "fd00:60::/48"), "\"dst\":\"fd00:60::/48\"");
+        netlink.deleteRoute(Route.to(IpPrefix.parse("10.61.0.0/16"), DEVICE).withProtocol(ours));
+        assertFalse(ns.ip("-j", "route", "show").contains("10.61.0.0/16"));
+    }
+
+    @Test
     void aRouteIntoAMissingDeviceNamesTheDevice() {
         SystemCallException e = assertThrows(SystemCallException.class,
                 () -> netlink.addRoute(Route.to(IpPrefix.parse("10.50.0.0/16"), "nosuch0")));

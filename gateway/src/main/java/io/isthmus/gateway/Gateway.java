@@ -30,6 +30,9 @@ import io.isthmus.gateway.exports.RegistryClient;
 import io.isthmus.gateway.exports.ExportSet;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.gateway.peering.ExportFeed;
+import io.isthmus.gateway.peering.EndpointScope;
+import io.isthmus.gateway.peering.EndpointScopeFeed;
+import io.isthmus.gateway.peering.ImportFilter;
 import io.isthmus.gateway.peering.MeshView;
 import io.isthmus.gateway.peering.RevocationWatch;
 import io.isthmus.gateway.peering.PeerLinks;
@@ -83,6 +86,7 @@ public final class Gateway implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final AtomicReference<MeshView.Snapshot> meshState = new AtomicReference<>();
+    private final AtomicReference<io.isthmus.gateway.peering.ImportFilter> importFilter = new AtomicReference<>();
     private final AtomicBoolean exportsRecovered = new AtomicBoolean();
     private final Metrics metrics;
     private final PeeringMetrics peeringMetrics;
@@ -192,10 +196,15 @@ public final class Gateway implements AutoCloseable {
                 Props.empty()), system.scheduler());
 
         ExportFeed feed = new ExportFeed(system);
+        // Endpoints from peers are admitted by the address plan (io.isthmus.gateway.peering.EndpointScope): refused
+        // until the plan is read, where one is configured.
+        EndpointScope scope = config.plan().isPresent() ? EndpointScope.planUnknown(self)
+                : EndpointScope.withoutPlan(self, config.peering().endpointsWithoutPlan());
         mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock,
                         config.peering().importTtl(), DIRECTORY_DEBOUNCE, config.peering().limits(),
-                        peeringMetrics.refusalCounter()), "mesh-view",
-                Props.empty());
+                        peeringMetrics.refusalCounter(), ImportFilter.of(scope), importFilter::set),
+                "mesh-view", Props.empty());
+        EndpointScopeFeed.registerMetrics(metrics, importFilter::get);
 
         // Recover this replica's own stream now rather than on the first export (it holds its clock). The mesh
         // view gets the merged set here even if its topic subscription was not in place when publishing began.
@@ -208,6 +217,10 @@ public final class Gateway implements AutoCloseable {
                 recovered.size(), recovered.version(), sharedJournal ? "shared" : "own");
 
         startIpam(clock);
+        if (addressPlan.configured()) {
+            var scopes = EndpointScopeFeed.start(system, addressPlan::current, mesh);
+            resources.add(scopes::cancel);
+        }
 
         // The encrypted data plane between clusters, when isthmus.tunnel is enabled (io.isthmus.gateway.tunnel).
         tunnel = io.isthmus.gateway.tunnel.TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan,
@@ -383,6 +396,11 @@ public final class Gateway implements AutoCloseable {
         String derived = (self.getHost().orElse("local") + "-" + self.getPort().orElse(0))
                 .toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
         return derived.length() > 63 ? derived.substring(derived.length() - 63) : derived;
+    }
+
+    /** The endpoint filter of the imports now: its scope and what it refused. */
+    public io.isthmus.gateway.peering.ImportFilter importFilter() {
+        return importFilter.get();
     }
 
     /** The latest state of the mesh view: exports, imports, links and the DNS directory. */

@@ -20,6 +20,11 @@ public enum DropReason {
     NO_SESSION,
     /** A decrypted packet whose inner source is outside the ranges of the peer whose key sealed it. */
     WRONG_SOURCE,
+    /**
+     * A decrypted packet whose inner destination is none of this cluster's segments or exported addresses (say, the
+     * gateway's own address): never written to the local side.
+     */
+    WRONG_DESTINATION,
     /** The outer socket or the packet device refused the packet. */
     IO_ERROR
 }

@@ -79,6 +79,8 @@ public final class NamespacePair implements AutoCloseable {
                 .getBytes(StandardCharsets.UTF_8));
         a.engine().addPeer(sideB.cluster(), b.engine().localAddress(), sideB.ranges());
         b.engine().addPeer(sideA.cluster(), a.engine().localAddress(), sideA.ranges());
+        a.engine().deliverTo(LocalDestinations.of(sideA.ranges())); // each side's own ranges are its destinations
+        b.engine().deliverTo(LocalDestinations.of(sideB.ranges()));
         PeerKeys keysA = new PeerKeys(a.engine(), new KeyExchange(idA, idB, suite,
                 new ReceiverIndexes(random), random, clock), policy, clock);
         PeerKeys keysB = new PeerKeys(b.engine(), new KeyExchange(idB, idA, suite,

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * batch with {@code sendmmsg} from its own UDP socket (its own source port, so the receiving kernel's
  * {@code SO_REUSEPORT} hash keeps each sender queue on one receiver thread); {@code in-k} receives a batch with
  * {@code recvmmsg} on socket {@code k} of the listening {@code SO_REUSEPORT} group, opens each datagram and writes
- * it to queue {@code k}. A flow stays on one queue (the device hashes flows to queues), hence on one thread each
+ * it to queue {@code k} when its destination is one of this cluster's ({@link #deliverTo}; none until told). A flow stays on one queue (the device hashes flows to queues), hence on one thread each
  * way, so its packets keep their order. Buffers and ciphers belong to their thread and are made once.
  *
  * <p>Sockets are opened by {@link #start} on the calling thread, so a caller inside a network namespace gets them
@@ -83,6 +83,7 @@ public final class TunnelEngine implements AutoCloseable {
 
     private final Config config;
     private volatile Translation translation; // replaced by translate(); the loops read it once per packet
+    private volatile LocalDestinations destinations = LocalDestinations.NONE; // replaced by deliverTo()
     private final InstantSource clock;
     private final List<? extends PacketQueue> queues;
     private final List<BatchedUdpSocket> receivers;
@@ -250,6 +251,21 @@ public final class TunnelEngine implements AutoCloseable {
     /** Replaces this cluster's real ↔ global translation (the address plan granted or changed global segments). */
     public synchronized void translate(Translation translation) {
         this.translation = translation;
+    }
+
+    /**
+     * Replaces the destinations a decrypted packet may be delivered to: this cluster's segments and exported
+     * addresses (as peers send to them, global addresses before translation). Any other destination — the
+     * gateway's own addresses, its node's network, anything a peer should not reach — is dropped and counted as
+     * {@link DropReason#WRONG_DESTINATION}. Until this is called, nothing is delivered.
+     */
+    public void deliverTo(LocalDestinations destinations) {
+        this.destinations = java.util.Objects.requireNonNull(destinations, "destinations");
+    }
+
+    /** The destinations delivered to now. */
+    public LocalDestinations destinations() {
+        return destinations;
     }
 
     /** The translation in use. */
@@ -600,6 +616,12 @@ public final class TunnelEngine implements AutoCloseable {
             TunnelPeer owner = version == 4 ? table.lookupIpv4(packet, source) : table.lookupIpv6(packet, source);
             if (owner != peer) {
                 peer.drops.count(DropReason.WRONG_SOURCE);
+                return;
+            }
+            int destination = InnerPacket.destinationOffset(version);
+            LocalDestinations local = destinations;
+            if (!(version == 4 ? local.containsIpv4(packet, destination) : local.containsIpv6(packet, destination))) {
+                peer.drops.count(DropReason.WRONG_DESTINATION);
                 return;
             }
             if (!translation.isEmpty()) {

@@ -49,6 +49,9 @@ class TunnelEnginePeerUpdateTest {
                 westDevice.queues(), TunnelEngine.ThreadStarter.platform(), clock);
         east.addPeer(WEST, west.localAddress(), List.of(Cidr.parse("r", "10.2.0.0/16")));
         west.addPeer(EAST, east.localAddress(), List.of(Cidr.parse("r", "10.1.0.0/16")));
+        east.deliverTo(LocalDestinations.of(List.of(Cidr.parse("r", "10.1.0.0/16"))));
+        // west's own: its pods and the ClusterIP it exports
+        west.deliverTo(LocalDestinations.of(List.of(Cidr.parse("r", "10.2.0.0/16"), Cidr.parse("r", "10.96.0.10/32"))));
         PeerKeys eastKeys = new PeerKeys(east, new KeyExchange(KeyExchangeTest.EAST, KeyExchangeTest.WEST,
                 Suite.AES_256_GCM, new ReceiverIndexes(random), random, clock), RekeyPolicy.defaults(), clock);
         PeerKeys westKeys = new PeerKeys(west, new KeyExchange(KeyExchangeTest.WEST, KeyExchangeTest.EAST,

@@ -94,6 +94,8 @@ class TunnelEngineTest {
                 List.of(Cidr.parse("r", "10.2.0.0/16"), Cidr.parse("r", "fd00:2::/48")));
         west.engine.addPeer(EAST, east.engine.localAddress(),
                 List.of(Cidr.parse("r", "10.1.0.0/16"), Cidr.parse("r", "fd00:1::/48")));
+        east.engine.deliverTo(LocalDestinations.of(List.of(Cidr.parse("r", "10.1.0.0/16"), Cidr.parse("r", "fd00:1::/48"))));
+        west.engine.deliverTo(LocalDestinations.of(List.of(Cidr.parse("r", "10.2.0.0/16"), Cidr.parse("r", "fd00:2::/48"))));
         east.keyWith(west, KeyExchangeTest.EAST, KeyExchangeTest.WEST, suite, policy);
         west.keyWith(east, KeyExchangeTest.WEST, KeyExchangeTest.EAST, suite, policy);
         exchange(east, west, east.keys.start());
@@ -287,6 +289,39 @@ class TunnelEngineTest {
     }
 
     @Test
+    void aPacketToADestinationOutsideThisClustersIsDroppedAndCountedWhileOneInsideIsDelivered() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        // east (hostile, or just wrong) routes all of 10.2.0.0/16 to west; west's own are 10.2.0.0/24 and fd00:2::/64
+        west.engine.deliverTo(LocalDestinations.of(List.of(Cidr.parse("r", "10.2.0.0/24"),
+                Cidr.parse("r", "fd00:2::/64"))));
+        byte[] toGateway = Packets.udp("10.1.0.5", "10.2.9.1", 1, 7070, "GET /api/v1/status".getBytes());
+        byte[] toGateway6 = Packets.udp("fd00:1::5", "fd00:2:0:1::1", 1, 7070, "six".getBytes());
+        east.device.inject(toGateway);
+        east.device.inject(toGateway6);
+        awaitTrue(() -> west.engine.stats().peer(EAST).orElseThrow().drops(DropReason.WRONG_DESTINATION) == 2,
+                "both wrong destinations are counted");
+        assertNull(west.device.take(100), "neither is delivered");
+        byte[] legitimate = Packets.udp("10.1.0.5", "10.2.0.255", 1, 53, "ok".getBytes());
+        assertArrayEquals(legitimate, roundTrip(east, west, legitimate));
+        byte[] legitimate6 = Packets.udp("fd00:1::5", "fd00:2::ffff", 1, 53, "ok6".getBytes());
+        assertArrayEquals(legitimate6, roundTrip(east, west, legitimate6));
+        // the set is replaced while running: the first one gets through now
+        west.engine.deliverTo(LocalDestinations.of(List.of(Cidr.parse("r", "10.2.0.0/16"))));
+        assertArrayEquals(toGateway, roundTrip(east, west, toGateway));
+        assertEquals(2, west.engine.stats().peer(EAST).orElseThrow().drops(DropReason.WRONG_DESTINATION));
+    }
+
+    @Test
+    void anEngineNotToldItsDestinationsDeliversNothing() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        west.engine.deliverTo(LocalDestinations.NONE);
+        east.device.inject(Packets.udp("10.1.0.5", "10.2.0.7", 1, 2, "x".getBytes()));
+        awaitTrue(() -> west.engine.stats().peer(EAST).orElseThrow().drops(DropReason.WRONG_DESTINATION) == 1,
+                "counted");
+        assertNull(west.device.take(100));
+    }
+
+    @Test
     void packetsWithoutARouteOrASessionAreCounted() throws Exception {
         east = new Side("127.0.0.1", 1);
         east.engine.addPeer(WEST, new InetSocketAddress("127.0.0.1", 9), List.of(Cidr.parse("r", "10.2.0.0/16")));
@@ -397,6 +432,8 @@ class TunnelEngineTest {
                 new Translation.Mapping(real, Cidr.parse("g", "172.30.2.0/24")))));
         east.engine.addPeer(WEST, west.engine.localAddress(), List.of(Cidr.parse("r", "172.30.2.0/24")));
         west.engine.addPeer(EAST, east.engine.localAddress(), List.of(Cidr.parse("r", "172.30.1.0/24")));
+        east.engine.deliverTo(LocalDestinations.of(List.of(Cidr.parse("g", "172.30.1.0/24"))));
+        west.engine.deliverTo(LocalDestinations.of(List.of(Cidr.parse("g", "172.30.2.0/24"))));
         east.keyWith(west, KeyExchangeTest.EAST, KeyExchangeTest.WEST, Suite.AES_256_GCM, RekeyPolicy.defaults());
         west.keyWith(east, KeyExchangeTest.WEST, KeyExchangeTest.EAST, Suite.AES_256_GCM, RekeyPolicy.defaults());
         exchange(east, west, east.keys.start());

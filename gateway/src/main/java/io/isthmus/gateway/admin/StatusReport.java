@@ -101,6 +101,7 @@ final class StatusReport {
             from.set("conditions", importConditions(remote, mesh.refusals().get(origin),
                     gateway.config().peering().limits().importNamespaces()));
         }
+        endpointFilter(imports, gateway.importFilter());
         ArrayNode conflicts = root.putArray("conflicts");
         mesh.directory().services().values().stream().sorted(Comparator.comparing(ImportedService::key))
                 .forEach(service -> service.conflicts().forEach(conflict -> conflicts.add(conflict(service, conflict))));
@@ -154,6 +155,35 @@ final class StatusReport {
         }
         denied.put("message", message.toString());
         return conditions;
+    }
+
+    /**
+     * The endpoint filter as a condition: {@code EndpointsAdmitted} is False while endpoints are refused (or all are,
+     * the plan being unknown), with what and why; the first 100 refused endpoints are listed.
+     */
+    private void endpointFilter(ObjectNode imports, io.isthmus.gateway.peering.ImportFilter filter) {
+        if (filter == null) {
+            return;
+        }
+        ObjectNode node = imports.putObject("endpointFilter");
+        node.put("state", filter.scope().state().label());
+        node.put("rule", filter.scope().describe());
+        int count = filter.refusedCount();
+        node.put("refusedCount", count);
+        ArrayNode refused = node.putArray("refused");
+        filter.refused().forEach((cluster, list) -> list.stream().limit(Math.max(0, 100 - refused.size()))
+                .forEach(r -> refused.addObject().put("cluster", cluster.value()).put("service", r.service().toString())
+                        .put("ip", r.ip().getHostAddress()).put("reason", r.reason().label())));
+        boolean unknown = filter.scope().state() == io.isthmus.gateway.peering.EndpointScope.State.PLAN_UNKNOWN
+                || filter.scope().state() == io.isthmus.gateway.peering.EndpointScope.State.NO_PLAN_REFUSE;
+        String message = count == 0 ? (unknown ? filter.scope().describe() : "")
+                : count + " endpoint(s) of peers refused: " + filter.refused().entrySet().stream()
+                        .map(e -> e.getKey() + ": " + e.getValue().stream().limit(5).map(Object::toString)
+                                .reduce((a, b) -> a + ", " + b).orElse("") + (e.getValue().size() > 5 ? ", ..." : ""))
+                        .reduce((a, b) -> a + "; " + b).orElse("") + (unknown ? " (" + filter.scope().describe() + ")" : "");
+        node.putObject("condition").put("type", "EndpointsAdmitted").put("status", count == 0 && !unknown ? "True" : "False")
+                .put("reason", count > 0 ? "EndpointsRefused" : unknown ? "PlanUnknown" : "AllAdmitted")
+                .put("message", message);
     }
 
     ArrayNode exports(MeshView.Snapshot mesh) {

@@ -50,6 +50,13 @@ final class DemoCommand implements Callable<Integer> {
             List.of("west", "data", "postgres", "Headless", "5432/TCP", "10.244.2.15,10.244.2.16"),
             List.of("edge", "iot", "ingest", "ClusterSetIP", "mqtt:1883/TCP,coap:5683/UDP", "10.98.30.5"));
 
+    /** cluster, kind, CIDR: what the samples' addresses lie in. */
+    private static final List<List<String>> REGISTERED = List.of(
+            List.of("east", "service", "10.96.0.0/16"),
+            List.of("west", "service", "10.97.0.0/16"),
+            List.of("west", "pod", "10.244.2.0/24"),
+            List.of("edge", "service", "10.98.0.0/16"));
+
     @Spec
     CommandSpec spec;
 
@@ -103,6 +110,7 @@ final class DemoCommand implements Callable<Integer> {
             for (GatewayProcess gateway : gateways) {
                 gateway.awaitReady(READY_TIMEOUT);
             }
+            registerRanges(out);
             exportSamples(out);
             Map<String, Map<String, String>> answers = awaitAnswers(Instant.now().plus(READY_TIMEOUT));
             out.println();
@@ -314,6 +322,25 @@ final class DemoCommand implements Callable<Integer> {
         body.set("owner", owner(namespace, kind, name, uid));
         JsonNode lease = IpamCommand.send(admin.post("api/v1/ipam/pools/pods/allocations", body));
         return lease.path("addresses").get(0).path("address").asText();
+    }
+
+    /**
+     * The ranges the sample exports live in, registered with the address plan as in use before it (a cluster's
+     * Kubernetes service CIDR, west's existing pod network): peers admit a cluster's endpoints only inside its own
+     * segments and registered ranges. Registering again is a no-op.
+     */
+    private void registerRanges(PrintWriter out) {
+        for (List<String> range : REGISTERED) {
+            AdminClient.Reply reply = AdminClient.anonymous("http://127.0.0.1:" + adminPort(CLUSTERS.indexOf(range.get(0))))
+                    .post("api/v1/ipam/registrations", JSON.createObjectNode().put("kind", range.get(1))
+                            .put("cidr", range.get(2)));
+            if (!reply.ok()) {
+                throw new CliException("registering " + range.get(1) + " CIDR " + range.get(2) + " of " + range.get(0)
+                        + " failed: " + reply.error());
+            }
+        }
+        out.println("registered the ranges in use before the plan: " + REGISTERED.stream()
+                .map(r -> r.get(0) + " " + r.get(1) + " " + r.get(2)).collect(Collectors.joining(", ")));
     }
 
     private void exportSamples(PrintWriter out) {

@@ -65,6 +65,10 @@ final class StatusCommand implements Callable<Integer> {
                 .append(" (version ").append(status.path("exports").path("version").asLong()).append(")\n");
         out.append("imports    ").append(status.path("imports").path("count").asLong()).append(" services from ")
                 .append(status.path("imports").path("clusters").size()).append(" clusters\n");
+        JsonNode condition = status.path("imports").path("endpointFilter").path("condition");
+        if ("False".equals(condition.path("status").asText())) {
+            out.append("           endpoints NOT admitted: ").append(condition.path("message").asText()).append('\n');
+        }
         JsonNode kubernetes = status.path("kubernetes");
         if (!kubernetes.isMissingNode()) {
             out.append("kubernetes ").append(kubernetes.path("apiServer").asText())
@@ -94,11 +98,11 @@ final class StatusCommand implements Callable<Integer> {
         out.append(status.path("peers").isEmpty() ? "no peer links\n" : peers.render());
         StringBuilder importConditions = new StringBuilder();
         for (JsonNode from : status.path("imports").path("clusters")) {
-            for (JsonNode condition : from.path("conditions")) {
-                if ("True".equals(condition.path("status").asText())) {
+            for (JsonNode importCondition : from.path("conditions")) {
+                if ("True".equals(importCondition.path("status").asText())) {
                     importConditions.append("  ").append(from.path("cluster").asText()).append(": ")
-                            .append(condition.path("type").asText()).append(": ")
-                            .append(condition.path("message").asText()).append('\n');
+                            .append(importCondition.path("type").asText()).append(": ")
+                            .append(importCondition.path("message").asText()).append('\n');
                 }
             }
         }

@@ -37,10 +37,14 @@ public record GatewayConfig(
     }
 
 
-    /** {@code limits}: what is taken from any one peer (message size, quotas, import namespaces). */
+    /**
+     * @param limits               what is taken from any one peer (message size, quotas, import namespaces)
+     * @param endpointsWithoutPlan which endpoint IPs of peers are admitted when no address plan is configured
+     */
     public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
                           Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl,
-                          io.isthmus.gateway.peering.PeeringLimits limits) {
+                          io.isthmus.gateway.peering.PeeringLimits limits,
+                          io.isthmus.gateway.peering.EndpointScope.WithoutPlan endpointsWithoutPlan) {
         public Peering {
             peers = List.copyOf(peers);
         }

@@ -89,7 +89,9 @@ public final class GatewayConfigLoader {
         }
         GatewayConfig.Peering peering = new GatewayConfig.Peering(listen(c, "peering"), peers,
                 positive(c, "peering.heartbeat-interval"), positive(c, "peering.reconnect-min-backoff"),
-                positive(c, "peering.reconnect-max-backoff"), positive(c, "peering.import-ttl"), peeringLimits(c));
+                positive(c, "peering.reconnect-max-backoff"), positive(c, "peering.import-ttl"), peeringLimits(c),
+                io.isthmus.gateway.peering.EndpointScope.WithoutPlan.parse("isthmus.peering.endpoints-without-plan",
+                        string(c, "peering.endpoints-without-plan")));
         if (peering.reconnectMaxBackoff().compareTo(peering.reconnectMinBackoff()) < 0) {
             throw new InvalidFieldException("isthmus.peering.reconnect-max-backoff", peering.reconnectMaxBackoff(),
                     "must not be less than reconnect-min-backoff (" + peering.reconnectMinBackoff() + ")");

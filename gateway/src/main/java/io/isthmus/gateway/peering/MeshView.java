@@ -77,6 +77,13 @@ public final class MeshView {
     public record ClusterCutOff(ClusterId cluster, String reason) implements Command {
     }
 
+    /**
+     * Which endpoint IPs each peer may export changed (the address plan did): everything received is judged again
+     * by the {@link ImportFilter}.
+     */
+    public record EndpointScopeChanged(EndpointScope scope) implements Command {
+    }
+
     public enum Direction { OUTBOUND, INBOUND }
 
     /** Checks, once a second, for clusters whose links have been down past the import TTL. */
@@ -89,7 +96,8 @@ public final class MeshView {
     private enum RebuildDirectory implements Command { INSTANCE }
 
     /**
-     * The exports one peer cluster offers, as last received. {@code unreachableSince} is set while none of the
+     * The exports one peer cluster offers, as last received and admitted by the endpoint filter
+     * ({@link ImportFilter}: endpoints outside the cluster's own ranges left out). {@code unreachableSince} is set while none of the
      * cluster's links is up; once that lasts longer than the import TTL the exports are {@code withdrawn}: kept
      * (a reconnect brings them back at once) but no longer served. The exports are kept as an {@link ExportSet}, so
      * that a delta changes them in O(changes × log n) and the directory sees only what changed. {@code denied}: the
@@ -199,42 +207,55 @@ public final class MeshView {
                                            Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
                                            Duration importTtl, Duration directoryDebounce) {
         return create(self, exportsTopic, snapshots, feed, clock, importTtl, directoryDebounce, PeeringLimits.DEFAULTS,
-                RefusalCounter.NONE);
+                RefusalCounter.NONE, ImportFilter.of(EndpointScope.withoutPlan(self, EndpointScope.WithoutPlan.PRIVATE)),
+                filter -> { });
     }
 
     /**
      * @param limits  the quotas each peer cluster's exports are held to, and the namespaces imports may land in
      * @param refused counts what is refused, per peer
+     * @param filter  the endpoint filter to start with (its scope: the plan is unknown yet, or none is configured);
+     *                {@link EndpointScopeChanged} replaces the scope
+     * @param filters receives the filter after every change (what is refused, for the status and the metrics)
      */
     public static Behavior<Command> create(ClusterId self, ActorRef<Topic.Command<ExportSet>> exportsTopic,
                                            Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock,
                                            Duration importTtl, Duration directoryDebounce, PeeringLimits limits,
-                                           RefusalCounter refused) {
+                                           RefusalCounter refused, ImportFilter filter,
+                                           Consumer<ImportFilter> filters) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
             ActorRef<ExportSet> adapter = context.messageAdapter(ExportSet.class, OwnExportsChanged::new);
             exportsTopic.tell(Topic.subscribe(adapter));
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(1));
             Snapshot initial = new Snapshot(self, ExportSet.EMPTY, Map.of(), Map.of(), ServiceDirectory.EMPTY);
             snapshots.accept(initial);
-            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers, limits, refused)
-                    .behavior(initial, Map.of(self, ExportSet.EMPTY));
+            filters.accept(filter);
+            return new MeshView.Running(snapshots, feed, clock, importTtl, directoryDebounce, timers, limits, refused,
+                    filters).behavior(initial, Map.of(self, ExportSet.EMPTY), filter);
         }));
     }
 
     private record Running(Consumer<Snapshot> snapshots, ExportFeed feed, Clock clock, Duration importTtl,
                            Duration directoryDebounce, TimerScheduler<Command> timers, PeeringLimits limits,
-                           RefusalCounter refused) {
+                           RefusalCounter refused, Consumer<ImportFilter> filters) {
+
+        /** A handler's result where the endpoint filter may change too. */
+        private record Handled(Snapshot state, ImportFilter filter) {
+        }
 
         /**
          * @param served the export set of each cluster that {@code state.directory()} was made from: what the next
          *               update compares with to find what changed
+         * @param filter the endpoint filter: what each peer sent and what of it is admitted ({@code state.imports()})
          */
-        Behavior<Command> behavior(Snapshot state, Map<ClusterId, ExportSet> served) {
+        Behavior<Command> behavior(Snapshot state, Map<ClusterId, ExportSet> served, ImportFilter filter) {
             return Behaviors.receiveMessage(command -> {
+                ImportFilter[] nextFilter = {filter};
                 Snapshot handled = switch (command) {
                 case OwnExportsChanged(ExportSet exports) -> onOwnExports(state, exports);
-                case ImportsReceived received -> onImports(state, received);
-                case DeltaReceived delta -> onDelta(state, delta);
+                case ImportsReceived received -> keep(onImports(state, received, filter), nextFilter);
+                case DeltaReceived delta -> keep(onDelta(state, delta, filter), nextFilter);
+                case EndpointScopeChanged(EndpointScope scope) -> keep(onScope(state, scope, filter), nextFilter);
                 case LinkChanged changed -> onLink(state, changed);
                 case HeartbeatReceived heartbeat -> onHeartbeat(state, heartbeat);
                 case SnapshotSent(String linkId, long version) -> updateLink(state, linkId, link -> new Link(link.id(),
@@ -261,8 +282,31 @@ public final class MeshView {
                 if (next != state) {
                     snapshots.accept(next);
                 }
-                return behavior(next, nextServed);
+                if (nextFilter[0] != filter) {
+                    filters.accept(nextFilter[0]);
+                }
+                return behavior(next, nextServed, nextFilter[0]);
             });
+        }
+
+        private static Snapshot keep(Handled handled, ImportFilter[] filter) {
+            filter[0] = handled.filter();
+            return handled.state();
+        }
+
+        private Handled onScope(Snapshot state, EndpointScope scope, ImportFilter filter) {
+            if (scope.equals(filter.scope())) {
+                return new Handled(state, filter);
+            }
+            Map<ClusterId, RemoteExports> imports = new HashMap<>(state.imports());
+            ImportFilter next = filter.rescope(scope, (cluster, admitted) -> {
+                RemoteExports known = imports.get(cluster);
+                if (known != null) {
+                    imports.put(cluster, new RemoteExports(admitted, known.denied(), known.endpoints(),
+                            known.receivedAt(), known.viaLink(), known.unreachableSince(), known.withdrawn()));
+                }
+            });
+            return new Handled(new Snapshot(state.self(), state.own(), imports, state.links(), state.directory(), state.refusals()), next);
         }
 
         private Snapshot onOwnExports(Snapshot state, ExportSet exports) {
@@ -273,11 +317,11 @@ public final class MeshView {
             return new Snapshot(state.self(), exports, state.imports(), state.links(), state.directory(), state.refusals());
         }
 
-        private Snapshot onImports(Snapshot state, ImportsReceived received) {
+        private Handled onImports(Snapshot state, ImportsReceived received, ImportFilter filter) {
             Snapshot touched = touch(state, received.linkId());
             RemoteExports known = touched.imports().get(received.origin());
             if (known != null && received.version() <= known.version()) {
-                return touched; // the same snapshot over a second link, or an old one: idempotent
+                return new Handled(touched, filter); // the same snapshot over a second link, or an old one: idempotent
             }
             List<ServiceExport> allowed = new java.util.ArrayList<>(received.exports().size());
             List<ServiceExport> denied = new java.util.ArrayList<>();
@@ -293,25 +337,27 @@ public final class MeshView {
             ImportRefusal refusal = overQuota(received.origin(), received.version(), received.exports().size(),
                     widest, endpoints);
             if (refusal != null) {
-                return refuse(touched, received.origin(), refusal);
+                return new Handled(refuse(touched, received.origin(), refusal), filter);
             }
+            // Within the quotas: the endpoint filter judges what the namespaces allow.
+            ImportFilter.Step admitted = filter.snapshot(received.origin(), new ExportSet(received.version(), allowed));
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(received.origin(), new RemoteExports(new ExportSet(received.version(), allowed),
-                    new ExportSet(0, denied), endpoints, clock.instant(), received.linkId(), null, false));
+            imports.put(received.origin(), new RemoteExports(admitted.admitted(), new ExportSet(0, denied), endpoints,
+                    clock.instant(), received.linkId(), null, false));
             countDenied(received.origin(), denied.size());
-            return accepted(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory(),
-                    state.refusals()), received.origin());
+            return new Handled(accepted(new Snapshot(state.self(), state.own(), imports, touched.links(),
+                    state.directory(), state.refusals()), received.origin()), admitted.next());
         }
 
-        private Snapshot onDelta(Snapshot state, DeltaReceived delta) {
+        private Handled onDelta(Snapshot state, DeltaReceived delta, ImportFilter filter) {
             Snapshot touched = touch(state, delta.linkId());
             RemoteExports known = touched.imports().get(delta.origin());
             if (known != null && delta.toVersion() <= known.version()) {
-                return touched; // already have it, over another link
+                return new Handled(touched, filter); // already have it, over another link
             }
             if (known == null || known.version() != delta.fromVersion()) {
                 delta.requestResync().run();
-                return touched;
+                return new Handled(touched, filter);
             }
             List<ServiceExport> allowedUpserts = new java.util.ArrayList<>(delta.upserted().size());
             List<ServiceExport> deniedUpserts = new java.util.ArrayList<>();
@@ -322,26 +368,29 @@ public final class MeshView {
                     widest = export;
                 }
             }
-            // Applied to copies first (they share structure): a delta over a quota leaves nothing behind.
-            ExportSet exports = known.exportSet().withChanges(delta.toVersion(), allowedUpserts, delta.removed());
+            // Applied to copies first (they share structure): a delta over a quota leaves nothing behind. Counted on
+            // what was received (the endpoint filter keeps it), not only on what it admitted.
+            ExportSet received = filter.received(delta.origin()).orElse(known.exportSet());
+            ExportSet exports = received.withChanges(delta.toVersion(), allowedUpserts, delta.removed());
             ExportSet denied = known.denied().withChanges(0, deniedUpserts, delta.removed());
             long[] endpoints = {known.endpoints()};
             io.isthmus.api.PersistentSortedMap.Difference<io.isthmus.api.ServiceKey, ServiceExport> count =
                     (key, old, now) -> endpoints[0] += (now == null ? 0 : now.endpoints().size())
                             - (old == null ? 0 : old.endpoints().size());
-            ExportSet.diff(known.exportSet(), exports, count);
+            ExportSet.diff(received, exports, count);
             ExportSet.diff(known.denied(), denied, count);
             ImportRefusal refusal = overQuota(delta.origin(), delta.toVersion(), exports.size() + denied.size(), widest,
                     endpoints[0]);
             if (refusal != null) {
-                return refuse(touched, delta.origin(), refusal);
+                return new Handled(refuse(touched, delta.origin(), refusal), filter);
             }
+            ImportFilter.Step admitted = filter.delta(delta.origin(), delta.toVersion(), allowedUpserts, delta.removed());
             Map<ClusterId, RemoteExports> imports = new HashMap<>(touched.imports());
-            imports.put(delta.origin(), new RemoteExports(exports, denied, endpoints[0], clock.instant(), delta.linkId(),
-                    known.unreachableSince(), known.withdrawn()));
+            imports.put(delta.origin(), new RemoteExports(admitted.admitted(), denied, endpoints[0], clock.instant(),
+                    delta.linkId(), known.unreachableSince(), known.withdrawn()));
             countDenied(delta.origin(), deniedUpserts.size());
-            return accepted(new Snapshot(state.self(), state.own(), imports, touched.links(), state.directory(),
-                    state.refusals()), delta.origin());
+            return new Handled(accepted(new Snapshot(state.self(), state.own(), imports, touched.links(),
+                    state.directory(), state.refusals()), delta.origin()), admitted.next());
         }
 
         /** The first quota a message from {@code origin} would break, or null. */
@@ -443,7 +492,7 @@ public final class MeshView {
                             link.lastMessageAt(), "cut off: certificate " + reason, link.rtt(), link.sentVersion(),
                             link.ackedVersion())
                     : link);
-            return new Snapshot(state.self(), state.own(), imports, links, state.directory());
+            return new Snapshot(state.self(), state.own(), imports, links, state.directory(), state.refusals());
         }
 
         private Snapshot withdrawExpired(Snapshot state) {

@@ -19,6 +19,7 @@ import io.isthmus.gateway.peering.MeshView;
 import io.isthmus.gateway.peering.PeerChannels;
 import io.isthmus.ipam.plan.Plan;
 import io.isthmus.tunnel.KeyExchange;
+import io.isthmus.tunnel.LocalDestinations;
 import io.isthmus.tunnel.OffloadTunPacketQueue;
 import io.isthmus.tunnel.PacketQueue;
 import io.isthmus.tunnel.PeerKeys;
@@ -77,6 +78,11 @@ public final class TunnelDataPlane implements AutoCloseable {
     private static final Duration TICK = Duration.ofSeconds(1);
     private static final Duration PLAN_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration CONFIRMATION_PATIENCE = Duration.ofSeconds(3);
+    /**
+     * The routing protocol number ({@code rtm_protocol}) of the routes this gateway installs: how it tells its
+     * own from everyone else's ({@code ip route show proto 73}). Not in iproute2's list of reserved numbers.
+     */
+    public static final int ROUTE_PROTOCOL = 73;
 
     private final TunnelSettings settings;
     private final ClusterId self;
@@ -97,6 +103,8 @@ public final class TunnelDataPlane implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final Map<ClusterId, Remote> remotes = new HashMap<>();
     private final Set<Cidr> installedRoutes = new LinkedHashSet<>();
+    /** Ranges not routed because a route this gateway did not install is there: the range → that route, in words. */
+    private final Map<Cidr, String> blockedRoutes = new TreeMap<>();
     private final AtomicReference<Optional<Plan>> latestPlan = new AtomicReference<>(Optional.empty());
     private final TunnelMetrics metrics;
     private final ScheduledExecutorService ticker;
@@ -450,11 +458,17 @@ public final class TunnelDataPlane implements AutoCloseable {
 
     /** Brings the engine's ranges, the translation and the kernel routes in line with the plan and the imports. */
     private void reconcile() {
-        TunnelRoutes wanted = TunnelRoutes.compute(self, latestPlan.get(), imported(mesh.get()));
+        MeshView.Snapshot view = mesh.get();
+        TunnelRoutes wanted = TunnelRoutes.compute(self, latestPlan.get(), imported(view), exported(view));
         if (!wanted.problems().equals(routes.problems())) {
             wanted.problems().forEach(problem -> log.warn("tunnel: {}", problem));
         }
         routes = wanted;
+        LocalDestinations destinations = LocalDestinations.of(wanted.local());
+        if (!destinations.equals(engine.destinations())) {
+            engine.deliverTo(destinations);
+            log.info("tunnel: delivering to {}", wanted.local());
+        }
         if (!wanted.translation().mappings().equals(engine.translation().mappings())) {
             engine.translate(wanted.translation());
             log.info("tunnel: translating {}", wanted.translation().mappings());
@@ -476,11 +490,18 @@ public final class TunnelDataPlane implements AutoCloseable {
         applyKernelRoutes();
     }
 
+    /**
+     * Routes every peer range into the device, never over a route it did not install: each is added with
+     * {@code NLM_F_EXCL} and marked {@link #ROUTE_PROTOCOL}; where the kernel says one exists to that destination
+     * already, the table is read and a route of ours through the device is taken as installed, anything else is
+     * left alone, reported (status, log) and counted. Only routes of ours are deleted (the delete names our
+     * protocol and device).
+     */
     private void applyKernelRoutes() {
-        Set<Cidr> wanted = new LinkedHashSet<>();
-        remotes.values().stream().filter(r -> r.inEngine).forEach(r -> wanted.addAll(r.ranges));
+        Map<Cidr, ClusterId> wanted = new java.util.LinkedHashMap<>();
+        remotes.values().stream().filter(r -> r.inEngine).forEach(r -> r.ranges.forEach(c -> wanted.put(c, r.cluster)));
         for (Cidr gone : List.copyOf(installedRoutes)) {
-            if (!wanted.contains(gone)) {
+            if (!wanted.containsKey(gone)) {
                 try {
                     netlink.deleteRoute(route(gone));
                 } catch (java.io.IOException e) {
@@ -489,20 +510,71 @@ public final class TunnelDataPlane implements AutoCloseable {
                 installedRoutes.remove(gone);
             }
         }
-        for (Cidr range : wanted) {
-            if (!installedRoutes.contains(range)) {
+        blockedRoutes.keySet().retainAll(wanted.keySet());
+        List<Route> table = null;
+        for (Map.Entry<Cidr, ClusterId> entry : wanted.entrySet()) {
+            Cidr range = entry.getKey();
+            if (installedRoutes.contains(range)) {
+                continue;
+            }
+            try {
+                table = table != null ? table : netlink.routes(Route.MAIN_TABLE);
+            } catch (java.io.IOException e) {
+                log.warn("tunnel: could not list the routes to check {}: {}", range, e.getMessage());
+                return;
+            }
+            // Any route to the same destination, whatever its metric: one with a higher metric than ours would be
+            // shadowed by ours, which is as good as replaced.
+            IpPrefix destination = IpPrefix.parse(range.toString());
+            List<Route> there = table.stream().filter(r -> r.destination().equals(destination)).toList();
+            if (!there.isEmpty() && there.stream().allMatch(this::ours)) {
+                installedRoutes.add(range); // ours, from before
+                continue;
+            }
+            Optional<String> foreign = there.stream().filter(r -> !ours(r))
+                    .map(r -> r + " (protocol " + r.protocol() + ")").findFirst();
+            if (foreign.isEmpty()) {
                 try {
-                    netlink.replaceRoute(route(range));
+                    netlink.addRoute(route(range)); // NLM_F_EXCL: never over a route that came in meanwhile
                     installedRoutes.add(range);
+                    if (blockedRoutes.remove(range) != null) {
+                        log.info("tunnel: {} is routed into {} now (the route in its way is gone)", range, tun.name());
+                    }
+                    continue;
+                } catch (io.isthmus.fastpath.SystemCallException e) {
+                    if (!e.alreadyExists()) {
+                        log.warn("tunnel: could not route {} into {}: {}", range, tun.name(), e.getMessage());
+                        continue;
+                    }
+                    foreign = Optional.of("a route of another type (blackhole, unreachable, multipath)");
                 } catch (java.io.IOException e) {
                     log.warn("tunnel: could not route {} into {}: {}", range, tun.name(), e.getMessage());
+                    continue;
                 }
+            }
+            if (blockedRoutes.put(range, foreign.get()) == null) {
+                metrics.routeBlocked(entry.getValue());
+                log.warn("tunnel: not routing {} of {} into {}: the route {} was not installed by this gateway and is"
+                        + " left alone", range, entry.getValue(), tun.name(), foreign.get());
             }
         }
     }
 
+    private boolean ours(Route route) {
+        return route.protocol() == ROUTE_PROTOCOL && route.device().equals(tun.name());
+    }
+
     private Route route(Cidr range) {
-        return Route.to(IpPrefix.parse(range.toString()), tun.name());
+        return Route.to(IpPrefix.parse(range.toString()), tun.name()).withProtocol(ROUTE_PROTOCOL);
+    }
+
+    /** The IPs of this cluster's own exports. */
+    static List<InetAddress> exported(MeshView.Snapshot snapshot) {
+        List<InetAddress> ips = new ArrayList<>();
+        if (snapshot != null) {
+            snapshot.own().exports().forEach(export -> ips.addAll(export.ips()));
+        }
+        return ips;
     }
 
     /** The IPs of every served import, per cluster. */
@@ -571,6 +643,12 @@ public final class TunnelDataPlane implements AutoCloseable {
         return routeErrors;
     }
 
+    /** Ranges not routed because a route this gateway did not install is in the way, each a sentence. */
+    public synchronized List<String> blockedRoutes() {
+        return blockedRoutes.entrySet().stream().map(e -> e.getKey() + " not routed into " + tun.name() + ": "
+                + e.getValue() + " is there, not installed by this gateway (left alone)").toList();
+    }
+
     /** Peer clusters linked by peering whose gateway has not answered our key offers yet (its tunnel may be off). */
     public synchronized List<String> unanswered() {
         return remotes.values().stream().filter(r -> !r.inEngine && r.link != null)
@@ -580,6 +658,11 @@ public final class TunnelDataPlane implements AutoCloseable {
 
     TunnelMetrics metrics() {
         return metrics;
+    }
+
+    /** The engine itself: for tests in this package that play a peer which does not follow its own routes. */
+    TunnelEngine engine() {
+        return engine;
     }
 
     /** Stops keying, closes the device (that wakes the engine's readers), stops the engine; routes go with it. */
@@ -596,6 +679,7 @@ public final class TunnelDataPlane implements AutoCloseable {
             engine.close();
             netlink.close();
             installedRoutes.clear();
+            blockedRoutes.clear();
         }
     }
 }

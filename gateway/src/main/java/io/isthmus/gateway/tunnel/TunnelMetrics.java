@@ -23,10 +23,12 @@ final class TunnelMetrics {
 
     private final Metrics.Counter keyMessages;
     private final Metrics.Counter keyRejections;
+    private final Metrics.Counter routesBlocked;
 
-    private TunnelMetrics(Metrics.Counter keyMessages, Metrics.Counter keyRejections) {
+    private TunnelMetrics(Metrics.Counter keyMessages, Metrics.Counter keyRejections, Metrics.Counter routesBlocked) {
         this.keyMessages = keyMessages;
         this.keyRejections = keyRejections;
+        this.routesBlocked = routesBlocked;
     }
 
     static TunnelMetrics register(Metrics metrics, TunnelDataPlane plane) {
@@ -63,7 +65,18 @@ final class TunnelMetrics {
                         "Key exchange messages on the peering stream, by peer cluster, kind and direction.",
                         "peer", "kind", "direction"),
                 metrics.counter("isthmus_tunnel_key_messages_rejected_total",
-                        "Key exchange messages refused or not sent, by peer cluster and reason.", "peer", "reason"));
+                        "Key exchange messages refused or not sent, by peer cluster and reason.", "peer", "reason"),
+                metrics.counter("isthmus_tunnel_routes_blocked_total",
+                        "Peer ranges not routed because a route the gateway did not install is there (left alone), "
+                                + "by peer cluster; counted when first found.", "peer"));
+    }
+
+    void routeBlocked(ClusterId peer) {
+        routesBlocked.inc(peer.value());
+    }
+
+    long routesBlocked(ClusterId peer) {
+        return routesBlocked.get(peer.value());
     }
 
     private static void perPeer(Metrics metrics, TunnelDataPlane plane, String name, String help,

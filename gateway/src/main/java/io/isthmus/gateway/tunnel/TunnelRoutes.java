@@ -32,25 +32,37 @@ import java.util.TreeSet;
  * @param ranges      per remote cluster, the networks routed to it (and the only sources accepted from it)
  * @param translation this cluster's real ↔ global networks
  * @param problems    what was left out and why, for the status report and the log
+ * @param local       this cluster's own destinations as peers send to them: its pod, service and global segments, its
+ *                    registered pod/service CIDRs that overlap no other cluster's (those are reached as global
+ *                    addresses), and its exported IPs; the only destinations the tunnel delivers to
  */
-public record TunnelRoutes(SortedMap<ClusterId, List<Cidr>> ranges, Translation translation, List<String> problems) {
+public record TunnelRoutes(SortedMap<ClusterId, List<Cidr>> ranges, Translation translation, List<String> problems,
+                           List<Cidr> local) {
     static final Set<SegmentKind> TUNNELED = Set.of(SegmentKind.POD, SegmentKind.SERVICE, SegmentKind.GLOBAL);
     static final Set<SegmentKind> TRANSLATED = Set.of(SegmentKind.POD, SegmentKind.SERVICE);
 
     public TunnelRoutes {
         ranges = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(ranges));
         problems = List.copyOf(problems);
+        local = List.copyOf(local);
     }
 
     public static TunnelRoutes none() {
-        return new TunnelRoutes(new TreeMap<>(), Translation.none(), List.of());
+        return new TunnelRoutes(new TreeMap<>(), Translation.none(), List.of(), List.of());
+    }
+
+    /** As below, for a cluster that exports nothing. */
+    public static TunnelRoutes compute(ClusterId self, Optional<Plan> plan, Map<ClusterId, List<InetAddress>> imported) {
+        return compute(self, plan, imported, List.of());
     }
 
     /**
      * @param plan     the address plan as this cluster knows it; empty when no plan is configured
      * @param imported per remote cluster, the IPs of the services it exports to us (that are served)
+     * @param exported the IPs of this cluster's own exports
      */
-    public static TunnelRoutes compute(ClusterId self, Optional<Plan> plan, Map<ClusterId, List<InetAddress>> imported) {
+    public static TunnelRoutes compute(ClusterId self, Optional<Plan> plan, Map<ClusterId, List<InetAddress>> imported,
+                                       List<InetAddress> exported) {
         List<String> problems = new ArrayList<>();
         Set<String> overlapped = new HashSet<>(); // "cluster cidr" of registered CIDRs in an overlap
         for (CidrOverlap overlap : plan.map(Plan::overlaps).orElse(List.of())) {
@@ -66,11 +78,15 @@ public record TunnelRoutes(SortedMap<ClusterId, List<Cidr>> ranges, Translation 
         List<Cidr> ownReal = new ArrayList<>();
         List<Cidr> ownGlobal = new ArrayList<>();
         List<Cidr> ownTranslated = new ArrayList<>();
+        SortedSet<Cidr> local = new TreeSet<>();
         if (plan.isPresent()) {
             for (Segment segment : plan.get().segments()) {
                 Cidr cidr = Cidr.parse("plan segment", segment.cidr());
                 if (segment.holder().equals(self)) {
                     ownReal.add(cidr);
+                    if (TUNNELED.contains(segment.kind())) {
+                        local.add(cidr);
+                    }
                     if (segment.kind() == SegmentKind.GLOBAL) {
                         ownGlobal.add(cidr);
                     }
@@ -85,6 +101,8 @@ public record TunnelRoutes(SortedMap<ClusterId, List<Cidr>> ranges, Translation 
                     ownReal.add(cidr);
                     if (inOverlap && TRANSLATED.contains(registered.kind())) {
                         ownTranslated.add(cidr);
+                    } else if (TRANSLATED.contains(registered.kind())) {
+                        local.add(cidr);
                     }
                 } else if (!TRANSLATED.contains(registered.kind())) {
                     continue; // an underlay network: not tunneled
@@ -139,7 +157,14 @@ public record TunnelRoutes(SortedMap<ClusterId, List<Cidr>> ranges, Translation 
             }
             ranges.put(entry.getKey(), List.copyOf(accepted));
         }
-        return new TunnelRoutes(ranges, translation(ownTranslated, ownGlobal, problems), problems);
+        for (InetAddress ip : exported) {
+            Cidr host = Cidr.of(ip, ip.getAddress().length * 8);
+            if (local.stream().noneMatch(r -> r.contains(host))) {
+                local.add(host);
+            }
+        }
+        return new TunnelRoutes(ranges, translation(ownTranslated, ownGlobal, problems), problems,
+                List.copyOf(local));
     }
 
     /** Each real network gets the next free block of its size in the global segments, in order. */

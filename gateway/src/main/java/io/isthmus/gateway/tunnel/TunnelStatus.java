@@ -41,6 +41,7 @@ public final class TunnelStatus {
         ArrayNode problems = node.putArray("problems");
         plane.routes().problems().forEach(problems::add);
         plane.routeErrors().forEach(problems::add);
+        plane.blockedRoutes().forEach(problems::add);
         plane.unanswered().forEach(problems::add);
         TunnelStats stats = plane.stats();
         ArrayNode peers = node.putArray("peers");

@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Needs root. Two clusters as real gateways whose tunnels run in gateway namespaces: the pod segments come from the
- * address plan (claimed over peering), east's ClusterIP from an export west imports; a pod of west reaches east's
+ * address plan (claimed over peering), east's ClusterIP from an export west imports, inside the service CIDR east
+ * registered with the plan (a peer's endpoints must lie in its own ranges); a pod of west reaches east's
  * pod and east's ClusterIP by TCP and UDP through both gateways, the counters show it in /metrics, and a restart of
  * east's gateway resumes traffic with a new handshake.
  */
@@ -46,6 +47,8 @@ class TunnelBetweenGatewaysTest {
     private static final String WEST_POD = "10.150.2.2";
     /** East's ClusterIP, answered in east's pod namespace (as kube-proxy would); routed to west from the import. */
     private static final String EAST_CLUSTER_IP = "10.96.77.10";
+    /** East's service CIDR (Kubernetes' --service-cluster-ip-range), in use before the plan: registered. */
+    private static final String EAST_SERVICES = "10.96.0.0/16";
     private static final int PORT = 7007;
     private TwoGatewayTunnel clusters;
 
@@ -61,6 +64,7 @@ class TunnelBetweenGatewaysTest {
                 """);
         clusters.east.addressPlan().claim("pod", "10.150.1.0/24").toCompletableFuture().get(30, TimeUnit.SECONDS);
         clusters.west.addressPlan().claim("pod", "10.150.2.0/24").toCompletableFuture().get(30, TimeUnit.SECONDS);
+        clusters.east.addressPlan().register("service", EAST_SERVICES).toCompletableFuture().get(30, TimeUnit.SECONDS);
         // kube-proxy's part, in miniature: east's ClusterIP is answered by east's pod
         io.isthmus.testing.Netns.ip("-n", clusters.podEast.name(), "addr", "add", EAST_CLUSTER_IP + "/32", "dev", "lo");
         io.isthmus.testing.Netns.ip("-n", clusters.gwEast.name(), "route", "add", EAST_CLUSTER_IP + "/32", "via", EAST_POD);
@@ -97,8 +101,8 @@ class TunnelBetweenGatewaysTest {
             assertArrayEquals(message, TwoGatewayTunnel.udp(clusters.podWest, i % 2 == 0 ? EAST_POD : EAST_CLUSTER_IP,
                     PORT, message), "round trip " + i + "; " + clusters.state());
         }
-        assertTrue(tunnel(clusters.west).installedRoutes().toString().contains(EAST_CLUSTER_IP + "/32"),
-                "the imported ClusterIP is routed into west's device: " + tunnel(clusters.west).installedRoutes());
+        assertTrue(tunnel(clusters.west).installedRoutes().toString().contains(EAST_SERVICES),
+                "east's service CIDR is routed into west's device: " + tunnel(clusters.west).installedRoutes());
         PeerStats eastSeenByWest = tunnel(clusters.west).stats().peer(EAST).orElseThrow();
         assertTrue(eastSeenByWest.receivedPackets() >= 20, eastSeenByWest.toString());
         assertEquals(0, eastSeenByWest.drops(DropReason.AUTH_FAILURE), eastSeenByWest.toString());

@@ -98,4 +98,26 @@ class TunnelRoutesTest {
         assertTrue(routes.problems().stream().anyMatch(p -> p.contains("no global segment has a free /16")),
                 routes.problems().toString());
     }
+
+    @Test
+    void theTunnelDeliversToOurTunneledSegmentsOurUnoverlappedRegistrationsAndOurExportsOnly() {
+        Plan plan = plan(List.of(
+                new Segment(EAST, SegmentKind.POD, "10.128.0.0/16"),
+                new Segment(EAST, SegmentKind.UNDERLAY, "192.168.50.0/24"),
+                new Segment(EAST, SegmentKind.GLOBAL, "172.30.1.0/24"),
+                new Segment(WEST, SegmentKind.POD, "10.129.0.0/16")),
+                List.of(new Plan.RegisteredCidr(EAST, SegmentKind.SERVICE, "10.96.0.0/16"),
+                        new Plan.RegisteredCidr(EAST, SegmentKind.POD, "10.244.0.0/24"),
+                        new Plan.RegisteredCidr(WEST, SegmentKind.POD, "10.244.0.0/24")),
+                List.of(new CidrOverlap(EAST, SegmentKind.POD, "10.244.0.0/24", true,
+                        WEST, SegmentKind.POD, "10.244.0.0/24", true)));
+        TunnelRoutes routes = TunnelRoutes.compute(EAST, Optional.of(plan), Map.of(),
+                List.of(InetAddress.ofLiteral("10.96.3.3"), InetAddress.ofLiteral("10.77.0.1")));
+        // not the underlay (not tunneled), not 10.244.0.0/24 (peers reach it as 172.30.1.0/24), the export outside
+        // every range as a host
+        assertEquals(List.of(cidr("10.77.0.1/32"), cidr("10.96.0.0/16"), cidr("10.128.0.0/16"), cidr("172.30.1.0/24")),
+                routes.local());
+        assertEquals(List.of(cidr("10.77.0.1/32")), TunnelRoutes.compute(EAST, Optional.empty(), Map.of(),
+                List.of(InetAddress.ofLiteral("10.77.0.1"))).local(), "without a plan: our exports");
+    }
 }

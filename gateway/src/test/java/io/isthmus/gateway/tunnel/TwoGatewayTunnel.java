@@ -112,6 +112,7 @@ final class TwoGatewayTunnel implements AutoCloseable {
                   cluster-id = %s
                   data-dir = "%s"
                   admin.port = %d
+                  admin.auth.enabled = off  # DataPlaneFiltersTest reads /api/v1/status; auth is not what these test
                   peering { port = %d, peers = ["127.0.0.1:%d"], reconnect-max-backoff = 1s, import-ttl = 30s }
                   dns.port = %d
                   replicas.port = %d
