@@ -60,7 +60,7 @@ class RevocationCutsAPeerTest {
         clusters.west.addressPlan().claim("pod", WEST_RANGE.toString()).toCompletableFuture().get(30, TimeUnit.SECONDS);
         ServiceExport db = ServiceExport.of(new ServiceKey("data", "db"), ServiceType.CLUSTER_SET_IP,
                 List.of(new ServicePort("pg", 5432, io.isthmus.api.Protocol.TCP)),
-                List.of(InetAddress.ofLiteral("10.96.88.10")), Instant.now());
+                List.of(InetAddress.ofLiteral("10.151.2.10")), Instant.now()); // inside west's segment: admitted
         clusters.west.exports().<ExportRegistry.Changed>ask(replyTo -> new ExportRegistry.Export(db, replyTo),
                 Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
         clusters.echo(clusters.podWest, WEST_POD, PORT, false);
