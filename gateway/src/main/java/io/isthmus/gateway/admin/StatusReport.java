@@ -53,6 +53,12 @@ final class StatusReport {
         listening.put("dns", gateway.dns() == null ? "-" : HostPort.format(gateway.dns().localAddress()));
         listening.put("replicas", gateway.config().replicas().listen().toString());
 
+        var crl = gateway.tls().currentCrl();
+        var nextUpdate = gateway.tls().crlNextUpdate();
+        root.putObject("revocation").put("crlNumber", crl.number().longValue())
+                .put("crlNextUpdate", nextUpdate.map(Object::toString).orElse(null))
+                .put("crlStale", nextUpdate.map(java.time.Instant.now()::isAfter).orElse(false));
+
         ArrayNode peers = root.putArray("peers");
         mesh.links().values().stream().sorted(Comparator.comparing(MeshView.Link::id)).forEach(link -> {
             ObjectNode peer = peers.addObject();

@@ -82,6 +82,13 @@ final class StatusCommand implements Callable<Integer> {
             }
             out.append('\n');
         }
+        JsonNode revocation = status.path("revocation");
+        if (!revocation.isMissingNode()) {
+            out.append("revocation CRL ").append(revocation.path("crlNumber").asLong()).append(", next update ")
+                    .append(revocation.path("crlNextUpdate").asText("-"))
+                    .append(revocation.path("crlStale").asBoolean() ? "  STALE: give the gateways a new CRL" : "")
+                    .append('\n');
+        }
         out.append(io.isthmus.gateway.tunnel.TunnelStatus.text(status.path("tunnel"))).append('\n');
         Table peers = new Table("PEER LINK", "CLUSTER", "DIRECTION", "STATE", "FOR", "RTT", "LAST SYNC",
                 "THEIR VERSION", "SENT/ACKED", "DETAIL");

@@ -45,6 +45,10 @@ public final class RevocationWatch {
             }
         });
         tls.whenCrlChanged(this::check);
+        // A CRL past its nextUpdate is still used (refusing every peer would cut the clusterset off), but said.
+        metrics.gauge("isthmus_peering_crl_stale", "1 when the CRL in force is past its nextUpdate: issue a new "
+                + "one (isthmus mesh revoke, or a fresh CRL from the CA) and give it to a gateway.", List.of(),
+                () -> Map.of(List.of(), tls.crlNextUpdate().map(clock.instant()::isAfter).orElse(false) ? 1.0 : 0.0));
     }
 
     /** Told {@code (cluster, reason)} once for each cut; reason is "revoked" or "expired". */

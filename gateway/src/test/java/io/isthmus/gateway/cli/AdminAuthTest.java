@@ -172,6 +172,9 @@ class AdminAuthTest {
         assertEquals(200, call("operator", "DELETE", "/api/v1/exports/shop/catalog", null).status());
         assertEquals(200, call("admin", "POST", "/api/v1/mesh/crl", crlPem, "application/pkix-crl").status(),
                 "the admin may give the gateway a CRL");
+        JsonNode revocation = JSON.readTree(call("viewer", "GET", "/api/v1/status", null).body()).path("revocation");
+        assertEquals(2, revocation.path("crlNumber").asLong(), revocation.toString());
+        assertEquals(false, revocation.path("crlStale").asBoolean(), revocation.toString());
     }
 
     @Test
