@@ -61,7 +61,7 @@ public final class PeeringTls {
         for (Path file : new Path[] {files.certificate(), files.privateKey(), files.caCertificate(), files.crl()}) {
             if (!Files.isRegularFile(file)) {
                 throw new InvalidFieldException("isthmus.tls.dir", dir, "has no " + file.getFileName()
-                        + ": peering needs this cluster's certificate from the clusterset CA; make one with "
+                        + ": peering and the replicas' Pekko cluster need this cluster's certificate from the clusterset CA; make one with "
                         + "`isthmus mesh issue --ca CA_DIR --cluster " + self + " --out " + dir + "`");
             }
         }
