@@ -39,6 +39,7 @@ import io.isthmus.gateway.peering.PeerLinks;
 import io.isthmus.gateway.peering.PeeringMetrics;
 import io.isthmus.gateway.peering.PeeringService;
 import io.isthmus.gateway.peering.PeeringTls;
+import io.isthmus.gateway.pki.ReplicaTls;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -134,8 +135,10 @@ public final class Gateway implements AutoCloseable {
         } catch (IOException e) {
             throw new InvalidFieldException("isthmus.data-dir", config.dataDir(), "cannot create it: " + e.getMessage());
         }
+        // The replicas' Pekko cluster runs over TLS with this cluster's certificate, and admits only this cluster's.
+        ReplicaTls replicaTls = tls.replicaTls(new io.isthmus.gateway.replicas.RefusalLog(metrics, Clock.systemUTC()));
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), PekkoSettings.SYSTEM_NAME,
-                PekkoSettings.forGateway(config));
+                PekkoSettings.setup(config, replicaTls));
         Gateway gateway = new Gateway(config, system, metrics, peeringMetrics, tls);
         try {
             gateway.startParts();

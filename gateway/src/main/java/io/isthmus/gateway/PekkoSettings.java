@@ -3,6 +3,9 @@ package io.isthmus.gateway;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.isthmus.gateway.config.GatewayConfig;
+import io.isthmus.gateway.pki.ReplicaTls;
+import org.apache.pekko.actor.BootstrapSetup;
+import org.apache.pekko.actor.setup.ActorSystemSetup;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -15,6 +18,14 @@ final class PekkoSettings {
     static final String SBR_LEASE = "isthmus-sbr-lease";
 
     private PekkoSettings() {
+    }
+
+    /**
+     * The settings and the replica TLS (Artery {@code tls-tcp}, see {@link ReplicaTls}) of one replica's ActorSystem.
+     * There is no plain-TCP variant: a system made from {@link #forGateway(GatewayConfig)} alone fails at start.
+     */
+    static ActorSystemSetup setup(GatewayConfig config, ReplicaTls tls) {
+        return ActorSystemSetup.create(BootstrapSetup.create(forGateway(config))).withSetup(tls.setup());
     }
 
     static Config forGateway(GatewayConfig config) {

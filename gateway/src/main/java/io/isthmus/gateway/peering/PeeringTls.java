@@ -8,6 +8,7 @@ import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.KeyMaterial;
 import io.isthmus.gateway.pki.MeshTrust;
 import io.isthmus.gateway.pki.PkiException;
+import io.isthmus.gateway.pki.ReplicaTls;
 import io.isthmus.gateway.pki.SignedCrl;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.HttpsConnectionContext;
@@ -60,7 +61,7 @@ public final class PeeringTls {
         for (Path file : new Path[] {files.certificate(), files.privateKey(), files.caCertificate(), files.crl()}) {
             if (!Files.isRegularFile(file)) {
                 throw new InvalidFieldException("isthmus.tls.dir", dir, "has no " + file.getFileName()
-                        + ": peering needs this cluster's certificate from the clusterset CA; make one with "
+                        + ": peering and the replicas' Pekko cluster need this cluster's certificate from the clusterset CA; make one with "
                         + "`isthmus mesh issue --ca CA_DIR --cluster " + self + " --out " + dir + "`");
             }
         }
@@ -114,6 +115,14 @@ public final class PeeringTls {
     /** A client context for one link attempt; {@code acceptedServer} receives the server's certificate. */
     public SSLContext clientContext(Consumer<X509Certificate> acceptedServer) {
         return trust.clientContext(keys, acceptedServer);
+    }
+
+    /**
+     * TLS for the replicas' Pekko cluster from the same key material and trust (so rotation and every CRL taken here
+     * apply to it too), admitting only this cluster's own certificates; {@code refusals} hears of each refusal.
+     */
+    public ReplicaTls replicaTls(Consumer<ReplicaTls.Refusal> refusals) {
+        return ReplicaTls.of(trust, keys, refusals);
     }
 
     public boolean isRevoked(X509Certificate certificate) {

@@ -39,7 +39,8 @@ public final class MeshTrust {
     }
 
     private final X509Certificate ca;
-    private final AtomicReference<Crl> crl = new AtomicReference<>();
+    /** Shared with every {@link #reportingTo} view: a CRL taken through one applies to all. */
+    private final AtomicReference<Crl> crl;
     private final Clock clock;
     private final Consumer<CertificateRejectedException> onRejection;
     private final MeshTrustManager trustManager;
@@ -49,6 +50,7 @@ public final class MeshTrust {
         this.ca = Objects.requireNonNull(ca, "ca");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.onRejection = Objects.requireNonNull(onRejection, "onRejection");
+        this.crl = new AtomicReference<>();
         String name = ca.getSubjectX500Principal().getName();
         if (ca.getBasicConstraints() < 0) {
             throw new PkiException("certificate " + name + " is not a CA certificate (basicConstraints CA:false); "
@@ -62,6 +64,14 @@ public final class MeshTrust {
         }
         Objects.requireNonNull(initialCrl, "crl");
         this.crl.set(new Crl(initialCrl, verifiedNumber(initialCrl)));
+        this.trustManager = new MeshTrustManager(this);
+    }
+
+    private MeshTrust(MeshTrust shared, Consumer<CertificateRejectedException> onRejection) {
+        this.ca = shared.ca;
+        this.clock = shared.clock;
+        this.crl = shared.crl;
+        this.onRejection = Objects.requireNonNull(onRejection, "onRejection");
         this.trustManager = new MeshTrustManager(this);
     }
 
@@ -86,6 +96,19 @@ public final class MeshTrust {
 
     public static MeshTrust load(KeyFiles files) {
         return load(files.caCertificate(), files.crl());
+    }
+
+    /**
+     * The same trust (CA, clock, and the very same CRL: an update through either applies to both at once) reporting
+     * its rejections to {@code onRejection} instead: for a second use of the key material (the replicas' transport)
+     * that logs and counts apart from peering.
+     */
+    public MeshTrust reportingTo(Consumer<CertificateRejectedException> onRejection) {
+        return new MeshTrust(this, onRejection);
+    }
+
+    Clock clock() {
+        return clock;
     }
 
     public X509Certificate caCertificate() {

@@ -2,7 +2,15 @@ package io.isthmus.gateway.replicas;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.isthmus.api.ClusterId;
 import io.isthmus.gateway.PekkoSettingsAccess;
+import io.isthmus.gateway.pki.ClustersetCa;
+import io.isthmus.gateway.pki.KeyFiles;
+import io.isthmus.gateway.pki.KeyMaterial;
+import io.isthmus.gateway.pki.MeshTrust;
+import io.isthmus.gateway.pki.ReplicaTls;
+import org.apache.pekko.actor.BootstrapSetup;
+import org.apache.pekko.actor.setup.ActorSystemSetup;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.GatewayConfigLoader;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -50,7 +58,12 @@ class KubernetesBootstrapTest {
                 "pekko.discovery.kubernetes-api.pod-namespace-path", dir.resolve("namespace").toString(),
                 "pekko.coordinated-shutdown.exit-jvm", "off"))
                 .withFallback(PekkoSettingsAccess.forGateway(config));
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "isthmus", pekko);
+        // The replicas' transport is TLS only: the system needs this cluster's certificate as any replica does.
+        KeyFiles files = ClustersetCa.init(dir.resolve("ca")).issue(ClusterId.of("east"), Duration.ofDays(1))
+                .writeTo(dir.resolve("tls"));
+        ReplicaTls tls = ReplicaTls.of(MeshTrust.load(files), KeyMaterial.load(files), refusal -> { });
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "isthmus",
+                ActorSystemSetup.create(BootstrapSetup.create(pekko)).withSetup(tls.setup()));
         try (AutoCloseable management = KubernetesBootstrap.start(system)) {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/bootstrap/seed-nodes"))
