@@ -14,7 +14,7 @@ final class FreePorts {
     /** The first port of {@code count} consecutive ports that are all free now. */
     static int block(int count) {
         for (int attempt = 0; attempt < 200; attempt++) {
-            int base = ThreadLocalRandom.current().nextInt(20_000, 45_000);
+            int base = ThreadLocalRandom.current().nextInt(20_000, 32_000); // below Linux's ephemeral range (32768-60999): outgoing connections never take them
             boolean free = true;
             for (int port = base; port < base + count && free; port++) {
                 free = isFree(port);

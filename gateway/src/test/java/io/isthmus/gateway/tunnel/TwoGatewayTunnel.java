@@ -275,7 +275,7 @@ final class TwoGatewayTunnel implements AutoCloseable {
 
     private static int freePorts(int count) {
         for (int attempt = 0; attempt < 200; attempt++) {
-            int first = ThreadLocalRandom.current().nextInt(20_000, 45_000);
+            int first = ThreadLocalRandom.current().nextInt(20_000, 32_000); // below Linux's ephemeral range (32768-60999): outgoing connections never take them
             boolean free = true;
             for (int port = first; port < first + count && free; port++) {
                 try (ServerSocket tcp = new ServerSocket(); DatagramSocket udp = new DatagramSocket(null)) {
