@@ -298,7 +298,7 @@ public final class Gateway implements AutoCloseable {
         OwnerLiveness liveness = kubernetesIpam.liveness().or(() -> settings.ownersFile().map(OwnersFileLiveness::new))
                 .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
         addressPlan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
-                clock, settings.settings().askTimeout());
+                clock, settings.settings().askTimeout(), metrics);
         addressPlan.ledger().ifPresent(ledger -> channels.handle(PeerMessage.KindCase.PLAN, (from, message) ->
                 ledger.tell(SegmentLedger.received(from, PlanWire.fromProto(message.getPlan())))));
         addressPlan.ledger().ifPresent(ledger -> channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer))));

@@ -4,9 +4,12 @@ import io.isthmus.api.Cidr;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
+import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.ipam.SegmentGuard;
 import io.isthmus.ipam.plan.Plan;
 import io.isthmus.ipam.plan.PlanConfig;
+import io.isthmus.ipam.plan.PlanListener;
+import io.isthmus.ipam.plan.PlanOutput;
 import io.isthmus.ipam.plan.PlanTransport;
 import io.isthmus.ipam.plan.SegmentLedger;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -41,16 +44,34 @@ public final class AddressPlan implements SegmentGuard {
         this.latest = latest;
     }
 
-    /** Starts the ledger when {@code config} is present; {@code transport} carries its messages over peering. */
+    /**
+     * Starts the ledger when {@code config} is present; {@code transport} carries its messages over peering.
+     * Registers {@code isthmus_plan_messages_refused_total{peer, reason}} in {@code metrics}: plan messages (or
+     * views in them) a peer sent that were refused and not recorded, counted on the replica hosting the ledger.
+     */
     public static AddressPlan start(ActorSystem<?> system, ClusterId self, Optional<PlanConfig> config,
-                                    PlanTransport transport, Clock clock, Duration askTimeout) {
+                                    PlanTransport transport, Clock clock, Duration askTimeout, Metrics metrics) {
+        Metrics.Counter refused = metrics.counter("isthmus_plan_messages_refused_total",
+                "Address-plan messages or views from peers that were refused and not recorded, by peer cluster and "
+                        + "reason (not-a-member, sender-mismatch, foreign-origin, not-a-segment).", "peer", "reason");
         if (config.isEmpty()) {
             return new AddressPlan(self, Optional.empty(), askTimeout, new AtomicReference<>());
         }
         ClusterSharding sharding = ClusterSharding.get(system);
         AtomicReference<Plan> latest = new AtomicReference<>();
+        PlanListener listener = new PlanListener() {
+            @Override
+            public void planChanged(Plan plan) {
+                latest.set(plan);
+            }
+
+            @Override
+            public void messageRefused(ClusterId from, PlanOutput.RejectReason reason) {
+                refused.inc(from.value(), reason.label());
+            }
+        };
         sharding.init(Entity.of(SegmentLedger.ENTITY_TYPE_KEY,
-                entity -> SegmentLedger.create(config.get(), transport, latest::set, clock)));
+                entity -> SegmentLedger.create(config.get(), transport, listener, clock)));
         AddressPlan plan = new AddressPlan(self, Optional.of(
                 sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout, latest);
         // Wake the ledger now: it recovers, publishes the plan and starts talking to its peers without a request.

@@ -28,6 +28,8 @@ import io.isthmus.ipam.plan.PlanMessage.ProposeClaim;
 import io.isthmus.ipam.plan.PlanMessage.Refusal;
 import io.isthmus.ipam.plan.PlanOutput.Granted;
 import io.isthmus.ipam.plan.PlanOutput.Refused;
+import io.isthmus.ipam.plan.PlanOutput.RejectReason;
+import io.isthmus.ipam.plan.PlanOutput.Rejected;
 import io.isthmus.ipam.plan.PlanOutput.Send;
 import io.isthmus.ipam.plan.PlanOutput.SendToAll;
 import io.isthmus.ipam.plan.PlanOutput.Warning;
@@ -210,8 +212,9 @@ public final class PlanLedger {
         }
 
         void gossip() {
+            // Only our own view: a cluster's view is accepted only from that cluster (see onSnapshot).
             if (!config().peers().isEmpty()) {
-                out(new SendToAll(new LedgerSnapshot(self(), state.knownViews())));
+                out(new SendToAll(new LedgerSnapshot(self(), List.of(state.ownView()))));
             }
         }
 
@@ -221,7 +224,11 @@ public final class PlanLedger {
                         + PlanState.names(config().members()) + ")"));
                 return;
             }
-            out(new Send(peer, new LedgerSnapshot(self(), state.knownViews())));
+            // Our view, and what we know of the peer's own: that echo lets a peer whose journal was lost notice it.
+            List<ClusterView> views = new ArrayList<>();
+            views.add(state.ownView());
+            state.knownView(peer).ifPresent(k -> views.add(k.view()));
+            out(new Send(peer, new LedgerSnapshot(self(), views)));
             for (OwnClaim mine : state.ownPending()) {
                 if (!mine.acks().contains(peer)) {
                     out(new Send(peer, propose(mine.claim())));
@@ -233,15 +240,15 @@ public final class PlanLedger {
 
         void deliver(ClusterId from, PlanMessage message, long now) {
             if (!config().peers().contains(from)) {
-                out(new Warning("ignored a plan message from " + from + ", which is not a peer (members: "
-                        + PlanState.names(config().members()) + ")"));
+                out(new Rejected(from, RejectReason.NOT_A_MEMBER, "ignored a plan message from " + from
+                        + ", which is not a peer (members: " + PlanState.names(config().members()) + ")"));
                 return;
             }
             switch (message) {
                 case ProposeClaim propose -> onPropose(from, propose, now);
                 case ClaimAnswer answer -> onAnswer(from, answer, now);
                 case ContestClaim contest -> onContest(from, contest, now);
-                case LedgerSnapshot snapshot -> onSnapshot(snapshot, now);
+                case LedgerSnapshot snapshot -> onSnapshot(from, snapshot, now);
             }
         }
 
@@ -249,7 +256,15 @@ public final class PlanLedger {
         private void onPropose(ClusterId from, ProposeClaim propose, long now) {
             Claim claim = propose.claim();
             if (!claim.claimant().equals(from)) {
-                out(new Warning(from + " proposed a claim of " + claim.claimant() + "; ignored"));
+                out(new Rejected(from, RejectReason.SENDER_MISMATCH, from + " proposed a claim of " + claim.claimant() + "; ignored"));
+                return;
+            }
+            Optional<String> notASegment = notASegment(claim);
+            if (notASegment.isPresent()) {
+                out(new Rejected(from, RejectReason.NOT_A_SEGMENT, from + " proposed claim " + claim.id() + ": "
+                        + notASegment.get() + "; refused"));
+                out(new Send(from, ClaimAnswer.refused(claim.id(), self(), Refusal.NOT_A_SEGMENT,
+                        notASegment.get(), null, null)));
                 return;
             }
             if (!new TreeSet<>(propose.members()).equals(config().members())) {
@@ -296,7 +311,7 @@ public final class PlanLedger {
         /** As a claimant. */
         private void onAnswer(ClusterId from, ClaimAnswer answer, long now) {
             if (!answer.acceptor().equals(from)) {
-                out(new Warning(from + " answered for " + answer.acceptor() + "; ignored"));
+                out(new Rejected(from, RejectReason.SENDER_MISMATCH, from + " answered for " + answer.acceptor() + "; ignored"));
                 return;
             }
             OwnClaim mine = state.ownClaim(answer.claim()).orElse(null);
@@ -348,16 +363,34 @@ public final class PlanLedger {
                     + earlier.cidr() + " wins", earlier.range(), now);
         }
 
-        private void onSnapshot(LedgerSnapshot snapshot, long now) {
+        /**
+         * Views are origin-bound: a view of cluster X is merged only when X itself sent it (the transport
+         * authenticated {@code from}). A view of a third cluster is refused, never relayed on trust: one member could
+         * otherwise speak for another and steer its traffic. A view of ourselves is only compared (journal loss).
+         */
+        private void onSnapshot(ClusterId from, LedgerSnapshot snapshot, long now) {
+            if (!snapshot.sender().equals(from)) {
+                out(new Rejected(from, RejectReason.SENDER_MISMATCH, from + " sent a ledger snapshot as "
+                        + snapshot.sender() + "; ignored"));
+                return;
+            }
             for (ClusterView view : snapshot.views()) {
                 if (view.origin().equals(self())) {
                     if (view.version() > state.version()) {
-                        out(new Warning(snapshot.sender() + " knows version " + view.version() + " of " + self()
+                        out(new Warning(from + " knows version " + view.version() + " of " + self()
                                 + "'s ledger, newer than its own " + state.version() + ": was this cluster's journal lost?"));
                     }
                     continue;
                 }
-                if (!config().members().contains(view.origin())) {
+                if (!view.origin().equals(from)) {
+                    out(new Rejected(from, RejectReason.FOREIGN_ORIGIN, from + " sent a view of " + view.origin()
+                            + " (version " + view.version() + "); only " + view.origin() + " itself speaks for it; ignored"));
+                    continue;
+                }
+                Optional<Rejected> invalid = invalidClaims(from, view);
+                if (invalid.isPresent()) {
+                    // All or nothing: a view stripped of a claim would prove that claim over and free acks for it.
+                    out(invalid.get());
                     continue;
                 }
                 long known = state.knownView(view.origin()).map(k -> k.view().version()).orElse(0L);
@@ -545,6 +578,38 @@ public final class PlanLedger {
         }
 
         // ---- helpers -------------------------------------------------------------------------------------------
+
+        /** Why {@code claim} is not a segment of our supernets (kind, inside one of them, exactly its segment prefix). */
+        private Optional<String> notASegment(Claim claim) {
+            Cidr range = claim.range();
+            if (config().supernetWithSegment(claim.kind(), range).isPresent()) {
+                return Optional.empty();
+            }
+            List<Supernet> supernets = config().supernets(claim.kind());
+            return Optional.of(claim.kind().label() + " " + claim.cidr() + " is not a " + claim.kind().label()
+                    + " segment" + (supernets.isEmpty() ? " (no " + claim.kind().label() + " supernet is configured)"
+                    : " of " + supernets(claim.kind())));
+        }
+
+        /** Why a view is refused: its first held or pending claim that is not its origin's, or not a segment of ours. */
+        private Optional<Rejected> invalidClaims(ClusterId from, ClusterView view) {
+            List<Claim> claims = new ArrayList<>(view.held());
+            claims.addAll(view.pending());
+            for (Claim claim : claims) {
+                String what = (view.held().contains(claim) ? "held " : "pending ");
+                String prefix = "view " + view.version() + " of " + view.origin() + ": ";
+                if (!claim.claimant().equals(view.origin())) {
+                    return Optional.of(new Rejected(from, RejectReason.FOREIGN_ORIGIN, prefix + what + "claim " + claim.id()
+                            + " for " + claim.cidr() + " is not " + view.origin() + "'s; the whole view is ignored"));
+                }
+                Optional<String> problem = notASegment(claim);
+                if (problem.isPresent()) {
+                    return Optional.of(new Rejected(from, RejectReason.NOT_A_SEGMENT, prefix + what + problem.get()
+                            + "; the whole view is ignored"));
+                }
+            }
+            return Optional.empty();
+        }
 
         private ProposeClaim propose(Claim claim) {
             return new ProposeClaim(claim, List.copyOf(config().members()));

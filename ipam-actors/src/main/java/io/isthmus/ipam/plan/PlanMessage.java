@@ -25,7 +25,9 @@ public sealed interface PlanMessage {
         CONFLICT,
         /** The claimant counts other clusters than the acceptor does: majorities would not intersect. */
         MEMBERS_DIFFER,
-        UNKNOWN_CLAIMANT
+        UNKNOWN_CLAIMANT,
+        /** The range is not a segment of the acceptor's supernets: outside them, or not of the segment prefix. */
+        NOT_A_SEGMENT
     }
 
     /** What stands in the way of a refused claim. */

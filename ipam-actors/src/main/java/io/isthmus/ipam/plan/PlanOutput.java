@@ -23,4 +23,27 @@ public sealed interface PlanOutput {
     /** Something an operator should see in the log (a misconfigured peer, a message that makes no sense). */
     record Warning(String text) implements PlanOutput {
     }
+
+    /**
+     * A message (or one view in it) from {@code from} was refused: nothing of it was recorded. The host counts it
+     * ({@code reason} is a metric label) and logs {@code detail}.
+     */
+    record Rejected(ClusterId from, RejectReason reason, String detail) implements PlanOutput {
+    }
+
+    /** Why a peer's plan message was refused; {@link #label()} is the metric label. */
+    enum RejectReason {
+        /** The sender is not a member of the clusterset. */
+        NOT_A_MEMBER,
+        /** The message speaks for another cluster than the authenticated sender (a claim, an answer, a snapshot). */
+        SENDER_MISMATCH,
+        /** A view of a third cluster: only a cluster itself tells us its view. */
+        FOREIGN_ORIGIN,
+        /** A held or pending claim in a view, or a proposed claim, that is not a segment of the configured supernets. */
+        NOT_A_SEGMENT;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
 }

@@ -232,6 +232,10 @@ public final class SegmentLedger
                     Optional.ofNullable(waiters.remove(requestId)).ifPresent(w -> w.tell(new Rejected("", "", reason)));
                 }
                 case PlanOutput.Warning(String text) -> context.getLog().warn("address plan: {}", text);
+                case PlanOutput.Rejected(ClusterId from, PlanOutput.RejectReason reason, String detail) -> {
+                    context.getLog().warn("address plan: refused from {} ({}): {}", from, reason.label(), detail);
+                    listener.messageRefused(from, reason);
+                }
             }
         }
     }

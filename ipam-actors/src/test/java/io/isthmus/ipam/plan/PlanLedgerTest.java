@@ -322,7 +322,8 @@ class PlanLedgerTest {
         assertEquals(List.of(), step.events());
         Step stranger = net.input("a", new PlanInput.Deliver(id("zz"), new ProposeClaim(claim, List.of()), 5));
         assertEquals(List.of(), stranger.events());
-        assertInstanceOf(PlanOutput.Warning.class, stranger.outputs().getFirst());
+        PlanOutput.Rejected refused = assertInstanceOf(PlanOutput.Rejected.class, stranger.outputs().getFirst());
+        assertEquals(PlanOutput.RejectReason.NOT_A_MEMBER, refused.reason());
     }
 
     @Test

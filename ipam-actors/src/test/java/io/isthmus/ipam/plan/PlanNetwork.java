@@ -81,6 +81,9 @@ final class PlanNetwork {
     }
 
     /** Runs one input at a cluster; what it sends goes on the wire (or is lost, across a partition). */
+    /** Peer messages (or views) the ledgers refused, as "at: Rejected[...]". */
+    final List<String> rejected = new ArrayList<>();
+
     Step input(ClusterId at, PlanInput input) {
         Node node = nodes.get(at);
         if (!node.up) {
@@ -96,6 +99,7 @@ final class PlanNetwork {
                 case PlanOutput.Granted granted -> outcomes.put(granted.requestId(), granted);
                 case PlanOutput.Refused refused -> outcomes.put(refused.requestId(), refused);
                 case PlanOutput.Warning(String text) -> warnings.add(at + ": " + text);
+                case PlanOutput.Rejected rejected -> this.rejected.add(at + ": " + rejected);
             }
         }
         return step;

@@ -126,6 +126,8 @@ class PlanScheduleTest {
                     .collect(Collectors.toSet()), when + ": the plan as " + node.id + " sees it");
             assertTrue(node.state.pending().isEmpty(), when + ": " + node.id + " still has pending claims");
         }
+        // Honest clusters, however lossy the network, never send what an origin-bound ledger refuses.
+        assertEquals(List.of(), net.rejected, when + ": refused between honest clusters");
         for (PlanNetwork.Node node : net.nodes.values()) {
             counts[0] += node.journal.stream().filter(e -> e instanceof PlanEvent.ClaimHeld).count();
             counts[1] += node.journal.stream().filter(e -> e instanceof PlanEvent.ClaimWithdrawn).count();
