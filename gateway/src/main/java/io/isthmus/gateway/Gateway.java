@@ -16,7 +16,6 @@ import io.isthmus.gateway.ipam.AddressPlan;
 import io.isthmus.gateway.ipam.OwnersFileLiveness;
 import io.isthmus.gateway.ipam.PeeringPlanTransport;
 import io.isthmus.gateway.peering.PeerChannels;
-import io.isthmus.ipam.plan.PlanWire;
 import io.isthmus.ipam.plan.SegmentLedger;
 import io.isthmus.gateway.ipam.PoolCniBackend;
 import io.isthmus.ipam.Ipam;
@@ -299,8 +298,9 @@ public final class Gateway implements AutoCloseable {
                 .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
         addressPlan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
                 clock, settings.settings().askTimeout(), metrics);
+        // `from` is the cluster of the link's certificate: the ledger believes a peer only about itself.
         addressPlan.ledger().ifPresent(ledger -> channels.handle(PeerMessage.KindCase.PLAN, (from, message) ->
-                ledger.tell(SegmentLedger.received(from, PlanWire.fromProto(message.getPlan())))));
+                addressPlan.received(from, message.getPlan())));
         addressPlan.ledger().ifPresent(ledger -> channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer))));
         ipam = Ipam.start(system, config.clusterId(), addressPlan, liveness, settings.settings(), clock);
         kubernetesIpam.startPools(ipam, addressPlan, clock);

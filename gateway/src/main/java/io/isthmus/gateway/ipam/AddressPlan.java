@@ -2,6 +2,8 @@ package io.isthmus.gateway.ipam;
 
 import io.isthmus.api.Cidr;
 import io.isthmus.api.ClusterId;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.grpc.plan.PlanEnvelope;
 import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
 import io.isthmus.gateway.metrics.Metrics;
@@ -11,11 +13,14 @@ import io.isthmus.ipam.plan.PlanConfig;
 import io.isthmus.ipam.plan.PlanListener;
 import io.isthmus.ipam.plan.PlanOutput;
 import io.isthmus.ipam.plan.PlanTransport;
+import io.isthmus.ipam.plan.PlanWire;
 import io.isthmus.ipam.plan.SegmentLedger;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -31,17 +36,20 @@ import java.util.concurrent.atomic.AtomicReference;
  * how to configure one.
  */
 public final class AddressPlan implements SegmentGuard {
+    private static final Logger LOG = LoggerFactory.getLogger(AddressPlan.class);
     private final ClusterId self;
     private final Optional<EntityRef<SegmentLedger.Command>> ledger;
     private final AtomicReference<Plan> latest;
     private final Duration askTimeout;
+    private final Metrics.Counter refused;
 
     private AddressPlan(ClusterId self, Optional<EntityRef<SegmentLedger.Command>> ledger, Duration askTimeout,
-                        AtomicReference<Plan> latest) {
+                        AtomicReference<Plan> latest, Metrics.Counter refused) {
         this.self = self;
         this.ledger = ledger;
         this.askTimeout = askTimeout;
         this.latest = latest;
+        this.refused = refused;
     }
 
     /**
@@ -53,9 +61,9 @@ public final class AddressPlan implements SegmentGuard {
                                     PlanTransport transport, Clock clock, Duration askTimeout, Metrics metrics) {
         Metrics.Counter refused = metrics.counter("isthmus_plan_messages_refused_total",
                 "Address-plan messages or views from peers that were refused and not recorded, by peer cluster and "
-                        + "reason (not-a-member, sender-mismatch, foreign-origin, not-a-segment).", "peer", "reason");
+                        + "reason (malformed, not-a-member, sender-mismatch, foreign-origin, not-a-segment).", "peer", "reason");
         if (config.isEmpty()) {
-            return new AddressPlan(self, Optional.empty(), askTimeout, new AtomicReference<>());
+            return new AddressPlan(self, Optional.empty(), askTimeout, new AtomicReference<>(), refused);
         }
         ClusterSharding sharding = ClusterSharding.get(system);
         AtomicReference<Plan> latest = new AtomicReference<>();
@@ -73,10 +81,27 @@ public final class AddressPlan implements SegmentGuard {
         sharding.init(Entity.of(SegmentLedger.ENTITY_TYPE_KEY,
                 entity -> SegmentLedger.create(config.get(), transport, listener, clock)));
         AddressPlan plan = new AddressPlan(self, Optional.of(
-                sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout, latest);
+                sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout, latest, refused);
         // Wake the ledger now: it recovers, publishes the plan and starts talking to its peers without a request.
         plan.current();
         return plan;
+    }
+
+    /**
+     * A plan message that {@code from} (the cluster of the link's certificate) sent: to the ledger, which believes
+     * it only about {@code from} itself. A message that does not parse is logged and counted ({@code malformed}).
+     * Ignored when this cluster has no plan.
+     */
+    public void received(ClusterId from, PlanEnvelope envelope) {
+        if (ledger.isEmpty()) {
+            return;
+        }
+        try {
+            ledger.get().tell(SegmentLedger.received(from, PlanWire.fromProto(envelope)));
+        } catch (InvalidFieldException e) {
+            refused.inc(from.value(), "malformed");
+            LOG.warn("address plan: refused a malformed plan message from {}: {}", from, e.getMessage());
+        }
     }
 
     /** The ledger's command for a message a peer sent us; empty when this cluster has no plan. */

@@ -1,0 +1,188 @@
+package io.isthmus.gateway;
+
+import com.typesafe.config.ConfigFactory;
+import io.isthmus.api.Cidr;
+import io.isthmus.api.ClusterId;
+import io.isthmus.api.grpc.peering.Hello;
+import io.isthmus.api.grpc.peering.PeerMessage;
+import io.isthmus.api.grpc.peering.PeeringClient;
+import io.isthmus.gateway.config.GatewayConfigLoader;
+import io.isthmus.gateway.pki.ClustersetCa;
+import io.isthmus.gateway.pki.KeyFiles;
+import io.isthmus.gateway.pki.KeyMaterial;
+import io.isthmus.gateway.pki.MeshTrust;
+import io.isthmus.ipam.plan.Claim;
+import io.isthmus.ipam.plan.ClaimId;
+import io.isthmus.ipam.plan.ClusterView;
+import io.isthmus.ipam.plan.PlanMessage;
+import io.isthmus.ipam.plan.PlanWire;
+import io.isthmus.ipam.plan.SegmentKind;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A member cluster with a valid clusterset certificate (edge) tells a real gateway (east) that another member (west)
+ * holds other segments than west itself says, over real mutual TLS. The forged view is refused and counted, never
+ * journaled (it is gone after a restart from the journal, and west's own later views still count), and west's view
+ * stands. Held segments outside the supernets are refused too.
+ */
+class ForgedPlanViewTest {
+    private static final ClusterId WEST = ClusterId.of("west");
+    private static final ClusterId EDGE = ClusterId.of("edge");
+
+    @TempDir
+    Path dir;
+    private ClustersetCa ca;
+    private Gateway gateway;
+    private ActorSystem<Void> peerSystem;
+    private final List<Link> links = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        ca = ClustersetCa.init(dir.resolve("ca"));
+        ca.issue(ClusterId.of("east"), Duration.ofDays(1)).writeTo(dir.resolve("tls"));
+        gateway = startEast();
+        peerSystem = ActorSystem.create(Behaviors.empty(), "peer", ConfigFactory.parseString(
+                "pekko.actor.provider = local\npekko.loglevel = WARNING"));
+    }
+
+    private Gateway startEast() {
+        return Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
+                isthmus {
+                  cluster-id = east
+                  data-dir = "%s"
+                  admin.port = 0
+                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
+                  peering.port = 0
+                  dns.port = 0
+                  replicas.port = 0
+                  plan {
+                    members = [east, west, edge]
+                    supernets.pod = [{cidr = "10.128.0.0/14", segment-prefix = 16}]
+                    claim-timeout = 4s
+                    retransmit-interval = 300ms
+                    gossip-interval = 1s
+                  }
+                }
+                """.formatted(dir.toString().replace("\\", "/"))), dir));
+    }
+
+    @AfterEach
+    void stop() {
+        links.forEach(l -> l.queue().complete());
+        peerSystem.terminate();
+        gateway.close();
+    }
+
+    @Test
+    void aMemberSpeakingForAnotherClusterIsRefusedCountedNotJournaledAndTheOwnersViewStands() throws Exception {
+        Link west = link(WEST);
+        west.send(snapshot(WEST, view(WEST, 3, 1, claim(WEST, 1, "10.129.0.0/16"))));
+        await(() -> held(), Set.of("west pod 10.129.0.0/16"), "west's own view reaches east");
+
+        Link edge = link(EDGE);
+        // edge says west now holds 10.128/16 and 10.130/16 instead, at a version west will not reach for ages.
+        edge.send(snapshot(EDGE, view(WEST, 1_000_000, 9, claim(WEST, 8, "10.128.0.0/16"), claim(WEST, 9, "10.130.0.0/16"))));
+        // ... and that it holds 8.0.0.0/16 itself, outside every supernet.
+        edge.send(snapshot(EDGE, view(EDGE, 2, 1, claim(EDGE, 1, "8.0.0.0/16"))));
+        await(() -> refused("edge", "foreign-origin"), 1L, "the forged view is counted");
+        await(() -> refused("edge", "not-a-segment"), 1L, "the out-of-supernet view is counted");
+        assertEquals(Set.of("west pod 10.129.0.0/16"), held(), "west's own view stands");
+
+        // west's next view, far below the forged version, is still taken: the forgery left no trace.
+        west.send(snapshot(WEST, view(WEST, 4, 2, claim(WEST, 1, "10.129.0.0/16"), claim(WEST, 2, "10.131.0.0/16"))));
+        await(() -> held(), Set.of("west pod 10.129.0.0/16", "west pod 10.131.0.0/16"), "west's later view");
+
+        // Restarted from its journal, east knows exactly what west said.
+        links.forEach(l -> l.queue().complete());
+        links.clear();
+        gateway.close();
+        gateway = startEast();
+        await(() -> held(), Set.of("west pod 10.129.0.0/16", "west pod 10.131.0.0/16"), "the plan recovered from the journal");
+        assertEquals(0L, refused("edge", "foreign-origin"), "a fresh process counts from zero");
+    }
+
+    // ---- the peers -----------------------------------------------------------------------------------------------
+
+    /** A link to east with {@code cluster}'s certificate; hello sent, messages offered as the test goes. */
+    private record Link(SourceQueueWithComplete<PeerMessage> queue) {
+        void send(PlanMessage message) {
+            queue.offer(PeerMessage.newBuilder().setPlan(PlanWire.toProto(message)).build());
+        }
+    }
+
+    private Link link(ClusterId cluster) {
+        Path tls = dir.resolve("peers").resolve(cluster.value());
+        ca.issue(cluster, Duration.ofDays(1)).writeTo(tls);
+        var context = MeshTrust.of(ca.certificate(), ca.currentCrl().crl()).clientContext(KeyMaterial.load(KeyFiles.in(tls, cluster)));
+        PeeringClient client = PeeringClient.create(GrpcClientSettings.connectToServiceAt(
+                "127.0.0.1", gateway.peeringAddress().getPort(), peerSystem).withSslContext(context), peerSystem);
+        Pair<SourceQueueWithComplete<PeerMessage>, Source<PeerMessage, org.apache.pekko.NotUsed>> source =
+                Source.<PeerMessage>queue(64, OverflowStrategy.fail()).preMaterialize(peerSystem);
+        client.link(source.second()).runWith(Sink.ignore(), peerSystem).whenComplete((done, failure) -> client.close());
+        Link link = new Link(source.first());
+        link.queue().offer(PeerMessage.newBuilder().setHello(Hello.newBuilder().setClusterId(cluster.value())
+                .setProtocolVersion(1)).build());
+        links.add(link);
+        return link;
+    }
+
+    private static PlanMessage.LedgerSnapshot snapshot(ClusterId sender, ClusterView view) {
+        return new PlanMessage.LedgerSnapshot(sender, List.of(view));
+    }
+
+    private static ClusterView view(ClusterId origin, long version, long highestSeq, Claim... held) {
+        return new ClusterView(origin, version, highestSeq, List.of(held), List.of(), List.of());
+    }
+
+    private static Claim claim(ClusterId claimant, long seq, String cidr) {
+        return Claim.of(new ClaimId(claimant, seq), SegmentKind.POD, Cidr.parse("cidr", cidr), 1_700_000_000_000L + seq);
+    }
+
+    // ---- what east says ------------------------------------------------------------------------------------------
+
+    private Set<String> held() {
+        return gateway.addressPlan().current().toCompletableFuture().join().segments().stream()
+                .map(s -> s.holder() + " " + s.kind().label() + " " + s.cidr()).collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    private long refused(String peer, String reason) {
+        String series = "isthmus_plan_messages_refused_total{peer=\"" + peer + "\",reason=\"" + reason + "\"} ";
+        return gateway.metricsText().lines().filter(l -> l.startsWith(series))
+                .mapToLong(l -> (long) Double.parseDouble(l.substring(series.length()))).sum();
+    }
+
+    private static <T> void await(Supplier<T> actual, T expected, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        T last = actual.get();
+        while (!expected.equals(last)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 30 s: " + what + ": expected " + expected + ", got " + last);
+            }
+            Thread.sleep(100);
+            last = actual.get();
+        }
+    }
+}
