@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 @Command(name = "ipam", description = "IP pools, allocations, leases and reclaims of a running gateway.",
         subcommands = {IpamCommand.Pools.class, IpamCommand.CreatePool.class, IpamCommand.Allocate.class,
                 IpamCommand.Release.class, IpamCommand.Leases.class, IpamCommand.Reclaim.class,
-                IpamCommand.Segments.class, IpamCommand.Claim.class, IpamCommand.Register.class,
+                IpamCommand.Segments.class, IpamCommand.Claim.class, IpamCommand.Register.class, IpamCommand.Unregister.class,
                 IpamCommand.WhoHolds.class})
 final class IpamCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -362,6 +362,30 @@ final class IpamCommand implements Runnable {
             io.isthmus.api.Cidr.parse("--cidr", cidr);
             JsonNode plan = send(admin.client().post("api/v1/ipam/registrations",
                     JSON.createObjectNode().put("kind", kind).put("cidr", cidr)));
+            printSegments(spec.commandLine().getOut(), plan);
+            return 0;
+        }
+    }
+
+    @Command(name = "unregister", description = "Withdraw a CIDR this cluster registered (it is no longer in use here).")
+    static final class Unregister implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+
+        @Option(names = "--kind", required = true, paramLabel = "KIND", description = "pod, service or underlay.")
+        String kind;
+
+        @Option(names = "--cidr", required = true, paramLabel = "CIDR")
+        String cidr;
+
+        @Override
+        public Integer call() {
+            io.isthmus.api.Cidr.parse("--cidr", cidr);
+            JsonNode plan = send(admin.client().delete("api/v1/ipam/registrations?kind="
+                    + java.net.URLEncoder.encode(kind, java.nio.charset.StandardCharsets.UTF_8) + "&cidr="
+                    + java.net.URLEncoder.encode(cidr, java.nio.charset.StandardCharsets.UTF_8)));
             printSegments(spec.commandLine().getOut(), plan);
             return 0;
         }

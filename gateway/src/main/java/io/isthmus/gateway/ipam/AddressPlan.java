@@ -138,6 +138,16 @@ public final class AddressPlan implements SegmentGuard {
                 }));
     }
 
+    /** Withdraws a registration of this cluster; every peer forgets it with this cluster's next view. */
+    public CompletionStage<Void> unregister(String kind, String cidr) {
+        return withLedger(ref -> ref.<SegmentLedger.ChangeReply>ask(
+                replyTo -> new SegmentLedger.UnregisterCidr(kind, cidr, replyTo), askTimeout)
+                .thenApply(reply -> switch (reply) {
+                    case SegmentLedger.Done done -> null;
+                    case SegmentLedger.Rejected rejected -> throw refusal(rejected);
+                }));
+    }
+
     @Override
     public CompletionStage<SegmentDecision> check(ClusterId cluster, Cidr cidr) {
         if (ledger.isEmpty()) {

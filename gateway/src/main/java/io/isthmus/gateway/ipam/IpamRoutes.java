@@ -43,6 +43,7 @@ import java.util.function.Supplier;
  * GET  segments                      the clusterset address plan as this cluster knows it
  * POST segments                      claim a segment: {"kind": "pod", "cidr": optional}; answers once a majority agreed
  * POST registrations                 register a CIDR already in use: {"kind", "cidr"}
+ * DELETE registrations?kind=K&cidr=C withdraw one of this cluster's registrations
  * </pre>
  */
 public final class IpamRoutes extends AllDirectives {
@@ -76,9 +77,13 @@ public final class IpamRoutes extends AllDirectives {
                         return found;
                     });
                 })))),
-                path("registrations", () -> post(() -> withBody(body ->
-                        plan.register(forms.text(body, "kind", "kind"), forms.text(body, "cidr", "cidr"))
-                                .thenCompose(done -> plan.current()).thenApply(forms::plan)))),
+                path("registrations", () -> concat(
+                        post(() -> withBody(body ->
+                                plan.register(forms.text(body, "kind", "kind"), forms.text(body, "cidr", "cidr"))
+                                        .thenCompose(done -> plan.current()).thenApply(forms::plan))),
+                        delete(() -> parameterOptional("kind", kind -> parameterOptional("cidr", cidr -> answer(() ->
+                                plan.unregister(required("kind", kind), required("cidr", cidr))
+                                        .thenCompose(done -> plan.current()).thenApply(forms::plan))))))),
                 pools());
     }
 
@@ -122,6 +127,11 @@ public final class IpamRoutes extends AllDirectives {
             }
             return handle.apply(body);
         }));
+    }
+
+    private static String required(String name, java.util.Optional<String> value) {
+        return value.filter(v -> !v.isBlank()).orElseThrow(() -> new InvalidFieldException(name, "",
+                "is required (a query parameter: ?kind=pod&cidr=10.244.0.0/16)"));
     }
 
     /** Runs {@code work}; a refusal thrown at once or failing the stage becomes the JSON error. */

@@ -29,6 +29,7 @@ class AdminRouteRolesTest {
             "POST,   /api/v1/ipam/pools/a/b/allocations,     admin",
             "POST,   /api/v1/ipam/segments,                  admin",
             "POST,   /api/v1/ipam/registrations,             admin",
+            "DELETE, /api/v1/ipam/registrations,             admin",
             "POST,   /api/v1/mesh/crl,                       admin",
             "PUT,    /api/v1/something-new,                  admin",
             "POST,   /isthmus.ipam.v1.Ipam/ListPools,        viewer",

@@ -98,6 +98,7 @@ class AdminAuthTest {
         // Some state to protect: a segment, a pool, a lease and an export, made by the admin.
         ok("admin", "POST", "/api/v1/ipam/segments", "{\"kind\": \"pod\"}");
         ok("admin", "POST", "/api/v1/ipam/pools", "{\"name\": \"pods\", \"cidrs\": [\"10.128.0.0/24\"]}");
+        ok("admin", "POST", "/api/v1/ipam/registrations", "{\"kind\": \"pod\", \"cidr\": \"10.250.0.0/16\"}");
         ok("admin", "POST", "/api/v1/ipam/pools/pods/allocations",
                 "{\"owner\": {\"namespace\": \"shop\", \"name\": \"cart-1\", \"uid\": \"u1\"}}");
         ok("admin", "POST", "/api/v1/exports", exportBody("cart", "10.96.0.10"));
@@ -114,7 +115,8 @@ class AdminAuthTest {
                 new Route("POST", "/api/v1/ipam/pools/pods/reclaim", "application/json", "{}", "admin"),
                 new Route("POST", "/api/v1/ipam/segments", "application/json", "{\"kind\": \"pod\"}", "admin"),
                 new Route("POST", "/api/v1/ipam/registrations", "application/json",
-                        "{\"kind\": \"pod\", \"cidr\": \"8.0.0.0/7\"}", "admin"),
+                        "{\"kind\": \"pod\", \"cidr\": \"10.244.0.0/16\"}", "admin"),
+                new Route("DELETE", "/api/v1/ipam/registrations?kind=pod&cidr=10.250.0.0/16", null, "", "admin"),
                 new Route("POST", "/api/v1/mesh/crl", "application/pkix-crl", crlPem, "admin"));
     }
 

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -152,6 +153,27 @@ class IpamCliTest {
         assertTrue(taken.err().contains("10.128.0.10"), taken.err());
         JsonNode leases = json("ipam", "leases", "--admin", admin, "--pool", "pods", "--json");
         assertTrue(leases.toString().contains("cart-1") && !leases.toString().contains("thief"), leases.toPrettyString());
+    }
+
+    @Test
+    @Order(6)
+    void registrationsAreBoundedAndCanBeWithdrawn() throws Exception {
+        Cli registered = ok("ipam", "register", "--admin", admin, "--kind", "pod", "--cidr", "10.244.0.0/16");
+        assertTrue(registered.out().contains("10.244.0.0/16") && registered.out().contains("registered"), registered.out());
+        Cli huge = Cli.run("ipam", "register", "--admin", admin, "--kind", "pod", "--cidr", "8.0.0.0/7");
+        assertEquals(1, huge.exitCode(), huge.toString());
+        assertTrue(huge.err().contains("8.0.0.0/7") && huge.err().contains("plan.registrations.within"), huge.err());
+        Cli wide = Cli.run("ipam", "register", "--admin", admin, "--kind", "service", "--cidr", "10.0.0.0/8");
+        assertEquals(1, wide.exitCode(), wide.toString());
+        assertTrue(wide.err().contains("ipv4-min-prefix"), wide.err());
+
+        Cli gone = ok("ipam", "unregister", "--admin", admin, "--kind", "pod", "--cidr", "10.244.0.0/16");
+        assertFalse(gone.out().contains("10.244.0.0/16"), gone.out());
+        JsonNode plan = json("ipam", "segments", "--admin", admin, "--json");
+        plan.path("segments").forEach(seg -> assertFalse(seg.path("cidr").asText().equals("10.244.0.0/16"), plan.toString()));
+        Cli again = Cli.run("ipam", "unregister", "--admin", admin, "--kind", "pod", "--cidr", "10.244.0.0/16");
+        assertEquals(1, again.exitCode(), again.toString());
+        assertTrue(again.err().contains("no pod registration 10.244.0.0/16"), again.err());
     }
 
     @Test

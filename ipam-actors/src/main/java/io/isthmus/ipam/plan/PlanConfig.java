@@ -31,12 +31,14 @@ import java.util.TreeSet;
  *   }
  *   claim-timeout = 10s         # a claim without a majority by then fails (and is withdrawn)
  *   retransmit-interval = 1s    # unanswered proposals are sent again
- *   gossip-interval = 5s        # every view known is sent to every peer
+ *   gossip-interval = 5s        # this cluster's view is sent to every peer
+ *   registrations { within = [...], ipv4-min-prefix = 12, ipv6-min-prefix = 48 }   # see RegistrationBounds
  * }
  * }</pre>
  */
 public record PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<SegmentKind, List<Supernet>> supernets,
-                         Duration claimTimeout, Duration retransmitInterval, Duration gossipInterval) {
+                         Duration claimTimeout, Duration retransmitInterval, Duration gossipInterval,
+                         RegistrationBounds registrations) {
     public static final Duration DEFAULT_CLAIM_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_RETRANSMIT_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_GOSSIP_INTERVAL = Duration.ofSeconds(5);
@@ -61,6 +63,13 @@ public record PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<Segme
         requirePositive("plan.claim-timeout", claimTimeout);
         requirePositive("plan.retransmit-interval", retransmitInterval);
         requirePositive("plan.gossip-interval", gossipInterval);
+        java.util.Objects.requireNonNull(registrations, "registrations");
+    }
+
+    /** With the default {@link RegistrationBounds}. */
+    public PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<SegmentKind, List<Supernet>> supernets,
+                      Duration claimTimeout, Duration retransmitInterval, Duration gossipInterval) {
+        this(self, members, supernets, claimTimeout, retransmitInterval, gossipInterval, RegistrationBounds.DEFAULT);
     }
 
     public static PlanConfig of(ClusterId self, SortedSet<ClusterId> members, Map<SegmentKind, List<Supernet>> supernets) {
@@ -102,7 +111,8 @@ public record PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<Segme
         return new PlanConfig(self, members, supernets,
                 duration(plan, "claim-timeout", DEFAULT_CLAIM_TIMEOUT),
                 duration(plan, "retransmit-interval", DEFAULT_RETRANSMIT_INTERVAL),
-                duration(plan, "gossip-interval", DEFAULT_GOSSIP_INTERVAL));
+                duration(plan, "gossip-interval", DEFAULT_GOSSIP_INTERVAL),
+                RegistrationBounds.fromConfig(plan));
     }
 
     /** Majority of the known clusters: more than half of them. */

@@ -60,4 +60,8 @@ public sealed interface PlanEvent {
 
     record CidrRegistered(Registration registration) implements PlanEvent {
     }
+
+    /** A registration withdrawn: the CIDR is no longer in use here. */
+    record CidrUnregistered(Registration registration) implements PlanEvent {
+    }
 }

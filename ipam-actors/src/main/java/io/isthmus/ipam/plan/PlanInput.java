@@ -22,6 +22,10 @@ public sealed interface PlanInput {
     record RegisterCidr(String kind, String cidr) implements PlanInput {
     }
 
+    /** This cluster no longer uses a CIDR it registered. */
+    record UnregisterCidr(String kind, String cidr) implements PlanInput {
+    }
+
     /** A plan message from another cluster; {@code from} is who the transport says sent it. */
     record Deliver(ClusterId from, PlanMessage message, long now) implements PlanInput {
     }

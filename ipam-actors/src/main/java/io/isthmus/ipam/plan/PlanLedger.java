@@ -6,6 +6,7 @@ import io.isthmus.api.InvalidFieldException;
 import io.isthmus.ipam.plan.PlanEvent.AckGiven;
 import io.isthmus.ipam.plan.PlanEvent.AckReceived;
 import io.isthmus.ipam.plan.PlanEvent.CidrRegistered;
+import io.isthmus.ipam.plan.PlanEvent.CidrUnregistered;
 import io.isthmus.ipam.plan.PlanEvent.ClaimHeld;
 import io.isthmus.ipam.plan.PlanEvent.ClaimStarted;
 import io.isthmus.ipam.plan.PlanEvent.ClaimWithdrawn;
@@ -17,6 +18,7 @@ import io.isthmus.ipam.plan.PlanInput.Deliver;
 import io.isthmus.ipam.plan.PlanInput.Gossip;
 import io.isthmus.ipam.plan.PlanInput.PeerConnected;
 import io.isthmus.ipam.plan.PlanInput.RegisterCidr;
+import io.isthmus.ipam.plan.PlanInput.UnregisterCidr;
 import io.isthmus.ipam.plan.PlanInput.ReleaseSegment;
 import io.isthmus.ipam.plan.PlanInput.RequestSegment;
 import io.isthmus.ipam.plan.PlanInput.Tick;
@@ -76,6 +78,7 @@ public final class PlanLedger {
             case RequestSegment request -> tx.request(request);
             case ReleaseSegment release -> tx.release(release);
             case RegisterCidr register -> tx.register(register);
+            case UnregisterCidr unregister -> tx.unregister(unregister);
             case Deliver(ClusterId from, PlanMessage message, long now) -> tx.deliver(from, message, now);
             case Tick(long now) -> tx.tick(now);
             case Gossip gossip -> tx.gossip();
@@ -187,10 +190,32 @@ public final class PlanLedger {
             if (state.registrations().contains(registration)) {
                 return;
             }
+            Optional<String> outOfBounds = config().registrations().problem(range);
+            if (outOfBounds.isPresent()) {
+                throw new InvalidFieldException("cidr", register.cidr(), outOfBounds.get());
+            }
+            // A registration admits this cluster's endpoints in it everywhere: never over another cluster's segment.
+            Optional<Placed> taken = state.allHeld()
+                    .filter(h -> !h.claim().claimant().equals(self()) && h.range().overlaps(range)).findFirst();
+            if (taken.isPresent()) {
+                throw new InvalidFieldException("cidr", register.cidr(), "overlaps "
+                        + new Blocker(taken.get().claim(), BlockerStatus.HELD, taken.get().range()).describe());
+            }
             emit(new CidrRegistered(registration));
             state.overlaps().stream()
                     .filter(o -> o.involves(self()) && (o.firstCidr().equals(registration.cidr()) || o.secondCidr().equals(registration.cidr())))
                     .forEach(o -> out(new Warning(o.describe())));
+        }
+
+        void unregister(UnregisterCidr unregister) {
+            SegmentKind kind = SegmentKind.parse("kind", unregister.kind());
+            Registration registration = new Registration(kind, Cidr.parse("cidr", unregister.cidr()).toString());
+            if (!state.registrations().contains(registration)) {
+                throw new InvalidFieldException("cidr", unregister.cidr(), self() + " has no " + kind.label()
+                        + " registration " + registration.cidr() + " (registered: " + (state.registrations().isEmpty()
+                        ? "none" : state.registrations().stream().map(Registration::toString).collect(Collectors.joining(", "))) + ")");
+            }
+            emit(new CidrUnregistered(registration));
         }
 
         // ---- time ----------------------------------------------------------------------------------------------
@@ -387,7 +412,7 @@ public final class PlanLedger {
                             + " (version " + view.version() + "); only " + view.origin() + " itself speaks for it; ignored"));
                     continue;
                 }
-                Optional<Rejected> invalid = invalidClaims(from, view);
+                Optional<Rejected> invalid = invalidClaims(from, view).or(() -> invalidRegistrations(from, view));
                 if (invalid.isPresent()) {
                     // All or nothing: a view stripped of a claim would prove that claim over and free acks for it.
                     out(invalid.get());
@@ -589,6 +614,19 @@ public final class PlanLedger {
             return Optional.of(claim.kind().label() + " " + claim.cidr() + " is not a " + claim.kind().label()
                     + " segment" + (supernets.isEmpty() ? " (no " + claim.kind().label() + " supernet is configured)"
                     : " of " + supernets(claim.kind())));
+        }
+
+        /** Why a view is refused: its first registration outside {@code plan.registrations}. */
+        private Optional<Rejected> invalidRegistrations(ClusterId from, ClusterView view) {
+            for (Registration registration : view.registered()) {
+                Optional<String> problem = config().registrations().problem(registration.range());
+                if (problem.isPresent()) {
+                    return Optional.of(new Rejected(from, RejectReason.REGISTRATION_OUT_OF_BOUNDS, "view " + view.version()
+                            + " of " + view.origin() + ": registered " + registration.kind().label() + " " + problem.get()
+                            + "; the whole view is ignored"));
+                }
+            }
+            return Optional.empty();
         }
 
         /** Why a view is refused: its first held or pending claim that is not its origin's, or not a segment of ours. */

@@ -40,7 +40,9 @@ public sealed interface PlanOutput {
         /** A view of a third cluster: only a cluster itself tells us its view. */
         FOREIGN_ORIGIN,
         /** A held or pending claim in a view, or a proposed claim, that is not a segment of the configured supernets. */
-        NOT_A_SEGMENT;
+        NOT_A_SEGMENT,
+        /** A registration in a view outside {@code plan.registrations} (where, how large). */
+        REGISTRATION_OUT_OF_BOUNDS;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');

@@ -5,6 +5,7 @@ import io.isthmus.api.ClusterId;
 import io.isthmus.ipam.plan.PlanEvent.AckGiven;
 import io.isthmus.ipam.plan.PlanEvent.AckReceived;
 import io.isthmus.ipam.plan.PlanEvent.CidrRegistered;
+import io.isthmus.ipam.plan.PlanEvent.CidrUnregistered;
 import io.isthmus.ipam.plan.PlanEvent.ClaimHeld;
 import io.isthmus.ipam.plan.PlanEvent.ClaimStarted;
 import io.isthmus.ipam.plan.PlanEvent.ClaimWithdrawn;
@@ -198,6 +199,12 @@ public final class PlanState {
                 more.add(PlacedRegistration.of(config.self(), registration));
                 yield new PlanState(config, claimSeq, clock, version + 1, requests, own, acks, views,
                         List.copyOf(more), lastAutomaticFailure);
+            }
+            case CidrUnregistered(Registration registration) -> {
+                List<PlacedRegistration> fewer = registrations.stream()
+                        .filter(r -> !r.registration().equals(registration)).toList();
+                yield new PlanState(config, claimSeq, clock, version + 1, requests, own, acks, views,
+                        fewer, lastAutomaticFailure);
             }
         };
     }

@@ -61,6 +61,10 @@ public final class SegmentLedger
     public record RegisterCidr(String kind, String cidr, ActorRef<ChangeReply> replyTo) implements Command {
     }
 
+    /** Withdraw a registration of this cluster (the CIDR is no longer in use here). */
+    public record UnregisterCidr(String kind, String cidr, ActorRef<ChangeReply> replyTo) implements Command {
+    }
+
     public record GetPlan(ActorRef<Plan> replyTo) implements Command {
     }
 
@@ -163,6 +167,8 @@ public final class SegmentLedger
                     change(state, new PlanInput.ReleaseSegment(cidr), replyTo);
             case RegisterCidr(String kind, String cidr, ActorRef<ChangeReply> replyTo) ->
                     change(state, new PlanInput.RegisterCidr(kind, cidr), replyTo);
+            case UnregisterCidr(String kind, String cidr, ActorRef<ChangeReply> replyTo) ->
+                    change(state, new PlanInput.UnregisterCidr(kind, cidr), replyTo);
             case GetPlan(ActorRef<Plan> replyTo) -> Effect().reply(replyTo, state.plan());
             case CheckPoolRange(ClusterId cluster, String cidr, ActorRef<PoolRangeVerdict> replyTo) ->
                     Effect().reply(replyTo, verdict(state, cluster, cidr));
