@@ -83,29 +83,35 @@ public final class EndpointScope {
     private final State state;
     private final ClusterId self;
     private final SortedMap<ClusterId, List<Cidr>> ranges;
+    /** Per cluster, its held segments only (agreed by a majority; registrations are not). */
+    private final SortedMap<ClusterId, List<Cidr>> held;
 
-    private EndpointScope(State state, ClusterId self, SortedMap<ClusterId, List<Cidr>> ranges) {
+    private EndpointScope(State state, ClusterId self, SortedMap<ClusterId, List<Cidr>> ranges,
+                          SortedMap<ClusterId, List<Cidr>> held) {
         this.state = state;
         this.self = self;
         this.ranges = ranges;
+        this.held = held;
     }
 
     /** A plan is configured but not read yet: every endpoint is refused ({@link Reason#PLAN_UNKNOWN}). */
     public static EndpointScope planUnknown(ClusterId self) {
-        return new EndpointScope(State.PLAN_UNKNOWN, self, Collections.emptySortedMap());
+        return new EndpointScope(State.PLAN_UNKNOWN, self, Collections.emptySortedMap(), Collections.emptySortedMap());
     }
 
     /** No plan is configured. */
     public static EndpointScope withoutPlan(ClusterId self, WithoutPlan mode) {
         return new EndpointScope(mode == WithoutPlan.PRIVATE ? State.NO_PLAN_PRIVATE : State.NO_PLAN_REFUSE, self,
-                Collections.emptySortedMap());
+                Collections.emptySortedMap(), Collections.emptySortedMap());
     }
 
     /** The scope the plan gives: every cluster's held segments (of every kind) and registered ranges. */
     public static EndpointScope of(Plan plan) {
         SortedMap<ClusterId, List<Cidr>> ranges = new TreeMap<>();
+        SortedMap<ClusterId, List<Cidr>> held = new TreeMap<>();
         for (Segment segment : plan.segments()) {
             ranges.computeIfAbsent(segment.holder(), c -> new ArrayList<>()).add(Cidr.parse("plan segment", segment.cidr()));
+            held.computeIfAbsent(segment.holder(), c -> new ArrayList<>()).add(Cidr.parse("plan segment", segment.cidr()));
         }
         for (Plan.RegisteredCidr registered : plan.registered()) {
             ranges.computeIfAbsent(registered.cluster(), c -> new ArrayList<>())
@@ -113,7 +119,10 @@ public final class EndpointScope {
         }
         SortedMap<ClusterId, List<Cidr>> sorted = new TreeMap<>();
         ranges.forEach((cluster, list) -> sorted.put(cluster, list.stream().distinct().sorted().toList()));
-        return new EndpointScope(State.PLAN, plan.self(), Collections.unmodifiableSortedMap(sorted));
+        SortedMap<ClusterId, List<Cidr>> segments = new TreeMap<>();
+        held.forEach((cluster, list) -> segments.put(cluster, list.stream().distinct().sorted().toList()));
+        return new EndpointScope(State.PLAN, plan.self(), Collections.unmodifiableSortedMap(sorted),
+                Collections.unmodifiableSortedMap(segments));
     }
 
     public State state() {
@@ -146,7 +155,12 @@ public final class EndpointScope {
         }
         List<Cidr> theirs = ranges.getOrDefault(origin, List.of());
         if (theirs.stream().anyMatch(r -> r.contains(ip))) {
-            return Optional.empty();
+            // A registration is the sender's say-so; a held segment was agreed by a majority: inside another
+            // cluster's segment, only the sender's own segment admits the address, not its registration.
+            boolean inOwnSegment = held.getOrDefault(origin, List.of()).stream().anyMatch(r -> r.contains(ip));
+            boolean inOthersSegment = held.entrySet().stream().anyMatch(e -> !e.getKey().equals(origin)
+                    && e.getValue().stream().anyMatch(r -> r.contains(ip)));
+            return !inOwnSegment && inOthersSegment ? Optional.of(Reason.OTHER_CLUSTER) : Optional.empty();
         }
         if (theirs.isEmpty()) {
             return Optional.of(Reason.NO_SEGMENTS);
@@ -206,7 +220,7 @@ public final class EndpointScope {
     @Override
     public boolean equals(Object o) {
         return o instanceof EndpointScope other && state == other.state && self.equals(other.self)
-                && ranges.equals(other.ranges);
+                && ranges.equals(other.ranges) && held.equals(other.held);
     }
 
     @Override

@@ -35,6 +35,20 @@ class EndpointScopeTest {
     }
 
     @Test
+    void aRegistrationOverAnotherClustersHeldSegmentDoesNotAdmitItsAddresses() {
+        // edge registered a range covering west's pod segment (say, before the plan, or to steer west's pods to itself).
+        Plan plan = new Plan(EAST, new TreeSet<>(List.of(EAST, WEST, EDGE)), List.of(
+                new Segment(WEST, SegmentKind.POD, "10.150.2.0/24"),
+                new Segment(EDGE, SegmentKind.POD, "10.150.3.0/24")),
+                List.of(), List.of(new Plan.RegisteredCidr(EDGE, SegmentKind.POD, "10.150.0.0/16")), List.of());
+        EndpointScope scope = EndpointScope.of(plan);
+        assertEquals(Optional.of(EndpointScope.Reason.OTHER_CLUSTER), check(scope, EDGE, "10.150.2.7"), "west's pod");
+        assertEquals(Optional.empty(), check(scope, WEST, "10.150.2.7"), "west names its own pod");
+        assertEquals(Optional.empty(), check(scope, EDGE, "10.150.3.7"), "edge's own segment");
+        assertEquals(Optional.empty(), check(scope, EDGE, "10.150.9.7"), "edge's registration where nobody holds a segment");
+    }
+
+    @Test
     void withThePlanAPeerMayNameOnlyAddressesOfItsOwnSegmentsAndRegistrations() {
         EndpointScope scope = EndpointScope.of(PLAN);
         String[][] cases = {
