@@ -344,6 +344,15 @@ final class IpamCommand implements Runnable {
         }
     }
 
+    /** {@code --kind KIND --cidr CIDR}: a registered range, for register and unregister. */
+    static final class Registration {
+        @Option(names = "--kind", required = true, paramLabel = "KIND", description = "pod, service, underlay or global.")
+        String kind;
+
+        @Option(names = "--cidr", required = true, paramLabel = "CIDR")
+        String cidr;
+    }
+
     @Command(name = "register", description = "Register a CIDR this cluster already uses, so overlaps are reported.")
     static final class Register implements Callable<Integer> {
         @Spec
@@ -351,17 +360,14 @@ final class IpamCommand implements Runnable {
         @Mixin
         AdminOption admin;
 
-        @Option(names = "--kind", required = true, paramLabel = "KIND", description = "pod, service, underlay or global.")
-        String kind;
-
-        @Option(names = "--cidr", required = true, paramLabel = "CIDR")
-        String cidr;
+        @Mixin
+        Registration registration;
 
         @Override
         public Integer call() {
-            io.isthmus.api.Cidr.parse("--cidr", cidr);
+            io.isthmus.api.Cidr.parse("--cidr", registration.cidr);
             JsonNode plan = send(admin.client().post("api/v1/ipam/registrations",
-                    JSON.createObjectNode().put("kind", kind).put("cidr", cidr)));
+                    JSON.createObjectNode().put("kind", registration.kind).put("cidr", registration.cidr)));
             printSegments(spec.commandLine().getOut(), plan);
             return 0;
         }
@@ -374,18 +380,15 @@ final class IpamCommand implements Runnable {
         @Mixin
         AdminOption admin;
 
-        @Option(names = "--kind", required = true, paramLabel = "KIND", description = "pod, service or underlay.")
-        String kind;
-
-        @Option(names = "--cidr", required = true, paramLabel = "CIDR")
-        String cidr;
+        @Mixin
+        Registration registration;
 
         @Override
         public Integer call() {
-            io.isthmus.api.Cidr.parse("--cidr", cidr);
+            io.isthmus.api.Cidr.parse("--cidr", registration.cidr);
             JsonNode plan = send(admin.client().delete("api/v1/ipam/registrations?kind="
-                    + java.net.URLEncoder.encode(kind, java.nio.charset.StandardCharsets.UTF_8) + "&cidr="
-                    + java.net.URLEncoder.encode(cidr, java.nio.charset.StandardCharsets.UTF_8)));
+                    + java.net.URLEncoder.encode(registration.kind, java.nio.charset.StandardCharsets.UTF_8) + "&cidr="
+                    + java.net.URLEncoder.encode(registration.cidr, java.nio.charset.StandardCharsets.UTF_8)));
             printSegments(spec.commandLine().getOut(), plan);
             return 0;
         }
