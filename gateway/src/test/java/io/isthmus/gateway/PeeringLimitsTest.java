@@ -307,7 +307,8 @@ class PeeringLimitsTest {
 
                     @Override
                     public byte[] parse(InputStream stream) {
-                        throw new UnsupportedOperationException();
+                        // Only a server parses requests; this link is the client side, so nothing ever calls it.
+                        throw new UnsupportedOperationException("the raw link only sends requests");
                     }
                 })
                 .setResponseMarshaller(new MethodDescriptor.Marshaller<>() {
