@@ -8,24 +8,18 @@ import io.isthmus.api.IpLiteral;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.grpc.peering.PeerMessage;
 import io.isthmus.api.grpc.tunnel.TunnelMessage;
-import io.isthmus.fastpath.IpPrefix;
-import io.isthmus.fastpath.NetNamespace;
-import io.isthmus.fastpath.Route;
-import io.isthmus.fastpath.RouteNetlink;
-import io.isthmus.fastpath.TunDevice;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.gateway.peering.MeshView;
 import io.isthmus.gateway.peering.PeerChannels;
 import io.isthmus.ipam.plan.Plan;
+import io.isthmus.tunnel.KernelRoutes;
 import io.isthmus.tunnel.KeyExchange;
 import io.isthmus.tunnel.LocalDestinations;
-import io.isthmus.tunnel.OffloadTunPacketQueue;
-import io.isthmus.tunnel.PacketQueue;
 import io.isthmus.tunnel.PeerKeys;
 import io.isthmus.tunnel.ReceiverIndexes;
 import io.isthmus.tunnel.RekeyPolicy;
-import io.isthmus.tunnel.TunPacketQueue;
+import io.isthmus.tunnel.TunnelDevice;
 import io.isthmus.tunnel.TunnelEngine;
 import io.isthmus.tunnel.TunnelIdentity;
 import io.isthmus.tunnel.TunnelStats;
@@ -41,13 +35,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -78,11 +70,12 @@ public final class TunnelDataPlane implements AutoCloseable {
     private static final Duration TICK = Duration.ofSeconds(1);
     private static final Duration PLAN_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration CONFIRMATION_PATIENCE = Duration.ofSeconds(3);
+    private static final Duration CUT_OFF_TIMEOUT = Duration.ofSeconds(5);
     /**
      * The routing protocol number ({@code rtm_protocol}) of the routes this gateway installs: how it tells its
      * own from everyone else's ({@code ip route show proto 73}). Not in iproute2's list of reserved numbers.
      */
-    public static final int ROUTE_PROTOCOL = 73;
+    public static final int ROUTE_PROTOCOL = KernelRoutes.ROUTE_PROTOCOL;
 
     private final TunnelSettings settings;
     private final ClusterId self;
@@ -92,26 +85,26 @@ public final class TunnelDataPlane implements AutoCloseable {
     private final Supplier<MeshView.Snapshot> mesh;
     private final Duration forgetAfter;
     private final Clock clock;
-    private final NetNamespace namespace;
-    private final TunDevice tun;
-    private final RouteNetlink netlink;
+    private final TunnelDevice device;
     private final TunnelEngine engine;
-    private final String dataPath;
     private final InetSocketAddress advertised;
     private final RekeyPolicy policy;
     private final ReceiverIndexes indexes;
     private final SecureRandom random = new SecureRandom();
     private final Map<ClusterId, Remote> remotes = new HashMap<>();
-    private final Set<Cidr> installedRoutes = new LinkedHashSet<>();
-    /** Ranges not routed because a route this gateway did not install is there: the range → that route, in words. */
-    private final Map<Cidr, String> blockedRoutes = new TreeMap<>();
+    private final KernelRoutes kernelRoutes;
+    private volatile List<Cidr> installedView = List.of();
+    private volatile List<String> blockedView = List.of();
+    private volatile List<String> unansweredView = List.of();
     private final AtomicReference<Optional<Plan>> latestPlan = new AtomicReference<>(Optional.empty());
     private final TunnelMetrics metrics;
-    private final ScheduledExecutorService ticker;
+    /** The event loop: its one thread owns {@link #remotes} and the routes; every event and timer runs on it. */
+    private final ScheduledExecutorService loop;
+    private volatile Thread loopThread;
     private volatile TunnelRoutes routes = TunnelRoutes.none();
     private volatile List<String> routeErrors = List.of();
 
-    /** One peer cluster as the data plane knows it. Guarded by the data plane's lock. */
+    /** One peer cluster as the data plane knows it. Touched only on the event loop. */
     private static final class Remote {
         final ClusterId cluster;
         PeerChannels.Link link;
@@ -133,8 +126,7 @@ public final class TunnelDataPlane implements AutoCloseable {
     private TunnelDataPlane(TunnelSettings settings, ClusterId self, Supplier<X509Certificate> ownCertificate,
                             PeerChannels channels, Supplier<CompletionStage<Optional<Plan>>> plan,
                             Supplier<MeshView.Snapshot> mesh, Duration forgetAfter, Clock clock,
-                            NetNamespace namespace, TunDevice tun, RouteNetlink netlink, TunnelEngine engine,
-                            String dataPath, Metrics registry) {
+                            TunnelDevice device, Metrics registry) {
         this.settings = settings;
         this.self = self;
         this.ownCertificate = ownCertificate;
@@ -143,17 +135,19 @@ public final class TunnelDataPlane implements AutoCloseable {
         this.mesh = mesh;
         this.forgetAfter = forgetAfter;
         this.clock = clock;
-        this.namespace = namespace;
-        this.tun = tun;
-        this.netlink = netlink;
-        this.engine = engine;
-        this.dataPath = dataPath;
+        this.device = device;
+        this.engine = device.engine();
         this.advertised = settings.advertised().toSocketAddress();
         this.policy = settings.rekeyPolicy();
         this.indexes = new ReceiverIndexes(random);
         this.metrics = TunnelMetrics.register(registry, this);
-        this.ticker = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("tunnel-keys").daemon().factory());
+        this.kernelRoutes = new KernelRoutes(device.netlink(), device.name(), metrics::routeBlocked);
+        java.util.concurrent.ThreadFactory threads = Thread.ofPlatform().name("tunnel-loop").daemon().factory();
+        this.loop = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = threads.newThread(task);
+            loopThread = thread;
+            return thread;
+        });
     }
 
     /**
@@ -168,60 +162,20 @@ public final class TunnelDataPlane implements AutoCloseable {
                                         PeerChannels channels, Supplier<CompletionStage<Optional<Plan>>> plan,
                                         Supplier<MeshView.Snapshot> mesh, Duration forgetAfter, Metrics registry,
                                         Clock clock) {
-        NetNamespace namespace = settings.namespace().isEmpty() ? null : NetNamespace.named(settings.namespace());
-        String where = namespace == null ? "" : " in network namespace " + namespace.name();
-        TunDevice tun = null;
-        RouteNetlink netlink = null;
-        TunnelEngine engine = null;
+        settings.advertised(); // a bad advertise fails before the device is opened
+        TunnelDevice device = TunnelDevice.open(settings.deviceSpec(), clock);
         try {
-            String dataPath;
-            boolean offloads = settings.offloads() != TunnelSettings.Offloads.OFF;
-            try {
-                tun = inside(namespace, () -> TunDevice.open(settings.device(), offloads
-                        ? OffloadTunPacketQueue.deviceOptions(settings.queues())
-                        : TunDevice.Options.defaults().withQueues(settings.queues())));
-                dataPath = offloads ? "TUN with offloads (vnet header, checksum, TSO4, TSO6)" : "plain TUN (offloads = off)";
-            } catch (java.io.IOException e) {
-                if (settings.offloads() != TunnelSettings.Offloads.AUTO) {
-                    throw e;
-                }
-                String reason = e.getMessage();
-                TunDevice.Options plain = TunDevice.Options.defaults().withQueues(settings.queues());
-                tun = inside(namespace, () -> TunDevice.open(settings.device(), plain));
-                dataPath = "plain TUN (offloads unavailable: " + reason + ")";
-                log.warn("tunnel: the TUN device took no offloads ({}); running plain TUN", reason);
-            }
-            TunDevice device = tun;
-            netlink = inside(namespace, RouteNetlink::open);
-            netlink.setMtu(device.name(), settings.mtu());
-            if (settings.address().isPresent()) {
-                netlink.addAddress(device.name(), settings.address().get());
-            }
-            netlink.setUp(device.name(), true);
-            List<PacketQueue> queues = device.options().vnetHeader() ? OffloadTunPacketQueue.of(device)
-                    : TunPacketQueue.of(device);
-            TunnelEngine.Config config = new TunnelEngine.Config(settings.listen().toSocketAddress(), settings.mtu(),
-                    32, settings.rekeyPolicy().grace(), 4 << 20, io.isthmus.tunnel.Translation.none(),
-                    true); // UDP GSO/GRO where the kernel has it; the engine falls back by itself and udpPath() says so
-            TunnelEngine.ThreadStarter threads = namespace == null ? TunnelEngine.ThreadStarter.platform()
-                    : namespace::startThread;
-            engine = inside(namespace, () -> TunnelEngine.start(config, queues, threads, clock));
-            dataPath += ", " + settings.queues() + (settings.queues() == 1 ? " queue" : " queues")
-                    + ", batched UDP (recvmmsg/sendmmsg; " + engine.udpPath() + "), "
-                    + settings.suite().name().toLowerCase().replace('_', '-');
             TunnelDataPlane plane = new TunnelDataPlane(settings, self, ownCertificate, channels, plan, mesh,
-                    forgetAfter, clock, namespace, device, netlink, engine, dataPath, registry);
+                    forgetAfter, clock, device, registry);
             plane.join();
             log.info("tunnel: device {}{} (mtu {}), listening on {}, advertised as {}; data path: {}", device.name(),
-                    where, settings.mtu(), HostPort.format(engine.localAddress()), settings.advertised(), dataPath);
+                    device.namespace().isEmpty() ? "" : " in network namespace " + device.namespace(),
+                    settings.mtu(), HostPort.format(device.engine().localAddress()), settings.advertised(),
+                    device.dataPath());
             return plane;
-        } catch (InvalidFieldException e) {
-            closeQuietly(engine, netlink, tun);
+        } catch (RuntimeException e) {
+            device.close();
             throw e;
-        } catch (Exception e) {
-            closeQuietly(engine, netlink, tun);
-            throw new IllegalStateException("cannot start the tunnel (isthmus.tunnel, device " + settings.device()
-                    + where + ", listen " + settings.listen() + "): " + e.getMessage(), e);
         }
     }
 
@@ -242,26 +196,25 @@ public final class TunnelDataPlane implements AutoCloseable {
                 config.peering().importTtl(), metrics, clock));
     }
 
-    private static <T> T inside(NetNamespace namespace, Callable<T> task) throws Exception {
-        return namespace == null ? task.call() : namespace.call(task);
-    }
-
-    private static void closeQuietly(TunnelEngine engine, RouteNetlink netlink, TunDevice tun) {
-        if (tun != null) {
-            tun.close();
-        }
-        if (engine != null) {
-            engine.close();
-        }
-        if (netlink != null) {
-            netlink.close();
-        }
-    }
-
+    /** Peering's callbacks become events on the loop; the tick is a timer on it. */
     private void join() {
-        channels.handleOnLink(PeerMessage.KindCase.TUNNEL, this::onMessage);
-        channels.whenLinkUp(this::onLinkUp);
-        ticker.scheduleWithFixedDelay(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+        channels.handleOnLink(PeerMessage.KindCase.TUNNEL, (link, message) -> submit(() -> onMessage(link, message)));
+        channels.whenLinkUp(link -> submit(() -> onLinkUp(link)));
+        loop.scheduleWithFixedDelay(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void submit(Runnable event) {
+        try {
+            loop.execute(() -> {
+                try {
+                    event.run();
+                } catch (RuntimeException e) {
+                    log.warn("tunnel: an event failed: {}", e.toString(), e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: the event has nothing left to act on
+        }
     }
 
     /**
@@ -269,7 +222,7 @@ public final class TunnelDataPlane implements AutoCloseable {
      * already. Both streams of a pair come up together; two offers racing over two links could be answered in the
      * other order, and the responder would then wait for a confirmation of the answer we dropped.
      */
-    private synchronized void onLinkUp(PeerChannels.Link link) {
+    private void onLinkUp(PeerChannels.Link link) {
         Remote remote = remotes.computeIfAbsent(link.remote(), Remote::new);
         remote.link = link;
         remote.disconnectedSince = null;
@@ -282,9 +235,10 @@ public final class TunnelDataPlane implements AutoCloseable {
             metrics.rejected(link.remote(), "bad-certificate");
             log.warn("tunnel: cannot key {}: {}", link.remote(), e.getMessage());
         }
+        publish();
     }
 
-    private synchronized void onMessage(PeerChannels.Link link, PeerMessage message) {
+    private void onMessage(PeerChannels.Link link, PeerMessage message) {
         ClusterId from = link.remote();
         TunnelMessage tunnel = message.getTunnel();
         metrics.received(from, tunnel.getKindCase());
@@ -305,6 +259,7 @@ public final class TunnelDataPlane implements AutoCloseable {
             metrics.rejected(from, e.field());
             log.warn("tunnel: refused a key message from {}: {}", from, e.getMessage());
         }
+        publish();
     }
 
     /** Makes the key exchange for the certificates in use now; a rotated certificate on either side starts anew. */
@@ -374,28 +329,26 @@ public final class TunnelDataPlane implements AutoCloseable {
                             latestPlan.set(p);
                         }
                     });
-            synchronized (this) {
-                Instant now = clock.instant();
-                Set<ClusterId> connected = channels.connected();
-                for (Remote remote : List.copyOf(remotes.values())) {
-                    if (!connected.contains(remote.cluster)) {
-                        if (remote.disconnectedSince == null) {
-                            remote.disconnectedSince = now;
-                        } else if (!remote.disconnectedSince.plus(forgetAfter).isAfter(now)) {
-                            forget(remote);
-                            continue;
-                        }
-                    }
-                    if (remote.keys != null && remote.link != null) {
-                        Optional<TunnelMessage> offer = remote.keys.tick();
-                        if (offer.isEmpty() && awaitingConfirmationTooLong(remote, now)) {
-                            offer = Optional.of(remote.keys.start());
-                        }
-                        offer.ifPresent(o -> send(remote, o));
+            Instant now = clock.instant();
+            Set<ClusterId> connected = channels.connected();
+            for (Remote remote : List.copyOf(remotes.values())) {
+                if (!connected.contains(remote.cluster)) {
+                    if (remote.disconnectedSince == null) {
+                        remote.disconnectedSince = now;
+                    } else if (!remote.disconnectedSince.plus(forgetAfter).isAfter(now)) {
+                        forget(remote);
+                        continue;
                     }
                 }
-                reconcile();
+                if (remote.keys != null && remote.link != null) {
+                    Optional<TunnelMessage> offer = remote.keys.tick();
+                    if (offer.isEmpty() && awaitingConfirmationTooLong(remote, now)) {
+                        offer = Optional.of(remote.keys.start());
+                    }
+                    offer.ifPresent(o -> send(remote, o));
+                }
             }
+            reconcile();
         } catch (RuntimeException e) {
             log.warn("tunnel: tick failed: {}", e.toString(), e);
         }
@@ -433,7 +386,23 @@ public final class TunnelDataPlane implements AutoCloseable {
      * {@code cluster}'s certificates were revoked or expired: its sessions end and its routes go now, not after
      * {@code forgetAfter}. A later link with a good certificate keys it anew.
      */
-    public synchronized void cutOff(ClusterId cluster, String reason) {
+    public void cutOff(ClusterId cluster, String reason) {
+        if (Thread.currentThread() == loopThread) {
+            cut(cluster, reason);
+            return;
+        }
+        try {
+            loop.submit(() -> cut(cluster, reason)).get(CUT_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed: nothing left to cut
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("tunnel: cutting off {} failed: {}", cluster, e.toString());
+        }
+    }
+
+    private void cut(ClusterId cluster, String reason) {
         Remote remote = remotes.remove(cluster);
         if (remote == null) {
             return;
@@ -490,82 +459,21 @@ public final class TunnelDataPlane implements AutoCloseable {
         applyKernelRoutes();
     }
 
-    /**
-     * Routes every peer range into the device, never over a route it did not install: each is added with
-     * {@code NLM_F_EXCL} and marked {@link #ROUTE_PROTOCOL}; where the kernel says one exists to that destination
-     * already, the table is read and a route of ours through the device is taken as installed, anything else is
-     * left alone, reported (status, log) and counted. Only routes of ours are deleted (the delete names our
-     * protocol and device).
-     */
+    /** Routes every range of the peers in the engine into the device ({@link KernelRoutes}), and publishes the status. */
     private void applyKernelRoutes() {
         Map<Cidr, ClusterId> wanted = new java.util.LinkedHashMap<>();
         remotes.values().stream().filter(r -> r.inEngine).forEach(r -> r.ranges.forEach(c -> wanted.put(c, r.cluster)));
-        for (Cidr gone : List.copyOf(installedRoutes)) {
-            if (!wanted.containsKey(gone)) {
-                try {
-                    netlink.deleteRoute(route(gone));
-                } catch (java.io.IOException e) {
-                    log.warn("tunnel: could not delete route {} dev {}: {}", gone, tun.name(), e.getMessage());
-                }
-                installedRoutes.remove(gone);
-            }
-        }
-        blockedRoutes.keySet().retainAll(wanted.keySet());
-        List<Route> table = null;
-        for (Map.Entry<Cidr, ClusterId> entry : wanted.entrySet()) {
-            Cidr range = entry.getKey();
-            if (installedRoutes.contains(range)) {
-                continue;
-            }
-            try {
-                table = table != null ? table : netlink.routes(Route.MAIN_TABLE);
-            } catch (java.io.IOException e) {
-                log.warn("tunnel: could not list the routes to check {}: {}", range, e.getMessage());
-                return;
-            }
-            // Any route to the same destination, whatever its metric: one with a higher metric than ours would be
-            // shadowed by ours, which is as good as replaced.
-            IpPrefix destination = IpPrefix.parse(range.toString());
-            List<Route> there = table.stream().filter(r -> r.destination().equals(destination)).toList();
-            if (!there.isEmpty() && there.stream().allMatch(this::ours)) {
-                installedRoutes.add(range); // ours, from before
-                continue;
-            }
-            Optional<String> foreign = there.stream().filter(r -> !ours(r))
-                    .map(r -> r + " (protocol " + r.protocol() + ")").findFirst();
-            if (foreign.isEmpty()) {
-                try {
-                    netlink.addRoute(route(range)); // NLM_F_EXCL: never over a route that came in meanwhile
-                    installedRoutes.add(range);
-                    if (blockedRoutes.remove(range) != null) {
-                        log.info("tunnel: {} is routed into {} now (the route in its way is gone)", range, tun.name());
-                    }
-                    continue;
-                } catch (io.isthmus.fastpath.SystemCallException e) {
-                    if (!e.alreadyExists()) {
-                        log.warn("tunnel: could not route {} into {}: {}", range, tun.name(), e.getMessage());
-                        continue;
-                    }
-                    foreign = Optional.of("a route of another type (blackhole, unreachable, multipath)");
-                } catch (java.io.IOException e) {
-                    log.warn("tunnel: could not route {} into {}: {}", range, tun.name(), e.getMessage());
-                    continue;
-                }
-            }
-            if (blockedRoutes.put(range, foreign.get()) == null) {
-                metrics.routeBlocked(entry.getValue());
-                log.warn("tunnel: not routing {} of {} into {}: the route {} was not installed by this gateway and is"
-                        + " left alone", range, entry.getValue(), tun.name(), foreign.get());
-            }
-        }
+        kernelRoutes.apply(wanted);
+        publish();
     }
 
-    private boolean ours(Route route) {
-        return route.protocol() == ROUTE_PROTOCOL && route.device().equals(tun.name());
-    }
-
-    private Route route(Cidr range) {
-        return Route.to(IpPrefix.parse(range.toString()), tun.name()).withProtocol(ROUTE_PROTOCOL);
+    /** What the status getters read from other threads: copies made on the loop after each event. */
+    private void publish() {
+        installedView = kernelRoutes.installed();
+        blockedView = kernelRoutes.blocked();
+        unansweredView = remotes.values().stream().filter(r -> !r.inEngine && r.link != null)
+                .map(r -> r.cluster + " has not answered our key offers (is isthmus.tunnel enabled there?)")
+                .sorted().toList();
     }
 
     /** The IPs of this cluster's own exports. */
@@ -605,15 +513,20 @@ public final class TunnelDataPlane implements AutoCloseable {
 
     /** The data path in words: TUN offloads or plain, queues, socket batching, cipher suite. */
     public String dataPath() {
-        return dataPath;
+        return device.dataPath();
+    }
+
+    /** The policy stage between the device and the seal, both ways, in words ({@link io.isthmus.tunnel.PacketPolicy}). */
+    public String policy() {
+        return engine.policy().describe();
     }
 
     public String device() {
-        return tun.name();
+        return device.name();
     }
 
     public String namespace() {
-        return namespace == null ? "" : namespace.name();
+        return device.namespace();
     }
 
     /** Where the engine's sockets listen. */
@@ -635,8 +548,8 @@ public final class TunnelDataPlane implements AutoCloseable {
     }
 
     /** The routes through the device now, and the ranges the engine refused (each a sentence). */
-    public synchronized List<Cidr> installedRoutes() {
-        return List.copyOf(installedRoutes);
+    public List<Cidr> installedRoutes() {
+        return installedView;
     }
 
     public List<String> routeErrors() {
@@ -644,16 +557,13 @@ public final class TunnelDataPlane implements AutoCloseable {
     }
 
     /** Ranges not routed because a route this gateway did not install is in the way, each a sentence. */
-    public synchronized List<String> blockedRoutes() {
-        return blockedRoutes.entrySet().stream().map(e -> e.getKey() + " not routed into " + tun.name() + ": "
-                + e.getValue() + " is there, not installed by this gateway (left alone)").toList();
+    public List<String> blockedRoutes() {
+        return blockedView;
     }
 
     /** Peer clusters linked by peering whose gateway has not answered our key offers yet (its tunnel may be off). */
-    public synchronized List<String> unanswered() {
-        return remotes.values().stream().filter(r -> !r.inEngine && r.link != null)
-                .map(r -> r.cluster + " has not answered our key offers (is isthmus.tunnel enabled there?)")
-                .sorted().toList();
+    public List<String> unanswered() {
+        return unansweredView;
     }
 
     TunnelMetrics metrics() {
@@ -668,18 +578,15 @@ public final class TunnelDataPlane implements AutoCloseable {
     /** Stops keying, closes the device (that wakes the engine's readers), stops the engine; routes go with it. */
     @Override
     public void close() {
-        ticker.shutdownNow();
+        loop.shutdownNow();
         try {
-            ticker.awaitTermination(5, TimeUnit.SECONDS);
+            loop.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        synchronized (this) {
-            tun.close();
-            engine.close();
-            netlink.close();
-            installedRoutes.clear();
-            blockedRoutes.clear();
-        }
+        device.close(); // the loop has stopped: this thread owns the parts now
+        kernelRoutes.clear();
+        installedView = List.of();
+        blockedView = List.of();
     }
 }

@@ -30,6 +30,7 @@ public final class TunnelStatus {
         node.put("device", plane.device());
         node.put("namespace", plane.namespace());
         node.put("dataPath", plane.dataPath());
+        node.put("policy", plane.policy());
         node.put("listen", HostPort.format(plane.localAddress()));
         node.put("advertised", HostPort.format(plane.advertised()));
         node.put("mtu", plane.settings().mtu());
@@ -83,6 +84,7 @@ public final class TunnelStatus {
                 .append("  advertised ").append(tunnel.path("advertised").asText())
                 .append("  mtu ").append(tunnel.path("mtu").asInt()).append('\n');
         out.append("           data path: ").append(tunnel.path("dataPath").asText()).append('\n');
+        out.append("           policy: ").append(tunnel.path("policy").asText("none (allow all)")).append('\n');
         out.append("           ").append(tunnel.path("routes").size()).append(" routes into the device");
         if (!tunnel.path("translation").isEmpty()) {
             out.append("; translating");
