@@ -101,7 +101,6 @@ public final class Gateway implements AutoCloseable {
     private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
     private ActorRef<MeshView.Command> mesh;
     private Ipam ipam;
-    private io.isthmus.gateway.k8s.ipam.KubernetesIpam kubernetesIpam;
     private io.isthmus.gateway.ipam.IpamReadiness ipamReadiness;
     private AddressPlan addressPlan;
     private final PeerChannels channels = new PeerChannels();
@@ -110,8 +109,7 @@ public final class Gateway implements AutoCloseable {
     private InetSocketAddress peeringAddress;
     private InetSocketAddress adminAddress;
     private java.util.Optional<io.isthmus.gateway.tunnel.TunnelDataPlane> tunnel = java.util.Optional.empty();
-    private io.isthmus.gateway.k8s.KubernetesMcs kubernetes;
-    private io.isthmus.gateway.k8s.KubernetesPeers kubernetesPeers;
+    private io.isthmus.gateway.k8s.KubernetesAdapter kubernetes;
 
     private Gateway(GatewayConfig config, ActorSystem<Void> system, Metrics metrics, PeeringMetrics peeringMetrics,
                     PeeringTls tls) {
@@ -238,10 +236,7 @@ public final class Gateway implements AutoCloseable {
         resources.add(expiryCheck::cancel);
 
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
-        kubernetes = io.isthmus.gateway.k8s.KubernetesMcs.startIfEnabled(config, registry, meshState::get).orElse(null);
-        if (kubernetes != null) {
-            resources.add(kubernetes);
-        }
+        kubernetes.startServiceSync(registry, meshState::get);
 
         try {
             dns = DnsServer.start(dnsConfig(), () -> meshState.get().directory());
@@ -263,10 +258,8 @@ public final class Gateway implements AutoCloseable {
                 config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels, config.peering().limits());
         resources.add(links);
         // ClusterPeer objects -> more peer links, when isthmus.kubernetes.peers = on (io.isthmus.gateway.k8s).
-        kubernetesPeers = io.isthmus.gateway.k8s.KubernetesPeers.startIfEnabled(config, links, meshState::get).orElse(null);
-        if (kubernetesPeers != null) {
-            resources.add(kubernetesPeers);
-        }
+        kubernetes.startPeers(links, meshState::get, config.tlsDir().resolve("ca.crt"),
+                java.util.Set.copyOf(config.peering().peers()));
         var reload = system.scheduler().scheduleWithFixedDelay(TLS_RELOAD_INTERVAL, TLS_RELOAD_INTERVAL,
                 tls::reloadIfChanged, system.executionContext());
         resources.add(reload::cancel);
@@ -291,10 +284,10 @@ public final class Gateway implements AutoCloseable {
     /** The pools (sharded, event-sourced) and, where configured, the CNI endpoint in front of them. */
     private void startIpam(Clock clock) {
         GatewayConfig.Ipam settings = config.ipam();
-        // --- Kubernetes IPAM (io.isthmus.gateway.k8s.ipam): pods as owners, IPPools as pools ---
-        kubernetesIpam = io.isthmus.gateway.k8s.ipam.KubernetesIpam.start(settings.kubernetes());
-        resources.add(kubernetesIpam);
-        OwnerLiveness liveness = kubernetesIpam.liveness().or(() -> settings.ownersFile().map(OwnersFileLiveness::new))
+        // --- Kubernetes (io.isthmus.gateway.k8s): one client; pods as owners now, IPPools once the IPAM runs ---
+        kubernetes = io.isthmus.gateway.k8s.KubernetesAdapter.open(config.kubernetes(), config.clusterId());
+        resources.add(kubernetes);
+        OwnerLiveness liveness = kubernetes.liveness().or(() -> settings.ownersFile().map(OwnersFileLiveness::new))
                 .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
         addressPlan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
                 clock, settings.settings().askTimeout(), metrics);
@@ -303,7 +296,7 @@ public final class Gateway implements AutoCloseable {
                 addressPlan.received(from, message.getPlan())));
         addressPlan.ledger().ifPresent(ledger -> channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer))));
         ipam = Ipam.start(system, config.clusterId(), addressPlan, liveness, settings.settings(), clock);
-        kubernetesIpam.startPools(ipam, addressPlan, clock);
+        kubernetes.startPools(ipam, addressPlan, clock);
         resources.add(io.isthmus.gateway.ipam.IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
         ipamReadiness = io.isthmus.gateway.ipam.IpamReadiness.start(system, ipam, Duration.ofMillis(100));
         resources.add(ipamReadiness);
@@ -311,7 +304,7 @@ public final class Gateway implements AutoCloseable {
             Path socket = settings.cniSocket().get();
             try {
                 CniServer cni = CniServer.start(socket, new PoolCniBackend(ipam,
-                        kubernetesIpam.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetesIpam.podClaims()),
+                        kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims()),
                         CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers());
                 resources.add(cni);
                 metrics.counterFunction("isthmus_cni_refused_total", "CNI calls refused: caller (neither uid 0 nor "
@@ -412,8 +405,8 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** The Kubernetes MCS sync, when {@code isthmus.kubernetes.enabled}. */
-    public java.util.Optional<io.isthmus.gateway.k8s.KubernetesMcs> kubernetes() {
-        return java.util.Optional.ofNullable(kubernetes);
+    public java.util.Optional<io.isthmus.k8s.mcs.McsSync> kubernetes() {
+        return kubernetes == null ? java.util.Optional.empty() : kubernetes.serviceSync();
     }
 
     /** This cluster's side of the clusterset address plan. */
@@ -477,12 +470,6 @@ public final class Gateway implements AutoCloseable {
         }
         if (kubernetes != null) {
             reasons.addAll(kubernetes.notReadyReasons());
-        }
-        if (kubernetesPeers != null) {
-            reasons.addAll(kubernetesPeers.notReadyReasons());
-        }
-        if (kubernetesIpam != null) {
-            reasons.addAll(kubernetesIpam.notReadyReasons());
         }
         if (ipamReadiness != null) {
             ipamReadiness.notReadyReason().ifPresent(reasons::add);

@@ -6,8 +6,11 @@ import io.isthmus.api.ServiceKey;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
-/** Where this cluster's exports live (the gateway's export registry); the gateway implements it. */
-public interface ExportPort {
+/**
+ * This cluster's exports as the MCS controllers see them (the gateway implements it over its export registry): read
+ * them, offer one, withdraw one.
+ */
+public interface ExportStore {
     /** Every export this cluster offers now, by service. */
     Map<ServiceKey, ServiceExport> exports();
 

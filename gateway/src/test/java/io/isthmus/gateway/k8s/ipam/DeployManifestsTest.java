@@ -264,11 +264,11 @@ class DeployManifestsTest {
             assertTrue(config.journal() instanceof GatewayConfig.PostgresJournal, "replicas share a PostgreSQL journal");
             assertEquals(Path.of("/etc/isthmus/tls"), config.tlsDir());
             assertTrue(mountPath(template, main, "tls").isPresent());
-            assertEquals(KubernetesIpamSettings.OwnerSource.PODS, config.ipam().kubernetes().ownerSource(),
+            assertEquals(KubernetesIpamSettings.OwnerSource.PODS, config.kubernetes().ipam().ownerSource(),
                     "every replica may run pools, so every replica takes its owners from the pods");
         }
-        assertTrue(configs.get("isthmus-gateway").ipam().kubernetes().pools(), "the gateways reconcile IPPools");
-        assertFalse(configs.get("isthmus-node").ipam().kubernetes().pools(), "the node agents do not");
+        assertTrue(configs.get("isthmus-gateway").kubernetes().ipam().pools(), "the gateways reconcile IPPools");
+        assertFalse(configs.get("isthmus-node").kubernetes().ipam().pools(), "the node agents do not");
 
         DaemonSet node = one(DaemonSet.class, "isthmus-node");
         PodTemplateSpec template = node.getSpec().getTemplate();
@@ -526,8 +526,8 @@ class DeployManifestsTest {
         return group + "/" + resource + ":" + verb;
     }
 
-    /** A PeerPort with no link: the ClusterPeer reconciler's requests alone. */
-    private static final class NoPeering implements io.isthmus.k8s.crd.PeerPort {
+    /** A PeerDirectory with no link: the ClusterPeer reconciler's requests alone. */
+    private static final class NoPeering implements io.isthmus.k8s.crd.PeerDirectory {
         @Override
         public io.isthmus.api.ClusterId self() {
             return io.isthmus.api.ClusterId.of("west");
