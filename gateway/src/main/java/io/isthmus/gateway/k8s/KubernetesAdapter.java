@@ -17,6 +17,7 @@ import io.isthmus.gateway.peering.PeerLinks;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.OwnerLiveness;
 import io.isthmus.k8s.KubernetesClients;
+import io.isthmus.k8s.controller.Controller;
 import io.isthmus.k8s.crd.ClusterPeerReconciler;
 import io.isthmus.k8s.crd.IpPoolReconciler;
 import io.isthmus.k8s.mcs.McsSync;
@@ -136,7 +137,7 @@ public final class KubernetesAdapter implements AutoCloseable {
     /** IPPools become pools of {@code ipam} (within {@code plan}'s segments), when {@code ipam.pools} is on. */
     public void startPools(Ipam ipam, AddressPlan plan, Clock clock) {
         if (client != null && settings.ipam().pools()) {
-            IpPoolReconciler pools = IpPoolReconciler.start(client, new IpamPoolCatalog(ipam, plan),
+            Controller<String> pools = IpPoolReconciler.start(client, new IpamPoolCatalog(ipam, plan),
                     settings.ipam().statusInterval(), ipam.settings().askTimeout().multipliedBy(3), clock);
             parts.add(new Part(pools, pools::notReadyReasons));
         }
@@ -164,7 +165,7 @@ public final class KubernetesAdapter implements AutoCloseable {
     public void startPeers(PeerLinks links, Supplier<MeshView.Snapshot> mesh, Path clustersetCa,
                            Set<HostPort> configuredPeers) {
         if (client != null && settings.peers()) {
-            ClusterPeerReconciler peers = ClusterPeerReconciler.start(client,
+            Controller<String> peers = ClusterPeerReconciler.start(client,
                     new PeerLinksDirectory(self, links, mesh, clustersetCa, configuredPeers), PEER_STATUS_INTERVAL,
                     settings.resyncInterval(), Clock.systemUTC());
             parts.add(new Part(peers, peers::notReadyReasons));

@@ -91,6 +91,17 @@ public final class Controller<K> implements AutoCloseable {
         return new Builder<>(name);
     }
 
+    /**
+     * The common case of a cluster-scoped kind (ClusterPeer, IPPool): keyed by object name, every object again
+     * each {@code resyncInterval}.
+     */
+    public static <T extends HasMetadata> Controller<String> byName(String name, Watch<T> watch,
+                                                                    Duration resyncInterval, Clock clock,
+                                                                    Reconciler<String> reconciler) {
+        return Controller.<String>named(name).watch(watch, object -> Optional.of(object.getMetadata().getName()))
+                .resyncEvery(resyncInterval).clock(clock).start(reconciler);
+    }
+
     public static final class Builder<K> {
         private final String name;
         private final List<Binding<K, ?>> bindings = new ArrayList<>();

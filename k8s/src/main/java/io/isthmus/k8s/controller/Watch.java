@@ -129,6 +129,11 @@ public final class Watch<T extends HasMetadata> {
         return out;
     }
 
+    /** The names of the objects in the cache (for a cluster-scoped kind: its keys). */
+    public List<String> names() {
+        return list().stream().map(object -> object.getMetadata().getName()).toList();
+    }
+
     /** Every informer has listed its objects once. */
     public boolean synced() {
         return informers.stream().allMatch(SharedIndexInformer::hasSynced);

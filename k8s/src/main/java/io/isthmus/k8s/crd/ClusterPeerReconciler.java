@@ -1,10 +1,7 @@
 package io.isthmus.k8s.crd;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.k8s.controller.Controller;
@@ -46,7 +43,7 @@ import java.util.regex.Pattern;
  * replica runs one and dials the peers itself; each writes the link state it sees, so with replicas that disagree
  * (one linked, one not) the status is the last writer's view until they agree.
  */
-public final class ClusterPeerReconciler implements AutoCloseable {
+public final class ClusterPeerReconciler implements Controller.Reconciler<String> {
     private static final Logger log = LoggerFactory.getLogger(ClusterPeerReconciler.class);
     public static final String VALID = "Valid";
     public static final String LINKED = "Linked";
@@ -64,7 +61,6 @@ public final class ClusterPeerReconciler implements AutoCloseable {
     /** The peers the valid ClusterPeers want, by ClusterPeer name (written by the worker, read by resyncs). */
     private final Map<String, Wanted> wanted = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastWritten = new ConcurrentHashMap<>();
-    private Controller<String> controller;
 
     private record Wanted(ClusterId peer, List<String> addresses) {
     }
@@ -84,43 +80,18 @@ public final class ClusterPeerReconciler implements AutoCloseable {
      * {@code statusInterval} (its link state), and a status unchanged but for its round trip is rewritten every
      * {@code refreshInterval}.
      */
-    public static ClusterPeerReconciler start(KubernetesClient client, PeerDirectory directory, Duration statusInterval,
-                                              Duration refreshInterval, Clock clock) {
+    public static Controller<String> start(KubernetesClient client, PeerDirectory directory, Duration statusInterval,
+                                             Duration refreshInterval, Clock clock) {
         ClusterPeerReconciler reconciler = new ClusterPeerReconciler(client, directory, refreshInterval, clock);
-        reconciler.controller = Controller.<String>named("clusterpeers")
-                .watch(reconciler.peers, peer -> Optional.of(peer.getMetadata().getName()))
-                .resyncEvery(statusInterval).clock(clock)
-                .start(new Controller.Reconciler<>() {
-                    @Override
-                    public void reconcile(String name) {
-                        reconciler.reconcile(name);
-                    }
-
-                    @Override
-                    public Collection<String> keys() {
-                        Set<String> names = new TreeSet<>(reconciler.wanted.keySet());
-                        reconciler.peers.list().forEach(peer -> names.add(peer.getMetadata().getName()));
-                        return names;
-                    }
-                });
-        return reconciler;
-    }
-
-    /** True once the informer has listed the ClusterPeers and is watching them. */
-    public boolean watching() {
-        return peers.synced() && peers.watching();
-    }
-
-    /** Why the ClusterPeers are not reconciled as they should be; empty when they are. */
-    public List<String> notReadyReasons() {
-        return controller.notReadyReasons();
+        return Controller.byName("clusterpeers", reconciler.peers, statusInterval, clock, reconciler);
     }
 
     /**
      * Judges one ClusterPeer, hands the peers all valid ClusterPeers want to the directory (it dials the new ones and
      * closes the links no ClusterPeer wants any more), then writes that ClusterPeer's status.
      */
-    private void reconcile(String name) {
+    @Override
+    public void reconcile(String name) {
         ClusterPeer peer = peers.get(null, name);
         if (peer == null) {
             lastWritten.remove(name);
@@ -141,6 +112,13 @@ public final class ClusterPeerReconciler implements AutoCloseable {
         Map<ClusterId, List<String>> addresses = new LinkedHashMap<>();
         new TreeMap<>(wanted).values().forEach(w -> addresses.put(w.peer(), w.addresses()));
         return addresses;
+    }
+
+    @Override
+    public Collection<String> keys() {
+        Set<String> names = new TreeSet<>(wanted.keySet()); // a ClusterPeer deleted unseen still has its links
+        names.addAll(peers.names());
+        return names;
     }
 
     /**
@@ -240,19 +218,8 @@ public final class ClusterPeerReconciler implements AutoCloseable {
             lastWritten.put(name, now);
             return;
         }
-        ClusterPeer updated = new ClusterPeer();
-        updated.setMetadata(new ObjectMetaBuilder().withName(name)
-                .withResourceVersion(peer.getMetadata().getResourceVersion()).build());
-        updated.setSpec(peer.getSpec());
-        updated.setStatus(next);
-        try {
-            client.resources(ClusterPeer.class).resource(updated).updateStatus();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 409) { // changed meanwhile: its update event brings it back
-                log.debug("ClusterPeer {}: status not written, the object changed meanwhile", name);
-                return;
-            }
-            throw e;
+        if (!StatusWrites.putStatus(client, peer, ClusterPeer::new, next)) {
+            return;
         }
         lastWritten.put(name, now);
         if (!sameConditionsAndState(old, next)) {
@@ -264,32 +231,14 @@ public final class ClusterPeerReconciler implements AutoCloseable {
 
     private Condition condition(ClusterPeerStatus old, long generation, String type, String status, String reason,
                                 String message) {
-        String since = previous(old, type).filter(c -> status.equals(c.getStatus())).map(Condition::getLastTransitionTime)
-                .orElse(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)));
-        return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
-                .withObservedGeneration(generation).withLastTransitionTime(since).build();
-    }
-
-    private static Optional<Condition> previous(ClusterPeerStatus old, String type) {
-        return old == null || old.conditions() == null ? Optional.empty()
-                : old.conditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+        return StatusWrites.condition(old == null ? null : old.conditions(), generation, type, status, reason, message,
+                clock.instant());
     }
 
     private static boolean sameConditionsAndState(ClusterPeerStatus old, ClusterPeerStatus next) {
-        return old != null && Objects.equals(withoutTimes(old.conditions()), withoutTimes(next.conditions()))
+        return old != null && Objects.equals(StatusWrites.withoutTimes(old.conditions()),
+                StatusWrites.withoutTimes(next.conditions()))
                 && Objects.equals(old.observedGeneration(), next.observedGeneration())
                 && Objects.equals(old.linkState(), next.linkState());
-    }
-
-    private static List<Condition> withoutTimes(List<Condition> conditions) {
-        return conditions == null ? null : conditions.stream()
-                .map(c -> new ConditionBuilder(c).withLastTransitionTime(null).build()).toList();
-    }
-
-    @Override
-    public void close() {
-        if (controller != null) {
-            controller.close();
-        }
     }
 }

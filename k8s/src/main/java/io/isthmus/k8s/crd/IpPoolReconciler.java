@@ -1,8 +1,6 @@
 package io.isthmus.k8s.crd;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.isthmus.api.InvalidFieldException;
@@ -19,8 +17,6 @@ import org.slf4j.LoggerFactory;
 import java.math.BigInteger;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.format.DateTimeFormatter;
-import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -45,7 +41,7 @@ import java.util.concurrent.TimeoutException;
  * ends here. Every replica may run this: the pool creation is idempotent, the statuses they write agree, and a write
  * that lost the race (409) is dropped since the winner's update event brings the object back.
  */
-public final class IpPoolReconciler implements AutoCloseable {
+public final class IpPoolReconciler implements Controller.Reconciler<String> {
     private static final Logger log = LoggerFactory.getLogger(IpPoolReconciler.class);
     public static final String READY = "Ready";
 
@@ -54,7 +50,6 @@ public final class IpPoolReconciler implements AutoCloseable {
     private final Duration callTimeout;
     private final Clock clock;
     private final Watch<IPPool> pools;
-    private Controller<String> controller;
 
     private IpPoolReconciler(KubernetesClient client, PoolCatalog catalog, Duration callTimeout, Clock clock) {
         this.client = client;
@@ -68,37 +63,19 @@ public final class IpPoolReconciler implements AutoCloseable {
      * Starts watching IPPools (the informer lists them in the background, retrying while the API server is away) and
      * refreshes every status each {@code statusInterval}; {@code callTimeout} bounds each call to the catalog.
      */
-    public static IpPoolReconciler start(KubernetesClient client, PoolCatalog catalog, Duration statusInterval,
-                                         Duration callTimeout, Clock clock) {
+    public static Controller<String> start(KubernetesClient client, PoolCatalog catalog, Duration statusInterval,
+                                             Duration callTimeout, Clock clock) {
         IpPoolReconciler reconciler = new IpPoolReconciler(client, catalog, callTimeout, clock);
-        reconciler.controller = Controller.<String>named("ippools")
-                .watch(reconciler.pools, pool -> Optional.of(pool.getMetadata().getName()))
-                .resyncEvery(statusInterval).clock(clock)
-                .start(new Controller.Reconciler<>() {
-                    @Override
-                    public void reconcile(String name) {
-                        reconciler.reconcile(name);
-                    }
-
-                    @Override
-                    public Collection<String> keys() {
-                        return reconciler.pools.list().stream().map(pool -> pool.getMetadata().getName()).toList();
-                    }
-                });
-        return reconciler;
+        return Controller.byName("ippools", reconciler.pools, statusInterval, clock, reconciler);
     }
 
-    /** True once the informer has listed the IPPools and is watching them. */
-    public boolean watching() {
-        return pools.synced() && pools.watching();
+    @Override
+    public Collection<String> keys() {
+        return pools.names();
     }
 
-    /** Why the IPPools are not reconciled as they should be; empty when they are. */
-    public List<String> notReadyReasons() {
-        return controller.notReadyReasons();
-    }
-
-    private void reconcile(String name) {
+    @Override
+    public void reconcile(String name) {
         IPPool pool = pools.get(null, name);
         if (pool == null) {
             log.warn("IPPool {} deleted: its pool stays in the gateway's IPAM with its leases (the IPAM cannot "
@@ -109,19 +86,8 @@ public final class IpPoolReconciler implements AutoCloseable {
         long generation = Objects.requireNonNullElse(pool.getMetadata().getGeneration(), 0L);
         IPPoolStatus next = decide(pool, generation, old);
         if (!sameIgnoringTimes(old, next)) {
-            IPPool updated = new IPPool();
-            updated.setMetadata(new ObjectMetaBuilder().withName(name)
-                    .withResourceVersion(pool.getMetadata().getResourceVersion()).build());
-            updated.setSpec(pool.getSpec());
-            updated.setStatus(next);
-            try {
-                client.resources(IPPool.class).resource(updated).updateStatus();
-            } catch (KubernetesClientException e) {
-                if (e.getCode() == 409) { // changed meanwhile (another replica, a new spec): its update event comes
-                    log.debug("IPPool {}: status not written, the object changed meanwhile", name);
-                    return;
-                }
-                throw e;
+            if (!StatusWrites.putStatus(client, pool, IPPool::new, next)) {
+                return;
             }
             Condition ready = next.conditions().getFirst();
             boolean changed = previousReady(old).map(c -> !c.getStatus().equals(ready.getStatus())
@@ -202,37 +168,22 @@ public final class IpPoolReconciler implements AutoCloseable {
     }
 
     private Condition condition(IPPoolStatus old, long generation, String status, String reason, String message) {
-        String since = previousReady(old).filter(c -> status.equals(c.getStatus())).map(Condition::getLastTransitionTime)
-                .orElse(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)));
-        return new ConditionBuilder().withType(READY).withStatus(status).withReason(reason).withMessage(message)
-                .withObservedGeneration(generation).withLastTransitionTime(since).build();
+        return StatusWrites.condition(old == null ? null : old.conditions(), generation, READY, status, reason, message,
+                clock.instant());
     }
 
-    private static java.util.Optional<Condition> previousReady(IPPoolStatus old) {
-        return old == null || old.conditions() == null ? java.util.Optional.empty()
-                : old.conditions().stream().filter(c -> READY.equals(c.getType())).findFirst();
+    private static Optional<Condition> previousReady(IPPoolStatus old) {
+        return StatusWrites.find(old == null ? null : old.conditions(), READY);
     }
 
     private static boolean sameIgnoringTimes(IPPoolStatus old, IPPoolStatus next) {
         if (old == null) {
             return false;
         }
-        IPPoolStatus a = new IPPoolStatus(withoutTimes(old.conditions()), old.observedGeneration(), old.size(),
+        IPPoolStatus a = new IPPoolStatus(StatusWrites.withoutTimes(old.conditions()), old.observedGeneration(), old.size(),
                 old.allocated(), old.parked(), old.reserved(), old.reclaimed(), old.segments());
-        IPPoolStatus b = new IPPoolStatus(withoutTimes(next.conditions()), next.observedGeneration(), next.size(),
+        IPPoolStatus b = new IPPoolStatus(StatusWrites.withoutTimes(next.conditions()), next.observedGeneration(), next.size(),
                 next.allocated(), next.parked(), next.reserved(), next.reclaimed(), next.segments());
         return a.equals(b);
-    }
-
-    private static List<Condition> withoutTimes(List<Condition> conditions) {
-        return conditions == null ? null : conditions.stream()
-                .map(c -> new ConditionBuilder(c).withLastTransitionTime(null).build()).toList();
-    }
-
-    @Override
-    public void close() {
-        if (controller != null) {
-            controller.close();
-        }
     }
 }

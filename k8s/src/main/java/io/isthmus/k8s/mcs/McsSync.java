@@ -3,6 +3,7 @@ package io.isthmus.k8s.mcs;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.ServiceKey;
 import io.isthmus.k8s.controller.Controller;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,8 +58,15 @@ public final class McsSync implements AutoCloseable {
     private final ExportStore exports;
     private final ImportSource imports;
     private final Clock clock;
-    private ServiceExportReconciler.Started exportSide;
-    private ServiceImportWriter.Started importSide;
+    private ServiceExportReconciler exportSide;
+    private ServiceImportWriter importSide;
+    private List<Controller<ServiceKey>> controllers = List.of();
+
+    /** One direction of the sync: its watches and its reconcile, keyed by service. */
+    interface Side extends Controller.Reconciler<ServiceKey> {
+        /** Adds this side's watches (with their key functions) to {@code builder}. */
+        Controller.Builder<ServiceKey> watch(Controller.Builder<ServiceKey> builder);
+    }
 
     public McsSync(KubernetesClient client, Settings settings, ExportStore exports, ImportSource imports, Clock clock) {
         this.client = client;
@@ -70,15 +78,19 @@ public final class McsSync implements AutoCloseable {
 
     /** Starts both controllers (without waiting for the API server). */
     public McsSync start() {
-        exportSide = ServiceExportReconciler.start(client, settings, exports, imports, clock);
-        importSide = ServiceImportWriter.start(client, settings, imports, clock);
+        exportSide = new ServiceExportReconciler(client, settings, exports, imports, clock);
+        importSide = new ServiceImportWriter(client, settings, imports);
+        controllers = List.of(run("mcs-exports", exportSide), run("mcs-imports", importSide));
         log.info("cluster {}: MCS sync with {} in {}", settings.self(), client.getMasterUrl(),
                 settings.namespaces().isEmpty() ? "all namespaces" : "namespaces " + settings.namespaces());
         return this;
     }
 
-    private List<Controller<?>> controllers() {
-        return exportSide == null ? List.of() : List.of(exportSide.controller(), importSide.controller());
+    /** Both sides look at a service again when its entry in the clusterset view changed (conflicts, imports). */
+    private Controller<ServiceKey> run(String name, Side side) {
+        DirectoryChanges changes = new DirectoryChanges(imports, new ServiceScope(settings.namespaces()));
+        return side.watch(Controller.named(name)).poll(settings.pollInterval(), changes::changed)
+                .resyncEvery(settings.resyncInterval()).clock(clock).start(side);
     }
 
     /** Why the sync is not ready (empty when it is); meanwhile the gateway serves what it knows. */
@@ -87,12 +99,12 @@ public final class McsSync implements AutoCloseable {
             return List.of("kubernetes sync not started");
         }
         List<String> reasons = new ArrayList<>();
-        controllers().forEach(controller -> reasons.addAll(controller.notReadyReasons()));
+        controllers.forEach(controller -> reasons.addAll(controller.notReadyReasons()));
         return reasons;
     }
 
     public Status status() {
-        List<Controller.Status> statuses = controllers().stream().map(Controller::status).toList();
+        List<Controller.Status> statuses = controllers.stream().map(Controller::status).toList();
         boolean started = !statuses.isEmpty();
         Controller.Status latestError = statuses.stream().filter(s -> s.lastErrorAt() != null)
                 .max(Comparator.comparing(Controller.Status::lastErrorAt)).orElse(null);
@@ -111,8 +123,6 @@ public final class McsSync implements AutoCloseable {
     /** Stops both controllers, imports first; what was exported stays exported (stop is not remove). */
     @Override
     public void close() {
-        List<Controller<?>> running = new ArrayList<>(controllers());
-        java.util.Collections.reverse(running);
-        running.forEach(Controller::close);
+        controllers.reversed().forEach(Controller::close);
     }
 }

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * also visits every export the store holds there, so one whose ServiceExport went while the gateway was down is
  * withdrawn.
  */
-final class ServiceExportReconciler implements Controller.Reconciler<ServiceKey> {
+final class ServiceExportReconciler implements McsSync.Side {
     private static final Logger log = LoggerFactory.getLogger(ServiceExportReconciler.class);
     private static final String BY_SERVICE = "by-service";
     /** A store that does not answer within this fails the reconcile (tried again with backoff). */
@@ -47,7 +47,7 @@ final class ServiceExportReconciler implements Controller.Reconciler<ServiceKey>
     private final Watch<Service> services;
     private final Watch<EndpointSlice> endpointSlices;
 
-    private ServiceExportReconciler(KubernetesClient client, McsSync.Settings settings, ExportStore exports,
+    ServiceExportReconciler(KubernetesClient client, McsSync.Settings settings, ExportStore exports,
                                     ImportSource imports, Clock clock) {
         this.client = client;
         this.settings = settings;
@@ -65,31 +65,19 @@ final class ServiceExportReconciler implements Controller.Reconciler<ServiceKey>
                 .index(BY_SERVICE, slice -> List.of(slice.getMetadata().getNamespace() + "/" + serviceOf(slice)));
     }
 
-    static Started start(KubernetesClient client, McsSync.Settings settings, ExportStore exports,
-                         ImportSource imports, Clock clock) {
-        ServiceExportReconciler reconciler = new ServiceExportReconciler(client, settings, exports, imports, clock);
-        DirectoryChanges conflicts = new DirectoryChanges(imports, reconciler.scope);
-        Controller<ServiceKey> controller = Controller.<ServiceKey>named("mcs-exports")
-                .watch(reconciler.serviceExports, reconciler::keyOf)
-                .watch(reconciler.services, reconciler::keyOf)
-                .watch(reconciler.endpointSlices,
-                        slice -> reconciler.scope.keyOf(slice.getMetadata().getNamespace(), serviceOf(slice)))
-                .poll(settings.pollInterval(), conflicts::changed)
-                .resyncEvery(settings.resyncInterval()).clock(clock)
-                .start(reconciler);
-        return new Started(reconciler, controller);
+    @Override
+    public Controller.Builder<ServiceKey> watch(Controller.Builder<ServiceKey> builder) {
+        return builder.watch(serviceExports, this::keyOf).watch(services, this::keyOf).watch(endpointSlices,
+                slice -> scope.keyOf(slice.getMetadata().getNamespace(), serviceOf(slice)));
     }
 
-    /** The running controller, and the cache the status counts from. */
-    record Started(ServiceExportReconciler reconciler, Controller<ServiceKey> controller) {
-        int serviceExports() {
-            return reconciler.serviceExports.list().size();
-        }
+    int serviceExports() {
+        return serviceExports.list().size();
+    }
 
-        int offered() {
-            return (int) reconciler.exports.exports().keySet().stream()
-                    .filter(key -> reconciler.scope.contains(key.namespace())).count();
-        }
+    /** This cluster's exports in scope. */
+    int offered() {
+        return (int) exports.exports().keySet().stream().filter(key -> scope.contains(key.namespace())).count();
     }
 
     private static String serviceOf(EndpointSlice slice) {

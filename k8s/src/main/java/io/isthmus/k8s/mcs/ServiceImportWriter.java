@@ -10,7 +10,6 @@ import io.isthmus.api.ServiceKey;
 import io.isthmus.k8s.controller.Controller;
 import io.isthmus.k8s.controller.Watch;
 
-import java.time.Clock;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -25,7 +24,7 @@ import java.util.TreeSet;
  * service; a change in the view, or in what we wrote (someone else's edit or delete is put right), reconciles that
  * service. A write is made only when what is there differs, so a resync writes nothing when all is in place.
  */
-final class ServiceImportWriter implements Controller.Reconciler<ServiceKey> {
+final class ServiceImportWriter implements McsSync.Side {
     private static final String BY_IMPORT = "by-import";
     private static final String MANAGED = Mcs.MANAGED_BY_LABEL + "=" + Mcs.MANAGED_BY;
 
@@ -36,7 +35,7 @@ final class ServiceImportWriter implements Controller.Reconciler<ServiceKey> {
     private final Watch<ServiceImportResource> writtenImports;
     private final Watch<EndpointSlice> writtenSlices;
 
-    private ServiceImportWriter(KubernetesClient client, McsSync.Settings settings, ImportSource imports) {
+    ServiceImportWriter(KubernetesClient client, McsSync.Settings settings, ImportSource imports) {
         this.client = client;
         this.self = settings.self();
         this.scope = new ServiceScope(settings.namespaces());
@@ -50,29 +49,19 @@ final class ServiceImportWriter implements Controller.Reconciler<ServiceKey> {
                 .index(BY_IMPORT, slice -> List.of(slice.getMetadata().getNamespace() + "/" + serviceOf(slice)));
     }
 
-    static Started start(KubernetesClient client, McsSync.Settings settings, ImportSource imports, Clock clock) {
-        ServiceImportWriter writer = new ServiceImportWriter(client, settings, imports);
-        DirectoryChanges changes = new DirectoryChanges(imports, writer.scope);
-        Controller<ServiceKey> controller = Controller.<ServiceKey>named("mcs-imports")
-                .watch(writer.writtenImports, si -> writer.scope.keyOf(si.getMetadata().getNamespace(),
-                        si.getMetadata().getName()))
-                .watch(writer.writtenSlices, slice -> writer.scope.keyOf(slice.getMetadata().getNamespace(),
-                        serviceOf(slice)))
-                .poll(settings.pollInterval(), changes::changed)
-                .resyncEvery(settings.resyncInterval()).clock(clock)
-                .start(writer);
-        return new Started(writer, controller);
+    @Override
+    public Controller.Builder<ServiceKey> watch(Controller.Builder<ServiceKey> builder) {
+        return builder
+                .watch(writtenImports, si -> scope.keyOf(si.getMetadata().getNamespace(), si.getMetadata().getName()))
+                .watch(writtenSlices, slice -> scope.keyOf(slice.getMetadata().getNamespace(), serviceOf(slice)));
     }
 
-    /** The running controller, and the caches the status counts from. */
-    record Started(ServiceImportWriter writer, Controller<ServiceKey> controller) {
-        int serviceImports() {
-            return writer.writtenImports.list().size();
-        }
+    int serviceImports() {
+        return writtenImports.list().size();
+    }
 
-        int importedSlices() {
-            return writer.writtenSlices.list().size();
-        }
+    int importedSlices() {
+        return writtenSlices.list().size();
     }
 
     private static String serviceOf(EndpointSlice slice) {

@@ -38,6 +38,7 @@ import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.GatewayConfigLoader;
+import io.isthmus.k8s.controller.Controller;
 import io.isthmus.k8s.crd.ClusterPeer;
 import io.isthmus.k8s.crd.ClusterPeerSpec;
 import io.isthmus.k8s.crd.ClusterPeerStatus;
@@ -454,13 +455,14 @@ class DeployManifestsTest {
             admin.resource(peer).create();
             // Every part of the code that talks to the API server, with a port that refuses (a status write follows).
             try (PodOwners pods = PodOwners.start(gateway, Duration.ZERO);
-                 IpPoolReconciler reconciler = IpPoolReconciler.start(gateway, (spec, kind) -> CompletableFuture.failedFuture(
+                 Controller<String> reconciler = IpPoolReconciler.start(gateway, (spec, kind) -> CompletableFuture.failedFuture(
                          new IpamException(IpamError.UNAVAILABLE, "test")), Duration.ofMillis(200), Duration.ofSeconds(5),
                          Clock.systemUTC());
-                 io.isthmus.k8s.crd.ClusterPeerReconciler peers = io.isthmus.k8s.crd.ClusterPeerReconciler.start(
+                 Controller<String> peers = io.isthmus.k8s.crd.ClusterPeerReconciler.start(
                          gateway, new NoPeering(), Duration.ofMillis(200), Duration.ofSeconds(30), Clock.systemUTC())) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (!pods.inSync() || !reconciler.watching() || !peers.watching()
+                while (!pods.inSync() || !reconciler.notReadyReasons().isEmpty()
+                        || !peers.notReadyReasons().isEmpty()
                         || admin.resources(IPPool.class).withName("pods").get().getStatus() == null
                         || admin.resources(io.isthmus.k8s.crd.ClusterPeer.class).withName("north").get().getStatus() == null) {
                     assertTrue(System.nanoTime() < deadline, "the informers list and the status is written");
