@@ -10,6 +10,7 @@ import io.isthmus.k8s.mcs.ExportStore;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
@@ -25,6 +26,11 @@ record RegistryExportStore(RegistryClient registry, Supplier<MeshView.Snapshot> 
         Map<ServiceKey, ServiceExport> out = new HashMap<>();
         mesh.get().own().forEach(out::put);
         return out;
+    }
+
+    @Override
+    public Optional<ServiceExport> find(ServiceKey key) {
+        return mesh.get().own().find(key);
     }
 
     @Override

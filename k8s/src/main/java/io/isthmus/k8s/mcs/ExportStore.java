@@ -4,6 +4,7 @@ import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServiceKey;
 
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -11,8 +12,13 @@ import java.util.concurrent.CompletionStage;
  * them, offer one, withdraw one.
  */
 public interface ExportStore {
-    /** Every export this cluster offers now, by service. */
+    /** Every export this cluster offers now, by service (read once per full resync: it may cost O(n)). */
     Map<ServiceKey, ServiceExport> exports();
+
+    /** This cluster's export of {@code key} now, if any (read once per reconcile: make it cheap). */
+    default Optional<ServiceExport> find(ServiceKey key) {
+        return Optional.ofNullable(exports().get(key));
+    }
 
     /** Offers {@code export} (or replaces this cluster's export of that service); completes once stored. */
     CompletionStage<Void> export(ServiceExport export);

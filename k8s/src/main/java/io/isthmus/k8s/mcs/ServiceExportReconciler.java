@@ -99,7 +99,7 @@ final class ServiceExportReconciler implements McsSync.Side {
     @Override
     public void reconcile(ServiceKey key) throws Exception {
         ServiceExportResource se = serviceExports.get(key.namespace(), key.name());
-        ServiceExport current = exports.exports().get(key);
+        ServiceExport current = exports.find(key).orElse(null);
         if (se == null) {
             withdraw(key, current, "it has no ServiceExport");
             return;
