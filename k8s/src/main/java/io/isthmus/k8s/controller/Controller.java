@@ -176,11 +176,6 @@ public final class Controller<K> implements AutoCloseable {
         binding.watch().start(object -> binding.keyOf().apply(object).ifPresent(queue::add), this::noteError);
     }
 
-    /** Queues {@code key} from outside the watches. */
-    public void enqueue(K key) {
-        queue.add(key);
-    }
-
     private boolean synced() {
         return bindings.stream().allMatch(binding -> binding.watch().synced());
     }
