@@ -24,9 +24,7 @@ import io.isthmus.gateway.ipam.IpamReadiness;
 import io.isthmus.gateway.ipam.OwnersFileLiveness;
 import io.isthmus.gateway.ipam.PeeringPlanTransport;
 import io.isthmus.gateway.ipam.PoolCniBackend;
-import io.isthmus.gateway.k8s.KubernetesMcs;
-import io.isthmus.gateway.k8s.KubernetesPeers;
-import io.isthmus.gateway.k8s.ipam.KubernetesIpam;
+import io.isthmus.gateway.k8s.KubernetesAdapter;
 import io.isthmus.gateway.metrics.DnsMetrics;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.gateway.peering.EndpointScope;
@@ -49,6 +47,7 @@ import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.OwnerLiveness;
 import io.isthmus.ipam.cni.CniServer;
 import io.isthmus.ipam.plan.SegmentLedger;
+import io.isthmus.k8s.mcs.McsSync;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -78,6 +77,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -200,23 +200,26 @@ public final class Gateway implements AutoCloseable {
         // --- IPAM: the address plan, the pools, and the CNI endpoint in front of them ---
         PeerChannels channels = new PeerChannels();
         GatewayConfig.Ipam ipamSettings = config.ipam();
-        KubernetesIpam kubernetesIpam = lifecycle.started("kubernetes ipam", KubernetesIpam.start(ipamSettings.kubernetes()));
-        readinessChecks.add(kubernetesIpam::notReadyReasons);
+        // Kubernetes: one client; pods as owners from here on, then IPPools, ServiceExports and ClusterPeers as the
+        // parts they feed are built. Every controller is off unless configured.
+        KubernetesAdapter kubernetes = lifecycle.started("kubernetes",
+                KubernetesAdapter.open(config.kubernetes(), self));
+        readinessChecks.add(kubernetes::notReadyReasons);
         this.addressPlan = startAddressPlan(config, system, channels, clock, metrics);
         if (addressPlan.configured()) {
             var scopes = EndpointScopeFeed.start(system, addressPlan::current, mesh);
             lifecycle.onStop("endpoint scope feed", scopes::cancel);
         }
-        OwnerLiveness liveness = kubernetesIpam.liveness()
+        OwnerLiveness liveness = kubernetes.liveness()
                 .or(() -> ipamSettings.ownersFile().map(OwnersFileLiveness::new))
                 .orElse(owners -> CompletableFuture.completedFuture(Map.of()));
         this.ipam = Ipam.start(system, self, addressPlan, liveness, ipamSettings.settings(), clock);
-        kubernetesIpam.startPools(ipam, addressPlan, clock);
+        kubernetes.startPools(ipam, addressPlan, clock);
         lifecycle.started("ipam metrics", IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
         IpamReadiness ipamReadiness = lifecycle.started("ipam readiness",
                 IpamReadiness.start(system, ipam, Duration.ofMillis(100)));
         readinessChecks.add(() -> ipamReadiness.notReadyReason().stream().toList());
-        ipamSettings.cniSocket().ifPresent(socket -> startCni(socket, ipamSettings, ipam, kubernetesIpam, lifecycle, metrics));
+        ipamSettings.cniSocket().ifPresent(socket -> startCni(socket, ipamSettings, ipam, kubernetes, lifecycle, metrics));
 
         // --- The encrypted data plane between clusters, when isthmus.tunnel is enabled ---
         this.tunnel = TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan, meshState::get, metrics, clock);
@@ -231,11 +234,7 @@ public final class Gateway implements AutoCloseable {
         lifecycle.onStop("certificate expiry check", expiryCheck::cancel);
 
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
-        Optional<KubernetesMcs> kubernetes = KubernetesMcs.startIfEnabled(config, exports, meshState::get);
-        kubernetes.ifPresent(mcs -> {
-            lifecycle.started("kubernetes mcs", mcs);
-            readinessChecks.add(mcs::notReadyReasons);
-        });
+        kubernetes.startServiceSync(exports, meshState::get);
 
         try {
             this.dns = lifecycle.started("dns", DnsServer.start(dnsConfig(config), () -> meshState.get().directory()));
@@ -256,10 +255,7 @@ public final class Gateway implements AutoCloseable {
                 mesh, config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
                 config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels, config.peering().limits()));
         // ClusterPeer objects -> more peer links, when isthmus.kubernetes.peers = on.
-        KubernetesPeers.startIfEnabled(config, links, meshState::get).ifPresent(peers -> {
-            lifecycle.started("kubernetes peers", peers);
-            readinessChecks.add(peers::notReadyReasons);
-        });
+        kubernetes.startPeers(links, meshState::get, config.tlsDir().resolve("ca.crt"), Set.copyOf(config.peering().peers()));
         var reload = system.scheduler().scheduleWithFixedDelay(TLS_RELOAD_INTERVAL, TLS_RELOAD_INTERVAL,
                 tls::reloadIfChanged, system.executionContext());
         lifecycle.onStop("tls reload", reload::cancel);
@@ -267,7 +263,7 @@ public final class Gateway implements AutoCloseable {
         this.readiness = new Readiness(readinessChecks);
         registerProcessMetrics(metrics, readiness);
         AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics,
-                new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes), metrics::render)));
+                new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render)));
         this.adminAddress = admin.address();
         joinReplicas(config, system, lifecycle);
         log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
@@ -305,12 +301,12 @@ public final class Gateway implements AutoCloseable {
         return plan;
     }
 
-    private static void startCni(Path socket, GatewayConfig.Ipam settings, Ipam ipam, KubernetesIpam kubernetesIpam,
+    private static void startCni(Path socket, GatewayConfig.Ipam settings, Ipam ipam, KubernetesAdapter kubernetes,
                                  Lifecycle lifecycle, Metrics metrics) {
         CniServer cni;
         try {
             cni = lifecycle.started("cni endpoint", CniServer.start(socket, new PoolCniBackend(ipam,
-                            kubernetesIpam.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetesIpam.podClaims()),
+                            kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims()),
                     CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers()));
         } catch (IOException e) {
             throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());
@@ -340,7 +336,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** What the status API reads, each from the part that owns it. */
-    private StatusSources statusSources(Optional<KubernetesMcs> kubernetes) {
+    private StatusSources statusSources(Optional<McsSync> kubernetes) {
         Cluster cluster = Cluster.get(system);
         Supplier<List<StatusSources.ReplicaMember>> replicas = () -> StreamSupport
                 .stream(cluster.state().getMembers().spliterator(), false)
