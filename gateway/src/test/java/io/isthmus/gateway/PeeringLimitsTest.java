@@ -24,7 +24,6 @@ import io.isthmus.api.grpc.peering.PeeringClient;
 import io.isthmus.api.grpc.peering.Port;
 import io.isthmus.api.grpc.peering.Protocol;
 import io.isthmus.api.grpc.peering.ServiceType;
-import io.isthmus.gateway.config.GatewayConfigLoader;
 import io.isthmus.gateway.pki.ClustersetCa;
 import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.KeyMaterial;
@@ -84,17 +83,7 @@ class PeeringLimitsTest {
         this.dir = dir;
         ca = ClustersetCa.init(dir.resolve("ca"));
         ca.issue(ClusterId.of("east"), Duration.ofDays(1)).writeTo(dir.resolve("tls"));
-        gateway = Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
-                isthmus {
-                  cluster-id = east
-                  data-dir = "%s"
-                  admin.port = 0
-                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
-                  peering.port = 0
-                  dns.port = 0
-                  replicas.port = 0
-                }
-                """.formatted(dir.toString().replace("\\", "/"))), dir));
+        gateway = TestGateways.start("east", dir, dir, "");
         peerSystem = ActorSystem.create(Behaviors.empty(), "peer", ConfigFactory.parseString(
                 "pekko.actor.provider = local\npekko.loglevel = WARNING"));
     }
