@@ -236,6 +236,33 @@ class PeeringLimitsTest {
 
     // ---- helpers -----------------------------------------------------------------------------------------------
 
+    @Test
+    void aPeerAskingForFullSnapshotsInALoopGetsOneAtMostEverySecond() throws Exception {
+        long deferredBefore = sample("isthmus_peering_resyncs_deferred_total");
+        List<PeerMessage> messages = new java.util.ArrayList<>(List.of(hello("resyncer"), snapshot("resyncer", 1)));
+        for (int i = 0; i < 40; i++) {
+            messages.add(PeerMessage.newBuilder().setResyncRequest(
+                    io.isthmus.api.grpc.peering.ResyncRequest.newBuilder().setHaveVersion(0)).build());
+        }
+        PeeringClient client = PeeringClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+                gateway.peeringAddress().getPort(), peerSystem).withSslContext(clientTls("resyncer")), peerSystem);
+        List<PeerMessage> received;
+        try {
+            received = client.link(Source.from(messages).concat(Source.maybe())
+                            .mapMaterializedValue(m -> org.apache.pekko.NotUsed.getInstance()))
+                    .takeWithin(Duration.ofMillis(4500))
+                    .runWith(Sink.seq(), peerSystem).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } finally {
+            client.close();
+        }
+
+        // 41 asked (the stream's start and 40 requests at once): the first snapshot at once, one more once the
+        // second is over, none for the rest.
+        long snapshots = received.stream().filter(m -> m.getKindCase() == PeerMessage.KindCase.EXPORT_SNAPSHOT).count();
+        assertEquals(2, snapshots, received.stream().map(m -> m.getKindCase().name()).toList().toString());
+        assertEquals(1, sample("isthmus_peering_resyncs_deferred_total") - deferredBefore);
+    }
+
     private static com.fasterxml.jackson.databind.JsonNode clusterCondition(com.fasterxml.jackson.databind.JsonNode status,
                                                                           String cluster, String type) {
         for (var from : status.path("imports").path("clusters")) {

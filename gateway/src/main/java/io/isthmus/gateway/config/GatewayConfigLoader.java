@@ -160,8 +160,19 @@ public final class GatewayConfigLoader {
                         "is also in import-namespaces.denied; a namespace is either allowed or denied");
             }
         }
+        java.time.Duration resyncMinInterval;
+        try {
+            resyncMinInterval = c.getDuration("peering.limits.resync-min-interval");
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus.peering.limits.resync-min-interval",
+                    c.getValue("peering.limits.resync-min-interval").unwrapped(), "must be a duration such as 1s");
+        }
+        if (resyncMinInterval.isNegative() || resyncMinInterval.compareTo(java.time.Duration.ofMinutes(5)) > 0) {
+            throw new InvalidFieldException("isthmus.peering.limits.resync-min-interval",
+                    c.getValue("peering.limits.resync-min-interval").unwrapped(), "must be between 0s and 5m");
+        }
         return new io.isthmus.gateway.peering.PeeringLimits(maxMessage, exports, endpointsPerExport, endpointsPerPeer,
-                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied));
+                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied), resyncMinInterval);
     }
 
     private static java.util.Set<String> namespaces(Config c, String key) {

@@ -30,7 +30,7 @@ class PeerSessionDeltaTest {
 
     @Test
     void deltasFromTheDiffAreTheDeltasOfTheFormerScan() {
-        PeerSession session = new PeerSession(SELF, "test", MeshView.Direction.OUTBOUND, "test", null, null, null,
+        PeerSession session = new PeerSession(SELF, "test", MeshView.Direction.OUTBOUND, "test", null, null, null, null,
                 null, null, null, null);
         for (long seed = 1; seed <= 20; seed++) {
             Random random = new Random(seed);
