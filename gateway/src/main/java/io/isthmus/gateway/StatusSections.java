@@ -2,7 +2,9 @@ package io.isthmus.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.isthmus.dns.DnsServer;
+import io.isthmus.dns.ServingPath;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.k8s.mcs.McsSync;
 
@@ -24,9 +26,17 @@ final class StatusSections {
     }
 
     static JsonNode dns(GatewayConfig.Dns settings, DnsServer dns) {
-        return JSON.createObjectNode().put("zone", settings.zone()).put("udpPath", dns.udpPath())
+        ObjectNode node = JSON.createObjectNode().put("zone", settings.zone()).put("udpPath", dns.udpPath())
                 .put("locality", settings.locality().label())
                 .put("forwarding", settings.forwarding().enabled() ? settings.forwarding().upstreams().toString() : "off");
+        node.set("udpSyscalls", path(dns.udpSyscalls()));
+        node.set("answerPath", path(dns.answerPath()));
+        return node;
+    }
+
+    /** A serving path as operators read it: whether it is the fast one, which it is, and why not the fast one. */
+    private static JsonNode path(ServingPath path) {
+        return JSON.createObjectNode().put("fast", path.fast()).put("mode", path.mode()).put("reason", path.reason());
     }
 
     private static String text(Instant instant) {
