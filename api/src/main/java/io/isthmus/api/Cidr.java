@@ -1,7 +1,6 @@
 package io.isthmus.api;
 
 import java.math.BigInteger;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
@@ -187,45 +186,6 @@ public final class Cidr implements Comparable<Cidr> {
     /** The canonical form: {@code 10.8.0.0/16}, {@code fd00:8::/48} (IPv6 compressed, lower case). */
     @Override
     public String toString() {
-        InetAddress address = network();
-        String text = address instanceof Inet4Address ? address.getHostAddress() : compressed(network);
-        return text + "/" + prefix;
-    }
-
-    private static String compressed(byte[] bytes) {
-        int[] groups = new int[8];
-        for (int i = 0; i < 8; i++) {
-            groups[i] = ((bytes[2 * i] & 0xff) << 8) | (bytes[2 * i + 1] & 0xff);
-        }
-        int bestStart = -1;
-        int bestLength = 1; // RFC 5952: a single zero group is not compressed
-        for (int i = 0; i < 8; ) {
-            if (groups[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && groups[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLength) {
-                bestStart = i;
-                bestLength = j - i;
-            }
-            i = j;
-        }
-        StringBuilder text = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                text.append("::");
-                i += bestLength - 1;
-                continue;
-            }
-            if (!text.isEmpty() && text.charAt(text.length() - 1) != ':') {
-                text.append(':');
-            }
-            text.append(Integer.toHexString(groups[i]));
-        }
-        return text.toString();
+        return IpLiteral.format(network()) + "/" + prefix;
     }
 }

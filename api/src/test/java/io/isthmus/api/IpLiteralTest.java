@@ -73,4 +73,19 @@ class IpLiteralTest {
         assertThrows(InvalidFieldException.class, () -> IpLiteral.parse("ip", text),
                 () -> "'" + text + "' was accepted as " + IpLiteral.parse("ip", text).getHostAddress());
     }
+
+    /** RFC 5952 §4 with its examples: lower case, no leading zeros, the longest zero run (first on a tie) as "::". */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({
+            "10.244.1.5, 10.244.1.5",
+            "2001:0DB8:0000:0000:0000:0000:0000:0001, 2001:db8::1",
+            "2001:db8:0:0:1:0:0:1, 2001:db8::1:0:0:1",
+            "2001:db8:0:1:1:1:1:1, 2001:db8:0:1:1:1:1:1",
+            "fd00:0:0:0:0:0:0:0, fd00::",
+            "0:0:0:0:0:0:0:0, ::",
+            "0:0:0:0:0:0:0:1, ::1",
+            "fd00:0:0:1:0:0:0:7, fd00:0:0:1::7"})
+    void formatsAddressesCanonically(String typed, String canonical) {
+        assertEquals(canonical, IpLiteral.format(IpLiteral.parse("ip", typed)));
+    }
 }

@@ -86,11 +86,11 @@ public record ClientNetwork(InetAddress network, int prefixLength) {
     }
 
     private static String literal(byte[] address) {
-        return IpText.canonical(IpText.fromBytes(address));
+        return IpLiteral.format(IpText.fromBytes(address));
     }
 
     @Override
     public String toString() {
-        return IpText.canonical(network) + "/" + prefixLength;
+        return IpLiteral.format(network) + "/" + prefixLength;
     }
 }

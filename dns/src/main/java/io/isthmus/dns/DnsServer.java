@@ -70,7 +70,8 @@ public final class DnsServer implements AutoCloseable {
         UdpListener udp = sockets.udp();
         udp.start(processor);
         TcpListener tcp = new TcpListener(sockets.tcp(), processor, config.tcpIdleTimeout(), port);
-        log.info("dns: serving zone {} on {} (udp: {}; tcp)", config.zone(), show(sockets.bound()), udp.path());
+        log.info("dns: serving zone {} on {} (udp: {}; tcp); answers: {}", config.zone(), show(sockets.bound()),
+                udp.path().text(), processor.answerPath().text());
         return new DnsServer(sockets.bound(), counters, udp, tcp, processor);
     }
 
@@ -84,11 +85,27 @@ public final class DnsServer implements AutoCloseable {
     }
 
     /**
-     * How UDP is served, for {@code /api/v1/status}: {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT sockets=2)}
-     * where batched system calls work, else {@code nio(threads=2): } and why not (see {@link UdpListener}).
+     * How UDP datagrams move: {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT sockets=2)} where batched system
+     * calls work, else {@code nio(threads=2)} and why not (unavailable here, or forced; see {@link UdpListener}).
+     */
+    public ServingPath udpSyscalls() {
+        return udp.path();
+    }
+
+    /**
+     * How queries are answered, on UDP and TCP alike: zone names from precomputed bytes (the wire path), or every
+     * query through the handler chain, and why (a handler ahead of the zone handler; see {@link QueryProcessor}).
+     */
+    public ServingPath answerPath() {
+        return processor.answerPath();
+    }
+
+    /**
+     * Both, in one line for {@code /api/v1/status} and {@code isthmus status}, e.g.
+     * {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT sockets=2); answers: wire path (...)}.
      */
     public String udpPath() {
-        return udp.path();
+        return udpSyscalls().text() + "; answers: " + answerPath().text();
     }
 
     /** Stops every listener thread and closes every socket; returns once they are gone. */

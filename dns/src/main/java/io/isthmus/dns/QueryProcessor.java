@@ -33,7 +33,9 @@ import org.xbill.DNS.Type;
  *       (the zone handler again, the forwarder, the refusal), then given EDNS and fitted to the transport.</li>
  * </ul>
  * The wire path is taken only when the chain starts with the {@link ClustersetZoneHandler}, which would answer
- * those queries with the same bytes anyway. Neither path throws: bad input gets FORMERR when a header can be read
+ * those queries with the same bytes anyway; a handler placed ahead of it (a policy or logging handler, say) must see
+ * every query, so then every query takes the chain path. {@link #answerPath()} says which and why, and the server
+ * logs it at start. Neither path throws: bad input gets FORMERR when a header can be read
  * and silence when not; a bug is logged, counted, and the message dropped.
  */
 final class QueryProcessor implements AutoCloseable {
@@ -52,10 +54,13 @@ final class QueryProcessor implements AutoCloseable {
      */
     static final int MAX_WAITING = 1024;
     private static final Duration CLOSE_PATIENCE = Duration.ofSeconds(5);
+    static final String WIRE_PATH = "wire path (zone names answered from precomputed bytes)";
+    static final String CHAIN_PATH = "chain path (every query parsed and answered by the handler chain)";
 
     private final DnsChain chain;
     private final DnsCounters counters;
     private final ClustersetZoneHandler wirePath;
+    private final ServingPath answerPath;
     private final ExecutorService blockingLane;
     private final Semaphore waiting = new Semaphore(MAX_WAITING);
 
@@ -69,9 +74,41 @@ final class QueryProcessor implements AutoCloseable {
         this.counters = counters;
         this.wirePath = wirePath && !chain.handlers().isEmpty()
                 && chain.handlers().getFirst() instanceof ClustersetZoneHandler zone ? zone : null;
+        this.answerPath = this.wirePath != null ? ServingPath.fast(WIRE_PATH)
+                : ServingPath.fallback(CHAIN_PATH, wirePath ? whyNoWirePath(chain) : "the wire path was switched off");
         this.blockingLane = chain.mayBlock()
                 ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("dns-chain-", 0).factory())
                 : null;
+    }
+
+    /** Whether zone names are answered on the wire path, and why not. */
+    ServingPath answerPath() {
+        return answerPath;
+    }
+
+    private static String whyNoWirePath(DnsChain chain) {
+        var handlers = chain.handlers();
+        int zone = 0;
+        while (zone < handlers.size() && !(handlers.get(zone) instanceof ClustersetZoneHandler)) {
+            zone++;
+        }
+        if (zone == handlers.size()) {
+            return "the chain has no clusterset zone handler";
+        }
+        StringBuilder ahead = new StringBuilder();
+        for (int i = 0; i < zone; i++) {
+            ahead.append(i == 0 ? "" : ", ").append(name(handlers.get(i)));
+        }
+        return (zone == 1 ? "handler " : "handlers ") + ahead + (zone == 1 ? " is" : " are")
+                + " ahead of the zone handler; put ClustersetZoneHandler first to answer zone names from bytes";
+    }
+
+    /** A handler's class name; a lambda's says where it was written. */
+    private static String name(DnsHandler handler) {
+        Class<?> type = handler.getClass();
+        String name = type.getName().substring(type.getName().lastIndexOf('.') + 1);
+        int lambda = name.indexOf("$$Lambda");
+        return lambda >= 0 ? "a lambda in " + name.substring(0, lambda) : name;
     }
 
     /**

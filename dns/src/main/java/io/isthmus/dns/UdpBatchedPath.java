@@ -55,8 +55,8 @@ final class UdpBatchedPath implements UdpPath {
     }
 
     @Override
-    public String describe() {
-        return "recvmmsg(batch=" + BATCH + ", threads=" + sockets.size() + ", SO_REUSEPORT sockets=" + sockets.size() + ")";
+    public ServingPath describe() {
+        return ServingPath.fast("recvmmsg(batch=" + BATCH + ", threads=" + sockets.size() + ", SO_REUSEPORT sockets=" + sockets.size() + ")");
     }
 
     @Override

@@ -55,7 +55,7 @@ final class UdpListener implements AutoCloseable {
                 Availability batched = FastPaths.batchedUdp();
                 yield batched.available()
                         ? UdpBatchedPath.bind(listen, threads)
-                        : UdpNioPath.bind(listen, threads, "recvmmsg unavailable: " + batched.reason());
+                        : UdpNioPath.bind(listen, threads, "batched syscalls (recvmmsg/sendmmsg) unavailable: " + batched.reason());
             }
             default -> throw new IllegalArgumentException(
                     "-D" + PATH_PROPERTY + "=" + requested + " is not one of auto, nio, recvmmsg");
@@ -84,8 +84,8 @@ final class UdpListener implements AutoCloseable {
         return path.localAddress();
     }
 
-    /** e.g. {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT sockets=2)} or {@code nio(threads=2): <why>}. */
-    String path() {
+    /** e.g. {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT sockets=2)}, or {@code nio(threads=2)} and why. */
+    ServingPath path() {
         return path.describe();
     }
 

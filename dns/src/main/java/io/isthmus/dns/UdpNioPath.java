@@ -57,8 +57,8 @@ final class UdpNioPath implements UdpPath {
     }
 
     @Override
-    public String describe() {
-        return "nio(threads=" + threads + "): " + reason;
+    public ServingPath describe() {
+        return ServingPath.fallback("nio(threads=" + threads + ")", reason);
     }
 
     @Override

@@ -18,9 +18,9 @@ sealed interface UdpPath extends AutoCloseable permits UdpBatchedPath, UdpNioPat
 
     /**
      * What the path is, for logs and {@code /api/v1/status}: {@code recvmmsg(batch=32, threads=2, SO_REUSEPORT
-     * sockets=2)}, or {@code nio(threads=2): } and why the batched path is not used.
+     * sockets=2)}, or {@code nio(threads=2)} and why the batched path is not used.
      */
-    String describe();
+    ServingPath describe();
 
     /** The loop of receive thread {@code index}: answers with {@code processor} until {@link #close()}, then returns. */
     void serve(int index, QueryProcessor processor);

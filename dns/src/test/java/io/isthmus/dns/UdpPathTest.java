@@ -39,7 +39,10 @@ class UdpPathTest {
         try (Property _ = Property.clear(UdpListener.PATH_PROPERTY); // as if the suite had not forced nio
              DnsServer server = DnsServer.start(DnsConfig.of(Fixtures.loopbackAnyPort()), Fixtures::directory)) {
             assertEquals("recvmmsg(batch=32, threads=" + DEFAULT_THREADS + ", SO_REUSEPORT sockets="
-                    + DEFAULT_THREADS + ")", server.udpPath());
+                    + DEFAULT_THREADS + ")", server.udpSyscalls().mode());
+            assertTrue(server.udpSyscalls().fast());
+            assertEquals(ServingPath.fast(QueryProcessor.WIRE_PATH), server.answerPath(), "the standard chain");
+            assertTrue(server.udpPath().startsWith("recvmmsg(batch=32"), server.udpPath());
             assertAnswersOverUdp(server.localAddress());
         }
     }
@@ -48,7 +51,8 @@ class UdpPathTest {
     void forcingNioStillAnswersEverythingAndSaysWhy() throws IOException {
         try (Property _ = Property.set(UdpListener.PATH_PROPERTY, "nio");
              DnsServer server = DnsServer.start(DnsConfig.of(Fixtures.loopbackAnyPort()), Fixtures::directory)) {
-            assertEquals("nio(threads=" + DEFAULT_THREADS + "): forced by -Disthmus.dns.udp.path=nio", server.udpPath());
+            assertEquals(new ServingPath(false, "nio(threads=" + DEFAULT_THREADS + ")",
+                    "forced by -Disthmus.dns.udp.path=nio"), server.udpSyscalls());
             assertAnswersOverUdp(server.localAddress());
             assertEquals(0, RawDns.udp(server.localAddress(), new byte[] {1, 2, 3}, Duration.ofMillis(200)).map(b -> 1)
                     .orElse(0), "a runt gets silence");
@@ -61,11 +65,47 @@ class UdpPathTest {
         try (Property _ = Property.clear(UdpListener.PATH_PROPERTY);
              Property _ = Property.set(UdpListener.THREADS_PROPERTY, "3");
              DnsServer server = DnsServer.start(DnsConfig.of(Fixtures.loopbackAnyPort()), Fixtures::directory)) {
-            assertEquals("recvmmsg(batch=32, threads=3, SO_REUSEPORT sockets=3)", server.udpPath());
+            assertEquals("recvmmsg(batch=32, threads=3, SO_REUSEPORT sockets=3)", server.udpSyscalls().mode());
             int port = server.localAddress().getPort();
             assertEquals(3, Thread.getAllStackTraces().keySet().stream()
                     .filter(t -> t.getName().startsWith("dns-udp-" + port + "-")).count());
             assertAnswersOverUdp(server.localAddress());
+        }
+    }
+
+    @Test
+    void aHandlerAheadOfTheZoneSendsEveryQueryDownTheChainAndTheServerSaysWhich() throws IOException {
+        DnsConfig config = DnsConfig.of(Fixtures.loopbackAnyPort());
+        SeeingHandler seeing = new SeeingHandler();
+        DnsChain chain = new DnsChain(List.of(seeing,
+                new ClustersetZoneHandler(config.zone(), config.ttl(), Fixtures::directory), new RefusedHandler()));
+        try (DnsServer server = DnsServer.start(config, chain)) {
+            assertEquals(new ServingPath(false, QueryProcessor.CHAIN_PATH, "handler UdpPathTest$SeeingHandler is"
+                    + " ahead of the zone handler; put ClustersetZoneHandler first to answer zone names from bytes"),
+                    server.answerPath());
+            assertTrue(server.udpPath().endsWith("answers: " + server.answerPath().text()), server.udpPath());
+            assertAnswersOverUdp(server.localAddress());
+            assertTrue(seeing.seen.get() > 0, "the handler ahead saw the zone query");
+        }
+    }
+
+    @Test
+    void aChainWithoutTheZoneHandlerSaysSo() throws IOException {
+        try (DnsServer server = DnsServer.start(DnsConfig.of(Fixtures.loopbackAnyPort()),
+                new DnsChain(List.of(new RefusedHandler())))) {
+            assertEquals(new ServingPath(false, QueryProcessor.CHAIN_PATH, "the chain has no clusterset zone handler"),
+                    server.answerPath());
+        }
+    }
+
+    /** Passes every query on and counts it. */
+    private static final class SeeingHandler implements DnsHandler {
+        final java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public Message serve(DnsRequest request, Next next) {
+            seen.incrementAndGet();
+            return next.serve(request);
         }
     }
 

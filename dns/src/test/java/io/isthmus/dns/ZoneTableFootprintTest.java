@@ -21,9 +21,7 @@ class ZoneTableFootprintTest {
     void memoryGrowsLinearlyAndModestlyWithServices() {
         long quarter = ZoneTable.build(Fixtures.manyServices(2_500), SETTINGS).footprintBytes();
         long tenThousand = ZoneTable.build(Fixtures.manyServices(10_000), SETTINGS).footprintBytes();
-        long former = FullRebuildZoneTable.build(Fixtures.manyServices(10_000), SETTINGS).footprintBytes();
-        System.out.printf("zone table: %,d bytes per 10,000 services (%,d for 2,500); the former table: %,d%n",
-                tenThousand, quarter, former);
+        System.out.printf("zone table: %,d bytes per 10,000 services (%,d for 2,500)%n", tenThousand, quarter);
 
         assertTrue(tenThousand < 10_000L * 1_500, "under 1,500 bytes a service: " + tenThousand);
         double ratio = (double) tenThousand / quarter;
@@ -52,13 +50,6 @@ class ZoneTableFootprintTest {
         System.out.printf("%,d services, %,d names: table %,d bytes by count, %,d by heap use; built in %d ms%n",
                 services, table.names(), table.footprintBytes(), after - before, builtMillis);
         java.lang.management.ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
-        for (int round = 1; round <= 5; round++) {
-            started = System.nanoTime();
-            long cpuStarted = cpu.getCurrentThreadCpuTime();
-            FullRebuildZoneTable.build(directory, SETTINGS);
-            System.out.printf("the former table built in %d ms (%d ms of CPU)%n", (System.nanoTime() - started) / 1_000_000,
-                    (cpu.getCurrentThreadCpuTime() - cpuStarted) / 1_000_000);
-        }
         for (int round = 1; round <= 5; round++) {
             started = System.nanoTime();
             long cpuStarted = cpu.getCurrentThreadCpuTime();

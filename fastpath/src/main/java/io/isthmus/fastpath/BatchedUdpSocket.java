@@ -13,10 +13,7 @@ import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A UDP socket made and driven through Linux system calls, moving many datagrams per call: {@link #receive} fills a
@@ -43,10 +40,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class BatchedUdpSocket implements AutoCloseable {
     private static final System.Logger log = System.getLogger(BatchedUdpSocket.class.getName());
-    /** Set in {@link #state} once closing began; the bits below count the calls in progress. */
-    private static final int CLOSED = 1 << 30;
-    /** How long close() waits for a call in progress to return (shutdown makes them return at once). */
-    private static final Duration CLOSE_PATIENCE = Duration.ofSeconds(5);
     /** A port picked for a group can be taken before the group binds it; then we pick again this often. */
     private static final int GROUP_ATTEMPTS = 8;
 
@@ -54,14 +47,12 @@ public final class BatchedUdpSocket implements AutoCloseable {
     private final int family;
     private final InetSocketAddress localAddress;
     private final Options options;
+    private final NativeHandle handle;
     private final Arena arena;
     private final MemorySegment receiveState;
     private final MemorySegment sendState;
-    private final AtomicInteger state = new AtomicInteger();
-    private final AtomicBoolean released = new AtomicBoolean();
     /** Whether the kernel refused a run already (logged once). */
     private final AtomicBoolean runsRefused = new AtomicBoolean();
-    private final CountDownLatch gone = new CountDownLatch(1);
 
     /**
      * How a socket is set up and how large its batches are.
@@ -131,6 +122,10 @@ public final class BatchedUdpSocket implements AutoCloseable {
         this.localAddress = localAddress;
         this.options = options;
         this.arena = Arena.ofShared();
+        // Shutdown wakes blocked callers: for UDP, Linux marks the socket shut down and wakes its waiters, though it
+        // also answers ENOTCONN, which is expected here.
+        this.handle = new NativeHandle("udp socket " + show(localAddress), arena, new int[] {fd},
+                () -> Syscalls.shutdown(fd, Syscalls.SHUT_RDWR));
         this.receiveState = Syscalls.newCallState(arena);
         this.sendState = Syscalls.newCallState(arena);
     }
@@ -144,7 +139,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
      * @throws UnsupportedOperationException where {@link FastPaths#batchedUdp()} reports it unavailable
      */
     public static BatchedUdpSocket open(InetSocketAddress address, Options options) throws IOException {
-        Syscalls.ensureAvailable();
+        Syscalls.ensureAvailable("batched UDP");
         int family = SocketAddresses.family(address);
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = Syscalls.newCallState(call);
@@ -235,7 +230,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
     }
 
     public boolean isOpen() {
-        return (state.get() & CLOSED) == 0;
+        return handle.isOpen();
     }
 
     /**
@@ -243,13 +238,13 @@ public final class BatchedUdpSocket implements AutoCloseable {
      * freed when the socket closes. Make the batches a thread needs once, before its loop.
      */
     public DatagramBatch newBatch() {
-        if (!enter()) {
+        if (!handle.enter()) {
             throw new IllegalStateException("socket " + show(localAddress) + " is closed");
         }
         try {
             return new DatagramBatch(this, family, arena, options.batchSize(), options.slotSize(), options.udpGro());
         } finally {
-            leave();
+            handle.leave();
         }
     }
 
@@ -264,7 +259,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
      */
     public int receive(DatagramBatch batch) throws IOException {
         requireOwn(batch);
-        if (!enter()) {
+        if (!handle.enter()) {
             throw new ClosedChannelException();
         }
         try {
@@ -292,7 +287,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
                 }
             }
         } finally {
-            leave();
+            handle.leave();
         }
     }
 
@@ -311,14 +306,14 @@ public final class BatchedUdpSocket implements AutoCloseable {
         if (batch.size() == 0) {
             return 0;
         }
-        if (!enter()) {
+        if (!handle.enter()) {
             throw new ClosedChannelException();
         }
         try {
             return sendAll(batch, sendState);
         } finally {
             batch.clear();
-            leave();
+            handle.leave();
         }
     }
 
@@ -332,7 +327,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
      * @throws IOException            when the socket itself failed
      */
     public boolean sendOne(InetSocketAddress peer, byte[] payload) throws IOException {
-        if (!enter()) {
+        if (!handle.enter()) {
             throw new ClosedChannelException();
         }
         try (Arena call = Arena.ofConfined()) {
@@ -340,7 +335,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
             one.add(peer, payload);
             return sendAll(one, Syscalls.newCallState(call)) == 1;
         } finally {
-            leave();
+            handle.leave();
         }
     }
 
@@ -417,76 +412,12 @@ public final class BatchedUdpSocket implements AutoCloseable {
      */
     @Override
     public void close() {
-        int current;
-        do {
-            current = state.get();
-            if ((current & CLOSED) != 0) {
-                awaitGone();
-                return;
-            }
-        } while (!state.compareAndSet(current, current | CLOSED));
-        // Wakes blocked callers: for UDP, Linux marks the socket shut down and wakes its waiters, though it also
-        // answers ENOTCONN, which is expected here. The descriptor stays open until the last caller has left,
-        // so its number cannot be reused under a call still in progress.
-        Syscalls.shutdown(fd, Syscalls.SHUT_RDWR);
-        if (state.get() == CLOSED) {
-            release();
-        }
-        awaitGone();
+        handle.close();
     }
 
     @Override
     public String toString() {
         return "BatchedUdpSocket[" + show(localAddress) + (isOpen() ? "" : ", closed") + "]";
-    }
-
-    /** Counts a call in; false when closed. */
-    private boolean enter() {
-        while (true) {
-            int current = state.get();
-            if ((current & CLOSED) != 0) {
-                return false;
-            }
-            if (state.compareAndSet(current, current + 1)) {
-                return true;
-            }
-        }
-    }
-
-    private void leave() {
-        if (state.decrementAndGet() == CLOSED) {
-            release(); // the last call out after close() frees what close() could not
-        }
-    }
-
-    private void release() {
-        if (released.compareAndSet(false, true)) {
-            Syscalls.close(fd);
-            arena.close();
-            gone.countDown();
-        }
-    }
-
-    private void awaitGone() {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    if (!gone.await(CLOSE_PATIENCE.toMillis(), TimeUnit.MILLISECONDS)) {
-                        log.log(System.Logger.Level.WARNING, "udp socket {0}: a call did not return within {1} of"
-                                + " close; its descriptor and memory are freed when it does", show(localAddress),
-                                CLOSE_PATIENCE);
-                    }
-                    return;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
     private void requireOwn(DatagramBatch batch) {

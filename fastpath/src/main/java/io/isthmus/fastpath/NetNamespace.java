@@ -82,7 +82,7 @@ public final class NetNamespace {
     public <T> T call(Callable<T> task) throws Exception {
         Objects.requireNonNull(task, "task");
         requirePlatformThread();
-        LinuxCalls.ensureAvailable("network namespaces");
+        Syscalls.ensureAvailable("network namespaces");
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = Syscalls.newCallState(call);
             int original = openNamespace(call, state, CURRENT_THREAD_NAMESPACE, "the current thread's namespace");
@@ -96,7 +96,7 @@ public final class NetNamespace {
                 try {
                     return task.call();
                 } finally {
-                    if (LinuxCalls.setns(state, original, LinuxCalls.CLONE_NEWNET) != 0) {
+                    if (Syscalls.setns(state, original, Syscalls.CLONE_NEWNET) != 0) {
                         throw new IllegalStateException("thread " + Thread.currentThread().getName()
                                 + " could not step back out of network namespace " + name + " ("
                                 + Errno.name(Syscalls.errno(state)) + "); it stays inside: do not reuse it");
@@ -224,7 +224,7 @@ public final class NetNamespace {
     }
 
     private int openOnce() throws IOException {
-        LinuxCalls.ensureAvailable("network namespaces");
+        Syscalls.ensureAvailable("network namespaces");
         try (Arena call = Arena.ofConfined()) {
             return openNamespace(call, Syscalls.newCallState(call), path.toString(), "network namespace " + name);
         }
@@ -237,7 +237,7 @@ public final class NetNamespace {
     }
 
     private void enter(MemorySegment state, int fd) throws SystemCallException {
-        if (LinuxCalls.setns(state, fd, LinuxCalls.CLONE_NEWNET) != 0) {
+        if (Syscalls.setns(state, fd, Syscalls.CLONE_NEWNET) != 0) {
             int errno = Syscalls.errno(state);
             if (errno == Errno.EPERM || errno == Errno.EACCES) {
                 throw new SystemCallException("entering network namespace " + name + " (setns) failed: "
@@ -250,7 +250,7 @@ public final class NetNamespace {
 
     private static int openNamespace(Arena call, MemorySegment state, String file, String what)
             throws SystemCallException {
-        int fd = LinuxCalls.open(state, call.allocateFrom(file), LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
+        int fd = Syscalls.open(state, call.allocateFrom(file), Syscalls.O_RDONLY | Syscalls.O_CLOEXEC);
         if (fd < 0) {
             throw Errno.networkFailure(Errno.Subject.NAMESPACE, "opening " + what + " (" + file + ")",
                     Syscalls.errno(state), null);

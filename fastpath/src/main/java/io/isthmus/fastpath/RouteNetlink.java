@@ -101,8 +101,8 @@ public final class RouteNetlink implements AutoCloseable {
         this.state = Syscalls.newCallState(arena);
         this.request = arena.allocate(BUFFER, 8);
         this.answer = arena.allocate(BUFFER, 8);
-        this.kernel = arena.allocate(LinuxCalls.SOCKADDR_NL); // all zero: pid 0 is the kernel
-        kernel.set(ValueLayout.JAVA_SHORT, 0, (short) LinuxCalls.AF_NETLINK);
+        this.kernel = arena.allocate(Syscalls.SOCKADDR_NL); // all zero: pid 0 is the kernel
+        kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Syscalls.AF_NETLINK);
     }
 
     /**
@@ -112,29 +112,29 @@ public final class RouteNetlink implements AutoCloseable {
      * @throws UnsupportedOperationException where native access or the platform rules FFM out
      */
     public static RouteNetlink open() throws IOException {
-        LinuxCalls.ensureAvailable("rtnetlink");
+        Syscalls.ensureAvailable("rtnetlink");
         Arena arena = Arena.ofShared();
         int fd = -1;
         try {
             MemorySegment state = Syscalls.newCallState(arena);
-            fd = Syscalls.socket(state, LinuxCalls.AF_NETLINK, LinuxCalls.SOCK_RAW | Syscalls.SOCK_CLOEXEC,
-                    LinuxCalls.NETLINK_ROUTE);
+            fd = Syscalls.socket(state, Syscalls.AF_NETLINK, Syscalls.SOCK_RAW | Syscalls.SOCK_CLOEXEC,
+                    Syscalls.NETLINK_ROUTE);
             if (fd < 0) {
                 throw Errno.networkFailure(Errno.Subject.LINK, "socket(AF_NETLINK, NETLINK_ROUTE)",
                         Syscalls.errno(state), null);
             }
             MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_INT, 1);
             // Best effort: the kernel's explanation in errors, and acks without a copy of our request.
-            Syscalls.setsockopt(state, fd, LinuxCalls.SOL_NETLINK, LinuxCalls.NETLINK_EXT_ACK, one);
-            Syscalls.setsockopt(state, fd, LinuxCalls.SOL_NETLINK, LinuxCalls.NETLINK_CAP_ACK, one);
+            Syscalls.setsockopt(state, fd, Syscalls.SOL_NETLINK, Syscalls.NETLINK_EXT_ACK, one);
+            Syscalls.setsockopt(state, fd, Syscalls.SOL_NETLINK, Syscalls.NETLINK_CAP_ACK, one);
             MemorySegment timeout = arena.allocate(Syscalls.TIMEVAL);
             timeout.set(ValueLayout.JAVA_LONG, 0, ANSWER_TIMEOUT.toSeconds());
             if (Syscalls.setsockopt(state, fd, Syscalls.SOL_SOCKET, Syscalls.SO_RCVTIMEO, timeout) != 0) {
                 throw Errno.networkFailure(Errno.Subject.LINK, "setsockopt(SO_RCVTIMEO) on the netlink socket",
                         Syscalls.errno(state), null);
             }
-            MemorySegment local = arena.allocate(LinuxCalls.SOCKADDR_NL);
-            local.set(ValueLayout.JAVA_SHORT, 0, (short) LinuxCalls.AF_NETLINK);
+            MemorySegment local = arena.allocate(Syscalls.SOCKADDR_NL);
+            local.set(ValueLayout.JAVA_SHORT, 0, (short) Syscalls.AF_NETLINK);
             if (Syscalls.bind(state, fd, local, (int) local.byteSize()) != 0) {
                 throw Errno.networkFailure(Errno.Subject.LINK, "bind of the netlink socket", Syscalls.errno(state),
                         null);
@@ -418,7 +418,7 @@ public final class RouteNetlink implements AutoCloseable {
         if (device == null || device.isEmpty()) {
             throw new InvalidArgumentException("device", device, "must name a network device");
         }
-        if (device.getBytes(StandardCharsets.UTF_8).length >= LinuxCalls.IFNAMSIZ) {
+        if (device.getBytes(StandardCharsets.UTF_8).length >= Syscalls.IFNAMSIZ) {
             throw new InvalidArgumentException("device", device, "is longer than 15 bytes, so no device has it");
         }
     }
@@ -509,7 +509,7 @@ public final class RouteNetlink implements AutoCloseable {
         int length = m.finish();
         int seq = sequence;
         boolean dump = (request.get(ValueLayout.JAVA_SHORT, 6) & NLM_F_DUMP) == NLM_F_DUMP;
-        while (LinuxCalls.sendto(state, fd, request, length, 0, kernel, (int) kernel.byteSize()) < 0) {
+        while (Syscalls.sendto(state, fd, request, length, 0, kernel, (int) kernel.byteSize()) < 0) {
             int errno = Syscalls.errno(state);
             if (errno != Errno.EINTR) {
                 throw Errno.networkFailure(subject, what + ": sending the netlink request", errno, null);
@@ -517,7 +517,7 @@ public final class RouteNetlink implements AutoCloseable {
         }
         boolean acked = (request.get(ValueLayout.JAVA_SHORT, 6) & NLM_F_ACK) != 0;
         while (true) {
-            long received = LinuxCalls.recv(state, fd, answer, answer.byteSize(), 0);
+            long received = Syscalls.recv(state, fd, answer, answer.byteSize(), 0);
             if (received < 0) {
                 int errno = Syscalls.errno(state);
                 if (errno == Errno.EINTR) {

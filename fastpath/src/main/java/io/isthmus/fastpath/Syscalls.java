@@ -13,6 +13,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -20,12 +21,15 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The socket calls of Linux x86_64 (glibc or musl) through FFM: constants, struct layouts and one downcall handle per
- * function, resolved once when this class loads. When they cannot be resolved (another OS, a missing symbol, native
+ * The one holder of the Linux x86_64 (glibc or musl) system calls this module makes through FFM: the socket calls of
+ * batched UDP, and the file, ioctl, poll, eventfd, setns and netlink calls of TUN devices, rtnetlink and network
+ * namespaces. Constants, struct layouts and one downcall handle per function, resolved once when this class loads. When they cannot be resolved (another OS, a missing symbol, native
  * access not enabled) every handle stays null and {@link #unavailable()} says why; nothing else here may be called.
  *
  * <p>Each call that can fail takes a capture-state segment first ({@link #newCallState}), from which {@link #errno}
- * reads the errno of that call. A segment must not serve two calls at once.
+ * reads the errno of that call. A segment must not serve two calls at once. Buffers of {@link #read} and {@link #write}
+ * are raw addresses, so the hot path hands the kernel a caller's segment at an offset without making a slice; the
+ * callers check the bounds and keep the memory reachable.
  */
 final class Syscalls {
     // <bits/socket.h>, <asm-generic/socket.h>, <sys/socket.h>: the same values on x86_64 and the generic ABI.
@@ -93,6 +97,67 @@ final class Syscalls {
             JAVA_LONG.withName("tv_sec"),
             JAVA_LONG.withName("tv_usec"));
 
+    // <fcntl.h>
+    static final int O_RDONLY = 0;
+    static final int O_RDWR = 2;
+    static final int O_NONBLOCK = 0x800;
+    static final int O_CLOEXEC = 0x80000;
+    // <poll.h>
+    static final short POLLIN = 0x1;
+    static final short POLLOUT = 0x4;
+    static final short POLLERR = 0x8;
+    static final short POLLHUP = 0x10;
+    static final short POLLNVAL = 0x20;
+    // <sys/eventfd.h>
+    static final int EFD_NONBLOCK = 0x800;
+    static final int EFD_CLOEXEC = 0x80000;
+    // <sched.h>
+    static final int CLONE_NEWNET = 0x40000000;
+    // <linux/netlink.h>
+    static final int AF_NETLINK = 16;
+    static final int NETLINK_ROUTE = 0;
+    static final int SOCK_RAW = 3;
+    static final int SOL_NETLINK = 270;
+    static final int NETLINK_CAP_ACK = 10;
+    static final int NETLINK_EXT_ACK = 11;
+    static final int NETLINK_GET_STRICT_CHK = 12;
+    // <linux/if_tun.h>: _IOW('T', 202, int) and friends.
+    static final long TUNSETIFF = 0x400454caL;
+    static final long TUNGETFEATURES = 0x800454cfL;
+    static final long TUNSETOFFLOAD = 0x400454d0L;
+    static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    static final short IFF_TUN = 0x0001;
+    static final short IFF_MULTI_QUEUE = 0x0100;
+    static final short IFF_NO_PI = 0x1000;
+    static final short IFF_VNET_HDR = 0x4000;
+    static final int TUN_F_CSUM = 0x01;
+    static final int TUN_F_TSO4 = 0x02;
+    static final int TUN_F_TSO6 = 0x04;
+    static final int TUN_F_TSO_ECN = 0x08;
+    static final int TUN_F_USO4 = 0x20;
+    static final int TUN_F_USO6 = 0x40;
+    /** {@code IFNAMSIZ}: an interface name and its terminating NUL. */
+    static final int IFNAMSIZ = 16;
+
+    /** {@code struct ifreq}: the name, then a 24-byte union whose first member we use is {@code short ifr_flags}. */
+    static final StructLayout IFREQ = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(IFNAMSIZ, ValueLayout.JAVA_BYTE).withName("ifr_name"),
+            JAVA_SHORT.withName("ifr_flags"),
+            MemoryLayout.paddingLayout(22));
+
+    /** {@code struct pollfd}. */
+    static final StructLayout POLLFD = MemoryLayout.structLayout(
+            JAVA_INT.withName("fd"),
+            JAVA_SHORT.withName("events"),
+            JAVA_SHORT.withName("revents"));
+
+    /** {@code struct sockaddr_nl}. */
+    static final StructLayout SOCKADDR_NL = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("nl_family"),
+            JAVA_SHORT.withName("nl_pad"),
+            JAVA_INT.withName("nl_pid"),
+            JAVA_INT.withName("nl_groups"));
+
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(groupElement("errno")).withInvokeExactBehavior();
 
@@ -105,6 +170,17 @@ final class Syscalls {
     private static final MethodHandle SENDMMSG;
     private static final MethodHandle SHUTDOWN;
     private static final MethodHandle CLOSE;
+    private static final MethodHandle OPEN;
+    private static final MethodHandle READ;
+    private static final MethodHandle WRITE;
+    private static final MethodHandle IOCTL_POINTER;
+    private static final MethodHandle IOCTL_VALUE;
+    private static final MethodHandle POLL;
+    private static final MethodHandle EVENTFD;
+    private static final MethodHandle SETNS;
+    private static final MethodHandle SENDTO;
+    private static final MethodHandle RECV;
+
 
     static {
         MethodHandle socket = null;
@@ -115,6 +191,16 @@ final class Syscalls {
         MethodHandle sendmmsg = null;
         MethodHandle shutdown = null;
         MethodHandle close = null;
+        MethodHandle open = null;
+        MethodHandle read = null;
+        MethodHandle write = null;
+        MethodHandle ioctlPointer = null;
+        MethodHandle ioctlValue = null;
+        MethodHandle poll = null;
+        MethodHandle eventfd = null;
+        MethodHandle setns = null;
+        MethodHandle sendto = null;
+        MethodHandle recv = null;
         String unavailable = platformProblem();
         Module module = Syscalls.class.getModule();
         if (unavailable == null && !module.isNativeAccessEnabled()) {
@@ -139,6 +225,29 @@ final class Syscalls {
                 // Their failures change nothing we do, so they capture no errno.
                 shutdown = downcall(linker, libc, "shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
                 close = downcall(linker, libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+                // open and ioctl are variadic in C: the arguments after the fixed ones go as variadic ones.
+                open = downcall(linker, libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+                        errno);
+                read = downcall(linker, libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                        errno);
+                write = downcall(linker, libc, "write",
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), errno);
+                ioctlPointer = downcall(linker, libc, "ioctl",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
+                        Linker.Option.firstVariadicArg(2), errno);
+                ioctlValue = downcall(linker, libc, "ioctl",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                        Linker.Option.firstVariadicArg(2), errno);
+                poll = downcall(linker, libc, "poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT),
+                        errno);
+                eventfd = downcall(linker, libc, "eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+                        errno);
+                setns = downcall(linker, libc, "setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), errno);
+                sendto = downcall(linker, libc, "sendto",
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT),
+                        errno);
+                recv = downcall(linker, libc, "recv",
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), errno);
             } catch (IllegalCallerException e) {
                 unavailable = noNativeAccess(module); // --illegal-native-access=deny
             } catch (UnsupportedOperationException e) {
@@ -154,6 +263,16 @@ final class Syscalls {
         SENDMMSG = sendmmsg;
         SHUTDOWN = shutdown;
         CLOSE = close;
+        OPEN = open;
+        READ = read;
+        WRITE = write;
+        IOCTL_POINTER = ioctlPointer;
+        IOCTL_VALUE = ioctlValue;
+        POLL = poll;
+        EVENTFD = eventfd;
+        SETNS = setns;
+        SENDTO = sendto;
+        RECV = recv;
     }
 
     private Syscalls() {
@@ -164,10 +283,10 @@ final class Syscalls {
         return Optional.ofNullable(UNAVAILABLE);
     }
 
-    /** Throws with the reason when {@link #unavailable()} is not empty. */
-    static void ensureAvailable() {
+    /** Throws, naming {@code what} ("batched UDP", "TUN") and the reason, when {@link #unavailable()} is not empty. */
+    static void ensureAvailable(String what) {
         if (UNAVAILABLE != null) {
-            throw new UnsupportedOperationException("batched UDP is not available: " + UNAVAILABLE);
+            throw new UnsupportedOperationException(what + " is not available: " + UNAVAILABLE);
         }
     }
 
@@ -266,6 +385,88 @@ final class Syscalls {
     static int close(int fd) {
         try {
             return (int) CLOSE.invokeExact(fd);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code path} is a NUL-terminated string. */
+    static int open(MemorySegment state, MemorySegment path, int flags) {
+        try {
+            return (int) OPEN.invokeExact(state, path, flags);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static long read(MemorySegment state, int fd, long address, long length) {
+        try {
+            return (long) READ.invokeExact(state, fd, address, length);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static long write(MemorySegment state, int fd, long address, long length) {
+        try {
+            return (long) WRITE.invokeExact(state, fd, address, length);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int ioctl(MemorySegment state, int fd, long request, MemorySegment argument) {
+        try {
+            return (int) IOCTL_POINTER.invokeExact(state, fd, request, argument);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int ioctl(MemorySegment state, int fd, long request, long argument) {
+        try {
+            return (int) IOCTL_VALUE.invokeExact(state, fd, request, argument);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int poll(MemorySegment state, MemorySegment fds, long count, int timeoutMillis) {
+        try {
+            return (int) POLL.invokeExact(state, fds, count, timeoutMillis);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int eventfd(MemorySegment state, int initial, int flags) {
+        try {
+            return (int) EVENTFD.invokeExact(state, initial, flags);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int setns(MemorySegment state, int fd, int type) {
+        try {
+            return (int) SETNS.invokeExact(state, fd, type);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static long sendto(MemorySegment state, int fd, MemorySegment buffer, long length, int flags,
+                       MemorySegment address, int addressLength) {
+        try {
+            return (long) SENDTO.invokeExact(state, fd, buffer, length, flags, address, addressLength);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static long recv(MemorySegment state, int fd, MemorySegment buffer, long length, int flags) {
+        try {
+            return (long) RECV.invokeExact(state, fd, buffer, length, flags);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -7,15 +7,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A layer-3 TUN device ({@code IFF_TUN | IFF_NO_PI}) made through {@code /dev/net/tun} and FFM, with one or more
@@ -41,14 +37,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * returns once the descriptors are closed. Needs CAP_NET_ADMIN; {@link FastPaths#tun()} says whether it works here.
  */
 public final class TunDevice implements AutoCloseable {
-    private static final System.Logger log = System.getLogger(TunDevice.class.getName());
     /** The kernel's limit on queues of one device (MAX_TAP_QUEUES). */
     public static final int MAX_QUEUES = 256;
     /** {@code struct virtio_net_hdr}: what precedes every packet read or written when the vnet header is on. */
     public static final int VNET_HEADER_SIZE = 10;
-    /** Set in {@link #state} once closing began; the bits below count the calls in progress. */
-    private static final int CLOSED = 1 << 30;
-    private static final Duration CLOSE_PATIENCE = Duration.ofSeconds(5);
     private static final String TUN_PATH = "/dev/net/tun";
     /** The probe's transient device; the kernel numbers it, so probes at once do not collide. */
     private static final String PROBE_NAME = "isthprobe%d";
@@ -56,17 +48,17 @@ public final class TunDevice implements AutoCloseable {
     /** Offloads the kernel may use towards a device with the vnet header ({@code TUNSETOFFLOAD}). */
     public enum Offload {
         /** The kernel may hand over packets with a partial checksum (the header says where to finish it). */
-        CHECKSUM(LinuxCalls.TUN_F_CSUM),
+        CHECKSUM(Syscalls.TUN_F_CSUM),
         /** TCP segmentation offload over IPv4: packets up to 64 KiB that the reader segments. Needs CHECKSUM. */
-        TSO4(LinuxCalls.TUN_F_TSO4),
+        TSO4(Syscalls.TUN_F_TSO4),
         /** TCP segmentation offload over IPv6. Needs CHECKSUM. */
-        TSO6(LinuxCalls.TUN_F_TSO6),
+        TSO6(Syscalls.TUN_F_TSO6),
         /** TSO with the ECN CWR bit. Needs TSO4 or TSO6. */
-        TSO_ECN(LinuxCalls.TUN_F_TSO_ECN),
+        TSO_ECN(Syscalls.TUN_F_TSO_ECN),
         /** UDP segmentation offload over IPv4 (Linux 6.2+). Needs CHECKSUM. */
-        USO4(LinuxCalls.TUN_F_USO4),
+        USO4(Syscalls.TUN_F_USO4),
         /** UDP segmentation offload over IPv6 (Linux 6.2+). Needs CHECKSUM. */
-        USO6(LinuxCalls.TUN_F_USO6);
+        USO6(Syscalls.TUN_F_USO6);
 
         final int flag;
 
@@ -117,12 +109,12 @@ public final class TunDevice implements AutoCloseable {
         }
 
         int flags() {
-            int flags = LinuxCalls.IFF_TUN | LinuxCalls.IFF_NO_PI;
+            int flags = Syscalls.IFF_TUN | Syscalls.IFF_NO_PI;
             if (multiQueue()) {
-                flags |= LinuxCalls.IFF_MULTI_QUEUE;
+                flags |= Syscalls.IFF_MULTI_QUEUE;
             }
             if (vnetHeader) {
-                flags |= LinuxCalls.IFF_VNET_HDR;
+                flags |= Syscalls.IFF_VNET_HDR;
             }
             return flags;
         }
@@ -138,25 +130,26 @@ public final class TunDevice implements AutoCloseable {
 
     private final String name;
     private final Options options;
-    private final Arena arena;
-    private final int wakeFd;
-    private final MemorySegment wakeValue;
     private final List<TunQueue> queues;
-    private final AtomicInteger state = new AtomicInteger();
-    private final AtomicBoolean released = new AtomicBoolean();
-    private final CountDownLatch gone = new CountDownLatch(1);
+    private final NativeHandle handle;
 
     private TunDevice(String name, Options options, Arena arena, int wakeFd, int[] fds) {
         this.name = name;
         this.options = options;
-        this.arena = arena;
-        this.wakeFd = wakeFd;
-        this.wakeValue = arena.allocateFrom(ValueLayout.JAVA_LONG, 1L);
         List<TunQueue> list = new ArrayList<>(fds.length);
         for (int i = 0; i < fds.length; i++) {
             list.add(new TunQueue(this, i, fds[i], wakeFd, arena));
         }
         this.queues = List.copyOf(list);
+        int[] owned = Arrays.copyOf(fds, fds.length + 1);
+        owned[fds.length] = wakeFd;
+        MemorySegment wakeValue = arena.allocateFrom(ValueLayout.JAVA_LONG, 1L);
+        // The eventfd stays readable from the wake on, so every poll in progress or to come returns at once.
+        this.handle = new NativeHandle("tun " + name, arena, owned, () -> {
+            try (Arena call = Arena.ofConfined()) {
+                Syscalls.write(Syscalls.newCallState(call), wakeFd, wakeValue.address(), Long.BYTES);
+            }
+        });
     }
 
     /**
@@ -171,23 +164,23 @@ public final class TunDevice implements AutoCloseable {
      */
     public static TunDevice open(String name, Options options) throws IOException {
         byte[] nameBytes = validName(name);
-        LinuxCalls.ensureAvailable("TUN");
+        Syscalls.ensureAvailable("TUN");
         Arena arena = Arena.ofShared();
         List<Integer> opened = new ArrayList<>();
         int wakeFd = -1;
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = Syscalls.newCallState(call);
-            wakeFd = LinuxCalls.eventfd(state, 0, LinuxCalls.EFD_CLOEXEC | LinuxCalls.EFD_NONBLOCK);
+            wakeFd = Syscalls.eventfd(state, 0, Syscalls.EFD_CLOEXEC | Syscalls.EFD_NONBLOCK);
             if (wakeFd < 0) {
                 throw Errno.networkFailure(Errno.Subject.TUN, "eventfd for tun " + name, Syscalls.errno(state), null);
             }
             MemorySegment path = call.allocateFrom(TUN_PATH);
-            MemorySegment request = call.allocate(LinuxCalls.IFREQ);
+            MemorySegment request = call.allocate(Syscalls.IFREQ);
             String actualName = name;
             for (int i = 0; i < options.queues(); i++) {
                 String what = "creating tun device " + name + (options.multiQueue()
                         ? " (queue " + (i + 1) + " of " + options.queues() + ")" : "");
-                int fd = LinuxCalls.open(state, path, LinuxCalls.O_RDWR | LinuxCalls.O_CLOEXEC | LinuxCalls.O_NONBLOCK);
+                int fd = Syscalls.open(state, path, Syscalls.O_RDWR | Syscalls.O_CLOEXEC | Syscalls.O_NONBLOCK);
                 if (fd < 0) {
                     throw Errno.networkFailure(Errno.Subject.TUN, what + ": open " + TUN_PATH, Syscalls.errno(state),
                             null);
@@ -196,9 +189,9 @@ public final class TunDevice implements AutoCloseable {
                 request.fill((byte) 0);
                 byte[] requestName = (i == 0 ? nameBytes : actualName.getBytes(StandardCharsets.UTF_8));
                 MemorySegment.copy(requestName, 0, request, ValueLayout.JAVA_BYTE, 0, requestName.length);
-                request.set(ValueLayout.JAVA_SHORT, LinuxCalls.IFREQ.byteOffset(groupElement("ifr_flags")),
+                request.set(ValueLayout.JAVA_SHORT, Syscalls.IFREQ.byteOffset(groupElement("ifr_flags")),
                         (short) options.flags());
-                if (LinuxCalls.ioctl(state, fd, LinuxCalls.TUNSETIFF, request) != 0) {
+                if (Syscalls.ioctl(state, fd, Syscalls.TUNSETIFF, request) != 0) {
                     throw Errno.networkFailure(Errno.Subject.TUN, what + ": TUNSETIFF", Syscalls.errno(state), null);
                 }
                 if (i == 0) {
@@ -224,11 +217,11 @@ public final class TunDevice implements AutoCloseable {
             return;
         }
         MemorySegment size = call.allocateFrom(ValueLayout.JAVA_INT, VNET_HEADER_SIZE);
-        if (LinuxCalls.ioctl(state, fd, LinuxCalls.TUNSETVNETHDRSZ, size) != 0) {
+        if (Syscalls.ioctl(state, fd, Syscalls.TUNSETVNETHDRSZ, size) != 0) {
             throw Errno.networkFailure(Errno.Subject.TUN, "setting the vnet header size of tun " + name
                     + " (TUNSETVNETHDRSZ " + VNET_HEADER_SIZE + ")", Syscalls.errno(state), null);
         }
-        if (LinuxCalls.ioctl(state, fd, LinuxCalls.TUNSETOFFLOAD, options.offloadFlags()) != 0) {
+        if (Syscalls.ioctl(state, fd, Syscalls.TUNSETOFFLOAD, options.offloadFlags()) != 0) {
             throw Errno.networkFailure(Errno.Subject.TUN, "setting offloads " + options.offloads() + " on tun " + name
                     + " (TUNSETOFFLOAD)", Syscalls.errno(state), null);
         }
@@ -236,21 +229,21 @@ public final class TunDevice implements AutoCloseable {
 
     /** What {@link FastPaths#tun()} reports: tries the device node, its features, and a transient device. */
     static Availability probe() {
-        var missing = LinuxCalls.unavailable();
+        var missing = Syscalls.unavailable();
         if (missing.isPresent()) {
             return Availability.no(missing.get());
         }
         int features;
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = Syscalls.newCallState(call);
-            int fd = LinuxCalls.open(state, call.allocateFrom(TUN_PATH), LinuxCalls.O_RDWR | LinuxCalls.O_CLOEXEC);
+            int fd = Syscalls.open(state, call.allocateFrom(TUN_PATH), Syscalls.O_RDWR | Syscalls.O_CLOEXEC);
             if (fd < 0) {
                 return Availability.no(Errno.networkFailure(Errno.Subject.TUN, "opening " + TUN_PATH,
                         Syscalls.errno(state), null).getMessage());
             }
             try {
                 MemorySegment result = call.allocate(ValueLayout.JAVA_INT);
-                if (LinuxCalls.ioctl(state, fd, LinuxCalls.TUNGETFEATURES, result) != 0) {
+                if (Syscalls.ioctl(state, fd, Syscalls.TUNGETFEATURES, result) != 0) {
                     return Availability.no(Errno.networkFailure(Errno.Subject.TUN, "TUNGETFEATURES on " + TUN_PATH,
                             Syscalls.errno(state), null).getMessage());
                 }
@@ -259,8 +252,8 @@ public final class TunDevice implements AutoCloseable {
                 Syscalls.close(fd);
             }
         }
-        boolean multiQueue = (features & LinuxCalls.IFF_MULTI_QUEUE) != 0;
-        boolean vnetHeader = (features & LinuxCalls.IFF_VNET_HDR) != 0;
+        boolean multiQueue = (features & Syscalls.IFF_MULTI_QUEUE) != 0;
+        boolean vnetHeader = (features & Syscalls.IFF_VNET_HDR) != 0;
         Options plain = Options.defaults().withQueues(multiQueue ? 2 : 1);
         List<Set<Offload>> offloadChoices = vnetHeader ? List.of(
                 EnumSet.of(Offload.CHECKSUM, Offload.TSO4, Offload.TSO6, Offload.USO4, Offload.USO6),
@@ -298,9 +291,9 @@ public final class TunDevice implements AutoCloseable {
             throw new InvalidArgumentException("tun name", name, "must not be empty");
         }
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length > LinuxCalls.IFNAMSIZ - 1) {
+        if (bytes.length > Syscalls.IFNAMSIZ - 1) {
             throw new InvalidArgumentException("tun name", name, "is " + bytes.length + " bytes, longer than "
-                    + (LinuxCalls.IFNAMSIZ - 1) + " (IFNAMSIZ " + LinuxCalls.IFNAMSIZ + " with the NUL)");
+                    + (Syscalls.IFNAMSIZ - 1) + " (IFNAMSIZ " + Syscalls.IFNAMSIZ + " with the NUL)");
         }
         if (name.equals(".") || name.equals("..")) {
             throw new InvalidArgumentException("tun name", name, "is not a name");
@@ -338,7 +331,7 @@ public final class TunDevice implements AutoCloseable {
     }
 
     public boolean isOpen() {
-        return (state.get() & CLOSED) == 0;
+        return handle.isOpen();
     }
 
     /**
@@ -348,24 +341,7 @@ public final class TunDevice implements AutoCloseable {
      */
     @Override
     public void close() {
-        int current;
-        do {
-            current = state.get();
-            if ((current & CLOSED) != 0) {
-                awaitGone();
-                return;
-            }
-        } while (!state.compareAndSet(current, current | CLOSED));
-        // The eventfd stays readable from now on, so every poll in progress or to come returns at once. The queue
-        // descriptors stay open until the last call has left, so their numbers cannot be reused under a call.
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment callState = Syscalls.newCallState(call);
-            LinuxCalls.write(callState, wakeFd, wakeValue.address(), Long.BYTES);
-        }
-        if (state.get() == CLOSED) {
-            release();
-        }
-        awaitGone();
+        handle.close();
     }
 
     @Override
@@ -374,54 +350,12 @@ public final class TunDevice implements AutoCloseable {
                 + options.offloads() : "") + (isOpen() ? "" : ", closed") + "]";
     }
 
-    /** Counts a call in; false when closed. */
+    /** Counts a call of a queue in; false when closed. */
     boolean enter() {
-        while (true) {
-            int current = state.get();
-            if ((current & CLOSED) != 0) {
-                return false;
-            }
-            if (state.compareAndSet(current, current + 1)) {
-                return true;
-            }
-        }
+        return handle.enter();
     }
 
     void leave() {
-        if (state.decrementAndGet() == CLOSED) {
-            release(); // the last call out after close() frees what close() could not
-        }
-    }
-
-    private void release() {
-        if (released.compareAndSet(false, true)) {
-            for (TunQueue queue : queues) {
-                Syscalls.close(queue.fd());
-            }
-            Syscalls.close(wakeFd);
-            arena.close();
-            gone.countDown();
-        }
-    }
-
-    private void awaitGone() {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    if (!gone.await(CLOSE_PATIENCE.toMillis(), TimeUnit.MILLISECONDS)) {
-                        log.log(System.Logger.Level.WARNING, "tun {0}: a call did not return within {1} of close;"
-                                + " its descriptors are closed when it does", name, CLOSE_PATIENCE);
-                    }
-                    return;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        handle.leave();
     }
 }

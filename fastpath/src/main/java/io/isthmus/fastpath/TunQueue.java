@@ -26,9 +26,9 @@ import java.util.Objects;
  * {@code read} throws.
  */
 public final class TunQueue {
-    private static final long POLLFD_SIZE = LinuxCalls.POLLFD.byteSize();
-    private static final long POLL_EVENTS = LinuxCalls.POLLFD.byteOffset(groupElement("events"));
-    private static final long POLL_REVENTS = LinuxCalls.POLLFD.byteOffset(groupElement("revents"));
+    private static final long POLLFD_SIZE = Syscalls.POLLFD.byteSize();
+    private static final long POLL_EVENTS = Syscalls.POLLFD.byteOffset(groupElement("events"));
+    private static final long POLL_REVENTS = Syscalls.POLLFD.byteOffset(groupElement("revents"));
     private static final int MAX_PACKET = 65_535 + TunDevice.VNET_HEADER_SIZE;
     /** A timeout that never passes. */
     private static final long FOREVER = -1;
@@ -53,16 +53,16 @@ public final class TunQueue {
         this.fd = fd;
         this.readState = Syscalls.newCallState(arena);
         this.writeState = Syscalls.newCallState(arena);
-        this.readPoll = pollSet(arena, fd, LinuxCalls.POLLIN, wakeFd);
-        this.writePoll = pollSet(arena, fd, LinuxCalls.POLLOUT, wakeFd);
+        this.readPoll = pollSet(arena, fd, Syscalls.POLLIN, wakeFd);
+        this.writePoll = pollSet(arena, fd, Syscalls.POLLOUT, wakeFd);
     }
 
     private static MemorySegment pollSet(Arena arena, int fd, short events, int wakeFd) {
-        MemorySegment set = arena.allocate(LinuxCalls.POLLFD, 2);
+        MemorySegment set = arena.allocate(Syscalls.POLLFD, 2);
         set.set(ValueLayout.JAVA_INT, 0, fd);
         set.set(ValueLayout.JAVA_SHORT, POLL_EVENTS, events);
         set.set(ValueLayout.JAVA_INT, POLLFD_SIZE, wakeFd);
-        set.set(ValueLayout.JAVA_SHORT, POLLFD_SIZE + POLL_EVENTS, LinuxCalls.POLLIN);
+        set.set(ValueLayout.JAVA_SHORT, POLLFD_SIZE + POLL_EVENTS, Syscalls.POLLIN);
         return set;
     }
 
@@ -167,7 +167,7 @@ public final class TunQueue {
         try {
             long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
             while (true) {
-                long read = LinuxCalls.read(readState, fd, address, maxLength);
+                long read = Syscalls.read(readState, fd, address, maxLength);
                 if (!device.isOpen()) {
                     throw new AsynchronousCloseException();
                 }
@@ -256,7 +256,7 @@ public final class TunQueue {
         }
         try {
             while (true) {
-                long written = LinuxCalls.write(writeState, fd, address, length);
+                long written = Syscalls.write(writeState, fd, address, length);
                 if (!device.isOpen()) {
                     throw new AsynchronousCloseException();
                 }
@@ -287,13 +287,13 @@ public final class TunQueue {
      */
     private void awaitReady(MemorySegment pollSet, MemorySegment callState, String what, int timeoutMillis)
             throws IOException {
-        int ready = LinuxCalls.poll(callState, pollSet, 2, timeoutMillis);
+        int ready = Syscalls.poll(callState, pollSet, 2, timeoutMillis);
         if (!device.isOpen() || (ready > 0 && pollSet.get(ValueLayout.JAVA_SHORT, POLLFD_SIZE + POLL_REVENTS) != 0)) {
             throw new AsynchronousCloseException();
         }
         if (ready > 0) {
             short revents = pollSet.get(ValueLayout.JAVA_SHORT, POLL_REVENTS);
-            if ((revents & (LinuxCalls.POLLERR | LinuxCalls.POLLNVAL)) != 0) {
+            if ((revents & (Syscalls.POLLERR | Syscalls.POLLNVAL)) != 0) {
                 throw new SystemCallException("poll before " + what + " on tun " + device.name() + " queue " + index
                         + " reported an error (revents 0x" + Integer.toHexString(revents) + ")", Errno.EIO);
             }

@@ -101,11 +101,11 @@ class FastPathsTest {
         assertEquals(8, Syscalls.SOCKADDR_IN6.byteOffset(groupElement("sin6_addr")));
         assertEquals(24, Syscalls.SOCKADDR_IN6.byteOffset(groupElement("sin6_scope_id")));
         assertEquals(16, Syscalls.TIMEVAL.byteSize());
-        assertEquals(40, LinuxCalls.IFREQ.byteSize());
-        assertEquals(16, LinuxCalls.IFREQ.byteOffset(groupElement("ifr_flags")));
-        assertEquals(8, LinuxCalls.POLLFD.byteSize());
-        assertEquals(6, LinuxCalls.POLLFD.byteOffset(groupElement("revents")));
-        assertEquals(12, LinuxCalls.SOCKADDR_NL.byteSize());
+        assertEquals(40, Syscalls.IFREQ.byteSize());
+        assertEquals(16, Syscalls.IFREQ.byteOffset(groupElement("ifr_flags")));
+        assertEquals(8, Syscalls.POLLFD.byteSize());
+        assertEquals(6, Syscalls.POLLFD.byteOffset(groupElement("revents")));
+        assertEquals(12, Syscalls.SOCKADDR_NL.byteSize());
     }
 
     private record Run(String stdout, String stderr) {

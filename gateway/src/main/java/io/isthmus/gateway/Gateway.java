@@ -2,54 +2,64 @@ package io.isthmus.gateway;
 
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.grpc.peering.PeerMessage;
+import io.isthmus.api.ipam.OwnerKind;
 import io.isthmus.dns.DnsConfig;
 import io.isthmus.dns.DnsServer;
 import io.isthmus.gateway.admin.AdminGuard;
 import io.isthmus.gateway.admin.AdminServer;
 import io.isthmus.gateway.admin.AdminTokens;
+import io.isthmus.gateway.admin.StatusSources;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.HostPort;
-import io.isthmus.api.ipam.OwnerKind;
-import io.isthmus.gateway.exports.ExportRegistry;
-import io.isthmus.api.grpc.peering.PeerMessage;
-import io.isthmus.gateway.ipam.AddressPlan;
-import io.isthmus.gateway.ipam.OwnersFileLiveness;
-import io.isthmus.gateway.ipam.PeeringPlanTransport;
-import io.isthmus.gateway.peering.PeerChannels;
-import io.isthmus.ipam.plan.SegmentLedger;
-import io.isthmus.gateway.ipam.PoolCniBackend;
-import io.isthmus.ipam.Ipam;
-import io.isthmus.ipam.OwnerLiveness;
-import io.isthmus.ipam.cni.CniServer;
 import io.isthmus.gateway.exports.ClusterExports;
 import io.isthmus.gateway.exports.ExportEntry;
 import io.isthmus.gateway.exports.ExportJournal;
 import io.isthmus.gateway.exports.ExportRegistry;
-import io.isthmus.gateway.exports.RegistryClient;
 import io.isthmus.gateway.exports.ExportSet;
+import io.isthmus.gateway.exports.RegistryClient;
+import io.isthmus.gateway.ipam.AddressPlan;
+import io.isthmus.gateway.ipam.IpamMetrics;
+import io.isthmus.gateway.ipam.IpamReadiness;
+import io.isthmus.gateway.ipam.OwnersFileLiveness;
+import io.isthmus.gateway.ipam.PeeringPlanTransport;
+import io.isthmus.gateway.ipam.PoolCniBackend;
+import io.isthmus.gateway.k8s.KubernetesAdapter;
+import io.isthmus.gateway.metrics.DnsMetrics;
 import io.isthmus.gateway.metrics.Metrics;
-import io.isthmus.gateway.peering.ExportFeed;
 import io.isthmus.gateway.peering.EndpointScope;
 import io.isthmus.gateway.peering.EndpointScopeFeed;
+import io.isthmus.gateway.peering.ExportFeed;
 import io.isthmus.gateway.peering.ImportFilter;
+import io.isthmus.gateway.peering.MeshMetrics;
 import io.isthmus.gateway.peering.MeshView;
-import io.isthmus.gateway.peering.RevocationWatch;
+import io.isthmus.gateway.peering.PeerChannels;
 import io.isthmus.gateway.peering.PeerLinks;
 import io.isthmus.gateway.peering.PeeringMetrics;
 import io.isthmus.gateway.peering.PeeringService;
 import io.isthmus.gateway.peering.PeeringTls;
+import io.isthmus.gateway.peering.RevocationWatch;
 import io.isthmus.gateway.pki.ReplicaTls;
+import io.isthmus.gateway.replicas.RefusalLog;
+import io.isthmus.gateway.tunnel.TunnelDataPlane;
+import io.isthmus.gateway.tunnel.TunnelStatus;
+import io.isthmus.ipam.Ipam;
+import io.isthmus.ipam.OwnerLiveness;
+import io.isthmus.ipam.cni.CniServer;
+import io.isthmus.ipam.plan.SegmentLedger;
+import io.isthmus.k8s.mcs.McsSync;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.actor.Address;
-import org.apache.pekko.actor.AddressFromURIString;
-import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
@@ -65,32 +75,28 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.stream.StreamSupport;
 
 /**
- * One gateway replica, wired: the Pekko cluster with sharding and the journal, the export registry, the mesh
- * view, peering (server and links), DNS and the admin HTTP server. The only place that puts the modules together.
+ * One gateway replica, composed: the constructor builds each part once, in start order, from the config, and hands
+ * it exactly the narrow interfaces it needs (never the Gateway); {@link #close()} stops them in the reverse order.
+ * The only place that puts the modules together. The accessors are for the process that runs the replica and for
+ * tests; no part reaches through them.
  */
 public final class Gateway implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
-    static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
-
-    private final GatewayConfig config;
-    private final ActorSystem<Void> system;
-    private final List<AutoCloseable> resources = new ArrayList<>();
-    private final AtomicReference<MeshView.Snapshot> meshState = new AtomicReference<>();
-    private final AtomicReference<io.isthmus.gateway.peering.ImportFilter> importFilter = new AtomicReference<>();
-    private final AtomicBoolean exportsRecovered = new AtomicBoolean();
-    private final Metrics metrics;
-    private final PeeringMetrics peeringMetrics;
-    private final PeeringTls tls;
     private static final Duration TLS_RELOAD_INTERVAL = Duration.ofSeconds(2);
     /** How soon a peer certificate that expires while its links are open is noticed (revocation is at once). */
     private static final Duration EXPIRY_CHECK_INTERVAL = Duration.ofSeconds(1);
@@ -99,28 +105,22 @@ public final class Gateway implements AutoCloseable {
      * lets the next changes queue up, and they are then rebuilt together anyway: bursts coalesce by themselves.
      */
     private static final Duration DIRECTORY_DEBOUNCE = Duration.ofMillis(5);
-    private ActorRef<MeshView.Command> mesh;
-    private Ipam ipam;
-    private io.isthmus.gateway.k8s.ipam.KubernetesIpam kubernetesIpam;
-    private io.isthmus.gateway.ipam.IpamReadiness ipamReadiness;
-    private AddressPlan addressPlan;
-    private final PeerChannels channels = new PeerChannels();
-    private RegistryClient registry;
-    private DnsServer dns;
-    private InetSocketAddress peeringAddress;
-    private InetSocketAddress adminAddress;
-    private java.util.Optional<io.isthmus.gateway.tunnel.TunnelDataPlane> tunnel = java.util.Optional.empty();
-    private io.isthmus.gateway.k8s.KubernetesMcs kubernetes;
-    private io.isthmus.gateway.k8s.KubernetesPeers kubernetesPeers;
 
-    private Gateway(GatewayConfig config, ActorSystem<Void> system, Metrics metrics, PeeringMetrics peeringMetrics,
-                    PeeringTls tls) {
-        this.config = config;
-        this.system = system;
-        this.metrics = metrics;
-        this.peeringMetrics = peeringMetrics;
-        this.tls = tls;
-    }
+    private final GatewayConfig config;
+    private final ActorSystem<Void> system;
+    private final Lifecycle lifecycle;
+    private final Metrics metrics;
+    private final PeeringTls tls;
+    private final RegistryClient exports;
+    private final AtomicReference<MeshView.Snapshot> meshState = new AtomicReference<>();
+    private final AtomicReference<ImportFilter> importFilter = new AtomicReference<>();
+    private final AddressPlan addressPlan;
+    private final Ipam ipam;
+    private final Optional<TunnelDataPlane> tunnel;
+    private final DnsServer dns;
+    private final InetSocketAddress peeringAddress;
+    private final Readiness readiness;
+    private final InetSocketAddress adminAddress;
 
     /** Starts a replica; on failure everything started so far is stopped again and the cause is thrown. */
     public static Gateway start(GatewayConfig config) {
@@ -135,17 +135,230 @@ public final class Gateway implements AutoCloseable {
             throw new InvalidFieldException("isthmus.data-dir", config.dataDir(), "cannot create it: " + e.getMessage());
         }
         // The replicas' Pekko cluster runs over TLS with this cluster's certificate, and admits only this cluster's.
-        ReplicaTls replicaTls = tls.replicaTls(new io.isthmus.gateway.replicas.RefusalLog(metrics, Clock.systemUTC()));
+        ReplicaTls replicaTls = tls.replicaTls(new RefusalLog(metrics, Clock.systemUTC()));
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), PekkoSettings.SYSTEM_NAME,
                 PekkoSettings.setup(config, replicaTls));
-        Gateway gateway = new Gateway(config, system, metrics, peeringMetrics, tls);
+        Lifecycle lifecycle = new Lifecycle();
+        lifecycle.onStop("actor system", () -> terminate(system));
         try {
-            gateway.startParts();
-            return gateway;
+            return new Gateway(config, system, lifecycle, metrics, peeringMetrics, tls);
         } catch (RuntimeException | Error e) {
-            gateway.close();
+            lifecycle.close();
             throw e;
         }
+    }
+
+    private Gateway(GatewayConfig config, ActorSystem<Void> system, Lifecycle lifecycle, Metrics metrics,
+                    PeeringMetrics peeringMetrics, PeeringTls tls) {
+        this.config = config;
+        this.system = system;
+        this.lifecycle = lifecycle;
+        this.metrics = metrics;
+        this.tls = tls;
+        ClusterId self = config.clusterId();
+        Clock clock = Clock.systemUTC();
+        List<Supplier<List<String>>> readinessChecks = new ArrayList<>();
+        Cluster cluster = Cluster.get(system);
+        if (config.replicas().seedNodes().isEmpty() && config.replicas().kubernetesApi().isEmpty()) {
+            cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        }
+        readinessChecks.add(() -> cluster.selfMember().status() == MemberStatus.up() ? List.of()
+                : List.of("replica not yet Up in its Pekko cluster (" + cluster.selfMember().status() + ")"));
+        createJournalTables(config, system);
+
+        // Every replica writes its cluster's exports itself, into a stream of its own; the merged view is this
+        // replica's reading of all streams (see README.md, "Replicas"). The topic has a per-replica name: each replica
+        // publishes its merged set to its own mesh view only.
+        String replica = replicaName(config, cluster.selfMember().address());
+        ActorRef<Topic.Command<ExportSet>> exportsTopic = system.systemActorOf(
+                Topic.create(ExportSet.class, "isthmus-exports-" + self + "-" + replica), "exports-topic", Props.empty());
+        ClusterExports merged = new ClusterExports(set -> exportsTopic.tell(Topic.publish(set)));
+        this.exports = startExportRegistry(config, system, lifecycle, replica, merged, clock);
+
+        ExportFeed feed = new ExportFeed(system);
+        // Endpoints from peers are admitted by the address plan (EndpointScope): refused until the plan is read,
+        // where one is configured.
+        EndpointScope scope = config.plan().isPresent() ? EndpointScope.planUnknown(self)
+                : EndpointScope.withoutPlan(self, config.peering().endpointsWithoutPlan());
+        ActorRef<MeshView.Command> mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed,
+                        clock, config.peering().importTtl(), DIRECTORY_DEBOUNCE, config.peering().limits(),
+                        peeringMetrics.refusalCounter(), ImportFilter.of(scope), importFilter::set),
+                "mesh-view", Props.empty());
+        MeshMetrics.register(metrics, meshState::get);
+        EndpointScopeFeed.registerMetrics(metrics, importFilter::get);
+
+        // Recover this replica's own stream now rather than on the first export (it holds its clock). The mesh
+        // view gets the merged set here even if its topic subscription was not in place when publishing began.
+        ExportSet recovered = await(exports.ask(ExportRegistry.GetExports::new, START_TIMEOUT),
+                "recover this replica's export stream from the journal");
+        merged.startPublishing();
+        mesh.tell(new MeshView.OwnExportsChanged(merged.current()));
+        log.info("cluster {}, replica {}: {} exports recovered (version {}), {} journal", self, replica,
+                recovered.size(), recovered.version(),
+                config.journal() instanceof GatewayConfig.PostgresJournal ? "shared" : "own");
+
+        // --- IPAM: the address plan, the pools, and the CNI endpoint in front of them ---
+        PeerChannels channels = new PeerChannels();
+        GatewayConfig.Ipam ipamSettings = config.ipam();
+        // Kubernetes: one client; pods as owners from here on, then IPPools, ServiceExports and ClusterPeers as the
+        // parts they feed are built. Every controller is off unless configured.
+        KubernetesAdapter kubernetes = lifecycle.started("kubernetes",
+                KubernetesAdapter.open(config.kubernetes(), self));
+        readinessChecks.add(kubernetes::notReadyReasons);
+        this.addressPlan = startAddressPlan(config, system, channels, clock, metrics);
+        if (addressPlan.configured()) {
+            var scopes = EndpointScopeFeed.start(system, addressPlan::current, mesh);
+            lifecycle.onStop("endpoint scope feed", scopes::cancel);
+        }
+        OwnerLiveness liveness = kubernetes.liveness()
+                .or(() -> ipamSettings.ownersFile().map(OwnersFileLiveness::new))
+                .orElse(owners -> CompletableFuture.completedFuture(Map.of()));
+        this.ipam = Ipam.start(system, self, addressPlan, liveness, ipamSettings.settings(), clock);
+        kubernetes.startPools(ipam, addressPlan, clock);
+        lifecycle.started("ipam metrics", IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
+        IpamReadiness ipamReadiness = lifecycle.started("ipam readiness",
+                IpamReadiness.start(system, ipam, Duration.ofMillis(100)));
+        readinessChecks.add(() -> ipamReadiness.notReadyReason().stream().toList());
+        ipamSettings.cniSocket().ifPresent(socket -> startCni(socket, ipamSettings, ipam, kubernetes, lifecycle, metrics));
+
+        // --- The encrypted data plane between clusters, when isthmus.tunnel is enabled ---
+        this.tunnel = TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan, meshState::get, metrics, clock);
+        tunnel.ifPresent(dataPlane -> lifecycle.started("tunnel", dataPlane));
+
+        // A peer whose certificates are revoked or expired loses its imports, tunnel sessions and routes at once.
+        RevocationWatch revocations = new RevocationWatch(tls, channels, clock, metrics);
+        revocations.whenCutOff((peer, reason) -> mesh.tell(new MeshView.ClusterCutOff(peer, reason)));
+        tunnel.ifPresent(dataPlane -> revocations.whenCutOff(dataPlane::cutOff));
+        var expiryCheck = system.scheduler().scheduleWithFixedDelay(EXPIRY_CHECK_INTERVAL, EXPIRY_CHECK_INTERVAL,
+                revocations::check, system.executionContext());
+        lifecycle.onStop("certificate expiry check", expiryCheck::cancel);
+
+        // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
+        kubernetes.startServiceSync(exports, meshState::get);
+
+        try {
+            this.dns = lifecycle.started("dns", DnsServer.start(dnsConfig(config), () -> meshState.get().directory()));
+        } catch (BindException e) {
+            throw new InvalidFieldException("isthmus.dns.port", config.dns().listen(), e.getMessage());
+        }
+        DnsMetrics.register(metrics, dns);
+
+        ServerBinding peeringBinding = await(Http.get(system)
+                .newServerAt(config.peering().listen().host(), config.peering().listen().port())
+                .enableHttps(tls.serverConnectionContext())
+                .bind(PeeringService.handler(self, feed, mesh, config.peering().heartbeatInterval(), peeringMetrics,
+                        tls, channels, config.peering().limits(), system)), "bind the peering server");
+        this.peeringAddress = peeringBinding.localAddress();
+        lifecycle.onStop("peering server", peeringBinding::unbind);
+
+        PeerLinks links = lifecycle.started("peer links", PeerLinks.start(system, self, config.peering().peers(), feed,
+                mesh, config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
+                config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels, config.peering().limits()));
+        // ClusterPeer objects -> more peer links, when isthmus.kubernetes.peers = on.
+        kubernetes.startPeers(links, meshState::get, config.tlsDir().resolve("ca.crt"), Set.copyOf(config.peering().peers()));
+        var reload = system.scheduler().scheduleWithFixedDelay(TLS_RELOAD_INTERVAL, TLS_RELOAD_INTERVAL,
+                tls::reloadIfChanged, system.executionContext());
+        lifecycle.onStop("tls reload", reload::cancel);
+
+        this.readiness = new Readiness(readinessChecks);
+        registerProcessMetrics(metrics, readiness);
+        AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics,
+                new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render)));
+        this.adminAddress = admin.address();
+        joinReplicas(config, system, lifecycle);
+        log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
+                HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()),
+                config.replicas().listen());
+    }
+
+    /** This replica's export registry, its own stream recovered; on a shared journal, following the others'. */
+    private static RegistryClient startExportRegistry(GatewayConfig config, ActorSystem<Void> system, Lifecycle lifecycle,
+                                                      String replica, ClusterExports merged, Clock clock) {
+        String self = config.clusterId().value();
+        ExportJournal journal = new ExportJournal(system, ExportRegistry.tag(self), merged);
+        long offset = await(journal.recover(5), "recover this cluster's exports from the journal");
+        // A shared journal has other writers: their events and ours are applied in the journal's order by the
+        // reader. An embedded journal has only us: our writes are applied as they are stored.
+        boolean sharedJournal = config.journal() instanceof GatewayConfig.PostgresJournal;
+        if (sharedJournal) {
+            lifecycle.started("export journal reader", journal.follow(offset));
+        }
+        Consumer<ExportEntry> persisted = sharedJournal ? entry -> { } : merged::apply;
+        return new RegistryClient(system.systemActorOf(ExportRegistry.create(self, replica, merged, persisted, clock),
+                "export-registry", Props.empty()), system.scheduler());
+    }
+
+    /** This cluster's side of the clusterset address plan; plan messages from peers reach it over peering. */
+    private static AddressPlan startAddressPlan(GatewayConfig config, ActorSystem<Void> system, PeerChannels channels,
+                                                Clock clock, Metrics metrics) {
+        AddressPlan plan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
+                clock, config.ipam().settings().askTimeout(), metrics);
+        plan.ledger().ifPresent(ledger -> {
+            // `from` is the cluster of the link's certificate: the ledger believes a peer only about itself.
+            channels.handle(PeerMessage.KindCase.PLAN, (from, message) -> plan.received(from, message.getPlan()));
+            channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer)));
+        });
+        return plan;
+    }
+
+    private static void startCni(Path socket, GatewayConfig.Ipam settings, Ipam ipam, KubernetesAdapter kubernetes,
+                                 Lifecycle lifecycle, Metrics metrics) {
+        CniServer cni;
+        try {
+            cni = lifecycle.started("cni endpoint", CniServer.start(socket, new PoolCniBackend(ipam,
+                            kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims()),
+                    CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers()));
+        } catch (IOException e) {
+            throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());
+        }
+        metrics.counterFunction("isthmus_cni_refused_total", "CNI calls refused: caller (neither uid 0 nor "
+                + "the caller group), not-owner (another container's or pod's lease), pod-not-confirmed (the "
+                + "claimed pod is not the API's).", List.of("reason"), () -> java.util.Arrays.stream(
+                CniServer.Refusal.values()).collect(java.util.stream.Collectors.toMap(
+                r -> List.of(r.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')),
+                r -> (double) cni.refused(r))));
+        log.info("CNI endpoint on {}", socket);
+    }
+
+    private static AdminServer startAdmin(GatewayConfig config, ActorSystem<Void> system, Metrics metrics,
+                                          AdminServer.AdminApi api) {
+        var auth = config.adminAuth();
+        AdminServer admin = AdminServer.start(system, config.admin(),
+                new AdminGuard(auth, new AdminTokens(auth.tokensFile(), Clock.systemUTC()), metrics), api);
+        if (auth.enabled()) {
+            log.info("admin API: callers need a token (hashed in {}; make one with `isthmus token create`)",
+                    auth.tokensFile());
+        } else {
+            log.warn("admin API: authentication is OFF (isthmus.admin.auth.enabled = false): anyone who reaches {} "
+                    + "controls this cluster", config.admin());
+        }
+        return admin;
+    }
+
+    /** What the status API reads, each from the part that owns it. */
+    private StatusSources statusSources(Optional<McsSync> kubernetes) {
+        Cluster cluster = Cluster.get(system);
+        Supplier<List<StatusSources.ReplicaMember>> replicas = () -> StreamSupport
+                .stream(cluster.state().getMembers().spliterator(), false)
+                .map((Member m) -> new StatusSources.ReplicaMember(m.address().toString(), m.status().toString(),
+                        m.equals(cluster.selfMember()))).toList();
+        List<StatusSources.Section> sections = new ArrayList<>();
+        kubernetes.ifPresent(mcs -> sections.add(new StatusSources.Section("kubernetes",
+                () -> Optional.of(StatusSections.kubernetes(mcs.status())))));
+        sections.add(new StatusSources.Section("dns", () -> Optional.of(StatusSections.dns(config.dns(), dns))));
+        sections.add(new StatusSources.Section("tunnel", () -> Optional.of(TunnelStatus.json(StatusSections.JSON, tunnel))));
+        return new StatusSources(config.clusterId(), meshState::get, readiness::notReadyReasons, replicas,
+                new StatusSources.Listening(HostPort.format(peeringAddress), HostPort.format(dns.localAddress()),
+                        config.replicas().listen().toString()),
+                tls, config.peering().limits().importNamespaces(), importFilter::get, List.copyOf(sections));
+    }
+
+    private static void registerProcessMetrics(Metrics metrics, Readiness readiness) {
+        metrics.gauge("isthmus_jvm_heap_used_bytes", "Heap in use, after the last collection or now.", List.of(),
+                () -> Map.of(List.of(), (double) java.lang.management.ManagementFactory.getMemoryMXBean()
+                        .getHeapMemoryUsage().getUsed()));
+        metrics.gauge("isthmus_ready", "1 when the replica is ready.", List.of(),
+                () -> Map.of(List.of(), readiness.notReadyReasons().isEmpty() ? 1.0 : 0.0));
     }
 
     private static void checkListenAddresses(GatewayConfig config) {
@@ -167,174 +380,15 @@ public final class Gateway implements AutoCloseable {
         PortCheck.requireFreeUdp("isthmus.dns.port", config.dns().listen());
     }
 
-    private void startParts() {
-        ClusterId self = config.clusterId();
-        Cluster cluster = Cluster.get(system);
-        if (config.replicas().seedNodes().isEmpty() && config.replicas().kubernetesApi().isEmpty()) {
-            cluster.manager().tell(Join.create(cluster.selfMember().address()));
-        }
-        createJournalTables();
-
-        // Every replica writes its cluster's exports itself, into a stream of its own; the merged view is this
-        // replica's reading of all streams (see README.md, "Replicas"). The topic has a per-replica name: each replica
-        // publishes its merged set to its own mesh view only.
-        String replica = replicaName(config, cluster.selfMember().address());
-        ActorRef<Topic.Command<ExportSet>> exportsTopic = system.systemActorOf(
-                Topic.create(ExportSet.class, "isthmus-exports-" + self + "-" + replica), "exports-topic", Props.empty());
-        ClusterExports merged = new ClusterExports(set -> exportsTopic.tell(Topic.publish(set)));
-        String tag = ExportRegistry.tag(self.value());
-        ExportJournal journal = new ExportJournal(system, tag, merged);
-        long offset = await(journal.recover(5), "recover this cluster's exports from the journal");
-        // A shared journal has other writers: their events and ours are applied in the journal's order by the
-        // reader. An embedded journal has only us: our writes are applied as they are stored.
-        boolean sharedJournal = config.journal() instanceof GatewayConfig.PostgresJournal;
-        if (sharedJournal) {
-            resources.add(journal.follow(offset));
-        }
-        Consumer<ExportEntry> persisted = sharedJournal ? entry -> { } : merged::apply;
-        Clock clock = Clock.systemUTC();
-        registry = new RegistryClient(system.systemActorOf(
-                ExportRegistry.create(self.value(), replica, merged, persisted, clock), "export-registry",
-                Props.empty()), system.scheduler());
-
-        ExportFeed feed = new ExportFeed(system);
-        // Endpoints from peers are admitted by the address plan (io.isthmus.gateway.peering.EndpointScope): refused
-        // until the plan is read, where one is configured.
-        EndpointScope scope = config.plan().isPresent() ? EndpointScope.planUnknown(self)
-                : EndpointScope.withoutPlan(self, config.peering().endpointsWithoutPlan());
-        mesh = system.systemActorOf(MeshView.create(self, exportsTopic, meshState::set, feed, clock,
-                        config.peering().importTtl(), DIRECTORY_DEBOUNCE, config.peering().limits(),
-                        peeringMetrics.refusalCounter(), ImportFilter.of(scope), importFilter::set),
-                "mesh-view", Props.empty());
-        EndpointScopeFeed.registerMetrics(metrics, importFilter::get);
-
-        // Recover this replica's own stream now rather than on the first export (it holds its clock). The mesh
-        // view gets the merged set here even if its topic subscription was not in place when publishing began.
-        ExportSet recovered = await(registry.ask(ExportRegistry.GetExports::new, START_TIMEOUT),
-                "recover this replica's export stream from the journal");
-        merged.startPublishing();
-        mesh.tell(new MeshView.OwnExportsChanged(merged.current()));
-        exportsRecovered.set(true);
-        log.info("cluster {}, replica {}: {} exports recovered (version {}), {} journal", self, replica,
-                recovered.size(), recovered.version(), sharedJournal ? "shared" : "own");
-
-        startIpam(clock);
-        if (addressPlan.configured()) {
-            var scopes = EndpointScopeFeed.start(system, addressPlan::current, mesh);
-            resources.add(scopes::cancel);
-        }
-
-        // The encrypted data plane between clusters, when isthmus.tunnel is enabled (io.isthmus.gateway.tunnel).
-        tunnel = io.isthmus.gateway.tunnel.TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan,
-                meshState::get, metrics, clock);
-        tunnel.ifPresent(resources::add);
-
-        // A peer whose certificates are revoked or expired loses its imports, tunnel sessions and routes at once.
-        RevocationWatch revocations = new RevocationWatch(tls, channels, clock, metrics);
-        revocations.whenCutOff((peer, reason) -> mesh.tell(new MeshView.ClusterCutOff(peer, reason)));
-        tunnel.ifPresent(dataPlane -> revocations.whenCutOff((peer, reason) -> dataPlane.cutOff(peer, reason)));
-        var expiryCheck = system.scheduler().scheduleWithFixedDelay(EXPIRY_CHECK_INTERVAL, EXPIRY_CHECK_INTERVAL,
-                revocations::check, system.executionContext());
-        resources.add(expiryCheck::cancel);
-
-        // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
-        kubernetes = io.isthmus.gateway.k8s.KubernetesMcs.startIfEnabled(config, registry, meshState::get).orElse(null);
-        if (kubernetes != null) {
-            resources.add(kubernetes);
-        }
-
-        try {
-            dns = DnsServer.start(dnsConfig(), () -> meshState.get().directory());
-        } catch (BindException e) {
-            throw new InvalidFieldException("isthmus.dns.port", config.dns().listen(), e.getMessage());
-        }
-        resources.add(dns);
-
-        ServerBinding peeringBinding = await(Http.get(system)
-                .newServerAt(config.peering().listen().host(), config.peering().listen().port())
-                .enableHttps(tls.serverConnectionContext())
-                .bind(PeeringService.handler(self, feed, mesh, config.peering().heartbeatInterval(), peeringMetrics,
-                        tls, channels, config.peering().limits(), system)), "bind the peering server");
-        peeringAddress = peeringBinding.localAddress();
-        resources.add(() -> peeringBinding.unbind());
-
-        PeerLinks links = PeerLinks.start(system, self, config.peering().peers(), feed, mesh,
-                config.peering().heartbeatInterval(), config.peering().reconnectMinBackoff(),
-                config.peering().reconnectMaxBackoff(), peeringMetrics, tls, channels, config.peering().limits());
-        resources.add(links);
-        // ClusterPeer objects -> more peer links, when isthmus.kubernetes.peers = on (io.isthmus.gateway.k8s).
-        kubernetesPeers = io.isthmus.gateway.k8s.KubernetesPeers.startIfEnabled(config, links, meshState::get).orElse(null);
-        if (kubernetesPeers != null) {
-            resources.add(kubernetesPeers);
-        }
-        var reload = system.scheduler().scheduleWithFixedDelay(TLS_RELOAD_INTERVAL, TLS_RELOAD_INTERVAL,
-                tls::reloadIfChanged, system.executionContext());
-        resources.add(reload::cancel);
-
-        var adminAuth = config.adminAuth();
-        AdminServer admin = AdminServer.start(system, this, metrics,
-                new AdminGuard(adminAuth, new AdminTokens(adminAuth.tokensFile(), Clock.systemUTC()), metrics));
-        if (adminAuth.enabled()) {
-            log.info("admin API: callers need a token (hashed in {}; make one with `isthmus token create`)",
-                    adminAuth.tokensFile());
-        } else {
-            log.warn("admin API: authentication is OFF (isthmus.admin.auth.enabled = false): anyone who reaches {} "
-                    + "controls this cluster", config.admin());
-        }
-        adminAddress = admin.address();
-        resources.add(admin);
-        joinReplicas(cluster);
-        log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
-                HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()), config.replicas().listen());
-    }
-
-    /** The pools (sharded, event-sourced) and, where configured, the CNI endpoint in front of them. */
-    private void startIpam(Clock clock) {
-        GatewayConfig.Ipam settings = config.ipam();
-        // --- Kubernetes IPAM (io.isthmus.gateway.k8s.ipam): pods as owners, IPPools as pools ---
-        kubernetesIpam = io.isthmus.gateway.k8s.ipam.KubernetesIpam.start(settings.kubernetes());
-        resources.add(kubernetesIpam);
-        OwnerLiveness liveness = kubernetesIpam.liveness().or(() -> settings.ownersFile().map(OwnersFileLiveness::new))
-                .orElse(owners -> java.util.concurrent.CompletableFuture.completedFuture(java.util.Map.of()));
-        addressPlan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
-                clock, settings.settings().askTimeout(), metrics);
-        // `from` is the cluster of the link's certificate: the ledger believes a peer only about itself.
-        addressPlan.ledger().ifPresent(ledger -> channels.handle(PeerMessage.KindCase.PLAN, (from, message) ->
-                addressPlan.received(from, message.getPlan())));
-        addressPlan.ledger().ifPresent(ledger -> channels.whenConnected(peer -> ledger.tell(new SegmentLedger.PeerConnected(peer))));
-        ipam = Ipam.start(system, config.clusterId(), addressPlan, liveness, settings.settings(), clock);
-        kubernetesIpam.startPools(ipam, addressPlan, clock);
-        resources.add(io.isthmus.gateway.ipam.IpamMetrics.start(system, ipam, metrics, Duration.ofSeconds(2)));
-        ipamReadiness = io.isthmus.gateway.ipam.IpamReadiness.start(system, ipam, Duration.ofMillis(100));
-        resources.add(ipamReadiness);
-        if (settings.cniSocket().isPresent()) {
-            Path socket = settings.cniSocket().get();
-            try {
-                CniServer cni = CniServer.start(socket, new PoolCniBackend(ipam,
-                        kubernetesIpam.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetesIpam.podClaims()),
-                        CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers());
-                resources.add(cni);
-                metrics.counterFunction("isthmus_cni_refused_total", "CNI calls refused: caller (neither uid 0 nor "
-                        + "the caller group), not-owner (another container's or pod's lease), pod-not-confirmed (the "
-                        + "claimed pod is not the API's).", List.of("reason"), () -> java.util.Arrays.stream(
-                                CniServer.Refusal.values()).collect(java.util.stream.Collectors.toMap(
-                                r -> List.of(r.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')),
-                                r -> (double) cni.refused(r))));
-                log.info("cluster {}: CNI endpoint on {}", config.clusterId(), socket);
-            } catch (IOException e) {
-                throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());
-            }
-        }
-    }
-
     /**
      * Joins the other replicas only now that this one has started: starting takes the most CPU, and a replica
      * whose heartbeats stall meanwhile would be taken for dead and downed. Nothing started so far needs the
      * others (every replica writes its own exports).
      */
-    private void joinReplicas(Cluster cluster) {
+    private static void joinReplicas(GatewayConfig config, ActorSystem<Void> system, Lifecycle lifecycle) {
+        Cluster cluster = Cluster.get(system);
         if (config.replicas().kubernetesApi().isPresent()) {
-            resources.add(io.isthmus.gateway.replicas.KubernetesBootstrap.start(system));
+            lifecycle.started("replica bootstrap", io.isthmus.gateway.replicas.KubernetesBootstrap.start(system));
         }
         if (!config.replicas().seedNodes().isEmpty()) {
             List<Address> seeds = config.replicas().seedNodes().stream().map(AddressFromURIString::parse).toList();
@@ -346,7 +400,7 @@ public final class Gateway implements AutoCloseable {
      * Replicas starting together race to create the tables in a shared database, and PostgreSQL's CREATE TABLE IF
      * NOT EXISTS can then fail with a duplicate key in its catalog: the tables exist by the next attempt.
      */
-    private void createJournalTables() {
+    private static void createJournalTables(GatewayConfig config, ActorSystem<Void> system) {
         String where = config.journal() instanceof GatewayConfig.PostgresJournal ? "the PostgreSQL journal"
                 : "the journal in " + config.dataDir();
         for (int attempt = 1; ; attempt++) {
@@ -373,7 +427,7 @@ public final class Gateway implements AutoCloseable {
                 ? OwnerKind.STATEFUL_POD : OwnerKind.POD;
     }
 
-    private DnsConfig dnsConfig() {
+    private static DnsConfig dnsConfig(GatewayConfig config) {
         return DnsConfig.of(config.dns().listen().toSocketAddress())
                 .withZone(config.dns().zone())
                 .withTtl(config.dns().ttl())
@@ -381,11 +435,6 @@ public final class Gateway implements AutoCloseable {
                 .withLocality(config.dns().locality())
                 .withClusterNames(config.dns().clusterNames())
                 .withForwarding(config.dns().forwarding());
-    }
-
-    /** This replica's export registry: it accepts writes itself, whatever happens to the other replicas. */
-    public RegistryClient exports() {
-        return registry;
     }
 
     /**
@@ -401,19 +450,27 @@ public final class Gateway implements AutoCloseable {
         return derived.length() > 63 ? derived.substring(derived.length() - 63) : derived;
     }
 
-    /** The endpoint filter of the imports now: its scope and what it refused. */
-    public io.isthmus.gateway.peering.ImportFilter importFilter() {
-        return importFilter.get();
+    private static <T> T await(CompletionStage<T> stage, String what) {
+        try {
+            return stage.toCompletableFuture().get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while trying to " + what, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("could not " + what + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("could not " + what + " within " + START_TIMEOUT.toSeconds() + " s", e);
+        }
+    }
+
+    /** This replica's export registry: it accepts writes itself, whatever happens to the other replicas. */
+    public RegistryClient exports() {
+        return exports;
     }
 
     /** The latest state of the mesh view: exports, imports, links and the DNS directory. */
     public MeshView.Snapshot mesh() {
         return meshState.get();
-    }
-
-    /** The Kubernetes MCS sync, when {@code isthmus.kubernetes.enabled}. */
-    public java.util.Optional<io.isthmus.gateway.k8s.KubernetesMcs> kubernetes() {
-        return java.util.Optional.ofNullable(kubernetes);
     }
 
     /** This cluster's side of the clusterset address plan. */
@@ -427,7 +484,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** The tunnel's data plane, when this replica runs one. */
-    public java.util.Optional<io.isthmus.gateway.tunnel.TunnelDataPlane> tunnel() {
+    public Optional<TunnelDataPlane> tunnel() {
         return tunnel;
     }
 
@@ -462,58 +519,16 @@ public final class Gateway implements AutoCloseable {
 
     /** Reasons the replica is not ready to serve; empty when it is. */
     public List<String> notReadyReasons() {
-        List<String> reasons = new ArrayList<>();
-        if (!exportsRecovered.get()) {
-            reasons.add("exports not yet recovered from the journal");
-        }
-        if (Cluster.get(system).selfMember().status() != MemberStatus.up()) {
-            reasons.add("replica not yet Up in its Pekko cluster (" + Cluster.get(system).selfMember().status() + ")");
-        }
-        if (dns == null) {
-            reasons.add("dns server not started");
-        }
-        if (peeringAddress == null) {
-            reasons.add("peering server not bound");
-        }
-        if (kubernetes != null) {
-            reasons.addAll(kubernetes.notReadyReasons());
-        }
-        if (kubernetesPeers != null) {
-            reasons.addAll(kubernetesPeers.notReadyReasons());
-        }
-        if (kubernetesIpam != null) {
-            reasons.addAll(kubernetesIpam.notReadyReasons());
-        }
-        if (ipamReadiness != null) {
-            ipamReadiness.notReadyReason().ifPresent(reasons::add);
-        }
-        return reasons;
+        return readiness.notReadyReasons();
     }
 
-    private static <T> T await(CompletionStage<T> stage, String what) {
-        try {
-            return stage.toCompletableFuture().get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while trying to " + what, e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("could not " + what + ": " + e.getCause().getMessage(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("could not " + what + " within " + START_TIMEOUT.toSeconds() + " s", e);
-        }
-    }
-
-    /** Stops everything this replica started; safe to call more than once. */
+    /** Stops everything this replica started, in the reverse order, the actor system last; safe to call twice. */
     @Override
     public void close() {
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            try {
-                resources.get(i).close();
-            } catch (Exception e) {
-                log.warn("while stopping: {}", e.toString());
-            }
-        }
-        resources.clear();
+        lifecycle.close();
+    }
+
+    private static void terminate(ActorSystem<Void> system) {
         system.terminate();
         try {
             system.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);

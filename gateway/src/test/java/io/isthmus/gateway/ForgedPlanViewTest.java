@@ -6,7 +6,6 @@ import io.isthmus.api.ClusterId;
 import io.isthmus.api.grpc.peering.Hello;
 import io.isthmus.api.grpc.peering.PeerMessage;
 import io.isthmus.api.grpc.peering.PeeringClient;
-import io.isthmus.gateway.config.GatewayConfigLoader;
 import io.isthmus.gateway.pki.ClustersetCa;
 import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.KeyMaterial;
@@ -69,24 +68,15 @@ class ForgedPlanViewTest {
     }
 
     private Gateway startEast() {
-        return Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
-                isthmus {
-                  cluster-id = east
-                  data-dir = "%s"
-                  admin.port = 0
-                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
-                  peering.port = 0
-                  dns.port = 0
-                  replicas.port = 0
-                  plan {
-                    members = [east, west, edge]
-                    supernets.pod = [{cidr = "10.128.0.0/14", segment-prefix = 16}]
-                    claim-timeout = 4s
-                    retransmit-interval = 300ms
-                    gossip-interval = 1s
-                  }
+        return TestGateways.start("east", dir, dir, """
+                plan {
+                  members = [east, west, edge]
+                  supernets.pod = [{cidr = "10.128.0.0/14", segment-prefix = 16}]
+                  claim-timeout = 4s
+                  retransmit-interval = 300ms
+                  gossip-interval = 1s
                 }
-                """.formatted(dir.toString().replace("\\", "/"))), dir));
+                """);
     }
 
     @AfterEach

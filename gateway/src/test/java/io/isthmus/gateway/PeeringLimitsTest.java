@@ -24,7 +24,6 @@ import io.isthmus.api.grpc.peering.PeeringClient;
 import io.isthmus.api.grpc.peering.Port;
 import io.isthmus.api.grpc.peering.Protocol;
 import io.isthmus.api.grpc.peering.ServiceType;
-import io.isthmus.gateway.config.GatewayConfigLoader;
 import io.isthmus.gateway.pki.ClustersetCa;
 import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.KeyMaterial;
@@ -84,17 +83,7 @@ class PeeringLimitsTest {
         this.dir = dir;
         ca = ClustersetCa.init(dir.resolve("ca"));
         ca.issue(ClusterId.of("east"), Duration.ofDays(1)).writeTo(dir.resolve("tls"));
-        gateway = Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
-                isthmus {
-                  cluster-id = east
-                  data-dir = "%s"
-                  admin.port = 0
-                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
-                  peering.port = 0
-                  dns.port = 0
-                  replicas.port = 0
-                }
-                """.formatted(dir.toString().replace("\\", "/"))), dir));
+        gateway = TestGateways.start("east", dir, dir, "");
         peerSystem = ActorSystem.create(Behaviors.empty(), "peer", ConfigFactory.parseString(
                 "pekko.actor.provider = local\npekko.loglevel = WARNING"));
     }
@@ -246,6 +235,33 @@ class PeeringLimitsTest {
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------
+
+    @Test
+    void aPeerAskingForFullSnapshotsInALoopGetsOneAtMostEverySecond() throws Exception {
+        long deferredBefore = sample("isthmus_peering_resyncs_deferred_total");
+        List<PeerMessage> messages = new java.util.ArrayList<>(List.of(hello("resyncer"), snapshot("resyncer", 1)));
+        for (int i = 0; i < 40; i++) {
+            messages.add(PeerMessage.newBuilder().setResyncRequest(
+                    io.isthmus.api.grpc.peering.ResyncRequest.newBuilder().setHaveVersion(0)).build());
+        }
+        PeeringClient client = PeeringClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+                gateway.peeringAddress().getPort(), peerSystem).withSslContext(clientTls("resyncer")), peerSystem);
+        List<PeerMessage> received;
+        try {
+            received = client.link(Source.from(messages).concat(Source.maybe())
+                            .mapMaterializedValue(m -> org.apache.pekko.NotUsed.getInstance()))
+                    .takeWithin(Duration.ofMillis(4500))
+                    .runWith(Sink.seq(), peerSystem).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } finally {
+            client.close();
+        }
+
+        // 41 asked (the stream's start and 40 requests at once): the first snapshot at once, one more once the
+        // second is over, none for the rest.
+        long snapshots = received.stream().filter(m -> m.getKindCase() == PeerMessage.KindCase.EXPORT_SNAPSHOT).count();
+        assertEquals(2, snapshots, received.stream().map(m -> m.getKindCase().name()).toList().toString());
+        assertEquals(1, sample("isthmus_peering_resyncs_deferred_total") - deferredBefore);
+    }
 
     private static com.fasterxml.jackson.databind.JsonNode clusterCondition(com.fasterxml.jackson.databind.JsonNode status,
                                                                           String cluster, String type) {

@@ -12,7 +12,6 @@ import io.isthmus.api.grpc.peering.ServiceType;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.ServiceKey;
 import io.isthmus.gateway.config.GatewayConfig;
-import io.isthmus.gateway.config.GatewayConfigLoader;
 import io.isthmus.gateway.pki.ClustersetCa;
 import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.KeyMaterial;
@@ -55,16 +54,7 @@ class PeeringRobustnessTest {
         this.dir = dir;
         ca = ClustersetCa.init(dir.resolve("ca"));
         ca.issue(ClusterId.of("east"), Duration.ofDays(1)).writeTo(dir.resolve("tls"));
-        GatewayConfig config = GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
-                isthmus {
-                  cluster-id = east
-                  data-dir = "%s"
-                  admin.port = 0
-                  peering.port = 0
-                  dns.port = 0
-                  replicas.port = 0
-                }
-                """.formatted(dir.toString().replace("\\", "/"))), dir);
+        GatewayConfig config = TestGateways.config("east", dir, dir, "");
         gateway = Gateway.start(config);
         peerSystem = ActorSystem.create(Behaviors.empty(), "peer", ConfigFactory.parseString(
                 "pekko.actor.provider = local\npekko.loglevel = WARNING"));

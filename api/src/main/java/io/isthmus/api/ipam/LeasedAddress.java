@@ -1,6 +1,7 @@
 package io.isthmus.api.ipam;
 
 import io.isthmus.api.Cidr;
+import io.isthmus.api.IpLiteral;
 
 import java.net.InetAddress;
 import java.util.Optional;
@@ -18,7 +19,6 @@ public record LeasedAddress(InetAddress address, Cidr network, Optional<InetAddr
 
     /** An address in its canonical text form (IPv6 compressed, RFC 5952), as Cidr prints networks. */
     public static String text(InetAddress address) {
-        String host = Cidr.of(address, address.getAddress().length * 8).toString();
-        return host.substring(0, host.indexOf('/'));
+        return IpLiteral.format(address);
     }
 }

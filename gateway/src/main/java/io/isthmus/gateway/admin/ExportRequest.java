@@ -17,7 +17,7 @@ import java.util.List;
  * {@code {"namespace":"shop","name":"cart","type":"ClusterSetIP","ports":["http:80/TCP"],"ips":["10.96.0.10"]}};
  * a headless endpoint may carry its hostname, {@code "ips":["web-0=10.244.1.5"]}; {@code "to":["west"]} offers it
  * to those clusters only.
- * Field names in errors are the ones the CLI uses for the same values.
+ * Errors name the JSON field and, in a list, the index: {@code ports[1]}, {@code ips[0]}, {@code to[2]}.
  */
 public final class ExportRequest {
     private ExportRequest() {
@@ -27,48 +27,49 @@ public final class ExportRequest {
         if (body == null || !body.isObject()) {
             throw new InvalidFieldException("body", body, "must be a JSON object");
         }
-        String namespace = text(body, "namespace");
-        String name = text(body, "name");
-        ServiceKey key;
-        try {
-            key = new ServiceKey(namespace, name);
-        } catch (InvalidFieldException e) {
-            throw e.as(e.field().equals("namespace") ? "--namespace" : "--name");
-        }
+        ServiceKey key = new ServiceKey(text(body, "namespace"), text(body, "name"));
         ServiceType type = body.hasNonNull("type")
-                ? ServiceType.parse("--type", body.get("type").asText())
+                ? ServiceType.parse("type", body.get("type").asText())
                 : ServiceType.CLUSTER_SET_IP;
         List<ServicePort> ports = new ArrayList<>();
-        for (JsonNode port : array(body, "ports")) {
+        List<JsonNode> portNodes = array(body, "ports");
+        for (int i = 0; i < portNodes.size(); i++) {
             try {
-                ports.add(ServicePort.parse(port.asText()));
+                ports.add(ServicePort.parse(portNodes.get(i).asText()));
             } catch (InvalidFieldException e) {
-                throw e.as("--port");
+                throw e.as("ports[" + i + "]");
             }
         }
         List<Endpoint> endpoints = new ArrayList<>();
-        for (JsonNode ip : array(body, "ips")) {
-            endpoints.add(Endpoint.parse("--ip", ip.asText()));
+        List<JsonNode> ipNodes = array(body, "ips");
+        for (int i = 0; i < ipNodes.size(); i++) {
+            endpoints.add(Endpoint.parse("ips[" + i + "]", ipNodes.get(i).asText()));
         }
         java.util.SortedSet<io.isthmus.api.ClusterId> offeredTo = new java.util.TreeSet<>();
-        for (JsonNode cluster : array(body, "to")) {
+        List<JsonNode> toNodes = array(body, "to");
+        for (int i = 0; i < toNodes.size(); i++) {
             try {
-                offeredTo.add(io.isthmus.api.ClusterId.of(cluster.asText()));
+                offeredTo.add(io.isthmus.api.ClusterId.of(toNodes.get(i).asText()));
             } catch (InvalidFieldException e) {
-                throw e.as("--to");
+                throw e.as("to[" + i + "]");
             }
         }
         try {
             return new ServiceExport(key, type, ports, endpoints, now, offeredTo);
         } catch (InvalidFieldException e) {
-            throw e.as("--" + e.field().replace(' ', '-'));
+            // The export's own checks speak of one port or ip; in the body they are lists.
+            throw e.as(switch (e.field()) {
+                case "port" -> "ports";
+                case "ip" -> "ips";
+                default -> e.field();
+            });
         }
     }
 
     private static String text(JsonNode body, String field) {
         JsonNode node = body.get(field);
         if (node == null || !node.isTextual()) {
-            throw new InvalidFieldException("--" + field, node == null ? "" : node, "is required (a string)");
+            throw new InvalidFieldException(field, node == null ? "" : node, "is required (a string)");
         }
         return node.asText();
     }
@@ -80,8 +81,7 @@ public final class ExportRequest {
             return out;
         }
         if (!node.isArray()) {
-            throw new InvalidFieldException("--" + (field.endsWith("s") ? field.substring(0, field.length() - 1) : field),
-                    node, "must be a list");
+            throw new InvalidFieldException(field, node, "must be a list");
         }
         node.forEach(out::add);
         return out;

@@ -10,11 +10,7 @@ import io.isthmus.api.ExportConflict;
 import io.isthmus.api.ImportedService;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServicePort;
-import io.isthmus.gateway.Gateway;
-import io.isthmus.gateway.config.HostPort;
 import io.isthmus.gateway.peering.MeshView;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.typed.Cluster;
 
 import java.time.Instant;
 import java.util.Comparator;
@@ -29,32 +25,26 @@ final class StatusReport {
         this.json = json;
     }
 
-    ObjectNode status(Gateway gateway) {
-        MeshView.Snapshot mesh = gateway.mesh();
+    ObjectNode status(StatusSources sources, String adminAddress) {
+        MeshView.Snapshot mesh = sources.mesh().get();
         ObjectNode root = json.createObjectNode();
-        root.put("clusterId", gateway.config().clusterId().value());
-        List<String> notReady = gateway.notReadyReasons();
+        root.put("clusterId", sources.self().value());
+        List<String> notReady = sources.notReady().get();
         root.put("ready", notReady.isEmpty());
         ArrayNode reasons = root.putArray("notReady");
         notReady.forEach(reasons::add);
 
         ArrayNode replicas = root.putArray("replicas");
-        Cluster cluster = Cluster.get(gateway.system());
-        for (Member member : cluster.state().getMembers()) {
-            ObjectNode replica = replicas.addObject();
-            replica.put("address", member.address().toString());
-            replica.put("status", member.status().toString());
-            replica.put("self", member.equals(cluster.selfMember()));
+        for (StatusSources.ReplicaMember member : sources.replicas().get()) {
+            replicas.addObject().put("address", member.address()).put("status", member.status())
+                    .put("self", member.self());
         }
 
-        ObjectNode listening = root.putObject("listening");
-        listening.put("admin", HostPort.format(gateway.adminAddress()));
-        listening.put("peering", HostPort.format(gateway.peeringAddress()));
-        listening.put("dns", gateway.dns() == null ? "-" : HostPort.format(gateway.dns().localAddress()));
-        listening.put("replicas", gateway.config().replicas().listen().toString());
+        root.putObject("listening").put("admin", adminAddress).put("peering", sources.listening().peering())
+                .put("dns", sources.listening().dns()).put("replicas", sources.listening().replicas());
 
-        var crl = gateway.tls().currentCrl();
-        var nextUpdate = gateway.tls().crlNextUpdate();
+        var crl = sources.revocations().currentCrl();
+        var nextUpdate = sources.revocations().crlNextUpdate();
         root.putObject("revocation").put("crlNumber", crl.number().longValue())
                 .put("crlNextUpdate", nextUpdate.map(Object::toString).orElse(null))
                 .put("crlStale", nextUpdate.map(java.time.Instant.now()::isAfter).orElse(false));
@@ -104,28 +94,15 @@ final class StatusReport {
             from.put("receivedAt", remote == null ? null : text(remote.receivedAt()));
             from.put("unreachableSince", remote == null ? null : text(remote.unreachableSince()));
             from.put("served", remote != null && !remote.withdrawn());
-            from.set("conditions", importConditions(remote, mesh.refusals().get(origin),
-                    gateway.config().peering().limits().importNamespaces()));
+            from.set("conditions", importConditions(remote, mesh.refusals().get(origin), sources.importNamespaces()));
         }
-        endpointFilter(imports, gateway.importFilter());
+        endpointFilter(imports, sources.importFilter().get());
         ArrayNode conflicts = root.putArray("conflicts");
         mesh.directory().services().values().stream().sorted(Comparator.comparing(ImportedService::key))
                 .forEach(service -> service.conflicts().forEach(conflict -> conflicts.add(conflict(service, conflict))));
-        gateway.kubernetes().ifPresent(k8s -> {
-            var sync = k8s.status();
-            root.putObject("kubernetes").put("apiServer", sync.apiServer()).put("synced", sync.synced())
-                    .put("watching", sync.watching()).put("serviceExports", sync.serviceExports())
-                    .put("offered", sync.offered()).put("serviceImports", sync.serviceImports())
-                    .put("importedSlices", sync.importedSlices()).put("lastFullResyncAt", text(sync.lastFullResyncAt()))
-                    .put("lastError", sync.lastError()).put("lastErrorAt", text(sync.lastErrorAt()));
-        });
-        ObjectNode dns = root.putObject("dns");
-        dns.put("zone", gateway.config().dns().zone());
-        dns.put("udpPath", gateway.dns() == null ? "-" : gateway.dns().udpPath());
-        dns.put("locality", gateway.config().dns().locality().label());
-        dns.put("forwarding", gateway.config().dns().forwarding().enabled()
-                ? gateway.config().dns().forwarding().upstreams().toString() : "off");
-        root.set("tunnel", io.isthmus.gateway.tunnel.TunnelStatus.json(json, gateway.tunnel()));
+        for (StatusSources.Section section : sources.sections()) {
+            section.render().get().ifPresent(node -> root.set(section.name(), node));
+        }
         return root;
     }
 

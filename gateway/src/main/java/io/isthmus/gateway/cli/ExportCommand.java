@@ -3,6 +3,7 @@ package io.isthmus.gateway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.isthmus.api.InvalidFieldException;
 import io.isthmus.gateway.admin.ExportRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,7 +51,11 @@ final class ExportCommand implements Callable<Integer> {
         ports.forEach(body.putArray("ports")::add);
         ips.forEach(body.putArray("ips")::add);
         to.forEach(body.putArray("to")::add);
-        ExportRequest.parse(body, Instant.now()); // same checks as the gateway, before anything is sent
+        try {
+            ExportRequest.parse(body, Instant.now()); // same checks as the gateway, before anything is sent
+        } catch (InvalidFieldException e) {
+            throw e.as(flagFor(e.field()));
+        }
         AdminClient.Reply reply = admin.client().post("api/v1/exports", body);
         if (!reply.ok()) {
             throw new CliException(reply.error());
@@ -59,5 +64,17 @@ final class ExportCommand implements Callable<Integer> {
         spec.commandLine().getOut().println("exported " + service.namespace + "/" + service.name + " from cluster "
                 + stored.path("cluster").asText() + " (version " + stored.path("version").asLong() + ")");
         return 0;
+    }
+
+    /** The option that carries a field of the request body: {@code ports[1]} is the second --port. */
+    private static String flagFor(String field) {
+        String list = field.replaceFirst("\\[\\d+]$", "");
+        return switch (list) {
+            case "ports" -> "--port";
+            case "ips" -> "--ip";
+            case "to" -> "--to";
+            case "namespace", "name", "type" -> "--" + list;
+            default -> field;
+        };
     }
 }

@@ -19,6 +19,11 @@ final class GatewayCommand implements Callable<Integer> {
             description = "Stop when process PID ends (used by the demo so no gateway outlives it).")
     Long parentPid;
 
+    /** The entry of a gateway process started by {@link GatewayProcess}: {@code gateway}'s options only. */
+    public static void main(String[] args) {
+        CliRunner.exit(new picocli.CommandLine(new GatewayCommand()), args);
+    }
+
     @Override
     public Integer call() throws Exception {
         GatewayConfig settings = GatewayConfigLoader.load(config);

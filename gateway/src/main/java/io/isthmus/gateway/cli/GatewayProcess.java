@@ -44,8 +44,7 @@ final class GatewayProcess implements AutoCloseable {
         command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(IsthmusCli.class.getName());
-        command.add("gateway");
+        command.add(GatewayCommand.class.getName());
         command.add("--config");
         command.add(config.toAbsolutePath().toString());
         command.add("--exit-with-parent");

@@ -1,6 +1,5 @@
 package io.isthmus.gateway.cli;
 
-import io.isthmus.api.InvalidFieldException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -22,37 +21,11 @@ public final class IsthmusCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
-        int code = run(out, err, args);
-        out.flush();
-        err.flush();
-        System.exit(code);
+        CliRunner.exit(new CommandLine(new IsthmusCli()), args);
     }
 
     /** Runs one command line; returns the exit code (0 ok, 1 failed, 2 bad usage or input). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new IsthmusCli());
-        cli.setOut(out);
-        cli.setErr(err);
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            Throwable cause = e;
-            if (cause instanceof InvalidFieldException invalid) {
-                err.println("isthmus: " + invalid.getMessage());
-                return 2;
-            }
-            if (cause instanceof CliException failed) {
-                err.println("isthmus: " + failed.getMessage());
-                return 1;
-            }
-            err.println("isthmus: " + (cause.getMessage() == null ? cause.toString() : cause.getMessage()));
-            return 1;
-        });
-        cli.setParameterExceptionHandler((e, a) -> {
-            err.println("isthmus: " + e.getMessage());
-            err.println("Run 'isthmus " + e.getCommandLine().getCommandName() + " --help' for usage.");
-            return 2;
-        });
-        return cli.execute(args);
+        return CliRunner.run(new CommandLine(new IsthmusCli()), out, err, args);
     }
 }

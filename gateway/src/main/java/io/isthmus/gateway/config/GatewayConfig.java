@@ -58,13 +58,12 @@ public record GatewayConfig(
     /**
      * IPAM: the pools' tuning (the ipam module's own settings), where the CNI endpoint listens (empty: no CNI
      * endpoint on this replica) and who may call it, where owner liveness comes from without Kubernetes (empty: nothing is reclaimed
-     * but expired reservations), which pods keep a fixed IP ({@code namespace/name} globs), and what Kubernetes
-     * does for IPAM ({@code isthmus.kubernetes.ipam}: IPPools, pods as owners).
+     * but expired reservations), and which pods keep a fixed IP ({@code namespace/name} globs). What Kubernetes
+     * does for IPAM is {@link Kubernetes#ipam()}.
      */
     public record Ipam(io.isthmus.ipam.IpamSettings settings, java.util.Optional<Path> cniSocket,
                        io.isthmus.ipam.cni.CniCallers cniCallers,
-                       java.util.Optional<Path> ownersFile, List<String> fixedIpPods,
-                       io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings kubernetes) {
+                       java.util.Optional<Path> ownersFile, List<String> fixedIpPods) {
         public Ipam {
             fixedIpPods = List.copyOf(fixedIpPods);
         }
@@ -94,17 +93,26 @@ public record GatewayConfig(
     }
 
     /**
-     * The MCS sync with this cluster's API server ({@code masterUrl} empty: auto-configured); off unless enabled.
-     * {@code peers}: ClusterPeer objects are dialled as peers too (io.isthmus.gateway.k8s.KubernetesPeers).
+     * {@code isthmus.kubernetes}: this cluster's API server ({@code masterUrl} empty: auto-configured) and what the
+     * gateway's one Kubernetes adapter (io.isthmus.gateway.k8s.KubernetesAdapter) runs against it: the MCS sync
+     * when {@code enabled} (in {@code namespaces}, empty: all; everything again every {@code resyncInterval}),
+     * ClusterPeers as peers when {@code peers}, and the IPAM parts of {@code ipam}.
      */
     public record Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval,
-                             boolean peers) {
+                             boolean peers, io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings ipam) {
         public Kubernetes {
             namespaces = List.copyOf(namespaces);
         }
 
+        /** The MCS sync alone (no ClusterPeers, Kubernetes plays no part in IPAM). */
         public Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval) {
-            this(enabled, masterUrl, namespaces, resyncInterval, false);
+            this(enabled, masterUrl, namespaces, resyncInterval, false,
+                    io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.off());
+        }
+
+        /** True when any part needs a client of the API server. */
+        public boolean anyEnabled() {
+            return enabled || peers || ipam.enabled();
         }
     }
 }

@@ -160,8 +160,19 @@ public final class GatewayConfigLoader {
                         "is also in import-namespaces.denied; a namespace is either allowed or denied");
             }
         }
+        java.time.Duration resyncMinInterval;
+        try {
+            resyncMinInterval = c.getDuration("peering.limits.resync-min-interval");
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("isthmus.peering.limits.resync-min-interval",
+                    c.getValue("peering.limits.resync-min-interval").unwrapped(), "must be a duration such as 1s");
+        }
+        if (resyncMinInterval.isNegative() || resyncMinInterval.compareTo(java.time.Duration.ofMinutes(5)) > 0) {
+            throw new InvalidFieldException("isthmus.peering.limits.resync-min-interval",
+                    c.getValue("peering.limits.resync-min-interval").unwrapped(), "must be between 0s and 5m");
+        }
         return new io.isthmus.gateway.peering.PeeringLimits(maxMessage, exports, endpointsPerExport, endpointsPerPeer,
-                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied));
+                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied), resyncMinInterval);
     }
 
     private static java.util.Set<String> namespaces(Config c, String key) {
@@ -201,7 +212,7 @@ public final class GatewayConfigLoader {
             field("isthmus.kubernetes.namespaces", () -> DnsLabel.require("isthmus.kubernetes.namespaces", namespace));
         }
         return new GatewayConfig.Kubernetes(bool(c, "kubernetes.enabled"), url, namespaces,
-                positive(c, "kubernetes.resync-interval"), bool(c, "kubernetes.peers"));
+                positive(c, "kubernetes.resync-interval"), bool(c, "kubernetes.peers"), kubernetesIpam(c));
     }
 
     /** {@code replicas.discovery}: seed-nodes (the list), or kubernetes-api (pekko-management cluster bootstrap). */
@@ -288,27 +299,23 @@ public final class GatewayConfigLoader {
                         "expected NAMESPACE/NAME with * as a wildcard, e.g. db/postgres-*");
             }
         }
-        io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings kubernetes = kubernetesIpam(c);
-        if (kubernetes.ownerSource() == io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.OwnerSource.PODS
+        if (kubernetesIpam(c).ownerSource() == io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.OwnerSource.PODS
                 && !owners.isBlank()) {
             throw new InvalidFieldException("isthmus.ipam.owners-file", owners,
                     "kubernetes.ipam.owner-source = pods takes the owners from the pods: leave owners-file empty");
         }
         return new GatewayConfig.Ipam(settings,
                 socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(socket)), callers,
-                owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed,
-                kubernetes);
+                owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed);
     }
 
-    /** {@code kubernetes.ipam} (this gateway's IPPools and pod owners); {@code kubernetes.master-url} when present. */
+    /** {@code kubernetes.ipam}: this gateway's IPPools and pod owners. */
     private static io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings kubernetesIpam(Config c) {
         String source = string(c, "kubernetes.ipam.owner-source");
         var ownerSource = io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.OwnerSource.parse(source).orElseThrow(() ->
                 new InvalidFieldException("isthmus.kubernetes.ipam.owner-source", source, "must be owners-file or pods"));
-        String masterUrl = c.hasPath("kubernetes.master-url") ? string(c, "kubernetes.master-url") : "";
         return new io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings(bool(c, "kubernetes.ipam.pools"), ownerSource,
-                positive(c, "kubernetes.ipam.status-interval"), positive(c, "kubernetes.ipam.informer-resync"),
-                masterUrl.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(masterUrl));
+                positive(c, "kubernetes.ipam.status-interval"), positive(c, "kubernetes.ipam.informer-resync"));
     }
 
     private static GatewayConfig.Journal journal(Config c, Path baseDir) {

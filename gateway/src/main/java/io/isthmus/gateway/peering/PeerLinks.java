@@ -147,7 +147,7 @@ public final class PeerLinks implements AutoCloseable {
         // session checks that the cluster it names is the one the peer's hello claims.
         AtomicReference<X509Certificate> serverCertificate = new AtomicReference<>();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.OUTBOUND, peer.toString(),
-                feed, mesh, heartbeatInterval, metrics, tls, serverCertificate::get, channels);
+                feed, mesh, heartbeatInterval, limits.resyncMinInterval(), metrics, tls, serverCertificate::get, channels);
         // grpc-java holds each message to this limit after decompression (its default is 4 MiB).
         int maxInbound = (int) Math.min(Integer.MAX_VALUE, limits.maxMessageBytes());
         PeeringClient client = PeeringClient.create(

@@ -47,6 +47,8 @@ final class PeerSession {
     private final ExportFeed feed;
     private final ActorRef<MeshView.Command> mesh;
     private final Duration heartbeatInterval;
+    /** Full snapshots asked for by the peer are sent at most this often (nanoseconds); one asked sooner waits. */
+    private final long resyncMinNanos;
     private final PeeringMetrics metrics;
     private ClusterId remote;
     // Written by the inbound stage, read by the outbound one: what our next heartbeat echoes and acks.
@@ -66,8 +68,9 @@ final class PeerSession {
      *                        server's, captured during the handshake, on the client side)
      */
     PeerSession(ClusterId self, String linkId, MeshView.Direction direction, String address, ExportFeed feed,
-                ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, PeeringMetrics metrics, PeeringTls tls,
-                Supplier<X509Certificate> peerCertificate, PeerChannels channels) {
+                ActorRef<MeshView.Command> mesh, Duration heartbeatInterval, Duration resyncMinInterval,
+                PeeringMetrics metrics, PeeringTls tls, Supplier<X509Certificate> peerCertificate, PeerChannels channels) {
+        this.resyncMinNanos = resyncMinInterval == null ? 0 : resyncMinInterval.toNanos();
         this.channels = channels;
         this.tls = tls;
         this.peerCertificate = peerCertificate;
@@ -102,6 +105,9 @@ final class PeerSession {
     /** The sending side's memory of this stream, confined to its stage. */
     private static final class SendState {
         ExportSet lastSent;
+        long lastFullAtNanos;
+        /** The peer asked for a full snapshot within the minimum interval: it is sent once the interval is over. */
+        boolean fullOwed;
         long lastCrlNumber = -1;
     }
 
@@ -154,7 +160,20 @@ final class PeerSession {
      */
     private void sendExports(SendState state, Signal signal, ClusterId peer, List<PeerMessage> out) {
         ExportSet current = feed.current();
-        boolean full = state.lastSent == null || signal == Signal.SEND_FULL;
+        long now = System.nanoTime();
+        boolean resyncAllowed = now - state.lastFullAtNanos >= resyncMinNanos;
+        if (signal == Signal.SEND_FULL && state.lastSent != null && !resyncAllowed) {
+            // A peer asking again and again for everything would make us serialize every export each time.
+            if (!state.fullOwed) {
+                metrics.resyncsDeferred().inc();
+            }
+            state.fullOwed = true;
+            return;
+        }
+        if (state.fullOwed && !resyncAllowed) {
+            return; // the peer cannot apply deltas until it has the snapshot it asked for
+        }
+        boolean full = state.lastSent == null || signal == Signal.SEND_FULL || state.fullOwed;
         if (!full && current.version() == state.lastSent.version()) {
             return;
         }
@@ -162,6 +181,8 @@ final class PeerSession {
         if (delta == null) {
             metrics.resyncs().inc();
             out.add(snapshot(current, peer));
+            state.lastFullAtNanos = now;
+            state.fullOwed = false;
         } else {
             out.add(delta);
         }

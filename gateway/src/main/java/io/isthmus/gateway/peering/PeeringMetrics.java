@@ -5,7 +5,8 @@ import io.isthmus.gateway.metrics.Metrics;
 /** The peering counters; link state and import gauges are read from the mesh view by the admin server. */
 public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter messagesSent,
                              Metrics.Counter linksRejected, Metrics.Counter linkAttempts, Metrics.Counter resyncs,
-                             Metrics.Counter tlsRejected, Metrics.Counter importsRefused) {
+                             Metrics.Counter tlsRejected, Metrics.Counter importsRefused,
+                             Metrics.Counter resyncsDeferred) {
 
     public static PeeringMetrics register(Metrics metrics) {
         return new PeeringMetrics(
@@ -24,7 +25,9 @@ public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter m
                 metrics.counter("isthmus_peering_imports_refused_total",
                         "What peers sent that was not imported, by peer cluster and reason: a quota (exports-per-peer, "
                                 + "endpoints-per-export, endpoints-per-peer: messages refused) or namespace (exports into a namespace that takes no imports).",
-                        "peer", "reason"));
+                        "peer", "reason"),
+                metrics.counter("isthmus_peering_resyncs_deferred_total", "Full snapshots a peer asked for within "
+                        + "isthmus.peering.limits.resync-min-interval of the last one, sent once the interval is over."));
     }
 
     /** Counts refused imports into {@code importsRefused}. */

@@ -31,6 +31,7 @@ public final class PeeringService implements Peering {
     private final ExportFeed feed;
     private final ActorRef<MeshView.Command> mesh;
     private final Duration heartbeatInterval;
+    private final Duration resyncMinInterval;
     private final PeeringMetrics metrics;
     private final AtomicLong inboundCount;
     private final PeeringTls tls;
@@ -40,7 +41,7 @@ public final class PeeringService implements Peering {
     private final CompletionStage<PeeringProtocolException> refused;
 
     private PeeringService(ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
-                           PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount,
+                           Duration resyncMinInterval, PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount,
                            PeerChannels channels, CompletionStage<PeeringProtocolException> refused) {
         this.channels = channels;
         this.refused = refused;
@@ -51,6 +52,7 @@ public final class PeeringService implements Peering {
         this.feed = feed;
         this.mesh = mesh;
         this.heartbeatInterval = heartbeatInterval;
+        this.resyncMinInterval = resyncMinInterval;
         this.metrics = metrics;
     }
 
@@ -92,7 +94,8 @@ public final class PeeringService implements Peering {
                         log.warn(message);
                         return new PeeringProtocolException(reason, message);
                     }, refused::complete))));
-            return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval, metrics, tls,
+            return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval,
+                    limits.resyncMinInterval(), metrics, tls,
                     peer.get(), inboundCount, channels, refused), system).apply(limited);
         };
     }
@@ -101,7 +104,7 @@ public final class PeeringService implements Peering {
     public Source<PeerMessage, NotUsed> link(Source<PeerMessage, NotUsed> in) {
         String linkId = "inbound-" + inboundCount.incrementAndGet() + " from " + peer.cluster();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.INBOUND, "inbound", feed, mesh,
-                heartbeatInterval, metrics, tls, peer::certificate, channels);
+                heartbeatInterval, resyncMinInterval, metrics, tls, peer::certificate, channels);
         // What the peer sends is consumed here and yields nothing; merged with what we send so that a protocol
         // error fails the whole call (the peer sees why) and the peer ending its side ends ours (eager complete).
         // A message refused by the frame limit fails the call from here, so the peer gets the status (see GrpcFrameLimit).

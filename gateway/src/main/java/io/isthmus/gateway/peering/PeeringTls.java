@@ -9,6 +9,7 @@ import io.isthmus.gateway.pki.KeyMaterial;
 import io.isthmus.gateway.pki.MeshTrust;
 import io.isthmus.gateway.pki.PkiException;
 import io.isthmus.gateway.pki.ReplicaTls;
+import io.isthmus.gateway.pki.Revocations;
 import io.isthmus.gateway.pki.SignedCrl;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.HttpsConnectionContext;
@@ -34,7 +35,7 @@ import java.util.function.Consumer;
  * directory and re-read when the files change, so certificates rotate and revocations apply without a restart and
  * without dropping links. There is no plaintext mode.
  */
-public final class PeeringTls {
+public final class PeeringTls implements Revocations {
     private static final Logger log = LoggerFactory.getLogger(PeeringTls.class);
 
     private final ClusterId self;
@@ -149,6 +150,7 @@ public final class PeeringTls {
     }
 
     /** When the CRL in force says a newer one is due; past it, the CRL is stale (said in status and metrics). */
+    @Override
     public Optional<java.time.Instant> crlNextUpdate() {
         return Optional.ofNullable(trust.crl().getNextUpdate()).map(java.util.Date::toInstant);
     }
@@ -203,6 +205,7 @@ public final class PeeringTls {
      * Takes a CRL pushed through the admin API: it must be signed by our CA and newer than the current one.
      * It is written to the tls directory so a restart keeps it.
      */
+    @Override
     public synchronized SignedCrl acceptCrl(byte[] pemOrDer) {
         SignedCrl crl = SignedCrl.parse("the CRL sent", pemOrDer);
         trust.updateCrl(crl);
@@ -219,6 +222,7 @@ public final class PeeringTls {
     }
 
     /** The CRL in force, to relay to peers; its number only grows. */
+    @Override
     public SignedCrl currentCrl() {
         return new SignedCrl(trust.crl());
     }

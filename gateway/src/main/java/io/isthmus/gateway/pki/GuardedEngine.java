@@ -1,5 +1,6 @@
 package io.isthmus.gateway.pki;
 
+import java.util.function.Consumer;
 import io.isthmus.gateway.pki.CertificateRejectedException.Rule;
 
 import javax.net.ssl.SSLEngine;
@@ -28,7 +29,8 @@ import java.util.function.BiFunction;
  */
 final class GuardedEngine extends SSLEngine {
     private final SSLEngine delegate;
-    private final ReplicaTls tls;
+    private final MeshTrust trust;
+    private final Consumer<String> handshakeFailed;
     private final String connection;
     /** The verified peer certificate, once the handshake finished; then its expiry and the CRL last checked. */
     private volatile X509Certificate peer;
@@ -37,10 +39,11 @@ final class GuardedEngine extends SSLEngine {
     private volatile SSLException cut;
     private volatile boolean reported;
 
-    GuardedEngine(SSLEngine delegate, ReplicaTls tls, String connection) {
+    GuardedEngine(SSLEngine delegate, MeshTrust trust, Consumer<String> handshakeFailed, String connection) {
         super(delegate.getPeerHost(), delegate.getPeerPort());
         this.delegate = delegate;
-        this.tls = tls;
+        this.trust = trust;
+        this.handshakeFailed = handshakeFailed;
         this.connection = connection;
     }
 
@@ -69,7 +72,7 @@ final class GuardedEngine extends SSLEngine {
             try {
                 X509Certificate leaf = (X509Certificate) delegate.getSession().getPeerCertificates()[0];
                 peerNotAfterMillis = leaf.getNotAfter().getTime();
-                checkedCrl = tls.trust().crl();
+                checkedCrl = trust.crl();
                 peer = leaf;
             } catch (SSLPeerUnverifiedException | RuntimeException e) {
                 // No verified peer: the session verifier (ReplicaTls.verify) refuses the connection.
@@ -87,18 +90,17 @@ final class GuardedEngine extends SSLEngine {
         if (leaf == null) {
             return;
         }
-        MeshTrust trust = tls.trust();
         long now = trust.clock().millis();
         CertificateRejectedException rejected = null;
         if (now > peerNotAfterMillis) {
-            rejected = new CertificateRejectedException(Rule.EXPIRED, MeshTrust.describe(leaf), "expired at "
+            rejected = new CertificateRejectedException(Rule.EXPIRED, MeshProtocol.describe(leaf), "expired at "
                     + leaf.getNotAfter().toInstant() + " (now " + Instant.ofEpochMilli(now) + "); cutting " + connection);
         } else {
             X509CRL crl = trust.crl();
             if (crl != checkedCrl) {
                 checkedCrl = crl;
                 if (trust.isRevoked(leaf)) {
-                    rejected = new CertificateRejectedException(Rule.REVOKED, MeshTrust.describe(leaf),
+                    rejected = new CertificateRejectedException(Rule.REVOKED, MeshProtocol.describe(leaf),
                             "revoked by CRL number " + trust.crlNumber() + "; cutting " + connection);
                 }
             }
@@ -117,7 +119,7 @@ final class GuardedEngine extends SSLEngine {
         if (!reported && cut == null) {
             reported = true;
             if (!rejectedByTrust(e)) {
-                tls.refused(ReplicaTls.HANDSHAKE, "TLS on " + connection + " failed: " + e.getMessage());
+                handshakeFailed.accept("TLS on " + connection + " failed: " + e.getMessage());
             }
         }
         return e;

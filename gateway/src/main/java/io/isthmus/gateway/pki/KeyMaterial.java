@@ -156,7 +156,7 @@ public final class KeyMaterial {
                 SecureFiles.read(privateKeyFile, "private key file"));
         X509Certificate leaf = chain.getFirst();
         ClustersetCa.requireMatchingKey(leaf, key, "private key file " + privateKeyFile + " does not belong to certificate "
-                + MeshTrust.describe(leaf) + " in " + certificateFile + " (rotation half done? files from different issues?)");
+                + MeshProtocol.describe(leaf) + " in " + certificateFile + " (rotation half done? files from different issues?)");
         ClusterId cluster;
         try {
             cluster = PeerIdentity.of(leaf);

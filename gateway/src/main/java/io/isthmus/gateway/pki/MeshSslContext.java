@@ -30,16 +30,16 @@ final class MeshSslContext extends SSLContext {
     static final int SESSION_TIMEOUT_SECONDS = (int) java.time.Duration.ofDays(8).toSeconds();
 
     private MeshSslContext(Spi spi, SSLContext delegate) {
-        super(spi, delegate.getProvider(), MeshTrust.PROTOCOL);
+        super(spi, delegate.getProvider(), MeshProtocol.PROTOCOL);
     }
 
     static SSLContext create(KeyManager keyManager, TrustManager trustManager, boolean server) {
         SSLContext delegate;
         try {
-            delegate = SSLContext.getInstance(MeshTrust.PROTOCOL);
+            delegate = SSLContext.getInstance(MeshProtocol.PROTOCOL);
             delegate.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}, new SecureRandom());
         } catch (GeneralSecurityException e) {
-            throw new PkiException("this JDK cannot make a " + MeshTrust.PROTOCOL + " context", e);
+            throw new PkiException("this JDK cannot make a " + MeshProtocol.PROTOCOL + " context", e);
         }
         disableResumption(delegate);
         return new MeshSslContext(new Spi(delegate, server), delegate);
@@ -71,7 +71,7 @@ final class MeshSslContext extends SSLContext {
 
         SSLParameters parameters() {
             SSLParameters parameters = delegate.getDefaultSSLParameters();
-            parameters.setProtocols(new String[] {MeshTrust.PROTOCOL});
+            parameters.setProtocols(new String[] {MeshProtocol.PROTOCOL});
             parameters.setEndpointIdentificationAlgorithm(null);
             if (server) {
                 parameters.setNeedClientAuth(true);

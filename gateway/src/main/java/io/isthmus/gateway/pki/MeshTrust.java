@@ -1,5 +1,11 @@
 package io.isthmus.gateway.pki;
 
+import static io.isthmus.gateway.pki.MeshProtocol.CLIENT_AUTH;
+import static io.isthmus.gateway.pki.MeshProtocol.PROTOCOL;
+import static io.isthmus.gateway.pki.MeshProtocol.SERVER_AUTH;
+import static io.isthmus.gateway.pki.MeshProtocol.describe;
+import static io.isthmus.gateway.pki.MeshProtocol.usageName;
+
 import io.isthmus.api.ClusterId;
 import io.isthmus.gateway.pki.CertificateRejectedException.Rule;
 
@@ -30,10 +36,7 @@ import java.util.function.Consumer;
  * Connections that are already open are not re-checked by TLS: after {@code updateCrl} the caller closes links whose
  * peer certificate {@link #isRevoked} says is now revoked.
  */
-public final class MeshTrust {
-    public static final String PROTOCOL = "TLSv1.3";
-    static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
-    static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+public final class MeshTrust implements LeafChecker {
 
     private record Crl(X509CRL crl, BigInteger number) {
     }
@@ -111,6 +114,7 @@ public final class MeshTrust {
         return clock;
     }
 
+    @Override
     public X509Certificate caCertificate() {
         return ca;
     }
@@ -212,7 +216,8 @@ public final class MeshTrust {
      * Every rule, in order: a certificate at all, issued and signed by our CA, an end entity, valid now, not revoked,
      * keyUsage digitalSignature, the EKUs in {@code requiredUsages}, and a cluster identity. Reports each rejection.
      */
-    ClusterId check(X509Certificate[] chain, List<String> requiredUsages) throws CertificateRejectedException {
+    @Override
+    public ClusterId check(X509Certificate[] chain, List<String> requiredUsages) throws CertificateRejectedException {
         try {
             return checkRules(chain, requiredUsages);
         } catch (CertificateRejectedException e) {
@@ -221,7 +226,8 @@ public final class MeshTrust {
         }
     }
 
-    void reject(CertificateRejectedException e) {
+    @Override
+    public void reject(CertificateRejectedException e) {
         onRejection.accept(e);
     }
 
@@ -300,20 +306,6 @@ public final class MeshTrust {
                     + "this clusterset CA's key (" + e.getMessage() + ")");
         }
         return SignedCrl.numberOf(candidate);
-    }
-
-    static String usageName(String oid) {
-        return switch (oid) {
-            case SERVER_AUTH -> "serverAuth";
-            case CLIENT_AUTH -> "clientAuth";
-            default -> oid;
-        };
-    }
-
-    /** How a certificate is named in messages: subject DN and serial. */
-    static String describe(X509Certificate certificate) {
-        return "'" + certificate.getSubjectX500Principal().getName() + "' (serial 0x"
-                + certificate.getSerialNumber().toString(16) + ")";
     }
 
     @Override

@@ -18,12 +18,12 @@ import java.util.List;
  * the one for the current role is checked first. Any chain certificates after the leaf are ignored.
  */
 final class MeshTrustManager extends X509ExtendedTrustManager {
-    private static final List<String> AS_CLIENT = List.of(MeshTrust.CLIENT_AUTH, MeshTrust.SERVER_AUTH);
-    private static final List<String> AS_SERVER = List.of(MeshTrust.SERVER_AUTH, MeshTrust.CLIENT_AUTH);
+    private static final List<String> AS_CLIENT = List.of(MeshProtocol.CLIENT_AUTH, MeshProtocol.SERVER_AUTH);
+    private static final List<String> AS_SERVER = List.of(MeshProtocol.SERVER_AUTH, MeshProtocol.CLIENT_AUTH);
 
-    private final MeshTrust trust;
+    private final LeafChecker trust;
 
-    MeshTrustManager(MeshTrust trust) {
+    MeshTrustManager(LeafChecker trust) {
         this.trust = trust;
     }
 
@@ -69,10 +69,10 @@ final class MeshTrustManager extends X509ExtendedTrustManager {
 
     /** Defence in depth: the contexts enable TLS 1.3 only, but an engine a caller reconfigured must not slip through. */
     private void requireProtocol(X509Certificate[] chain, SSLSession handshake) throws CertificateRejectedException {
-        if (handshake != null && !MeshTrust.PROTOCOL.equals(handshake.getProtocol())) {
+        if (handshake != null && !MeshProtocol.PROTOCOL.equals(handshake.getProtocol())) {
             var e = new CertificateRejectedException(Rule.PROTOCOL,
-                    chain == null || chain.length == 0 ? "(none)" : MeshTrust.describe(chain[0]),
-                    "the handshake negotiated " + handshake.getProtocol() + "; the mesh speaks " + MeshTrust.PROTOCOL + " only");
+                    chain == null || chain.length == 0 ? "(none)" : MeshProtocol.describe(chain[0]),
+                    "the handshake negotiated " + handshake.getProtocol() + "; the mesh speaks " + MeshProtocol.PROTOCOL + " only");
             trust.reject(e);
             throw e;
         }

@@ -44,7 +44,7 @@ public final class PeerIdentity {
      * that same cluster id. Does not check the issuer, validity or revocation: {@link MeshTrust} does.
      */
     public static ClusterId of(X509Certificate certificate) throws CertificateRejectedException {
-        String subject = MeshTrust.describe(certificate);
+        String subject = MeshProtocol.describe(certificate);
         List<String> uris = isthmusUris(certificate, subject);
         if (uris.size() != 1) {
             throw new CertificateRejectedException(Rule.IDENTITY, subject, uris.isEmpty()

@@ -79,19 +79,19 @@ public final class ReplicaTls implements SSLEngineProvider {
     static void requireCluster(ClusterId cluster, X509Certificate leaf) throws CertificateRejectedException {
         ClusterId named = PeerIdentity.of(leaf);
         if (!named.equals(cluster)) {
-            throw new CertificateRejectedException(Rule.UNEXPECTED_CLUSTER, MeshTrust.describe(leaf),
+            throw new CertificateRejectedException(Rule.UNEXPECTED_CLUSTER, MeshProtocol.describe(leaf),
                     "names cluster " + named + "; only replicas of cluster " + cluster + " may join its Pekko cluster");
         }
     }
 
     @Override
     public SSLEngine createServerSSLEngine(String hostname, int port) {
-        return new GuardedEngine(server.createSSLEngine(), this, "an inbound replica connection to " + hostname + ":" + port);
+        return new GuardedEngine(server.createSSLEngine(), trust, this::handshakeFailed, "an inbound replica connection to " + hostname + ":" + port);
     }
 
     @Override
     public SSLEngine createClientSSLEngine(String hostname, int port) {
-        return new GuardedEngine(client.createSSLEngine(hostname, port), this, "the replica connection to " + hostname + ":" + port);
+        return new GuardedEngine(client.createSSLEngine(hostname, port), trust, this::handshakeFailed, "the replica connection to " + hostname + ":" + port);
     }
 
     /** We dialled: the session's server certificate, checked again with the current CRL, must name our cluster. */
@@ -122,12 +122,13 @@ public final class ReplicaTls implements SSLEngineProvider {
         }
     }
 
+    /** The trust this transport checks with (tests replace its CRL). */
     MeshTrust trust() {
         return trust;
     }
 
-    void refused(String rule, String message) {
-        refusals.accept(new Refusal(rule, message));
+    private void handshakeFailed(String message) {
+        refusals.accept(new Refusal(HANDSHAKE, message));
     }
 
     @Override

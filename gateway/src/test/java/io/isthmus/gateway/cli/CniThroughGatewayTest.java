@@ -1,9 +1,8 @@
 package io.isthmus.gateway.cli;
 
-import com.typesafe.config.ConfigFactory;
 import io.isthmus.api.ipam.Lease;
 import io.isthmus.gateway.Gateway;
-import io.isthmus.gateway.config.GatewayConfigLoader;
+import io.isthmus.gateway.TestGateways;
 import io.isthmus.ipam.cni.CniPluginInstaller;
 import io.isthmus.testing.Netns;
 import io.isthmus.testing.PluginRun;
@@ -46,25 +45,16 @@ class CniThroughGatewayTest {
         assertTrue(Files.isExecutable(DEBIAN_PLUGINS.resolve("macvlan")),
                 "apt-get install containernetworking-plugins (scripts/test installs it)");
         new TestPki(dir.resolve("ca")).issue("east", dir.resolve("data").resolve("tls"));
-        gateway = Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
-                isthmus {
-                  cluster-id = east
-                  data-dir = "%s"
-                  admin.port = 0
-                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
-                  peering.port = 0
-                  dns.port = 0
-                  replicas.port = 0
-                  plan {
-                    members = [east]
-                    supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}]
-                  }
-                  ipam {
-                    cni-socket = "run/ipam.sock"
-                    fixed-ip-pods = ["db/pg-*"]
-                  }
+        gateway = TestGateways.start("east", dir, dir.resolve("data"), """
+                plan {
+                  members = [east]
+                  supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}]
                 }
-                """.formatted(dir.resolve("data").toString().replace("\\", "/"))), dir));
+                ipam {
+                  cni-socket = "run/ipam.sock"
+                  fixed-ip-pods = ["db/pg-*"]
+                }
+                """);
         socket = dir.resolve("data").resolve("run").resolve("ipam.sock");
         String admin = "http://127.0.0.1:" + gateway.adminAddress().getPort();
         assertEquals(0, Cli.run("ipam", "claim", "--admin", admin, "--kind", "underlay").exitCode());

@@ -2,9 +2,8 @@ package io.isthmus.gateway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.typesafe.config.ConfigFactory;
 import io.isthmus.gateway.Gateway;
-import io.isthmus.gateway.config.GatewayConfigLoader;
+import io.isthmus.gateway.TestGateways;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -39,27 +38,18 @@ class IpamCliTest {
         new TestPki(dir.resolve("ca")).issue("east", dir.resolve("data").resolve("tls"));
         // No owners file yet: an owner source that says nothing must never make the reclaimer free anything.
         owners = dir.resolve("data").resolve("owners");
-        gateway = Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
-                isthmus {
-                  cluster-id = east
-                  data-dir = "%s"
-                  admin.port = 0
-                  admin.auth.enabled = off // not what this test is about: AdminAuthTest is
-                  peering.port = 0
-                  dns.port = 0
-                  replicas.port = 0
-                  plan {
-                    members = [east]
-                    supernets.pod = [{cidr = "10.128.0.0/9", segment-prefix = 16}]
-                    supernets.underlay = [{cidr = "fd00:64::/32", segment-prefix = 48}]
-                  }
-                  ipam {
-                    owners-file = owners
-                    reclaim-grace = 1s
-                    reclaim-interval = 500ms
-                  }
+        gateway = TestGateways.start("east", dir, dir.resolve("data"), """
+                plan {
+                  members = [east]
+                  supernets.pod = [{cidr = "10.128.0.0/9", segment-prefix = 16}]
+                  supernets.underlay = [{cidr = "fd00:64::/32", segment-prefix = 48}]
                 }
-                """.formatted(dir.resolve("data").toString().replace("\\", "/"))), dir));
+                ipam {
+                  owners-file = owners
+                  reclaim-grace = 1s
+                  reclaim-interval = 500ms
+                }
+                """);
         admin = "http://127.0.0.1:" + gateway.adminAddress().getPort();
     }
 

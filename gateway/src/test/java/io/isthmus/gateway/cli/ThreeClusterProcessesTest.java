@@ -197,6 +197,10 @@ class ThreeClusterProcessesTest {
         assertEquals(2, measuredAndAcked, root.toPrettyString());
         assertEquals(1, root.path("imports").path("count").asLong(), root.toPrettyString());
         assertTrue(root.path("dns").path("udpPath").asText().startsWith("recvmmsg"), root.path("dns").toString());
+        // The gateway's chain puts the zone first: answers come from the precomputed wire bytes, and status says so.
+        assertTrue(root.path("dns").path("answerPath").path("fast").asBoolean(), root.path("dns").toString());
+        assertTrue(root.path("dns").path("udpSyscalls").path("mode").asText().startsWith("recvmmsg"),
+                root.path("dns").toString());
         // After the first full snapshot, changes travel as deltas.
         String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                 java.net.URI.create(adminUrl(1) + "/metrics")).header("Authorization", "Bearer " + tokens.get(1)).build(),

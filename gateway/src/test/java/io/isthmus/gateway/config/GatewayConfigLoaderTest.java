@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -449,6 +450,22 @@ class GatewayConfigLoaderTest {
                         isthmus { cluster-id = east, kubernetes { enabled = true, master-url = "https://10.96.0.1:443",
                           namespaces = [shop, db], resync-interval = 10s } }
                         """).kubernetes());
+    }
+
+    @Test
+    void oneKubernetesBlockHoldsTheApiServerAndEveryPart() {
+        GatewayConfig.Kubernetes kubernetes = load("""
+                isthmus { cluster-id = east, kubernetes { master-url = "https://10.96.0.1:443", peers = on,
+                  ipam { pools = on, owner-source = pods } } }
+                """).kubernetes();
+        assertEquals(new GatewayConfig.Kubernetes(false, "https://10.96.0.1:443", List.of(), Duration.ofSeconds(30),
+                true, new io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings(true,
+                io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.OwnerSource.PODS, Duration.ofSeconds(10),
+                Duration.ofMinutes(10))), kubernetes);
+        assertTrue(kubernetes.anyEnabled(), "ClusterPeers and IPPools need the client without the MCS sync");
+        assertFalse(load("isthmus.cluster-id = east").kubernetes().anyEnabled(), "no client by default");
+        assertTrue(load("isthmus { cluster-id = east, kubernetes.ipam.owner-source = pods }").kubernetes().anyEnabled(),
+                "pods as owners need the client alone");
     }
 
     @Test

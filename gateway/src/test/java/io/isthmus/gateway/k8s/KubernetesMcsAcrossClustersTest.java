@@ -305,7 +305,7 @@ class KubernetesMcsAcrossClustersTest {
         eastApi.stop();
         try {
             List<String> reasons = await("east not ready", () -> east.notReadyReasons().isEmpty() ? null : east.notReadyReasons());
-            assertTrue(reasons.stream().anyMatch(r -> r.startsWith("kubernetes: watch of") && r.contains(eastApi.url())), reasons.toString());
+            assertTrue(reasons.stream().anyMatch(r -> r.startsWith("kubernetes mcs-exports: watch of") && r.contains(eastApi.url())), reasons.toString());
             HttpResponse<String> readyz = get(east, "/readyz");
             assertEquals(503, readyz.statusCode());
             assertTrue(readyz.body().contains("kubernetes"), readyz.body());

@@ -1,6 +1,8 @@
 package io.isthmus.gateway.peering;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.IpLiteral;
@@ -10,17 +12,22 @@ import io.isthmus.api.ServicePort;
 import io.isthmus.api.ServiceType;
 import io.isthmus.api.grpc.peering.ExportDelta;
 import io.isthmus.api.grpc.peering.PeerMessage;
-import io.isthmus.api.grpc.peering.ServiceRef;
 import io.isthmus.gateway.exports.ExportSet;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The delta a stream sends, made from the structural diff of two export sets, is the message the former scan of
- * every export made: the same upserts and removals in the same order, and a snapshot (null) exactly when the scan
- * chose one; over seeded random changes with exports offered to some clusters only.
+ * The delta a stream sends says exactly what changed for the peer: checked against a naive set difference of two
+ * full snapshots (the exports offered to the peer before and after, as maps by key), over seeded random changes with
+ * exports offered to some clusters only. The delta's upserts, decoded, are the exports that are new or different;
+ * its removals the keys no longer offered; and a snapshot (null) is chosen exactly when the delta would hold more
+ * entries than the snapshot itself.
  */
 class PeerSessionDeltaTest {
     private static final ClusterId SELF = ClusterId.of("east");
@@ -29,8 +36,8 @@ class PeerSessionDeltaTest {
     private static final Instant T0 = Instant.parse("2025-03-01T12:00:00Z");
 
     @Test
-    void deltasFromTheDiffAreTheDeltasOfTheFormerScan() {
-        PeerSession session = new PeerSession(SELF, "test", MeshView.Direction.OUTBOUND, "test", null, null, null,
+    void aDeltaHoldsExactlyTheDifferenceOfTheTwoSnapshotsThePeerIsOffered() {
+        PeerSession session = new PeerSession(SELF, "test", MeshView.Direction.OUTBOUND, "test", null, null, null, null,
                 null, null, null, null);
         for (long seed = 1; seed <= 20; seed++) {
             Random random = new Random(seed);
@@ -48,7 +55,7 @@ class PeerSessionDeltaTest {
                     current = new ExportSet(current.version(), current.exports()); // unrelated: as deserialized
                 }
                 for (ClusterId peer : List.of(WEST, EDGE)) {
-                    assertEquals(scanDelta(before, current, peer), session.delta(before, current, peer),
+                    assertDeltaIsTheDifference(before, current, peer, session.delta(before, current, peer),
                             "seed " + seed + " step " + step + " to " + peer);
                 }
             }
@@ -65,28 +72,45 @@ class PeerSessionDeltaTest {
         };
     }
 
-    /** The former PeerSession.delta, verbatim but for its receiver: a scan of every export of both sets. */
-    private static PeerMessage scanDelta(ExportSet before, ExportSet after, ClusterId peer) {
-        ExportDelta.Builder b = ExportDelta.newBuilder().setOriginCluster(SELF.value())
-                .setFromVersion(before.version()).setToVersion(after.version());
-        int offered = 0;
-        for (ServiceExport export : after.exports()) {
-            if (!export.isOfferedTo(peer)) {
-                continue;
-            }
-            offered++;
-            ServiceExport old = before.find(export.key()).filter(e -> e.isOfferedTo(peer)).orElse(null);
-            if (!export.equals(old)) {
-                b.addUpserted(PeerMessages.toWire(export));
+    private static void assertDeltaIsTheDifference(ExportSet before, ExportSet after, ClusterId peer,
+                                                   PeerMessage delta, String where) {
+        Map<ServiceKey, ServiceExport> was = offeredTo(peer, before);
+        Map<ServiceKey, ServiceExport> now = offeredTo(peer, after);
+        Set<ServiceExport> upserted = new HashSet<>();
+        for (ServiceExport export : now.values()) {
+            if (!export.equals(was.get(export.key()))) {
+                upserted.add(export);
             }
         }
-        for (ServiceExport old : before.exports()) {
-            boolean stillOffered = after.find(old.key()).map(e -> e.isOfferedTo(peer)).orElse(false);
-            if (old.isOfferedTo(peer) && !stillOffered) {
-                b.addRemoved(ServiceRef.newBuilder().setNamespace(old.key().namespace()).setName(old.key().name()));
+        Set<ServiceKey> removed = new HashSet<>(was.keySet());
+        removed.removeAll(now.keySet());
+        if (upserted.size() + removed.size() > now.size()) {
+            assertNull(delta, where + ": " + (upserted.size() + removed.size()) + " changes against a snapshot of "
+                    + now.size() + " should be a snapshot");
+            return;
+        }
+        assertNotNull(delta, where + ": a delta of " + (upserted.size() + removed.size()) + " changes");
+        ExportDelta sent = delta.getExportDelta();
+        assertEquals(SELF.value(), sent.getOriginCluster(), where);
+        assertEquals(before.version(), sent.getFromVersion(), where);
+        assertEquals(after.version(), sent.getToVersion(), where);
+        List<ServiceExport> sentUpserts = sent.getUpsertedList().stream().map(PeerMessages::fromWire).toList();
+        assertEquals(upserted.size(), sentUpserts.size(), where + ": the number of upserts");
+        assertEquals(upserted, new HashSet<>(sentUpserts), where + ": upserted");
+        List<ServiceKey> sentRemovals = sent.getRemovedList().stream()
+                .map(ref -> new ServiceKey(ref.getNamespace(), ref.getName())).toList();
+        assertEquals(removed.size(), sentRemovals.size(), where + ": the number of removals");
+        assertEquals(removed, new HashSet<>(sentRemovals), where + ": removed");
+    }
+
+    /** The full snapshot the peer would get: every export offered to it, by key. */
+    private static Map<ServiceKey, ServiceExport> offeredTo(ClusterId peer, ExportSet exports) {
+        Map<ServiceKey, ServiceExport> offered = new HashMap<>();
+        for (ServiceExport export : exports.exports()) {
+            if (export.isOfferedTo(peer)) {
+                offered.put(export.key(), export);
             }
         }
-        return b.getUpsertedCount() + b.getRemovedCount() > offered ? null
-                : PeerMessage.newBuilder().setExportDelta(b).build();
+        return offered;
     }
 }

@@ -128,7 +128,7 @@ class ClustersetCaTest {
         assertEquals(ca.certificate().getSubjectX500Principal(), cert.getIssuerX500Principal());
         assertEquals(List.of(List.of(2, "east.clusterset.isthmus"), List.of(6, "isthmus://cluster/east")),
                 List.copyOf(cert.getSubjectAlternativeNames()));
-        assertEquals(List.of(MeshTrust.SERVER_AUTH, MeshTrust.CLIENT_AUTH), cert.getExtendedKeyUsage());
+        assertEquals(List.of(MeshProtocol.SERVER_AUTH, MeshProtocol.CLIENT_AUTH), cert.getExtendedKeyUsage());
         assertArrayEquals(new boolean[] {true, false, false, false, false, false, false, false, false}, cert.getKeyUsage());
         assertEquals(-1, cert.getBasicConstraints(), "not a CA");
         assertEquals(1, cert.getSerialNumber().signum());

@@ -195,7 +195,7 @@ class MeshTlsTest {
 
         var e = refusedByEast(serverOnly);
         assertEquals(Rule.EXTENDED_KEY_USAGE, e.rule());
-        assertEquals("extendedKeyUsage [" + MeshTrust.SERVER_AUTH + "] lacks clientAuth (" + MeshTrust.CLIENT_AUTH + ")",
+        assertEquals("extendedKeyUsage [" + MeshProtocol.SERVER_AUTH + "] lacks clientAuth (" + MeshProtocol.CLIENT_AUTH + ")",
                 e.reason());
     }
 

@@ -34,7 +34,7 @@ class PeerIdentityTest {
         X509Certificate cert = craft(spec, keys, ca);
         var e = assertThrows(CertificateRejectedException.class, () -> PeerIdentity.of(cert));
         assertEquals(Rule.IDENTITY, e.rule());
-        assertEquals(MeshTrust.describe(cert), e.subject());
+        assertEquals(MeshProtocol.describe(cert), e.subject());
         return e;
     }
 

@@ -33,12 +33,18 @@ import java.util.TreeSet;
  *   retransmit-interval = 1s    # unanswered proposals are sent again
  *   gossip-interval = 5s        # this cluster's view is sent to every peer
  *   registrations { within = [...], ipv4-min-prefix = 12, ipv6-min-prefix = 48 }   # see RegistrationBounds
+ *   max-segments-per-member = 64   # segments of one kind one member may hold and claim at once
  * }
  * }</pre>
  */
 public record PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<SegmentKind, List<Supernet>> supernets,
                          Duration claimTimeout, Duration retransmitInterval, Duration gossipInterval,
-                         RegistrationBounds registrations) {
+                         RegistrationBounds registrations, int maxSegmentsPerMember) {
+    /**
+     * Enough for a large cluster's pod ranges, small enough that one member cannot take a supernet for itself: a
+     * pod supernet of /9 in /16 segments has 128.
+     */
+    public static final int DEFAULT_MAX_SEGMENTS_PER_MEMBER = 64;
     public static final Duration DEFAULT_CLAIM_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_RETRANSMIT_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_GOSSIP_INTERVAL = Duration.ofSeconds(5);
@@ -64,12 +70,16 @@ public record PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<Segme
         requirePositive("plan.retransmit-interval", retransmitInterval);
         requirePositive("plan.gossip-interval", gossipInterval);
         java.util.Objects.requireNonNull(registrations, "registrations");
+        if (maxSegmentsPerMember < 1) {
+            throw new InvalidFieldException("plan.max-segments-per-member", maxSegmentsPerMember, "must be at least 1");
+        }
     }
 
     /** With the default {@link RegistrationBounds}. */
     public PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<SegmentKind, List<Supernet>> supernets,
                       Duration claimTimeout, Duration retransmitInterval, Duration gossipInterval) {
-        this(self, members, supernets, claimTimeout, retransmitInterval, gossipInterval, RegistrationBounds.DEFAULT);
+        this(self, members, supernets, claimTimeout, retransmitInterval, gossipInterval, RegistrationBounds.DEFAULT,
+                DEFAULT_MAX_SEGMENTS_PER_MEMBER);
     }
 
     public static PlanConfig of(ClusterId self, SortedSet<ClusterId> members, Map<SegmentKind, List<Supernet>> supernets) {
@@ -112,7 +122,19 @@ public record PlanConfig(ClusterId self, SortedSet<ClusterId> members, Map<Segme
                 duration(plan, "claim-timeout", DEFAULT_CLAIM_TIMEOUT),
                 duration(plan, "retransmit-interval", DEFAULT_RETRANSMIT_INTERVAL),
                 duration(plan, "gossip-interval", DEFAULT_GOSSIP_INTERVAL),
-                RegistrationBounds.fromConfig(plan));
+                RegistrationBounds.fromConfig(plan), maxSegmentsPerMember(plan));
+    }
+
+    private static int maxSegmentsPerMember(Config plan) {
+        if (!plan.hasPath("max-segments-per-member")) {
+            return DEFAULT_MAX_SEGMENTS_PER_MEMBER;
+        }
+        try {
+            return plan.getInt("max-segments-per-member");
+        } catch (ConfigException e) {
+            throw new InvalidFieldException("plan.max-segments-per-member", plan.getValue("max-segments-per-member")
+                    .unwrapped(), "must be a whole number such as 64");
+        }
     }
 
     /** Majority of the known clusters: more than half of them. */

@@ -162,11 +162,16 @@ public final class PlanLedger {
                     out(new Granted(request.requestId(), new Segment(self(), kind, specific.toString())));
                     return;
                 }
+                if (ownQuotaReached(request.requestId(), kind)) {
+                    return;
+                }
                 List<Blocker> blockers = choiceBlockers(specific, List.of());
                 if (!blockers.isEmpty()) {
                     out(new Refused(request.requestId(), specific + " overlaps " + blockers.getFirst().describe()));
                     return;
                 }
+            } else if (ownQuotaReached(request.requestId(), kind)) {
+                return;
             } else if (chooseFree(kind, List.of()).isEmpty()) {
                 out(new Refused(request.requestId(), "no free " + kind.label() + " segment is left in " + supernets(kind)));
                 return;
@@ -304,6 +309,15 @@ public final class PlanLedger {
             }
             if (state.hasAcknowledged(claim.id())) {
                 out(new Send(from, ClaimAnswer.acknowledged(claim.id(), self())));
+                return;
+            }
+            long segments = segmentsOf(from, claim.kind());
+            if (segments >= config().maxSegmentsPerMember()) {
+                String detail = from + " holds or claims " + segments + " " + claim.kind().label() + " segments already "
+                        + "(plan.max-segments-per-member = " + config().maxSegmentsPerMember() + ")";
+                out(new Rejected(from, RejectReason.SEGMENT_QUOTA, from + " proposed claim " + claim.id() + " for "
+                        + claim.cidr() + ": " + detail + "; refused"));
+                out(new Send(from, ClaimAnswer.refused(claim.id(), self(), Refusal.SEGMENT_QUOTA, detail, null, null)));
                 return;
             }
             Cidr range = claim.range();
@@ -604,6 +618,38 @@ public final class PlanLedger {
 
         // ---- helpers -------------------------------------------------------------------------------------------
 
+        /**
+         * Segments of {@code kind} that {@code member} holds or claims, as far as this cluster knows: its view's held
+         * and pending claims, and the claims of it that we acknowledged and have not seen proved over.
+         */
+        private long segmentsOf(ClusterId member, SegmentKind kind) {
+            Set<ClaimId> claims = new HashSet<>();
+            List<Claim> known = new ArrayList<>(state.acknowledged());
+            if (member.equals(self())) {
+                known.addAll(state.held());
+                known.addAll(state.pending());
+            } else {
+                state.knownView(member).ifPresent(view -> {
+                    known.addAll(view.view().held());
+                    known.addAll(view.view().pending());
+                });
+            }
+            known.stream().filter(c -> c.claimant().equals(member) && c.kind() == kind).forEach(c -> claims.add(c.id()));
+            return claims.size();
+        }
+
+        /** Refuses a local request once this cluster holds and claims as many segments of the kind as it may. */
+        private boolean ownQuotaReached(String requestId, SegmentKind kind) {
+            long segments = segmentsOf(self(), kind);
+            if (segments < config().maxSegmentsPerMember()) {
+                return false;
+            }
+            out(new Refused(requestId, self() + " holds or claims " + segments + " " + kind.label() + " segments "
+                    + "already, as many as plan.max-segments-per-member (" + config().maxSegmentsPerMember()
+                    + ") allows; release one or raise the setting on every cluster"));
+            return true;
+        }
+
         /** Why {@code claim} is not a segment of our supernets (kind, inside one of them, exactly its segment prefix). */
         private Optional<String> notASegment(Claim claim) {
             Cidr range = claim.range();
@@ -644,6 +690,16 @@ public final class PlanLedger {
                 if (problem.isPresent()) {
                     return Optional.of(new Rejected(from, RejectReason.NOT_A_SEGMENT, prefix + what + problem.get()
                             + "; the whole view is ignored"));
+                }
+            }
+            java.util.Map<SegmentKind, Set<ClaimId>> byKind = new java.util.EnumMap<>(SegmentKind.class);
+            claims.forEach(c -> byKind.computeIfAbsent(c.kind(), kind -> new HashSet<>()).add(c.id()));
+            for (var entry : byKind.entrySet()) {
+                if (entry.getValue().size() > config().maxSegmentsPerMember()) {
+                    return Optional.of(new Rejected(from, RejectReason.SEGMENT_QUOTA, "view " + view.version() + " of " + view.origin() + ": holds and claims "
+                            + entry.getValue().size() + " " + entry.getKey().label() + " segments, more than "
+                            + "plan.max-segments-per-member (" + config().maxSegmentsPerMember()
+                            + "); the whole view is ignored"));
                 }
             }
             return Optional.empty();

@@ -27,7 +27,9 @@ public sealed interface PlanMessage {
         MEMBERS_DIFFER,
         UNKNOWN_CLAIMANT,
         /** The range is not a segment of the acceptor's supernets: outside them, or not of the segment prefix. */
-        NOT_A_SEGMENT
+        NOT_A_SEGMENT,
+        /** The claimant would hold or claim more segments of the kind than {@code plan.max-segments-per-member}. */
+        SEGMENT_QUOTA
     }
 
     /** What stands in the way of a refused claim. */

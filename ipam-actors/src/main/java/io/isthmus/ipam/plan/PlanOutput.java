@@ -42,7 +42,9 @@ public sealed interface PlanOutput {
         /** A held or pending claim in a view, or a proposed claim, that is not a segment of the configured supernets. */
         NOT_A_SEGMENT,
         /** A registration in a view outside {@code plan.registrations} (where, how large). */
-        REGISTRATION_OUT_OF_BOUNDS;
+        REGISTRATION_OUT_OF_BOUNDS,
+        /** A view holding, or a claim that would make its claimant hold, more segments of a kind than {@code plan.max-segments-per-member}. */
+        SEGMENT_QUOTA;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');

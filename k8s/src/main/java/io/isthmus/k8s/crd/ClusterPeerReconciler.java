@@ -1,45 +1,35 @@
 package io.isthmus.k8s.crd;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
+import io.isthmus.k8s.controller.Controller;
+import io.isthmus.k8s.controller.Watch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Base64;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
 /**
  * Makes the gateway's peer links follow the cluster's {@link ClusterPeer} objects: every change (and every
- * {@code statusInterval}) hands the addresses of all valid ClusterPeers to the {@link PeerPort}, which dials the new
+ * {@code statusInterval}) hands the addresses of all valid ClusterPeers to the {@link PeerDirectory}, which dials the new
  * ones and closes the links no ClusterPeer wants any more. Each ClusterPeer's status then says two things:
  * <ul>
  * <li>{@code Valid}: {@code False} with the field and the value when an address is not {@code host:port}, the
@@ -48,110 +38,86 @@ import java.util.regex.Pattern;
  * <li>{@code Linked}: {@code True} (reason {@code Up}) once a link to the peer is up, else {@code False} with reason
  * {@code Connecting} or {@code Down} and the mesh view's last error.</li>
  * </ul>
- * All work runs on one thread; events coalesce into one pass over all ClusterPeers. A status is written only when its
+ * It runs in the {@link Controller} shell, keyed by ClusterPeer name: one worker thread, failed writes retried with backoff. A status is written only when its
  * conditions or link state changed, or its round trip figures are older than {@code refreshInterval}. Every gateway
  * replica runs one and dials the peers itself; each writes the link state it sees, so with replicas that disagree
  * (one linked, one not) the status is the last writer's view until they agree.
  */
-public final class ClusterPeerReconciler implements AutoCloseable {
+public final class ClusterPeerReconciler implements Controller.Reconciler<String> {
     private static final Logger log = LoggerFactory.getLogger(ClusterPeerReconciler.class);
     public static final String VALID = "Valid";
     public static final String LINKED = "Linked";
-    static final String DEFAULT_CA_KEY = "ca.crt";
     /** As the CRD's pattern: a DNS name or IPv4 address, or an IPv6 address in brackets; then a port. */
     private static final Pattern ADDRESS =
             Pattern.compile("^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):([0-9]{1,5})$");
 
     private final KubernetesClient client;
-    private final PeerPort port;
+    private final PeerDirectory directory;
     private final Duration refreshInterval;
     private final Clock clock;
-    private final ScheduledExecutorService worker;
-    private final AtomicBoolean pending = new AtomicBoolean();
+    private final Watch<ClusterPeer> peers;
+    private final CaBundleCheck caCheck;
+    /** The peers the valid ClusterPeers want, by ClusterPeer name (written by the worker, read by resyncs). */
+    private final Map<String, Wanted> wanted = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastWritten = new ConcurrentHashMap<>();
-    private SharedIndexInformer<ClusterPeer> informer;
 
-    private ClusterPeerReconciler(KubernetesClient client, PeerPort port, Duration refreshInterval, Clock clock) {
+    private record Wanted(ClusterId peer, List<String> addresses) {
+    }
+
+    private ClusterPeerReconciler(KubernetesClient client, PeerDirectory directory, Duration refreshInterval,
+                                  Clock clock) {
         this.client = client;
-        this.port = port;
+        this.directory = directory;
         this.refreshInterval = refreshInterval;
         this.clock = clock;
-        this.worker = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().daemon().name("isthmus-clusterpeer-reconciler").factory());
+        this.peers = Watch.clusterScoped("ClusterPeers", client, client.resources(ClusterPeer.class));
+        this.caCheck = new CaBundleCheck(client, directory::clustersetCa);
     }
 
     /**
-     * Starts watching ClusterPeers (without waiting for the API server); the link states are looked at again every
-     * {@code statusInterval}, and a status unchanged but for its round trip is rewritten every {@code refreshInterval}.
+     * Starts watching ClusterPeers (without waiting for the API server); every ClusterPeer is looked at again every
+     * {@code statusInterval} (its link state), and a status unchanged but for its round trip is rewritten every
+     * {@code refreshInterval}.
      */
-    public static ClusterPeerReconciler start(KubernetesClient client, PeerPort port, Duration statusInterval,
-                                              Duration refreshInterval, Clock clock) {
-        ClusterPeerReconciler reconciler = new ClusterPeerReconciler(client, port, refreshInterval, clock);
-        reconciler.informer = client.resources(ClusterPeer.class).runnableInformer(0);
-        reconciler.informer.addEventHandler(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(ClusterPeer peer) {
-                reconciler.schedule();
-            }
-
-            @Override
-            public void onUpdate(ClusterPeer before, ClusterPeer after) {
-                reconciler.schedule();
-            }
-
-            @Override
-            public void onDelete(ClusterPeer peer, boolean finalStateUnknown) {
-                log.info("ClusterPeer {} deleted: its links are closed", peer.getMetadata().getName());
-                reconciler.lastWritten.remove(peer.getMetadata().getName());
-                reconciler.schedule();
-            }
-        });
-        reconciler.informer.start();
-        reconciler.worker.scheduleWithFixedDelay(reconciler::schedule, statusInterval.toMillis(),
-                statusInterval.toMillis(), TimeUnit.MILLISECONDS);
-        return reconciler;
+    public static Controller<String> start(KubernetesClient client, PeerDirectory directory, Duration statusInterval,
+                                             Duration refreshInterval, Clock clock) {
+        ClusterPeerReconciler reconciler = new ClusterPeerReconciler(client, directory, refreshInterval, clock);
+        return Controller.byName("clusterpeers", reconciler.peers, statusInterval, clock, reconciler);
     }
 
-    /** True once the informer has listed the ClusterPeers and is watching them. */
-    public boolean watching() {
-        return informer.hasSynced() && informer.isWatching();
-    }
-
-    private void schedule() {
-        if (pending.compareAndSet(false, true)) {
-            worker.execute(() -> {
-                pending.set(false);
-                try {
-                    reconcileAll();
-                } catch (RuntimeException e) {
-                    log.warn("ClusterPeers: reconcile failed, tried again at the next change or status refresh: {}",
-                            e.toString());
-                }
-            });
-        }
-    }
-
-    private void reconcileAll() {
-        if (!informer.hasSynced()) {
-            return; // an empty store before the first list must not close the links of existing ClusterPeers
-        }
-        List<ClusterPeer> peers = informer.getStore().list();
-        Map<String, Verdict> verdicts = new LinkedHashMap<>();
-        Map<ClusterId, List<String>> wanted = new LinkedHashMap<>();
-        for (ClusterPeer peer : peers) {
-            Verdict verdict = judge(peer);
-            verdicts.put(peer.getMetadata().getName(), verdict);
-            verdict.peer().ifPresent(id -> wanted.put(id, peer.getSpec().addresses()));
-        }
-        port.peersWanted(wanted);
-        for (ClusterPeer peer : peers) {
-            try {
-                writeStatus(peer, verdicts.get(peer.getMetadata().getName()));
-            } catch (RuntimeException e) {
-                log.warn("ClusterPeer {}: status not written, tried again at the next refresh: {}",
-                        peer.getMetadata().getName(), e.toString());
+    /**
+     * Judges one ClusterPeer, hands the peers all valid ClusterPeers want to the directory (it dials the new ones and
+     * closes the links no ClusterPeer wants any more), then writes that ClusterPeer's status.
+     */
+    @Override
+    public void reconcile(String name) {
+        ClusterPeer peer = peers.get(null, name);
+        if (peer == null) {
+            lastWritten.remove(name);
+            if (wanted.remove(name) != null) {
+                log.info("ClusterPeer {} deleted: its links are closed", name);
             }
+            directory.peersWanted(addressesWanted());
+            return;
         }
+        Verdict verdict = judge(peer);
+        verdict.peer().ifPresentOrElse(id -> wanted.put(name, new Wanted(id, peer.getSpec().addresses())),
+                () -> wanted.remove(name));
+        directory.peersWanted(addressesWanted());
+        writeStatus(peer, verdict);
+    }
+
+    private Map<ClusterId, List<String>> addressesWanted() {
+        Map<ClusterId, List<String>> addresses = new LinkedHashMap<>();
+        new TreeMap<>(wanted).values().forEach(w -> addresses.put(w.peer(), w.addresses()));
+        return addresses;
+    }
+
+    @Override
+    public Collection<String> keys() {
+        Set<String> names = new TreeSet<>(wanted.keySet()); // a ClusterPeer deleted unseen still has its links
+        names.addAll(peers.names());
+        return names;
     }
 
     /**
@@ -182,7 +148,7 @@ public final class ClusterPeerReconciler implements AutoCloseable {
             return new Verdict(Optional.empty(), "InvalidClusterId", "spec.clusterId '" + spec.clusterId()
                     + "' is not the ClusterPeer's name '" + name + "': name the ClusterPeer after the peer's cluster id");
         }
-        if (id.equals(port.self())) {
+        if (id.equals(directory.self())) {
             return new Verdict(Optional.empty(), "SelfPeer", "spec.clusterId '" + id
                     + "' is this very cluster: a cluster does not peer with itself; delete this ClusterPeer");
         }
@@ -190,7 +156,7 @@ public final class ClusterPeerReconciler implements AutoCloseable {
         if (badAddress.isPresent()) {
             return new Verdict(Optional.empty(), "InvalidAddress", badAddress.get());
         }
-        return caProblem(spec.caBundle())
+        return caCheck.problem(spec.caBundle())
                 .map(problem -> new Verdict(Optional.of(id), problem[0], problem[1]))
                 .orElseGet(() -> new Verdict(Optional.of(id), "Valid",
                         "addresses and CA bundle checked; the CA bundle is the clusterset CA"));
@@ -217,73 +183,6 @@ public final class ClusterPeerReconciler implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** {reason, message} when the CA bundle is missing, unreadable or not the clusterset CA. */
-    private Optional<String[]> caProblem(ClusterPeerSpec.CaBundleRef bundle) {
-        if (bundle == null || (bundle.secretRef() == null) == (bundle.configMapRef() == null)) {
-            return Optional.of(new String[]{"InvalidCaBundle",
-                    "spec.caBundle: set exactly one of caBundle.secretRef and caBundle.configMapRef"});
-        }
-        boolean secret = bundle.secretRef() != null;
-        ClusterPeerSpec.KeyRef ref = secret ? bundle.secretRef() : bundle.configMapRef();
-        String field = secret ? "spec.caBundle.secretRef" : "spec.caBundle.configMapRef";
-        String key = Objects.requireNonNullElse(ref.key(), DEFAULT_CA_KEY);
-        String where = (secret ? "Secret " : "ConfigMap ") + ref.namespace() + "/" + ref.name();
-        String pem;
-        try {
-            if (secret) {
-                Secret found = client.secrets().inNamespace(ref.namespace()).withName(ref.name()).get();
-                String data = found == null || found.getData() == null ? null : found.getData().get(key);
-                pem = data == null ? null : new String(Base64.getMimeDecoder().decode(data), StandardCharsets.UTF_8);
-                if (found == null) {
-                    return Optional.of(new String[]{"CaBundleNotFound", field + ": " + where + " does not exist"});
-                }
-            } else {
-                ConfigMap found = client.configMaps().inNamespace(ref.namespace()).withName(ref.name()).get();
-                pem = found == null || found.getData() == null ? null : found.getData().get(key);
-                if (found == null) {
-                    return Optional.of(new String[]{"CaBundleNotFound", field + ": " + where + " does not exist"});
-                }
-            }
-        } catch (KubernetesClientException e) {
-            return Optional.of(new String[]{"CaBundleNotFound", field + ": " + where + " cannot be read: "
-                    + e.getMessage()});
-        }
-        if (pem == null) {
-            return Optional.of(new String[]{"CaBundleNotFound", field + ".key: " + where + " has no key '" + key + "'"});
-        }
-        byte[] theirs;
-        try {
-            theirs = firstCertificate(pem);
-        } catch (CertificateException e) {
-            return Optional.of(new String[]{"CaBundleInvalid", field + ".key: '" + key + "' of " + where
-                    + " is not a PEM certificate: " + e.getMessage()});
-        }
-        Optional<String> ours = port.clustersetCa();
-        if (ours.isEmpty()) {
-            return Optional.of(new String[]{"CaMismatch", "this gateway has no clusterset CA certificate (ca.crt in "
-                    + "its tls dir) to compare '" + key + "' of " + where + " with"});
-        }
-        try {
-            if (!java.util.Arrays.equals(theirs, firstCertificate(ours.get()))) {
-                return Optional.of(new String[]{"CaMismatch", "'" + key + "' of " + where + " (" + field
-                        + ") is not the clusterset CA this gateway trusts: peering trusts the clusterset CA only, "
-                        + "so links to a peer whose certificate is from this CA will fail the TLS check"});
-            }
-        } catch (CertificateException e) {
-            return Optional.of(new String[]{"CaMismatch", "this gateway's clusterset CA cannot be read: " + e.getMessage()});
-        }
-        return Optional.empty();
-    }
-
-    private static byte[] firstCertificate(String pem) throws CertificateException {
-        var certificates = CertificateFactory.getInstance("X.509")
-                .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
-        if (certificates.isEmpty()) {
-            throw new CertificateException("no certificate in it");
-        }
-        return certificates.iterator().next().getEncoded();
-    }
-
     private void writeStatus(ClusterPeer peer, Verdict verdict) {
         String name = peer.getMetadata().getName();
         ClusterPeerStatus old = peer.getStatus();
@@ -291,22 +190,22 @@ public final class ClusterPeerReconciler implements AutoCloseable {
         List<Condition> conditions = new ArrayList<>();
         conditions.add(condition(old, generation, VALID, verdict.valid() ? "True" : "False", verdict.reason(),
                 verdict.message()));
-        Optional<PeerPort.LinkReport> link = verdict.peer()
-                .flatMap(id -> port.linkOf(id, peer.getSpec().addresses()));
+        Optional<PeerDirectory.LinkReport> link = verdict.peer()
+                .flatMap(id -> directory.linkOf(id, peer.getSpec().addresses()));
         if (verdict.peer().isEmpty()) {
             conditions.add(condition(old, generation, LINKED, "False", "NotDialled",
                     "not dialled: the spec is refused, see the Valid condition"));
         } else if (link.isEmpty()) {
             conditions.add(condition(old, generation, LINKED, "False", "Connecting", "no link yet"));
         } else {
-            PeerPort.LinkReport report = link.get();
+            PeerDirectory.LinkReport report = link.get();
             conditions.add(condition(old, generation, LINKED, report.state().equals("Up") ? "True" : "False",
                     report.state(), report.detail()));
         }
-        String state = verdict.peer().isEmpty() ? null : link.map(PeerPort.LinkReport::state).orElse("Connecting");
+        String state = verdict.peer().isEmpty() ? null : link.map(PeerDirectory.LinkReport::state).orElse("Connecting");
         ClusterPeerStatus next = new ClusterPeerStatus(conditions, generation, state,
-                link.flatMap(PeerPort.LinkReport::rtt).map(Duration::toMillis).orElse(null),
-                link.flatMap(PeerPort.LinkReport::lastSeen).map(at -> DateTimeFormatter.ISO_INSTANT
+                link.flatMap(PeerDirectory.LinkReport::rtt).map(Duration::toMillis).orElse(null),
+                link.flatMap(PeerDirectory.LinkReport::lastSeen).map(at -> DateTimeFormatter.ISO_INSTANT
                         .format(at.truncatedTo(ChronoUnit.SECONDS))).orElse(null));
         Instant now = clock.instant();
         boolean stale = lastWritten.getOrDefault(name, Instant.MIN).plus(refreshInterval).isBefore(now);
@@ -318,19 +217,8 @@ public final class ClusterPeerReconciler implements AutoCloseable {
             lastWritten.put(name, now);
             return;
         }
-        ClusterPeer updated = new ClusterPeer();
-        updated.setMetadata(new ObjectMetaBuilder().withName(name)
-                .withResourceVersion(peer.getMetadata().getResourceVersion()).build());
-        updated.setSpec(peer.getSpec());
-        updated.setStatus(next);
-        try {
-            client.resources(ClusterPeer.class).resource(updated).updateStatus();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 409) { // changed meanwhile: its update event brings it back
-                log.debug("ClusterPeer {}: status not written, the object changed meanwhile", name);
-                return;
-            }
-            throw e;
+        if (!StatusWrites.putStatus(client, peer, ClusterPeer::new, next)) {
+            return;
         }
         lastWritten.put(name, now);
         if (!sameConditionsAndState(old, next)) {
@@ -342,33 +230,14 @@ public final class ClusterPeerReconciler implements AutoCloseable {
 
     private Condition condition(ClusterPeerStatus old, long generation, String type, String status, String reason,
                                 String message) {
-        String since = previous(old, type).filter(c -> status.equals(c.getStatus())).map(Condition::getLastTransitionTime)
-                .orElse(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)));
-        return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
-                .withObservedGeneration(generation).withLastTransitionTime(since).build();
-    }
-
-    private static Optional<Condition> previous(ClusterPeerStatus old, String type) {
-        return old == null || old.conditions() == null ? Optional.empty()
-                : old.conditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+        return StatusWrites.condition(old == null ? null : old.conditions(), generation, type, status, reason, message,
+                clock.instant());
     }
 
     private static boolean sameConditionsAndState(ClusterPeerStatus old, ClusterPeerStatus next) {
-        return old != null && Objects.equals(withoutTimes(old.conditions()), withoutTimes(next.conditions()))
+        return old != null && Objects.equals(StatusWrites.withoutTimes(old.conditions()),
+                StatusWrites.withoutTimes(next.conditions()))
                 && Objects.equals(old.observedGeneration(), next.observedGeneration())
                 && Objects.equals(old.linkState(), next.linkState());
-    }
-
-    private static List<Condition> withoutTimes(List<Condition> conditions) {
-        return conditions == null ? null : conditions.stream()
-                .map(c -> new ConditionBuilder(c).withLastTransitionTime(null).build()).toList();
-    }
-
-    @Override
-    public void close() {
-        if (informer != null) {
-            informer.close();
-        }
-        worker.shutdownNow();
     }
 }

@@ -1,150 +1,93 @@
 package io.isthmus.k8s.crd;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.ipam.FamilyUsage;
 import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
 import io.isthmus.api.ipam.PoolSpec;
 import io.isthmus.api.ipam.PoolStatus;
+import io.isthmus.k8s.controller.Controller;
+import io.isthmus.k8s.controller.Watch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.math.BigInteger;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.format.DateTimeFormatter;
-import java.time.temporal.ChronoUnit;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
  * Keeps the gateway's pools in line with the cluster's {@link IPPool} objects: every IPPool seen (added, changed, or
- * again at every {@code statusInterval}) is turned into a {@link PoolSpec} and handed to the {@link PoolPort}; its
+ * again at every {@code statusInterval}) is turned into a {@link PoolSpec} and handed to the {@link PoolCatalog}; its
  * status then says what the gateway did: {@code Ready=True} with the pool's usage, or {@code Ready=False} with the
  * reason ({@code InvalidSpec}, {@code PoolOverlaps}, {@code OutsideSegments}, {@code PoolExists}, ...) and a message
  * naming the field and the value. A refused IPPool creates nothing. The IPAM has no pool removal yet: deleting an
  * IPPool leaves its pool (and leases) in the gateway, and the log says so.
  *
- * <p>All work runs on one thread, one IPPool at a time; events for a pool already waiting coalesce. The status is
+ * <p>It runs in the {@link Controller} shell, keyed by IPPool name: one IPPool at a time, events for a pool already
+ * waiting coalesce, a failed status write is tried again with backoff. The status is
  * written ({@code PUT /status} at the resourceVersion seen) only when it changed, so a status write's own update event
  * ends here. Every replica may run this: the pool creation is idempotent, the statuses they write agree, and a write
  * that lost the race (409) is dropped since the winner's update event brings the object back.
  */
-public final class IpPoolReconciler implements AutoCloseable {
+public final class IpPoolReconciler implements Controller.Reconciler<String> {
     private static final Logger log = LoggerFactory.getLogger(IpPoolReconciler.class);
     public static final String READY = "Ready";
 
     private final KubernetesClient client;
-    private final PoolPort port;
+    private final PoolCatalog catalog;
     private final Duration callTimeout;
     private final Clock clock;
-    private final ScheduledExecutorService worker;
-    private final Set<String> pending = ConcurrentHashMap.newKeySet();
-    private SharedIndexInformer<IPPool> informer;
+    private final Watch<IPPool> pools;
 
-    private IpPoolReconciler(KubernetesClient client, PoolPort port, Duration callTimeout, Clock clock) {
+    private IpPoolReconciler(KubernetesClient client, PoolCatalog catalog, Duration callTimeout, Clock clock) {
         this.client = client;
-        this.port = port;
+        this.catalog = catalog;
         this.callTimeout = callTimeout;
         this.clock = clock;
-        this.worker = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().daemon().name("isthmus-ippool-reconciler").factory());
+        this.pools = Watch.clusterScoped("IPPools", client, client.resources(IPPool.class));
     }
 
     /**
      * Starts watching IPPools (the informer lists them in the background, retrying while the API server is away) and
-     * refreshes every status each {@code statusInterval}; {@code callTimeout} bounds each call to the port.
+     * refreshes every status each {@code statusInterval}; {@code callTimeout} bounds each call to the catalog.
      */
-    public static IpPoolReconciler start(KubernetesClient client, PoolPort port, Duration statusInterval,
-                                         Duration callTimeout, Clock clock) {
-        IpPoolReconciler reconciler = new IpPoolReconciler(client, port, callTimeout, clock);
-        // Not inform(), which blocks until the first list: an API server away at start must not stop the gateway.
-        reconciler.informer = client.resources(IPPool.class).runnableInformer(0);
-        reconciler.informer.addEventHandler(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(IPPool pool) {
-                reconciler.schedule(pool.getMetadata().getName());
-            }
-
-            @Override
-            public void onUpdate(IPPool before, IPPool after) {
-                reconciler.schedule(after.getMetadata().getName());
-            }
-
-            @Override
-            public void onDelete(IPPool pool, boolean finalStateUnknown) {
-                log.warn("IPPool {} deleted: its pool stays in the gateway's IPAM with its leases (the IPAM cannot "
-                        + "remove pools yet); recreate the IPPool with the same spec to manage it again",
-                        pool.getMetadata().getName());
-            }
-        });
-        reconciler.informer.start();
-        reconciler.worker.scheduleWithFixedDelay(reconciler::scheduleAll, statusInterval.toMillis(),
-                statusInterval.toMillis(), TimeUnit.MILLISECONDS);
-        return reconciler;
+    public static Controller<String> start(KubernetesClient client, PoolCatalog catalog, Duration statusInterval,
+                                             Duration callTimeout, Clock clock) {
+        IpPoolReconciler reconciler = new IpPoolReconciler(client, catalog, callTimeout, clock);
+        return Controller.byName("ippools", reconciler.pools, statusInterval, clock, reconciler);
     }
 
-    /** True once the informer has listed the IPPools and is watching them. */
-    public boolean watching() {
-        return informer.hasSynced() && informer.isWatching();
+    @Override
+    public Collection<String> keys() {
+        return pools.names();
     }
 
-    private void scheduleAll() {
-        informer.getStore().list().forEach(pool -> schedule(pool.getMetadata().getName()));
-    }
-
-    private void schedule(String name) {
-        if (pending.add(name)) {
-            worker.execute(() -> {
-                pending.remove(name);
-                try {
-                    reconcile(name);
-                } catch (RuntimeException e) {
-                    log.warn("IPPool {}: reconcile failed, tried again at the next change or status refresh: {}",
-                            name, e.toString());
-                }
-            });
-        }
-    }
-
-    private void reconcile(String name) {
-        IPPool pool = informer.getStore().getByKey(name);
+    @Override
+    public void reconcile(String name) {
+        IPPool pool = pools.get(null, name);
         if (pool == null) {
+            log.warn("IPPool {} deleted: its pool stays in the gateway's IPAM with its leases (the IPAM cannot "
+                    + "remove pools yet); recreate the IPPool with the same spec to manage it again", name);
             return;
         }
         IPPoolStatus old = pool.getStatus();
         long generation = Objects.requireNonNullElse(pool.getMetadata().getGeneration(), 0L);
         IPPoolStatus next = decide(pool, generation, old);
         if (!sameIgnoringTimes(old, next)) {
-            IPPool updated = new IPPool();
-            updated.setMetadata(new ObjectMetaBuilder().withName(name)
-                    .withResourceVersion(pool.getMetadata().getResourceVersion()).build());
-            updated.setSpec(pool.getSpec());
-            updated.setStatus(next);
-            try {
-                client.resources(IPPool.class).resource(updated).updateStatus();
-            } catch (KubernetesClientException e) {
-                if (e.getCode() == 409) { // changed meanwhile (another replica, a new spec): its update event comes
-                    log.debug("IPPool {}: status not written, the object changed meanwhile", name);
-                    return;
-                }
-                throw e;
+            if (!StatusWrites.putStatus(client, pool, IPPool::new, next)) {
+                return;
             }
             Condition ready = next.conditions().getFirst();
             boolean changed = previousReady(old).map(c -> !c.getStatus().equals(ready.getStatus())
@@ -166,7 +109,7 @@ public final class IpPoolReconciler implements AutoCloseable {
             return refused(old, generation, "InvalidSpec", e.getMessage());
         }
         try {
-            PoolPort.AppliedPool applied = port.ensure(spec, kind).toCompletableFuture()
+            PoolCatalog.AppliedPool applied = catalog.ensure(spec, kind).toCompletableFuture()
                     .get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
             return ready(old, generation, applied);
         } catch (ExecutionException | CompletionException e) {
@@ -206,7 +149,7 @@ public final class IpPoolReconciler implements AutoCloseable {
         return text;
     }
 
-    private IPPoolStatus ready(IPPoolStatus old, long generation, PoolPort.AppliedPool applied) {
+    private IPPoolStatus ready(IPPoolStatus old, long generation, PoolCatalog.AppliedPool applied) {
         PoolStatus status = applied.status();
         BigInteger size = status.usage().stream().map(FamilyUsage::capacity).reduce(BigInteger.ZERO, BigInteger::add);
         String cidrs = status.spec().cidrs().toString();
@@ -225,38 +168,22 @@ public final class IpPoolReconciler implements AutoCloseable {
     }
 
     private Condition condition(IPPoolStatus old, long generation, String status, String reason, String message) {
-        String since = previousReady(old).filter(c -> status.equals(c.getStatus())).map(Condition::getLastTransitionTime)
-                .orElse(DateTimeFormatter.ISO_INSTANT.format(clock.instant().truncatedTo(ChronoUnit.SECONDS)));
-        return new ConditionBuilder().withType(READY).withStatus(status).withReason(reason).withMessage(message)
-                .withObservedGeneration(generation).withLastTransitionTime(since).build();
+        return StatusWrites.condition(old == null ? null : old.conditions(), generation, READY, status, reason, message,
+                clock.instant());
     }
 
-    private static java.util.Optional<Condition> previousReady(IPPoolStatus old) {
-        return old == null || old.conditions() == null ? java.util.Optional.empty()
-                : old.conditions().stream().filter(c -> READY.equals(c.getType())).findFirst();
+    private static Optional<Condition> previousReady(IPPoolStatus old) {
+        return StatusWrites.find(old == null ? null : old.conditions(), READY);
     }
 
     private static boolean sameIgnoringTimes(IPPoolStatus old, IPPoolStatus next) {
         if (old == null) {
             return false;
         }
-        IPPoolStatus a = new IPPoolStatus(withoutTimes(old.conditions()), old.observedGeneration(), old.size(),
+        IPPoolStatus a = new IPPoolStatus(StatusWrites.withoutTimes(old.conditions()), old.observedGeneration(), old.size(),
                 old.allocated(), old.parked(), old.reserved(), old.reclaimed(), old.segments());
-        IPPoolStatus b = new IPPoolStatus(withoutTimes(next.conditions()), next.observedGeneration(), next.size(),
+        IPPoolStatus b = new IPPoolStatus(StatusWrites.withoutTimes(next.conditions()), next.observedGeneration(), next.size(),
                 next.allocated(), next.parked(), next.reserved(), next.reclaimed(), next.segments());
         return a.equals(b);
-    }
-
-    private static List<Condition> withoutTimes(List<Condition> conditions) {
-        return conditions == null ? null : conditions.stream()
-                .map(c -> new ConditionBuilder(c).withLastTransitionTime(null).build()).toList();
-    }
-
-    @Override
-    public void close() {
-        if (informer != null) {
-            informer.close();
-        }
-        worker.shutdownNow();
     }
 }

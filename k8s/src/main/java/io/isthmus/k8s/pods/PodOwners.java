@@ -4,9 +4,9 @@ import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.isthmus.api.ipam.Owner;
 import io.isthmus.api.ipam.OwnerKind;
+import io.isthmus.k8s.controller.Watch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Which IPAM owners still exist, from Pod and StatefulSet informers (all namespaces): the reclaimer's owner source in
@@ -46,20 +47,20 @@ public final class PodOwners implements AutoCloseable {
         RUNNING, IDENTITY_KEPT, GONE
     }
 
-    private final SharedIndexInformer<Pod> pods;
-    private final SharedIndexInformer<StatefulSet> sets;
+    private final Watch<Pod> pods;
+    private final Watch<StatefulSet> sets;
     private final AtomicBoolean reportedOutOfSync = new AtomicBoolean();
 
-    private PodOwners(SharedIndexInformer<Pod> pods, SharedIndexInformer<StatefulSet> sets) {
+    private PodOwners(Watch<Pod> pods, Watch<StatefulSet> sets) {
         this.pods = pods;
         this.sets = sets;
     }
 
     /** Starts both informers (they list, then watch; {@code resync} re-delivers the cache, 0 for never). */
     public static PodOwners start(KubernetesClient client, Duration resync) {
-        SharedIndexInformer<Pod> pods = client.pods().inAnyNamespace().runnableInformer(resync.toMillis());
-        SharedIndexInformer<StatefulSet> sets = client.apps().statefulSets().inAnyNamespace()
-                .runnableInformer(resync.toMillis());
+        Watch<Pod> pods = Watch.inNamespaces("Pods", client, client.pods(), List.of(), Optional.empty(), resync);
+        Watch<StatefulSet> sets = Watch.inNamespaces("StatefulSets", client, client.apps().statefulSets(), List.of(),
+                Optional.empty(), resync);
         pods.start();
         sets.start();
         return new PodOwners(pods, sets);
@@ -67,7 +68,13 @@ public final class PodOwners implements AutoCloseable {
 
     /** True when both informers have listed and are watching: only then are answers given. */
     public boolean inSync() {
-        return pods.hasSynced() && pods.isWatching() && sets.hasSynced() && sets.isWatching();
+        return notReadyReasons().isEmpty();
+    }
+
+    /** Why the answers are empty now (an informer not listed yet, or its watch down); empty when they are given. */
+    public List<String> notReadyReasons() {
+        return Stream.of(pods.notReadyReason(), sets.notReadyReason()).flatMap(Optional::stream)
+                .map(reason -> "kubernetes pod owners: " + reason + " (no lease is reclaimed meanwhile)").toList();
     }
 
     /** The presence of every owner this source can speak for; empty while {@link #inSync() out of sync}. */
@@ -93,7 +100,7 @@ public final class PodOwners implements AutoCloseable {
      * {@code Pod}. Empty when the pod is not (yet) in the cache.
      */
     public Optional<OwnerKind> kindOf(String namespace, String name) {
-        Pod pod = pods.getStore().getByKey(namespace + "/" + name);
+        Pod pod = pods.get(namespace, name);
         if (pod == null) {
             return Optional.empty();
         }
@@ -102,12 +109,12 @@ public final class PodOwners implements AutoCloseable {
 
     /** The uid of the pod in the informer's cache; empty when the pod is not (yet) there. */
     public Optional<String> uidOf(String namespace, String name) {
-        Pod pod = pods.getStore().getByKey(namespace + "/" + name);
+        Pod pod = pods.get(namespace, name);
         return pod == null ? Optional.empty() : Optional.ofNullable(pod.getMetadata().getUid());
     }
 
     private Optional<Presence> presence(Owner owner) {
-        Pod pod = pods.getStore().getByKey(owner.namespace() + "/" + owner.name());
+        Pod pod = pods.get(owner.namespace(), owner.name());
         return switch (owner.kind()) {
             case POD -> owner.uid().isEmpty() ? Optional.empty()
                     : Optional.of(pod != null && owner.uid().equals(pod.getMetadata().getUid()) && !finished(pod)
@@ -129,7 +136,7 @@ public final class PodOwners implements AutoCloseable {
         if (!m.matches()) {
             return false;
         }
-        StatefulSet set = sets.getStore().getByKey(namespace + "/" + m.group(1));
+        StatefulSet set = sets.get(namespace, m.group(1));
         if (set == null || set.getSpec() == null || set.getMetadata().getDeletionTimestamp() != null) {
             return false;
         }
@@ -154,7 +161,7 @@ public final class PodOwners implements AutoCloseable {
 
     @Override
     public void close() {
-        pods.close();
-        sets.close();
+        pods.stop();
+        sets.stop();
     }
 }

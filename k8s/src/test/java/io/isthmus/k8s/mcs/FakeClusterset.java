@@ -34,8 +34,8 @@ final class FakeClusterset {
         return Map.copyOf(exports.getOrDefault(cluster, Map.of()));
     }
 
-    ExportPort registryOf(ClusterId cluster) {
-        return new ExportPort() {
+    ExportStore registryOf(ClusterId cluster) {
+        return new ExportStore() {
             @Override
             public Map<ServiceKey, ServiceExport> exports() {
                 return exportsOf(cluster);

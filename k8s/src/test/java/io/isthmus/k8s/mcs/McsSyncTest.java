@@ -55,7 +55,7 @@ class McsSyncTest {
     private McsSync sync(ClusterId self, KubernetesApiMock api, List<String> namespaces) {
         KubernetesClient client = KubernetesClients.connect(api.url());
         clients.add(client);
-        return new McsSync(client, new McsSync.Settings(self, namespaces, Duration.ofSeconds(30), Duration.ofMillis(50)),
+        return new McsSync(client, new McsSettings(self, namespaces, Duration.ofSeconds(30), Duration.ofMillis(50)),
                 clusterset.registryOf(self), clusterset.view(), Clock.systemUTC()).start();
     }
 
@@ -313,7 +313,7 @@ class McsSyncTest {
                 java.time.Instant.parse("2026-11-26T10:00:00Z")));
         KubernetesClient client = KubernetesClients.connect(url);
         clients.add(client);
-        try (McsSync lonely = new McsSync(client, new McsSync.Settings(EAST, List.of(), Duration.ofSeconds(30), Duration.ofMillis(50)),
+        try (McsSync lonely = new McsSync(client, new McsSettings(EAST, List.of(), Duration.ofSeconds(30), Duration.ofMillis(50)),
                 clusterset.registryOf(EAST), clusterset.view(), Clock.systemUTC()).start()) {
             Thread.sleep(1000);
             List<String> reasons = lonely.notReadyReasons();

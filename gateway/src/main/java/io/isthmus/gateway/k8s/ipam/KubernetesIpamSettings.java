@@ -5,16 +5,14 @@ import java.util.Optional;
 
 /**
  * {@code isthmus.kubernetes.ipam}: whether IPPool objects become pools, where the reclaimer learns which owners
- * exist, and the timings; {@code masterUrl} is {@code isthmus.kubernetes.master-url} when that is set (empty: the
- * client configures itself, in a pod from its service account).
+ * exist, and the timings (the API server is {@code isthmus.kubernetes.master-url}).
  *
  * @param pools          reconcile IPPools into the IPAM and write their status
  * @param ownerSource    where the reclaimer's owners come from
  * @param statusInterval how often every IPPool is reconciled again (its usage refreshed)
  * @param resync         how often the pod informers re-deliver their cache
  */
-public record KubernetesIpamSettings(boolean pools, OwnerSource ownerSource, Duration statusInterval, Duration resync,
-                                     Optional<String> masterUrl) {
+public record KubernetesIpamSettings(boolean pools, OwnerSource ownerSource, Duration statusInterval, Duration resync) {
 
     /** {@code owners-file}: {@code isthmus.ipam.owners-file} (or nothing); {@code pods}: the Pod informer. */
     public enum OwnerSource {
@@ -42,8 +40,7 @@ public record KubernetesIpamSettings(boolean pools, OwnerSource ownerSource, Dur
 
     /** Kubernetes plays no part in IPAM. */
     public static KubernetesIpamSettings off() {
-        return new KubernetesIpamSettings(false, OwnerSource.OWNERS_FILE, Duration.ofSeconds(10), Duration.ofMinutes(10),
-                Optional.empty());
+        return new KubernetesIpamSettings(false, OwnerSource.OWNERS_FILE, Duration.ofSeconds(10), Duration.ofMinutes(10));
     }
 
     /** True when any part needs a Kubernetes client. */

@@ -20,11 +20,11 @@ import java.util.concurrent.CompletionStage;
  * <p>A DEL must carry the uid too (without one the pools take it for any incarnation), but its pod may be gone
  * already: the pools then refuse a DEL of another incarnation or of another container, and nothing more is asked.
  */
-final class KubernetesPodClaims implements PoolCniBackend.PodClaims {
+public final class KubernetesPodClaims implements PoolCniBackend.PodClaims {
     private final PodOwners pods;
     private final KubernetesClient client;
 
-    KubernetesPodClaims(PodOwners pods, KubernetesClient client) {
+    public KubernetesPodClaims(PodOwners pods, KubernetesClient client) {
         this.pods = pods;
         this.client = client;
     }

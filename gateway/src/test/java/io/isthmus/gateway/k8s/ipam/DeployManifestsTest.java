@@ -38,6 +38,7 @@ import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.GatewayConfigLoader;
+import io.isthmus.k8s.controller.Controller;
 import io.isthmus.k8s.crd.ClusterPeer;
 import io.isthmus.k8s.crd.ClusterPeerSpec;
 import io.isthmus.k8s.crd.ClusterPeerStatus;
@@ -264,11 +265,11 @@ class DeployManifestsTest {
             assertTrue(config.journal() instanceof GatewayConfig.PostgresJournal, "replicas share a PostgreSQL journal");
             assertEquals(Path.of("/etc/isthmus/tls"), config.tlsDir());
             assertTrue(mountPath(template, main, "tls").isPresent());
-            assertEquals(KubernetesIpamSettings.OwnerSource.PODS, config.ipam().kubernetes().ownerSource(),
+            assertEquals(KubernetesIpamSettings.OwnerSource.PODS, config.kubernetes().ipam().ownerSource(),
                     "every replica may run pools, so every replica takes its owners from the pods");
         }
-        assertTrue(configs.get("isthmus-gateway").ipam().kubernetes().pools(), "the gateways reconcile IPPools");
-        assertFalse(configs.get("isthmus-node").ipam().kubernetes().pools(), "the node agents do not");
+        assertTrue(configs.get("isthmus-gateway").kubernetes().ipam().pools(), "the gateways reconcile IPPools");
+        assertFalse(configs.get("isthmus-node").kubernetes().ipam().pools(), "the node agents do not");
 
         DaemonSet node = one(DaemonSet.class, "isthmus-node");
         PodTemplateSpec template = node.getSpec().getTemplate();
@@ -454,13 +455,14 @@ class DeployManifestsTest {
             admin.resource(peer).create();
             // Every part of the code that talks to the API server, with a port that refuses (a status write follows).
             try (PodOwners pods = PodOwners.start(gateway, Duration.ZERO);
-                 IpPoolReconciler reconciler = IpPoolReconciler.start(gateway, (spec, kind) -> CompletableFuture.failedFuture(
+                 Controller<String> reconciler = IpPoolReconciler.start(gateway, (spec, kind) -> CompletableFuture.failedFuture(
                          new IpamException(IpamError.UNAVAILABLE, "test")), Duration.ofMillis(200), Duration.ofSeconds(5),
                          Clock.systemUTC());
-                 io.isthmus.k8s.crd.ClusterPeerReconciler peers = io.isthmus.k8s.crd.ClusterPeerReconciler.start(
+                 Controller<String> peers = io.isthmus.k8s.crd.ClusterPeerReconciler.start(
                          gateway, new NoPeering(), Duration.ofMillis(200), Duration.ofSeconds(30), Clock.systemUTC())) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (!pods.inSync() || !reconciler.watching() || !peers.watching()
+                while (!pods.inSync() || !reconciler.notReadyReasons().isEmpty()
+                        || !peers.notReadyReasons().isEmpty()
                         || admin.resources(IPPool.class).withName("pods").get().getStatus() == null
                         || admin.resources(io.isthmus.k8s.crd.ClusterPeer.class).withName("north").get().getStatus() == null) {
                     assertTrue(System.nanoTime() < deadline, "the informers list and the status is written");
@@ -526,8 +528,8 @@ class DeployManifestsTest {
         return group + "/" + resource + ":" + verb;
     }
 
-    /** A PeerPort with no link: the ClusterPeer reconciler's requests alone. */
-    private static final class NoPeering implements io.isthmus.k8s.crd.PeerPort {
+    /** A PeerDirectory with no link: the ClusterPeer reconciler's requests alone. */
+    private static final class NoPeering implements io.isthmus.k8s.crd.PeerDirectory {
         @Override
         public io.isthmus.api.ClusterId self() {
             return io.isthmus.api.ClusterId.of("west");

@@ -31,7 +31,7 @@ class KubernetesIpamConfigTest {
     @Test
     void kubernetesPlaysNoPartInIpamByDefault() {
         GatewayConfig config = load("");
-        KubernetesIpamSettings settings = config.ipam().kubernetes();
+        KubernetesIpamSettings settings = config.kubernetes().ipam();
         assertFalse(settings.enabled());
         assertEquals(KubernetesIpamSettings.OwnerSource.OWNERS_FILE, settings.ownerSource());
         assertEquals(Duration.ofSeconds(10), settings.statusInterval());
@@ -42,7 +42,7 @@ class KubernetesIpamConfigTest {
     void readsPoolsAndPodsAsOwnerSource() {
         KubernetesIpamSettings settings = load("""
                 isthmus.kubernetes.ipam { pools = on, owner-source = pods, status-interval = 2s, informer-resync = 1m }
-                """).ipam().kubernetes();
+                """).kubernetes().ipam();
         assertTrue(settings.pools());
         assertEquals(KubernetesIpamSettings.OwnerSource.PODS, settings.ownerSource());
         assertEquals(Duration.ofSeconds(2), settings.statusInterval());

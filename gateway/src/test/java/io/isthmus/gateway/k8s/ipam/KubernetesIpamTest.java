@@ -85,7 +85,7 @@ class KubernetesIpamTest {
     private static ActorSystem<Void> system;
     private static Path dir;
     private static Ipam ipam;
-    private static KubernetesIpam kubernetes;
+    private static io.isthmus.gateway.k8s.KubernetesAdapter kubernetes;
     private static PoolCniBackend cni;
 
     @BeforeAll
@@ -113,8 +113,9 @@ class KubernetesIpamTest {
         await(() -> plan.claim("underlay", "172.20.0.0/20"));
 
         KubernetesIpamSettings settings = new KubernetesIpamSettings(true, KubernetesIpamSettings.OwnerSource.PODS,
-                Duration.ofMillis(300), Duration.ZERO, Optional.empty());
-        kubernetes = KubernetesIpam.start(settings, client, false);
+                Duration.ofMillis(300), Duration.ZERO);
+        kubernetes = io.isthmus.gateway.k8s.KubernetesAdapter.open(new io.isthmus.gateway.config.GatewayConfig.Kubernetes(
+                false, "", List.of(), Duration.ofSeconds(30), false, settings), EAST, client, false);
         IpamSettings ipamSettings = IpamSettings.fromConfig(ConfigFactory.load())
                 .withReclaimGrace(GRACE).withReclaimInterval(Duration.ofMillis(200));
         ipam = Ipam.start(system, EAST, plan, kubernetes.liveness().orElseThrow(), ipamSettings, Clock.systemUTC());

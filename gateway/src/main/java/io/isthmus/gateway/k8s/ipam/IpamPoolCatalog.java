@@ -8,7 +8,7 @@ import io.isthmus.api.ipam.PoolSpec;
 import io.isthmus.gateway.ipam.AddressPlan;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.plan.Segment;
-import io.isthmus.k8s.crd.PoolPort;
+import io.isthmus.k8s.crd.PoolCatalog;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,11 +20,11 @@ import java.util.concurrent.CompletionStage;
  * that this cluster holds (the IPAM's own guard checks "in some segment"; the kind is the IPPool's extra promise),
  * then {@link Ipam#createPool} (idempotent for the same spec) and {@link Ipam#pool} for the usage.
  */
-public final class IpamPoolPort implements PoolPort {
+public final class IpamPoolCatalog implements PoolCatalog {
     private final Ipam ipam;
     private final AddressPlan plan;
 
-    public IpamPoolPort(Ipam ipam, AddressPlan plan) {
+    public IpamPoolCatalog(Ipam ipam, AddressPlan plan) {
         this.ipam = ipam;
         this.plan = plan;
     }

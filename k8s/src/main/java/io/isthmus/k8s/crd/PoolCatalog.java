@@ -7,11 +7,11 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Port: the gateway's IPAM as the {@link IpPoolReconciler} sees it (the gateway implements it over
+ * The gateway's IPAM as the {@link IpPoolReconciler} sees it (the gateway implements it over
  * {@code io.isthmus.ipam.Ipam}). Refusals fail the stage with an {@link io.isthmus.api.ipam.IpamException} whose
  * message, field and value end up in the IPPool's Ready condition.
  */
-public interface PoolPort {
+public interface PoolCatalog {
     /**
      * Creates the pool, or confirms the existing one when it has the same spec, and answers with its usage now;
      * {@code segmentKind} ({@code pod}, {@code service}, {@code underlay}, {@code global}) is the kind of segment

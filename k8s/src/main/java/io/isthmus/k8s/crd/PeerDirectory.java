@@ -9,10 +9,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Port: the gateway's peering as the {@link ClusterPeerReconciler} sees it (the gateway implements it over its peer
+ * The gateway's peering as the {@link ClusterPeerReconciler} sees it (the gateway implements it over its peer
  * links and mesh view).
  */
-public interface PeerPort {
+public interface PeerDirectory {
     /** This cluster: a ClusterPeer naming it is refused. */
     ClusterId self();
 

@@ -1,0 +1,28 @@
+package io.isthmus.k8s.mcs;
+
+import io.isthmus.api.ServiceExport;
+import io.isthmus.api.ServiceKey;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * This cluster's exports as the MCS controllers see them (the gateway implements it over its export registry): read
+ * them, offer one, withdraw one.
+ */
+public interface ExportStore {
+    /** Every export this cluster offers now, by service (read once per full resync: it may cost O(n)). */
+    Map<ServiceKey, ServiceExport> exports();
+
+    /** This cluster's export of {@code key} now, if any (read once per reconcile: make it cheap). */
+    default Optional<ServiceExport> find(ServiceKey key) {
+        return Optional.ofNullable(exports().get(key));
+    }
+
+    /** Offers {@code export} (or replaces this cluster's export of that service); completes once stored. */
+    CompletionStage<Void> export(ServiceExport export);
+
+    /** Withdraws this cluster's export of {@code key}; completes once stored (also when there was none). */
+    CompletionStage<Void> unexport(ServiceKey key);
+}
