@@ -26,7 +26,7 @@ import java.util.function.Consumer;
  * <p>Not thread-safe: owned by the data plane's event loop, which alone calls {@link #apply}.
  */
 public final class KernelRoutes {
-    private static final System.Logger log = System.getLogger(KernelRoutes.class.getName());
+    private static final TunnelLog log = new TunnelLog(KernelRoutes.class);
     /**
      * The routing protocol number ({@code rtm_protocol}) of the routes this gateway installs: how it tells its
      * own from everyone else's ({@code ip route show proto 73}). Not in iproute2's list of reserved numbers.
@@ -54,7 +54,7 @@ public final class KernelRoutes {
                 try {
                     netlink.deleteRoute(route(gone));
                 } catch (IOException e) {
-                    warn("could not delete route %s dev %s: %s", gone, device, e.getMessage());
+                    log.warn("could not delete route %s dev %s: %s", gone, device, e.getMessage());
                 }
                 installed.remove(gone);
             }
@@ -69,7 +69,7 @@ public final class KernelRoutes {
             try {
                 table = table != null ? table : netlink.routes(Route.MAIN_TABLE);
             } catch (IOException e) {
-                warn("could not list the routes to check %s: %s", range, e.getMessage());
+                log.warn("could not list the routes to check %s: %s", range, e.getMessage());
                 return;
             }
             // Any route to the same destination, whatever its metric: one with a higher metric than ours would be
@@ -87,23 +87,23 @@ public final class KernelRoutes {
                     netlink.addRoute(route(range)); // NLM_F_EXCL: never over a route that came in meanwhile
                     installed.add(range);
                     if (blocked.remove(range) != null) {
-                        info("%s is routed into %s now (the route in its way is gone)", range, device);
+                        log.info("%s is routed into %s now (the route in its way is gone)", range, device);
                     }
                     continue;
                 } catch (SystemCallException e) {
                     if (!e.alreadyExists()) {
-                        warn("could not route %s into %s: %s", range, device, e.getMessage());
+                        log.warn("could not route %s into %s: %s", range, device, e.getMessage());
                         continue;
                     }
                     foreign = Optional.of("a route of another type (blackhole, unreachable, multipath)");
                 } catch (IOException e) {
-                    warn("could not route %s into %s: %s", range, device, e.getMessage());
+                    log.warn("could not route %s into %s: %s", range, device, e.getMessage());
                     continue;
                 }
             }
             if (blocked.put(range, foreign.get()) == null) {
                 onBlocked.accept(entry.getValue());
-                warn("not routing %s of %s into %s: the route %s was not installed by this gateway and is left alone",
+                log.warn("not routing %s of %s into %s: the route %s was not installed by this gateway and is left alone",
                         range, entry.getValue(), device, foreign.get());
             }
         }
@@ -132,13 +132,5 @@ public final class KernelRoutes {
 
     private Route route(Cidr range) {
         return Route.to(IpPrefix.parse(range.toString()), device).withProtocol(ROUTE_PROTOCOL);
-    }
-
-    private static void warn(String format, Object... args) {
-        log.log(System.Logger.Level.WARNING, () -> "tunnel: " + String.format(format, args));
-    }
-
-    private static void info(String format, Object... args) {
-        log.log(System.Logger.Level.INFO, () -> "tunnel: " + String.format(format, args));
     }
 }

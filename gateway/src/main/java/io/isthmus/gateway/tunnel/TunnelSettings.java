@@ -7,6 +7,7 @@ import io.isthmus.fastpath.IpPrefix;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.tunnel.RekeyPolicy;
 import io.isthmus.tunnel.Suite;
+import io.isthmus.tunnel.TunnelDataPlane;
 import io.isthmus.tunnel.TunnelDevice;
 
 import java.net.InetAddress;
@@ -137,6 +138,11 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
     public TunnelDevice.Spec deviceSpec() {
         return new TunnelDevice.Spec(device, address, mtu, queues, offloads, namespace, listen.toSocketAddress(),
                 rekeyPolicy().grace(), suite);
+    }
+
+    /** What the data plane runs with; a peer without any link for {@code forgetAfter} is removed. */
+    public TunnelDataPlane.Settings dataPlane(Duration forgetAfter) {
+        return new TunnelDataPlane.Settings(deviceSpec(), advertised().toSocketAddress(), rekeyPolicy(), forgetAfter);
     }
 
     /** The rekey schedule: time and volume from here, the tunnel module's defaults for the rest. */

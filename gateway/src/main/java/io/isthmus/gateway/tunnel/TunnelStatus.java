@@ -8,6 +8,7 @@ import io.isthmus.api.Cidr;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.tunnel.DropReason;
 import io.isthmus.tunnel.PeerStats;
+import io.isthmus.tunnel.TunnelDataPlane;
 import io.isthmus.tunnel.TunnelStats;
 
 import java.util.List;
@@ -33,7 +34,7 @@ public final class TunnelStatus {
         node.put("policy", plane.policy());
         node.put("listen", HostPort.format(plane.localAddress()));
         node.put("advertised", HostPort.format(plane.advertised()));
-        node.put("mtu", plane.settings().mtu());
+        node.put("mtu", plane.mtu());
         ArrayNode routes = node.putArray("routes");
         plane.installedRoutes().stream().map(Cidr::toString).forEach(routes::add);
         ArrayNode translation = node.putArray("translation");
