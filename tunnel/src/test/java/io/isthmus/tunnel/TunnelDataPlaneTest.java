@@ -11,14 +11,13 @@ import io.isthmus.api.ClusterId;
 import io.isthmus.api.grpc.tunnel.KeyOffer;
 import io.isthmus.api.grpc.tunnel.TunnelMessage;
 import io.isthmus.fastpath.NetNamespace;
+import io.isthmus.testing.Echo;
 import io.isthmus.testing.Netns;
 import io.isthmus.testing.TwoClusterTopology;
 import io.isthmus.testing.TwoClusterTopology.Network;
 import java.io.FileInputStream;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -386,36 +385,13 @@ class TunnelDataPlaneTest {
     private void echo(String namespace, String ip) throws Exception {
         DatagramSocket socket = NetNamespace.named(namespace).call(() -> new DatagramSocket(new InetSocketAddress(ip, ECHO_PORT)));
         open.add(socket);
-        Thread.ofPlatform().daemon().name("echo-" + ip).start(() -> {
-            byte[] buffer = new byte[2048];
-            try {
-                while (true) {
-                    DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-                    socket.receive(packet);
-                    socket.send(new DatagramPacket(buffer, packet.getLength(), packet.getSocketAddress()));
-                }
-            } catch (java.io.IOException e) {
-                // closed
-            }
-        });
+        Echo.serveUdp(socket);
     }
 
     /** One UDP round trip; null when no answer came within a second. */
     private static byte[] udp(String namespace, String to, byte[] message) throws Exception {
-        return NetNamespace.named(namespace).call(() -> {
-            try (DatagramSocket socket = new DatagramSocket()) {
-                socket.setSoTimeout(1000);
-                socket.send(new DatagramPacket(message, message.length, new InetSocketAddress(to, ECHO_PORT)));
-                byte[] buffer = new byte[2048];
-                DatagramPacket reply = new DatagramPacket(buffer, buffer.length);
-                try {
-                    socket.receive(reply);
-                    return java.util.Arrays.copyOf(buffer, reply.getLength());
-                } catch (SocketTimeoutException e) {
-                    return null;
-                }
-            }
-        });
+        return NetNamespace.named(namespace).call(() -> Echo.udpRoundTrip(new InetSocketAddress(to, ECHO_PORT), message,
+                Duration.ofSeconds(1)));
     }
 
     private static void assertEchoed(String from, String to, Duration patience, Side a, Side b) throws Exception {

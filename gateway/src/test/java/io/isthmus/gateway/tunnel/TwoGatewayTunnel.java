@@ -8,18 +8,15 @@ import io.isthmus.gateway.Gateway;
 import io.isthmus.gateway.config.GatewayConfigLoader;
 import io.isthmus.gateway.peering.LinkState;
 import io.isthmus.gateway.pki.ClustersetCa;
+import io.isthmus.testing.Echo;
 import io.isthmus.testing.TwoClusterTopology;
 import io.isthmus.testing.TwoClusterTopology.Network;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -126,57 +123,18 @@ final class TwoGatewayTunnel implements AutoCloseable {
     void echo(NetNamespace ns, String ip, int port, boolean tcp) throws Exception {
         DatagramSocket udp = ns.call(() -> new DatagramSocket(new InetSocketAddress(ip, port)));
         servers.add(udp);
-        Thread.ofPlatform().daemon().name("udp-echo-" + ip).start(() -> {
-            byte[] buffer = new byte[2048];
-            try {
-                while (true) {
-                    DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-                    udp.receive(packet);
-                    udp.send(new DatagramPacket(buffer, packet.getLength(), packet.getSocketAddress()));
-                }
-            } catch (IOException e) {
-                // closed
-            }
-        });
+        Echo.serveUdp(udp);
         if (!tcp) {
             return;
         }
         ServerSocket server = ns.call(() -> new ServerSocket(port, 16, java.net.InetAddress.ofLiteral("0.0.0.0")));
         servers.add(server);
-        Thread.ofPlatform().daemon().name("tcp-echo").start(() -> {
-            try {
-                while (true) {
-                    Socket client = server.accept();
-                    Thread.ofPlatform().daemon().start(() -> {
-                        try (client; InputStream in = client.getInputStream(); OutputStream out = client.getOutputStream()) {
-                            in.transferTo(out);
-                        } catch (IOException e) {
-                            // the client went away
-                        }
-                    });
-                }
-            } catch (IOException e) {
-                // closed
-            }
-        });
+        Echo.serveTcp(server);
     }
 
     /** One UDP round trip from {@code from} to {@code to:port}; null when no answer came within a second. */
     static byte[] udp(NetNamespace from, String to, int port, byte[] message) throws Exception {
-        return from.call(() -> {
-            try (DatagramSocket socket = new DatagramSocket()) {
-                socket.setSoTimeout(1000);
-                socket.send(new DatagramPacket(message, message.length, new InetSocketAddress(to, port)));
-                byte[] buffer = new byte[2048];
-                DatagramPacket reply = new DatagramPacket(buffer, buffer.length);
-                try {
-                    socket.receive(reply);
-                    return java.util.Arrays.copyOf(buffer, reply.getLength());
-                } catch (SocketTimeoutException e) {
-                    return null;
-                }
-            }
-        });
+        return from.call(() -> Echo.udpRoundTrip(new InetSocketAddress(to, port), message, Duration.ofSeconds(1)));
     }
 
     /** Sends {@code data} over TCP from {@code from} to {@code to:port} and returns what came back. */
