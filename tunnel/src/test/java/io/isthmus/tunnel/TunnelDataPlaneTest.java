@@ -90,9 +90,9 @@ class TunnelDataPlaneTest {
 
     @Test
     void twoPlanesKeyEachOtherOverTheLinksRouteEachOthersPodsAndCarryTraffic() throws Exception {
-        Side a = start(A, topology.gatewayA(), "192.168.76.1", certificateA, routes(B, PODS_B, PODS_A), Duration.ofMinutes(1));
-        Side b = start(B, topology.gatewayB(), "192.168.76.2", certificateB, routes(A, PODS_A, PODS_B), Duration.ofMinutes(1));
-        LinkPair links = LinkPair.connect(a, b);
+        LinkPair links = startLinked(Duration.ofMinutes(1));
+        Side a = links.a;
+        Side b = links.b;
         echo(topology.podB(), "10.2.0.2");
 
         assertEchoed(topology.podA(), "10.2.0.2", Duration.ofSeconds(20), a, b);
@@ -108,9 +108,9 @@ class TunnelDataPlaneTest {
 
     @Test
     void aPeerCutOffLosesItsSessionsAndRoutesAtOnceAndAGoodLinkKeysItAgain() throws Exception {
-        Side a = start(A, topology.gatewayA(), "192.168.76.1", certificateA, routes(B, PODS_B, PODS_A), Duration.ofMinutes(1));
-        Side b = start(B, topology.gatewayB(), "192.168.76.2", certificateB, routes(A, PODS_A, PODS_B), Duration.ofMinutes(1));
-        LinkPair links = LinkPair.connect(a, b);
+        LinkPair links = startLinked(Duration.ofMinutes(1));
+        Side a = links.a;
+        Side b = links.b;
         echo(topology.podB(), "10.2.0.2");
         assertEchoed(topology.podA(), "10.2.0.2", Duration.ofSeconds(20), a, b);
 
@@ -153,9 +153,8 @@ class TunnelDataPlaneTest {
 
     @Test
     void aPeerWithoutAnyLinkForForgetAfterIsRemovedWithItsRoutes() throws Exception {
-        Side a = start(A, topology.gatewayA(), "192.168.76.1", certificateA, routes(B, PODS_B, PODS_A), Duration.ofSeconds(2));
-        Side b = start(B, topology.gatewayB(), "192.168.76.2", certificateB, routes(A, PODS_A, PODS_B), Duration.ofSeconds(2));
-        LinkPair links = LinkPair.connect(a, b);
+        LinkPair links = startLinked(Duration.ofSeconds(2));
+        Side a = links.a;
         awaitTrue("A routes B's pods", Duration.ofSeconds(20), () -> a.plane.installedRoutes().equals(List.of(PODS_B)));
 
         links.disconnect();
@@ -187,6 +186,13 @@ class TunnelDataPlaneTest {
 
     private record Side(ClusterId cluster, X509Certificate certificate, TunnelDataPlane plane, Links links,
                         CountingEvents events) {
+    }
+
+    /** A and B, each routing the other's pods, linked. */
+    private LinkPair startLinked(Duration forgetAfter) {
+        Side a = start(A, topology.gatewayA(), "192.168.76.1", certificateA, routes(B, PODS_B, PODS_A), forgetAfter);
+        Side b = start(B, topology.gatewayB(), "192.168.76.2", certificateB, routes(A, PODS_A, PODS_B), forgetAfter);
+        return LinkPair.connect(a, b);
     }
 
     private static TunnelRoutes routes(ClusterId peer, Cidr theirs, Cidr ours) {
