@@ -41,13 +41,14 @@ import io.isthmus.gateway.peering.PeeringTls;
 import io.isthmus.gateway.peering.RevocationWatch;
 import io.isthmus.gateway.pki.ReplicaTls;
 import io.isthmus.gateway.replicas.RefusalLog;
-import io.isthmus.gateway.tunnel.TunnelDataPlane;
 import io.isthmus.gateway.tunnel.TunnelStatus;
+import io.isthmus.gateway.tunnel.TunnelWiring;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.OwnerLiveness;
 import io.isthmus.ipam.cni.CniServer;
 import io.isthmus.ipam.plan.SegmentLedger;
 import io.isthmus.k8s.mcs.McsSync;
+import io.isthmus.tunnel.TunnelDataPlane;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -222,7 +223,7 @@ public final class Gateway implements AutoCloseable {
         ipamSettings.cniSocket().ifPresent(socket -> startCni(socket, ipamSettings, ipam, kubernetes, lifecycle, metrics));
 
         // --- The encrypted data plane between clusters, when isthmus.tunnel is enabled ---
-        this.tunnel = TunnelDataPlane.startIfEnabled(config, tls, channels, addressPlan, meshState::get, metrics, clock);
+        this.tunnel = TunnelWiring.startIfEnabled(config, tls, channels, addressPlan, meshState::get, metrics, clock);
         tunnel.ifPresent(dataPlane -> lifecycle.started("tunnel", dataPlane));
 
         // A peer whose certificates are revoked or expired loses its imports, tunnel sessions and routes at once.

@@ -25,6 +25,8 @@ public enum DropReason {
      * gateway's own address): never written to the local side.
      */
     WRONG_DESTINATION,
+    /** The {@link PacketPolicy} stage denied the packet (outbound before the seal, inbound after the open). */
+    POLICY_DENIED,
     /** The outer socket or the packet device refused the packet. */
     IO_ERROR
 }

@@ -84,6 +84,7 @@ public final class TunnelEngine implements AutoCloseable {
     private final Config config;
     private volatile Translation translation; // replaced by translate(); the loops read it once per packet
     private volatile LocalDestinations destinations = LocalDestinations.NONE; // replaced by deliverTo()
+    private volatile PacketPolicy policy = PacketPolicy.ALLOW_ALL; // replaced by usePolicy()
     private final InstantSource clock;
     private final List<? extends PacketQueue> queues;
     private final List<BatchedUdpSocket> receivers;
@@ -264,6 +265,15 @@ public final class TunnelEngine implements AutoCloseable {
     }
 
     /** The destinations delivered to now. */
+    /** The policy stage every packet passes, both ways, from now on (see {@link PacketPolicy}). */
+    public void usePolicy(PacketPolicy policy) {
+        this.policy = java.util.Objects.requireNonNull(policy, "policy");
+    }
+
+    public PacketPolicy policy() {
+        return policy;
+    }
+
     public LocalDestinations destinations() {
         return destinations;
     }
@@ -457,6 +467,11 @@ public final class TunnelEngine implements AutoCloseable {
                 unattributed.count(DropReason.NO_ROUTE);
                 return;
             }
+            if (policy.verdict(PacketPolicy.Direction.OUTBOUND, peer.cluster(), from, at, length, version)
+                    == PacketPolicy.Verdict.DENY) {
+                peer.drops.count(DropReason.POLICY_DENIED);
+                return;
+            }
             Session session = peer.current();
             long counter = session == null ? -1 : session.nextCounter(lane, length);
             if (counter >= 0 && !translation.isEmpty()) {
@@ -626,6 +641,11 @@ public final class TunnelEngine implements AutoCloseable {
             }
             if (!translation.isEmpty()) {
                 translation.inbound(packet, 0, length, version);
+            }
+            if (policy.verdict(PacketPolicy.Direction.INBOUND, peer.cluster(), packet, 0, length, version)
+                    == PacketPolicy.Verdict.DENY) {
+                peer.drops.count(DropReason.POLICY_DENIED);
+                return;
             }
             try {
                 if (!queue.write(packet, 0, length)) {

@@ -147,6 +147,56 @@ class TunnelEngineTest {
         assertTrue(west2east.drops().values().stream().allMatch(d -> d == 0), west2east.drops().toString());
     }
 
+    /**
+     * A policy stage written for the test: denies one flow, read naively from the header (destination address as
+     * text and, for UDP, the destination port), and allows the rest.
+     */
+    private static PacketPolicy denying(PacketPolicy.Direction way, String destination, int port) {
+        return new PacketPolicy() {
+            @Override
+            public Verdict verdict(Direction direction, ClusterId peer, byte[] packet, int at, int length, int version) {
+                if (direction != way || version != 4) {
+                    return Verdict.ALLOW;
+                }
+                String to = (packet[at + 16] & 0xFF) + "." + (packet[at + 17] & 0xFF) + "." + (packet[at + 18] & 0xFF)
+                        + "." + (packet[at + 19] & 0xFF);
+                int headerLength = (packet[at] & 0x0F) * 4;
+                int toPort = (packet[at + headerLength + 2] & 0xFF) << 8 | packet[at + headerLength + 3] & 0xFF;
+                return to.equals(destination) && toPort == port ? Verdict.DENY : Verdict.ALLOW;
+            }
+
+            @Override
+            public String describe() {
+                return "deny " + way + " to " + destination + ":" + port;
+            }
+        };
+    }
+
+    @Test
+    void aPolicyStageThatDeniesAFlowDropsItInEachDirection() throws Exception {
+        connect("127.0.0.1", Suite.AES_256_GCM, RekeyPolicy.defaults(), 1);
+        assertEquals("none (allow all)", east.engine.policy().describe());
+        east.engine.usePolicy(denying(PacketPolicy.Direction.OUTBOUND, "10.2.0.7", 53));
+        west.engine.usePolicy(denying(PacketPolicy.Direction.INBOUND, "10.2.0.8", 80));
+
+        // Outbound: east's stage drops the flow before the seal; another port to the same pod passes.
+        east.device.inject(Packets.udp("10.1.0.5", "10.2.0.7", 4000, 53, "denied".getBytes()));
+        byte[] allowed = Packets.udp("10.1.0.5", "10.2.0.7", 4000, 54, "allowed".getBytes());
+        assertArrayEquals(allowed, roundTrip(east, west, allowed));
+        // Inbound: east seals it, west opens it and its stage drops it before the device.
+        east.device.inject(Packets.udp("10.1.0.5", "10.2.0.8", 4000, 80, "denied at west".getBytes()));
+        byte[] after = Packets.udp("10.1.0.5", "10.2.0.8", 4000, 81, "allowed at west".getBytes());
+        assertArrayEquals(after, roundTrip(east, west, after));
+
+        awaitTrue(() -> east.engine.stats().peer(WEST).orElseThrow().drops(DropReason.POLICY_DENIED) == 1
+                && west.engine.stats().peer(EAST).orElseThrow().drops(DropReason.POLICY_DENIED) == 1,
+                "one policy drop counted on each side: " + east.engine.stats() + " / " + west.engine.stats());
+        // Four injected: the one east denied was not sealed; the one west denies was.
+        assertEquals(3, east.engine.stats().peer(WEST).orElseThrow().sentPackets(), "east's denied one not sealed");
+        assertEquals(2, west.engine.stats().peer(EAST).orElseThrow().receivedPackets());
+        assertNull(west.device.take(100), "neither denied packet was delivered");
+    }
+
     @Test
     void chaChaAndAnIpv6OuterTransportWorkAlike() throws Exception {
         connect("::1", Suite.CHACHA20_POLY1305, RekeyPolicy.defaults(), 1);

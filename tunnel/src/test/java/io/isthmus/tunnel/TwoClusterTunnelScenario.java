@@ -7,16 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.isthmus.api.Cidr;
 import io.isthmus.api.ClusterId;
 import io.isthmus.fastpath.NetNamespace;
+import io.isthmus.testing.Echo;
+import io.isthmus.testing.TwoClusterTopology;
+import io.isthmus.testing.TwoClusterTopology.Network;
 import java.io.DataInputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -36,6 +36,8 @@ abstract class TwoClusterTunnelScenario {
     private static final ClusterId EAST = ClusterId.of("east");
     private static final ClusterId WEST = ClusterId.of("west");
     private TwoClusterTopology topology;
+    private NetNamespace podA;
+    private NetNamespace podB;
     private NamespacePair tunnel;
     private DatagramSocket udpEcho4;
     private DatagramSocket udpEcho6;
@@ -45,21 +47,23 @@ abstract class TwoClusterTunnelScenario {
 
     @BeforeAll
     void start() throws Exception {
-        TwoClusterTopology.requireRoot();
-        topology = new TwoClusterTopology();
+        topology = TwoClusterTopology.create("itn", Network.of("10.1.0", "fd00:1:"), Network.of("192.168.77", "fd77:"),
+                Network.of("10.2.0", "fd00:2:"));
+        podA = NetNamespace.named(topology.podA());
+        podB = NetNamespace.named(topology.podB());
         try {
             tunnel = NamespacePair.start(
-                    new NamespacePair.Side(EAST, topology.gatewayA, Packets.address("192.168.77.1"),
+                    new NamespacePair.Side(EAST, NetNamespace.named(topology.gatewayA()), Packets.address("192.168.77.1"),
                             List.of(Cidr.parse("r", "10.1.0.0/16"), Cidr.parse("r", "fd00:1::/48"))),
-                    new NamespacePair.Side(WEST, topology.gatewayB, Packets.address("192.168.77.2"),
+                    new NamespacePair.Side(WEST, NetNamespace.named(topology.gatewayB()), Packets.address("192.168.77.2"),
                             List.of(Cidr.parse("r", "10.2.0.0/16"), Cidr.parse("r", "fd00:2::/48"))),
                     2, offload(), Suite.AES_256_GCM, RekeyPolicy.defaults());
-            udpEcho4 = topology.podB.call(() -> new DatagramSocket(new InetSocketAddress("10.2.0.2", 7007)));
-            udpEcho6 = topology.podB.call(() -> new DatagramSocket(new InetSocketAddress("fd00:2::2", 7007)));
-            tcpEcho = topology.podB.call(() -> new ServerSocket(7007, 5, Packets.address("10.2.0.2")));
-            serveUdp(udpEcho4);
-            serveUdp(udpEcho6);
-            serveTcp(tcpEcho);
+            udpEcho4 = podB.call(() -> new DatagramSocket(new InetSocketAddress("10.2.0.2", 7007)));
+            udpEcho6 = podB.call(() -> new DatagramSocket(new InetSocketAddress("fd00:2::2", 7007)));
+            tcpEcho = podB.call(() -> new ServerSocket(7007, 5, Packets.address("10.2.0.2")));
+            Echo.serveUdp(udpEcho4);
+            Echo.serveUdp(udpEcho6);
+            Echo.serveTcp(tcpEcho);
         } catch (Exception | Error e) {
             stop();
             throw e;
@@ -79,60 +83,15 @@ abstract class TwoClusterTunnelScenario {
         }
     }
 
-    private static void serveUdp(DatagramSocket socket) {
-        Thread.ofPlatform().daemon().name("udp-echo").start(() -> {
-            byte[] buffer = new byte[2048];
-            try {
-                while (true) {
-                    DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-                    socket.receive(packet);
-                    socket.send(new DatagramPacket(buffer, packet.getLength(), packet.getSocketAddress()));
-                }
-            } catch (java.io.IOException e) {
-                // closed
-            }
-        });
-    }
-
-    private static void serveTcp(ServerSocket server) {
-        Thread.ofPlatform().daemon().name("tcp-echo").start(() -> {
-            try {
-                while (true) {
-                    Socket client = server.accept();
-                    Thread.ofPlatform().daemon().start(() -> {
-                        try (client; InputStream in = client.getInputStream(); OutputStream out = client.getOutputStream()) {
-                            in.transferTo(out);
-                        } catch (java.io.IOException e) {
-                            // the client went away
-                        }
-                    });
-                }
-            } catch (java.io.IOException e) {
-                // closed
-            }
-        });
-    }
-
     private byte[] udpRoundTrip(NetNamespace from, String to, byte[] message) throws Exception {
-        return from.call(() -> {
-            try (DatagramSocket socket = new DatagramSocket()) {
-                socket.setSoTimeout(1000);
-                byte[] buffer = new byte[2048];
-                for (int attempt = 1; ; attempt++) { // the first may wait on ARP/neighbour discovery
-                    socket.send(new DatagramPacket(message, message.length, new InetSocketAddress(to, 7007)));
-                    DatagramPacket reply = new DatagramPacket(buffer, buffer.length);
-                    try {
-                        socket.receive(reply);
-                        return java.util.Arrays.copyOf(buffer, reply.getLength());
-                    } catch (SocketTimeoutException e) {
-                        if (attempt == 3) {
-                            throw new AssertionError("no UDP echo from " + to + " in 3 attempts; east "
-                                    + tunnel.engineA().stats() + " west " + tunnel.engineB().stats());
-                        }
-                    }
-                }
+        for (int attempt = 1; attempt <= 3; attempt++) { // the first may wait on ARP/neighbour discovery
+            byte[] reply = from.call(() -> Echo.udpRoundTrip(new InetSocketAddress(to, 7007), message, Duration.ofSeconds(1)));
+            if (reply != null) {
+                return reply;
             }
-        });
+        }
+        throw new AssertionError("no UDP echo from " + to + " in 3 attempts; east " + tunnel.engineA().stats()
+                + " west " + tunnel.engineB().stats());
     }
 
     /** Counters move just after a packet is written to the TUN device, so a moment after the pod saw it. */
@@ -146,8 +105,8 @@ abstract class TwoClusterTunnelScenario {
     void aPodReachesAPodOfTheOtherClusterOverUdpIpv4AndIpv6() throws Exception {
         for (int i = 0; i < 20; i++) {
             byte[] message = ("hello " + i).getBytes();
-            assertArrayEquals(message, udpRoundTrip(topology.podA, "10.2.0.2", message));
-            assertArrayEquals(message, udpRoundTrip(topology.podA, "fd00:2::2", message));
+            assertArrayEquals(message, udpRoundTrip(podA, "10.2.0.2", message));
+            assertArrayEquals(message, udpRoundTrip(podA, "fd00:2::2", message));
         }
         awaitCounted(() -> tunnel.engineA().stats().peer(WEST).orElseThrow().receivedPackets() >= 40);
         PeerStats westSeenByEast = tunnel.engineA().stats().peer(WEST).orElseThrow();
@@ -160,7 +119,7 @@ abstract class TwoClusterTunnelScenario {
     void aPodReachesAPodOfTheOtherClusterOverTcp() throws Exception {
         byte[] data = new byte[4 << 20];
         ThreadLocalRandom.current().nextBytes(data);
-        byte[] echoed = topology.podA.call(() -> {
+        byte[] echoed = podA.call(() -> {
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress(InetAddress.getByName("10.2.0.2"), 7007), 5000);
                 socket.setSoTimeout(20_000);

@@ -92,9 +92,9 @@ final class DemoCommand implements Callable<Integer> {
         }, "demo-stop");
         Runtime.getRuntime().addShutdownHook(stopAll);
         try {
-            tunnelUnavailable = io.isthmus.gateway.tunnel.DemoTunnel.unavailable();
+            tunnelUnavailable = DemoTunnel.unavailable();
             if (tunnelUnavailable.isEmpty()) {
-                tunnel = io.isthmus.gateway.tunnel.DemoTunnel.prepare(basePort);
+                tunnel = DemoTunnel.prepare(basePort);
             }
             issueCertificates(out);
             for (int i = 0; i < CLUSTERS.size(); i++) {
@@ -165,7 +165,7 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private io.isthmus.gateway.tunnel.DemoTunnel tunnel;
+    private DemoTunnel tunnel;
     private java.util.Optional<String> tunnelUnavailable = java.util.Optional.empty();
 
     /** Root only: a request from west's pod to east's pod and ClusterIP through the encrypted tunnel. */

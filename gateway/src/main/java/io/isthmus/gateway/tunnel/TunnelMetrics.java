@@ -3,8 +3,10 @@ package io.isthmus.gateway.tunnel;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.grpc.tunnel.TunnelMessage;
 import io.isthmus.gateway.metrics.Metrics;
+import io.isthmus.tunnel.DataPlaneEvents;
 import io.isthmus.tunnel.DropReason;
 import io.isthmus.tunnel.PeerStats;
+import io.isthmus.tunnel.TunnelDataPlane;
 import io.isthmus.tunnel.TunnelStats;
 
 import java.util.HashMap;
@@ -16,22 +18,31 @@ import java.util.function.ToLongFunction;
 /**
  * The tunnel in {@code /metrics}: per peer, packets and bytes each way, drops by reason (and the drops no peer can
  * be blamed for, under {@code peer="-"}), handshake age and key messages; the data path as an info gauge. Read from
- * the engine's own counters at scrape time.
+ * the engine's own counters at scrape time; the key messages and blocked routes are the data plane's events.
  */
-final class TunnelMetrics {
+final class TunnelMetrics implements DataPlaneEvents {
     static final String NO_PEER = "-";
 
+    private final Metrics metrics;
     private final Metrics.Counter keyMessages;
     private final Metrics.Counter keyRejections;
     private final Metrics.Counter routesBlocked;
 
-    private TunnelMetrics(Metrics.Counter keyMessages, Metrics.Counter keyRejections, Metrics.Counter routesBlocked) {
-        this.keyMessages = keyMessages;
-        this.keyRejections = keyRejections;
-        this.routesBlocked = routesBlocked;
+    /** The counters; the gauges over the data plane come with {@link #watch}, once it runs. */
+    TunnelMetrics(Metrics metrics) {
+        this.metrics = metrics;
+        this.keyMessages = metrics.counter("isthmus_tunnel_key_messages_total",
+                "Key exchange messages on the peering stream, by peer cluster, kind and direction.",
+                "peer", "kind", "direction");
+        this.keyRejections = metrics.counter("isthmus_tunnel_key_messages_rejected_total",
+                "Key exchange messages refused or not sent, by peer cluster and reason.", "peer", "reason");
+        this.routesBlocked = metrics.counter("isthmus_tunnel_routes_blocked_total",
+                "Peer ranges not routed because a route the gateway did not install is there (left alone), "
+                        + "by peer cluster; counted when first found.", "peer");
     }
 
-    static TunnelMetrics register(Metrics metrics, TunnelDataPlane plane) {
+    /** Packets, bytes, drops, handshake age, routes and the data path, read from {@code plane} at scrape time. */
+    void watch(TunnelDataPlane plane) {
         perPeer(metrics, plane, "isthmus_tunnel_sent_packets_total",
                 "Inner packets sealed and sent to each peer cluster.", PeerStats::sentPackets);
         perPeer(metrics, plane, "isthmus_tunnel_sent_bytes_total",
@@ -60,23 +71,11 @@ final class TunnelMetrics {
                 });
         metrics.gauge("isthmus_tunnel_info", "The tunnel's data path: device, TUN queues, offloads or plain, suite.",
                 List.of("device", "data_path"), () -> Map.of(List.of(plane.device(), plane.dataPath()), 1.0));
-        return new TunnelMetrics(
-                metrics.counter("isthmus_tunnel_key_messages_total",
-                        "Key exchange messages on the peering stream, by peer cluster, kind and direction.",
-                        "peer", "kind", "direction"),
-                metrics.counter("isthmus_tunnel_key_messages_rejected_total",
-                        "Key exchange messages refused or not sent, by peer cluster and reason.", "peer", "reason"),
-                metrics.counter("isthmus_tunnel_routes_blocked_total",
-                        "Peer ranges not routed because a route the gateway did not install is there (left alone), "
-                                + "by peer cluster; counted when first found.", "peer"));
     }
 
-    void routeBlocked(ClusterId peer) {
+    @Override
+    public void routeBlocked(ClusterId peer) {
         routesBlocked.inc(peer.value());
-    }
-
-    long routesBlocked(ClusterId peer) {
-        return routesBlocked.get(peer.value());
     }
 
     private static void perPeer(Metrics metrics, TunnelDataPlane plane, String name, String help,
@@ -107,19 +106,18 @@ final class TunnelMetrics {
         return reason.name().toLowerCase(Locale.ROOT);
     }
 
-    void sent(ClusterId peer, TunnelMessage.KindCase kind) {
+    @Override
+    public void keyMessageSent(ClusterId peer, TunnelMessage.KindCase kind) {
         keyMessages.inc(peer.value(), kind.name().toLowerCase(Locale.ROOT), "sent");
     }
 
-    void received(ClusterId peer, TunnelMessage.KindCase kind) {
+    @Override
+    public void keyMessageReceived(ClusterId peer, TunnelMessage.KindCase kind) {
         keyMessages.inc(peer.value(), kind.name().toLowerCase(Locale.ROOT), "received");
     }
 
-    void rejected(ClusterId peer, String reason) {
+    @Override
+    public void keyMessageRefused(ClusterId peer, String reason) {
         keyRejections.inc(peer.value(), reason);
-    }
-
-    long rejectedCount(ClusterId peer, String reason) {
-        return keyRejections.get(peer.value(), reason);
     }
 }

@@ -7,6 +7,8 @@ import io.isthmus.fastpath.IpPrefix;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.tunnel.RekeyPolicy;
 import io.isthmus.tunnel.Suite;
+import io.isthmus.tunnel.TunnelDataPlane;
+import io.isthmus.tunnel.TunnelDevice;
 
 import java.net.InetAddress;
 import java.time.Duration;
@@ -26,11 +28,8 @@ import java.util.Optional;
  *                    empty: the gateway's own
  */
 public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort> advertise, String device,
-                             Optional<IpPrefix> address, int mtu, int queues, Offloads offloads, Suite suite,
+                             Optional<IpPrefix> address, int mtu, int queues, TunnelDevice.Offloads offloads, Suite suite,
                              Duration rekeyAfterTime, long rekeyAfterBytes, long rekeyAfterPackets, String namespace) {
-    /** {@code auto}: offloads where the kernel takes them, else plain TUN (and the status says why). */
-    public enum Offloads { AUTO, ON, OFF }
-
     static final String ROOT = "isthmus.tunnel.";
 
     /** Reads the block (already merged with reference.conf). */
@@ -68,10 +67,10 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
             throw new InvalidFieldException(ROOT + "queues", queues, "must be 1..64");
         }
         String offloadsText = string(c, "offloads");
-        Offloads offloads = switch (offloadsText.toLowerCase(Locale.ROOT)) {
-            case "auto" -> Offloads.AUTO;
-            case "on" -> Offloads.ON;
-            case "off" -> Offloads.OFF;
+        TunnelDevice.Offloads offloads = switch (offloadsText.toLowerCase(Locale.ROOT)) {
+            case "auto" -> TunnelDevice.Offloads.AUTO;
+            case "on" -> TunnelDevice.Offloads.ON;
+            case "off" -> TunnelDevice.Offloads.OFF;
             default -> throw new InvalidFieldException(ROOT + "offloads", offloadsText, "must be auto, on or off");
         };
         Suite suite = Suite.parse(ROOT + "suite", string(c, "suite"));
@@ -133,6 +132,17 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
                     + listen + "): the IP:PORT other clusters' gateways send tunnel datagrams to");
         }
         return endpoint;
+    }
+
+    /** What the device part opens: the TUN device, its namespace, the engine's sockets. */
+    public TunnelDevice.Spec deviceSpec() {
+        return new TunnelDevice.Spec(device, address, mtu, queues, offloads, namespace, listen.toSocketAddress(),
+                rekeyPolicy().grace(), suite);
+    }
+
+    /** What the data plane runs with; a peer without any link for {@code forgetAfter} is removed. */
+    public TunnelDataPlane.Settings dataPlane(Duration forgetAfter) {
+        return new TunnelDataPlane.Settings(deviceSpec(), advertised().toSocketAddress(), rekeyPolicy(), forgetAfter);
     }
 
     /** The rekey schedule: time and volume from here, the tunnel module's defaults for the rest. */

@@ -8,6 +8,7 @@ import io.isthmus.api.Cidr;
 import io.isthmus.gateway.config.HostPort;
 import io.isthmus.tunnel.DropReason;
 import io.isthmus.tunnel.PeerStats;
+import io.isthmus.tunnel.TunnelDataPlane;
 import io.isthmus.tunnel.TunnelStats;
 
 import java.util.List;
@@ -30,9 +31,10 @@ public final class TunnelStatus {
         node.put("device", plane.device());
         node.put("namespace", plane.namespace());
         node.put("dataPath", plane.dataPath());
+        node.put("policy", plane.policy());
         node.put("listen", HostPort.format(plane.localAddress()));
         node.put("advertised", HostPort.format(plane.advertised()));
-        node.put("mtu", plane.settings().mtu());
+        node.put("mtu", plane.mtu());
         ArrayNode routes = node.putArray("routes");
         plane.installedRoutes().stream().map(Cidr::toString).forEach(routes::add);
         ArrayNode translation = node.putArray("translation");
@@ -83,6 +85,7 @@ public final class TunnelStatus {
                 .append("  advertised ").append(tunnel.path("advertised").asText())
                 .append("  mtu ").append(tunnel.path("mtu").asInt()).append('\n');
         out.append("           data path: ").append(tunnel.path("dataPath").asText()).append('\n');
+        out.append("           policy: ").append(tunnel.path("policy").asText("none (allow all)")).append('\n');
         out.append("           ").append(tunnel.path("routes").size()).append(" routes into the device");
         if (!tunnel.path("translation").isEmpty()) {
             out.append("; translating");

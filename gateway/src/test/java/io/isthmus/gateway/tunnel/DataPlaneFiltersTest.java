@@ -1,5 +1,6 @@
 package io.isthmus.gateway.tunnel;
 
+import io.isthmus.tunnel.TunnelDataPlane;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.isthmus.api.Cidr;

@@ -1,5 +1,6 @@
 package io.isthmus.gateway.tunnel;
 
+import io.isthmus.tunnel.TunnelRoutes;
 import io.isthmus.api.Cidr;
 import io.isthmus.api.ClusterId;
 import io.isthmus.ipam.plan.CidrOverlap;
@@ -39,7 +40,7 @@ class TunnelRoutesTest {
                 new Segment(WEST, SegmentKind.SERVICE, "10.200.1.0/24"),
                 new Segment(WEST, SegmentKind.UNDERLAY, "192.168.50.0/24"),
                 new Segment(EDGE, SegmentKind.GLOBAL, "172.30.3.0/24")), List.of(), List.of());
-        TunnelRoutes routes = TunnelRoutes.compute(EAST, Optional.of(plan), Map.of());
+        TunnelRoutes routes = TunnelRoutePlanner.compute(EAST, Optional.of(plan), Map.of());
         assertEquals(List.of(cidr("10.129.0.0/16"), cidr("10.200.1.0/24")), routes.ranges().get(WEST));
         assertEquals(List.of(cidr("172.30.3.0/24")), routes.ranges().get(EDGE));
         assertTrue(!routes.ranges().containsKey(EAST), "never a route to ourselves");
@@ -51,7 +52,7 @@ class TunnelRoutesTest {
     void importedServiceIpsOutsideTheirClustersRangesGetHostRoutesAndClashesAreSaid() {
         Plan plan = plan(List.of(new Segment(EAST, SegmentKind.POD, "10.128.0.0/16"),
                 new Segment(WEST, SegmentKind.SERVICE, "10.200.1.0/24")), List.of(), List.of());
-        TunnelRoutes routes = TunnelRoutes.compute(EAST, Optional.of(plan), Map.of(
+        TunnelRoutes routes = TunnelRoutePlanner.compute(EAST, Optional.of(plan), Map.of(
                 WEST, List.of(InetAddress.ofLiteral("10.200.1.7"), InetAddress.ofLiteral("10.96.0.10")),
                 EDGE, List.of(InetAddress.ofLiteral("10.128.4.4"), InetAddress.ofLiteral("fd00:96::a"))));
         assertEquals(List.of(cidr("10.96.0.10/32"), cidr("10.200.1.0/24")), routes.ranges().get(WEST),
@@ -63,7 +64,7 @@ class TunnelRoutesTest {
 
     @Test
     void withoutAPlanOnlyTheImportsAreRouted() {
-        TunnelRoutes routes = TunnelRoutes.compute(EAST, Optional.empty(),
+        TunnelRoutes routes = TunnelRoutePlanner.compute(EAST, Optional.empty(),
                 Map.of(WEST, List.of(InetAddress.ofLiteral("10.96.77.10"))));
         assertEquals(Map.of(WEST, List.of(cidr("10.96.77.10/32"))), routes.ranges());
     }
@@ -78,7 +79,7 @@ class TunnelRoutesTest {
                         new Plan.RegisteredCidr(EDGE, SegmentKind.POD, "10.50.0.0/16")),
                 List.of(new CidrOverlap(EAST, SegmentKind.POD, "10.244.0.0/25", true,
                         WEST, SegmentKind.POD, "10.244.0.0/24", true)));
-        TunnelRoutes routes = TunnelRoutes.compute(EAST, Optional.of(plan), Map.of());
+        TunnelRoutes routes = TunnelRoutePlanner.compute(EAST, Optional.of(plan), Map.of());
         assertEquals(List.of(cidr("172.30.2.0/24")), routes.ranges().get(WEST));
         assertEquals(List.of(cidr("10.50.0.0/16")), routes.ranges().get(EDGE), "a registered CIDR without overlap is routed as is");
         assertEquals(List.of(new Translation.Mapping(cidr("10.244.0.0/25"), cidr("172.30.1.0/25"))),
@@ -93,7 +94,7 @@ class TunnelRoutesTest {
                         new Plan.RegisteredCidr(WEST, SegmentKind.POD, "10.244.0.0/16")),
                 List.of(new CidrOverlap(EAST, SegmentKind.POD, "10.244.0.0/16", true,
                         WEST, SegmentKind.POD, "10.244.0.0/16", true)));
-        TunnelRoutes routes = TunnelRoutes.compute(EAST, Optional.of(plan), Map.of());
+        TunnelRoutes routes = TunnelRoutePlanner.compute(EAST, Optional.of(plan), Map.of());
         assertTrue(routes.translation().isEmpty());
         assertTrue(routes.problems().stream().anyMatch(p -> p.contains("no global segment has a free /16")),
                 routes.problems().toString());
@@ -111,13 +112,13 @@ class TunnelRoutesTest {
                         new Plan.RegisteredCidr(WEST, SegmentKind.POD, "10.244.0.0/24")),
                 List.of(new CidrOverlap(EAST, SegmentKind.POD, "10.244.0.0/24", true,
                         WEST, SegmentKind.POD, "10.244.0.0/24", true)));
-        TunnelRoutes routes = TunnelRoutes.compute(EAST, Optional.of(plan), Map.of(),
+        TunnelRoutes routes = TunnelRoutePlanner.compute(EAST, Optional.of(plan), Map.of(),
                 List.of(InetAddress.ofLiteral("10.96.3.3"), InetAddress.ofLiteral("10.77.0.1")));
         // not the underlay (not tunneled), not 10.244.0.0/24 (peers reach it as 172.30.1.0/24), the export outside
         // every range as a host
         assertEquals(List.of(cidr("10.77.0.1/32"), cidr("10.96.0.0/16"), cidr("10.128.0.0/16"), cidr("172.30.1.0/24")),
                 routes.local());
-        assertEquals(List.of(cidr("10.77.0.1/32")), TunnelRoutes.compute(EAST, Optional.empty(), Map.of(),
+        assertEquals(List.of(cidr("10.77.0.1/32")), TunnelRoutePlanner.compute(EAST, Optional.empty(), Map.of(),
                 List.of(InetAddress.ofLiteral("10.77.0.1"))).local(), "without a plan: our exports");
     }
 }

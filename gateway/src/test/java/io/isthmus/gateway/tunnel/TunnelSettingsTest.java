@@ -35,7 +35,7 @@ class TunnelSettingsTest {
         assertEquals(Suite.AES_256_GCM, settings.suite());
         assertEquals(Duration.ofSeconds(120), settings.rekeyAfterTime());
         assertEquals(1L << 40, settings.rekeyAfterBytes());
-        assertEquals(TunnelSettings.Offloads.AUTO, settings.offloads());
+        assertEquals(io.isthmus.tunnel.TunnelDevice.Offloads.AUTO, settings.offloads());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.isthmus.gateway.tunnel;
 
+import io.isthmus.tunnel.TunnelDataPlane;
 import com.typesafe.config.ConfigFactory;
 import io.isthmus.api.ClusterId;
 import io.isthmus.fastpath.NetNamespace;
@@ -7,17 +8,15 @@ import io.isthmus.gateway.Gateway;
 import io.isthmus.gateway.config.GatewayConfigLoader;
 import io.isthmus.gateway.peering.LinkState;
 import io.isthmus.gateway.pki.ClustersetCa;
-import io.isthmus.testing.Netns;
+import io.isthmus.testing.Echo;
+import io.isthmus.testing.TwoClusterTopology;
+import io.isthmus.testing.TwoClusterTopology.Network;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +39,7 @@ final class TwoGatewayTunnel implements AutoCloseable {
     static final ClusterId EAST = ClusterId.of("east");
     static final ClusterId WEST = ClusterId.of("west");
 
-    final Netns netns = new Netns("itw");
+    final TwoClusterTopology topology;
     final NetNamespace podEast;
     final NetNamespace gwEast;
     final NetNamespace gwWest;
@@ -57,32 +56,16 @@ final class TwoGatewayTunnel implements AutoCloseable {
      * @param planBlock  the gateways' {@code plan { ... }} settings
      */
     TwoGatewayTunnel(Path dir, String podEastNet, String podWestNet, String planBlock) throws Exception {
-        requireRoot();
         this.dir = dir;
         this.planBlock = planBlock;
         this.base = freePorts(10);
+        topology = TwoClusterTopology.create("itw", Network.of(podEastNet), Network.of("192.168.78"),
+                Network.of(podWestNet));
+        podEast = NetNamespace.named(topology.podA());
+        gwEast = NetNamespace.named(topology.gatewayA());
+        gwWest = NetNamespace.named(topology.gatewayB());
+        podWest = NetNamespace.named(topology.podB());
         try {
-            podEast = NetNamespace.named(netns.create("pe"));
-            gwEast = NetNamespace.named(netns.create("ge"));
-            gwWest = NetNamespace.named(netns.create("gw"));
-            podWest = NetNamespace.named(netns.create("pw"));
-            for (NetNamespace ns : List.of(podEast, gwEast, gwWest, podWest)) {
-                Netns.ip("-n", ns.name(), "link", "set", "lo", "up");
-            }
-            veth(podEast, "p0", gwEast, "d0");
-            veth(gwEast, "u0", gwWest, "u0");
-            veth(podWest, "p0", gwWest, "d0");
-            Netns.ip("-n", podEast.name(), "addr", "add", podEastNet + ".2/24", "dev", "p0");
-            Netns.ip("-n", gwEast.name(), "addr", "add", podEastNet + ".1/24", "dev", "d0");
-            Netns.ip("-n", gwEast.name(), "addr", "add", "192.168.78.1/24", "dev", "u0");
-            Netns.ip("-n", gwWest.name(), "addr", "add", "192.168.78.2/24", "dev", "u0");
-            Netns.ip("-n", gwWest.name(), "addr", "add", podWestNet + ".1/24", "dev", "d0");
-            Netns.ip("-n", podWest.name(), "addr", "add", podWestNet + ".2/24", "dev", "p0");
-            Netns.ip("-n", podEast.name(), "route", "add", "default", "via", podEastNet + ".1");
-            Netns.ip("-n", podWest.name(), "route", "add", "default", "via", podWestNet + ".1");
-            for (NetNamespace gateway : List.of(gwEast, gwWest)) {
-                Netns.run(List.of("ip", "netns", "exec", gateway.name(), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
-            }
             ClustersetCa ca = ClustersetCa.init(dir.resolve("ca"));
             for (ClusterId cluster : List.of(EAST, WEST)) {
                 ca.issue(cluster, Duration.ofDays(1)).writeTo(dir.resolve(cluster.value()).resolve("tls"));
@@ -140,57 +123,18 @@ final class TwoGatewayTunnel implements AutoCloseable {
     void echo(NetNamespace ns, String ip, int port, boolean tcp) throws Exception {
         DatagramSocket udp = ns.call(() -> new DatagramSocket(new InetSocketAddress(ip, port)));
         servers.add(udp);
-        Thread.ofPlatform().daemon().name("udp-echo-" + ip).start(() -> {
-            byte[] buffer = new byte[2048];
-            try {
-                while (true) {
-                    DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-                    udp.receive(packet);
-                    udp.send(new DatagramPacket(buffer, packet.getLength(), packet.getSocketAddress()));
-                }
-            } catch (IOException e) {
-                // closed
-            }
-        });
+        Echo.serveUdp(udp);
         if (!tcp) {
             return;
         }
         ServerSocket server = ns.call(() -> new ServerSocket(port, 16, java.net.InetAddress.ofLiteral("0.0.0.0")));
         servers.add(server);
-        Thread.ofPlatform().daemon().name("tcp-echo").start(() -> {
-            try {
-                while (true) {
-                    Socket client = server.accept();
-                    Thread.ofPlatform().daemon().start(() -> {
-                        try (client; InputStream in = client.getInputStream(); OutputStream out = client.getOutputStream()) {
-                            in.transferTo(out);
-                        } catch (IOException e) {
-                            // the client went away
-                        }
-                    });
-                }
-            } catch (IOException e) {
-                // closed
-            }
-        });
+        Echo.serveTcp(server);
     }
 
     /** One UDP round trip from {@code from} to {@code to:port}; null when no answer came within a second. */
     static byte[] udp(NetNamespace from, String to, int port, byte[] message) throws Exception {
-        return from.call(() -> {
-            try (DatagramSocket socket = new DatagramSocket()) {
-                socket.setSoTimeout(1000);
-                socket.send(new DatagramPacket(message, message.length, new InetSocketAddress(to, port)));
-                byte[] buffer = new byte[2048];
-                DatagramPacket reply = new DatagramPacket(buffer, buffer.length);
-                try {
-                    socket.receive(reply);
-                    return java.util.Arrays.copyOf(buffer, reply.getLength());
-                } catch (SocketTimeoutException e) {
-                    return null;
-                }
-            }
-        });
+        return from.call(() -> Echo.udpRoundTrip(new InetSocketAddress(to, port), message, Duration.ofSeconds(1)));
     }
 
     /** Sends {@code data} over TCP from {@code from} to {@code to:port} and returns what came back. */
@@ -256,23 +200,6 @@ final class TwoGatewayTunnel implements AutoCloseable {
         return out.toString();
     }
 
-    private static void veth(NetNamespace left, String leftName, NetNamespace right, String rightName) {
-        Netns.ip("-n", left.name(), "link", "add", leftName, "type", "veth", "peer", "name", rightName, "netns",
-                right.name());
-        Netns.ip("-n", left.name(), "link", "set", leftName, "up");
-        Netns.ip("-n", right.name(), "link", "set", rightName, "up");
-    }
-
-    static void requireRoot() throws IOException, InterruptedException {
-        Process id = new ProcessBuilder("id", "-u").start();
-        String uid = new String(id.getInputStream().readAllBytes()).strip();
-        id.waitFor();
-        if (!uid.equals("0")) {
-            throw new IllegalStateException("this test makes network namespaces and TUN devices: run it as root"
-                    + " (CI does); uid is " + uid);
-        }
-    }
-
     private static int freePorts(int count) {
         for (int attempt = 0; attempt < 200; attempt++) {
             int first = ThreadLocalRandom.current().nextInt(20_000, 32_000); // below Linux's ephemeral range (32768-60999): outgoing connections never take them
@@ -310,6 +237,6 @@ final class TwoGatewayTunnel implements AutoCloseable {
                 }
             }
         }
-        netns.close();
+        topology.close();
     }
 }

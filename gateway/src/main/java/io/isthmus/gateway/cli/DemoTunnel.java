@@ -1,4 +1,4 @@
-package io.isthmus.gateway.tunnel;
+package io.isthmus.gateway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.isthmus.api.Cidr;

@@ -2,11 +2,15 @@ package io.isthmus.gateway.tunnel;
 
 import io.isthmus.api.Cidr;
 import io.isthmus.api.ClusterId;
+import io.isthmus.api.Endpoint;
+import io.isthmus.api.ServiceExport;
+import io.isthmus.gateway.peering.MeshView;
 import io.isthmus.ipam.plan.CidrOverlap;
 import io.isthmus.ipam.plan.Plan;
 import io.isthmus.ipam.plan.Segment;
 import io.isthmus.ipam.plan.SegmentKind;
 import io.isthmus.tunnel.Translation;
+import io.isthmus.tunnel.TunnelRoutes;
 
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -27,28 +31,16 @@ import java.util.TreeSet;
  * those are reached through the cluster's global segment instead), and every imported service IP that none of
  * these holds (a host route). Underlay segments are not tunneled: they live on the nodes' own network. Where this
  * cluster's own registered CIDRs overlap another cluster's, they are translated 1:1 into this cluster's global
- * segments. Plain computation, no side effects; what cannot be routed is said in {@code problems}.
- *
- * @param ranges      per remote cluster, the networks routed to it (and the only sources accepted from it)
- * @param translation this cluster's real ↔ global networks
- * @param problems    what was left out and why, for the status report and the log
- * @param local       this cluster's own destinations as peers send to them: its pod, service and global segments, its
- *                    registered pod/service CIDRs that overlap no other cluster's (those are reached as global
- *                    addresses), and its exported IPs; the only destinations the tunnel delivers to
+ * segments. This cluster's own destinations ({@link TunnelRoutes#local()}): its pod, service and global segments,
+ * its registered pod/service CIDRs that overlap no other cluster's (those are reached as global addresses), and its
+ * exported IPs. Plain computation, no side effects; what cannot be routed is said in {@code problems}. The join of
+ * the address plan and the tunnel, so it lives where both are known: here.
  */
-public record TunnelRoutes(SortedMap<ClusterId, List<Cidr>> ranges, Translation translation, List<String> problems,
-                           List<Cidr> local) {
+public final class TunnelRoutePlanner {
     static final Set<SegmentKind> TUNNELED = Set.of(SegmentKind.POD, SegmentKind.SERVICE, SegmentKind.GLOBAL);
     static final Set<SegmentKind> TRANSLATED = Set.of(SegmentKind.POD, SegmentKind.SERVICE);
 
-    public TunnelRoutes {
-        ranges = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(ranges));
-        problems = List.copyOf(problems);
-        local = List.copyOf(local);
-    }
-
-    public static TunnelRoutes none() {
-        return new TunnelRoutes(new TreeMap<>(), Translation.none(), List.of(), List.of());
+    private TunnelRoutePlanner() {
     }
 
     /** As below, for a cluster that exports nothing. */
@@ -165,6 +157,41 @@ public record TunnelRoutes(SortedMap<ClusterId, List<Cidr>> ranges, Translation 
         }
         return new TunnelRoutes(ranges, translation(ownTranslated, ownGlobal, problems), problems,
                 List.copyOf(local));
+    }
+
+    /** The routes wanted now: the plan (empty when none is configured) and the mesh's served imports and own exports. */
+    public static TunnelRoutes compute(ClusterId self, Optional<Plan> plan, MeshView.Snapshot mesh) {
+        return compute(self, plan, imported(mesh), exported(mesh));
+    }
+
+    /** The IPs of this cluster's own exports. */
+    static List<InetAddress> exported(MeshView.Snapshot snapshot) {
+        List<InetAddress> ips = new ArrayList<>();
+        if (snapshot != null) {
+            snapshot.own().exports().forEach(export -> ips.addAll(export.ips()));
+        }
+        return ips;
+    }
+
+    /** The IPs of every served import, per cluster. */
+    static Map<ClusterId, List<InetAddress>> imported(MeshView.Snapshot snapshot) {
+        Map<ClusterId, List<InetAddress>> out = new TreeMap<>();
+        if (snapshot == null) {
+            return out;
+        }
+        snapshot.imports().forEach((cluster, remote) -> {
+            if (remote.withdrawn()) {
+                return;
+            }
+            List<InetAddress> ips = new ArrayList<>();
+            for (ServiceExport export : remote.exports()) {
+                for (Endpoint endpoint : export.endpoints()) {
+                    ips.add(endpoint.ip());
+                }
+            }
+            out.put(cluster, ips);
+        });
+        return out;
     }
 
     /** Each real network gets the next free block of its size in the global segments, in order. */
