@@ -47,7 +47,10 @@ final class StatusReport {
         var nextUpdate = sources.revocations().crlNextUpdate();
         root.putObject("revocation").put("crlNumber", crl.number().longValue())
                 .put("crlNextUpdate", nextUpdate.map(Object::toString).orElse(null))
-                .put("crlStale", nextUpdate.map(java.time.Instant.now()::isAfter).orElse(false));
+                .put("crlStale", nextUpdate.map(java.time.Instant.now()::isAfter).orElse(false))
+                .put("staleCrl", sources.revocations().staleCrlPolicy().label())
+                .put("refusingNewPeers", sources.revocations().staleCrlPolicy() == io.isthmus.gateway.pki.StaleCrl.REFUSE
+                        && nextUpdate.map(java.time.Instant.now()::isAfter).orElse(false));
 
         ArrayNode peers = root.putArray("peers");
         mesh.links().values().stream().sorted(Comparator.comparing(MeshView.Link::id)).forEach(link -> {
