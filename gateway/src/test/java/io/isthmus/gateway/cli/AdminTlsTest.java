@@ -310,6 +310,36 @@ class AdminTlsTest {
 
     @Test
     @Order(10)
+    void theGrpcIpamServiceOverTlsTakesTheSameCertificatesAndRoles() throws Exception {
+        org.apache.pekko.actor.ActorSystem system = org.apache.pekko.actor.ActorSystem.create("grpc-caller",
+                com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = WARNING"));
+        try {
+            java.util.function.Function<String, io.isthmus.api.grpc.ipam.IpamClient> as = user -> {
+                IssuedAdminCertificate.Files files = certificates.get(user);
+                SSLContext context = AdminTrust.clientContext(caCertificate, Optional.of(files.certificate()),
+                        Optional.of(files.privateKey()));
+                return io.isthmus.api.grpc.ipam.IpamClient.create(org.apache.pekko.grpc.GrpcClientSettings
+                        .connectToServiceAt("127.0.0.1", port, system).withSslContext(context), system);
+            };
+            String before = state();
+            var forbidden = assertThrows(java.util.concurrent.ExecutionException.class, () -> as.apply("vera").createPool()
+                    .invoke(io.isthmus.api.grpc.ipam.PoolSpec.newBuilder().setName("evil").addCidrs("10.128.3.0/24").build())
+                    .toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(forbidden.getCause().getMessage().contains("PERMISSION_DENIED"), forbidden.getCause().getMessage());
+            var revoked = assertThrows(java.util.concurrent.ExecutionException.class, () -> as.apply("mallory").listPools()
+                    .invoke(io.isthmus.api.grpc.ipam.ListPoolsRequest.getDefaultInstance())
+                    .toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(revoked.getCause().getMessage().contains("UNAUTHENTICATED"), revoked.getCause().getMessage());
+            assertEquals(before, state());
+            assertTrue(as.apply("vera").listPools().invoke(io.isthmus.api.grpc.ipam.ListPoolsRequest.getDefaultInstance())
+                    .toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS).getPoolsCount() >= 1);
+        } finally {
+            system.terminate();
+        }
+    }
+
+    @Test
+    @Order(11)
     void certificateCallersAreAuditedByUserAndCountedLikeTokenCallers() throws Exception {
         String metrics = request("vera", "GET", "/metrics", null).body();
         // test 1: 2 without credentials; 4: 2 with a peering certificate; 5, 6: 2 revoked; 8: 1 revoked by the CLI
