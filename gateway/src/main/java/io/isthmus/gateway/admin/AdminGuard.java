@@ -123,7 +123,7 @@ public final class AdminGuard {
             Optional<X509Certificate> presented = clientCertificate(request);
             if (presented.isPresent()) {
                 try {
-                    caller = Optional.of(certificateCaller(request, presented.get()));
+                    caller = Optional.of(certificateCaller(presented.get()));
                 } catch (CertificateRejectedException | InvalidFieldException e) {
                     String why = "client certificate refused: " + e.getMessage();
                     AUDIT.warn("admin call: {} from {}: {} {}", why, remote(request), method, path);
@@ -171,9 +171,8 @@ public final class AdminGuard {
     }
 
     /** Checked with the CRL in force on every request, so a revocation applies to connections already open. */
-    private AdminCaller certificateCaller(HttpRequest request, X509Certificate leaf) throws CertificateRejectedException {
-        var session = request.getAttribute(AttributeKeys.sslSession).orElseThrow().getSession();
-        AdminIdentity identity = certificates.orElseThrow().authenticate(session).orElseThrow();
+    private AdminCaller certificateCaller(X509Certificate leaf) throws CertificateRejectedException {
+        AdminIdentity identity = certificates.orElseThrow().check(leaf);
         AdminRole role = AdminRole.parse("role of certificate serial 0x" + leaf.getSerialNumber().toString(16),
                 identity.role());
         return new AdminCaller(identity.user(), role, "certificate 0x" + leaf.getSerialNumber().toString(16));

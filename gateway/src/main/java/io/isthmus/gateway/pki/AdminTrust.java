@@ -6,14 +6,12 @@ import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLSession;
 import javax.net.ssl.X509ExtendedTrustManager;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
@@ -26,7 +24,7 @@ import java.util.Optional;
  * {@link KeyMaterial}, so rotation applies) and asks every caller for a client certificate of the clusterset CA,
  * without requiring one (tokens keep working over TLS). The handshake takes only certificates our CA signed; which
  * user and role one names, and whether it is still good (expiry, the CRL in force), is decided per request by
- * {@link #authenticate}, so a revocation applies to connections already open and a refusal is an HTTP 401 the
+ * {@link #check}, so a revocation applies to connections already open and a refusal is an HTTP 401 the
  * admin API counts and logs. The CLI's side ({@link #clientContext}) pins the clusterset CA: it talks to any gateway
  * of the clusterset, by the gateway certificate it presents, whatever host name or address it was reached at.
  */
@@ -50,24 +48,11 @@ public final class AdminTrust {
     }
 
     /**
-     * The admin user and role of the client certificate of {@code session}; empty when the caller presented none.
-     * Throws, naming the rule, for a certificate that is not a good admin certificate now (a gateway's peering
-     * certificate, revoked, expired, ...).
+     * The admin user and role {@code leaf} (a caller's client certificate) names, if it is a good admin certificate
+     * now; throws, naming the rule, for any other (a gateway's peering certificate, revoked, expired, ...).
      */
-    public Optional<AdminIdentity> authenticate(SSLSession session) throws CertificateRejectedException {
-        Certificate[] chain;
-        try {
-            chain = session.getPeerCertificates();
-        } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
-            return Optional.empty();
-        }
-        if (chain == null || chain.length == 0) {
-            return Optional.empty();
-        }
-        if (!(chain[0] instanceof X509Certificate leaf)) {
-            throw new CertificateRejectedException(Rule.NO_CERTIFICATE, "of the caller", "is not an X.509 certificate");
-        }
-        return Optional.of(trust.checkAdmin(leaf));
+    public AdminIdentity check(X509Certificate leaf) throws CertificateRejectedException {
+        return trust.checkAdmin(leaf);
     }
 
     /**
