@@ -129,7 +129,8 @@ public final class Gateway implements AutoCloseable {
         // TLS before anything is written or joined: a gateway without its certificate must not start at all.
         Metrics metrics = new Metrics();
         PeeringMetrics peeringMetrics = PeeringMetrics.register(metrics);
-        PeeringTls tls = PeeringTls.load(config.clusterId(), config.tlsDir(), peeringMetrics.tlsRejected());
+        PeeringTls tls = PeeringTls.load(config.clusterId(), config.tlsDir(), peeringMetrics.tlsRejected(),
+                config.peering().staleCrl());
         try {
             Files.createDirectories(config.dataDir());
         } catch (IOException e) {
@@ -263,12 +264,12 @@ public final class Gateway implements AutoCloseable {
 
         this.readiness = new Readiness(readinessChecks);
         registerProcessMetrics(metrics, readiness);
-        AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics,
+        AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics, tls,
                 new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render)));
         this.adminAddress = admin.address();
         joinReplicas(config, system, lifecycle);
-        log.info("gateway {} started: admin http://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
-                HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()),
+        log.info("gateway {} started: admin {}://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
+                admin.scheme(), HostPort.format(adminAddress), HostPort.format(peeringAddress), HostPort.format(dns.localAddress()),
                 config.replicas().listen());
     }
 
@@ -322,13 +323,16 @@ public final class Gateway implements AutoCloseable {
     }
 
     private static AdminServer startAdmin(GatewayConfig config, ActorSystem<Void> system, Metrics metrics,
-                                          AdminServer.AdminApi api) {
+                                          PeeringTls tls, AdminServer.AdminApi api) {
         var auth = config.adminAuth();
+        Optional<io.isthmus.gateway.pki.AdminTrust> adminTls = auth.tls() ? Optional.of(tls.adminTrust()) : Optional.empty();
         AdminServer admin = AdminServer.start(system, config.admin(),
-                new AdminGuard(auth, new AdminTokens(auth.tokensFile(), Clock.systemUTC()), metrics), api);
+                new AdminGuard(auth, new AdminTokens(auth.tokensFile(), Clock.systemUTC()), adminTls, metrics), api,
+                adminTls.map(io.isthmus.gateway.pki.AdminTrust::serverContext));
         if (auth.enabled()) {
-            log.info("admin API: callers need a token (hashed in {}; make one with `isthmus token create`)",
-                    auth.tokensFile());
+            log.info("admin API ({}): callers need a token (hashed in {}; make one with `isthmus token create`){}",
+                    admin.scheme(), auth.tokensFile(), auth.tls()
+                            ? " or a client certificate of the clusterset CA (`isthmus mesh issue --role ROLE --user NAME`)" : "");
         } else {
             log.warn("admin API: authentication is OFF (isthmus.admin.auth.enabled = false): anyone who reaches {} "
                     + "controls this cluster", config.admin());

@@ -1,6 +1,10 @@
 package io.isthmus.gateway.admin;
 
+import io.isthmus.api.InvalidFieldException;
 import io.isthmus.gateway.metrics.Metrics;
+import io.isthmus.gateway.pki.AdminIdentity;
+import io.isthmus.gateway.pki.AdminTrust;
+import io.isthmus.gateway.pki.CertificateRejectedException;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -15,6 +19,7 @@ import org.apache.pekko.stream.Materializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -24,8 +29,13 @@ import java.util.function.Function;
 
 /**
  * Stands in front of every admin request, JSON and gRPC alike: checks where it came from (Host, Origin,
- * content type: a browser page must not be able to drive the API), who sent it (bearer token) and whether their
- * role may do it; writes one audit line per mutating call. Refusals are counted by reason.
+ * content type: a browser page must not be able to drive the API), who sent it (a client certificate of the
+ * clusterset CA over TLS, else a bearer token) and whether their role may do it; writes one audit line per mutating
+ * call and per refused certificate. Refusals are counted by reason.
+ * <p>
+ * A presented client certificate decides alone: a good admin certificate is its user and role, any other (a
+ * gateway's peering certificate, revoked, expired) is a 401 even if a token comes with it, so a credential that was
+ * taken away is never silently replaced by another.
  */
 public final class AdminGuard {
     private static final Logger AUDIT = LoggerFactory.getLogger("isthmus.audit");
@@ -35,12 +45,20 @@ public final class AdminGuard {
 
     private final AdminAuthSettings settings;
     private final AdminTokens tokens;
+    private final Optional<AdminTrust> certificates;
     private final Metrics.Counter denied;
     private final Metrics.Counter mutations;
 
+    /** A guard that knows tokens only (an admin API served over plain HTTP). */
     public AdminGuard(AdminAuthSettings settings, AdminTokens tokens, Metrics metrics) {
+        this(settings, tokens, Optional.empty(), metrics);
+    }
+
+    /** @param certificates how to read a caller's client certificate, when the API is served over TLS */
+    public AdminGuard(AdminAuthSettings settings, AdminTokens tokens, Optional<AdminTrust> certificates, Metrics metrics) {
         this.settings = settings;
         this.tokens = tokens;
+        this.certificates = certificates;
         this.denied = metrics.counter("isthmus_admin_requests_denied_total",
                 "Admin API requests refused, by reason: unauthenticated (401), forbidden (403: the role may not), "
                         + "bad-host, cross-origin, content-type.", "reason");
@@ -102,11 +120,23 @@ public final class AdminGuard {
         Optional<AdminRole> required = requiredRole(method, path, settings.metricsOpen());
         Optional<AdminCaller> caller = Optional.empty();
         if (settings.enabled() && required.isPresent()) {
-            caller = bearer(request).flatMap(tokens::authenticate);
+            Optional<X509Certificate> presented = clientCertificate(request);
+            if (presented.isPresent()) {
+                try {
+                    caller = Optional.of(certificateCaller(presented.get()));
+                } catch (CertificateRejectedException | InvalidFieldException e) {
+                    String why = "client certificate refused: " + e.getMessage();
+                    AUDIT.warn("admin call: {} from {}: {} {}", why, remote(request), method, path);
+                    return refuse(StatusCodes.UNAUTHORIZED, "unauthenticated", why, request, materializer, Optional.empty());
+                }
+            } else {
+                caller = bearer(request).flatMap(tokens::authenticate);
+            }
             if (caller.isEmpty()) {
                 return refuse(StatusCodes.UNAUTHORIZED, "unauthenticated",
                         "authentication required: give a token (isthmus ... --token, or a credentials file; "
-                                + "`isthmus token create` makes one)", request, materializer, Optional.empty());
+                                + "`isthmus token create` makes one)" + (certificates.isPresent()
+                                ? " or a client certificate (`isthmus mesh issue --role ROLE --user NAME`)" : ""), request, materializer, Optional.empty());
             }
             if (!caller.get().role().includes(required.get())) {
                 return refuse(StatusCodes.FORBIDDEN, "forbidden", "role " + caller.get().role().label()
@@ -123,6 +153,34 @@ public final class AdminGuard {
             mutations.inc(who.map(c -> c.role().label()).orElse("none"), (status / 100) + "xx");
             audit(request, who, status, "");
         });
+    }
+
+    /** The leaf the caller presented in the TLS handshake, if the API runs over TLS and it presented one. */
+    private Optional<X509Certificate> clientCertificate(HttpRequest request) {
+        if (certificates.isEmpty()) {
+            return Optional.empty();
+        }
+        return request.getAttribute(AttributeKeys.sslSession).flatMap(info -> {
+            try {
+                var chain = info.getSession().getPeerCertificates();
+                return chain.length > 0 && chain[0] instanceof X509Certificate leaf ? Optional.of(leaf) : Optional.empty();
+            } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+                return Optional.empty();
+            }
+        });
+    }
+
+    /** Checked with the CRL in force on every request, so a revocation applies to connections already open. */
+    private AdminCaller certificateCaller(X509Certificate leaf) throws CertificateRejectedException {
+        AdminIdentity identity = certificates.orElseThrow().check(leaf);
+        AdminRole role = AdminRole.parse("role of certificate serial 0x" + leaf.getSerialNumber().toString(16),
+                identity.role());
+        return new AdminCaller(identity.user(), role, "certificate 0x" + leaf.getSerialNumber().toString(16));
+    }
+
+    private static String remote(HttpRequest request) {
+        return request.getAttribute(AttributeKeys.remoteAddress)
+                .flatMap(a -> a.getAddress().map(java.net.InetAddress::getHostAddress)).orElse("?");
     }
 
     private CompletionStage<HttpResponse> refuse(StatusCode status, String reason, String message,
@@ -218,8 +276,7 @@ public final class AdminGuard {
     }
 
     private void audit(HttpRequest request, Optional<AdminCaller> caller, int status, String refusal) {
-        String remote = request.getAttribute(AttributeKeys.remoteAddress)
-                .flatMap(a -> a.getAddress().map(java.net.InetAddress::getHostAddress)).orElse("?");
+        String remote = remote(request);
         AUDIT.info("admin call: user={} role={} credential={} remote={} {} {} -> {}{}",
                 caller.map(AdminCaller::user).orElse(settings.enabled() ? "-" : "(auth off)"),
                 caller.map(c -> c.role().label()).orElse("-"), caller.map(AdminCaller::credential).orElse("-"),

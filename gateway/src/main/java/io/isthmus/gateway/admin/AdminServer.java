@@ -60,6 +60,7 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
     private final Clock clock = Clock.tick(Clock.systemUTC(), java.time.Duration.ofMillis(1));
     private final IpamRoutes ipamRoutes;
     private ServerBinding binding;
+    private String scheme = "http";
 
     private AdminServer(AdminApi api) {
         this.api = api;
@@ -67,6 +68,12 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
     }
 
     public static AdminServer start(ActorSystem<?> system, HostPort listen, AdminGuard guard, AdminApi api) {
+        return start(system, listen, guard, api, java.util.Optional.empty());
+    }
+
+    /** @param tls when present, the API is served over HTTPS with this context (it asks for client certificates) */
+    public static AdminServer start(ActorSystem<?> system, HostPort listen, AdminGuard guard, AdminApi api,
+                                    java.util.Optional<javax.net.ssl.SSLContext> tls) {
         AdminServer server = new AdminServer(api);
         try {
             // gRPC (HTTP/2 with prior knowledge) for the IPAM service, the JSON routes for everything else.
@@ -86,8 +93,18 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                             return CompletableFuture.failedFuture(e);
                         }
                     });
-            server.binding = Http.get(system).newServerAt(listen.host(), listen.port()).bind(guarded)
-                    .toCompletableFuture().get(30, TimeUnit.SECONDS);
+            var at = Http.get(system).newServerAt(listen.host(), listen.port());
+            if (tls.isPresent()) {
+                javax.net.ssl.SSLContext context = tls.get();
+                at = at.enableHttps(org.apache.pekko.http.javadsl.ConnectionContext.httpsServer(() -> {
+                    javax.net.ssl.SSLEngine engine = context.createSSLEngine();
+                    engine.setUseClientMode(false);
+                    engine.setWantClientAuth(true); // asked for, optional: tokens work over TLS too
+                    return engine;
+                }));
+            }
+            server.binding = at.bind(guarded).toCompletableFuture().get(30, TimeUnit.SECONDS);
+            server.scheme = tls.isPresent() ? "https" : "http";
         } catch (Exception e) {
             throw new InvalidFieldException("isthmus.admin.port", listen, "cannot listen there: " + rootMessage(e));
         }
@@ -96,6 +113,11 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
 
     public InetSocketAddress address() {
         return binding.localAddress();
+    }
+
+    /** "https" when served over TLS, else "http". */
+    public String scheme() {
+        return scheme;
     }
 
     Route routes() {

@@ -45,9 +45,16 @@ final class StatusReport {
 
         var crl = sources.revocations().currentCrl();
         var nextUpdate = sources.revocations().crlNextUpdate();
+        boolean stale = nextUpdate.map(java.time.Instant.now()::isAfter).orElse(false);
+        boolean refusing = stale && sources.revocations().staleCrlPolicy() == io.isthmus.gateway.pki.StaleCrl.REFUSE;
         root.putObject("revocation").put("crlNumber", crl.number().longValue())
                 .put("crlNextUpdate", nextUpdate.map(Object::toString).orElse(null))
-                .put("crlStale", nextUpdate.map(java.time.Instant.now()::isAfter).orElse(false));
+                .put("crlStale", stale)
+                .put("staleCrl", sources.revocations().staleCrlPolicy().label())
+                .put("refusingNewPeers", refusing)
+                .put("detail", refusing ? "new peering handshakes are refused: CRL number " + crl.number()
+                        + " was due to be replaced at its nextUpdate " + nextUpdate.orElseThrow()
+                        + " (peering.revocation.stale-crl = refuse); give the gateway a newer CRL" : null);
 
         ArrayNode peers = root.putArray("peers");
         mesh.links().values().stream().sorted(Comparator.comparing(MeshView.Link::id)).forEach(link -> {

@@ -21,13 +21,37 @@ final class AdminClient {
 
     private final URI base;
     private final Optional<String> token;
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade dance with a request body
-            .connectTimeout(Duration.ofSeconds(3)).build();
+    private final boolean clientCertificate;
+    private final HttpClient http;
 
     AdminClient(String adminUrl, Optional<String> token) {
+        this(adminUrl, token, AdminCredentials.Tls.NONE);
+    }
+
+    /** Over https, {@code tls} must name the clusterset CA; it may name a client certificate and key. */
+    AdminClient(String adminUrl, Optional<String> token, AdminCredentials.Tls tls) {
         this.base = parse(adminUrl);
         this.token = token;
+        this.clientCertificate = tls.clientCertificate().isPresent();
+        var builder = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade dance with a request body
+                .connectTimeout(Duration.ofSeconds(3));
+        if (base.getScheme().equals("https")) {
+            if (tls.caCertificate().isEmpty()) {
+                throw new InvalidFieldException("--cacert", "", "an https admin URL (" + adminUrl + ") needs the "
+                        + "clusterset CA certificate (ca.crt), by --cacert or the credentials file's certificate-authority");
+            }
+            try {
+                builder.sslContext(io.isthmus.gateway.pki.AdminTrust.clientContext(tls.caCertificate().get(),
+                        tls.clientCertificate(), tls.clientKey()));
+            } catch (io.isthmus.gateway.pki.PkiException e) {
+                throw new CliException(e.getMessage());
+            }
+        } else if (tls.clientCertificate().isPresent()) {
+            throw new InvalidFieldException("--cert", tls.clientCertificate().get().toString(),
+                    "a client certificate needs an https admin URL; " + adminUrl + " is plain http");
+        }
+        this.http = builder.build();
     }
 
     /** A client that sends no token: for a gateway with auth off (the demo) and the open probes. */
@@ -65,12 +89,13 @@ final class AdminClient {
     private static URI parse(String adminUrl) {
         try {
             URI uri = URI.create(adminUrl.endsWith("/") ? adminUrl : adminUrl + "/");
-            if (!"http".equals(uri.getScheme()) || uri.getHost() == null || uri.getPort() < 1) {
+            if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                    || uri.getPort() < 1) {
                 throw new IllegalArgumentException();
             }
             return uri;
         } catch (IllegalArgumentException e) {
-            throw new InvalidFieldException("--admin", adminUrl, "expected http://HOST:PORT, e.g. " + DEFAULT_ADMIN);
+            throw new InvalidFieldException("--admin", adminUrl, "expected http://HOST:PORT or https://HOST:PORT, e.g. " + DEFAULT_ADMIN);
         }
     }
 
@@ -101,6 +126,10 @@ final class AdminClient {
         try {
             HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(15)).build(),
                     HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() == 401 && clientCertificate) {
+                throw new CliException("the gateway at " + base + " refused the client certificate: "
+                        + new Reply(401, response.body()).error());
+            }
             if (response.statusCode() == 401) {
                 throw new CliException("the gateway at " + base + " wants a token" + (token.isPresent()
                         ? " and did not take the one given (revoked, expired or for another gateway)" : "")

@@ -21,8 +21,17 @@ import java.util.Optional;
  * gateways {
  *   east { admin = "http://127.0.0.1:7070", token = "isth_..." }
  *   west { admin = "http://10.0.0.7:7070", token-file = "/run/secrets/west-token" }
+ *   north {
+ *     admin = "https://10.0.0.9:7070"
+ *     certificate-authority = "ca.crt"            # the clusterset CA: which gateways to trust
+ *     client-certificate = "alice.admin.crt"      # isthmus mesh issue --role operator --user alice
+ *     client-key = "alice.admin.key"
+ *   }
  * }
  * </pre>
+ * Relative paths are relative to the file. An https admin URL needs the CA ({@code --cacert} or the entry's
+ * certificate-authority); {@code --cert}/{@code --key} (or the entry's) present a client certificate, which the
+ * gateway then takes as the credential (a token is sent too, but a gateway looks at it only without a certificate).
  * The token is, first found: {@code --token}; {@code $ISTHMUS_TOKEN}; the file's entry named by {@code --context},
  * else the entry whose admin is the {@code --admin} URL, else the current entry. The admin URL is {@code --admin},
  * else that entry's, else the default. Without any, requests go out without a token (and a gateway with auth on
@@ -32,9 +41,24 @@ final class AdminCredentials {
     static final String TOKEN_ENV = "ISTHMUS_TOKEN";
     static final String FILE_ENV = "ISTHMUS_CREDENTIALS";
 
-    record Resolved(String adminUrl, Optional<String> token) {
+    /** TLS files for an https admin URL; each empty when not given. */
+    record Tls(Optional<Path> caCertificate, Optional<Path> clientCertificate, Optional<Path> clientKey) {
+        static final Tls NONE = new Tls(Optional.empty(), Optional.empty(), Optional.empty());
+
+        /** The flags first, each file entry only where its flag is missing. */
+        Tls or(Tls fallback) {
+            return new Tls(caCertificate.or(fallback::caCertificate), clientCertificate.or(fallback::clientCertificate),
+                    clientKey.or(fallback::clientKey));
+        }
+    }
+
+    record Resolved(String adminUrl, Optional<String> token, Tls tls) {
+        Resolved(String adminUrl, Optional<String> token) {
+            this(adminUrl, token, Tls.NONE);
+        }
+
         AdminClient client() {
-            return new AdminClient(adminUrl, token);
+            return new AdminClient(adminUrl, token, tls);
         }
     }
 
@@ -42,6 +66,11 @@ final class AdminCredentials {
     }
 
     static Resolved resolve(String adminFlag, String tokenFlag, Path fileFlag, String contextFlag,
+                            Map<String, String> env, Path home) {
+        return resolve(adminFlag, tokenFlag, fileFlag, contextFlag, Tls.NONE, env, home);
+    }
+
+    static Resolved resolve(String adminFlag, String tokenFlag, Path fileFlag, String contextFlag, Tls tlsFlags,
                             Map<String, String> env, Path home) {
         Optional<String> token = Optional.ofNullable(tokenFlag).or(() -> Optional.ofNullable(env.get(TOKEN_ENV)))
                 .map(String::strip).filter(t -> !t.isEmpty());
@@ -63,7 +92,15 @@ final class AdminCredentials {
         if (token.isEmpty() && entry.isPresent()) {
             token = tokenOf(entry.get(), field, file);
         }
-        return new Resolved(admin, token);
+        Tls tls = entry.isPresent() ? tlsFlags.or(tlsOf(entry.get(), file)) : tlsFlags;
+        return new Resolved(admin, token, tls);
+    }
+
+    private static Tls tlsOf(Config gateway, Path path) {
+        Path dir = path.toAbsolutePath().getParent();
+        java.util.function.Function<String, Optional<Path>> file = key -> gateway.hasPath(key)
+                ? Optional.of(dir.resolve(gateway.getString(key))) : Optional.empty();
+        return new Tls(file.apply("certificate-authority"), file.apply("client-certificate"), file.apply("client-key"));
     }
 
     private static Config read(String field, Path file) {

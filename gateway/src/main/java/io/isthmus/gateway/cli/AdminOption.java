@@ -29,13 +29,30 @@ final class AdminOption {
             description = "Which gateway of the credentials file to use (default: its 'current').")
     String context;
 
+    @Option(names = "--cacert", paramLabel = "FILE",
+            description = "For an https admin URL: the clusterset CA certificate (ca.crt) the gateway's certificate "
+                    + "must come from (default: the credentials file's certificate-authority).")
+    Path caCertificate;
+
+    @Option(names = "--cert", paramLabel = "FILE",
+            description = "An admin client certificate to present over https (isthmus mesh issue --role R --user NAME).")
+    Path clientCertificate;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "The private key of --cert.")
+    Path clientKey;
+
+    AdminCredentials.Tls tls() {
+        return new AdminCredentials.Tls(java.util.Optional.ofNullable(caCertificate),
+                java.util.Optional.ofNullable(clientCertificate), java.util.Optional.ofNullable(clientKey));
+    }
+
     AdminClient client() {
-        return AdminCredentials.resolve(url, token, credentials, context, System.getenv(),
+        return AdminCredentials.resolve(url, token, credentials, context, tls(), System.getenv(),
                 Path.of(System.getProperty("user.home"))).client();
     }
 
     /** For tests: resolve against a given environment and home directory. */
     AdminCredentials.Resolved resolve(Map<String, String> env, Path home) {
-        return AdminCredentials.resolve(url, token, credentials, context, env, home);
+        return AdminCredentials.resolve(url, token, credentials, context, tls(), env, home);
     }
 }

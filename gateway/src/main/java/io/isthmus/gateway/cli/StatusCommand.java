@@ -87,6 +87,8 @@ final class StatusCommand implements Callable<Integer> {
             out.append("revocation CRL ").append(revocation.path("crlNumber").asLong()).append(", next update ")
                     .append(revocation.path("crlNextUpdate").asText("-"))
                     .append(revocation.path("crlStale").asBoolean() ? "  STALE: give the gateways a new CRL" : "")
+                    .append(revocation.path("refusingNewPeers").asBoolean()
+                            ? " (new peering is REFUSED until then: peering.revocation.stale-crl = refuse)" : "")
                     .append('\n');
         }
         out.append(io.isthmus.gateway.tunnel.TunnelStatus.text(status.path("tunnel"))).append('\n');

@@ -44,7 +44,8 @@ public record GatewayConfig(
     public record Peering(HostPort listen, List<HostPort> peers, Duration heartbeatInterval,
                           Duration reconnectMinBackoff, Duration reconnectMaxBackoff, Duration importTtl,
                           io.isthmus.gateway.peering.PeeringLimits limits,
-                          io.isthmus.gateway.peering.EndpointScope.WithoutPlan endpointsWithoutPlan) {
+                          io.isthmus.gateway.peering.EndpointScope.WithoutPlan endpointsWithoutPlan,
+                          io.isthmus.gateway.pki.StaleCrl staleCrl) {
         public Peering {
             peers = List.copyOf(peers);
         }

@@ -91,7 +91,9 @@ public final class GatewayConfigLoader {
                 positive(c, "peering.heartbeat-interval"), positive(c, "peering.reconnect-min-backoff"),
                 positive(c, "peering.reconnect-max-backoff"), positive(c, "peering.import-ttl"), peeringLimits(c),
                 io.isthmus.gateway.peering.EndpointScope.WithoutPlan.parse("isthmus.peering.endpoints-without-plan",
-                        string(c, "peering.endpoints-without-plan")));
+                        string(c, "peering.endpoints-without-plan")),
+                io.isthmus.gateway.pki.StaleCrl.parse("isthmus.peering.revocation.stale-crl",
+                        string(c, "peering.revocation.stale-crl")));
         if (peering.reconnectMaxBackoff().compareTo(peering.reconnectMinBackoff()) < 0) {
             throw new InvalidFieldException("isthmus.peering.reconnect-max-backoff", peering.reconnectMaxBackoff(),
                     "must not be less than reconnect-min-backoff (" + peering.reconnectMinBackoff() + ")");
@@ -133,7 +135,7 @@ public final class GatewayConfigLoader {
         }
         Path tlsDir = dataDir.resolve(tlsText).normalize();
         return new GatewayConfig(clusterId, dataDir.normalize(), admin,
-                io.isthmus.gateway.admin.AdminAuthSettings.read(c.getConfig("admin.auth"), dataDir.normalize()), peering, dns, replicas, tlsDir, journal(c, baseDir),
+                io.isthmus.gateway.admin.AdminAuthSettings.read(c.getConfig("admin"), dataDir.normalize()), peering, dns, replicas, tlsDir, journal(c, baseDir),
                 ipam(c, dataDir.normalize()), plan(c, clusterId),
                 io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c));
     }

@@ -3,6 +3,7 @@ package io.isthmus.gateway.peering;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.gateway.metrics.Metrics;
+import io.isthmus.gateway.pki.AdminTrust;
 import io.isthmus.gateway.pki.CertificateRejectedException;
 import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.KeyMaterial;
@@ -11,6 +12,7 @@ import io.isthmus.gateway.pki.PkiException;
 import io.isthmus.gateway.pki.ReplicaTls;
 import io.isthmus.gateway.pki.Revocations;
 import io.isthmus.gateway.pki.SignedCrl;
+import io.isthmus.gateway.pki.StaleCrl;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
@@ -56,8 +58,16 @@ public final class PeeringTls implements Revocations {
         this.crlModified = modified(files.crl());
     }
 
-    /** @param rejections counts every peer certificate the trust manager refuses, by rule */
+    /** As {@link #load(ClusterId, Path, Metrics.Counter, StaleCrl)}, using a stale CRL with a warning. */
     public static PeeringTls load(ClusterId self, Path dir, Metrics.Counter rejections) {
+        return load(self, dir, rejections, StaleCrl.WARN);
+    }
+
+    /**
+     * @param rejections counts every peer certificate the trust manager refuses, by rule
+     * @param staleCrl   what new peering handshakes do while the CRL in force is past its nextUpdate
+     */
+    public static PeeringTls load(ClusterId self, Path dir, Metrics.Counter rejections, StaleCrl staleCrl) {
         KeyFiles files = KeyFiles.in(dir, self);
         for (Path file : new Path[] {files.certificate(), files.privateKey(), files.caCertificate(), files.crl()}) {
             if (!Files.isRegularFile(file)) {
@@ -76,7 +86,7 @@ public final class PeeringTls implements Revocations {
             MeshTrust trust = MeshTrust.of(stored.caCertificate(), stored.crl(), rejected -> {
                         rejections.inc(rejected.rule().label());
                         log.warn("peering: {}", rejected.getMessage());
-                    });
+                    }).withStaleCrl(staleCrl);
             return new PeeringTls(self, files, keys, trust);
         } catch (PkiException e) {
             throw new InvalidFieldException("isthmus.tls.dir", dir, e.getMessage());
@@ -123,7 +133,18 @@ public final class PeeringTls implements Revocations {
      * apply to it too), admitting only this cluster's own certificates; {@code refusals} hears of each refusal.
      */
     public ReplicaTls replicaTls(Consumer<ReplicaTls.Refusal> refusals) {
-        return ReplicaTls.of(trust, keys, refusals);
+        // A stale CRL never refuses a replica: that would split the cluster's own replicas (see StaleCrl).
+        return ReplicaTls.of(trust.withStaleCrl(StaleCrl.WARN), keys, refusals);
+    }
+
+    /** TLS for the admin API from the same key material and trust (CA, and the very CRL peering uses). */
+    public AdminTrust adminTrust() {
+        return AdminTrust.of(trust, keys);
+    }
+
+    @Override
+    public StaleCrl staleCrlPolicy() {
+        return trust.staleCrl();
     }
 
     public boolean isRevoked(X509Certificate certificate) {
@@ -152,7 +173,7 @@ public final class PeeringTls implements Revocations {
     /** When the CRL in force says a newer one is due; past it, the CRL is stale (said in status and metrics). */
     @Override
     public Optional<java.time.Instant> crlNextUpdate() {
-        return Optional.ofNullable(trust.crl().getNextUpdate()).map(java.util.Date::toInstant);
+        return trust.crlNextUpdate();
     }
 
     private void crlChanged() {

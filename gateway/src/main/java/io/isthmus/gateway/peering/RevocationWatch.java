@@ -45,7 +45,8 @@ public final class RevocationWatch {
             }
         });
         tls.whenCrlChanged(this::check);
-        // A CRL past its nextUpdate is still used (refusing every peer would cut the clusterset off), but said.
+        // A CRL past its nextUpdate is said here; with peering.revocation.stale-crl = refuse, MeshTrust also refuses
+        // new peering handshakes until a newer one is in force (links up stay up).
         metrics.gauge("isthmus_peering_crl_stale", "1 when the CRL in force is past its nextUpdate: issue a new "
                 + "one (isthmus mesh revoke, or a fresh CRL from the CA) and give it to a gateway.", List.of(),
                 () -> Map.of(List.of(), tls.crlNextUpdate().map(clock.instant()::isAfter).orElse(false) ? 1.0 : 0.0));

@@ -20,7 +20,8 @@ public final class CertificateRejectedException extends CertificateException {
         KEY_USAGE("key-usage"),
         EXTENDED_KEY_USAGE("extended-key-usage"),
         IDENTITY("identity"),
-        UNEXPECTED_CLUSTER("unexpected-cluster");
+        UNEXPECTED_CLUSTER("unexpected-cluster"),
+        CRL_STALE("crl-stale");
 
         private final String label;
 

@@ -203,18 +203,9 @@ public final class ClustersetCa {
      */
     public IssuedCertificate issue(ClusterId cluster, Duration validity) {
         Objects.requireNonNull(cluster, "cluster");
-        if (validity == null || validity.isNegative() || validity.isZero()) {
-            throw new PkiException("invalid validity '" + validity + "' for the certificate of cluster " + cluster
-                    + ": must be a positive duration");
-        }
         Instant now = now(clock);
         Instant notBefore = now.minus(BACKDATE);
-        Instant notAfter = now.plus(validity);
-        Instant caNotAfter = certificate.getNotAfter().toInstant();
-        if (notAfter.isAfter(caNotAfter)) {
-            throw new PkiException("invalid validity '" + validity + "' for the certificate of cluster " + cluster
-                    + ": it would end at " + notAfter + ", after the CA certificate itself expires (" + caNotAfter + ")");
-        }
+        Instant notAfter = validUntil(now, validity, "the certificate of cluster " + cluster);
         return locked(() -> {
             KeyPair keyPair = newKeyPair();
             BigInteger serial = serial(random);
@@ -244,6 +235,70 @@ public final class ClustersetCa {
     }
 
     /**
+     * Issues an admin API client certificate for {@code who}: a new P-256 key, subject {@code CN=<user>,
+     * O=isthmus admin}, the URI SAN {@code isthmus-admin:<role>:<user>} ({@link AdminIdentity}), EKU clientAuth only
+     * (a gateway certificate has serverAuth too, and peering requires both), keyUsage digitalSignature, valid from one
+     * minute ago for {@code validity}. Recorded under {@code issued/} like a gateway's, so
+     * {@link #revokeAdmin} can find it.
+     */
+    public IssuedAdminCertificate issueAdmin(AdminIdentity who, Duration validity) {
+        Objects.requireNonNull(who, "who");
+        String what = "the admin certificate of user " + who.user();
+        Instant now = now(clock);
+        Instant notBefore = now.minus(BACKDATE);
+        Instant notAfter = validUntil(now, validity, what);
+        return locked(() -> {
+            KeyPair keyPair = newKeyPair();
+            BigInteger serial = serial(random);
+            X509Certificate issued = build(() -> {
+                X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "isthmus admin")
+                        .addRDN(BCStyle.CN, who.user()).build();
+                var builder = new JcaX509v3CertificateBuilder(certificate, serial, Date.from(notBefore),
+                        Date.from(notAfter), subject, keyPair.getPublic());
+                var extensions = new JcaX509ExtensionUtils();
+                builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+                builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+                builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+                builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(
+                        new GeneralName(GeneralName.uniformResourceIdentifier, who.uri())));
+                builder.addExtension(Extension.subjectKeyIdentifier, false,
+                        extensions.createSubjectKeyIdentifier(keyPair.getPublic()));
+                builder.addExtension(Extension.authorityKeyIdentifier, false,
+                        extensions.createAuthorityKeyIdentifier(certificate));
+                return certificate(builder, key);
+            }, what);
+            String pem = Pem.certificate(issued);
+            SecureFiles.createNew(issuedDir().resolve(serial.toString(16) + ".crt"),
+                    pem.getBytes(StandardCharsets.US_ASCII), false);
+            return new IssuedAdminCertificate(who, issued, pem, Pem.privateKey(keyPair.getPrivate()), certificatePem());
+        });
+    }
+
+    /** Revokes every admin certificate this CA issued for {@code user}, whatever its role (as {@link #revoke}). */
+    public SignedCrl revokeAdmin(String user) {
+        Objects.requireNonNull(user, "user");
+        return locked(() -> {
+            List<X509Certificate> ofUser = issuedCertificates().stream()
+                    .filter(issued -> issued.admin() != null && issued.admin().user().equals(user))
+                    .map(Issued::certificate)
+                    .toList();
+            if (ofUser.isEmpty()) {
+                throw new PkiException("cannot revoke user " + user + ": this CA (" + dir
+                        + ") never issued an admin certificate for them");
+            }
+            return revokeLocked(ofUser);
+        });
+    }
+
+    /**
+     * Signs the current revocations again as a new CRL (number + 1, nextUpdate in 7 days), for distribution before
+     * the current one goes stale; run it regularly (well within 7 days) where peering refuses stale CRLs.
+     */
+    public SignedCrl refreshCrl() {
+        return locked(() -> revokeLocked(List.of()));
+    }
+
+    /**
      * Revokes every certificate this CA ever issued for {@code cluster}: writes a new {@code ca.crl} (CRL number + 1,
      * thisUpdate now, nextUpdate in 7 days) holding those serials and all earlier revocations, and returns it for
      * distribution ({@link MeshTrust#updateCrl}). Certificates issued for the cluster later are not revoked by this.
@@ -259,29 +314,47 @@ public final class ClustersetCa {
                 throw new PkiException("cannot revoke cluster " + cluster + ": this CA (" + dir
                         + ") never issued a certificate for it");
             }
-            X509CRL current = readCrl();
-            var entries = new TreeMap<BigInteger, Instant>();
-            Set<? extends X509CRLEntry> earlier = current.getRevokedCertificates();
-            if (earlier != null) {
-                earlier.forEach(entry -> entries.put(entry.getSerialNumber(), entry.getRevocationDate().toInstant()));
-            }
-            Instant now = now(clock);
-            ofCluster.forEach(issued -> entries.putIfAbsent(issued.getSerialNumber(), now));
-            X509CRL next = signCrl(SignedCrl.numberOf(current).add(BigInteger.ONE),
-                    entries.entrySet().stream().map(e -> new Revoked(e.getKey(), e.getValue())).toList(), now);
-            SecureFiles.replace(dir.resolve(CRL), Pem.crl(next).getBytes(StandardCharsets.US_ASCII), false);
-            return new SignedCrl(next);
+            return revokeLocked(ofCluster);
         });
     }
 
-    /** Every certificate in the index, oldest first, and whether the current CRL revokes it. */
+    /** A new CRL: the earlier revocations and {@code certificates}; written to {@code ca.crl}. Holds the lock. */
+    private SignedCrl revokeLocked(List<X509Certificate> certificates) {
+        X509CRL current = readCrl();
+        var entries = new TreeMap<BigInteger, Instant>();
+        Set<? extends X509CRLEntry> earlier = current.getRevokedCertificates();
+        if (earlier != null) {
+            earlier.forEach(entry -> entries.put(entry.getSerialNumber(), entry.getRevocationDate().toInstant()));
+        }
+        Instant now = now(clock);
+        certificates.forEach(issued -> entries.putIfAbsent(issued.getSerialNumber(), now));
+        X509CRL next = signCrl(SignedCrl.numberOf(current).add(BigInteger.ONE),
+                entries.entrySet().stream().map(e -> new Revoked(e.getKey(), e.getValue())).toList(), now);
+        SecureFiles.replace(dir.resolve(CRL), Pem.crl(next).getBytes(StandardCharsets.US_ASCII), false);
+        return new SignedCrl(next);
+    }
+
+    /** Every gateway certificate in the index, oldest first, and whether the current CRL revokes it. */
     public List<IssuedEntry> issued() {
         Set<BigInteger> revoked = currentCrl().revokedSerials();
         return issuedCertificates().stream()
+                .filter(issued -> issued.cluster() != null)
                 .map(issued -> new IssuedEntry(issued.cluster(), issued.certificate().getSerialNumber(),
                         issued.certificate().getNotBefore().toInstant(), issued.certificate().getNotAfter().toInstant(),
                         revoked.contains(issued.certificate().getSerialNumber())))
                 .sorted(Comparator.comparing(IssuedEntry::notBefore).thenComparing(IssuedEntry::cluster))
+                .toList();
+    }
+
+    /** Every admin certificate in the index, oldest first, and whether the current CRL revokes it. */
+    public List<IssuedAdminEntry> issuedAdmins() {
+        Set<BigInteger> revoked = currentCrl().revokedSerials();
+        return issuedCertificates().stream()
+                .filter(issued -> issued.admin() != null)
+                .map(issued -> new IssuedAdminEntry(issued.admin(), issued.certificate().getSerialNumber(),
+                        issued.certificate().getNotBefore().toInstant(), issued.certificate().getNotAfter().toInstant(),
+                        revoked.contains(issued.certificate().getSerialNumber())))
+                .sorted(Comparator.comparing(IssuedAdminEntry::notBefore).thenComparing(e -> e.identity().user()))
                 .toList();
     }
 
@@ -292,7 +365,8 @@ public final class ClustersetCa {
 
     // ---------------------------------------------------------------------------------------------------------------
 
-    private record Issued(ClusterId cluster, X509Certificate certificate) {
+    /** One certificate of the index: a gateway's ({@code cluster} set) or an admin's ({@code admin} set). */
+    private record Issued(ClusterId cluster, AdminIdentity admin, X509Certificate certificate) {
     }
 
     private record Revoked(BigInteger serial, Instant at) {
@@ -309,16 +383,30 @@ public final class ClustersetCa {
                 X509Certificate issued = Pem.certificate("issued certificate " + file, SecureFiles.read(file, "issued certificate"));
                 try {
                     issued.verify(certificate.getPublicKey());
-                    result.add(new Issued(PeerIdentity.of(issued), issued));
                 } catch (GeneralSecurityException e) {
                     throw new PkiException("issued certificate " + file + " is not a certificate of this CA ("
                             + e.getMessage() + "); the index under " + issuedDir() + " is damaged");
                 }
+                result.add(classify(file, issued));
             }
         } catch (IOException e) {
             throw new PkiException("cannot list the issued certificates in " + issuedDir(), e);
         }
         return result;
+    }
+
+    private Issued classify(Path file, X509Certificate issued) {
+        try {
+            return new Issued(PeerIdentity.of(issued), null, issued);
+        } catch (CertificateException notAGateway) {
+            try {
+                return new Issued(null, AdminIdentity.of(issued), issued);
+            } catch (CertificateException notAnAdmin) {
+                throw new PkiException("issued certificate " + file + " names neither a cluster ("
+                        + notAGateway.getMessage() + ") nor an admin user (" + notAnAdmin.getMessage()
+                        + "); the index under " + issuedDir() + " is damaged");
+            }
+        }
     }
 
     private X509CRL readCrl() {
@@ -416,6 +504,20 @@ public final class ClustersetCa {
 
     static X500Name name(String commonName) {
         return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
+    }
+
+    /** The end of a certificate issued {@code now} for {@code validity}; it must be positive and end before the CA's. */
+    private Instant validUntil(Instant now, Duration validity, String what) {
+        if (validity == null || validity.isNegative() || validity.isZero()) {
+            throw new PkiException("invalid validity '" + validity + "' for " + what + ": must be a positive duration");
+        }
+        Instant notAfter = now.plus(validity);
+        Instant caNotAfter = certificate.getNotAfter().toInstant();
+        if (notAfter.isAfter(caNotAfter)) {
+            throw new PkiException("invalid validity '" + validity + "' for " + what
+                    + ": it would end at " + notAfter + ", after the CA certificate itself expires (" + caNotAfter + ")");
+        }
+        return notAfter;
     }
 
     /** X.509 times have whole seconds. */

@@ -33,7 +33,18 @@ final class MeshSslContext extends SSLContext {
         super(spi, delegate.getProvider(), MeshProtocol.PROTOCOL);
     }
 
+    /** A client context, or a server context that requires a client certificate. */
     static SSLContext create(KeyManager keyManager, TrustManager trustManager, boolean server) {
+        return create(keyManager, trustManager, server, server);
+    }
+
+    /** A server context that asks for a client certificate but takes a connection without one (the admin API). */
+    static SSLContext serverWantingClientCertificate(KeyManager keyManager, TrustManager trustManager) {
+        return create(keyManager, trustManager, true, false);
+    }
+
+    private static SSLContext create(KeyManager keyManager, TrustManager trustManager, boolean server,
+                                     boolean needClientCertificate) {
         SSLContext delegate;
         try {
             delegate = SSLContext.getInstance(MeshProtocol.PROTOCOL);
@@ -42,7 +53,7 @@ final class MeshSslContext extends SSLContext {
             throw new PkiException("this JDK cannot make a " + MeshProtocol.PROTOCOL + " context", e);
         }
         disableResumption(delegate);
-        return new MeshSslContext(new Spi(delegate, server), delegate);
+        return new MeshSslContext(new Spi(delegate, server, needClientCertificate), delegate);
     }
 
     /**
@@ -63,18 +74,22 @@ final class MeshSslContext extends SSLContext {
     private static final class Spi extends SSLContextSpi {
         private final SSLContext delegate;
         private final boolean server;
+        private final boolean needClientCertificate;
 
-        Spi(SSLContext delegate, boolean server) {
+        Spi(SSLContext delegate, boolean server, boolean needClientCertificate) {
             this.delegate = delegate;
             this.server = server;
+            this.needClientCertificate = needClientCertificate;
         }
 
         SSLParameters parameters() {
             SSLParameters parameters = delegate.getDefaultSSLParameters();
             parameters.setProtocols(new String[] {MeshProtocol.PROTOCOL});
             parameters.setEndpointIdentificationAlgorithm(null);
-            if (server) {
+            if (server && needClientCertificate) {
                 parameters.setNeedClientAuth(true);
+            } else if (server) {
+                parameters.setWantClientAuth(true);
             }
             return parameters;
         }

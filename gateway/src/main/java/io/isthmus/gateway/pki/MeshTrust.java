@@ -47,6 +47,7 @@ public final class MeshTrust implements LeafChecker {
     private final Clock clock;
     private final Consumer<CertificateRejectedException> onRejection;
     private final MeshTrustManager trustManager;
+    private final StaleCrl staleCrl;
 
     private MeshTrust(X509Certificate ca, X509CRL initialCrl, Clock clock,
                       Consumer<CertificateRejectedException> onRejection) {
@@ -67,14 +68,16 @@ public final class MeshTrust implements LeafChecker {
         }
         Objects.requireNonNull(initialCrl, "crl");
         this.crl.set(new Crl(initialCrl, verifiedNumber(initialCrl)));
+        this.staleCrl = StaleCrl.WARN;
         this.trustManager = new MeshTrustManager(this);
     }
 
-    private MeshTrust(MeshTrust shared, Consumer<CertificateRejectedException> onRejection) {
+    private MeshTrust(MeshTrust shared, Consumer<CertificateRejectedException> onRejection, StaleCrl staleCrl) {
         this.ca = shared.ca;
         this.clock = shared.clock;
         this.crl = shared.crl;
         this.onRejection = Objects.requireNonNull(onRejection, "onRejection");
+        this.staleCrl = Objects.requireNonNull(staleCrl, "staleCrl");
         this.trustManager = new MeshTrustManager(this);
     }
 
@@ -107,7 +110,50 @@ public final class MeshTrust implements LeafChecker {
      * that logs and counts apart from peering.
      */
     public MeshTrust reportingTo(Consumer<CertificateRejectedException> onRejection) {
-        return new MeshTrust(this, onRejection);
+        return new MeshTrust(this, onRejection, staleCrl);
+    }
+
+    /**
+     * The same trust (the very same CRL) treating a CRL past its nextUpdate as {@code policy} says: REFUSE fails
+     * every peer check (handshake and {@link #verifyPeer}) with rule {@code crl-stale} while the CRL is stale.
+     * A new trust starts with WARN.
+     */
+    public MeshTrust withStaleCrl(StaleCrl policy) {
+        return new MeshTrust(this, onRejection, policy);
+    }
+
+    public StaleCrl staleCrl() {
+        return staleCrl;
+    }
+
+    /** When the CRL in force says a newer one is due; empty if it names no nextUpdate. */
+    public java.util.Optional<Instant> crlNextUpdate() {
+        return java.util.Optional.ofNullable(crl().getNextUpdate()).map(java.util.Date::toInstant);
+    }
+
+    /** Whether the CRL in force is past its nextUpdate now. */
+    public boolean crlStale() {
+        return crlNextUpdate().map(clock.instant()::isAfter).orElse(false);
+    }
+
+    /**
+     * Checks an admin API client certificate with the current CRL and clock: issued and signed by our CA, an end
+     * entity, valid now, not revoked, keyUsage digitalSignature, the clientAuth EKU and not serverAuth (which every
+     * gateway certificate has), and an admin identity ({@link AdminIdentity#of}). Refusals are not reported to this
+     * trust's peering listener: the admin API counts and logs its own.
+     */
+    public AdminIdentity checkAdmin(X509Certificate leaf) throws CertificateRejectedException {
+        checkCommon(new X509Certificate[] {leaf});
+        List<String> usages = extendedKeyUsages(leaf);
+        if (usages == null || !usages.contains(CLIENT_AUTH)) {
+            throw new CertificateRejectedException(Rule.EXTENDED_KEY_USAGE, describe(leaf),
+                    "an admin certificate needs the clientAuth extended key usage; it has " + usages);
+        }
+        if (usages.contains(SERVER_AUTH)) {
+            throw new CertificateRejectedException(Rule.EXTENDED_KEY_USAGE, describe(leaf),
+                    "has the serverAuth extended key usage of a gateway certificate; an admin certificate has clientAuth only");
+        }
+        return AdminIdentity.of(leaf);
     }
 
     Clock clock() {
@@ -214,7 +260,7 @@ public final class MeshTrust implements LeafChecker {
 
     /**
      * Every rule, in order: a certificate at all, issued and signed by our CA, an end entity, valid now, not revoked,
-     * keyUsage digitalSignature, the EKUs in {@code requiredUsages}, and a cluster identity. Reports each rejection.
+     * keyUsage digitalSignature, a CRL not past its nextUpdate (only with {@link StaleCrl#REFUSE}), the EKUs in {@code requiredUsages}, and a cluster identity. Reports each rejection.
      */
     @Override
     public ClusterId check(X509Certificate[] chain, List<String> requiredUsages) throws CertificateRejectedException {
@@ -232,6 +278,36 @@ public final class MeshTrust implements LeafChecker {
     }
 
     private ClusterId checkRules(X509Certificate[] chain, List<String> requiredUsages) throws CertificateRejectedException {
+        X509Certificate leaf = checkCommon(chain);
+        String subject = describe(leaf);
+        if (staleCrl == StaleCrl.REFUSE && crlStale()) {
+            throw new CertificateRejectedException(Rule.CRL_STALE, subject, "the CRL in force (number "
+                    + crlNumber() + ") was due to be replaced at its nextUpdate " + crlNextUpdate().orElseThrow()
+                    + " (now " + clock.instant() + ") and isthmus.peering.revocation.stale-crl = refuse: no new peering "
+                    + "until a newer CRL is given (`isthmus mesh crl --ca DIR --admin URL`)");
+        }
+        List<String> usages = extendedKeyUsages(leaf);
+        for (String required : requiredUsages) {
+            if (usages == null || !usages.contains(required)) {
+                throw new CertificateRejectedException(Rule.EXTENDED_KEY_USAGE, subject, (usages == null
+                        ? "has no extendedKeyUsage extension" : "extendedKeyUsage " + usages + " lacks")
+                        + " " + usageName(required) + " (" + required + ")");
+            }
+        }
+        return PeerIdentity.of(leaf);
+    }
+
+    private static List<String> extendedKeyUsages(X509Certificate leaf) throws CertificateRejectedException {
+        try {
+            return leaf.getExtendedKeyUsage();
+        } catch (CertificateParsingException e) {
+            throw new CertificateRejectedException(Rule.EXTENDED_KEY_USAGE, describe(leaf),
+                    "extendedKeyUsage cannot be parsed: " + e.getMessage());
+        }
+    }
+
+    /** The rules every certificate of this CA must pass, whatever it is for; returns the leaf. */
+    private X509Certificate checkCommon(X509Certificate[] chain) throws CertificateRejectedException {
         if (chain == null || chain.length == 0 || chain[0] == null) {
             throw new CertificateRejectedException(Rule.NO_CERTIFICATE, "(none)", "the peer presented no certificate");
         }
@@ -276,21 +352,7 @@ public final class MeshTrust implements LeafChecker {
                     ? "has no keyUsage extension; a gateway certificate needs digitalSignature"
                     : "keyUsage lacks digitalSignature");
         }
-        List<String> usages;
-        try {
-            usages = leaf.getExtendedKeyUsage();
-        } catch (CertificateParsingException e) {
-            throw new CertificateRejectedException(Rule.EXTENDED_KEY_USAGE, subject,
-                    "extendedKeyUsage cannot be parsed: " + e.getMessage());
-        }
-        for (String required : requiredUsages) {
-            if (usages == null || !usages.contains(required)) {
-                throw new CertificateRejectedException(Rule.EXTENDED_KEY_USAGE, subject, (usages == null
-                        ? "has no extendedKeyUsage extension" : "extendedKeyUsage " + usages + " lacks")
-                        + " " + usageName(required) + " (" + required + ")");
-            }
-        }
-        return PeerIdentity.of(leaf);
+        return leaf;
     }
 
     private BigInteger verifiedNumber(X509CRL candidate) {

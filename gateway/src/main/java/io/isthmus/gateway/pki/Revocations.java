@@ -12,4 +12,7 @@ public interface Revocations {
 
     /** When the CRL in force says a newer one is due; past it, the CRL is stale. */
     Optional<Instant> crlNextUpdate();
+
+    /** What new peering handshakes do while the CRL is stale: go on (warn) or fail (refuse). */
+    StaleCrl staleCrlPolicy();
 }
