@@ -40,6 +40,10 @@ import io.isthmus.gateway.peering.PeeringService;
 import io.isthmus.gateway.peering.PeeringTls;
 import io.isthmus.gateway.peering.RevocationWatch;
 import io.isthmus.gateway.pki.ReplicaTls;
+import io.isthmus.gateway.policy.PolicyExchange;
+import io.isthmus.gateway.policy.PolicyRoutes;
+import io.isthmus.gateway.policy.PolicyStatus;
+import io.isthmus.gateway.policy.PolicyStore;
 import io.isthmus.gateway.replicas.RefusalLog;
 import io.isthmus.gateway.tunnel.TunnelStatus;
 import io.isthmus.gateway.tunnel.TunnelWiring;
@@ -118,6 +122,7 @@ public final class Gateway implements AutoCloseable {
     private final AddressPlan addressPlan;
     private final Ipam ipam;
     private final Optional<TunnelDataPlane> tunnel;
+    private final PolicyStore policies;
     private final DnsServer dns;
     private final InetSocketAddress peeringAddress;
     private final Readiness readiness;
@@ -235,6 +240,10 @@ public final class Gateway implements AutoCloseable {
                 revocations::check, system.executionContext());
         lifecycle.onStop("certificate expiry check", expiryCheck::cancel);
 
+        // --- The clusterset's network policies: kept in the data dir, exchanged over peering ---
+        this.policies = PolicyStore.open(self, config.dataDir(), config.policies().maxPolicies());
+        PolicyExchange.start(policies, channels, metrics);
+
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
         kubernetes.startServiceSync(exports, meshState::get);
 
@@ -265,7 +274,8 @@ public final class Gateway implements AutoCloseable {
         this.readiness = new Readiness(readinessChecks);
         registerProcessMetrics(metrics, readiness);
         AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics, tls,
-                new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render)));
+                new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render,
+                        new PolicyRoutes(policies, config.policies().crossClusterDefault(), StatusSections.JSON))));
         this.adminAddress = admin.address();
         joinReplicas(config, system, lifecycle);
         log.info("gateway {} started: admin {}://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
@@ -352,6 +362,8 @@ public final class Gateway implements AutoCloseable {
                 () -> Optional.of(StatusSections.kubernetes(mcs.status())))));
         sections.add(new StatusSources.Section("dns", () -> Optional.of(StatusSections.dns(config.dns(), dns))));
         sections.add(new StatusSources.Section("tunnel", () -> Optional.of(TunnelStatus.json(StatusSections.JSON, tunnel))));
+        sections.add(new StatusSources.Section("policy", () -> Optional.of(PolicyStatus.json(StatusSections.JSON,
+                policies, config.policies().crossClusterDefault(), "nothing yet: the data path has no compiled policy stage"))));
         return new StatusSources(config.clusterId(), meshState::get, readiness::notReadyReasons, replicas,
                 new StatusSources.Listening(HostPort.format(peeringAddress), HostPort.format(dns.localAddress()),
                         config.replicas().listen().toString()),

@@ -18,10 +18,7 @@ public record Policy(String name, int order, Peers appliesTo, List<Rule> ingress
     private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
 
     public Policy {
-        if (name == null || !NAME.matcher(name).matches()) {
-            throw new InvalidFieldException("metadata.name", name, "must be a DNS subdomain: lower-case a-z, 0-9, "
-                    + "'-' and '.', starting and ending with a letter or digit, at most 253 characters");
-        }
+        requireName(name);
         if (order < 0 || order > MAX_ORDER) {
             throw new InvalidFieldException("spec.order", order, "must be 0.." + MAX_ORDER);
         }
@@ -33,5 +30,14 @@ public record Policy(String name, int order, Peers appliesTo, List<Rule> ingress
         if (egress.size() > MAX_RULES) {
             throw new InvalidFieldException("spec.egress", egress.size() + " rules", "at most " + MAX_RULES);
         }
+    }
+
+    /** A policy's name is a DNS subdomain; refused naming {@code metadata.name}. */
+    public static String requireName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new InvalidFieldException("metadata.name", name, "must be a DNS subdomain: lower-case a-z, 0-9, "
+                    + "'-' and '.', starting and ending with a letter or digit, at most 253 characters");
+        }
+        return name;
     }
 }

@@ -19,6 +19,7 @@ public record PolicyEntry(String name, Optional<Policy> policy, long revision, C
             .thenComparing(PolicyEntry::origin).thenComparing(PolicyEntry::content).reversed();
 
     public PolicyEntry {
+        Policy.requireName(name);
         if (policy.isPresent() && !policy.get().name().equals(name)) {
             throw new InvalidFieldException("metadata.name", policy.get().name(), "must be the entry's name " + name);
         }

@@ -37,7 +37,7 @@ import java.util.function.Supplier;
 
 /**
  * The admin HTTP server: probes, Prometheus metrics, the status API, the export API that {@code isthmus export} and
- * {@code unexport} call, the IPAM API (JSON and gRPC) and the CRL push. It sees the gateway only through
+ * {@code unexport} call, the IPAM API (JSON and gRPC), the policy API and the CRL push. It sees the gateway only through
  * {@link AdminApi}.
  */
 public final class AdminServer extends AllDirectives implements AutoCloseable {
@@ -48,9 +48,10 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
      *
      * @param exports     this replica's export registry
      * @param metricsText the Prometheus text of this replica's metrics
+     * @param policies    the policy API ({@code /api/v1/policies})
      */
     public record AdminApi(RegistryClient exports, Ipam ipam, AddressPlan plan, StatusSources status,
-                           Supplier<String> metricsText) {
+                           Supplier<String> metricsText, io.isthmus.gateway.policy.PolicyRoutes policies) {
     }
 
     private final AdminApi api;
@@ -131,6 +132,7 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                         path("status", () -> get(() -> completeJson(StatusCodes.OK, report.status(api.status(), HostPort.format(address()))))),
                         path("imports", () -> get(() -> completeJson(StatusCodes.OK, report.imports(api.status().mesh().get())))),
                         pathPrefix("ipam", () -> ipamRoutes.routes()),
+                        pathPrefix("policies", () -> api.policies().routes()),
                         path(PathMatchers.segment("mesh").slash("crl"), () -> post(() ->
                                 entity(Unmarshaller.entityToByteString(), this::acceptCrl))),
                         pathPrefix("exports", () -> concat(

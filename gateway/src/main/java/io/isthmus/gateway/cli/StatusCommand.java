@@ -91,6 +91,7 @@ final class StatusCommand implements Callable<Integer> {
                             ? " (new peering is REFUSED until then: peering.revocation.stale-crl = refuse)" : "")
                     .append('\n');
         }
+        out.append(io.isthmus.gateway.policy.PolicyStatus.text(status.path("policy")));
         out.append(io.isthmus.gateway.tunnel.TunnelStatus.text(status.path("tunnel"))).append('\n');
         Table peers = new Table("PEER LINK", "CLUSTER", "DIRECTION", "STATE", "FOR", "RTT", "LAST SYNC",
                 "THEIR VERSION", "SENT/ACKED", "DETAIL");

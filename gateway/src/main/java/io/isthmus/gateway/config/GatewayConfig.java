@@ -20,7 +20,12 @@ public record GatewayConfig(
         Ipam ipam,
         java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan,
         io.isthmus.gateway.tunnel.TunnelSettings tunnel,
-        Kubernetes kubernetes) {
+        Kubernetes kubernetes,
+        Policies policies) {
+
+    /** {@code isthmus.policy}: the clusterset default for flows no rule decides, and the limit of policies. */
+    public record Policies(io.isthmus.policy.CrossClusterDefault crossClusterDefault, int maxPolicies) {
+    }
 
     /** The event journal: embedded H2 in the data dir, or a PostgreSQL database the replicas share. */
     public sealed interface Journal {

@@ -137,7 +137,13 @@ public final class GatewayConfigLoader {
         return new GatewayConfig(clusterId, dataDir.normalize(), admin,
                 io.isthmus.gateway.admin.AdminAuthSettings.read(c.getConfig("admin"), dataDir.normalize()), peering, dns, replicas, tlsDir, journal(c, baseDir),
                 ipam(c, dataDir.normalize()), plan(c, clusterId),
-                io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c));
+                io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c), policies(c));
+    }
+
+    /** {@code isthmus.policy}. */
+    static GatewayConfig.Policies policies(Config c) {
+        return new GatewayConfig.Policies(io.isthmus.policy.CrossClusterDefault.parse("isthmus.policy.cross-cluster-default",
+                string(c, "policy.cross-cluster-default")), atLeastOne(c, "policy.max-policies"));
     }
 
     /** {@code peering.limits} and {@code peering.import-namespaces}. */
