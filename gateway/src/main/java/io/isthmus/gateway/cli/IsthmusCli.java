@@ -9,7 +9,8 @@ import java.io.PrintWriter;
 @Command(name = "isthmus", mixinStandardHelpOptions = true, version = "isthmus 0.1.0",
         description = "Isthmus: a cluster mesh gateway.",
         subcommands = {GatewayCommand.class, ExportCommand.class, UnexportCommand.class, StatusCommand.class,
-                DemoCommand.class, MeshCommand.class, IpamCommand.class, TokenCommand.class, CniInstallCommand.class,
+                DemoCommand.class, MeshCommand.class, IpamCommand.class, PolicyCommand.class, TokenCommand.class,
+                CniInstallCommand.class,
                 CommandLine.HelpCommand.class})
 public final class IsthmusCli implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,182 @@
+package io.isthmus.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.isthmus.api.InvalidFieldException;
+import io.isthmus.policy.Policy;
+import io.isthmus.policy.PolicyCodec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code isthmus policy ...}: the clusterset's GlobalNetworkPolicies. {@code check} reads a file here (no gateway
+ * needed); the others talk to a running gateway's admin API, which passes what is applied to every cluster. Files are
+ * checked here with the gateway's own reader before anything is sent, so a typo is named before anything leaves.
+ */
+@Command(name = "policy", description = "The clusterset's network policies (GlobalNetworkPolicy).",
+        subcommands = {PolicyCommand.Apply.class, PolicyCommand.Get.class, PolicyCommand.ListPolicies.class,
+                PolicyCommand.Delete.class, PolicyCommand.Check.class})
+final class PolicyCommand implements Runnable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Every policy of {@code file} (YAML or JSON, "-" for standard input); an error names the file and the field. */
+    static List<Policy> read(Path file) {
+        String text;
+        try {
+            text = file.toString().equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
+                    : Files.readString(file);
+        } catch (IOException e) {
+            throw new CliException("cannot read " + file + ": " + e.getMessage());
+        }
+        try {
+            return PolicyCodec.read(text);
+        } catch (InvalidFieldException e) {
+            throw e.as(file + ": " + e.field());
+        }
+    }
+
+    @Command(name = "apply", description = "Apply the policies of a file (all or none); they reach every cluster.")
+    static final class Apply implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+        @Option(names = {"-f", "--file"}, required = true, paramLabel = "FILE",
+                description = "GlobalNetworkPolicy objects in YAML (several separated by ---) or JSON; - for stdin.")
+        Path file;
+
+        @Override
+        public Integer call() {
+            List<Policy> policies = read(file);
+            ObjectNode body = JSON.createObjectNode();
+            ArrayNode items = body.putArray("items");
+            policies.forEach(p -> items.add(PolicyCodec.tree(p)));
+            JsonNode answer = IpamCommand.send(admin.client().post("api/v1/policies", body));
+            PrintWriter out = spec.commandLine().getOut();
+            for (JsonNode written : answer.path("written")) {
+                out.println("applied " + written.path("metadata").path("name").asText() + " (revision "
+                        + written.path("status").path("revision").asLong() + ")");
+            }
+            answer.path("unchanged").forEach(name -> out.println("unchanged " + name.asText()));
+            out.println("policy version " + answer.path("version").asText());
+            return 0;
+        }
+    }
+
+    @Command(name = "get", description = "Print one policy as YAML (with its revision and the cluster that wrote it).")
+    static final class Get implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+        @Mixin
+        IpamCommand.JsonOption json;
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() throws IOException {
+            Policy.requireName(name);
+            JsonNode policy = IpamCommand.send(admin.client().get("api/v1/policies/" + name));
+            json.print(spec.commandLine().getOut(), policy, (out, node) -> {
+                try {
+                    out.print(YAMLMapper.builder().build().writeValueAsString(node));
+                } catch (IOException e) {
+                    throw new CliException("cannot print the policy: " + e.getMessage());
+                }
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "list", description = "List the policies in force, in evaluation order, and each cluster's version.")
+    static final class ListPolicies implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+        @Mixin
+        IpamCommand.JsonOption json;
+
+        @Override
+        public Integer call() {
+            JsonNode book = IpamCommand.send(admin.client().get("api/v1/policies"));
+            json.print(spec.commandLine().getOut(), book, (out, node) -> {
+                Table table = new Table("NAME", "ORDER", "INGRESS", "EGRESS", "REVISION", "WRITTEN BY");
+                for (JsonNode policy : node.path("policies")) {
+                    table.row(policy.path("metadata").path("name").asText(), policy.path("spec").path("order").asInt(),
+                            policy.path("spec").path("ingress").size(), policy.path("spec").path("egress").size(),
+                            policy.path("status").path("revision").asLong(), policy.path("status").path("origin").asText());
+                }
+                out.print(table.render());
+                out.println("version " + node.path("version").asText() + ", cross-cluster default "
+                        + node.path("crossClusterDefault").asText());
+                node.path("peers").properties().forEach(peer -> out.println("  " + peer.getKey() + " holds "
+                        + peer.getValue().asText()));
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", description = "Delete a policy in every cluster.")
+    static final class Delete implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            Policy.requireName(name);
+            JsonNode answer = IpamCommand.send(admin.client().delete("api/v1/policies/" + name));
+            spec.commandLine().getOut().println("deleted " + name + " (revision " + answer.path("revision").asLong()
+                    + "); policy version " + answer.path("version").asText());
+            return 0;
+        }
+    }
+
+    @Command(name = "check", description = "Check the policies of a file without a gateway (a dry run of apply).")
+    static final class Check implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "FILE", description = "YAML or JSON; - for stdin.")
+        Path file;
+
+        @Override
+        public Integer call() {
+            List<Policy> policies = read(file);
+            PrintWriter out = spec.commandLine().getOut();
+            for (Policy policy : policies.stream().sorted(Policy.ORDER).toList()) {
+                out.println("ok " + policy.name() + " (order " + policy.order() + ", " + policy.ingress().size()
+                        + " ingress and " + policy.egress().size() + " egress rules)");
+            }
+            out.println(policies.size() + (policies.size() == 1 ? " policy" : " policies") + " valid, in evaluation order");
+            return 0;
+        }
+    }
+}

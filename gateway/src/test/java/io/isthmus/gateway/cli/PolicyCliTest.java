@@ -1,0 +1,104 @@
+package io.isthmus.gateway.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.isthmus.gateway.Gateway;
+import io.isthmus.gateway.TestGateways;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code isthmus policy} as an operator uses it, against one real gateway, and {@code check} without one. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PolicyCliTest {
+    private static final String TWO = """
+            apiVersion: isthmus.io/v1alpha1
+            kind: GlobalNetworkPolicy
+            metadata: {name: web-from-west}
+            spec:
+              order: 200
+              appliesTo: {namespaces: [web]}
+              ingress:
+                - action: Allow
+                  peers: [{clusters: [west]}]
+                  ports: [{protocol: TCP, port: 443}]
+            ---
+            apiVersion: isthmus.io/v1alpha1
+            kind: GlobalNetworkPolicy
+            metadata: {name: deny-db}
+            spec:
+              order: 10
+              appliesTo: {namespaces: [db]}
+              ingress: [{action: Deny}]
+            """;
+    private Gateway gateway;
+    private String admin;
+    private Path dir;
+
+    @BeforeAll
+    void start(@TempDir Path dir) throws Exception {
+        this.dir = dir;
+        new TestPki(dir.resolve("ca")).issue("east", dir.resolve("data").resolve("tls"));
+        gateway = TestGateways.start("east", dir, dir.resolve("data"), "");
+        admin = "http://127.0.0.1:" + gateway.adminAddress().getPort();
+    }
+
+    @AfterAll
+    void stop() {
+        if (gateway != null) {
+            gateway.close();
+        }
+    }
+
+    @Test
+    void policiesAreCheckedAppliedListedShownAndDeleted() throws Exception {
+        Path file = Files.writeString(dir.resolve("two.yaml"), TWO);
+        Cli check = Cli.run("policy", "check", file.toString());
+        assertEquals(0, check.exitCode(), check.toString());
+        assertTrue(check.out().startsWith("ok deny-db (order 10"), check.out()); // evaluation order
+        assertTrue(check.out().contains("2 policies valid"), check.out());
+
+        Cli apply = Cli.run("policy", "apply", "--admin", admin, "-f", file.toString());
+        assertEquals(0, apply.exitCode(), apply.toString());
+        assertTrue(apply.out().contains("applied web-from-west (revision 1)"), apply.out());
+        assertTrue(apply.out().contains("policy version 2:"), apply.out());
+        Cli again = Cli.run("policy", "apply", "--admin", admin, "-f", file.toString());
+        assertTrue(again.out().contains("unchanged deny-db"), again.toString());
+
+        Cli list = Cli.run("policy", "list", "--admin", admin);
+        assertEquals(0, list.exitCode(), list.toString());
+        String[] lines = list.out().split("\n");
+        assertTrue(lines[1].startsWith("deny-db") && lines[2].startsWith("web-from-west"), list.out());
+        assertTrue(lines[1].contains("east"), list.out());
+
+        Cli get = Cli.run("policy", "get", "--admin", admin, "web-from-west");
+        assertEquals(0, get.exitCode(), get.toString());
+        assertTrue(get.out().contains("port: 443") && get.out().contains("origin: \"east\""), get.out());
+
+        Cli delete = Cli.run("policy", "delete", "--admin", admin, "deny-db");
+        assertEquals(0, delete.exitCode(), delete.toString());
+        assertTrue(delete.out().contains("deleted deny-db (revision 2); policy version 1:"), delete.out());
+        Cli gone = Cli.run("policy", "get", "--admin", admin, "deny-db");
+        assertEquals(1, gone.exitCode(), gone.toString());
+        assertTrue(gone.err().contains("no policy deny-db"), gone.toString());
+    }
+
+    @Test
+    void aBadFileIsRefusedHereNamingTheFileTheFieldAndTheValue() throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), TWO.replace("port: 443", "port: 70000"));
+        for (String[] args : new String[][] {{"policy", "check", bad.toString()},
+                {"policy", "apply", "--admin", admin, "-f", bad.toString()}}) {
+            Cli cli = Cli.run(args);
+            assertEquals(2, cli.exitCode(), cli.toString());
+            assertTrue(cli.err().contains(bad + ": spec.ingress[0].ports[0].port '70000'"), cli.toString());
+        }
+        Cli missing = Cli.run("policy", "check", dir.resolve("nothing.yaml").toString());
+        assertEquals(1, missing.exitCode(), missing.toString());
+        assertTrue(missing.err().contains("cannot read"), missing.toString());
+    }
+}
