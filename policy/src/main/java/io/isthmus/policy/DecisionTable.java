@@ -11,11 +11,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * Policies and an identity view compiled for the data path (README, "The compiler"). Every address falls in one
@@ -51,6 +54,7 @@ public final class DecisionTable {
     private final long[] egressRows;
     private final long[] ingressRows;
     private final Map<Identity, int[]> identityPeers; // peers (without cidrs) selecting each identity, for reuse
+    private final SortedMap<Cidr, Integer> prefixClasses;
 
     private DecisionTable(Program program, CrossClusterDefault fallback, IdentityView view, RuleCounters counters,
                           DecisionLog log, Map<Identity, int[]> reusable) {
@@ -78,6 +82,7 @@ public final class DecisionTable {
         this.egressRows = layout.egressRows.toArray();
         this.ingressRows = layout.ingressRows.toArray();
         this.identityPeers = Map.copyOf(layout.identityPeers);
+        this.prefixClasses = Collections.unmodifiableSortedMap(layout.prefixClasses);
         this.compileNanos = System.nanoTime() - started + program.compileNanos;
     }
 
@@ -247,6 +252,21 @@ public final class DecisionTable {
     /** How many address classes the table has (addresses that every rule treats alike share one). */
     public int classes() {
         return classCluster.length;
+    }
+
+    /**
+     * The same address classes as prefixes, for a longest-prefix-match map (XDP's {@code ist_addr_class}): every
+     * network the compiler saw mapped to the class of its innermost part, and {@code 0.0.0.0/0} and {@code ::/0} to
+     * the class of the addresses in none. The longest prefix containing an address gives its class.
+     */
+    public SortedMap<Cidr, Integer> prefixClasses() {
+        return prefixClasses;
+    }
+
+    /** The class of {@code address} (the interval search; for tests and the XDP loader). */
+    public int classOf(InetAddress address) {
+        byte[] bytes = address.getAddress();
+        return classOf(bytes.length == 4 ? 4 : 6, bytes, 0);
     }
 
     /** How many disjoint address intervals the lookup searches (IPv4 plus IPv6). */
@@ -598,6 +618,7 @@ public final class DecisionTable {
         final Program program;
         final Map<Identity, int[]> reusable;
         final Map<Identity, int[]> identityPeers = new HashMap<>();
+        final TreeMap<Cidr, Integer> prefixClasses = new TreeMap<>();
         final Map<ClusterId, Integer> clusters = new HashMap<>();
         final Map<ClassKey, Integer> classIds = new HashMap<>();
         final Map<Object, Integer> classBySignature = new HashMap<>();
@@ -646,6 +667,20 @@ public final class DecisionTable {
                 v6Low[i] = intervals6.get(i)[1];
                 v6Classes[i] = (int) intervals6.get(i)[2];
             }
+            int outside = classOf(null);
+            prefixClasses.put(Cidr.of(ipv4Any(), 0), outside);
+            prefixClasses.put(Cidr.of(ipv6Any(), 0), outside);
+            for (Node node : nodes.values()) { // after the sweep, which set each node's innermost identity and CIDR
+                prefixClasses.put(node.cidr, classOf(node));
+            }
+        }
+
+        private static InetAddress ipv4Any() {
+            return IpLiteral.parse("prefix", "0.0.0.0");
+        }
+
+        private static InetAddress ipv6Any() {
+            return IpLiteral.parse("prefix", "::");
         }
 
         private static Node node(Map<Cidr, Node> nodes, Cidr cidr, List<Node> v4, List<Node> v6) {

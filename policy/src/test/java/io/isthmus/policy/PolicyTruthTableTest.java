@@ -51,6 +51,9 @@ class PolicyTruthTableTest {
             DecisionTable updated = DecisionTable.compile(policies, fallback, IdentityView.EMPTY).withIdentities(view);
             NaiveOracle oracle = new NaiveOracle(policies, fallback, entries);
             List<InetAddress> addresses = addresses(entries, policies);
+            for (InetAddress address : addresses) { // the prefixes an XDP LPM map would hold give the same classes
+                assertEquals(table.classOf(address), longestPrefixClass(table, address), "set " + set + " " + address);
+            }
             for (int f = 0; f < flowsPerSet; f++) {
                 boolean v6 = random.nextInt(4) == 0;
                 InetAddress source = pick(addresses, v6);
@@ -74,6 +77,16 @@ class PolicyTruthTableTest {
         // the generator must exercise both verdicts and both kinds of deciding, else the comparison proves little
         assertTrue(denied > total / 10 && denied < total * 9 / 10, denied + " of " + total + " denied");
         assertTrue(byRule > total / 5, byRule + " of " + total + " decided by a rule");
+    }
+
+    private static int longestPrefixClass(DecisionTable table, InetAddress address) {
+        Cidr best = null;
+        for (Cidr prefix : table.prefixClasses().keySet()) {
+            if (prefix.contains(address) && (best == null || prefix.prefix() > best.prefix())) {
+                best = prefix;
+            }
+        }
+        return table.prefixClasses().get(best);
     }
 
     private static void assertSide(NaiveOracle.SideVerdict expected, int rule, int outcome, DecisionTable table,
