@@ -53,6 +53,13 @@ public final class DecisionTable {
     private final int[] ingressSelected;
     private final long[] egressRows;
     private final long[] ingressRows;
+    // the words of each class's applies rows that are not zero, so a side scans only those (policies are few per class)
+    private final int[] egressWordsFrom;    // egressWords[egressWordsFrom[c]..egressWordsTo[c]]
+    private final int[] egressWordsTo;
+    private final int[] egressWords;
+    private final int[] ingressWordsFrom;
+    private final int[] ingressWordsTo;
+    private final int[] ingressWords;
     private final Map<Identity, int[]> identityPeers; // peers (without cidrs) selecting each identity, for reuse
     private final SortedMap<Cidr, Integer> prefixClasses;
 
@@ -81,6 +88,19 @@ public final class DecisionTable {
         this.ingressSelected = layout.ingressSelected.stream().mapToInt(Integer::intValue).toArray();
         this.egressRows = layout.egressRows.toArray();
         this.ingressRows = layout.ingressRows.toArray();
+        this.egressWords = layout.egressRows.nonZeroWords();
+        this.ingressWords = layout.ingressRows.nonZeroWords();
+        int classes = egressApplies.length;
+        this.egressWordsFrom = new int[classes];
+        this.egressWordsTo = new int[classes];
+        this.ingressWordsFrom = new int[classes];
+        this.ingressWordsTo = new int[classes];
+        for (int c = 0; c < classes; c++) {
+            egressWordsFrom[c] = layout.egressRows.nonZeroFrom(egressApplies[c]);
+            egressWordsTo[c] = layout.egressRows.nonZeroTo(egressApplies[c]);
+            ingressWordsFrom[c] = layout.ingressRows.nonZeroFrom(ingressApplies[c]);
+            ingressWordsTo[c] = layout.ingressRows.nonZeroTo(ingressApplies[c]);
+        }
         this.identityPeers = Map.copyOf(layout.identityPeers);
         this.prefixClasses = Collections.unmodifiableSortedMap(layout.prefixClasses);
         this.compileNanos = System.nanoTime() - started + program.compileNanos;
@@ -142,10 +162,10 @@ public final class DecisionTable {
     }
 
     private long decideClasses(int source, int destination, int protocol, int port) {
-        int egress = firstMatch(program.egress, egressRows, egressApplies[source], egressSelected[destination],
-                protocol, port);
-        int ingress = firstMatch(program.ingress, ingressRows, ingressApplies[destination], ingressSelected[source],
-                protocol, port);
+        int egress = firstMatch(program.egress, egressRows, egressWords, egressWordsFrom[source],
+                egressWordsTo[source], egressApplies[source], egressSelected[destination], protocol, port);
+        int ingress = firstMatch(program.ingress, ingressRows, ingressWords, ingressWordsFrom[destination],
+                ingressWordsTo[destination], ingressApplies[destination], ingressSelected[source], protocol, port);
         int fallbackOutcome = egress < 0 || ingress < 0 ? defaultOutcome(source, destination) : -1;
         int egressOutcome = egress < 0 ? fallbackOutcome
                 : program.egress.allow[egress] ? Decision.RULE_ALLOW : Decision.RULE_DENY;
@@ -155,8 +175,10 @@ public final class DecisionTable {
                 ingressOutcome, ingress < 0 ? -1 : program.ingress.global[ingress]);
     }
 
-    private static int firstMatch(Side side, long[] rows, int applies, int selected, int protocol, int port) {
-        for (int word = 0; word < side.words; word++) {
+    private static int firstMatch(Side side, long[] rows, int[] words, int wordsFrom, int wordsTo, int applies,
+                                  int selected, int protocol, int port) {
+        for (int w = wordsFrom; w < wordsTo; w++) { // the applies row's non-zero words, ascending
+            int word = words[w];
             long candidates = rows[applies + word] & rows[selected + word];
             while (candidates != 0) {
                 int rule = word << 6 | Long.numberOfTrailingZeros(candidates);
@@ -850,10 +872,13 @@ public final class DecisionTable {
         }
     }
 
-    /** Distinct bit rows laid end to end; a row is named by its offset. */
+    /** Distinct bit rows laid end to end; a row is named by its offset. Keeps each row's non-zero word indices. */
     private static final class Rows {
         final int words;
         final Map<RowKey, Integer> offsets = new HashMap<>();
+        final Map<Integer, int[]> nonZeroRange = new HashMap<>(); // offset -> {from, to} in nonZero
+        int[] nonZero = new int[64];
+        int nonZeroSize;
         long[] data = new long[64];
         int size;
 
@@ -869,12 +894,34 @@ public final class DecisionTable {
                 }
                 System.arraycopy(row, 0, data, at, words);
                 size += words;
+                int from = nonZeroSize;
+                for (int w = 0; w < words; w++) {
+                    if (row[w] != 0) {
+                        if (nonZeroSize == nonZero.length) {
+                            nonZero = Arrays.copyOf(nonZero, nonZero.length * 2);
+                        }
+                        nonZero[nonZeroSize++] = w;
+                    }
+                }
+                nonZeroRange.put(at, new int[] {from, nonZeroSize});
                 return at;
             });
         }
 
         long[] toArray() {
             return Arrays.copyOf(data, Math.max(size, 1));
+        }
+
+        int[] nonZeroWords() {
+            return Arrays.copyOf(nonZero, nonZeroSize);
+        }
+
+        int nonZeroFrom(int offset) {
+            return nonZeroRange.get(offset)[0];
+        }
+
+        int nonZeroTo(int offset) {
+            return nonZeroRange.get(offset)[1];
         }
     }
 }
