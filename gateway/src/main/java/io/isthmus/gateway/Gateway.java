@@ -40,6 +40,7 @@ import io.isthmus.gateway.peering.PeeringService;
 import io.isthmus.gateway.peering.PeeringTls;
 import io.isthmus.gateway.peering.RevocationWatch;
 import io.isthmus.gateway.pki.ReplicaTls;
+import io.isthmus.gateway.policy.PolicyEnforcement;
 import io.isthmus.gateway.policy.PolicyExchange;
 import io.isthmus.gateway.policy.PolicyRoutes;
 import io.isthmus.gateway.policy.PolicyStatus;
@@ -123,6 +124,7 @@ public final class Gateway implements AutoCloseable {
     private final Ipam ipam;
     private final Optional<TunnelDataPlane> tunnel;
     private final PolicyStore policies;
+    private final PolicyEnforcement enforcement;
     private final DnsServer dns;
     private final InetSocketAddress peeringAddress;
     private final Readiness readiness;
@@ -243,6 +245,12 @@ public final class Gateway implements AutoCloseable {
         // --- The clusterset's network policies: kept in the data dir, exchanged over peering ---
         this.policies = PolicyStore.open(self, config.dataDir(), config.policies().maxPolicies());
         PolicyExchange.start(policies, channels, metrics);
+        Supplier<CompletionStage<Optional<io.isthmus.ipam.plan.Plan>>> knownPlan = () -> addressPlan.configured()
+                ? addressPlan.current().thenApply(Optional::of) : CompletableFuture.completedFuture(Optional.empty());
+        this.enforcement = lifecycle.started("policy enforcement", PolicyEnforcement.start(policies,
+                config.policies().crossClusterDefault(),
+                new PolicyEnforcement.Sources(self, knownPlan, meshState::get, ipam), tunnel));
+        enforcement.registerMetrics(metrics);
 
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
         kubernetes.startServiceSync(exports, meshState::get);
@@ -275,7 +283,8 @@ public final class Gateway implements AutoCloseable {
         registerProcessMetrics(metrics, readiness);
         AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics, tls,
                 new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render,
-                        new PolicyRoutes(policies, config.policies().crossClusterDefault(), StatusSections.JSON))));
+                        new PolicyRoutes(policies, config.policies().crossClusterDefault(), enforcement::explain,
+                                StatusSections.JSON))));
         this.adminAddress = admin.address();
         joinReplicas(config, system, lifecycle);
         log.info("gateway {} started: admin {}://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
@@ -363,7 +372,7 @@ public final class Gateway implements AutoCloseable {
         sections.add(new StatusSources.Section("dns", () -> Optional.of(StatusSections.dns(config.dns(), dns))));
         sections.add(new StatusSources.Section("tunnel", () -> Optional.of(TunnelStatus.json(StatusSections.JSON, tunnel))));
         sections.add(new StatusSources.Section("policy", () -> Optional.of(PolicyStatus.json(StatusSections.JSON,
-                policies, config.policies().crossClusterDefault(), "nothing yet: the data path has no compiled policy stage"))));
+                policies, config.policies().crossClusterDefault(), enforcement.enforced()))));
         return new StatusSources(config.clusterId(), meshState::get, readiness::notReadyReasons, replicas,
                 new StatusSources.Listening(HostPort.format(peeringAddress), HostPort.format(dns.localAddress()),
                         config.replicas().listen().toString()),

@@ -133,6 +133,7 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                         path("imports", () -> get(() -> completeJson(StatusCodes.OK, report.imports(api.status().mesh().get())))),
                         pathPrefix("ipam", () -> ipamRoutes.routes()),
                         pathPrefix("policies", () -> api.policies().routes()),
+                        path("explain", () -> api.policies().explain()),
                         path(PathMatchers.segment("mesh").slash("crl"), () -> post(() ->
                                 entity(Unmarshaller.entityToByteString(), this::acceptCrl))),
                         pathPrefix("exports", () -> concat(

@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "policy", description = "The clusterset's network policies (GlobalNetworkPolicy).",
         subcommands = {PolicyCommand.Apply.class, PolicyCommand.Get.class, PolicyCommand.ListPolicies.class,
-                PolicyCommand.Delete.class, PolicyCommand.Check.class})
+                PolicyCommand.Delete.class, PolicyCommand.Check.class, PolicyCommand.Explain.class})
 final class PolicyCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -156,6 +156,57 @@ final class PolicyCommand implements Runnable {
             JsonNode answer = IpamCommand.send(admin.client().delete("api/v1/policies/" + name));
             spec.commandLine().getOut().println("deleted " + name + " (revision " + answer.path("revision").asLong()
                     + "); policy version " + answer.path("version").asText());
+            return 0;
+        }
+    }
+
+    @Command(name = "explain", description = "Which rule decides a flow, and why (as the gateway's compiled table sees it).")
+    static final class Explain implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminOption admin;
+        @Mixin
+        IpamCommand.JsonOption json;
+        @Option(names = "--from", required = true, paramLabel = "IP", description = "The source address (a pod's IP).")
+        String from;
+        @Option(names = "--to", required = true, paramLabel = "IP:PORT/PROTO",
+                description = "The destination: 10.2.0.7:443/TCP, [fd00::7]:53/UDP, or 10.2.0.7/ICMP.")
+        String to;
+
+        @Override
+        public Integer call() {
+            String proto = "TCP";
+            String target = to;
+            int slash = to.lastIndexOf('/');
+            if (slash > 0) {
+                proto = to.substring(slash + 1);
+                target = to.substring(0, slash);
+            }
+            String ip = target;
+            String port = "";
+            int colon = target.lastIndexOf(':');
+            if (target.startsWith("[")) {
+                int close = target.indexOf(']');
+                if (close < 0) {
+                    throw new InvalidFieldException("--to", to, "an IPv6 address must be in brackets: [fd00::7]:53/UDP");
+                }
+                ip = target.substring(1, close);
+                port = close + 1 < target.length() && target.charAt(close + 1) == ':' ? target.substring(close + 2) : "";
+            } else if (colon > 0 && target.indexOf(':') == colon) {
+                ip = target.substring(0, colon);
+                port = target.substring(colon + 1);
+            }
+            try {
+                io.isthmus.gateway.policy.PolicyRoutes.flow(java.util.Optional.of(from), java.util.Optional.of(ip),
+                        java.util.Optional.of(proto), port.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(port));
+            } catch (InvalidFieldException e) {
+                throw e.as(e.field().equals("from") ? "--from" : "--to");
+            }
+            String query = "api/v1/explain?from=" + from + "&to=" + ip + "&protocol=" + proto
+                    + (port.isEmpty() ? "" : "&port=" + port);
+            JsonNode answer = IpamCommand.send(admin.client().get(query));
+            json.print(spec.commandLine().getOut(), answer, (out, node) -> out.print(node.path("text").asText()));
             return 0;
         }
     }

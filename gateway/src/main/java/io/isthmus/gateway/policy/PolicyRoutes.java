@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.IpLiteral;
 import io.isthmus.policy.CrossClusterDefault;
+import io.isthmus.policy.Explanation;
+import io.isthmus.policy.Flow;
 import io.isthmus.policy.Policy;
 import io.isthmus.policy.PolicyBook;
 import io.isthmus.policy.PolicyCodec;
@@ -22,9 +25,11 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The policy API below {@code /api/v1/policies} ({@code isthmus policy} calls it; reading needs the viewer role,
@@ -36,16 +41,20 @@ import java.util.Optional;
  *                          entries written (a policy whose content is unchanged keeps its revision)
  * GET    policies/NAME     one policy, with its revision and the cluster that wrote it
  * DELETE policies/NAME     delete it (everywhere, once its tombstone has travelled)
+ * GET    explain?from=IP&to=IP&protocol=P&port=N   which rule of the table in force decides that flow (viewer)
  * </pre>
  */
 public final class PolicyRoutes extends AllDirectives {
     private final PolicyStore store;
     private final CrossClusterDefault crossClusterDefault;
+    private final Function<Flow, Explanation> explain;
     private final ObjectMapper json;
 
-    public PolicyRoutes(PolicyStore store, CrossClusterDefault crossClusterDefault, ObjectMapper json) {
+    public PolicyRoutes(PolicyStore store, CrossClusterDefault crossClusterDefault, Function<Flow, Explanation> explain,
+                        ObjectMapper json) {
         this.store = store;
         this.crossClusterDefault = crossClusterDefault;
+        this.explain = explain;
         this.json = json;
     }
 
@@ -58,6 +67,68 @@ public final class PolicyRoutes extends AllDirectives {
                 path(PathMatchers.segment(), name -> concat(
                         get(() -> one(name)),
                         delete(() -> remove(name)))));
+    }
+
+    /** {@code GET /api/v1/explain?from=IP&to=IP&protocol=TCP|UDP|SCTP|ICMP|N&port=N}: which rule decides that flow. */
+    public Route explain() {
+        return get(() -> parameterOptional("from", from -> parameterOptional("to", to ->
+                parameterOptional("protocol", protocol -> parameterOptional("port", port -> {
+                    Flow flow;
+                    try {
+                        flow = flow(from, to, protocol, port);
+                    } catch (InvalidFieldException e) {
+                        return error(StatusCodes.BAD_REQUEST, e);
+                    }
+                    Explanation explanation = explain.apply(flow);
+                    ObjectNode out = json.createObjectNode().put("allowed", explanation.allowed())
+                            .put("text", explanation.text());
+                    side(out.putObject("egress"), explanation.egress());
+                    side(out.putObject("ingress"), explanation.ingress());
+                    return reply(StatusCodes.OK, out);
+                })))));
+    }
+
+    private static void side(ObjectNode node, Explanation.Side side) {
+        ArrayNode applying = node.putArray("applying");
+        side.applying().forEach(applying::add);
+        side.rule().ifPresent(rule -> node.put("rule", rule.path()));
+        node.put("why", side.why());
+    }
+
+    /** The flow the explain query names; refused naming the parameter (from, to, protocol, port). */
+    public static Flow flow(Optional<String> from, Optional<String> to, Optional<String> protocol, Optional<String> port) {
+        InetAddress source = IpLiteral.parse("from", from.orElse(""));
+        InetAddress destination = IpLiteral.parse("to", to.orElse(""));
+        String proto = protocol.orElse("TCP").toUpperCase(java.util.Locale.ROOT);
+        int number = switch (proto) {
+            case "TCP" -> Flow.TCP;
+            case "UDP" -> Flow.UDP;
+            case "SCTP" -> Flow.SCTP;
+            case "ICMP" -> source instanceof java.net.Inet4Address ? Flow.ICMP : Flow.ICMPV6;
+            default -> {
+                try {
+                    yield Integer.parseInt(proto);
+                } catch (NumberFormatException e) {
+                    throw new InvalidFieldException("protocol", protocol.orElse(""), "must be TCP, UDP, SCTP, ICMP or a number");
+                }
+            }
+        };
+        if (!Flow.hasPorts(number)) {
+            if (port.isPresent()) {
+                throw new InvalidFieldException("port", port.get(), "protocol " + proto + " has no ports");
+            }
+            return Flow.withoutPort(source, destination, number);
+        }
+        int parsed;
+        try {
+            parsed = Integer.parseInt(port.orElseThrow(() -> new InvalidFieldException("port", "", "is required for " + proto)));
+        } catch (NumberFormatException e) {
+            throw new InvalidFieldException("port", port.get(), "must be a number 1..65535");
+        }
+        if (parsed < 1 || parsed > 65535) {
+            throw new InvalidFieldException("port", parsed, "must be 1..65535");
+        }
+        return new Flow(source, destination, number, parsed);
     }
 
     private Route apply(String body) {

@@ -89,6 +89,39 @@ class PolicyCliTest {
     }
 
     @Test
+    void explainNamesTheRuleThatDecidesAFlowToAnExportedServicesEndpoint() throws Exception {
+        io.isthmus.api.ServiceExport export = io.isthmus.api.ServiceExport.of(
+                new io.isthmus.api.ServiceKey("shop", "cart"), io.isthmus.api.ServiceType.CLUSTER_SET_IP,
+                java.util.List.of(new io.isthmus.api.ServicePort("https", 443, io.isthmus.api.Protocol.TCP)),
+                java.util.List.of(java.net.InetAddress.ofLiteral("10.1.0.7")), java.time.Instant.now());
+        gateway.exports().<io.isthmus.gateway.exports.ExportRegistry.Changed>ask(replyTo ->
+                        new io.isthmus.gateway.exports.ExportRegistry.Export(export, replyTo), java.time.Duration.ofSeconds(10))
+                .toCompletableFuture().get(15, java.util.concurrent.TimeUnit.SECONDS);
+        Path file = Files.writeString(dir.resolve("shop.yaml"), """
+                metadata: {name: shop-closed-https}
+                spec:
+                  appliesTo: {namespaces: [shop]}
+                  ingress: [{action: Deny, ports: [{protocol: TCP, port: 443}]}]
+                """);
+        assertEquals(0, Cli.run("policy", "apply", "--admin", admin, "-f", file.toString()).exitCode());
+        String denied = "";
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (!denied.contains("DENY") && System.nanoTime() < deadline) { // identities are read once a second
+            Cli explain = Cli.run("policy", "explain", "--admin", admin, "--from", "192.0.2.9", "--to", "10.1.0.7:443/TCP");
+            assertEquals(0, explain.exitCode(), explain.toString());
+            denied = explain.out();
+            Thread.sleep(200);
+        }
+        assertTrue(denied.contains("DENY") && denied.contains("shop-closed-https spec.ingress[0]"), denied);
+        Cli allowed = Cli.run("policy", "explain", "--admin", admin, "--from", "192.0.2.9", "--to", "10.1.0.7:80/TCP");
+        assertTrue(allowed.out().contains("ALLOW"), allowed.toString());
+        Cli bad = Cli.run("policy", "explain", "--admin", admin, "--from", "not-an-ip", "--to", "10.1.0.7:80/TCP");
+        assertEquals(2, bad.exitCode(), bad.toString());
+        assertTrue(bad.err().contains("--from 'not-an-ip'"), bad.toString());
+        Cli.run("policy", "delete", "--admin", admin, "shop-closed-https");
+    }
+
+    @Test
     void aBadFileIsRefusedHereNamingTheFileTheFieldAndTheValue() throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.yaml"), TWO.replace("port: 443", "port: 70000"));
         for (String[] args : new String[][] {{"policy", "check", bad.toString()},
