@@ -228,7 +228,10 @@ class DecisionTableTest {
         assertTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled(),
                 "this JVM cannot measure allocation");
         long sink = 0;
-        for (int round = 0; round < 3; round++) { // the first rounds warm the JIT up
+        // The first rounds warm the JIT up. Of the later ones the least counts: the JVM itself may now and then
+        // allocate on this thread, while an allocation per call would show in every round.
+        long least = Long.MAX_VALUE;
+        for (int round = 0; round < 8; round++) {
             long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < 100_000; i++) {
                 byte[] pair = pairs[i % 3];
@@ -239,10 +242,11 @@ class DecisionTableTest {
                 sink += decision + table.decide(6, v6, 0, 16, Flow.UDP, 53);
             }
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-            if (round == 2) {
-                assertEquals(0, allocated, "bytes allocated over 100,000 decisions (sink " + sink + ")");
+            if (round >= 3) {
+                least = Math.min(least, allocated);
             }
         }
+        assertEquals(0, least, "bytes allocated over 100,000 decisions (sink " + sink + ")");
     }
 
     @Test
@@ -295,7 +299,8 @@ class DecisionTableTest {
     @Test
     void badInputIsRefusedNamingTheFieldAndValue() {
         List<Policy> twice = new java.util.ArrayList<>(policies(policy("same", 1, "{}", "[]", "[]")));
-        twice.addAll(policies(policy("same", 2, "{}", "[]", "[]")));
+        twice.addAll(policies(policy("zzz-between", 1, "{}", "[]", "[]")));
+        twice.addAll(policies(policy("same", 2, "{}", "[]", "[]"))); // not next to the first in evaluation order
         InvalidFieldException duplicate = assertThrows(InvalidFieldException.class,
                 () -> DecisionTable.compile(twice, CrossClusterDefault.DENY, VIEW));
         assertEquals("metadata.name", duplicate.field());
