@@ -324,6 +324,28 @@ class DecisionTableTest {
     }
 
     @Test
+    void flowsAreReadAsTheExplainCommandTakesThem() {
+        assertEquals(new Flow(address("10.1.0.5"), address("10.2.0.7"), Flow.TCP, 5432),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7:5432/tcp"));
+        assertEquals(new Flow(address("10.1.0.5"), address("10.2.0.7"), Flow.TCP, 80),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7:80"));
+        assertEquals(new Flow(address("fd00:1::5"), address("fd00:2::7"), Flow.UDP, 53),
+                Flow.parse("explain", "fd00:1::5", "[fd00:2::7]:53/UDP"));
+        assertEquals(Flow.withoutPort(address("10.1.0.5"), address("10.2.0.7"), Flow.ICMP),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7/icmp"));
+        assertEquals(Flow.withoutPort(address("10.1.0.5"), address("10.2.0.7"), 47),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7/47"));
+        for (String bad : new String[] {"10.2.0.7/tcp", "10.2.0.7:99999/tcp", "10.2.0.7:80/icmp", "10.2.0.7:80/gre",
+                "[fd00::7:53/udp", "nowhere:80/tcp"}) {
+            InvalidFieldException e = assertThrows(InvalidFieldException.class,
+                    () -> Flow.parse("explain", "10.1.0.5", bad), bad);
+            assertTrue(e.field().startsWith("explain.to"), e.getMessage());
+        }
+        assertEquals("explain.from", assertThrows(InvalidFieldException.class,
+                () -> Flow.parse("explain", "east/shop/cart", "10.2.0.7:80")).field());
+    }
+
+    @Test
     void theBuilderKeepsServicesAcrossLabelUpdatesAndAppliesNamespaceLabels() {
         IdentityView view = IdentityView.builder()
                 .backs(address("10.1.0.5"), EAST, new ServiceKey("shop", "cart"))
