@@ -13,10 +13,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -470,9 +472,10 @@ public final class DecisionTable {
             long started = System.nanoTime();
             this.version = version;
             this.policies = given.stream().sorted(Policy.ORDER).toList();
-            for (int p = 1; p < policies.size(); p++) {
-                if (policies.get(p).name().equals(policies.get(p - 1).name())) {
-                    throw new InvalidFieldException("metadata.name", policies.get(p).name(),
+            Set<String> names = new HashSet<>();
+            for (Policy policy : policies) {
+                if (!names.add(policy.name())) {
+                    throw new InvalidFieldException("metadata.name", policy.name(),
                             "is given twice: policy names are unique in the clusterset");
                 }
             }

@@ -73,9 +73,8 @@ public record Identity(ClusterId cluster, String namespace, SortedMap<String, St
         }
         StringBuilder text = new StringBuilder(cluster + "/" + namespace);
         if (!podLabels.isEmpty()) {
-            text.append(' ');
-            podLabels.forEach((k, v) -> text.append(text.charAt(text.length() - 1) == ' ' ? "" : ",")
-                    .append(k).append('=').append(v));
+            text.append(' ').append(String.join(",",
+                    podLabels.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
         }
         if (!services.isEmpty()) {
             text.append(" [backs ").append(String.join(",", services.stream().map(ServiceKey::toString).toList()))

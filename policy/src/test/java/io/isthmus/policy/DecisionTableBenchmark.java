@@ -41,9 +41,16 @@ public final class DecisionTableBenchmark {
         }
         IdentityView view = builder.build();
         for (int round = 0; round < 3; round++) { // the first rounds warm the JIT up
+            Runtime runtime = Runtime.getRuntime();
+            System.gc();
+            long heapBefore = runtime.totalMemory() - runtime.freeMemory();
             long started = System.nanoTime();
             DecisionTable table = DecisionTable.compile(policies, CrossClusterDefault.DENY, view);
             long compiled = System.nanoTime() - started;
+            System.gc();
+            long heapAfter = runtime.totalMemory() - runtime.freeMemory();
+            System.out.printf("round %d: the table holds about %d MB of heap (after GC)%n", round,
+                    (heapAfter - heapBefore) >> 20);
             IdentityView.Builder changed = view.toBuilder();
             for (int i = 0; i < addressCount / 100; i++) {
                 int at = random.nextInt(addressCount);

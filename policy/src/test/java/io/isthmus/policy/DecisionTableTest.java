@@ -297,7 +297,8 @@ class DecisionTableTest {
     @Test
     void badInputIsRefusedNamingTheFieldAndValue() {
         List<Policy> twice = new java.util.ArrayList<>(policies(policy("same", 1, "{}", "[]", "[]")));
-        twice.addAll(policies(policy("same", 2, "{}", "[]", "[]")));
+        twice.addAll(policies(policy("zzz-between", 1, "{}", "[]", "[]")));
+        twice.addAll(policies(policy("same", 2, "{}", "[]", "[]"))); // not next to the first in evaluation order
         InvalidFieldException duplicate = assertThrows(InvalidFieldException.class,
                 () -> DecisionTable.compile(twice, CrossClusterDefault.DENY, VIEW));
         assertEquals("metadata.name", duplicate.field());
@@ -318,6 +319,28 @@ class DecisionTableTest {
         InvalidFieldException port = assertThrows(InvalidFieldException.class,
                 () -> new Flow(address("10.1.0.5"), address("10.1.0.6"), Flow.ICMP, 80));
         assertEquals("flow.port", port.field());
+    }
+
+    @Test
+    void flowsAreReadAsTheExplainCommandTakesThem() {
+        assertEquals(new Flow(address("10.1.0.5"), address("10.2.0.7"), Flow.TCP, 5432),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7:5432/tcp"));
+        assertEquals(new Flow(address("10.1.0.5"), address("10.2.0.7"), Flow.TCP, 80),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7:80"));
+        assertEquals(new Flow(address("fd00:1::5"), address("fd00:2::7"), Flow.UDP, 53),
+                Flow.parse("explain", "fd00:1::5", "[fd00:2::7]:53/UDP"));
+        assertEquals(Flow.withoutPort(address("10.1.0.5"), address("10.2.0.7"), Flow.ICMP),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7/icmp"));
+        assertEquals(Flow.withoutPort(address("10.1.0.5"), address("10.2.0.7"), 47),
+                Flow.parse("explain", "10.1.0.5", "10.2.0.7/47"));
+        for (String bad : new String[] {"10.2.0.7/tcp", "10.2.0.7:99999/tcp", "10.2.0.7:80/icmp", "10.2.0.7:80/gre",
+                "[fd00::7:53/udp", "nowhere:80/tcp"}) {
+            InvalidFieldException e = assertThrows(InvalidFieldException.class,
+                    () -> Flow.parse("explain", "10.1.0.5", bad), bad);
+            assertTrue(e.field().startsWith("explain.to"), e.getMessage());
+        }
+        assertEquals("explain.from", assertThrows(InvalidFieldException.class,
+                () -> Flow.parse("explain", "east/shop/cart", "10.2.0.7:80")).field());
     }
 
     @Test

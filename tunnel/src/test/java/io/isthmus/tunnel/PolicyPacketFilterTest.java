@@ -151,18 +151,22 @@ class PolicyPacketFilterTest {
         ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
         int allowed = 0;
-        for (int round = 0; round < 3; round++) {
+        // The first rounds warm the JIT up. Of the later ones the least counts: the JVM itself may now and then
+        // allocate on this thread, while an allocation per call would show in every round.
+        long least = Long.MAX_VALUE;
+        for (int round = 0; round < 8; round++) {
             long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < 100_000; i++) {
                 byte[] packet = packets[i % 3];
                 allowed += judge(filter, packet) == Verdict.ALLOW ? 1 : 0;
             }
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-            if (round == 2) {
-                assertEquals(0, allocated, "bytes allocated over 100,000 packets (" + allowed + " allowed)");
+            if (round >= 3) {
+                least = Math.min(least, allocated);
             }
         }
-        assertEquals(300_000, allowed);
+        assertEquals(0, least, "bytes allocated over 100,000 packets (" + allowed + " allowed)");
+        assertEquals(800_000, allowed);
     }
 
     /**
