@@ -176,35 +176,15 @@ final class PolicyCommand implements Runnable {
 
         @Override
         public Integer call() {
-            String proto = "TCP";
-            String target = to;
-            int slash = to.lastIndexOf('/');
-            if (slash > 0) {
-                proto = to.substring(slash + 1);
-                target = to.substring(0, slash);
-            }
-            String ip = target;
-            String port = "";
-            int colon = target.lastIndexOf(':');
-            if (target.startsWith("[")) {
-                int close = target.indexOf(']');
-                if (close < 0) {
-                    throw new InvalidFieldException("--to", to, "an IPv6 address must be in brackets: [fd00::7]:53/UDP");
-                }
-                ip = target.substring(1, close);
-                port = close + 1 < target.length() && target.charAt(close + 1) == ':' ? target.substring(close + 2) : "";
-            } else if (colon > 0 && target.indexOf(':') == colon) {
-                ip = target.substring(0, colon);
-                port = target.substring(colon + 1);
-            }
+            io.isthmus.policy.Flow flow;
             try {
-                io.isthmus.gateway.policy.PolicyRoutes.flow(java.util.Optional.of(from), java.util.Optional.of(ip),
-                        java.util.Optional.of(proto), port.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(port));
+                flow = io.isthmus.policy.Flow.parse("flow", from, to);
             } catch (InvalidFieldException e) {
-                throw e.as(e.field().equals("from") ? "--from" : "--to");
+                throw e.as(e.field().equals("flow.from") ? "--from" : "--to");
             }
-            String query = "api/v1/explain?from=" + from + "&to=" + ip + "&protocol=" + proto
-                    + (port.isEmpty() ? "" : "&port=" + port);
+            String query = "api/v1/explain?from=" + io.isthmus.api.IpLiteral.format(flow.source()) + "&to="
+                    + io.isthmus.api.IpLiteral.format(flow.destination()) + "&protocol=" + flow.protocol()
+                    + (flow.port() == io.isthmus.policy.Flow.NO_PORT ? "" : "&port=" + flow.port());
             JsonNode answer = IpamCommand.send(admin.client().get(query));
             json.print(spec.commandLine().getOut(), answer, (out, node) -> out.print(node.path("text").asText()));
             return 0;
