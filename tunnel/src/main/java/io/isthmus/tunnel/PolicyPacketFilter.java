@@ -23,9 +23,15 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class PolicyPacketFilter implements PacketPolicy {
     static final int MAX_EXTENSIONS = 8;
     private static final long UNREADABLE = -2;
+    // transport(): destination port in bits 0-15, source port 16-31, flags, protocol 40-47; negative: unreadable
+    private static final int SOURCE_PORT_SHIFT = 16;
+    private static final long HAS_PORTS = 1L << 32;
+    private static final long OPENS_CONNECTION = 1L << 33;
+    private static final int PROTOCOL_SHIFT = 40;
 
     private volatile DecisionTable table;
     private final AtomicLong unreadable = new AtomicLong();
+    private final AtomicLong replies = new AtomicLong();
 
     public PolicyPacketFilter(DecisionTable initial) {
         this.table = Objects.requireNonNull(initial, "initial table");
@@ -49,18 +55,37 @@ public final class PolicyPacketFilter implements PacketPolicy {
     public Verdict verdict(Direction direction, ClusterId peer, byte[] packet, int at, int length, int version) {
         DecisionTable current = table;
         long transport = transport(packet, at, length, version);
-        if (transport == UNREADABLE) {
+        if (transport < 0) {
             unreadable.incrementAndGet();
             return Verdict.DENY;
         }
-        int protocol = (int) (transport >>> 32);
-        int port = (int) transport;
+        int protocol = (int) (transport >>> PROTOCOL_SHIFT) & 0xFF;
+        boolean ports = (transport & HAS_PORTS) != 0;
+        int port = ports ? (int) transport & 0xFFFF : Flow.NO_PORT;
         int source = at + InnerPacket.sourceOffset(version);
         int destination = at + InnerPacket.destinationOffset(version);
         long decision = current.decide(version, packet, source, destination, protocol, port);
+        if (!Decision.allowed(decision) && ports && (transport & OPENS_CONNECTION) == 0 && deniedByDefaultsOnly(decision)) {
+            long reverse = current.decide(version, packet, destination, source, protocol,
+                    (int) (transport >>> SOURCE_PORT_SHIFT) & 0xFFFF);
+            if (Decision.allowed(reverse)) {
+                replies.incrementAndGet();
+                decision = reverse; // counted on the rules that allowed the connection it answers
+            }
+        }
         current.counters().hit(decision, length);
         current.log().offer(version, packet, source, destination, protocol, port, decision);
         return Decision.allowed(decision) ? Verdict.ALLOW : Verdict.DENY;
+    }
+
+    /** No rule denied either side: what denied the flow was a default (deny, or same-cluster-only). */
+    private static boolean deniedByDefaultsOnly(long decision) {
+        return Decision.egressOutcome(decision) != Decision.RULE_DENY && Decision.ingressOutcome(decision) != Decision.RULE_DENY;
+    }
+
+    /** Packets let through as replies of allowed flows (only the defaults denied them). */
+    public long replies() {
+        return replies.get();
     }
 
     @Override
@@ -69,8 +94,8 @@ public final class PolicyPacketFilter implements PacketPolicy {
     }
 
     /**
-     * The upper protocol (high 32 bits) and destination port (low 32 bits, {@link Flow#NO_PORT} for none) of a
-     * complete packet, or {@link #UNREADABLE}.
+     * The upper protocol, whether it has ports here (not for a later fragment), the ports and whether it is a TCP
+     * segment that opens a connection, packed as the constants above say; or {@link #UNREADABLE}.
      */
     static long transport(byte[] packet, int at, int length, int version) {
         if (version == 4) {
@@ -120,13 +145,24 @@ public final class PolicyPacketFilter implements PacketPolicy {
     }
 
     private static long port(byte[] packet, int transport, int end, int protocol, boolean laterFragment) {
+        long packed = (long) protocol << PROTOCOL_SHIFT;
         if (laterFragment || !Flow.hasPorts(protocol)) {
-            return (long) protocol << 32 | (Flow.NO_PORT & 0xFFFF_FFFFL);
+            return packed;
         }
         if (transport + 4 > end) {
             return UNREADABLE;
         }
-        return (long) protocol << 32 | u16(packet, transport + 2);
+        packed |= HAS_PORTS | (long) u16(packet, transport) << SOURCE_PORT_SHIFT | u16(packet, transport + 2);
+        if (protocol == Flow.TCP) {
+            if (transport + 14 > end) {
+                return UNREADABLE;
+            }
+            int flags = packet[transport + 13] & 0xFF;
+            if ((flags & 0x02) != 0 && (flags & 0x10) == 0) { // SYN without ACK
+                packed |= OPENS_CONNECTION;
+            }
+        }
+        return packed;
     }
 
     private static int u16(byte[] bytes, int at) {

@@ -65,6 +65,61 @@ class PolicyPacketFilterTest {
         assertEquals(Verdict.DENY, filter.verdict(Direction.INBOUND, EAST, denied, 0, denied.length, 4));
     }
 
+    /** A TCP segment from {@code source}:5201 back to {@code destination}:40000 (the answer of the helper's flow). */
+    private static byte[] tcpAnswer(String source, String destination, int flags) {
+        byte[] packet = Packets.tcp(source, destination, 1, flags, new byte[4]);
+        int tcp = (packet[0] >>> 4) == 4 ? 20 : 40;
+        byte[] ports = Arrays.copyOfRange(packet, tcp, tcp + 4);
+        System.arraycopy(ports, 2, packet, tcp, 2);
+        System.arraycopy(ports, 0, packet, tcp + 2, 2);
+        return packet;
+    }
+
+    @Test
+    void underADenyDefaultTheAnswersOfAnAllowedFlowPassButNothingThatOpensAConnection() {
+        // under deny both sides need a rule: shop's egress to db as well
+        PolicyPacketFilter filter = filter(DB_POLICY + """
+                ---
+                metadata: {name: shop-out}
+                spec:
+                  appliesTo: {namespaces: [shop]}
+                  egress: [{action: Allow, peers: [{namespaces: [db]}], ports: [{protocol: TCP, port: 5201}, {protocol: UDP, port: 53}]}]
+                """, CrossClusterDefault.DENY);
+        assertEquals(Verdict.ALLOW, judge(filter, Packets.tcp("10.1.0.5", "10.2.0.7", 1, 0, new byte[4])));
+        // pg's answer, db:5201 -> cart:40000 with ACK: no rule allows that flow, but it answers an allowed one
+        assertEquals(Verdict.ALLOW, judge(filter, tcpAnswer("10.2.0.7", "10.1.0.5", 0)));
+        assertEquals(Verdict.ALLOW, judge(filter, tcpAnswer("fd00:2::7", "fd00:1::5", 0x02))); // SYN+ACK
+        assertEquals(Verdict.ALLOW, judge(filter, Packets.udp("10.2.0.7", "10.1.0.5", 53, 999, new byte[4])));
+        assertEquals(3, filter.replies());
+        // a SYN without ACK opens a connection: db may not open one to cart from port 5201
+        byte[] syn = tcpAnswer("10.2.0.7", "10.1.0.5", 0);
+        syn[20 + 13] = 0x02;
+        assertEquals(Verdict.DENY, judge(filter, syn));
+        // from another port it answers nothing that was allowed
+        assertEquals(Verdict.DENY, judge(filter, Packets.udp("10.2.0.7", "10.1.0.5", 54, 999, new byte[4])));
+        assertEquals(3, filter.replies());
+    }
+
+    @Test
+    void anExplicitDenyIsNeverTakenForAnAnswer() {
+        String shopDeniesDb = DB_POLICY + """
+                ---
+                metadata: {name: shop-in}
+                spec:
+                  appliesTo: {namespaces: [shop]}
+                  ingress: [{action: Deny, peers: [{namespaces: [db]}]}]
+                """;
+        for (CrossClusterDefault fallback : CrossClusterDefault.values()) {
+            PolicyPacketFilter filter = filter(shopDeniesDb, fallback);
+            assertEquals(Verdict.DENY, judge(filter, tcpAnswer("10.2.0.7", "10.1.0.5", 0)), fallback.label());
+            assertEquals(Verdict.DENY, judge(filter, Packets.udp("10.2.0.7", "10.1.0.5", 53, 999, new byte[4])), fallback.label());
+            assertEquals(0, filter.replies());
+        }
+        // and under allow, db's explicit trailing Deny holds even where the reverse flow is allowed
+        PolicyPacketFilter open = filter(DB_POLICY, CrossClusterDefault.ALLOW);
+        assertEquals(Verdict.DENY, judge(open, Packets.udp("10.1.0.5", "10.2.0.7", 53, 54, new byte[4])));
+    }
+
     @Test
     void aPacketAtAnOffsetIsReadInPlace() {
         PolicyPacketFilter filter = filter(DB_POLICY, CrossClusterDefault.ALLOW);
