@@ -45,6 +45,8 @@ import io.isthmus.gateway.policy.PolicyExchange;
 import io.isthmus.gateway.policy.PolicyRoutes;
 import io.isthmus.gateway.policy.PolicyStatus;
 import io.isthmus.gateway.policy.PolicyStore;
+import io.isthmus.gateway.policy.WorkloadExchange;
+import io.isthmus.gateway.policy.Workloads;
 import io.isthmus.gateway.replicas.RefusalLog;
 import io.isthmus.gateway.tunnel.TunnelStatus;
 import io.isthmus.gateway.tunnel.TunnelWiring;
@@ -249,7 +251,8 @@ public final class Gateway implements AutoCloseable {
                 ? addressPlan.current().thenApply(Optional::of) : CompletableFuture.completedFuture(Optional.empty());
         this.enforcement = lifecycle.started("policy enforcement", PolicyEnforcement.start(policies,
                 config.policies().crossClusterDefault(),
-                new PolicyEnforcement.Sources(self, knownPlan, meshState::get, ipam), tunnel));
+                new PolicyEnforcement.Sources(self, knownPlan, meshState::get, ipam, () -> Workloads.NONE,
+                        WorkloadExchange.start(channels, config.policies().maxWorkloadsPerPeer(), metrics)), tunnel));
         enforcement.registerMetrics(metrics);
 
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.

@@ -23,8 +23,12 @@ public record GatewayConfig(
         Kubernetes kubernetes,
         Policies policies) {
 
-    /** {@code isthmus.policy}: the clusterset default for flows no rule decides, and the limit of policies. */
-    public record Policies(io.isthmus.policy.CrossClusterDefault crossClusterDefault, int maxPolicies) {
+    /**
+     * {@code isthmus.policy}: the clusterset default for flows no rule decides, the limit of policies, and of the pods
+     * a peer may describe to this cluster's identity view.
+     */
+    public record Policies(io.isthmus.policy.CrossClusterDefault crossClusterDefault, int maxPolicies,
+                           int maxWorkloadsPerPeer) {
     }
 
     /** The event journal: embedded H2 in the data dir, or a PostgreSQL database the replicas share. */

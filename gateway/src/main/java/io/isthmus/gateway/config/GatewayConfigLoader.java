@@ -143,7 +143,8 @@ public final class GatewayConfigLoader {
     /** {@code isthmus.policy}. */
     static GatewayConfig.Policies policies(Config c) {
         return new GatewayConfig.Policies(io.isthmus.policy.CrossClusterDefault.parse("isthmus.policy.cross-cluster-default",
-                string(c, "policy.cross-cluster-default")), atLeastOne(c, "policy.max-policies"));
+                string(c, "policy.cross-cluster-default")), atLeastOne(c, "policy.max-policies"),
+                atLeastOne(c, "policy.max-workloads-per-peer"));
     }
 
     /** {@code peering.limits} and {@code peering.import-namespaces}. */

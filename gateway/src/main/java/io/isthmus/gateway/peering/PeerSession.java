@@ -288,7 +288,7 @@ final class PeerSession {
                     throw reject("bad-crl", "relayed a revocation list that is not our CA's: " + e.getMessage());
                 }
             }
-            case PLAN, TUNNEL, POLICY -> // ignored where no plan is configured, or no tunnel
+            case PLAN, TUNNEL, POLICY, WORKLOADS -> // ignored where no plan is configured, or no tunnel
                     channels.deliver(requireHello(message), peerCertificate.get(), channel.get(), message);
             case KIND_NOT_SET -> {
                 // A newer peer may send kinds we do not know yet; they arrive as unknown fields: ignore them.

@@ -15,18 +15,22 @@ import io.isthmus.policy.IdentityView;
 
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Who each address belongs to, from what this gateway knows, for the policy compiler: every cluster's pod, service and
- * global segments of the address plan (the cluster alone), the pods this cluster's IPAM leased (their namespace),
- * and the exports, this cluster's own and those imported from each peer (each endpoint and service address backs its
- * service, in the service's namespace). Pod labels and namespace labels are not known here yet (they come from the
- * Kubernetes API: not wired). An entry that contradicts another (an endpoint of a service claimed by a workload of
- * another namespace) is left out and said in {@code problems}.
+ * global segments of the address plan (the cluster alone); this cluster's workloads (the pods its IPAM leased, and
+ * with Kubernetes every pod the API server lists, with its labels, and the namespaces' labels); each peer's workloads
+ * as it sent them ({@link WorkloadExchange}), kept only where they are the peer's own: inside a pod segment the plan
+ * says the peer holds; and the exports, this cluster's own and those imported from each peer (each endpoint and
+ * service address backs its service, in the service's namespace). An entry that contradicts another (an endpoint of
+ * a service claimed by a workload of another namespace, a peer's pod outside its segments) is left out and said in
+ * {@code problems}.
  */
 public final class IdentitySource {
     static final Set<SegmentKind> CLUSTER_SEGMENTS = Set.of(SegmentKind.POD, SegmentKind.SERVICE, SegmentKind.GLOBAL);
@@ -38,19 +42,25 @@ public final class IdentitySource {
     public record Built(IdentityView view, List<String> problems) {
     }
 
-    public static Built build(ClusterId self, Optional<Plan> plan, MeshView.Snapshot mesh, List<Lease> leases) {
+    public static Built build(ClusterId self, Optional<Plan> plan, MeshView.Snapshot mesh, Workloads local,
+                              Map<ClusterId, Workloads> peers) {
         IdentityView.Builder view = IdentityView.builder();
         List<String> problems = new ArrayList<>();
-        for (Segment segment : plan.map(Plan::segments).orElse(List.of())) {
+        List<Segment> segments = plan.map(Plan::segments).orElse(List.of());
+        for (Segment segment : segments) {
             if (CLUSTER_SEGMENTS.contains(segment.kind())) {
                 attempt(problems, () -> view.cluster(Cidr.parse("plan segment", segment.cidr()), segment.holder()));
             }
         }
-        for (Lease lease : leases) {
-            for (LeasedAddress address : lease.addresses()) {
-                attempt(problems, () -> view.workload(address.address(), self, lease.owner().namespace(), Map.of()));
+        workloads(view, problems, self, local, address -> true);
+        peers.forEach((peer, workloads) -> {
+            if (!peer.equals(self)) {
+                List<Cidr> own = segments.stream()
+                        .filter(segment -> segment.kind() == SegmentKind.POD && segment.holder().equals(peer))
+                        .map(segment -> Cidr.parse("plan segment", segment.cidr())).toList();
+                workloads(view, problems, peer, workloads, address -> own.stream().anyMatch(c -> c.contains(address)));
             }
-        }
+        });
         if (mesh != null) {
             mesh.own().exports().forEach(export -> backs(view, problems, self, export));
             mesh.imports().forEach((cluster, remote) -> {
@@ -60,6 +70,33 @@ public final class IdentitySource {
             });
         }
         return new Built(view.build(), List.copyOf(problems));
+    }
+
+    /** This cluster's workloads: its leases, and Kubernetes' pods (which know the labels, and win). */
+    public static Workloads local(List<Lease> leases, Workloads kubernetes) {
+        Map<InetAddress, Workloads.Pod> pods = new HashMap<>();
+        for (Lease lease : leases) {
+            for (LeasedAddress address : lease.addresses()) {
+                pods.put(address.address(), new Workloads.Pod(address.address(), lease.owner().namespace(),
+                        lease.owner().name(), Map.of()));
+            }
+        }
+        pods.putAll(kubernetes.pods());
+        return new Workloads(pods, kubernetes.namespaceLabels());
+    }
+
+    private static void workloads(IdentityView.Builder view, List<String> problems, ClusterId cluster,
+                                  Workloads workloads, Predicate<InetAddress> own) {
+        for (Workloads.Pod pod : workloads.pods().values()) {
+            if (own.test(pod.address())) {
+                attempt(problems, () -> view.workload(pod.address(), cluster, pod.namespace(), pod.labels()));
+            } else {
+                problems.add("workload " + Workloads.path(cluster, pod) + " at " + pod.address().getHostAddress()
+                        + " is outside " + cluster + "'s pod segments of the address plan");
+            }
+        }
+        workloads.namespaceLabels().forEach((namespace, labels) ->
+                attempt(problems, () -> view.namespaceLabels(cluster, namespace, labels)));
     }
 
     private static void backs(IdentityView.Builder view, List<String> problems, ClusterId cluster, ServiceExport export) {

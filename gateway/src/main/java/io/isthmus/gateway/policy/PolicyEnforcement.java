@@ -45,9 +45,14 @@ public final class PolicyEnforcement implements AutoCloseable {
     static final Duration IDENTITY_INTERVAL = Duration.ofSeconds(1);
     private static final Duration IDENTITY_TIMEOUT = Duration.ofSeconds(3);
 
-    /** What the identities are read from. */
+    /**
+     * What the identities are read from: the plan, the mesh (exports), the IPAM leases, Kubernetes' pods and
+     * namespaces ({@link Workloads#NONE} without Kubernetes), and the peers' workloads, to which this cluster's are
+     * published.
+     */
     public record Sources(ClusterId self, Supplier<CompletionStage<Optional<Plan>>> plan,
-                          Supplier<MeshView.Snapshot> mesh, Ipam ipam) {
+                          Supplier<MeshView.Snapshot> mesh, Ipam ipam, Supplier<Workloads> kubernetes,
+                          WorkloadExchange peers) {
     }
 
     private final PolicyStore store;
@@ -59,6 +64,7 @@ public final class PolicyEnforcement implements AutoCloseable {
             Thread.ofPlatform().name("policy-compiler").daemon().factory());
     private volatile DecisionTable table;
     private volatile List<String> identityProblems = List.of();
+    private volatile Workloads local = Workloads.NONE;
 
     private PolicyEnforcement(PolicyStore store, CrossClusterDefault fallback, Sources sources,
                               Optional<TunnelDataPlane> tunnel) {
@@ -114,8 +120,12 @@ public final class PolicyEnforcement implements AutoCloseable {
 
     private CompletionStage<IdentitySource.Built> identities() {
         MeshView.Snapshot mesh = sources.mesh().get();
-        return sources.plan().get().thenCombine(leases(), (plan, leases) ->
-                IdentitySource.build(sources.self(), plan, mesh, leases));
+        return sources.plan().get().thenCombine(leases(), (plan, leases) -> {
+            Workloads now = IdentitySource.local(leases, sources.kubernetes().get());
+            local = now;
+            sources.peers().publish(now);
+            return IdentitySource.build(sources.self(), plan, mesh, now, sources.peers().remote());
+        });
     }
 
     private CompletionStage<List<Lease>> leases() {
@@ -139,6 +149,13 @@ public final class PolicyEnforcement implements AutoCloseable {
     public String enforced() {
         return tunnel.isPresent() ? table.describe() + " in the tunnel, both ways"
                 : "nothing: this replica runs no tunnel (" + table.describe() + " compiled)";
+    }
+
+    /** This cluster's workloads (as last read) and each peer's (as it sent them), by cluster. */
+    public Map<ClusterId, Workloads> workloads() {
+        Map<ClusterId, Workloads> all = new HashMap<>(sources.peers().remote());
+        all.put(sources.self(), local);
+        return all;
     }
 
     /** The identities left out of the view, each a sentence. */
