@@ -40,6 +40,7 @@ import io.isthmus.gateway.peering.PeeringService;
 import io.isthmus.gateway.peering.PeeringTls;
 import io.isthmus.gateway.peering.RevocationWatch;
 import io.isthmus.gateway.pki.ReplicaTls;
+import io.isthmus.gateway.policy.FlowEnds;
 import io.isthmus.gateway.policy.PolicyEnforcement;
 import io.isthmus.gateway.policy.PolicyExchange;
 import io.isthmus.gateway.policy.PolicyRoutes;
@@ -287,7 +288,7 @@ public final class Gateway implements AutoCloseable {
         AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics, tls,
                 new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render,
                         new PolicyRoutes(policies, config.policies().crossClusterDefault(), enforcement::explain,
-                                StatusSections.JSON))));
+                                new FlowEnds(enforcement::workloads, meshState::get), StatusSections.JSON))));
         this.adminAddress = admin.address();
         joinReplicas(config, system, lifecycle);
         log.info("gateway {} started: admin {}://{}, peering {}, dns {} (udp+tcp), replicas {}", self,

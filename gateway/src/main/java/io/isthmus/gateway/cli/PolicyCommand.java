@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.isthmus.api.InvalidFieldException;
+import io.isthmus.api.IpLiteral;
+import io.isthmus.gateway.policy.FlowEnds;
 import io.isthmus.policy.Policy;
 import io.isthmus.policy.PolicyCodec;
 import picocli.CommandLine.Command;
@@ -21,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
@@ -168,26 +171,68 @@ final class PolicyCommand implements Runnable {
         AdminOption admin;
         @Mixin
         IpamCommand.JsonOption json;
-        @Option(names = "--from", required = true, paramLabel = "IP", description = "The source address (a pod's IP).")
+        @Option(names = "--from", required = true, paramLabel = "IP|CLUSTER/NS/POD",
+                description = "The source: a pod's IP, or the pod by name (east/shop/web-7f9c).")
         String from;
-        @Option(names = "--to", required = true, paramLabel = "IP:PORT/PROTO",
-                description = "The destination: 10.2.0.7:443/TCP, [fd00::7]:53/UDP, or 10.2.0.7/ICMP.")
+        @Option(names = "--to", required = true, paramLabel = "DEST:PORT/PROTO",
+                description = "The destination: an IP (10.2.0.7:443/TCP, [fd00::7]:53/UDP, 10.2.0.7/ICMP), a pod "
+                        + "(west/db/pg-0:5432/TCP) or an exported service (shop/cart:443/TCP: every address serving it).")
         String to;
 
         @Override
         public Integer call() {
-            io.isthmus.policy.Flow flow;
-            try {
-                flow = io.isthmus.policy.Flow.parse("flow", from, to);
-            } catch (InvalidFieldException e) {
-                throw e.as(e.field().equals("flow.from") ? "--from" : "--to");
+            if (!FlowEnds.isName(from)) {
+                IpLiteral.parse("--from", from.trim());
             }
-            String query = "api/v1/explain?from=" + io.isthmus.api.IpLiteral.format(flow.source()) + "&to="
-                    + io.isthmus.api.IpLiteral.format(flow.destination()) + "&protocol=" + flow.protocol()
-                    + (flow.port() == io.isthmus.policy.Flow.NO_PORT ? "" : "&port=" + flow.port());
+            Destination destination = Destination.parse("--to", to);
+            String query = "api/v1/explain?from=" + encode(from.trim()) + "&to=" + encode(destination.target())
+                    + destination.protocol().map(p -> "&protocol=" + encode(p)).orElse("")
+                    + destination.port().map(p -> "&port=" + encode(p)).orElse("");
             JsonNode answer = IpamCommand.send(admin.client().get(query));
             json.print(spec.commandLine().getOut(), answer, (out, node) -> out.print(node.path("text").asText()));
             return 0;
+        }
+
+        private static String encode(String text) {
+            return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** {@code TARGET[:PORT][/PROTO]}; an IPv6 address with a port in [ ]. The gateway checks the target and port. */
+    record Destination(String target, Optional<String> port, Optional<String> protocol) {
+        private static final java.util.regex.Pattern PROTOCOL =
+                java.util.regex.Pattern.compile("tcp|udp|sctp|icmp|icmpv6|\\d{1,3}", java.util.regex.Pattern.CASE_INSENSITIVE);
+
+        static Destination parse(String option, String text) {
+            String rest = text.trim();
+            Optional<String> protocol = Optional.empty();
+            int slash = rest.lastIndexOf('/');
+            if (slash >= 0 && PROTOCOL.matcher(rest.substring(slash + 1)).matches()) {
+                String name = rest.substring(slash + 1).toUpperCase(java.util.Locale.ROOT);
+                protocol = Optional.of(name.equals("ICMPV6") ? "ICMP" : name);
+                rest = rest.substring(0, slash);
+            }
+            Optional<String> port = Optional.empty();
+            if (rest.startsWith("[")) {
+                int close = rest.indexOf(']');
+                if (close < 0) {
+                    throw new InvalidFieldException(option, text, "an IPv6 address in [ ] lacks its ]");
+                }
+                if (rest.startsWith(":", close + 1)) {
+                    port = Optional.of(rest.substring(close + 2));
+                }
+                rest = rest.substring(1, close);
+            } else if (rest.indexOf(':') >= 0 && rest.indexOf(':') == rest.lastIndexOf(':')) {
+                port = Optional.of(rest.substring(rest.indexOf(':') + 1));
+                rest = rest.substring(0, rest.indexOf(':'));
+            }
+            if (rest.isEmpty()) {
+                throw new InvalidFieldException(option, text, "names no destination");
+            }
+            if (!FlowEnds.isName(rest)) {
+                IpLiteral.parse(option, rest);
+            }
+            return new Destination(rest, port, protocol);
         }
     }
 

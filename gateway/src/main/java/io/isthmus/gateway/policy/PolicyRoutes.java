@@ -41,20 +41,23 @@ import java.util.function.Function;
  *                          entries written (a policy whose content is unchanged keeps its revision)
  * GET    policies/NAME     one policy, with its revision and the cluster that wrote it
  * DELETE policies/NAME     delete it (everywhere, once its tombstone has travelled)
- * GET    explain?from=IP&to=IP&protocol=P&port=N   which rule of the table in force decides that flow (viewer)
+ * GET    explain?from=A&to=B&protocol=P&port=N     which rule of the table in force decides that flow (viewer);
+ *                          A, B an IP or CLUSTER/NS/POD, B also NS/SERVICE (one flow per address serving it)
  * </pre>
  */
 public final class PolicyRoutes extends AllDirectives {
     private final PolicyStore store;
     private final CrossClusterDefault crossClusterDefault;
     private final Function<Flow, Explanation> explain;
+    private final FlowEnds ends;
     private final ObjectMapper json;
 
     public PolicyRoutes(PolicyStore store, CrossClusterDefault crossClusterDefault, Function<Flow, Explanation> explain,
-                        ObjectMapper json) {
+                        FlowEnds ends, ObjectMapper json) {
         this.store = store;
         this.crossClusterDefault = crossClusterDefault;
         this.explain = explain;
+        this.ends = ends;
         this.json = json;
     }
 
@@ -69,21 +72,50 @@ public final class PolicyRoutes extends AllDirectives {
                         delete(() -> remove(name)))));
     }
 
-    /** {@code GET /api/v1/explain?from=IP&to=IP&protocol=TCP|UDP|SCTP|ICMP|N&port=N}: which rule decides that flow. */
+    /**
+     * {@code GET /api/v1/explain?from=IP|CLUSTER/NS/POD&to=IP|CLUSTER/NS/POD|NS/SERVICE&protocol=TCP|UDP|SCTP|ICMP|N&port=N}:
+     * which rule decides the flow, or each flow when the destination is a service served at several addresses.
+     */
     public Route explain() {
         return get(() -> parameterOptional("from", from -> parameterOptional("to", to ->
                 parameterOptional("protocol", protocol -> parameterOptional("port", port -> {
-                    Flow flow;
+                    FlowEnds.End source;
+                    List<FlowEnds.End> destinations;
+                    List<Flow> flows = new ArrayList<>();
                     try {
-                        flow = flow(from, to, protocol, port);
+                        source = ends.source("from", from.orElse(""));
+                        destinations = ends.destinations("to", to.orElse(""));
+                        for (FlowEnds.End destination : destinations) {
+                            flows.add(flow(source.address(), destination.address(), protocol, port));
+                        }
                     } catch (InvalidFieldException e) {
                         return error(StatusCodes.BAD_REQUEST, e);
                     }
-                    Explanation explanation = explain.apply(flow);
-                    ObjectNode out = json.createObjectNode().put("allowed", explanation.allowed())
-                            .put("text", explanation.text());
-                    side(out.putObject("egress"), explanation.egress());
-                    side(out.putObject("ingress"), explanation.ingress());
+                    ObjectNode out = json.createObjectNode();
+                    out.putObject("from").put("name", source.name()).put("address", IpLiteral.format(source.address()));
+                    ArrayNode each = out.putArray("flows");
+                    boolean allowed = true;
+                    StringBuilder text = new StringBuilder();
+                    for (int i = 0; i < flows.size(); i++) {
+                        Explanation explanation = explain.apply(flows.get(i));
+                        allowed &= explanation.allowed();
+                        FlowEnds.End destination = destinations.get(i);
+                        if (flows.size() > 1 || !destination.name().equals(IpLiteral.format(destination.address()))) {
+                            text.append("to ").append(destination.name()).append(":\n");
+                        }
+                        text.append(explanation.text());
+                        ObjectNode flow = each.addObject();
+                        flow.putObject("to").put("name", destination.name())
+                                .put("address", IpLiteral.format(destination.address()));
+                        flow.put("allowed", explanation.allowed()).put("text", explanation.text());
+                        side(flow.putObject("egress"), explanation.egress());
+                        side(flow.putObject("ingress"), explanation.ingress());
+                    }
+                    out.put("allowed", allowed).put("text", text.toString());
+                    if (flows.size() == 1) { // the one flow's sides at the top too
+                        out.set("egress", each.get(0).get("egress"));
+                        out.set("ingress", each.get(0).get("ingress"));
+                    }
                     return reply(StatusCodes.OK, out);
                 })))));
     }
@@ -95,10 +127,8 @@ public final class PolicyRoutes extends AllDirectives {
         node.put("why", side.why());
     }
 
-    /** The flow the explain query names; refused naming the parameter (from, to, protocol, port). */
-    public static Flow flow(Optional<String> from, Optional<String> to, Optional<String> protocol, Optional<String> port) {
-        InetAddress source = IpLiteral.parse("from", from.orElse(""));
-        InetAddress destination = IpLiteral.parse("to", to.orElse(""));
+    /** The flow between two addresses on the query's protocol and port; refused naming the parameter. */
+    static Flow flow(InetAddress source, InetAddress destination, Optional<String> protocol, Optional<String> port) {
         String proto = protocol.orElse("TCP").toUpperCase(java.util.Locale.ROOT);
         int number = switch (proto) {
             case "TCP" -> Flow.TCP;

@@ -44,7 +44,12 @@ class PolicyCliTest {
     void start(@TempDir Path dir) throws Exception {
         this.dir = dir;
         new TestPki(dir.resolve("ca")).issue("east", dir.resolve("data").resolve("tls"));
-        gateway = TestGateways.start("east", dir, dir.resolve("data"), "");
+        gateway = TestGateways.start("east", dir, dir.resolve("data"), """
+                plan {
+                  members = [east]
+                  supernets.pod = [{cidr = "10.129.0.0/16", segment-prefix = 24}]
+                }
+                """);
         admin = "http://127.0.0.1:" + gateway.adminAddress().getPort();
     }
 
@@ -119,6 +124,52 @@ class PolicyCliTest {
         assertEquals(2, bad.exitCode(), bad.toString());
         assertTrue(bad.err().contains("--from 'not-an-ip'"), bad.toString());
         Cli.run("policy", "delete", "--admin", admin, "shop-closed-https");
+    }
+
+    @Test
+    void explainTakesAPodByNameAndAServiceByNameAndExplainsEachAddressServingIt() throws Exception {
+        io.isthmus.api.ServiceExport export = io.isthmus.api.ServiceExport.of(
+                new io.isthmus.api.ServiceKey("shop", "basket"), io.isthmus.api.ServiceType.HEADLESS,
+                java.util.List.of(new io.isthmus.api.ServicePort("https", 443, io.isthmus.api.Protocol.TCP)),
+                java.util.List.of(java.net.InetAddress.ofLiteral("10.1.0.21"), java.net.InetAddress.ofLiteral("10.1.0.22")),
+                java.time.Instant.now());
+        gateway.exports().<io.isthmus.gateway.exports.ExportRegistry.Changed>ask(replyTo ->
+                        new io.isthmus.gateway.exports.ExportRegistry.Export(export, replyTo), java.time.Duration.ofSeconds(10))
+                .toCompletableFuture().get(15, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(0, Cli.run("ipam", "claim", "--admin", admin, "--kind", "pod").exitCode());
+        Cli pool = Cli.run("ipam", "create-pool", "--admin", admin, "--name", "pods", "--cidr", "10.129.0.0/24");
+        assertEquals(0, pool.exitCode(), pool.toString());
+        Cli lease = Cli.run("ipam", "allocate", "--admin", admin, "--pool", "pods", "--namespace", "front",
+                "--name", "web-1", "--uid", "u1");
+        assertEquals(0, lease.exitCode(), lease.toString());
+        Path file = Files.writeString(dir.resolve("basket.yaml"), """
+                metadata: {name: basket-only-from-shop}
+                spec:
+                  appliesTo: {services: [shop/basket]}
+                  ingress: [{action: Deny, peers: [{namespaces: [front]}], ports: [{protocol: TCP, port: 443}]}]
+                """);
+        assertEquals(0, Cli.run("policy", "apply", "--admin", admin, "-f", file.toString()).exitCode());
+
+        String out = "";
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (!(out.contains("10.1.0.22") && out.contains("DENY")) && System.nanoTime() < deadline) { // identities: 1/s
+            Cli explain = Cli.run("policy", "explain", "--admin", admin, "--from", "east/front/web-1",
+                    "--to", "shop/basket:443/tcp");
+            out = explain.exitCode() == 0 ? explain.out() : explain.toString();
+            Thread.sleep(200);
+        }
+        assertTrue(out.contains("to east shop/basket (Headless 10.1.0.21)") && out.contains("to east shop/basket (Headless 10.1.0.22)"), out);
+        assertEquals(2, out.split("basket-only-from-shop spec.ingress\\[0]", -1).length - 1, "both endpoints denied: " + out);
+        Cli other = Cli.run("policy", "explain", "--admin", admin, "--from", "east/front/web-1", "--to", "shop/basket:80/tcp");
+        assertTrue(other.out().contains("ALLOW") && !other.out().contains("DENY"), other.toString());
+
+        Cli unknown = Cli.run("policy", "explain", "--admin", admin, "--from", "east/front/nobody", "--to", "10.1.0.21:443/tcp");
+        assertTrue(unknown.exitCode() != 0 && unknown.err().contains("no pod nobody in namespace front of cluster east"),
+                unknown.toString());
+        Cli noService = Cli.run("policy", "explain", "--admin", admin, "--from", "10.129.0.9", "--to", "shop/none:443/tcp");
+        assertTrue(noService.exitCode() != 0 && noService.err().contains("no cluster exports service shop/none"),
+                noService.toString());
+        Cli.run("policy", "delete", "--admin", admin, "basket-only-from-shop");
     }
 
     @Test
