@@ -21,6 +21,8 @@ public final class Decision {
     public static final int DEFAULT_DENY = 5;
     /** No rule: the default is same-cluster-only, the flow crosses clusters, the destination backs no export. */
     public static final int DEFAULT_NOT_EXPORTED = 6;
+    /** A policy requires encryption for the side's workload and the other side is outside the clusterset. */
+    public static final int ENCRYPTION_REQUIRED = 7;
 
     private static final int RULE_BITS = 0xFF_FFFF;
 
@@ -84,6 +86,8 @@ public final class Decision {
             case DEFAULT_DENY -> "denied: no rule matched, the cross-cluster default is deny";
             case DEFAULT_NOT_EXPORTED -> "denied: no rule matched, the default is same-cluster-only and the "
                     + "destination backs no exported service";
+            case ENCRYPTION_REQUIRED -> "denied: a policy requires encryption for this workload, and the other side "
+                    + "is outside the clusterset, beyond every encrypted path (no rule can allow it)";
             default -> throw new IllegalArgumentException("outcome " + outcome);
         };
     }

@@ -49,6 +49,7 @@ public final class DecisionTable {
 
     private final int[] classCluster;       // index into clusters, -1 outside the clusterset
     private final boolean[] classExported;  // backs an exported service
+    private final boolean[] classEncrypted; // protected by a policy with encryption Required
     private final int[] egressApplies;      // offsets into egressRows
     private final int[] egressSelected;
     private final int[] ingressApplies;     // offsets into ingressRows
@@ -81,8 +82,10 @@ public final class DecisionTable {
         this.v6Classes = layout.v6Classes;
         this.classCluster = layout.classCluster.stream().mapToInt(Integer::intValue).toArray();
         this.classExported = new boolean[classCluster.length];
+        this.classEncrypted = new boolean[classCluster.length];
         for (int c = 0; c < classExported.length; c++) {
             classExported[c] = layout.classExported.get(c);
+            classEncrypted[c] = layout.classEncrypted.get(c);
         }
         this.egressApplies = layout.egressApplies.stream().mapToInt(Integer::intValue).toArray();
         this.egressSelected = layout.egressSelected.stream().mapToInt(Integer::intValue).toArray();
@@ -173,6 +176,15 @@ public final class DecisionTable {
                 : program.egress.allow[egress] ? Decision.RULE_ALLOW : Decision.RULE_DENY;
         int ingressOutcome = ingress < 0 ? fallbackOutcome
                 : program.ingress.allow[ingress] ? Decision.RULE_ALLOW : Decision.RULE_DENY;
+        // encryption Required: no rule lets a protected workload talk with an address outside the clusterset
+        if (classEncrypted[source] && classCluster[destination] < 0) {
+            egressOutcome = Decision.ENCRYPTION_REQUIRED;
+            egress = -1;
+        }
+        if (classEncrypted[destination] && classCluster[source] < 0) {
+            ingressOutcome = Decision.ENCRYPTION_REQUIRED;
+            ingress = -1;
+        }
         return Decision.of(egressOutcome, egress < 0 ? -1 : program.egress.global[egress],
                 ingressOutcome, ingress < 0 ? -1 : program.ingress.global[ingress]);
     }
@@ -366,7 +378,13 @@ public final class DecisionTable {
             return new Explanation.Side(side, applying, Optional.of(ref), why);
         }
         why = Decision.describe(outcome);
-        if (applying.isEmpty()) {
+        if (outcome == Decision.ENCRYPTION_REQUIRED) {
+            List<String> requiring = program.policies.stream()
+                    .filter(p -> p.encryption() == Policy.Encryption.REQUIRED && applying.contains(p.name()))
+                    .map(Policy::name).toList();
+            why += " (" + String.join(", ", requiring) + " for " + IpLiteral.format(protectedAddress) + "; "
+                    + otherName + " " + IpLiteral.format(other) + " is in no cluster)";
+        } else if (applying.isEmpty()) {
             why += " (no policy applies to " + IpLiteral.format(protectedAddress) + ")";
         }
         return new Explanation.Side(side, applying, Optional.empty(), why);
@@ -623,7 +641,7 @@ public final class DecisionTable {
     }
 
     private record ClassKey(int egressApplies, int egressSelected, int ingressApplies, int ingressSelected,
-                            int cluster, boolean exported) {
+                            int cluster, boolean exported, boolean encrypted) {
     }
 
     private record RowKey(long[] words) {
@@ -649,6 +667,7 @@ public final class DecisionTable {
         final Map<Object, Integer> classBySignature = new HashMap<>();
         final List<Integer> classCluster = new ArrayList<>();
         final List<Boolean> classExported = new ArrayList<>();
+        final List<Boolean> classEncrypted = new ArrayList<>();
         final List<Integer> egressApplies = new ArrayList<>();
         final List<Integer> egressSelected = new ArrayList<>();
         final List<Integer> ingressApplies = new ArrayList<>();
@@ -796,8 +815,10 @@ public final class DecisionTable {
             long[] iApplies = new long[program.ingress.words];
             long[] eSelected = program.egressAnyPeer.clone();
             long[] iSelected = program.ingressAnyPeer.clone();
+            boolean encrypted = false;
             for (int peer : selected) {
                 for (int policy : program.peersPolicies[peer]) {
+                    encrypted |= program.policies.get(policy).encryption() == Policy.Encryption.REQUIRED;
                     setRange(eApplies, program.policyEgressFrom[policy], program.policyEgressFrom[policy + 1]);
                     setRange(iApplies, program.policyIngressFrom[policy], program.policyIngressFrom[policy + 1]);
                 }
@@ -812,10 +833,11 @@ public final class DecisionTable {
                     : clusters.computeIfAbsent(identity.cluster(), k -> clusters.size());
             ClassKey key = new ClassKey(egressRows.intern(eApplies), egressRows.intern(eSelected),
                     ingressRows.intern(iApplies), ingressRows.intern(iSelected), cluster,
-                    identity != null && !identity.services().isEmpty());
+                    identity != null && !identity.services().isEmpty(), encrypted);
             return classIds.computeIfAbsent(key, k -> {
                 classCluster.add(k.cluster());
                 classExported.add(k.exported());
+                classEncrypted.add(k.encrypted());
                 egressApplies.add(k.egressApplies());
                 egressSelected.add(k.egressSelected());
                 ingressApplies.add(k.ingressApplies());

@@ -9,16 +9,52 @@ import java.util.regex.Pattern;
  * One GlobalNetworkPolicy: it protects the workloads of {@code appliesTo}; {@code ingress} rules decide flows to
  * them, {@code egress} rules flows from them, the first matching rule of the first policy that has one deciding.
  * Policies are taken in a deterministic order: ascending {@code order}, then name ({@link #ORDER}).
+ * {@code encryption} {@link Encryption#REQUIRED} is a stance no rule relaxes: the protected workloads exchange
+ * traffic only with the clusterset's workloads (every other cluster is reached through the encrypted tunnel), never
+ * through the gateways with addresses outside the clusterset, whose leg beyond the far gateway nothing encrypts.
  */
-public record Policy(String name, int order, Peers appliesTo, List<Rule> ingress, List<Rule> egress) {
+public record Policy(String name, int order, Peers appliesTo, List<Rule> ingress, List<Rule> egress,
+                     Encryption encryption) {
     public static final int DEFAULT_ORDER = 1000;
     public static final int MAX_ORDER = 10_000;
     public static final int MAX_RULES = 256;
     public static final Comparator<Policy> ORDER = Comparator.comparingInt(Policy::order).thenComparing(Policy::name);
     private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
 
+    /** {@code spec.encryption}: {@code Required}, or {@code Optional} (the default: what the rules say). */
+    public enum Encryption {
+        OPTIONAL("Optional"), REQUIRED("Required");
+
+        private final String label;
+
+        Encryption(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        public static Encryption parse(String field, String text) {
+            for (Encryption value : values()) {
+                if (value.label.equals(text)) {
+                    return value;
+                }
+            }
+            throw new InvalidFieldException(field, text, "must be Required or Optional");
+        }
+    }
+
+    /** A policy without an encryption stance (what its rules say holds). */
+    public Policy(String name, int order, Peers appliesTo, List<Rule> ingress, List<Rule> egress) {
+        this(name, order, appliesTo, ingress, egress, Encryption.OPTIONAL);
+    }
+
     public Policy {
         requireName(name);
+        if (encryption == null) {
+            encryption = Encryption.OPTIONAL;
+        }
         if (order < 0 || order > MAX_ORDER) {
             throw new InvalidFieldException("spec.order", order, "must be 0.." + MAX_ORDER);
         }

@@ -99,14 +99,17 @@ public final class PolicyCodec {
             if (!spec.isObject()) {
                 throw new InvalidFieldException("spec", spec.isMissingNode() ? "" : spec.toString(), "is required");
             }
-            object(spec, "spec", Set.of("order", "appliesTo", "ingress", "egress"));
+            object(spec, "spec", Set.of("order", "appliesTo", "ingress", "egress", "encryption"));
             int order = spec.has("order") ? integer(spec.get("order"), "spec.order") : Policy.DEFAULT_ORDER;
             if (!spec.has("appliesTo")) {
                 throw new InvalidFieldException("spec.appliesTo", "", "is required ({} selects every workload)");
             }
             Peers appliesTo = peers(spec.get("appliesTo"), "spec.appliesTo");
+            Policy.Encryption encryption = spec.has("encryption")
+                    ? Policy.Encryption.parse("spec.encryption", text(spec.get("encryption"), "spec.encryption"))
+                    : Policy.Encryption.OPTIONAL;
             return new Policy(name, order, appliesTo, rules(spec.get("ingress"), "spec.ingress"),
-                    rules(spec.get("egress"), "spec.egress"));
+                    rules(spec.get("egress"), "spec.egress"), encryption);
         } catch (InvalidFieldException e) {
             throw index == 0 ? e : e.as(at + e.field());
         }
@@ -263,6 +266,9 @@ public final class PolicyCodec {
         spec.set("appliesTo", peersTree(policy.appliesTo()));
         rulesTree(spec, "ingress", policy.ingress());
         rulesTree(spec, "egress", policy.egress());
+        if (policy.encryption() == Policy.Encryption.REQUIRED) { // Optional is the default: left out, like empty fields
+            spec.put("encryption", policy.encryption().label());
+        }
         return root;
     }
 

@@ -177,6 +177,38 @@ class DecisionTableTest {
     }
 
     @Test
+    void encryptionRequiredRefusesAddressesOutsideTheClustersetWhateverTheRulesSay() {
+        DecisionTable table = DecisionTable.compile(policies("""
+                metadata: {name: shop-sealed}
+                spec:
+                  order: 500
+                  appliesTo: {namespaces: [shop]}
+                  encryption: Required
+                ---
+                metadata: {name: open-to-all}
+                spec:
+                  order: 1
+                  appliesTo: {}
+                  ingress: [{action: Allow, peers: [{cidrs: [0.0.0.0/0]}]}]
+                  egress: [{action: Allow, peers: [{cidrs: [0.0.0.0/0]}]}]
+                """), CrossClusterDefault.ALLOW, VIEW);
+        long out = decide(table, "10.1.0.5", "192.0.2.9", Flow.TCP, 443);
+        assertFalse(Decision.allowed(out), "an Allow of an earlier policy cannot relax it");
+        assertEquals(Decision.ENCRYPTION_REQUIRED, Decision.egressOutcome(out));
+        assertEquals(-1, Decision.egressRule(out));
+        long in = decide(table, "192.0.2.9", "10.1.0.6", Flow.TCP, 443);
+        assertEquals(Decision.ENCRYPTION_REQUIRED, Decision.ingressOutcome(in));
+        assertEquals(Decision.RULE_ALLOW, Decision.egressOutcome(in), "the outside source is not protected");
+        // another cluster is reached through the tunnel: the rules decide, as for any workload
+        assertTrue(Decision.allowed(decide(table, "10.1.0.5", "10.2.0.7", Flow.TCP, 5432)));
+        assertTrue(Decision.allowed(decide(table, "10.2.0.7", "10.1.0.5", Flow.TCP, 5432)));
+        // workloads the policy does not protect may still talk outside
+        assertTrue(Decision.allowed(decide(table, "10.2.0.7", "192.0.2.9", Flow.TCP, 443)));
+        String why = table.explain(new Flow(address("10.1.0.5"), address("192.0.2.9"), Flow.TCP, 443)).text();
+        assertTrue(why.contains("requires encryption") && why.contains("shop-sealed for 10.1.0.5"), why);
+    }
+
+    @Test
     void portsAreInclusiveRangesOfOneProtocolAndFlowsWithoutAPortMatchOnlyRulesWithoutPorts() {
         DecisionTable table = DecisionTable.compile(policies(
                 policy("ports", 1, "{}", "[]",

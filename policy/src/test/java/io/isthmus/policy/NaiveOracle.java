@@ -15,7 +15,11 @@ import java.util.Map;
  */
 final class NaiveOracle {
     /** What decided one side: a rule (policy, index) or the default. */
-    record SideVerdict(boolean allowed, String policy, int index) {
+    record SideVerdict(boolean allowed, String policy, int index, boolean encryptionRequired) {
+        SideVerdict(boolean allowed, String policy, int index) {
+            this(allowed, policy, index, false);
+        }
+
         static SideVerdict byDefault(boolean allowed) {
             return new SideVerdict(allowed, null, -1);
         }
@@ -85,6 +89,17 @@ final class NaiveOracle {
         }
         if (ingress == null) {
             ingress = SideVerdict.byDefault(defaultAllows);
+        }
+        // encryption Required overrides every rule: a protected workload and an address in no cluster never talk
+        for (Policy policy : policies) {
+            if (policy.encryption() == Policy.Encryption.REQUIRED) {
+                if (to == null && selects(policy.appliesTo(), source, from)) {
+                    egress = new SideVerdict(false, null, -1, true);
+                }
+                if (from == null && selects(policy.appliesTo(), destination, to)) {
+                    ingress = new SideVerdict(false, null, -1, true);
+                }
+            }
         }
         return new Verdict(egress.allowed() && ingress.allowed(), egress, ingress);
     }

@@ -83,6 +83,18 @@ class PolicyCodecTest {
     }
 
     @Test
+    void encryptionRequiredIsReadAndWrittenAndOptionalIsTheDefaultLeftOut() {
+        Policy sealed = PolicyCodec.readOne("metadata: {name: p}\nspec: {appliesTo: {}, encryption: Required}");
+        assertEquals(Policy.Encryption.REQUIRED, sealed.encryption());
+        assertTrue(PolicyCodec.canonicalJson(sealed).contains("\"encryption\":\"Required\""), PolicyCodec.canonicalJson(sealed));
+        assertEquals(sealed, PolicyCodec.readOne(PolicyCodec.canonicalJson(sealed)));
+        Policy optional = PolicyCodec.readOne("metadata: {name: p}\nspec: {appliesTo: {}, encryption: Optional}");
+        assertEquals(Policy.Encryption.OPTIONAL, optional.encryption());
+        assertEquals(PolicyCodec.canonicalJson(PolicyCodec.readOne("metadata: {name: p}\nspec: {appliesTo: {}}")),
+                PolicyCodec.canonicalJson(optional));
+    }
+
+    @Test
     void severalDocumentsAreReadInOrderAndANameGivenTwiceIsRefused() {
         String two = "metadata: {name: a}\nspec: {appliesTo: {}}\n---\nmetadata: {name: b}\nspec: {appliesTo: {}, order: 5}\n---\n";
         assertEquals(List.of("a", "b"), PolicyCodec.read(two).stream().map(Policy::name).toList());
@@ -95,6 +107,7 @@ class PolicyCodecTest {
     void badInputIsRefusedNamingTheFieldAndTheValue() {
         assertRefused("spec.ingress[0].ports[0].endPort", "80",
                 "metadata: {name: p}\nspec: {appliesTo: {}, ingress: [{action: Allow, ports: [{port: 443, endPort: 80}]}]}");
+        assertRefused("spec.encryption", "required", "metadata: {name: p}\nspec: {appliesTo: {}, encryption: required}");
         assertRefused("spec.ingress[0].action", "Permit",
                 "metadata: {name: p}\nspec: {appliesTo: {}, ingress: [{action: Permit}]}");
         assertRefused("spec.appliesTo.clusters", "East_1", "metadata: {name: p}\nspec: {appliesTo: {clusters: [East_1]}}");

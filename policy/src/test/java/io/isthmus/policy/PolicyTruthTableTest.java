@@ -39,6 +39,7 @@ class PolicyTruthTableTest {
         int flowsPerSet = 60;
         int denied = 0;
         int byRule = 0;
+        int byEncryption = 0;
         for (int set = 0; set < sets; set++) {
             Map<Cidr, Identity> entries = entries();
             IdentityView.Builder builder = IdentityView.builder();
@@ -71,12 +72,14 @@ class PolicyTruthTableTest {
                 assertEquals(decision, updated.decide(flow), "after withIdentities: " + context);
                 denied += expected.allowed() ? 0 : 1;
                 byRule += expected.egress().policy() != null || expected.ingress().policy() != null ? 1 : 0;
+                byEncryption += expected.egress().encryptionRequired() || expected.ingress().encryptionRequired() ? 1 : 0;
             }
         }
         int total = sets * flowsPerSet;
         // the generator must exercise both verdicts and both kinds of deciding, else the comparison proves little
         assertTrue(denied > total / 10 && denied < total * 9 / 10, denied + " of " + total + " denied");
         assertTrue(byRule > total / 5, byRule + " of " + total + " decided by a rule");
+        assertTrue(byEncryption > total / 100, byEncryption + " of " + total + " refused for encryption");
     }
 
     private static int longestPrefixClass(DecisionTable table, InetAddress address) {
@@ -91,7 +94,10 @@ class PolicyTruthTableTest {
 
     private static void assertSide(NaiveOracle.SideVerdict expected, int rule, int outcome, DecisionTable table,
                                    String context) {
-        if (expected.policy() == null) {
+        if (expected.encryptionRequired()) {
+            assertEquals(-1, rule, context);
+            assertEquals(Decision.ENCRYPTION_REQUIRED, outcome, context);
+        } else if (expected.policy() == null) {
             assertEquals(-1, rule, context);
             assertEquals(expected.allowed(), Decision.allows(outcome), context);
         } else {
@@ -152,7 +158,8 @@ class PolicyTruthTableTest {
         int count = random.nextInt(7);
         for (int p = 0; p < count; p++) {
             policies.add(new Policy("p" + p + "-" + random.nextInt(3), ORDERS[random.nextInt(ORDERS.length)],
-                    random.nextInt(4) == 0 ? Peers.ANY : peers(), rules(), rules()));
+                    random.nextInt(4) == 0 ? Peers.ANY : peers(), rules(), rules(),
+                    random.nextInt(6) == 0 ? Policy.Encryption.REQUIRED : Policy.Encryption.OPTIONAL));
         }
         // names must be distinct: keep the first of each name
         List<Policy> distinct = new ArrayList<>();
