@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Three peered gateways share one address plan: claims travel over peering and hold once a majority agreed; two
  * clusters never hold overlapping segments, also when they claim the same range at once; a cluster cut off from the
- * majority takes nothing new but keeps what it holds.
+ * majority takes nothing new but keeps what it holds. A pod leased in one cluster is known, by name and namespace,
+ * to the policies of the others.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -147,6 +148,39 @@ class AddressPlanAcrossClustersTest {
 
     @Test
     @Order(3)
+    void aPodLeasedInOneClusterIsKnownByNameAndNamespaceToThePoliciesOfEveryCluster() throws Exception {
+        String westSegment = held(plan(1)).stream().filter(s -> s.startsWith("west ")).findFirst().orElseThrow()
+                .substring("west ".length());
+        Cli pool = Cli.run("ipam", "create-pool", "--admin", admin(1), "--name", "pods",
+                "--cidr", westSegment.replace("/16", "/24"));
+        assertEquals(0, pool.exitCode(), pool.toString());
+        Cli lease = Cli.run("ipam", "allocate", "--admin", admin(1), "--pool", "pods", "--namespace", "front",
+                "--name", "web-1", "--uid", "u1");
+        assertEquals(0, lease.exitCode(), lease.toString());
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("front", ".yaml");
+        java.nio.file.Files.writeString(file, """
+                metadata: {name: front-no-plain-web}
+                spec:
+                  appliesTo: {namespaces: [front]}
+                  egress: [{action: Deny, ports: [{protocol: TCP, port: 80}]}]
+                """);
+        assertEquals(0, Cli.run("policy", "apply", "--admin", admin(0), "-f", file.toString()).exitCode());
+        for (int cluster : new int[] {0, 2}) { // east and edge learn west's pod over peering
+            String out = "";
+            long deadline = System.nanoTime() + 15_000_000_000L;
+            while (!out.contains("front-no-plain-web spec.egress[0]") && System.nanoTime() < deadline) {
+                Cli explain = Cli.run("policy", "explain", "--admin", admin(cluster), "--from", "west/front/web-1",
+                        "--to", "192.0.2.1:80/tcp");
+                out = explain.toString();
+                Thread.sleep(200);
+            }
+            assertTrue(out.contains("DENY") && out.contains("front-no-plain-web spec.egress[0]"),
+                    CLUSTERS.get(cluster) + ": " + out);
+        }
+    }
+
+    @Test
+    @Order(4)
     void aClusterCutOffFromTheMajorityTakesNothingNewButKeepsWhatItHolds() throws Exception {
         gateways.get(1).close();
         gateways.get(2).close();
@@ -156,7 +190,7 @@ class AddressPlanAcrossClustersTest {
         String eastSegment = held(plan(0)).stream().filter(s -> s.startsWith("east ")).findFirst().orElseThrow()
                 .substring("east ".length());
         String poolCidr = eastSegment.replace("/16", "/24");
-        Cli pool = Cli.run("ipam", "create-pool", "--admin", admin(0), "--name", "pods", "--cidr", poolCidr);
+        Cli pool = Cli.run("ipam", "create-pool", "--admin", admin(0), "--name", "east-pods", "--cidr", poolCidr);
         assertEquals(0, pool.exitCode(), "a held segment is still usable in the minority: " + pool);
         assertFalse(held(plan(0)).isEmpty());
     }
