@@ -23,6 +23,7 @@ import io.isthmus.gateway.ipam.IpamMetrics;
 import io.isthmus.gateway.ipam.IpamReadiness;
 import io.isthmus.gateway.ipam.OwnersFileLiveness;
 import io.isthmus.gateway.ipam.PeeringPlanTransport;
+import io.isthmus.gateway.ipam.PlanEvidence;
 import io.isthmus.gateway.ipam.PoolCniBackend;
 import io.isthmus.gateway.k8s.KubernetesAdapter;
 import io.isthmus.gateway.metrics.DnsMetrics;
@@ -217,7 +218,7 @@ public final class Gateway implements AutoCloseable {
         KubernetesAdapter kubernetes = lifecycle.started("kubernetes",
                 KubernetesAdapter.open(config.kubernetes(), self));
         readinessChecks.add(kubernetes::notReadyReasons);
-        this.addressPlan = startAddressPlan(config, system, channels, clock, metrics);
+        this.addressPlan = startAddressPlan(config, system, channels, tls, clock, metrics);
         if (addressPlan.configured()) {
             var scopes = EndpointScopeFeed.start(system, addressPlan::current, mesh);
             lifecycle.onStop("endpoint scope feed", scopes::cancel);
@@ -315,9 +316,13 @@ public final class Gateway implements AutoCloseable {
 
     /** This cluster's side of the clusterset address plan; plan messages from peers reach it over peering. */
     private static AddressPlan startAddressPlan(GatewayConfig config, ActorSystem<Void> system, PeerChannels channels,
-                                                Clock clock, Metrics metrics) {
-        AddressPlan plan = AddressPlan.start(system, config.clusterId(), config.plan(), new PeeringPlanTransport(channels),
-                clock, config.ipam().settings().askTimeout(), metrics);
+                                                PeeringTls tls, Clock clock, Metrics metrics) {
+        if (config.plan().isEmpty()) {
+            return AddressPlan.none(config.clusterId(), config.ipam().settings().askTimeout(), metrics);
+        }
+        PlanEvidence evidence = new PlanEvidence(config.plan().get(), tls::sign, tls.signedStatements());
+        AddressPlan plan = AddressPlan.start(system, config.plan().get(), new PeeringPlanTransport(channels, evidence),
+                Optional.of(evidence), clock, config.ipam().settings().askTimeout(), metrics);
         plan.ledger().ifPresent(ledger -> {
             // `from` is the cluster of the link's certificate: the ledger believes a peer only about itself.
             channels.handle(PeerMessage.KindCase.PLAN, (from, message) -> plan.received(from, message.getPlan()));

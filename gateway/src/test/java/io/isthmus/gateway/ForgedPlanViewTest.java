@@ -10,6 +10,7 @@ import io.isthmus.gateway.pki.ClustersetCa;
 import io.isthmus.gateway.pki.KeyFiles;
 import io.isthmus.gateway.pki.KeyMaterial;
 import io.isthmus.gateway.pki.MeshTrust;
+import io.isthmus.ipam.plan.AckSignature;
 import io.isthmus.ipam.plan.Claim;
 import io.isthmus.ipam.plan.ClaimId;
 import io.isthmus.ipam.plan.ClusterView;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -45,7 +47,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * A member cluster with a valid clusterset certificate (edge) tells a real gateway (east) that another member (west)
  * holds other segments than west itself says, over real mutual TLS. The forged view is refused and counted, never
  * journaled (it is gone after a restart from the journal, and west's own later views still count), and west's view
- * stands. Held segments outside the supernets are refused too.
+ * stands. Held segments outside the supernets are refused too, and so is a member's own view that shows it holding
+ * a segment without a majority's signed acknowledgements.
  */
 class ForgedPlanViewTest {
     private static final ClusterId WEST = ClusterId.of("west");
@@ -89,20 +92,21 @@ class ForgedPlanViewTest {
     @Test
     void aMemberSpeakingForAnotherClusterIsRefusedCountedNotJournaledAndTheOwnersViewStands() throws Exception {
         Link west = link(WEST);
-        west.send(snapshot(WEST, view(WEST, 3, 1, claim(WEST, 1, "10.129.0.0/16"))));
+        west.send(snapshot(WEST, signedView(WEST, 3, 1, claim(WEST, 1, "10.129.0.0/16"))));
         await(() -> held(), Set.of("west pod 10.129.0.0/16"), "west's own view reaches east");
 
         Link edge = link(EDGE);
         // edge says west now holds 10.128/16 and 10.130/16 instead, at a version west will not reach for ages.
         edge.send(snapshot(EDGE, view(WEST, 1_000_000, 9, claim(WEST, 8, "10.128.0.0/16"), claim(WEST, 9, "10.130.0.0/16"))));
-        // ... and that it holds 8.0.0.0/16 itself, outside every supernet.
-        edge.send(snapshot(EDGE, view(EDGE, 2, 1, claim(EDGE, 1, "8.0.0.0/16"))));
+        // ... and that it holds 8.0.0.0/16 itself, outside every supernet (with west's acknowledgement, a majority).
+        Claim outside = claim(EDGE, 1, "8.0.0.0/16");
+        edge.send(snapshot(EDGE, withEvidence(view(EDGE, 2, 1, outside), outside, signature(WEST, outside))));
         await(() -> refused("edge", "foreign-origin"), 1L, "the forged view is counted");
         await(() -> refused("edge", "not-a-segment"), 1L, "the out-of-supernet view is counted");
         assertEquals(Set.of("west pod 10.129.0.0/16"), held(), "west's own view stands");
 
         // west's next view, far below the forged version, is still taken: the forgery left no trace.
-        west.send(snapshot(WEST, view(WEST, 4, 2, claim(WEST, 1, "10.129.0.0/16"), claim(WEST, 2, "10.131.0.0/16"))));
+        west.send(snapshot(WEST, signedView(WEST, 4, 2, claim(WEST, 1, "10.129.0.0/16"), claim(WEST, 2, "10.131.0.0/16"))));
         await(() -> held(), Set.of("west pod 10.129.0.0/16", "west pod 10.131.0.0/16"), "west's later view");
 
         // Restarted from its journal, east knows exactly what west said.
@@ -114,7 +118,61 @@ class ForgedPlanViewTest {
         assertEquals(0L, refused("edge", "foreign-origin"), "a fresh process counts from zero");
     }
 
+    @Test
+    void aMemberShowingItselfHoldingASegmentWithoutAMajoritysSignedAcknowledgementsIsRefused() throws Exception {
+        Link west = link(WEST);
+        Claim taken = claim(WEST, 1, "10.129.0.0/16");
+        // No evidence at all; west's own signature (the holder's is implied, it counts for nothing more); a signature
+        // by edge over another range; edge's signature presented as east's.
+        west.send(snapshot(WEST, view(WEST, 3, 1, taken)));
+        west.send(snapshot(WEST, withEvidence(view(WEST, 4, 1, taken), taken, signature(WEST, taken))));
+        west.send(snapshot(WEST, withEvidence(view(WEST, 5, 1, taken), taken,
+                signature(EDGE, claim(WEST, 1, "10.130.0.0/16")))));
+        AckSignature edges = signature(EDGE, taken);
+        west.send(snapshot(WEST, withEvidence(view(WEST, 6, 1, taken), taken,
+                new AckSignature(ClusterId.of("east"), edges.signature(), edges.certificate()))));
+        await(() -> refused("west", "no-majority-evidence"), 4L, "each view short of a majority is counted");
+        assertEquals(Set.of(), held(), "none of them was taken");
+
+        // edge's real acknowledgement of that very claim makes a majority (west and edge of three).
+        west.send(snapshot(WEST, withEvidence(view(WEST, 7, 1, taken), taken, signature(EDGE, taken))));
+        await(() -> held(), Set.of("west pod 10.129.0.0/16"), "the view with a majority's evidence is taken");
+    }
+
     // ---- the peers -----------------------------------------------------------------------------------------------
+
+    private final java.util.Map<ClusterId, KeyMaterial> keys = new java.util.HashMap<>();
+
+    /** {@code cluster}'s clusterset key material (issued once). */
+    private KeyMaterial keys(ClusterId cluster) {
+        return keys.computeIfAbsent(cluster, c -> {
+            Path tls = dir.resolve("peers").resolve(c.value());
+            ca.issue(c, Duration.ofDays(1)).writeTo(tls);
+            return KeyMaterial.load(KeyFiles.in(tls, c));
+        });
+    }
+
+    /** {@code signer}'s acknowledgement of {@code claim}, signed as a real acceptor signs it. */
+    private AckSignature signature(ClusterId signer, Claim claim) throws Exception {
+        KeyMaterial.Signed signed = keys(signer).sign(AckSignature.statement(claim, signer,
+                List.of(ClusterId.of("east"), WEST, EDGE)));
+        return new AckSignature(signer, Base64.getEncoder().encodeToString(signed.signature()),
+                Base64.getEncoder().encodeToString(signed.certificate().getEncoded()));
+    }
+
+    /** A view whose held claims each carry edge's signed acknowledgement: with the holder's own, a majority of 3. */
+    private ClusterView signedView(ClusterId origin, long version, long highestSeq, Claim... held) throws Exception {
+        List<AckSignature.HeldEvidence> evidence = new ArrayList<>();
+        for (Claim claim : held) {
+            evidence.add(new AckSignature.HeldEvidence(claim.id(), List.of(signature(EDGE, claim))));
+        }
+        return new ClusterView(origin, version, highestSeq, List.of(held), List.of(), List.of(), evidence);
+    }
+
+    private static ClusterView withEvidence(ClusterView view, Claim claim, AckSignature... acks) {
+        return new ClusterView(view.origin(), view.version(), view.highestClaimSeq(), view.held(), view.pending(),
+                view.registered(), List.of(new AckSignature.HeldEvidence(claim.id(), List.of(acks))));
+    }
 
     /** A link to east with {@code cluster}'s certificate; hello sent, messages offered as the test goes. */
     private record Link(SourceQueueWithComplete<PeerMessage> queue) {
@@ -124,9 +182,7 @@ class ForgedPlanViewTest {
     }
 
     private Link link(ClusterId cluster) {
-        Path tls = dir.resolve("peers").resolve(cluster.value());
-        ca.issue(cluster, Duration.ofDays(1)).writeTo(tls);
-        var context = MeshTrust.of(ca.certificate(), ca.currentCrl().crl()).clientContext(KeyMaterial.load(KeyFiles.in(tls, cluster)));
+        var context = MeshTrust.of(ca.certificate(), ca.currentCrl().crl()).clientContext(keys(cluster));
         PeeringClient client = PeeringClient.create(GrpcClientSettings.connectToServiceAt(
                 "127.0.0.1", gateway.peeringAddress().getPort(), peerSystem).withSslContext(context), peerSystem);
         Pair<SourceQueueWithComplete<PeerMessage>, Source<PeerMessage, org.apache.pekko.NotUsed>> source =

@@ -11,6 +11,7 @@ import io.isthmus.ipam.SegmentGuard;
 import io.isthmus.ipam.plan.Plan;
 import io.isthmus.ipam.plan.PlanConfig;
 import io.isthmus.ipam.plan.PlanListener;
+import io.isthmus.ipam.plan.PlanMessage;
 import io.isthmus.ipam.plan.PlanOutput;
 import io.isthmus.ipam.plan.PlanTransport;
 import io.isthmus.ipam.plan.PlanWire;
@@ -42,29 +43,34 @@ public final class AddressPlan implements SegmentGuard {
     private final AtomicReference<Plan> latest;
     private final Duration askTimeout;
     private final Metrics.Counter refused;
+    private final Optional<PlanEvidence> evidence;
 
     private AddressPlan(ClusterId self, Optional<EntityRef<SegmentLedger.Command>> ledger, Duration askTimeout,
-                        AtomicReference<Plan> latest, Metrics.Counter refused) {
+                        AtomicReference<Plan> latest, Metrics.Counter refused, Optional<PlanEvidence> evidence) {
         this.self = self;
         this.ledger = ledger;
         this.askTimeout = askTimeout;
         this.latest = latest;
         this.refused = refused;
+        this.evidence = evidence;
+    }
+
+    /** A cluster without an address plan: every call says how to configure one. */
+    public static AddressPlan none(ClusterId self, Duration askTimeout, Metrics metrics) {
+        return new AddressPlan(self, Optional.empty(), askTimeout, new AtomicReference<>(), refusedCounter(metrics),
+                Optional.empty());
     }
 
     /**
-     * Starts the ledger when {@code config} is present; {@code transport} carries its messages over peering.
-     * Registers {@code isthmus_plan_messages_refused_total{peer, reason}} in {@code metrics}: plan messages (or
-     * views in them) a peer sent that were refused and not recorded, counted on the replica hosting the ledger.
+     * Starts the ledger; {@code transport} carries its messages over peering. Registers
+     * {@code isthmus_plan_messages_refused_total{peer, reason}} in {@code metrics}: plan messages (or views in them) a
+     * peer sent that were refused and not recorded, counted on the replica hosting the ledger. {@code evidence}
+     * checks the signed acknowledgements in what peers send (none where the plan has no peers).
      */
-    public static AddressPlan start(ActorSystem<?> system, ClusterId self, Optional<PlanConfig> config,
-                                    PlanTransport transport, Clock clock, Duration askTimeout, Metrics metrics) {
-        Metrics.Counter refused = metrics.counter("isthmus_plan_messages_refused_total",
-                "Address-plan messages or views from peers that were refused and not recorded, by peer cluster and "
-                        + "reason (malformed, not-a-member, sender-mismatch, foreign-origin, not-a-segment).", "peer", "reason");
-        if (config.isEmpty()) {
-            return new AddressPlan(self, Optional.empty(), askTimeout, new AtomicReference<>(), refused);
-        }
+    public static AddressPlan start(ActorSystem<?> system, PlanConfig config, PlanTransport transport,
+                                    Optional<PlanEvidence> evidence, Clock clock, Duration askTimeout, Metrics metrics) {
+        ClusterId self = config.self();
+        Metrics.Counter refused = refusedCounter(metrics);
         ClusterSharding sharding = ClusterSharding.get(system);
         AtomicReference<Plan> latest = new AtomicReference<>();
         PlanListener listener = new PlanListener() {
@@ -79,29 +85,46 @@ public final class AddressPlan implements SegmentGuard {
             }
         };
         sharding.init(Entity.of(SegmentLedger.ENTITY_TYPE_KEY,
-                entity -> SegmentLedger.create(config.get(), transport, listener, clock)));
+                entity -> SegmentLedger.create(config, transport, listener, clock)));
         AddressPlan plan = new AddressPlan(self, Optional.of(
-                sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout, latest, refused);
+                sharding.entityRefFor(SegmentLedger.ENTITY_TYPE_KEY, self.value())), askTimeout, latest, refused, evidence);
         // Wake the ledger now: it recovers, publishes the plan and starts talking to its peers without a request.
         plan.current();
         return plan;
     }
 
+    private static Metrics.Counter refusedCounter(Metrics metrics) {
+        return metrics.counter("isthmus_plan_messages_refused_total",
+                "Address-plan messages or views from peers that were refused and not recorded, by peer cluster and "
+                        + "reason (malformed, not-a-member, sender-mismatch, foreign-origin, not-a-segment, "
+                        + "bad-ack-signature, no-majority-evidence).", "peer", "reason");
+    }
+
     /**
-     * A plan message that {@code from} (the cluster of the link's certificate) sent: to the ledger, which believes
-     * it only about {@code from} itself. A message that does not parse is logged and counted ({@code malformed}).
-     * Ignored when this cluster has no plan.
+     * A plan message that {@code from} (the cluster of the link's certificate) sent: its signed acknowledgements
+     * checked ({@link PlanEvidence}), then to the ledger, which believes it only about {@code from} itself. A message
+     * that does not parse, or fails the evidence check, is logged and counted. Ignored when this cluster has no plan.
      */
     public void received(ClusterId from, PlanEnvelope envelope) {
         if (ledger.isEmpty()) {
             return;
         }
+        PlanMessage message;
         try {
-            ledger.get().tell(SegmentLedger.received(from, PlanWire.fromProto(envelope)));
+            message = PlanWire.fromProto(envelope);
         } catch (InvalidFieldException e) {
             refused.inc(from.value(), "malformed");
             LOG.warn("address plan: refused a malformed plan message from {}: {}", from, e.getMessage());
+            return;
         }
+        PlanEvidence.Checked checked = evidence.orElseThrow(() -> new IllegalStateException(
+                "address plan: a message from " + from + " arrived, but this plan was started without evidence checks"))
+                .incoming(from, message);
+        for (PlanEvidence.Refusal refusal : checked.refusals()) {
+            refused.inc(from.value(), refusal.reason());
+            LOG.warn("address plan: {}", refusal.detail());
+        }
+        checked.message().ifPresent(accepted -> ledger.get().tell(SegmentLedger.received(from, accepted)));
     }
 
     /** The ledger's command for a message a peer sent us; empty when this cluster has no plan. */

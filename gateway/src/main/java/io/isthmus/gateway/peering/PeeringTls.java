@@ -186,6 +186,16 @@ public final class PeeringTls implements Revocations {
         }
     }
 
+    /** Signs {@code statement} with this cluster's current key (the address plan's acknowledgements). */
+    public io.isthmus.gateway.pki.KeyMaterial.Signed sign(byte[] statement) {
+        return keys.sign(statement);
+    }
+
+    /** Checks statements other clusters signed, against the clusterset CA. */
+    public io.isthmus.gateway.pki.SignedStatements signedStatements() {
+        return new io.isthmus.gateway.pki.SignedStatements(trust.caCertificate());
+    }
+
     /** The certificate this gateway presents now (it changes when the key files rotate). */
     public X509Certificate certificate() {
         return keys.certificate();

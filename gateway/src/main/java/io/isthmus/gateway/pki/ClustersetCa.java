@@ -533,11 +533,7 @@ public final class ClustersetCa {
                     + publicKey.getAlgorithm() + ")");
         }
         try {
-            String algorithm = switch (key.getAlgorithm()) {
-                case "EC" -> "SHA256withECDSA";
-                case "RSA" -> "SHA256withRSA";
-                default -> key.getAlgorithm(); // EdDSA, Ed25519
-            };
+            String algorithm = SignedStatements.algorithm(key);
             byte[] probe = "isthmus key check".getBytes(StandardCharsets.US_ASCII);
             var signer = Signature.getInstance(algorithm);
             signer.initSign(key);

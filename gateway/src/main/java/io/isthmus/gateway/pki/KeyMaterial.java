@@ -122,6 +122,23 @@ public final class KeyMaterial {
         }
     }
 
+    /** A signature and the certificate whose key made it (one generation, so they always match). */
+    public record Signed(byte[] signature, X509Certificate certificate) {
+    }
+
+    /** Signs {@code statement} with the current key ({@link SignedStatements} checks it). */
+    public Signed sign(byte[] statement) {
+        Generation now = current;
+        try {
+            java.security.Signature signer = java.security.Signature.getInstance(SignedStatements.algorithm(now.key()));
+            signer.initSign(now.key());
+            signer.update(statement);
+            return new Signed(signer.sign(), now.chain()[0]);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new PkiException("cannot sign with the key of " + certificateFile + ": " + e.getMessage());
+        }
+    }
+
     /** The key manager for TLS: always the latest material. Shared by every context made from this instance. */
     public X509ExtendedKeyManager keyManager() {
         return keyManager;

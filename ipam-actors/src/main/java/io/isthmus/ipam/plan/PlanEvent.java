@@ -25,8 +25,11 @@ public sealed interface PlanEvent {
     record ClaimStarted(String requestId, Claim claim) implements PlanEvent {
     }
 
-    /** An acceptor acknowledged our pending claim. */
-    record AckReceived(ClaimId claim, ClusterId acceptor) implements PlanEvent {
+    /**
+     * An acceptor acknowledged our pending claim; {@code signature} is its signed acknowledgement (null when it sent
+     * none, or in events journaled before acknowledgements were signed).
+     */
+    record AckReceived(ClaimId claim, ClusterId acceptor, AckSignature signature) implements PlanEvent {
     }
 
     /** A majority acknowledged our claim: we hold it until we release it. Closes its request. */

@@ -308,7 +308,7 @@ public final class PlanLedger {
                 return; // a late copy of a claim that is over: acknowledging it would lock its range for nothing
             }
             if (state.hasAcknowledged(claim.id())) {
-                out(new Send(from, ClaimAnswer.acknowledged(claim.id(), self())));
+                out(new Send(from, ClaimAnswer.acknowledged(claim, self())));
                 return;
             }
             long segments = segmentsOf(from, claim.kind());
@@ -331,7 +331,7 @@ public final class PlanLedger {
             List<Blocker> blockers = blockers(claim.id(), from, range, false);
             if (blockers.isEmpty()) {
                 emit(new AckGiven(claim));
-                out(new Send(from, ClaimAnswer.acknowledged(claim.id(), self())));
+                out(new Send(from, ClaimAnswer.acknowledged(claim, self())));
                 return;
             }
             Blocker strongest = blockers.stream().filter(b -> b.status() != BlockerStatus.PENDING).findFirst()
@@ -358,8 +358,13 @@ public final class PlanLedger {
                 return; // late: the claim is held already, or over
             }
             if (answer.acknowledged()) {
+                if (answer.acknowledgedClaim() != null && !answer.acknowledgedClaim().equals(mine.claim())) {
+                    out(new Warning(from + " acknowledged " + answer.acknowledgedClaim() + " as claim "
+                            + mine.claim().id() + ", which is " + mine.claim() + "; ignored"));
+                    return;
+                }
                 if (!mine.acks().contains(from)) {
-                    emit(new AckReceived(mine.claim().id(), from));
+                    emit(new AckReceived(mine.claim().id(), from, answer.signature()));
                     maybeHeld(mine.claim().id());
                 }
                 return;

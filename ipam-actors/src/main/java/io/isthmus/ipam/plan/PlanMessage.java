@@ -37,22 +37,31 @@ public sealed interface PlanMessage {
 
     /**
      * Acceptor → claimant. {@code refusal}, {@code detail} and the blocker are null when acknowledged; a
-     * registration travels as a claim with seq 0 and timestamp 0.
+     * registration travels as a claim with seq 0 and timestamp 0. An acknowledgement names the whole claim it
+     * acknowledges ({@code acknowledgedClaim}), and carries the acceptor's {@code signature} over it, which the
+     * host adds on the way out ({@link #signedWith}); both are null in a refusal.
      */
     record ClaimAnswer(ClaimId claim, ClusterId acceptor, boolean acknowledged, Refusal refusal, String detail,
-                       Claim blocker, BlockerStatus blockerStatus) implements PlanMessage {
+                       Claim blocker, BlockerStatus blockerStatus, Claim acknowledgedClaim, AckSignature signature)
+            implements PlanMessage {
         public ClaimAnswer {
             Objects.requireNonNull(claim, "claim");
             Objects.requireNonNull(acceptor, "acceptor");
         }
 
-        public static ClaimAnswer acknowledged(ClaimId claim, ClusterId acceptor) {
-            return new ClaimAnswer(claim, acceptor, true, null, null, null, null);
+        public static ClaimAnswer acknowledged(Claim claim, ClusterId acceptor) {
+            return new ClaimAnswer(claim.id(), acceptor, true, null, null, null, null, claim, null);
         }
 
         public static ClaimAnswer refused(ClaimId claim, ClusterId acceptor, Refusal refusal, String detail,
                                           Claim blocker, BlockerStatus blockerStatus) {
-            return new ClaimAnswer(claim, acceptor, false, Objects.requireNonNull(refusal), detail, blocker, blockerStatus);
+            return new ClaimAnswer(claim, acceptor, false, Objects.requireNonNull(refusal), detail, blocker, blockerStatus,
+                    null, null);
+        }
+
+        public ClaimAnswer signedWith(AckSignature by) {
+            return new ClaimAnswer(claim, acceptor, acknowledged, refusal, detail, blocker, blockerStatus,
+                    acknowledgedClaim, by);
         }
     }
 

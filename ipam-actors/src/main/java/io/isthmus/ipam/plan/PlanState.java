@@ -48,15 +48,20 @@ public final class PlanState {
     }
 
     /** One of our claims: pending until {@code held}; {@code acks} counts ourselves. */
-    record OwnClaim(Placed placed, String requestId, SortedSet<ClusterId> acks, boolean held) {
+    record OwnClaim(Placed placed, String requestId, SortedSet<ClusterId> acks, boolean held,
+                    List<AckSignature> signatures) {
         Claim claim() {
             return placed.claim();
         }
 
-        OwnClaim withAck(ClusterId acceptor) {
+        OwnClaim withAck(ClusterId acceptor, AckSignature signature) {
             SortedSet<ClusterId> more = new TreeSet<>(acks);
             more.add(acceptor);
-            return new OwnClaim(placed, requestId, Collections.unmodifiableSortedSet(more), held);
+            List<AckSignature> signed = new ArrayList<>(signatures);
+            if (signature != null && signature.acceptor().equals(acceptor)) {
+                signed.add(signature);
+            }
+            return new OwnClaim(placed, requestId, Collections.unmodifiableSortedSet(more), held, List.copyOf(signed));
         }
     }
 
@@ -141,7 +146,7 @@ public final class PlanState {
             case ClaimStarted(String requestId, Claim claim) -> {
                 Placed placed = Placed.of(claim);
                 OwnClaim started = new OwnClaim(placed, requestId,
-                        Collections.unmodifiableSortedSet(new TreeSet<>(List.of(config.self()))), false);
+                        Collections.unmodifiableSortedSet(new TreeSet<>(List.of(config.self()))), false, List.of());
                 OpenRequest request = requests.get(requestId);
                 Map<String, OpenRequest> nextRequests = request == null ? requests
                         : put(requests, requestId, request.withCurrent(claim.id()));
@@ -149,16 +154,16 @@ public final class PlanState {
                         version + 1, nextRequests, put(own, claim.id(), started), put(acks, claim.id(), placed),
                         views, registrations, lastAutomaticFailure);
             }
-            case AckReceived(ClaimId id, ClusterId acceptor) -> {
+            case AckReceived(ClaimId id, ClusterId acceptor, AckSignature signature) -> {
                 OwnClaim claim = own.get(id);
-                yield claim == null || claim.held() ? this : withOwn(put(own, id, claim.withAck(acceptor)));
+                yield claim == null || claim.held() ? this : withOwn(put(own, id, claim.withAck(acceptor, signature)));
             }
             case ClaimHeld(ClaimId id) -> {
                 OwnClaim claim = own.get(id);
                 if (claim == null) {
                     yield this;
                 }
-                OwnClaim held = new OwnClaim(claim.placed(), claim.requestId(), claim.acks(), true);
+                OwnClaim held = new OwnClaim(claim.placed(), claim.requestId(), claim.acks(), true, claim.signatures());
                 yield new PlanState(config, claimSeq, clock, version + 1, remove(requests, claim.requestId()),
                         put(own, id, held), acks, views, registrations, lastAutomaticFailure);
             }
@@ -257,7 +262,14 @@ public final class PlanState {
     }
 
     public ClusterView ownView() {
-        return new ClusterView(self(), version, claimSeq, held(), pending(), registrations());
+        List<AckSignature.HeldEvidence> evidence = new ArrayList<>();
+        for (OwnClaim claim : own.values()) {
+            if (claim.held() && !claim.signatures().isEmpty()) {
+                evidence.add(new AckSignature.HeldEvidence(claim.claim().id(), claim.signatures()));
+            }
+        }
+        evidence.sort(java.util.Comparator.comparing(AckSignature.HeldEvidence::claim));
+        return new ClusterView(self(), version, claimSeq, held(), pending(), registrations(), evidence);
     }
 
     /** Our own view first, then the latest view of every other cluster we have heard of. */

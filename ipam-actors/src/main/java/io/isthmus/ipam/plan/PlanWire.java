@@ -1,5 +1,6 @@
 package io.isthmus.ipam.plan;
 
+import com.google.protobuf.ByteString;
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.grpc.plan.PlanEnvelope;
@@ -10,6 +11,7 @@ import io.isthmus.ipam.plan.PlanMessage.LedgerSnapshot;
 import io.isthmus.ipam.plan.PlanMessage.ProposeClaim;
 import io.isthmus.ipam.plan.PlanMessage.Refusal;
 
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -43,6 +45,12 @@ public final class PlanWire {
                 if (answer.blockerStatus() != null) {
                     out.setBlockerStatus(io.isthmus.api.grpc.plan.BlockerStatus.valueOf(answer.blockerStatus().name()));
                 }
+                if (answer.acknowledgedClaim() != null) {
+                    out.setAcknowledgedClaim(toProto(answer.acknowledgedClaim()));
+                }
+                if (answer.signature() != null) {
+                    out.setSignature(toProto(answer.signature()));
+                }
                 envelope.setAnswer(out);
             }
             case ContestClaim(ClaimId contested, Claim earlier) -> envelope.setContest(
@@ -65,7 +73,9 @@ public final class PlanWire {
                         in.getDetail().isEmpty() ? null : in.getDetail(),
                         in.hasBlocker() ? fromProto(in.getBlocker()) : null,
                         in.getBlockerStatus() == io.isthmus.api.grpc.plan.BlockerStatus.BLOCKER_STATUS_UNSPECIFIED
-                                ? null : blockerStatus(in.getBlockerStatus()));
+                                ? null : blockerStatus(in.getBlockerStatus()),
+                        in.hasAcknowledgedClaim() ? fromProto(in.getAcknowledgedClaim()) : null,
+                        in.hasSignature() ? fromProto(in.getSignature()) : null);
             }
             case CONTEST -> new ContestClaim(fromProto(envelope.getContest().getContested()),
                     fromProto(envelope.getContest().getEarlier()));
@@ -91,7 +101,24 @@ public final class PlanWire {
                 .addAllPending(view.pending().stream().map(PlanWire::toProto).toList())
                 .addAllRegistered(view.registered().stream().map(r -> io.isthmus.api.grpc.plan.Registration.newBuilder()
                         .setKind(r.kind().label()).setCidr(r.cidr()).build()).toList())
+                .addAllEvidence(view.evidence().stream().map(e -> io.isthmus.api.grpc.plan.HeldEvidence.newBuilder()
+                        .setClaim(toProto(e.claim())).addAllAcks(e.acks().stream().map(PlanWire::toProto).toList())
+                        .build()).toList())
                 .build();
+    }
+
+    private static io.isthmus.api.grpc.plan.AckSignature toProto(AckSignature signature) {
+        Base64.Decoder base64 = Base64.getDecoder();
+        return io.isthmus.api.grpc.plan.AckSignature.newBuilder().setAcceptor(signature.acceptor().value())
+                .setSignature(ByteString.copyFrom(base64.decode(signature.signature())))
+                .setCertificate(ByteString.copyFrom(base64.decode(signature.certificate()))).build();
+    }
+
+    private static AckSignature fromProto(io.isthmus.api.grpc.plan.AckSignature signature) {
+        Base64.Encoder base64 = Base64.getEncoder();
+        return new AckSignature(cluster("signature.acceptor", signature.getAcceptor()),
+                base64.encodeToString(signature.getSignature().toByteArray()),
+                base64.encodeToString(signature.getCertificate().toByteArray()));
     }
 
     private static ClaimId fromProto(io.isthmus.api.grpc.plan.ClaimId id) {
@@ -108,7 +135,9 @@ public final class PlanWire {
                 view.getHeldList().stream().map(PlanWire::fromProto).toList(),
                 view.getPendingList().stream().map(PlanWire::fromProto).toList(),
                 view.getRegisteredList().stream()
-                        .map(r -> new Registration(SegmentKind.parse("kind", r.getKind()), r.getCidr())).toList());
+                        .map(r -> new Registration(SegmentKind.parse("kind", r.getKind()), r.getCidr())).toList(),
+                view.getEvidenceList().stream().map(e -> new AckSignature.HeldEvidence(fromProto(e.getClaim()),
+                        e.getAcksList().stream().map(PlanWire::fromProto).toList())).toList());
     }
 
     private static ClusterId cluster(String field, String value) {

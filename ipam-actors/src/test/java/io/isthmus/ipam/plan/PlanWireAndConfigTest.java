@@ -29,12 +29,15 @@ class PlanWireAndConfigTest {
     void everyMessageSurvivesTheWire() throws Exception {
         List<PlanMessage> messages = List.of(
                 new ProposeClaim(CLAIM, List.of(EAST, WEST)),
-                ClaimAnswer.acknowledged(CLAIM.id(), WEST),
+                ClaimAnswer.acknowledged(CLAIM, WEST),
+                ClaimAnswer.acknowledged(CLAIM, WEST).signedWith(new AckSignature(WEST, "c2lnbmF0dXJl", "Y2VydA==")),
                 ClaimAnswer.refused(CLAIM.id(), WEST, Refusal.CONFLICT, "overlaps", CLAIM, BlockerStatus.REGISTERED),
                 ClaimAnswer.refused(CLAIM.id(), WEST, Refusal.MEMBERS_DIFFER, "differ", null, null),
                 new ContestClaim(new ClaimId(WEST, 9), CLAIM),
                 new LedgerSnapshot(WEST, List.of(new ClusterView(EAST, 12, 4, List.of(CLAIM), List.of(),
-                        List.of(new Registration(SegmentKind.SERVICE, "10.96.0.0/12"))), ClusterView.empty(WEST))));
+                        List.of(new Registration(SegmentKind.SERVICE, "10.96.0.0/12")),
+                        List.of(new AckSignature.HeldEvidence(CLAIM.id(), List.of(new AckSignature(WEST, "c2ln", "Y2VydA=="))))),
+                        ClusterView.empty(WEST))));
         for (PlanMessage message : messages) {
             byte[] bytes = PlanWire.toProto(message).toByteArray();
             assertEquals(message, PlanWire.fromProto(PlanEnvelope.parseFrom(bytes)));

@@ -134,16 +134,21 @@ class SegmentLedgerTest {
         requester.expectNoMessage(Duration.ofMillis(100));
 
         CommandResult<SegmentLedger.Command, PlanEvent, PlanState> acked = kit.runCommand(SegmentLedger.received(id("west"),
-                ClaimAnswer.acknowledged(claim.id(), id("west"))));
-        assertEquals(List.of(new PlanEvent.AckReceived(claim.id(), id("west")), new PlanEvent.ClaimHeld(claim.id())), acked.events());
+                ClaimAnswer.acknowledged(claim, id("west")).signedWith(new AckSignature(id("west"), "c2ln", "Y2VydA=="))));
+        assertEquals(List.of(new PlanEvent.AckReceived(claim.id(), id("west"), new AckSignature(id("west"), "c2ln", "Y2VydA==")),
+                new PlanEvent.ClaimHeld(claim.id())), acked.events());
         SegmentGranted granted = assertInstanceOf(SegmentGranted.class, requester.receiveMessage());
         assertEquals(new Segment(self, SegmentKind.POD, "10.0.0.0/24"), granted.segment());
         assertEquals(List.of(granted.segment()), latestPlan.get().segments());
         assertTrue(transport.of(LedgerSnapshot.class).getLast().views().getFirst().held().contains(claim),
                 "everyone is told the claim is held");
+        assertEquals(List.of(new AckSignature(id("west"), "c2ln", "Y2VydA==")),
+                transport.of(LedgerSnapshot.class).getLast().views().getFirst().evidenceOf(claim.id()),
+                "with west's signed acknowledgement as evidence");
 
         kit.restart();
         assertEquals(List.of(claim), kit.getState().held());
+        assertEquals(1, kit.getState().ownView().evidenceOf(claim.id()).size(), "the evidence is journaled");
         PoolRangeVerdict inside = kit.<PoolRangeVerdict>runCommand(r -> new SegmentLedger.CheckPoolRange(self, "10.0.0.128/25", r)).reply();
         assertEquals(new PoolRangeVerdict(true, ""), inside);
         PoolRangeVerdict outside = kit.<PoolRangeVerdict>runCommand(r -> new SegmentLedger.CheckPoolRange(self, "10.0.1.0/25", r)).reply();
@@ -162,7 +167,7 @@ class SegmentLedgerTest {
         CommandResult<SegmentLedger.Command, PlanEvent, PlanState> acked =
                 kit.runCommand(SegmentLedger.received(id("west"), new ProposeClaim(west, members)));
         assertEquals(List.of(new PlanEvent.AckGiven(west)), acked.events());
-        assertEquals(new Sent(id("west"), ClaimAnswer.acknowledged(west.id(), self)), transport.sent.getLast());
+        assertEquals(new Sent(id("west"), ClaimAnswer.acknowledged(west, self)), transport.sent.getLast());
 
         kit.restart();
         Claim edge = Claim.of(new ClaimId(id("edge"), 1), SegmentKind.POD, Cidr.parse("t", "10.0.3.0/24"), 200);

@@ -107,7 +107,7 @@ class KubernetesIpamTest {
         PlanConfig planConfig = PlanConfig.of(EAST, new TreeSet<>(List.of(EAST)), Map.of(
                 SegmentKind.POD, List.of(Supernet.parse("pod", "10.128.0.0/9", 16)),
                 SegmentKind.UNDERLAY, List.of(Supernet.parse("underlay", "172.20.0.0/16", 20))));
-        AddressPlan plan = AddressPlan.start(system, EAST, Optional.of(planConfig), new NoPeers(), Clock.systemUTC(),
+        AddressPlan plan = AddressPlan.start(system, planConfig, new NoPeers(), Optional.empty(), Clock.systemUTC(),
                 Duration.ofSeconds(5), new io.isthmus.gateway.metrics.Metrics());
         await(() -> plan.claim("pod", "10.128.0.0/16"));
         await(() -> plan.claim("underlay", "172.20.0.0/20"));
