@@ -251,6 +251,8 @@ public final class Gateway implements AutoCloseable {
                 config.policies().crossClusterDefault(),
                 new PolicyEnforcement.Sources(self, knownPlan, meshState::get, ipam), tunnel));
         enforcement.registerMetrics(metrics);
+        // GlobalNetworkPolicy objects -> this cluster's edits of the book, when isthmus.kubernetes.policies = on.
+        kubernetes.startPolicies(policies, () -> enforcement.table().policyVersion());
 
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
         kubernetes.startServiceSync(exports, meshState::get);
