@@ -256,6 +256,8 @@ public final class Gateway implements AutoCloseable {
                 new PolicyEnforcement.Sources(self, knownPlan, meshState::get, ipam, () -> Workloads.NONE,
                         WorkloadExchange.start(channels, config.policies().maxWorkloadsPerPeer(), metrics)), tunnel));
         enforcement.registerMetrics(metrics);
+        // GlobalNetworkPolicy objects -> this cluster's edits of the book, when isthmus.kubernetes.policies = on.
+        kubernetes.startPolicies(policies, () -> enforcement.table().policyVersion());
 
         // Kubernetes (MCS): ServiceExports -> the registry, the mesh view -> ServiceImports. Off unless enabled.
         kubernetes.startServiceSync(exports, meshState::get);

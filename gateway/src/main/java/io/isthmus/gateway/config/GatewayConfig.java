@@ -106,21 +106,32 @@ public record GatewayConfig(
      * {@code isthmus.kubernetes}: this cluster's API server ({@code masterUrl} empty: auto-configured) and what the
      * gateway's one Kubernetes adapter (io.isthmus.gateway.k8s.KubernetesAdapter) runs against it: the MCS sync
      * when {@code enabled} (in {@code namespaces}, empty: all; everything again every {@code resyncInterval}),
-     * ClusterPeers as peers when {@code peers}, and the IPAM parts of {@code ipam}.
+     * ClusterPeers as peers when {@code peers}, the IPAM parts of {@code ipam}, and, when {@code policies} and the
+     * client is open for another part, GlobalNetworkPolicies into the policy book and pod/namespace labels.
      */
     public record Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval,
-                             boolean peers, io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings ipam) {
+                             boolean peers, io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings ipam,
+                             boolean policies) {
         public Kubernetes {
             namespaces = List.copyOf(namespaces);
         }
 
-        /** The MCS sync alone (no ClusterPeers, Kubernetes plays no part in IPAM). */
+        /** With {@code policies} on (its default). */
+        public Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval,
+                          boolean peers, io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings ipam) {
+            this(enabled, masterUrl, namespaces, resyncInterval, peers, ipam, true);
+        }
+
+        /** The MCS sync alone (no ClusterPeers, Kubernetes plays no part in IPAM; policies on, the default). */
         public Kubernetes(boolean enabled, String masterUrl, List<String> namespaces, Duration resyncInterval) {
             this(enabled, masterUrl, namespaces, resyncInterval, false,
                     io.isthmus.gateway.k8s.ipam.KubernetesIpamSettings.off());
         }
 
-        /** True when any part needs a client of the API server. */
+        /**
+         * True when any part needs a client of the API server. {@code policies} alone opens none: it is on by
+         * default, and a gateway outside Kubernetes must not look for an API server.
+         */
         public boolean anyEnabled() {
             return enabled || peers || ipam.enabled();
         }

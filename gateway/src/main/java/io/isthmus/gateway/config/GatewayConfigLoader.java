@@ -221,7 +221,8 @@ public final class GatewayConfigLoader {
             field("isthmus.kubernetes.namespaces", () -> DnsLabel.require("isthmus.kubernetes.namespaces", namespace));
         }
         return new GatewayConfig.Kubernetes(bool(c, "kubernetes.enabled"), url, namespaces,
-                positive(c, "kubernetes.resync-interval"), bool(c, "kubernetes.peers"), kubernetesIpam(c));
+                positive(c, "kubernetes.resync-interval"), bool(c, "kubernetes.peers"), kubernetesIpam(c),
+                bool(c, "kubernetes.policies"));
     }
 
     /** {@code replicas.discovery}: seed-nodes (the list), or kubernetes-api (pekko-management cluster bootstrap). */

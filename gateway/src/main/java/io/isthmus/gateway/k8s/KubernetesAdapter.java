@@ -14,15 +14,18 @@ import io.isthmus.gateway.k8s.ipam.KubernetesPodClaims;
 import io.isthmus.gateway.k8s.ipam.PodOwnerLiveness;
 import io.isthmus.gateway.peering.MeshView;
 import io.isthmus.gateway.peering.PeerLinks;
+import io.isthmus.gateway.policy.PolicyStore;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.OwnerLiveness;
 import io.isthmus.k8s.KubernetesClients;
 import io.isthmus.k8s.controller.Controller;
 import io.isthmus.k8s.crd.ClusterPeerReconciler;
+import io.isthmus.k8s.crd.GlobalNetworkPolicyReconciler;
 import io.isthmus.k8s.crd.IpPoolReconciler;
 import io.isthmus.k8s.mcs.McsSettings;
 import io.isthmus.k8s.mcs.McsSync;
 import io.isthmus.k8s.pods.PodOwners;
+import io.isthmus.k8s.pods.WorkloadLabels;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +48,9 @@ import java.util.function.Supplier;
  *   <li>{@link #startPools}: IPPools into the started IPAM ({@code ipam.pools});</li>
  *   <li>{@link #startServiceSync}: the MCS sync between the export registry, the mesh view and the API
  *       ({@code enabled});</li>
- *   <li>{@link #startPeers}: ClusterPeers as peer links ({@code peers}).</li>
+ *   <li>{@link #startPeers}: ClusterPeers as peer links ({@code peers});</li>
+ *   <li>{@link #startPolicies}: GlobalNetworkPolicies into the policy book ({@code policies}); with it, from
+ *       {@link #open} on, the pods' and namespaces' labels ({@link #workloadLabels}).</li>
  * </ol>
  * A part that is off is a no-op. {@link #notReadyReasons} gathers every part's; {@link #close} stops them in the
  * reverse order of their start, then the client.
@@ -56,6 +61,8 @@ public final class KubernetesAdapter implements AutoCloseable {
     private static final Duration DIRECTORY_POLL = Duration.ofMillis(100);
     /** How often the link states are copied into the ClusterPeer statuses (written only when they changed). */
     private static final Duration PEER_STATUS_INTERVAL = Duration.ofSeconds(1);
+    /** How often the policy book's versions are looked at for the GlobalNetworkPolicy statuses (a string compare). */
+    private static final Duration POLICY_VERSION_POLL = Duration.ofMillis(500);
 
     /** One running part: how it stops, and why it is not ready. */
     private record Part(AutoCloseable stop, Supplier<List<String>> notReadyReasons) {
@@ -67,6 +74,7 @@ public final class KubernetesAdapter implements AutoCloseable {
     private final boolean ownsClient;
     private final List<Part> parts = new CopyOnWriteArrayList<>();
     private final PodOwners pods;
+    private final WorkloadLabels workloadLabels;
     private volatile McsSync serviceSync;
 
     private KubernetesAdapter(GatewayConfig.Kubernetes settings, ClusterId self, KubernetesClient client,
@@ -81,6 +89,11 @@ public final class KubernetesAdapter implements AutoCloseable {
         if (pods != null) {
             parts.add(new Part(pods, pods::notReadyReasons));
         }
+        this.workloadLabels = client != null && settings.policies()
+                ? WorkloadLabels.start(client, settings.ipam().resync()) : null;
+        if (workloadLabels != null) {
+            parts.add(new Part(workloadLabels, workloadLabels::notReadyReasons));
+        }
     }
 
     /** Connects when any part is on (without waiting for the API server); else every step is a no-op. */
@@ -90,9 +103,10 @@ public final class KubernetesAdapter implements AutoCloseable {
         }
         KubernetesAdapter adapter = new KubernetesAdapter(settings, self,
                 KubernetesClients.connect(settings.masterUrl()), true);
-        log.info("cluster {}: Kubernetes API {}: MCS sync {}, ClusterPeers {}, IPPools {}, IPAM owners from {}", self,
-                adapter.client.getMasterUrl(), onOff(settings.enabled()), onOff(settings.peers()),
-                onOff(settings.ipam().pools()), settings.ipam().ownerSource().label());
+        log.info("cluster {}: Kubernetes API {}: MCS sync {}, ClusterPeers {}, IPPools {}, IPAM owners from {}, "
+                        + "GlobalNetworkPolicies and workload labels {}", self, adapter.client.getMasterUrl(),
+                onOff(settings.enabled()), onOff(settings.peers()), onOff(settings.ipam().pools()),
+                settings.ipam().ownerSource().label(), onOff(settings.policies()));
         return adapter;
     }
 
@@ -173,6 +187,28 @@ public final class KubernetesAdapter implements AutoCloseable {
             log.info("cluster {}: ClusterPeers are dialled besides the {} configured peers", self,
                     configuredPeers.size());
         }
+    }
+
+    /**
+     * GlobalNetworkPolicies as this cluster's edits of {@code store}'s book, when {@code policies} is on (and the
+     * client open); their statuses show {@code enforcedVersion} (the book version the data path enforces) and the
+     * peers' reported versions.
+     */
+    public void startPolicies(PolicyStore store, Supplier<String> enforcedVersion) {
+        if (client != null && settings.policies()) {
+            Controller<String> policies = GlobalNetworkPolicyReconciler.start(client,
+                    new PolicyBookDocuments(self, store, enforcedVersion), settings.resyncInterval(),
+                    POLICY_VERSION_POLL, Clock.systemUTC());
+            parts.add(new Part(policies, policies::notReadyReasons));
+        }
+    }
+
+    /**
+     * The pods' addresses with their labels, and the namespaces' labels, of this cluster's API server, when
+     * {@code policies} is on and the client open; empty without Kubernetes.
+     */
+    public Optional<WorkloadLabels> workloadLabels() {
+        return Optional.ofNullable(workloadLabels);
     }
 
     /** The MCS sync, once started (for the status API). */

@@ -34,7 +34,9 @@ class KubernetesAdapterTest {
             assertEquals(Optional.empty(), adapter.liveness());
             assertSame(PoolCniBackend.PodClaims.UNCHECKED, adapter.podClaims());
             assertSame(fallback, adapter.podKinds(fallback));
+            adapter.startPolicies(null, null);
             assertEquals(Optional.empty(), adapter.serviceSync());
+            assertEquals(Optional.empty(), adapter.workloadLabels());
             assertEquals(List.of(), adapter.notReadyReasons());
         }
     }
@@ -46,7 +48,7 @@ class KubernetesAdapterTest {
         gone.close();
         GatewayConfig.Kubernetes pods = new GatewayConfig.Kubernetes(false, url, List.of(), Duration.ofSeconds(30),
                 false, new KubernetesIpamSettings(false, KubernetesIpamSettings.OwnerSource.PODS,
-                Duration.ofSeconds(10), Duration.ZERO));
+                Duration.ofSeconds(10), Duration.ZERO), false);
         try (KubernetesAdapter adapter = KubernetesAdapter.open(pods, EAST, KubernetesClients.connect(url), true)) {
             Thread.sleep(300);
             List<String> reasons = adapter.notReadyReasons();
@@ -55,6 +57,24 @@ class KubernetesAdapterTest {
             assertTrue(reasons.get(1).startsWith("kubernetes pod owners: StatefulSets not yet listed from " + url),
                     reasons.toString());
             assertTrue(adapter.liveness().isPresent(), "the pods are the owner source, in sync or not");
+        }
+    }
+
+    @Test
+    void policiesOnWatchWorkloadLabelsFromTheStartAndSayWhyUntilListed() throws Exception {
+        KubernetesApiMock gone = KubernetesApiMock.start(List.of());
+        String url = gone.url();
+        gone.close();
+        GatewayConfig.Kubernetes peersAndPolicies = new GatewayConfig.Kubernetes(false, url, List.of(),
+                Duration.ofSeconds(30), true, KubernetesIpamSettings.off(), true);
+        try (KubernetesAdapter adapter = KubernetesAdapter.open(peersAndPolicies, EAST, KubernetesClients.connect(url),
+                true)) {
+            assertTrue(adapter.workloadLabels().isPresent(), "policies on: the labels are watched from open on");
+            Thread.sleep(300);
+            List<String> reasons = adapter.notReadyReasons();
+            assertEquals(List.of("kubernetes workload labels: Pods not yet listed from " + url + "/",
+                    "kubernetes workload labels: Namespaces not yet listed from " + url + "/"), reasons);
+            assertEquals(0, adapter.workloadLabels().get().snapshot().version());
         }
     }
 }

@@ -2,6 +2,7 @@ package io.isthmus.k8s.controller;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.Informable;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -50,9 +51,9 @@ public final class Watch<T extends HasMetadata> {
         return new Watch<>(what, client.getMasterUrl().toString(), informers);
     }
 
-    /** A cluster-scoped kind (ClusterPeer, IPPool): one informer, cache keys are the names. */
-    public static <T extends HasMetadata, L> Watch<T> clusterScoped(
-            String what, KubernetesClient client, MixedOperation<T, L, ? extends Resource<T>> operation) {
+    /** A cluster-scoped kind (ClusterPeer, IPPool, Namespace): one informer, cache keys are the names. */
+    public static <T extends HasMetadata> Watch<T> clusterScoped(String what, KubernetesClient client,
+                                                                 Informable<T> operation) {
         return new Watch<>(what, client.getMasterUrl().toString(), List.of(operation.runnableInformer(0)));
     }
 
@@ -70,7 +71,7 @@ public final class Watch<T extends HasMetadata> {
      * Starts the informers: each added, changed or deleted object (and each resync) is handed to {@code changed};
      * list and watch failures go to {@code failed} (with what was being done) and are retried for as long as we run.
      */
-    void start(Consumer<T> changed, BiConsumer<String, Throwable> failed) {
+    public void start(Consumer<T> changed, BiConsumer<String, Throwable> failed) {
         for (SharedIndexInformer<T> informer : informers) {
             informer.exceptionHandler((started, failure) -> {
                 failed.accept("watch " + what + " on " + apiServer, failure);

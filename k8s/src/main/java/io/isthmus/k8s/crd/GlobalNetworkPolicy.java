@@ -9,8 +9,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
  * One network policy for every cluster of the clusterset (cluster-scoped; CRD
- * {@code k8s/deploy/crds/globalnetworkpolicies.isthmus.io.yaml}). Schema only: the policy engine (module
- * {@code policy}) comes with its own issue, and until then nothing enforces these objects.
+ * {@code k8s/deploy/crds/globalnetworkpolicies.isthmus.io.yaml}). Creating or editing one in a cluster is that
+ * cluster's edit of the clusterset's policy book, which peering carries to every cluster and each gateway enforces
+ * ({@link GlobalNetworkPolicyReconciler}, k8s/README.md "GlobalNetworkPolicy").
  */
 @Group(IsthmusResources.GROUP)
 @Version(IsthmusResources.VERSION)

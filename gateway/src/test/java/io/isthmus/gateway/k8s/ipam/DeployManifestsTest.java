@@ -155,11 +155,18 @@ class DeployManifestsTest {
                 new ClusterPeerSpec.KeyRef(NAMESPACE, "isthmus-ca", "ca.crt"), null)));
         peer.setStatus(new ClusterPeerStatus(List.of(), 1L, "Up", 3L, "2026-01-01T00:00:00Z"));
         GlobalNetworkPolicy policy = named(new GlobalNetworkPolicy(), "deny-db");
-        var selector = new io.fabric8.kubernetes.api.model.LabelSelectorBuilder().addToMatchLabels("app", "db").build();
-        var peers = new GlobalNetworkPolicySpec.Peers(List.of("east"), selector, selector, null);
-        policy.setSpec(new GlobalNetworkPolicySpec(100, peers, List.of(new GlobalNetworkPolicySpec.Rule("Deny",
-                List.of(peers), List.of(new GlobalNetworkPolicySpec.Port("TCP", 5432, 5433)))), List.of()));
-        policy.setStatus(new GlobalNetworkPolicyStatus(List.of(), 1L));
+        var selector = new io.fabric8.kubernetes.api.model.LabelSelectorBuilder().addToMatchLabels("app", "db")
+                .addNewMatchExpression().withKey("tier").withOperator("In").withValues("back").endMatchExpression().build();
+        // Every field at once (not a valid policy: the sample is about field names, not values).
+        var peers = new GlobalNetworkPolicySpec.Peers(List.of("east"), List.of("db"), selector, selector,
+                List.of("db/pg"), List.of("10.0.0.0/8"));
+        var rule = new GlobalNetworkPolicySpec.Rule("Deny", List.of(peers),
+                List.of(new GlobalNetworkPolicySpec.Port("TCP", 5432, 5433)));
+        policy.setSpec(new GlobalNetworkPolicySpec(100, peers, List.of(rule), List.of(rule)));
+        policy.setStatus(new GlobalNetworkPolicyStatus(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder()
+                .withType("Accepted").withStatus("True").withReason("Applied").withMessage("m").withObservedGeneration(1L)
+                .withLastTransitionTime("2026-01-01T00:00:00Z").build()), 1L, 3L, "east", "1:0123456789ab",
+                List.of(new GlobalNetworkPolicyStatus.ClusterVersion("east", "1:0123456789ab"))));
 
         for (CustomResource<?, ?> sample : List.<CustomResource<?, ?>>of(pool, peer, policy)) {
             CustomResourceDefinition crd = one(CustomResourceDefinition.class, sample.getPlural() + "." + sample.getGroup());
@@ -174,6 +181,12 @@ class DeployManifestsTest {
             assertFieldsInSchema(sample.getKind(), written.get("spec"), version.getSchema().getOpenAPIV3Schema().getProperties().get("spec"));
             assertFieldsInSchema(sample.getKind(), written.get("status"), version.getSchema().getOpenAPIV3Schema().getProperties().get("status"));
             assertTrue(crd.getMetadata().getLabels().containsKey("app.kubernetes.io/part-of"));
+            if (sample == policy) {
+                // The controller hands the object as this model holds it to the policy reader: the model must hold
+                // every field the schema lets through, or a field would be dropped unnoticed.
+                assertSchemaInFields(sample.getKind(), written.get("spec"), version.getSchema().getOpenAPIV3Schema().getProperties().get("spec"));
+                assertSchemaInFields(sample.getKind(), written.get("status"), version.getSchema().getOpenAPIV3Schema().getProperties().get("status"));
+            }
         }
     }
 
@@ -270,6 +283,8 @@ class DeployManifestsTest {
         }
         assertTrue(configs.get("isthmus-gateway").kubernetes().ipam().pools(), "the gateways reconcile IPPools");
         assertFalse(configs.get("isthmus-node").kubernetes().ipam().pools(), "the node agents do not");
+        assertTrue(configs.get("isthmus-gateway").kubernetes().policies(), "the gateways take GlobalNetworkPolicies in");
+        assertFalse(configs.get("isthmus-node").kubernetes().policies(), "the node agents do not (no RBAC for them)");
 
         DaemonSet node = one(DaemonSet.class, "isthmus-node");
         PodTemplateSpec template = node.getSpec().getTemplate();
@@ -453,16 +468,25 @@ class DeployManifestsTest {
                     new io.isthmus.k8s.crd.ClusterPeerSpec.CaBundleRef(
                             new io.isthmus.k8s.crd.ClusterPeerSpec.KeyRef(NAMESPACE, "isthmus-ca", null), null)));
             admin.resource(peer).create();
+            GlobalNetworkPolicy policy = named(new GlobalNetworkPolicy(), "deny-db");
+            policy.setSpec(new GlobalNetworkPolicySpec(null, new GlobalNetworkPolicySpec.Peers(null, null, null, null,
+                    null, null), null, null));
+            admin.resource(policy).create();
             // Every part of the code that talks to the API server, with a port that refuses (a status write follows).
             try (PodOwners pods = PodOwners.start(gateway, Duration.ZERO);
                  Controller<String> reconciler = IpPoolReconciler.start(gateway, (spec, kind) -> CompletableFuture.failedFuture(
                          new IpamException(IpamError.UNAVAILABLE, "test")), Duration.ofMillis(200), Duration.ofSeconds(5),
                          Clock.systemUTC());
                  Controller<String> peers = io.isthmus.k8s.crd.ClusterPeerReconciler.start(
-                         gateway, new NoPeering(), Duration.ofMillis(200), Duration.ofSeconds(30), Clock.systemUTC())) {
+                         gateway, new NoPeering(), Duration.ofMillis(200), Duration.ofSeconds(30), Clock.systemUTC());
+                 Controller<String> policies = io.isthmus.k8s.crd.GlobalNetworkPolicyReconciler.start(gateway,
+                         new RefusingBook(), Duration.ofSeconds(30), Duration.ofMillis(200), Clock.systemUTC());
+                 io.isthmus.k8s.pods.WorkloadLabels labels = io.isthmus.k8s.pods.WorkloadLabels.start(gateway, Duration.ZERO)) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (!pods.inSync() || !reconciler.notReadyReasons().isEmpty()
-                        || !peers.notReadyReasons().isEmpty()
+                        || !peers.notReadyReasons().isEmpty() || !policies.notReadyReasons().isEmpty()
+                        || !labels.notReadyReasons().isEmpty()
+                        || admin.resources(GlobalNetworkPolicy.class).withName("deny-db").get().getStatus() == null
                         || admin.resources(IPPool.class).withName("pods").get().getStatus() == null
                         || admin.resources(io.isthmus.k8s.crd.ClusterPeer.class).withName("north").get().getStatus() == null) {
                     assertTrue(System.nanoTime() < deadline, "the informers list and the status is written");
@@ -478,7 +502,9 @@ class DeployManifestsTest {
             }
             assertTrue(used.containsAll(Set.of("/pods:list", "/pods:watch", "apps/statefulsets:watch",
                     "isthmus.io/ippools:watch", "isthmus.io/ippools/status:update", "isthmus.io/clusterpeers:watch",
-                    "isthmus.io/clusterpeers/status:update", "/secrets:get")), used.toString());
+                    "isthmus.io/clusterpeers/status:update", "/secrets:get", "isthmus.io/globalnetworkpolicies:watch",
+                    "isthmus.io/globalnetworkpolicies/status:update", "/namespaces:list", "/namespaces:watch")),
+                    used.toString());
             Set<String> granted = granted("isthmus-gateway");
             for (String permission : used) {
                 assertTrue(granted.contains(permission), "the gateway's RBAC lacks " + permission + " (has " + granted + ")");
@@ -491,8 +517,10 @@ class DeployManifestsTest {
             }
             Set<String> node = granted("isthmus-node");
             for (String permission : used) {
-                if (!permission.startsWith("isthmus.io/") && !permission.equals("/secrets:get")) {
-                    // the node agents do not reconcile IPPools or ClusterPeers (nor read their CA bundles)
+                if (!permission.startsWith("isthmus.io/") && !permission.equals("/secrets:get")
+                        && !permission.startsWith("/namespaces:")) {
+                    // the node agents do not reconcile IPPools, ClusterPeers or GlobalNetworkPolicies (nor read the
+                    // CA bundles, nor watch namespaces for the policy's labels: kubernetes.policies = off there)
                     assertTrue(node.contains(permission), "the node agent's RBAC lacks " + permission);
                 }
             }
@@ -526,6 +554,29 @@ class DeployManifestsTest {
             default -> throw new AssertionError("unexpected method " + method);
         };
         return group + "/" + resource + ":" + verb;
+    }
+
+    /** A policy book that refuses everything for now: the GlobalNetworkPolicy reconciler's requests alone. */
+    private static final class RefusingBook implements io.isthmus.k8s.crd.PolicyDocuments {
+        @Override
+        public Applied apply(String name, String object) {
+            return new Refused("Unavailable", "test");
+        }
+
+        @Override
+        public java.util.Optional<Long> delete(String name, String object) {
+            return java.util.Optional.empty();
+        }
+
+        @Override
+        public Standing standing(String name, String object) {
+            return new Standing(java.util.Optional.empty(), false, "0:empty", Map.of());
+        }
+
+        @Override
+        public String versionStamp() {
+            return "0:empty";
+        }
     }
 
     /** A PeerDirectory with no link: the ClusterPeer reconciler's requests alone. */
@@ -661,6 +712,27 @@ class DeployManifestsTest {
     private static <T extends HasMetadata> T named(T object, String name) {
         object.setMetadata(new ObjectMetaBuilder().withName(name).build());
         return object;
+    }
+
+    /** Every property of {@code schema} is a field of {@code written}, recursively (arrays through their items). */
+    private static void assertSchemaInFields(String where, JsonNode written, JSONSchemaProps schema) {
+        if (schema.getItems() != null) {
+            assertTrue(written != null && written.isArray() && !written.isEmpty(), where + " is not written as a list");
+            for (JsonNode item : written) {
+                assertSchemaInFields(where + "[]", item, schema.getItems().getSchema());
+            }
+            return;
+        }
+        Map<String, JSONSchemaProps> properties = schema.getProperties();
+        if (properties == null || properties.isEmpty()) {
+            return; // a value or a map (matchLabels)
+        }
+        for (Map.Entry<String, JSONSchemaProps> property : properties.entrySet()) {
+            JsonNode field = written == null ? null : written.get(property.getKey());
+            assertTrue(field != null && !field.isNull(), where + "." + property.getKey()
+                    + " is in the CRD's schema but the Java model does not hold it");
+            assertSchemaInFields(where + "." + property.getKey(), field, property.getValue());
+        }
     }
 
     /** Every field of {@code written} is a property of {@code schema}, recursively (arrays through their items). */
