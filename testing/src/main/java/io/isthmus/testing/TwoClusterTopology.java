@@ -60,12 +60,7 @@ public record TwoClusterTopology(Netns netns, String podA, String gatewayA, Stri
             link(topology.podB, "p0", 2, topology.gatewayB, "d0", 1, podNetworkB);
             defaultRoute(topology.podA, podNetworkA);
             defaultRoute(topology.podB, podNetworkB);
-            for (String gateway : List.of(topology.gatewayA, topology.gatewayB)) {
-                sysctl(gateway, "net.ipv4.ip_forward=1");
-                if (podNetworkA.ipv6().isPresent() || podNetworkB.ipv6().isPresent()) {
-                    sysctl(gateway, "net.ipv6.conf.all.forwarding=1");
-                }
-            }
+            forwarding(List.of(topology.gatewayA, topology.gatewayB), List.of(podNetworkA, podNetworkB));
             return topology;
         } catch (RuntimeException | Error e) {
             netns.close();
@@ -77,6 +72,16 @@ public record TwoClusterTopology(Netns netns, String podA, String gatewayA, Stri
         return List.of(podA, gatewayA, gatewayB, podB);
     }
 
+    /** Each gateway namespace forwards IPv4 (and IPv6 when any pod network has it). */
+    static void forwarding(List<String> gateways, List<Network> podNetworks) {
+        for (String gateway : gateways) {
+            sysctl(gateway, "net.ipv4.ip_forward=1");
+            if (podNetworks.stream().anyMatch(network -> network.ipv6().isPresent())) {
+                sysctl(gateway, "net.ipv6.conf.all.forwarding=1");
+            }
+        }
+    }
+
     /** Fails, saying why, unless this runs as root (namespaces, veth links and TUN devices need it). */
     public static void requireRoot() {
         if (!Netns.isRoot()) {
@@ -85,7 +90,7 @@ public record TwoClusterTopology(Netns netns, String podA, String gatewayA, Stri
         }
     }
 
-    private static void link(String left, String leftName, int leftHost, String right, String rightName, int rightHost,
+    static void link(String left, String leftName, int leftHost, String right, String rightName, int rightHost,
                              Network network) {
         Netns.ip("-n", left, "link", "add", leftName, "type", "veth", "peer", "name", rightName, "netns", right);
         Netns.ip("-n", left, "link", "set", leftName, "up");
@@ -94,21 +99,21 @@ public record TwoClusterTopology(Netns netns, String podA, String gatewayA, Stri
         address(right, rightName, rightHost, network);
     }
 
-    private static void address(String ns, String device, int host, Network network) {
+    static void address(String ns, String device, int host, Network network) {
         Netns.ip("-n", ns, "addr", "add", network.ipv4(host) + "/24", "dev", device);
         if (network.ipv6().isPresent()) {
             Netns.ip("-n", ns, "addr", "add", network.ipv6(host) + "/64", "dev", device, "nodad");
         }
     }
 
-    private static void defaultRoute(String pod, Network network) {
+    static void defaultRoute(String pod, Network network) {
         Netns.ip("-n", pod, "-4", "route", "add", "default", "via", network.ipv4(1));
         if (network.ipv6().isPresent()) {
             Netns.ip("-n", pod, "-6", "route", "add", "default", "via", network.ipv6(1));
         }
     }
 
-    private static void sysctl(String ns, String setting) {
+    static void sysctl(String ns, String setting) {
         Netns.run(new ArrayList<>(List.of("ip", "netns", "exec", ns, "sysctl", "-q", "-w", setting)));
     }
 

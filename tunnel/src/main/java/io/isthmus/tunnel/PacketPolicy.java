@@ -39,6 +39,24 @@ public interface PacketPolicy {
     /** What the stage does, in words, for {@code isthmus status}. */
     String describe();
 
+    /**
+     * What the stage counted, for metrics; read at scrape time, not per packet.
+     *
+     * @param unreadable       packets denied because their headers could not be read to the port
+     * @param trackedReplies   packets the table denied that passed as answers of tracked flows
+     * @param trackedFlows     flows tracked now (not expired)
+     * @param trackingCapacity how many flows the tracker holds at most
+     * @param evictions        tracked flows pushed out, still live, by new ones
+     */
+    record Counters(long unreadable, long trackedReplies, long trackedFlows, long trackingCapacity, long evictions) {
+        public static final Counters NONE = new Counters(0, 0, 0, 0, 0);
+    }
+
+    /** {@link Counters#NONE} for a stage that counts nothing of this. */
+    default Counters counters() {
+        return Counters.NONE;
+    }
+
     /** No policy: every packet passes. The engine's default. */
     PacketPolicy ALLOW_ALL = new PacketPolicy() {
         @Override

@@ -19,31 +19,54 @@ import java.util.concurrent.atomic.AtomicLong;
  * whose headers cannot be read to the destination port (a chain of extension headers too long or cut short, a first
  * fragment or packet too short to hold the port) is denied, since judging it without its port would let it past
  * port rules; those are counted by {@link #unreadable()}.
+ *
+ * <p>Answers ({@link ConnectionTracker}): every packet the table allows, either way through this gateway, records its
+ * flow (TCP, UDP, SCTP by ports; ICMP echo requests by identifier). A packet the table denies, where no rule said
+ * Deny on either side (only the defaults denied it), still passes when it answers a tracked flow: the reverse 5-tuple
+ * is tracked and not expired, and the current table still allows that flow (so a new table that denies a flow stops
+ * its answers at the next packet, too). A TCP segment that opens a connection (SYN without ACK) is never an answer.
+ * Such a packet is counted on the rules that allow the flow it answers, and in {@link #replies()}.
  */
 public final class PolicyPacketFilter implements PacketPolicy {
     static final int MAX_EXTENSIONS = 8;
     private static final long UNREADABLE = -2;
-    // transport(): destination port in bits 0-15, source port 16-31, flags, protocol 40-47; negative: unreadable
+    // transport(): destination port in bits 0-15, source port (ICMP echo: identifier) 16-31, flags, protocol 40-47;
+    // negative: unreadable
     private static final int SOURCE_PORT_SHIFT = 16;
     private static final long HAS_PORTS = 1L << 32;
-    private static final long OPENS_CONNECTION = 1L << 33;
+    private static final long OPENS_CONNECTION = 1L << 33; // TCP SYN without ACK
+    private static final long CLOSES_CONNECTION = 1L << 34; // TCP FIN or RST
+    private static final long ECHO_REQUEST = 1L << 35;
+    private static final long ECHO_REPLY = 1L << 36;
     private static final int PROTOCOL_SHIFT = 40;
 
     private volatile DecisionTable table;
+    private final ConnectionTracker connections;
     private final AtomicLong unreadable = new AtomicLong();
     private final AtomicLong replies = new AtomicLong();
 
+    /** With a connection tracker of the default settings on the system clock. */
     public PolicyPacketFilter(DecisionTable initial) {
-        this.table = Objects.requireNonNull(initial, "initial table");
+        this(initial, ConnectionTracker.withDefaults());
     }
 
-    /** From the next packet on, decide by {@code next}. */
+    /** {@code connections} outlives tables: flows tracked under one are answered under the next while it allows them. */
+    public PolicyPacketFilter(DecisionTable initial, ConnectionTracker connections) {
+        this.table = Objects.requireNonNull(initial, "initial table");
+        this.connections = Objects.requireNonNull(connections, "connections");
+    }
+
+    /** From the next packet on, decide by {@code next}; the tracked flows stay. */
     public void use(DecisionTable next) {
         this.table = Objects.requireNonNull(next, "table");
     }
 
     public DecisionTable table() {
         return table;
+    }
+
+    public ConnectionTracker connections() {
+        return connections;
     }
 
     /** Packets denied because their headers could not be read to the port. */
@@ -62,15 +85,35 @@ public final class PolicyPacketFilter implements PacketPolicy {
         int protocol = (int) (transport >>> PROTOCOL_SHIFT) & 0xFF;
         boolean ports = (transport & HAS_PORTS) != 0;
         int port = ports ? (int) transport & 0xFFFF : Flow.NO_PORT;
+        int sourcePort = (int) (transport >>> SOURCE_PORT_SHIFT) & 0xFFFF; // or the echo identifier
         int source = at + InnerPacket.sourceOffset(version);
         int destination = at + InnerPacket.destinationOffset(version);
         long decision = current.decide(version, packet, source, destination, protocol, port);
-        if (!Decision.allowed(decision) && ports && (transport & OPENS_CONNECTION) == 0 && deniedByDefaultsOnly(decision)) {
-            long reverse = current.decide(version, packet, destination, source, protocol,
-                    (int) (transport >>> SOURCE_PORT_SHIFT) & 0xFFFF);
-            if (Decision.allowed(reverse)) {
-                replies.incrementAndGet();
-                decision = reverse; // counted on the rules that allowed the connection it answers
+        if (Decision.allowed(decision)) {
+            if (ports) {
+                connections.record(version, packet, source, destination, protocol, sourcePort, port, tcp(transport),
+                        connections.now());
+            } else if ((transport & ECHO_REQUEST) != 0) {
+                connections.record(version, packet, source, destination, protocol, sourcePort, 0,
+                        ConnectionTracker.Tcp.CARRIES, connections.now());
+            }
+        } else if (deniedByDefaultsOnly(decision) && (ports ? (transport & OPENS_CONNECTION) == 0
+                : (transport & ECHO_REPLY) != 0)) {
+            long now = connections.now();
+            // the flow this would answer: addresses swapped, ports swapped (an echo: the same identifier)
+            long found = ports
+                    ? connections.tracked(version, packet, destination, source, protocol, port, sourcePort, now)
+                    : connections.tracked(version, packet, destination, source, protocol, sourcePort, 0, now);
+            if (found >= 0) {
+                long answered = current.decide(version, packet, destination, source, protocol,
+                        ports ? sourcePort : Flow.NO_PORT);
+                if (Decision.allowed(answered)) {
+                    replies.incrementAndGet();
+                    decision = answered; // counted on the rules that allowed the flow it answers
+                    if ((transport & CLOSES_CONNECTION) != 0) {
+                        connections.closing(found, now);
+                    }
+                }
             }
         }
         current.counters().hit(decision, length);
@@ -78,14 +121,36 @@ public final class PolicyPacketFilter implements PacketPolicy {
         return Decision.allowed(decision) ? Verdict.ALLOW : Verdict.DENY;
     }
 
+    private static ConnectionTracker.Tcp tcp(long transport) {
+        if ((transport & CLOSES_CONNECTION) != 0) {
+            return ConnectionTracker.Tcp.CLOSES;
+        }
+        return (transport & OPENS_CONNECTION) != 0 ? ConnectionTracker.Tcp.OPENS : ConnectionTracker.Tcp.CARRIES;
+    }
+
     /** No rule denied either side: what denied the flow was a default (deny, or same-cluster-only). */
     private static boolean deniedByDefaultsOnly(long decision) {
         return Decision.egressOutcome(decision) != Decision.RULE_DENY && Decision.ingressOutcome(decision) != Decision.RULE_DENY;
     }
 
-    /** Packets let through as replies of allowed flows (only the defaults denied them). */
+    /** Packets the table denied that passed as answers of tracked flows. */
     public long replies() {
         return replies.get();
+    }
+
+    /** Tracked flows not expired now (scans the tracker: for metrics, not per packet). */
+    public int tracked() {
+        return connections.entries();
+    }
+
+    /** Tracked flows pushed out, still live, by new ones (the tracker was full where they hashed). */
+    public long evictions() {
+        return connections.evictions();
+    }
+
+    @Override
+    public Counters counters() {
+        return new Counters(unreadable(), replies(), tracked(), connections.capacity(), evictions());
     }
 
     @Override
@@ -94,8 +159,9 @@ public final class PolicyPacketFilter implements PacketPolicy {
     }
 
     /**
-     * The upper protocol, whether it has ports here (not for a later fragment), the ports and whether it is a TCP
-     * segment that opens a connection, packed as the constants above say; or {@link #UNREADABLE}.
+     * The upper protocol, whether it has ports here (not for a later fragment), the ports, whether it is a TCP
+     * segment that opens or closes a connection, or an ICMP echo request or reply (and its identifier), packed as the
+     * constants above say; or {@link #UNREADABLE}.
      */
     static long transport(byte[] packet, int at, int length, int version) {
         if (version == 4) {
@@ -146,7 +212,13 @@ public final class PolicyPacketFilter implements PacketPolicy {
 
     private static long port(byte[] packet, int transport, int end, int protocol, boolean laterFragment) {
         long packed = (long) protocol << PROTOCOL_SHIFT;
-        if (laterFragment || !Flow.hasPorts(protocol)) {
+        if (laterFragment) {
+            return packed;
+        }
+        if (protocol == Flow.ICMP || protocol == Flow.ICMPV6) {
+            return transport + 6 > end ? packed : packed | echo(packet, transport, protocol);
+        }
+        if (!Flow.hasPorts(protocol)) {
             return packed;
         }
         if (transport + 4 > end) {
@@ -161,8 +233,21 @@ public final class PolicyPacketFilter implements PacketPolicy {
             if ((flags & 0x02) != 0 && (flags & 0x10) == 0) { // SYN without ACK
                 packed |= OPENS_CONNECTION;
             }
+            if ((flags & 0x05) != 0) { // FIN or RST
+                packed |= CLOSES_CONNECTION;
+            }
         }
         return packed;
+    }
+
+    /** An echo request or reply (ICMP 8 / 0, ICMPv6 128 / 129) and its identifier; 0 for any other message. */
+    private static long echo(byte[] packet, int icmp, int protocol) {
+        int type = packet[icmp] & 0xFF;
+        long identifier = (long) u16(packet, icmp + 4) << SOURCE_PORT_SHIFT;
+        if (type == (protocol == Flow.ICMP ? 8 : 128)) {
+            return ECHO_REQUEST | identifier;
+        }
+        return type == (protocol == Flow.ICMP ? 0 : 129) ? ECHO_REPLY | identifier : 0;
     }
 
     private static int u16(byte[] bytes, int at) {

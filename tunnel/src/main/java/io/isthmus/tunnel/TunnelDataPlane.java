@@ -52,9 +52,15 @@ public final class TunnelDataPlane implements AutoCloseable {
      * @param advertised  the endpoint peers are told to send to
      * @param rekeyPolicy when sessions are replaced
      * @param forgetAfter a peer without any link this long is removed
+     * @param connectionTracking the policy stage's connection tracker ({@link #connectionTracker})
      */
     public record Settings(TunnelDevice.Spec device, InetSocketAddress advertised, RekeyPolicy rekeyPolicy,
-                           Duration forgetAfter) {
+                           Duration forgetAfter, ConnectionTracker.Settings connectionTracking) {
+        /** With the connection tracker's defaults. */
+        public Settings(TunnelDevice.Spec device, InetSocketAddress advertised, RekeyPolicy rekeyPolicy,
+                        Duration forgetAfter) {
+            this(device, advertised, rekeyPolicy, forgetAfter, ConnectionTracker.Settings.defaults());
+        }
     }
 
     private final Settings settings;
@@ -66,6 +72,7 @@ public final class TunnelDataPlane implements AutoCloseable {
     private final PeerEndpoints endpoints;
     private final RouteReconciler routes;
     private final DataPlaneEvents events;
+    private final ConnectionTracker connections;
     /** Peers known (by a link) but linked no more, since when. Owned by the loop. */
     private final Map<ClusterId, Instant> disconnectedSince = new HashMap<>();
     private final ScheduledExecutorService loop;
@@ -87,6 +94,7 @@ public final class TunnelDataPlane implements AutoCloseable {
         this.events = events;
         this.clock = clock;
         this.device = device;
+        this.connections = new ConnectionTracker(settings.connectionTracking(), clock);
         TunnelEngine engine = device.engine();
         this.keying = new PeerKeying(self, ownCertificate, settings.device().suite(), settings.rekeyPolicy(), engine,
                 settings.advertised(), events, clock);
@@ -255,6 +263,19 @@ public final class TunnelDataPlane implements AutoCloseable {
     /** The policy stage in words. */
     public String policy() {
         return device.engine().policy().describe();
+    }
+
+    /** What the policy stage in force counted (unreadable packets, connection tracking). */
+    public PacketPolicy.Counters policyCounters() {
+        return device.engine().policy().counters();
+    }
+
+    /**
+     * The connection tracker for this data plane's policy stage (settings from {@link Settings#connectionTracking},
+     * on the data plane's clock): give it to the {@link PolicyPacketFilter} plugged in with {@link #usePolicy}.
+     */
+    public ConnectionTracker connectionTracker() {
+        return connections;
     }
 
     /** Packets, bytes, drops and handshakes per peer: what the metrics and the status report show. */

@@ -103,6 +103,39 @@ class PolicyPacketFilterNamespaceTest {
         }
     }
 
+    /**
+     * Under a deny default only shop -> db TCP 7007 is allowed (a rule on each side); pg's answers pass both gateways
+     * because each tracked the connection as the SYN went through (east outbound, west inbound).
+     */
+    @Test
+    void underADenyDefaultAnAllowedConnectionIsAnsweredThroughBothGatewaysAndTheOtherWayStaysShut() throws Exception {
+        DecisionTable onlyShopToDb = DecisionTable.compile(PolicyCodec.read(POLICY.formatted("7007") + """
+                ---
+                metadata: {name: shop-out}
+                spec:
+                  appliesTo: {namespaces: [shop]}
+                  egress: [{action: Allow, peers: [{namespaces: [db]}], ports: [{protocol: TCP, port: 7007}]}]
+                """), CrossClusterDefault.DENY, VIEW);
+        east.use(onlyShopToDb);
+        west.use(onlyShopToDb);
+        long eastReplies = east.replies();
+        long westReplies = west.replies();
+        assertArrayEquals("through".getBytes(), echo(7007));
+        assertTrue(east.replies() > eastReplies, "east let pg's answers in as replies: " + east.counters());
+        assertTrue(west.replies() > westReplies, "west let pg's answers out as replies: " + west.counters());
+        assertTrue(east.tracked() >= 1 && west.tracked() >= 1, east.counters() + " / " + west.counters());
+        // db's pod cannot open a connection to shop's: its SYN answers nothing
+        try (ServerSocket shop = podA.call(() -> new ServerSocket(7010, 5, Packets.address("10.1.0.2")))) {
+            Echo.serveTcp(shop);
+            assertThrows(SocketTimeoutException.class, () -> NetNamespace.named(topology.podB()).call(() -> {
+                try (Socket socket = new Socket()) {
+                    socket.connect(new InetSocketAddress(Packets.address("10.1.0.2"), 7010), 1500);
+                    return null;
+                }
+            }));
+        }
+    }
+
     private static DecisionTable table(String port) {
         return DecisionTable.compile(PolicyCodec.read(POLICY.formatted(port)), CrossClusterDefault.ALLOW, VIEW);
     }
@@ -127,6 +160,8 @@ class PolicyPacketFilterNamespaceTest {
 
     @Test
     void deniedFlowsGetNoReplyAreCountedWhereDeniedAndANewTableFlipsThemWithoutANewSession() throws Exception {
+        east.use(DecisionTable.compile(List.of(), CrossClusterDefault.ALLOW, VIEW));
+        west.use(table("7007"));
         assertArrayEquals("through".getBytes(), echo(7007));
         Session session = tunnel.engineA().currentSession(WEST);
 

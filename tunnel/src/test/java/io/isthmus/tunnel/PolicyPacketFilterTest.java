@@ -76,7 +76,7 @@ class PolicyPacketFilterTest {
     }
 
     @Test
-    void underADenyDefaultTheAnswersOfAnAllowedFlowPassButNothingThatOpensAConnection() {
+    void underADenyDefaultTheAnswersOfATrackedFlowPassButNothingThatOpensAConnection() {
         // under deny both sides need a rule: shop's egress to db as well
         PolicyPacketFilter filter = filter(DB_POLICY + """
                 ---
@@ -85,8 +85,13 @@ class PolicyPacketFilterTest {
                   appliesTo: {namespaces: [shop]}
                   egress: [{action: Allow, peers: [{namespaces: [db]}], ports: [{protocol: TCP, port: 5201}, {protocol: UDP, port: 53}]}]
                 """, CrossClusterDefault.DENY);
+        // pg's answer, db:5201 -> cart:40000 with ACK: no rule allows that flow, and no connection was seen yet
+        assertEquals(Verdict.DENY, judge(filter, tcpAnswer("10.2.0.7", "10.1.0.5", 0)));
+        assertEquals(0, filter.replies());
         assertEquals(Verdict.ALLOW, judge(filter, Packets.tcp("10.1.0.5", "10.2.0.7", 1, 0, new byte[4])));
-        // pg's answer, db:5201 -> cart:40000 with ACK: no rule allows that flow, but it answers an allowed one
+        assertEquals(Verdict.ALLOW, judge(filter, Packets.tcp("fd00:1::5", "fd00:2::7", 1, 0, new byte[4])));
+        assertEquals(Verdict.ALLOW, judge(filter, Packets.udp("10.1.0.5", "10.2.0.7", 999, 53, new byte[4])));
+        // now they answer flows that were allowed
         assertEquals(Verdict.ALLOW, judge(filter, tcpAnswer("10.2.0.7", "10.1.0.5", 0)));
         assertEquals(Verdict.ALLOW, judge(filter, tcpAnswer("fd00:2::7", "fd00:1::5", 0x02))); // SYN+ACK
         assertEquals(Verdict.ALLOW, judge(filter, Packets.udp("10.2.0.7", "10.1.0.5", 53, 999, new byte[4])));
@@ -95,8 +100,9 @@ class PolicyPacketFilterTest {
         byte[] syn = tcpAnswer("10.2.0.7", "10.1.0.5", 0);
         syn[20 + 13] = 0x02;
         assertEquals(Verdict.DENY, judge(filter, syn));
-        // from another port it answers nothing that was allowed
+        // from another port, or to a port cart never sent from, it answers nothing that was allowed
         assertEquals(Verdict.DENY, judge(filter, Packets.udp("10.2.0.7", "10.1.0.5", 54, 999, new byte[4])));
+        assertEquals(Verdict.DENY, judge(filter, Packets.udp("10.2.0.7", "10.1.0.5", 53, 1000, new byte[4])));
         assertEquals(3, filter.replies());
     }
 
@@ -111,6 +117,8 @@ class PolicyPacketFilterTest {
                 """;
         for (CrossClusterDefault fallback : CrossClusterDefault.values()) {
             PolicyPacketFilter filter = filter(shopDeniesDb, fallback);
+            judge(filter, Packets.tcp("10.1.0.5", "10.2.0.7", 1, 0, new byte[4])); // tracked where allowed
+            judge(filter, Packets.udp("10.1.0.5", "10.2.0.7", 999, 53, new byte[4]));
             assertEquals(Verdict.DENY, judge(filter, tcpAnswer("10.2.0.7", "10.1.0.5", 0)), fallback.label());
             assertEquals(Verdict.DENY, judge(filter, Packets.udp("10.2.0.7", "10.1.0.5", 53, 999, new byte[4])), fallback.label());
             assertEquals(0, filter.replies());

@@ -13,6 +13,7 @@ import io.isthmus.policy.RuleRef;
 import io.isthmus.gateway.metrics.Metrics;
 import io.isthmus.policy.Flow;
 import io.isthmus.policy.IdentityView;
+import io.isthmus.tunnel.ConnectionTracker;
 import io.isthmus.tunnel.PolicyPacketFilter;
 import io.isthmus.tunnel.TunnelDataPlane;
 import org.slf4j.Logger;
@@ -73,7 +74,8 @@ public final class PolicyEnforcement implements AutoCloseable {
         this.sources = sources;
         this.tunnel = tunnel;
         this.table = DecisionTable.compile(store.book(), fallback, IdentityView.EMPTY);
-        this.filter = new PolicyPacketFilter(table);
+        this.filter = new PolicyPacketFilter(table, tunnel.map(TunnelDataPlane::connectionTracker)
+                .orElseGet(ConnectionTracker::withDefaults));
     }
 
     public static PolicyEnforcement start(PolicyStore store, CrossClusterDefault fallback, Sources sources,

@@ -17,7 +17,8 @@ import java.util.function.ToLongFunction;
 
 /**
  * The tunnel in {@code /metrics}: per peer, packets and bytes each way, drops by reason (and the drops no peer can
- * be blamed for, under {@code peer="-"}), handshake age and key messages; the data path as an info gauge. Read from
+ * be blamed for, under {@code peer="-"}), handshake age and key messages; the policy stage's unreadable packets and
+ * connection tracking (entries, capacity, answers passed, evictions); the data path as an info gauge. Read from
  * the engine's own counters at scrape time; the key messages and blocked routes are the data plane's events.
  */
 final class TunnelMetrics implements DataPlaneEvents {
@@ -69,6 +70,21 @@ final class TunnelMetrics implements DataPlaneEvents {
                             out.put(List.of(cluster.value()), (double) ranges.size()));
                     return out;
                 });
+        metrics.counterFunction("isthmus_tunnel_policy_unreadable_total", "Inner packets the policy stage denied "
+                        + "because their headers could not be read to the port.", List.of(),
+                () -> Map.of(List.of(), (double) plane.policyCounters().unreadable()));
+        metrics.gauge("isthmus_tunnel_conntrack_entries", "Flows the policy stage tracks now (allowed either way, "
+                + "not expired), whose answers may pass.", List.of(),
+                () -> Map.of(List.of(), (double) plane.policyCounters().trackedFlows()));
+        metrics.gauge("isthmus_tunnel_conntrack_capacity", "Flows the policy stage's connection tracker holds at most "
+                + "(tunnel.connection-tracking.capacity).", List.of(),
+                () -> Map.of(List.of(), (double) plane.policyCounters().trackingCapacity()));
+        metrics.counterFunction("isthmus_tunnel_conntrack_replies_total", "Packets the policy denied as flows of "
+                        + "their own that passed as answers of tracked flows.", List.of(),
+                () -> Map.of(List.of(), (double) plane.policyCounters().trackedReplies()));
+        metrics.counterFunction("isthmus_tunnel_conntrack_evictions_total", "Tracked flows pushed out, still live, "
+                        + "by new ones where the tracker was full (raise tunnel.connection-tracking.capacity).", List.of(),
+                () -> Map.of(List.of(), (double) plane.policyCounters().evictions()));
         metrics.gauge("isthmus_tunnel_info", "The tunnel's data path: device, TUN queues, offloads or plain, suite.",
                 List.of("device", "data_path"), () -> Map.of(List.of(plane.device(), plane.dataPath()), 1.0));
     }

@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.fastpath.IpPrefix;
 import io.isthmus.gateway.config.HostPort;
+import io.isthmus.tunnel.ConnectionTracker;
 import io.isthmus.tunnel.RekeyPolicy;
 import io.isthmus.tunnel.Suite;
 import io.isthmus.tunnel.TunnelDataPlane;
@@ -26,10 +27,12 @@ import java.util.Optional;
  * @param offloads    whether the TUN device is opened with the vnet header and TCP offloads
  * @param namespace   a named network namespace ({@code ip netns}) to open the TUN device and the UDP sockets in;
  *                    empty: the gateway's own
+ * @param connectionTracking the policy stage's connection tracker: capacity and timeouts
  */
 public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort> advertise, String device,
                              Optional<IpPrefix> address, int mtu, int queues, TunnelDevice.Offloads offloads, Suite suite,
-                             Duration rekeyAfterTime, long rekeyAfterBytes, long rekeyAfterPackets, String namespace) {
+                             Duration rekeyAfterTime, long rekeyAfterBytes, long rekeyAfterPackets, String namespace,
+                             ConnectionTracker.Settings connectionTracking) {
     static final String ROOT = "isthmus.tunnel.";
 
     /** Reads the block (already merged with reference.conf). */
@@ -110,11 +113,33 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
                     "must be the name of a network namespace under /var/run/netns (no '/')");
         }
         TunnelSettings settings = new TunnelSettings(enabled, listen, advertise, device, address, mtu, queues,
-                offloads, suite, after, bytes, packets, namespace);
+                offloads, suite, after, bytes, packets, namespace, connectionTracking(c));
         if (enabled) {
             settings.advertised(); // a wildcard listen address without advertise is an error now, not at start
         }
         return settings;
+    }
+
+    /** The {@code connection-tracking} block; the tracker's own checks, named by the config key. */
+    private static ConnectionTracker.Settings connectionTracking(Config c) {
+        String block = "connection-tracking.";
+        int capacity = integer(c, block + "capacity");
+        Duration tcp = duration(c, block + "tcp-timeout");
+        Duration closing = duration(c, block + "tcp-closing-timeout");
+        Duration udp = duration(c, block + "udp-timeout");
+        try {
+            return new ConnectionTracker.Settings(capacity, tcp, closing, udp);
+        } catch (InvalidFieldException e) {
+            throw e.as(ROOT + block + e.field());
+        }
+    }
+
+    private static Duration duration(Config c, String key) {
+        try {
+            return c.getDuration(key);
+        } catch (ConfigException e) {
+            throw new InvalidFieldException(ROOT + key, c.getValue(key).unwrapped(), "must be a duration such as 30s or 1h");
+        }
     }
 
     /** The endpoint peers are told to send to. */
@@ -142,7 +167,8 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
 
     /** What the data plane runs with; a peer without any link for {@code forgetAfter} is removed. */
     public TunnelDataPlane.Settings dataPlane(Duration forgetAfter) {
-        return new TunnelDataPlane.Settings(deviceSpec(), advertised().toSocketAddress(), rekeyPolicy(), forgetAfter);
+        return new TunnelDataPlane.Settings(deviceSpec(), advertised().toSocketAddress(), rekeyPolicy(), forgetAfter,
+                connectionTracking);
     }
 
     /** The rekey schedule: time and volume from here, the tunnel module's defaults for the rest. */

@@ -4,6 +4,7 @@ import com.typesafe.config.ConfigFactory;
 import io.isthmus.api.InvalidFieldException;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.config.GatewayConfigLoader;
+import io.isthmus.tunnel.ConnectionTracker;
 import io.isthmus.tunnel.Suite;
 import org.junit.jupiter.api.Test;
 
@@ -46,6 +47,30 @@ class TunnelSettingsTest {
         assertEquals(Suite.CHACHA20_POLY1305, settings.suite());
         assertEquals(Duration.ofSeconds(60), settings.rekeyPolicy().after());
         assertEquals(64L << 30, settings.rekeyPolicy().afterBytes());
+    }
+
+    @Test
+    void connectionTrackingHasTheDocumentedDefaultsAndReachesTheDataPlane() {
+        TunnelSettings defaults = load("").tunnel();
+        assertEquals(ConnectionTracker.Settings.defaults(), defaults.connectionTracking());
+        assertEquals(65_536, defaults.connectionTracking().capacity());
+        assertEquals(Duration.ofSeconds(30), defaults.connectionTracking().udpTimeout());
+        TunnelSettings set = load("enabled = on, listen = \"10.0.0.1:51820\", connection-tracking { capacity = 1024,"
+                + " tcp-timeout = 2h, tcp-closing-timeout = 5s, udp-timeout = 1m }").tunnel();
+        assertEquals(new ConnectionTracker.Settings(1024, Duration.ofHours(2), Duration.ofSeconds(5),
+                Duration.ofMinutes(1)), set.dataPlane(Duration.ofSeconds(30)).connectionTracking());
+    }
+
+    @Test
+    void badConnectionTrackingSettingsAreRefusedNamingTheKeyAndTheValue() {
+        refused("connection-tracking.capacity = 2", "isthmus.tunnel.connection-tracking.capacity", "'2': must be 8..");
+        refused("connection-tracking.capacity = lots", "isthmus.tunnel.connection-tracking.capacity", "whole number");
+        refused("connection-tracking.udp-timeout = 0s", "isthmus.tunnel.connection-tracking.udp-timeout",
+                "'PT0S': must be between PT1S and PT1H");
+        refused("connection-tracking.tcp-timeout = soon", "isthmus.tunnel.connection-tracking.tcp-timeout",
+                "'soon': must be a duration");
+        refused("connection-tracking { tcp-timeout = 20s, tcp-closing-timeout = 30s }",
+                "isthmus.tunnel.connection-tracking.tcp-closing-timeout", "not be longer than tcp-timeout");
     }
 
     @Test
