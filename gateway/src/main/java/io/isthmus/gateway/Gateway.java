@@ -48,7 +48,6 @@ import io.isthmus.gateway.policy.PolicyRoutes;
 import io.isthmus.gateway.policy.PolicyStatus;
 import io.isthmus.gateway.policy.PolicyStore;
 import io.isthmus.gateway.policy.WorkloadExchange;
-import io.isthmus.gateway.policy.Workloads;
 import io.isthmus.gateway.replicas.RefusalLog;
 import io.isthmus.gateway.tunnel.TunnelStatus;
 import io.isthmus.gateway.tunnel.TunnelWiring;
@@ -253,7 +252,7 @@ public final class Gateway implements AutoCloseable {
                 ? addressPlan.current().thenApply(Optional::of) : CompletableFuture.completedFuture(Optional.empty());
         this.enforcement = lifecycle.started("policy enforcement", PolicyEnforcement.start(policies,
                 config.policies().crossClusterDefault(),
-                new PolicyEnforcement.Sources(self, knownPlan, meshState::get, ipam, () -> Workloads.NONE,
+                new PolicyEnforcement.Sources(self, knownPlan, meshState::get, ipam, kubernetes::workloads,
                         WorkloadExchange.start(channels, config.policies().maxWorkloadsPerPeer(), metrics)), tunnel));
         enforcement.registerMetrics(metrics);
         // GlobalNetworkPolicy objects -> this cluster's edits of the book, when isthmus.kubernetes.policies = on.

@@ -130,7 +130,12 @@ public final class PolicyPacketFilter implements PacketPolicy {
 
     /** No rule denied either side: what denied the flow was a default (deny, or same-cluster-only). */
     private static boolean deniedByDefaultsOnly(long decision) {
-        return Decision.egressOutcome(decision) != Decision.RULE_DENY && Decision.ingressOutcome(decision) != Decision.RULE_DENY;
+        // an explicit Deny holds, and so does encryption Required: neither is a default an answer may pass
+        return notRefused(Decision.egressOutcome(decision)) && notRefused(Decision.ingressOutcome(decision));
+    }
+
+    private static boolean notRefused(int outcome) {
+        return outcome != Decision.RULE_DENY && outcome != Decision.ENCRYPTION_REQUIRED;
     }
 
     /** Packets the table denied that passed as answers of tracked flows. */

@@ -26,6 +26,7 @@ import io.isthmus.k8s.mcs.McsSettings;
 import io.isthmus.k8s.mcs.McsSync;
 import io.isthmus.k8s.pods.PodOwners;
 import io.isthmus.k8s.pods.WorkloadLabels;
+import io.isthmus.gateway.policy.Workloads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -210,6 +212,32 @@ public final class KubernetesAdapter implements AutoCloseable {
     public Optional<WorkloadLabels> workloadLabels() {
         return Optional.ofNullable(workloadLabels);
     }
+
+    /**
+     * The same as the policy identities take them ({@link Workloads#NONE} without Kubernetes); converted again only
+     * when the labels changed (it is read every second).
+     */
+    public Workloads workloads() {
+        if (workloadLabels == null) {
+            return Workloads.NONE;
+        }
+        WorkloadLabels.Snapshot now = workloadLabels.snapshot();
+        ConvertedWorkloads last = converted;
+        if (last != null && last.version() == now.version()) {
+            return last.workloads();
+        }
+        Map<java.net.InetAddress, Workloads.Pod> pods = new java.util.HashMap<>();
+        now.pods().forEach((address, pod) ->
+                pods.put(address, new Workloads.Pod(address, pod.namespace(), pod.name(), pod.labels())));
+        Workloads workloads = new Workloads(pods, now.namespaces());
+        converted = new ConvertedWorkloads(now.version(), workloads);
+        return workloads;
+    }
+
+    private record ConvertedWorkloads(long version, Workloads workloads) {
+    }
+
+    private volatile ConvertedWorkloads converted;
 
     /** The MCS sync, once started (for the status API). */
     public Optional<McsSync> serviceSync() {

@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * CRUD mode): a GlobalNetworkPolicy object becomes east's edit of the policy book (the admin API shows it with
  * origin east), a spec edit makes one new revision, an edit that leaves the policy as it is makes none, the status
  * carries the version east enforces, an invalid spec is refused naming the field and value and changes nothing, and
- * deleting the object deletes the policy.
+ * deleting the object deletes the policy. The API server's pod and namespace labels decide selectors.
  */
 class KubernetesPoliciesTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -135,6 +135,42 @@ class KubernetesPoliciesTest {
         assertNull(refused.getStatus().revision());
         assertEquals(404, code("api/v1/policies/bad-ports"));
         assertEquals(before, bookVersion());
+    }
+
+    @Test
+    void podAndNamespaceLabelsFromTheApiServerDecideSelectorsAndNameThePodInExplain() throws Exception {
+        api.client().namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+                .withName("shop").addToLabels("team", "payments").endMetadata().build()).create();
+        api.client().pods().inNamespace("shop").resource(new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withNewMetadata().withName("web-1").withNamespace("shop").addToLabels("app", "web").endMetadata()
+                .withNewSpec().addNewContainer().withName("c").withImage("x").endContainer().endSpec()
+                .withNewStatus().withPhase("Running").withPodIP("10.1.0.5").addNewPodIP("10.1.0.5").endStatus().build())
+                .create();
+        GlobalNetworkPolicy policy = new GlobalNetworkPolicy();
+        policy.setMetadata(new ObjectMetaBuilder().withName("web-no-plain-http").build());
+        var web = new GlobalNetworkPolicySpec.Peers(null, null,
+                new io.fabric8.kubernetes.api.model.LabelSelectorBuilder().addToMatchLabels("team", "payments").build(),
+                new io.fabric8.kubernetes.api.model.LabelSelectorBuilder().addToMatchLabels("app", "web").build(),
+                null, null);
+        policy.setSpec(new GlobalNetworkPolicySpec(null, web, List.of(), List.of(new GlobalNetworkPolicySpec.Rule("Deny",
+                List.of(), List.of(new GlobalNetworkPolicySpec.Port("TCP", 80, null))))));
+        api.client().resource(policy).create();
+
+        JsonNode byAddress = awaitJson("the pod's labels in the identities",
+                () -> get("api/v1/explain?from=10.1.0.5&to=192.0.2.1&protocol=TCP&port=80"),
+                answer -> answer.path("egress").path("rule").asText().equals("web-no-plain-http spec.egress[0]"));
+        assertTrue(!byAddress.path("allowed").asBoolean(), byAddress.toString());
+        JsonNode byName = get("api/v1/explain?from=east/shop/web-1&to=192.0.2.1&protocol=TCP&port=80");
+        assertEquals("10.1.0.5", byName.path("from").path("address").asText(), byName.toString());
+        assertEquals("web-no-plain-http spec.egress[0]", byName.path("egress").path("rule").asText());
+
+        // Relabelled: the selector no longer matches, the default decides.
+        var pod = api.client().pods().inNamespace("shop").withName("web-1").get();
+        pod.getMetadata().getLabels().put("app", "batch");
+        api.client().resource(pod).update();
+        awaitJson("the new labels in the identities",
+                () -> get("api/v1/explain?from=10.1.0.5&to=192.0.2.1&protocol=TCP&port=80"),
+                answer -> answer.path("egress").path("rule").isMissingNode() && answer.path("allowed").asBoolean());
     }
 
     // ---- helpers ----

@@ -15,9 +15,17 @@ import java.util.List;
  * @param appliesTo the workloads the policy protects ({@code {}}: every workload)
  * @param ingress   rules for traffic to them, in order; the first match decides
  * @param egress    rules for traffic from them, in order
+ * @param encryption {@code Required}: the workloads never talk with addresses outside the clusterset, whatever the
+ *                  rules say; absent or {@code Optional}: the rules decide
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
-public record GlobalNetworkPolicySpec(Integer order, Peers appliesTo, List<Rule> ingress, List<Rule> egress) {
+public record GlobalNetworkPolicySpec(Integer order, Peers appliesTo, List<Rule> ingress, List<Rule> egress,
+                                      String encryption) {
+
+    /** A spec without an encryption stance. */
+    public GlobalNetworkPolicySpec(Integer order, Peers appliesTo, List<Rule> ingress, List<Rule> egress) {
+        this(order, appliesTo, ingress, egress, null);
+    }
 
     /**
      * Workloads, every field given must match (a field left out matches anything): cluster ids, namespace names,

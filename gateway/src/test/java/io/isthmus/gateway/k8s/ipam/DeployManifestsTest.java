@@ -162,7 +162,7 @@ class DeployManifestsTest {
                 List.of("db/pg"), List.of("10.0.0.0/8"));
         var rule = new GlobalNetworkPolicySpec.Rule("Deny", List.of(peers),
                 List.of(new GlobalNetworkPolicySpec.Port("TCP", 5432, 5433)));
-        policy.setSpec(new GlobalNetworkPolicySpec(100, peers, List.of(rule), List.of(rule)));
+        policy.setSpec(new GlobalNetworkPolicySpec(100, peers, List.of(rule), List.of(rule), "Required"));
         policy.setStatus(new GlobalNetworkPolicyStatus(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder()
                 .withType("Accepted").withStatus("True").withReason("Applied").withMessage("m").withObservedGeneration(1L)
                 .withLastTransitionTime("2026-01-01T00:00:00Z").build()), 1L, 3L, "east", "1:0123456789ab",
