@@ -46,6 +46,7 @@ import io.isthmus.gateway.policy.PolicyEnforcement;
 import io.isthmus.gateway.policy.PolicyExchange;
 import io.isthmus.gateway.policy.PolicyRoutes;
 import io.isthmus.gateway.policy.PolicyStatus;
+import io.isthmus.gateway.policy.PolicySeals;
 import io.isthmus.gateway.policy.PolicyStore;
 import io.isthmus.gateway.policy.WorkloadExchange;
 import io.isthmus.gateway.replicas.RefusalLog;
@@ -246,8 +247,9 @@ public final class Gateway implements AutoCloseable {
         lifecycle.onStop("certificate expiry check", expiryCheck::cancel);
 
         // --- The clusterset's network policies: kept in the data dir, exchanged over peering ---
-        this.policies = PolicyStore.open(self, config.dataDir(), config.policies().maxPolicies());
-        PolicyExchange.start(policies, channels, metrics);
+        PolicySeals seals = new PolicySeals(tls::sign, tls.signedStatements());
+        this.policies = PolicyStore.open(self, config.dataDir(), config.policies().maxPolicies(), seals::seal);
+        PolicyExchange.start(policies, channels, seals, metrics);
         Supplier<CompletionStage<Optional<io.isthmus.ipam.plan.Plan>>> knownPlan = () -> addressPlan.configured()
                 ? addressPlan.current().thenApply(Optional::of) : CompletableFuture.completedFuture(Optional.empty());
         this.enforcement = lifecycle.started("policy enforcement", PolicyEnforcement.start(policies,
@@ -512,6 +514,11 @@ public final class Gateway implements AutoCloseable {
     /** This cluster's side of the clusterset address plan. */
     public AddressPlan addressPlan() {
         return addressPlan;
+    }
+
+    /** This cluster's copy of the clusterset's policies. */
+    public PolicyStore policies() {
+        return policies;
     }
 
     /** The IPAM facade: pools, allocations, reclaims. */

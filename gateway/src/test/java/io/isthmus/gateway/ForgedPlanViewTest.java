@@ -59,6 +59,7 @@ class ForgedPlanViewTest {
     private ClustersetCa ca;
     private Gateway gateway;
     private ActorSystem<Void> peerSystem;
+    private RoguePeer peers;
     private final List<Link> links = new ArrayList<>();
 
     @BeforeEach
@@ -68,6 +69,7 @@ class ForgedPlanViewTest {
         gateway = startEast();
         peerSystem = ActorSystem.create(Behaviors.empty(), "peer", ConfigFactory.parseString(
                 "pekko.actor.provider = local\npekko.loglevel = WARNING"));
+        peers = new RoguePeer(ca, dir.resolve("peers"), peerSystem);
     }
 
     private Gateway startEast() {
@@ -84,7 +86,7 @@ class ForgedPlanViewTest {
 
     @AfterEach
     void stop() {
-        links.forEach(l -> l.queue().complete());
+        links.forEach(l -> l.link().close());
         peerSystem.terminate();
         gateway.close();
     }
@@ -110,7 +112,7 @@ class ForgedPlanViewTest {
         await(() -> held(), Set.of("west pod 10.129.0.0/16", "west pod 10.131.0.0/16"), "west's later view");
 
         // Restarted from its journal, east knows exactly what west said.
-        links.forEach(l -> l.queue().complete());
+        links.forEach(l -> l.link().close());
         links.clear();
         gateway.close();
         gateway = startEast();
@@ -141,20 +143,9 @@ class ForgedPlanViewTest {
 
     // ---- the peers -----------------------------------------------------------------------------------------------
 
-    private final java.util.Map<ClusterId, KeyMaterial> keys = new java.util.HashMap<>();
-
-    /** {@code cluster}'s clusterset key material (issued once). */
-    private KeyMaterial keys(ClusterId cluster) {
-        return keys.computeIfAbsent(cluster, c -> {
-            Path tls = dir.resolve("peers").resolve(c.value());
-            ca.issue(c, Duration.ofDays(1)).writeTo(tls);
-            return KeyMaterial.load(KeyFiles.in(tls, c));
-        });
-    }
-
     /** {@code signer}'s acknowledgement of {@code claim}, signed as a real acceptor signs it. */
     private AckSignature signature(ClusterId signer, Claim claim) throws Exception {
-        KeyMaterial.Signed signed = keys(signer).sign(AckSignature.statement(claim, signer,
+        KeyMaterial.Signed signed = peers.keys(signer).sign(AckSignature.statement(claim, signer,
                 List.of(ClusterId.of("east"), WEST, EDGE)));
         return new AckSignature(signer, Base64.getEncoder().encodeToString(signed.signature()),
                 Base64.getEncoder().encodeToString(signed.certificate().getEncoded()));
@@ -174,23 +165,15 @@ class ForgedPlanViewTest {
                 view.registered(), List.of(new AckSignature.HeldEvidence(claim.id(), List.of(acks))));
     }
 
-    /** A link to east with {@code cluster}'s certificate; hello sent, messages offered as the test goes. */
-    private record Link(SourceQueueWithComplete<PeerMessage> queue) {
+    /** A link to east with {@code cluster}'s certificate; plan messages offered as the test goes. */
+    private record Link(RoguePeer.Link link) {
         void send(PlanMessage message) {
-            queue.offer(PeerMessage.newBuilder().setPlan(PlanWire.toProto(message)).build());
+            link.send(PeerMessage.newBuilder().setPlan(PlanWire.toProto(message)).build());
         }
     }
 
     private Link link(ClusterId cluster) {
-        var context = MeshTrust.of(ca.certificate(), ca.currentCrl().crl()).clientContext(keys(cluster));
-        PeeringClient client = PeeringClient.create(GrpcClientSettings.connectToServiceAt(
-                "127.0.0.1", gateway.peeringAddress().getPort(), peerSystem).withSslContext(context), peerSystem);
-        Pair<SourceQueueWithComplete<PeerMessage>, Source<PeerMessage, org.apache.pekko.NotUsed>> source =
-                Source.<PeerMessage>queue(64, OverflowStrategy.fail()).preMaterialize(peerSystem);
-        client.link(source.second()).runWith(Sink.ignore(), peerSystem).whenComplete((done, failure) -> client.close());
-        Link link = new Link(source.first());
-        link.queue().offer(PeerMessage.newBuilder().setHello(Hello.newBuilder().setClusterId(cluster.value())
-                .setProtocolVersion(1)).build());
+        Link link = new Link(peers.link(cluster, gateway.peeringAddress().getPort()));
         links.add(link);
         return link;
     }

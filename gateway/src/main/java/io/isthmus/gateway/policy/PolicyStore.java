@@ -29,6 +29,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * This cluster's copy of the clusterset's policies (a {@link PolicyBook}), kept in {@code DATA_DIR/policies.json}:
@@ -42,11 +43,13 @@ public final class PolicyStore {
     private final ClusterId self;
     private final Path file;
     private final int maxPolicies;
+    private final UnaryOperator<PolicyEntry> seal;
     private volatile PolicyBook book;
     private final List<Consumer<List<PolicyEntry>>> listeners = new CopyOnWriteArrayList<>();
     private final Map<ClusterId, String> peerVersions = new ConcurrentHashMap<>();
 
-    private PolicyStore(ClusterId self, Path file, int maxPolicies, PolicyBook book) {
+    private PolicyStore(ClusterId self, Path file, int maxPolicies, PolicyBook book, UnaryOperator<PolicyEntry> seal) {
+        this.seal = seal;
         this.self = self;
         this.file = file;
         this.maxPolicies = maxPolicies;
@@ -54,7 +57,7 @@ public final class PolicyStore {
     }
 
     /** Reads the book kept in {@code dataDir} (none there: empty); a damaged file fails the start, naming it. */
-    public static PolicyStore open(ClusterId self, Path dataDir, int maxPolicies) {
+    public static PolicyStore open(ClusterId self, Path dataDir, int maxPolicies, UnaryOperator<PolicyEntry> seal) {
         Path file = dataDir.resolve(FILE);
         PolicyBook book = PolicyBook.EMPTY;
         if (Files.exists(file)) {
@@ -62,9 +65,12 @@ public final class PolicyStore {
                 List<PolicyEntry> entries = new ArrayList<>();
                 for (JsonNode node : JSON.readTree(file.toFile())) {
                     JsonNode policy = node.path("policy");
+                    JsonNode sealNode = node.path("seal");
                     entries.add(new PolicyEntry(node.path("name").asText(), policy.isObject()
                             ? Optional.of(PolicyCodec.readOne(policy.toString())) : Optional.empty(),
-                            node.path("revision").asLong(), ClusterId.of(node.path("origin").asText())));
+                            node.path("revision").asLong(), ClusterId.of(node.path("origin").asText()),
+                            sealNode.isObject() ? Optional.of(new PolicyEntry.Seal(sealNode.path("signature").asText(),
+                                    sealNode.path("certificate").asText())) : Optional.empty()));
                 }
                 book = book.mergeAll(entries);
             } catch (IOException | InvalidFieldException e) {
@@ -73,7 +79,7 @@ public final class PolicyStore {
                         + "clusterset's from its peers", e);
             }
         }
-        return new PolicyStore(self, file, maxPolicies, book);
+        return new PolicyStore(self, file, maxPolicies, book, seal);
     }
 
     public PolicyBook book() {
@@ -98,7 +104,7 @@ public final class PolicyStore {
             if (next.get(policy.name()).equals(Optional.of(policy))) {
                 continue;
             }
-            PolicyEntry entry = next.write(policy.name(), Optional.of(policy), self);
+            PolicyEntry entry = seal.apply(next.write(policy.name(), Optional.of(policy), self));
             next = next.merge(entry);
             written.add(entry);
         }
@@ -115,7 +121,7 @@ public final class PolicyStore {
         if (book.get(name).isEmpty()) {
             return Optional.empty();
         }
-        PolicyEntry tombstone = book.write(name, Optional.empty(), self);
+        PolicyEntry tombstone = seal.apply(book.write(name, Optional.empty(), self));
         commit(book.merge(tombstone), List.of(tombstone));
         return Optional.of(tombstone);
     }
@@ -168,6 +174,8 @@ public final class PolicyStore {
             ObjectNode node = entries.addObject().put("name", entry.name()).put("revision", entry.revision())
                     .put("origin", entry.origin().value());
             entry.policy().ifPresentOrElse(p -> node.set("policy", PolicyCodec.tree(p)), () -> node.putNull("policy"));
+            entry.seal().ifPresent(seal -> node.putObject("seal").put("signature", seal.signature())
+                    .put("certificate", seal.certificate()));
         }
         Path temp = file.resolveSibling("." + FILE + ".tmp");
         try {
