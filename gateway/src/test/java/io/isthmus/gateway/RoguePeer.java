@@ -37,8 +37,11 @@ public final class RoguePeer {
         this.system = system;
     }
 
-    /** An open link: messages offered in order as the test goes; {@link #close} ends it. */
-    public record Link(SourceQueueWithComplete<PeerMessage> queue) {
+    /**
+     * An open link: messages offered in order as the test goes; {@link #close} ends it; {@code ended} completes when
+     * the call does (exceptionally with the gateway's status when it refused or failed the call).
+     */
+    public record Link(SourceQueueWithComplete<PeerMessage> queue, java.util.concurrent.CompletionStage<?> ended) {
         public void send(PeerMessage message) {
             queue.offer(message);
         }
@@ -64,8 +67,9 @@ public final class RoguePeer {
                 .withSslContext(context), system);
         Pair<SourceQueueWithComplete<PeerMessage>, Source<PeerMessage, org.apache.pekko.NotUsed>> source =
                 Source.<PeerMessage>queue(64, OverflowStrategy.fail()).preMaterialize(system);
-        client.link(source.second()).runWith(Sink.ignore(), system).whenComplete((done, failure) -> client.close());
-        Link link = new Link(source.first());
+        var ended = client.link(source.second()).runWith(Sink.ignore(), system)
+                .whenComplete((done, failure) -> client.close());
+        Link link = new Link(source.first(), ended);
         link.send(PeerMessage.newBuilder().setHello(Hello.newBuilder().setClusterId(cluster.value())
                 .setProtocolVersion(1)).build());
         return link;

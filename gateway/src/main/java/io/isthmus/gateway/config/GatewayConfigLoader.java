@@ -181,7 +181,8 @@ public final class GatewayConfigLoader {
                     c.getValue("peering.limits.resync-min-interval").unwrapped(), "must be between 0s and 5m");
         }
         return new io.isthmus.gateway.peering.PeeringLimits(maxMessage, exports, endpointsPerExport, endpointsPerPeer,
-                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied), resyncMinInterval);
+                new io.isthmus.gateway.peering.PeeringLimits.ImportNamespaces(allowed, denied), resyncMinInterval,
+                atLeastOne(c, "peering.limits.max-streams-per-peer"), atLeastOne(c, "peering.limits.stream-opens-per-minute"));
     }
 
     private static java.util.Set<String> namespaces(Config c, String key) {

@@ -18,11 +18,12 @@ import java.util.TreeSet;
  * @param resyncMinInterval    how often, at most, a peer's request for a full snapshot is answered on one stream
  */
 public record PeeringLimits(long maxMessageBytes, int maxExportsPerPeer, int maxEndpointsPerExport,
-                            long maxEndpointsPerPeer, ImportNamespaces importNamespaces, java.time.Duration resyncMinInterval) {
+                            long maxEndpointsPerPeer, ImportNamespaces importNamespaces, java.time.Duration resyncMinInterval,
+                            int maxStreamsPerPeer, int streamOpensPerMinute) {
     public static final long DEFAULT_MAX_MESSAGE_BYTES = 16L << 20;
     /** As reference.conf has them. */
     public static final PeeringLimits DEFAULTS = new PeeringLimits(DEFAULT_MAX_MESSAGE_BYTES, 50_000, 5_000,
-            250_000, ImportNamespaces.DEFAULTS, java.time.Duration.ofSeconds(1));
+            250_000, ImportNamespaces.DEFAULTS, java.time.Duration.ofSeconds(1), 16, 120);
 
     /** Kinds of quota, as named in conditions and in the metrics' {@code reason} label. */
     public enum Quota {

@@ -15,7 +15,7 @@ public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter m
                 metrics.counter("isthmus_peering_messages_sent_total",
                         "Peering messages sent, by kind.", "kind"),
                 metrics.counter("isthmus_peering_links_rejected_total",
-                        "Peer streams closed because the peer broke the protocol, by reason.", "reason"),
+                        "Peer streams closed or refused because the peer broke the protocol or a limit, by reason.", "reason"),
                 metrics.counter("isthmus_peering_link_attempts_total",
                         "Outbound connection attempts to peers, by peer address.", "peer"),
                 metrics.counter("isthmus_peering_resyncs_total",

@@ -37,13 +37,16 @@ public final class PeeringService implements Peering {
     private final PeeringTls tls;
     private final PeeringTls.PeerCertificate peer;
     private final PeerChannels channels;
+    private final StreamAdmission admission;
     /** Completed when the frame limit refused a message of this call: the call then fails with it. */
     private final CompletionStage<PeeringProtocolException> refused;
 
     private PeeringService(ClusterId self, ExportFeed feed, ActorRef<MeshView.Command> mesh, Duration heartbeatInterval,
                            Duration resyncMinInterval, PeeringMetrics metrics, PeeringTls tls, PeeringTls.PeerCertificate peer, AtomicLong inboundCount,
-                           PeerChannels channels, CompletionStage<PeeringProtocolException> refused) {
+                           PeerChannels channels, StreamAdmission admission,
+                           CompletionStage<PeeringProtocolException> refused) {
         this.channels = channels;
+        this.admission = admission;
         this.refused = refused;
         this.tls = tls;
         this.peer = peer;
@@ -66,6 +69,8 @@ public final class PeeringService implements Peering {
             ClassicActorSystemProvider system) {
         AtomicLong inboundCount = new AtomicLong();
         long max = limits.maxMessageBytes();
+        StreamAdmission admission = new StreamAdmission(limits.maxStreamsPerPeer(), limits.streamOpensPerMinute(),
+                System::nanoTime);
         return request -> {
             var peer = tls.authenticate(request);
             if (peer.isEmpty()) {
@@ -96,12 +101,19 @@ public final class PeeringService implements Peering {
                     }, refused::complete))));
             return PeeringHandlerFactory.create(new PeeringService(self, feed, mesh, heartbeatInterval,
                     limits.resyncMinInterval(), metrics, tls,
-                    peer.get(), inboundCount, channels, refused), system).apply(limited);
+                    peer.get(), inboundCount, channels, admission, refused), system).apply(limited);
         };
     }
 
     @Override
     public Source<PeerMessage, NotUsed> link(Source<PeerMessage, NotUsed> in) {
+        Optional<StreamAdmission.Refusal> refusedStream = admission.open(peer.cluster());
+        if (refusedStream.isPresent()) {
+            metrics.linksRejected().inc(refusedStream.get().reason());
+            log.warn("peering: refused a stream: {}", refusedStream.get().message());
+            return in.take(0).concat(Source.failed(new GrpcServiceException(
+                    Status.RESOURCE_EXHAUSTED.withDescription(refusedStream.get().message()))));
+        }
         String linkId = "inbound-" + inboundCount.incrementAndGet() + " from " + peer.cluster();
         PeerSession session = new PeerSession(self, linkId, MeshView.Direction.INBOUND, "inbound", feed, mesh,
                 heartbeatInterval, resyncMinInterval, metrics, tls, peer::certificate, channels);
@@ -123,7 +135,10 @@ public final class PeeringService implements Peering {
                                         .withDescription(e.getMessage())))
                         .build())
                 .watchTermination((notUsed, done) -> {
-                    done.whenComplete((ok, failure) -> session.closed(Optional.ofNullable(failure)));
+                    done.whenComplete((ok, failure) -> {
+                        admission.closed(peer.cluster());
+                        session.closed(Optional.ofNullable(failure));
+                    });
                     return notUsed;
                 });
     }
