@@ -43,7 +43,7 @@ final class AdminClient {
             }
             try {
                 builder.sslContext(io.isthmus.gateway.pki.AdminTrust.clientContext(tls.caCertificate().get(),
-                        tls.clientCertificate(), tls.clientKey()));
+                        tls.effectiveCrl(), tls.clientCertificate(), tls.clientKey()));
             } catch (io.isthmus.gateway.pki.PkiException e) {
                 throw new CliException(e.getMessage());
             }

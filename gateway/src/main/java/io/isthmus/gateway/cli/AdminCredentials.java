@@ -26,12 +26,14 @@ import java.util.Optional;
  *     certificate-authority = "ca.crt"            # the clusterset CA: which gateways to trust
  *     client-certificate = "alice.admin.crt"      # isthmus mesh issue --role operator --user alice
  *     client-key = "alice.admin.key"
+ *     crl = "ca.crl"                              # default: the ca.crl beside certificate-authority, if any
  *   }
  * }
  * </pre>
  * Relative paths are relative to the file. An https admin URL needs the CA ({@code --cacert} or the entry's
  * certificate-authority); {@code --cert}/{@code --key} (or the entry's) present a client certificate, which the
- * gateway then takes as the credential (a token is sent too, but a gateway looks at it only without a certificate).
+ * gateway then takes as the credential; a gateway whose certificate the CA's CRL ({@code --crl}, the entry's crl, or
+ * the {@code ca.crl} beside the CA certificate) revokes is refused. The (a token is sent too, but a gateway looks at it only without a certificate).
  * The token is, first found: {@code --token}; {@code $ISTHMUS_TOKEN}; the file's entry named by {@code --context},
  * else the entry whose admin is the {@code --admin} URL, else the current entry. The admin URL is {@code --admin},
  * else that entry's, else the default. Without any, requests go out without a token (and a gateway with auth on
@@ -41,14 +43,28 @@ final class AdminCredentials {
     static final String TOKEN_ENV = "ISTHMUS_TOKEN";
     static final String FILE_ENV = "ISTHMUS_CREDENTIALS";
 
-    /** TLS files for an https admin URL; each empty when not given. */
-    record Tls(Optional<Path> caCertificate, Optional<Path> clientCertificate, Optional<Path> clientKey) {
-        static final Tls NONE = new Tls(Optional.empty(), Optional.empty(), Optional.empty());
+    /**
+     * TLS files for an https admin URL; each empty when not given. {@code crl}: the CA's CRL, against which the
+     * gateway's certificate is checked; when not given, the {@code ca.crl} beside the CA certificate if there is one.
+     */
+    record Tls(Optional<Path> caCertificate, Optional<Path> clientCertificate, Optional<Path> clientKey,
+               Optional<Path> crl) {
+        static final Tls NONE = new Tls(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+
+        Tls(Optional<Path> caCertificate, Optional<Path> clientCertificate, Optional<Path> clientKey) {
+            this(caCertificate, clientCertificate, clientKey, Optional.empty());
+        }
 
         /** The flags first, each file entry only where its flag is missing. */
         Tls or(Tls fallback) {
             return new Tls(caCertificate.or(fallback::caCertificate), clientCertificate.or(fallback::clientCertificate),
-                    clientKey.or(fallback::clientKey));
+                    clientKey.or(fallback::clientKey), crl.or(fallback::crl));
+        }
+
+        /** The CRL to check gateways against: the one given, else the CA's {@code ca.crl} beside its certificate. */
+        Optional<Path> effectiveCrl() {
+            return crl.or(() -> caCertificate.map(ca -> ca.toAbsolutePath().resolveSibling(
+                    io.isthmus.gateway.pki.ClustersetCa.CRL)).filter(java.nio.file.Files::isRegularFile));
         }
     }
 
@@ -100,7 +116,8 @@ final class AdminCredentials {
         Path dir = path.toAbsolutePath().getParent();
         java.util.function.Function<String, Optional<Path>> file = key -> gateway.hasPath(key)
                 ? Optional.of(dir.resolve(gateway.getString(key))) : Optional.empty();
-        return new Tls(file.apply("certificate-authority"), file.apply("client-certificate"), file.apply("client-key"));
+        return new Tls(file.apply("certificate-authority"), file.apply("client-certificate"), file.apply("client-key"),
+                file.apply("crl"));
     }
 
     private static Config read(String field, Path file) {

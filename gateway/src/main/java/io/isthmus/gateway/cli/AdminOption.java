@@ -41,9 +41,15 @@ final class AdminOption {
     @Option(names = "--key", paramLabel = "FILE", description = "The private key of --cert.")
     Path clientKey;
 
+    @Option(names = "--crl", paramLabel = "FILE",
+            description = "For an https admin URL: the clusterset CA's CRL; a gateway whose certificate it revokes is "
+                    + "refused (default: the credentials file's crl, else the ca.crl beside the CA certificate).")
+    Path crl;
+
     AdminCredentials.Tls tls() {
         return new AdminCredentials.Tls(java.util.Optional.ofNullable(caCertificate),
-                java.util.Optional.ofNullable(clientCertificate), java.util.Optional.ofNullable(clientKey));
+                java.util.Optional.ofNullable(clientCertificate), java.util.Optional.ofNullable(clientKey),
+                java.util.Optional.ofNullable(crl));
     }
 
     AdminClient client() {

@@ -13,6 +13,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
@@ -35,7 +36,7 @@ public final class AdminTrust {
     AdminTrust(MeshTrust trust, KeyMaterial keys) {
         this.trust = Objects.requireNonNull(trust, "trust");
         this.serverContext = MeshSslContext.serverWantingClientCertificate(keys.keyManager(),
-                new IssuedByCa(trust.caCertificate(), false));
+                new IssuedByCa(trust.caCertificate(), false, Optional.empty()));
     }
 
     public static AdminTrust of(MeshTrust trust, KeyMaterial keys) {
@@ -57,15 +58,27 @@ public final class AdminTrust {
 
     /**
      * A TLS 1.3 client context for the CLI: trusts a server only with a gateway certificate ({@link PeerIdentity})
-     * of the CA in {@code caCertificate}, valid now; presents the admin certificate and key in
-     * {@code clientCertificate} / {@code clientKey} when given.
+     * of the CA in {@code caCertificate}, valid now, and not revoked by {@code crl} (the CA's CRL, checked to be
+     * its) when given; presents the admin certificate and key in {@code clientCertificate} / {@code clientKey} when
+     * given.
      */
-    public static SSLContext clientContext(Path caCertificate, Optional<Path> clientCertificate, Optional<Path> clientKey) {
+    public static SSLContext clientContext(Path caCertificate, Optional<Path> crl, Optional<Path> clientCertificate,
+                                           Optional<Path> clientKey) {
         X509Certificate ca = Pem.certificate("CA certificate " + caCertificate, SecureFiles.read(caCertificate, "CA certificate"));
         if (ca.getBasicConstraints() < 0) {
             throw new PkiException("CA certificate " + caCertificate + " (" + ca.getSubjectX500Principal()
                     + ") is not a CA certificate; give the clusterset CA's ca.crt");
         }
+        Optional<X509CRL> revocations = crl.map(file -> {
+            X509CRL list = Pem.crl("CRL " + file, SecureFiles.read(file, "CRL"));
+            try {
+                list.verify(ca.getPublicKey());
+            } catch (GeneralSecurityException e) {
+                throw new PkiException("CRL " + file + " is not signed by the clusterset CA " + caCertificate
+                        + "; give that CA's ca.crl");
+            }
+            return list;
+        });
         KeyManager[] keyManagers = null;
         if (clientCertificate.isPresent() != clientKey.isPresent()) {
             throw new PkiException("a client certificate needs its key and the other way round: give both");
@@ -91,7 +104,7 @@ public final class AdminTrust {
         }
         try {
             SSLContext context = SSLContext.getInstance(MeshProtocol.PROTOCOL);
-            context.init(keyManagers, new javax.net.ssl.TrustManager[] {new IssuedByCa(ca, true)}, null);
+            context.init(keyManagers, new javax.net.ssl.TrustManager[] {new IssuedByCa(ca, true, revocations)}, null);
             return context;
         } catch (GeneralSecurityException e) {
             throw new PkiException("this JDK cannot make a " + MeshProtocol.PROTOCOL + " context", e);
@@ -107,10 +120,13 @@ public final class AdminTrust {
     private static final class IssuedByCa extends X509ExtendedTrustManager {
         private final X509Certificate ca;
         private final boolean forServers;
+        private final Optional<X509CRL> revocations;
 
-        IssuedByCa(X509Certificate ca, boolean forServers) {
+        /** {@code revocations}: for servers, the CA's CRL to check them against (the server side checks clients itself). */
+        IssuedByCa(X509Certificate ca, boolean forServers, Optional<X509CRL> revocations) {
             this.ca = ca;
             this.forServers = forServers;
+            this.revocations = revocations;
         }
 
         private void check(X509Certificate[] chain, boolean server) throws CertificateException {
@@ -140,6 +156,10 @@ public final class AdminTrust {
                             + leaf.getNotBefore().toInstant() + " to " + leaf.getNotAfter().toInstant());
                 }
                 PeerIdentity.of(leaf); // a gateway of the clusterset, not an admin's certificate replayed as a server
+                if (revocations.isPresent() && revocations.get().isRevoked(leaf)) {
+                    throw new CertificateRejectedException(Rule.REVOKED, subject, "revoked by the clusterset CA's CRL "
+                            + "(number " + SignedCrl.numberOf(revocations.get()) + ")");
+                }
             }
         }
 

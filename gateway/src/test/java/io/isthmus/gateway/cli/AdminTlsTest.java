@@ -289,7 +289,7 @@ class AdminTlsTest {
     @Order(9)
     void anAdminCertificateCannotPeer() throws Exception {
         IssuedAdminCertificate.Files ada = certificates.get("ada");
-        SSLContext context = AdminTrust.clientContext(caCertificate, Optional.of(ada.certificate()), Optional.of(ada.privateKey()));
+        SSLContext context = AdminTrust.clientContext(caCertificate, Optional.empty(), Optional.of(ada.certificate()), Optional.of(ada.privateKey()));
         try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), peeringPort)) {
             socket.setSoTimeout(10_000);
             socket.startHandshake();
@@ -316,7 +316,7 @@ class AdminTlsTest {
         try {
             java.util.function.Function<String, io.isthmus.api.grpc.ipam.IpamClient> as = user -> {
                 IssuedAdminCertificate.Files files = certificates.get(user);
-                SSLContext context = AdminTrust.clientContext(caCertificate, Optional.of(files.certificate()),
+                SSLContext context = AdminTrust.clientContext(caCertificate, Optional.empty(), Optional.of(files.certificate()),
                         Optional.of(files.privateKey()));
                 return io.isthmus.api.grpc.ipam.IpamClient.create(org.apache.pekko.grpc.GrpcClientSettings
                         .connectToServiceAt("127.0.0.1", port, system).withSslContext(context), system);
@@ -353,6 +353,31 @@ class AdminTlsTest {
                 && l.contains("POST /api/v1/ipam/pools -> 403 refused: forbidden")), log);
         assertTrue(log.lines().anyMatch(l -> l.contains("isthmus.audit") && l.contains("client certificate refused")
                 && l.contains("CN=mallory") && l.contains("[revoked]")), log);
+    }
+
+    @Test
+    @Order(12)
+    void theCliRefusesAGatewayWhoseCertificateTheCasCrlRevokes() throws Exception {
+        IssuedAdminCertificate.Files vera = certificates.get("vera");
+        Path before = Files.copy(caDir.resolve("ca.crl"), dir.resolve("before-east-revoked.crl"));
+        Cli revoke = Cli.run("mesh", "revoke", "--ca", caDir.toString(), "--cluster", "east");
+        assertEquals(0, revoke.exitCode(), revoke::toString);
+        // The ca.crl beside the CA certificate is read by default: east's certificate is revoked there now.
+        Cli refused = Cli.run("status", "--admin", url, "--cacert", caCertificate.toString(),
+                "--cert", vera.certificate().toString(), "--key", vera.privateKey().toString());
+        assertEquals(1, refused.exitCode(), refused::toString);
+        assertTrue(refused.err().contains("cannot talk to the gateway's admin API"), refused::toString);
+        // An older CRL given explicitly does not revoke it; a CRL of another CA is refused naming the file.
+        Cli older = Cli.run("status", "--admin", url, "--cacert", caCertificate.toString(), "--crl", before.toString(),
+                "--cert", vera.certificate().toString(), "--key", vera.privateKey().toString());
+        assertEquals(0, older.exitCode(), older::toString);
+        TestPki other = new TestPki(dir.resolve("third-ca"));
+        Path foreign = other.ca().directory().resolve("ca.crl");
+        Cli wrong = Cli.run("status", "--admin", url, "--cacert", caCertificate.toString(), "--crl", foreign.toString(),
+                "--cert", vera.certificate().toString(), "--key", vera.privateKey().toString());
+        assertEquals(1, wrong.exitCode(), wrong::toString);
+        assertTrue(wrong.err().contains(foreign.toString()) && wrong.err().contains("not signed by the clusterset CA"),
+                wrong::toString);
     }
 
     // ---- helpers ----
@@ -396,7 +421,7 @@ class AdminTlsTest {
 
     private HttpClient client(Optional<IssuedAdminCertificate.Files> certificate) {
         return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(3))
-                .sslContext(AdminTrust.clientContext(caCertificate, certificate.map(IssuedAdminCertificate.Files::certificate),
+                .sslContext(AdminTrust.clientContext(caCertificate, Optional.empty(), certificate.map(IssuedAdminCertificate.Files::certificate),
                         certificate.map(IssuedAdminCertificate.Files::privateKey)))
                 .build();
     }

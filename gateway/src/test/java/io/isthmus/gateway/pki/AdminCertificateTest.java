@@ -101,7 +101,7 @@ class AdminCertificateTest {
         List<CertificateRejectedException> rejections = new java.util.concurrent.CopyOnWriteArrayList<>();
         MeshTrust reporting = MeshTrust.of(trust.caCertificate(), trust.crl(), rejections::add);
         try (Tls.Server peering = new Tls.Server(reporting.serverContext(eastKeys))) {
-            tryConnect(AdminTrust.clientContext(alice.caCertificate(), Optional.of(alice.certificate()),
+            tryConnect(AdminTrust.clientContext(alice.caCertificate(), Optional.empty(), Optional.of(alice.certificate()),
                     Optional.of(alice.privateKey())), peering.port());
             var e = rejection(peering.next().requireFailure());
             assertEquals(Rule.EXTENDED_KEY_USAGE, e.rule());
