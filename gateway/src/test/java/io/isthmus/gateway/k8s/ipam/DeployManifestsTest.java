@@ -426,6 +426,13 @@ class DeployManifestsTest {
                 }
             } else {
                 assertEquals("10.0.0.5", withPodIp.getString("host"), entry.getKey() + ": the admin API on the pod IP only");
+                assertTrue(withPodIp.getBoolean("tls.enabled"), entry.getKey() + ": over TLS on the pod network");
+                for (Probe probe : List.of(main.getLivenessProbe(), main.getReadinessProbe())) {
+                    assertEquals("HTTPS", probe.getHttpGet().getScheme(), entry.getKey() + ": the kubelet probes over TLS");
+                }
+                if (scraped) {
+                    assertEquals("https", template.getMetadata().getAnnotations().get("prometheus.io/scheme"));
+                }
             }
         }
         PodTemplateSpec gateway = templates().get("isthmus-gateway");
