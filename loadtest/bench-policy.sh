@@ -8,7 +8,7 @@
 #   3. the anchor: the same rules as nftables (sets, and one rule each) in the receiving gateway's namespace, the
 #      tunnel without Isthmus policies;
 #   4. policy propagation: N policy changes at one gateway (edge), the time until the others hold and enforce them.
-# Arms of parts 2-3 alternate within every round (the order rotates), so load that comes and goes on a shared host
+# Arms of parts 2-3 alternate within every round (the order rotates, and reverses every other round), so load that comes and goes on a shared host
 # touches them alike. Prints figures; never fails on a slow one, only when something does not start. Needs root.
 #
 #   loadtest/bench-policy.sh [--rounds N] [--duration S] [--warmup S] [--streams N] [--rules N] [--port-share P]
@@ -287,7 +287,7 @@ run_arm() {
 arms=()
 for arm in isthmus-0 isthmus-rules isthmus-cidr nft-sets nft-rules; do wants "$arm" && arms+=("$arm"); done
 if (( ${#arms[@]} > 0 )); then
-  echo "2-3. TUNNEL — iperf3 pod-a -> pod-b, $streams TCP streams, $warmup s warm-up + $duration s per arm, $rounds rounds, the arms' order rotating"
+  echo "2-3. TUNNEL — iperf3 pod-a -> pod-b, $streams TCP streams, $warmup s warm-up + $duration s per arm, $rounds rounds, the arms' order rotating (and reversed every other round)"
   sed 's/^/  rule set: /' "$work/rules.txt"
   echo "  arms: ${arms[*]}"
   echo "    isthmus-0: no policy in force (the book emptied, both tunnels enforcing it)"
@@ -297,7 +297,11 @@ if (( ${#arms[@]} > 0 )); then
   for round in $(seq 1 "$rounds"); do
     echo " round $round of $rounds"
     k=${#arms[@]}
-    for (( j = 0; j < k; j++ )); do run_arm "${arms[$(( (j + round - 1) % k ))]}"; done
+    # Rotated by one each round, and reversed every other round, so that no arm always follows the same one.
+    for (( j = 0; j < k; j++ )); do
+      if (( round % 2 )); then run_arm "${arms[$(( (j + round - 1) % k ))]}"
+      else run_arm "${arms[$(( (k - 1 - j + round - 1) % k ))]}"; fi
+    done
   done
   median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
