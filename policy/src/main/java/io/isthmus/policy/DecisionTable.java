@@ -122,7 +122,13 @@ public final class DecisionTable {
      */
     public static DecisionTable compile(String policyVersion, List<Policy> policies, CrossClusterDefault fallback,
                                         IdentityView view) {
-        Program program = new Program(policyVersion, policies);
+        return compile(policyVersion, policies, fallback, view, PortIndex.MAX_ENTRIES);
+    }
+
+    /** As {@link #compile(String, List, CrossClusterDefault, IdentityView)}, with a budget for the port index (tests). */
+    static DecisionTable compile(String policyVersion, List<Policy> policies, CrossClusterDefault fallback,
+                                 IdentityView view, int portIndexBudget) {
+        Program program = new Program(policyVersion, policies, portIndexBudget);
         return new DecisionTable(program, fallback, view, new RuleCounters(program.rules.size()),
                 new DecisionLog(1024, 1024), Map.of());
     }
@@ -191,7 +197,44 @@ public final class DecisionTable {
 
     private static int firstMatch(Side side, long[] rows, int[] words, int wordsFrom, int wordsTo, int applies,
                                   int selected, int protocol, int port) {
+        PortIndex index = port < 0 ? null : side.portIndex(protocol);
+        if (index == null && port >= 0 && side.indexed(protocol)) {
+            return firstMatchCheckingPorts(side, rows, words, wordsFrom, wordsTo, applies, selected, protocol, port);
+        }
+        // Without a port (ICMP, a later fragment) or for a protocol without ports only rules without ports match;
+        // otherwise the rules without ports, and those the index lists for the port's interval.
+        int at = 0;
+        int end = 0;
+        if (index != null) {
+            int interval = index.intervalOf(port);
+            at = index.from[interval];
+            end = index.from[interval + 1];
+        }
         for (int w = wordsFrom; w < wordsTo; w++) { // the applies row's non-zero words, ascending
+            int word = words[w];
+            long candidates = rows[applies + word] & rows[selected + word];
+            if (candidates == 0) {
+                continue;
+            }
+            long ports = side.anyPort[word];
+            while (at < end && index.word[at] < word) {
+                at++;
+            }
+            if (at < end && index.word[at] == word) {
+                ports |= index.bits[at];
+            }
+            candidates &= ports;
+            if (candidates != 0) {
+                return word << 6 | Long.numberOfTrailingZeros(candidates);
+            }
+        }
+        return -1;
+    }
+
+    /** The protocol's ranges overlap too much to index: each candidate's ports are compared one by one. */
+    private static int firstMatchCheckingPorts(Side side, long[] rows, int[] words, int wordsFrom, int wordsTo,
+                                               int applies, int selected, int protocol, int port) {
+        for (int w = wordsFrom; w < wordsTo; w++) {
             int word = words[w];
             long candidates = rows[applies + word] & rows[selected + word];
             while (candidates != 0) {
@@ -416,8 +459,12 @@ public final class DecisionTable {
         final int[] protocol;
         final int[] first;
         final int[] last;
+        final long[] anyPort;    // the rules without ports: they match every flow
+        final PortIndex tcp;
+        final PortIndex udp;
+        final PortIndex sctp;
 
-        Side(List<RuleRef> rules, List<Integer> globals) {
+        Side(List<RuleRef> rules, List<Integer> globals, int portIndexBudget) {
             count = globals.size();
             words = (count + 63) >>> 6;
             global = globals.stream().mapToInt(Integer::intValue).toArray();
@@ -443,6 +490,30 @@ public final class DecisionTable {
                 }
             }
             portsFrom[count] = at;
+            anyPort = new long[words];
+            for (int r = 0; r < count; r++) {
+                if (portsFrom[r] == portsFrom[r + 1]) {
+                    anyPort[r >>> 6] |= 1L << r;
+                }
+            }
+            tcp = PortIndex.build(this, Flow.TCP, portIndexBudget);
+            udp = PortIndex.build(this, Flow.UDP, portIndexBudget);
+            sctp = PortIndex.build(this, Flow.SCTP, portIndexBudget);
+        }
+
+        /** The index of {@code flowProtocol}'s ports, or null (a protocol without ports, or one too costly to index). */
+        PortIndex portIndex(int flowProtocol) {
+            return switch (flowProtocol) {
+                case Flow.TCP -> tcp;
+                case Flow.UDP -> udp;
+                case Flow.SCTP -> sctp;
+                default -> null;
+            };
+        }
+
+        /** Whether {@code flowProtocol} has ports (TCP, UDP, SCTP): its index is null only when it was too costly. */
+        boolean indexed(int flowProtocol) {
+            return flowProtocol == Flow.TCP || flowProtocol == Flow.UDP || flowProtocol == Flow.SCTP;
         }
 
         boolean portsMatch(int rule, int flowProtocol, int port) {
@@ -460,6 +531,120 @@ public final class DecisionTable {
                 }
             }
             return false;
+        }
+    }
+
+    /**
+     * One protocol's port space cut into intervals at every range's edges, each with the rules (of one side) whose
+     * ranges of that protocol contain it, as sparse words of the side's rule bitset: a decision ANDs them in instead
+     * of comparing each candidate's ranges. Built by a sweep over the edges. When the rules' ranges overlap so much
+     * that the index would pass its budget ({@link #MAX_ENTRIES} words), there is none and ports are compared rule by rule.
+     */
+    static final class PortIndex {
+        static final int MAX_ENTRIES = 1 << 22;
+
+        final int[] starts; // ascending, starts[0] == 0
+        final int[] from;   // interval i's words are word[from[i]..from[i + 1]]
+        final int[] word;
+        final long[] bits;
+
+        private PortIndex(int[] starts, int[] from, int[] word, long[] bits) {
+            this.starts = starts;
+            this.from = from;
+            this.word = word;
+            this.bits = bits;
+        }
+
+        int intervalOf(int port) {
+            int at = Arrays.binarySearch(starts, port);
+            return at >= 0 ? at : -at - 2;
+        }
+
+        static PortIndex build(Side side, int protocol, int budget) {
+            java.util.TreeMap<Integer, List<int[]>> edges = new java.util.TreeMap<>(); // port -> (rule, +1 / -1)
+            edges.put(0, new ArrayList<>());
+            for (int r = 0; r < side.count; r++) {
+                for (int i = side.portsFrom[r]; i < side.portsFrom[r + 1]; i++) {
+                    if (side.protocol[i] == protocol) {
+                        edges.computeIfAbsent(side.first[i], k -> new ArrayList<>()).add(new int[] {r, 1});
+                        if (side.last[i] < 65535) {
+                            edges.computeIfAbsent(side.last[i] + 1, k -> new ArrayList<>()).add(new int[] {r, -1});
+                        }
+                    }
+                }
+            }
+            int[] starts = new int[edges.size()];
+            int[] from = new int[edges.size() + 1];
+            IntList words = new IntList();
+            LongList bitsOut = new LongList();
+            int[] cover = new int[side.count]; // how many of a rule's ranges contain the interval (ranges may overlap)
+            long[] active = new long[side.words];
+            java.util.TreeSet<Integer> activeWords = new java.util.TreeSet<>();
+            int interval = 0;
+            for (Map.Entry<Integer, List<int[]>> edge : edges.entrySet()) {
+                for (int[] change : edge.getValue()) {
+                    int rule = change[0];
+                    cover[rule] += change[1];
+                    if (cover[rule] > 0) {
+                        active[rule >>> 6] |= 1L << rule;
+                        activeWords.add(rule >>> 6);
+                    } else {
+                        active[rule >>> 6] &= ~(1L << rule);
+                        if (active[rule >>> 6] == 0) {
+                            activeWords.remove(rule >>> 6);
+                        }
+                    }
+                }
+                starts[interval] = edge.getKey();
+                from[interval] = words.size();
+                if (words.size() + activeWords.size() > budget) {
+                    return null;
+                }
+                for (int w : activeWords) {
+                    words.add(w);
+                    bitsOut.add(active[w]);
+                }
+                interval++;
+            }
+            from[interval] = words.size();
+            return new PortIndex(starts, from, words.toArray(), bitsOut.toArray());
+        }
+    }
+
+    /** A growable int array (the index is built once per compile). */
+    private static final class IntList {
+        private int[] values = new int[16];
+        private int size;
+
+        void add(int value) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = value;
+        }
+
+        int size() {
+            return size;
+        }
+
+        int[] toArray() {
+            return Arrays.copyOf(values, size);
+        }
+    }
+
+    private static final class LongList {
+        private long[] values = new long[16];
+        private int size;
+
+        void add(long value) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = value;
+        }
+
+        long[] toArray() {
+            return Arrays.copyOf(values, size);
         }
     }
 
@@ -486,7 +671,7 @@ public final class DecisionTable {
         final int[] peersUnindexed;                 // ... naming neither
         final long compileNanos;
 
-        Program(String version, List<Policy> given) {
+        Program(String version, List<Policy> given, int portIndexBudget) {
             long started = System.nanoTime();
             this.version = version;
             this.policies = given.stream().sorted(Policy.ORDER).toList();
@@ -521,8 +706,8 @@ public final class DecisionTable {
                 throw new InvalidFieldException("policies", all.size() + " rules", "at most " + 0xFF_FFFE);
             }
             this.rules = List.copyOf(all);
-            this.egress = new Side(rules, egressGlobal);
-            this.ingress = new Side(rules, ingressGlobal);
+            this.egress = new Side(rules, egressGlobal, portIndexBudget);
+            this.ingress = new Side(rules, ingressGlobal, portIndexBudget);
 
             Map<Peers, Integer> peerIds = new HashMap<>();
             List<List<Integer>> policiesOf = new ArrayList<>();

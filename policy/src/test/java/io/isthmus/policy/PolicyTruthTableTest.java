@@ -50,6 +50,8 @@ class PolicyTruthTableTest {
             DecisionTable table = DecisionTable.compile(policies, fallback, view);
             // the same identities reached through an identity update must decide alike
             DecisionTable updated = DecisionTable.compile(policies, fallback, IdentityView.EMPTY).withIdentities(view);
+            // without a port index (over budget) ports are compared rule by rule: the same decisions
+            DecisionTable unindexed = DecisionTable.compile("unindexed", policies, fallback, view, 0);
             NaiveOracle oracle = new NaiveOracle(policies, fallback, entries);
             List<InetAddress> addresses = addresses(entries, policies);
             for (InetAddress address : addresses) { // the prefixes an XDP LPM map would hold give the same classes
@@ -70,6 +72,7 @@ class PolicyTruthTableTest {
                 assertSide(expected.ingress(), Decision.ingressRule(decision), Decision.ingressOutcome(decision),
                         table, "ingress " + context);
                 assertEquals(decision, updated.decide(flow), "after withIdentities: " + context);
+                assertEquals(decision, unindexed.decide(flow), "without the port index: " + context);
                 denied += expected.allowed() ? 0 : 1;
                 byRule += expected.egress().policy() != null || expected.ingress().policy() != null ? 1 : 0;
                 byEncryption += expected.egress().encryptionRequired() || expected.ingress().encryptionRequired() ? 1 : 0;
