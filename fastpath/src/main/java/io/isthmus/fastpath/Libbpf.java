@@ -48,8 +48,9 @@ final class Libbpf {
     /** {@code struct bpf_xdp_attach_opts}: sz, then old_prog_fd (int); 16 bytes. */
     static final long XDP_ATTACH_OPTS_BYTES = 16;
 
-    /** {@code struct bpf_prog_info}: room for every field of a 6.x kernel; the name is at 64, 16 bytes. */
+    /** {@code struct bpf_prog_info}: room for every field of a 6.x kernel; the id is at 4, the name at 64 (16 bytes). */
     static final int PROG_INFO_BYTES = 256;
+    static final long PROG_INFO_ID = 4;
     static final long PROG_INFO_NAME = 64;
     static final int BPF_OBJ_NAME_LEN = 16;
 

@@ -120,6 +120,7 @@ public final class XdpFilter implements AutoCloseable {
     private final String modeReport;
     private final List<String> cleaned;
     private final int programFd;
+    private final int programId;
     private final int configFd;
     private final int peersFd;
     private final int countsFd;
@@ -132,6 +133,7 @@ public final class XdpFilter implements AutoCloseable {
         this.arena = arena;
         this.object = object;
         this.programFd = loaded.programFd;
+        this.programId = loaded.programId;
         this.configFd = loaded.configFd;
         this.peersFd = loaded.peersFd;
         this.countsFd = loaded.countsFd;
@@ -142,7 +144,7 @@ public final class XdpFilter implements AutoCloseable {
         this.cleaned = List.copyOf(cleaned);
     }
 
-    private record Loaded(int programFd, int configFd, int peersFd, int countsFd, int cpus) {
+    private record Loaded(int programFd, int programId, int configFd, int peersFd, int countsFd, int cpus) {
     }
 
     /**
@@ -295,15 +297,28 @@ public final class XdpFilter implements AutoCloseable {
         IOException failure = null;
         try {
             inNamespace(options.namespace(), () -> {
-                int errno = Libbpf.xdpDetach(ifindex, attachFlags & ~Libbpf.XDP_FLAGS_UPDATE_IF_NOEXIST, programFd);
-                if (errno == Errno.EEXIST) { // another program replaced ours (a newer instance cleaned us up): leave it
-                    log.log(System.Logger.Level.INFO, "XDP program on {0} is no longer ours; left it attached",
-                            options.interfaceName());
-                } else if (errno != 0 && errno != Errno.ENODEV) { // ENODEV: the interface is gone, our program too
-                    throw Errno.bpfFailure(Errno.BpfSubject.ATTACH, "detaching XDP from " + options.interfaceName(),
-                            errno);
+                try (Arena call = Arena.ofConfined()) {
+                    MemorySegment query = call.allocate(Libbpf.XDP_QUERY_OPTS_BYTES, 8);
+                    int errno = Libbpf.xdpQuery(ifindex, query);
+                    if (errno == Errno.ENODEV) { // the interface is gone, and our program with it
+                        return null;
+                    }
+                    check(errno, "querying XDP on " + options.interfaceName());
+                    int attached = query.get(JAVA_INT, attachedMode() == Mode.NATIVE ? Libbpf.XDP_QUERY_DRV_PROG_ID
+                            : Libbpf.XDP_QUERY_SKB_PROG_ID);
+                    if (attached != programId) { // a newer filter took over (and cleaned us up): leave it
+                        log.log(System.Logger.Level.INFO, "XDP program on {0} is no longer ours (id {1}, ours {2});"
+                                + " left it attached", options.interfaceName(), attached, programId);
+                        return null;
+                    }
+                    // Only if still ours: a filter taking over between query and detach makes this EEXIST.
+                    errno = Libbpf.xdpDetach(ifindex, attachFlags & ~Libbpf.XDP_FLAGS_UPDATE_IF_NOEXIST, programFd);
+                    if (errno != 0 && errno != Errno.EEXIST && errno != Errno.ENODEV) {
+                        throw Errno.bpfFailure(Errno.BpfSubject.ATTACH, "detaching XDP from "
+                                + options.interfaceName(), errno);
+                    }
+                    return null;
                 }
-                return null;
             });
         } catch (IOException e) {
             failure = e;
@@ -466,7 +481,10 @@ public final class XdpFilter implements AutoCloseable {
         if (cpus <= 0) {
             throw Errno.bpfFailure(Errno.BpfSubject.MAP, "counting possible CPUs", -cpus);
         }
-        return new Loaded(program, mapFd(arena, object, CONFIG_MAP), mapFd(arena, object, PEERS_MAP),
+        MemorySegment info = arena.allocate(Libbpf.PROG_INFO_BYTES, 8);
+        check(Libbpf.objInfo(program, info, arena.allocate(JAVA_INT)), "reading the id of " + PROGRAM,
+                Errno.BpfSubject.LOAD);
+        return new Loaded(program, info.get(JAVA_INT, Libbpf.PROG_INFO_ID), mapFd(arena, object, CONFIG_MAP), mapFd(arena, object, PEERS_MAP),
                 mapFd(arena, object, COUNTS_MAP), cpus);
     }
 
