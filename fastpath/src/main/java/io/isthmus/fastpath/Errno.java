@@ -219,7 +219,9 @@ final class Errno {
             case ENODEV -> "no such network device in this network namespace: check the name";
             case E2BIG, ENOSPC -> subject == BpfSubject.MAP ? "the map is full: remove entries or raise max_entries"
                     + " in fastpath/bpf" : "too large for this kernel";
-            case EBUSY -> "busy: another process holds it";
+            case EBUSY -> subject == BpfSubject.ATTACH ? "another XDP program is attached to the interface in"
+                    + " that mode: detach it first (ip link set dev IFACE xdp off) or leave XDP off"
+                    : "busy: another process holds it";
             case ENOMEM -> "the kernel is short of memory (or RLIMIT_MEMLOCK is too low on a kernel before 5.11)";
             case ENOSYS -> "the kernel lacks bpf(2)";
             default -> null;

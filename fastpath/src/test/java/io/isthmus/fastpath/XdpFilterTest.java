@@ -156,6 +156,38 @@ class XdpFilterTest {
         assertFalse(Files.exists(newPins));
     }
 
+    /** Someone else's XDP program (another name) on the interface is left alone, in either of our modes. */
+    @Test
+    void aForeignProgramIsNeitherReplacedNorRemoved() throws Exception {
+        Path work = Files.createTempDirectory("isthmus-xdp-foreign");
+        try {
+            Path source = work.resolve("foreign.c");
+            Files.writeString(source, "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
+                    + "SEC(\"xdp\") int someone_elses(struct xdp_md *ctx) { return XDP_PASS; }\n"
+                    + "char LICENSE[] SEC(\"license\") = \"GPL\";\n");
+            Path object = work.resolve("foreign.o");
+            TestNamespace.run(List.of("clang", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c",
+                    source.toString(), "-o", object.toString()));
+            gateway.ip("link", "set", "dev", GATEWAY_IF, "xdpgeneric", "obj", object.toString(), "sec", "xdp");
+            for (XdpFilter.Mode mode : XdpFilter.Mode.values()) {
+                SystemCallException refused = assertThrows(SystemCallException.class,
+                        () -> XdpFilter.attach(options(mode)), mode.name());
+                assertTrue(refused.getMessage().contains("another XDP program is attached")
+                        || refused.getMessage().contains("other mode"), mode + ": " + refused.getMessage());
+                assertFalse(Files.exists(pins), mode + ": a refused attach leaves no pins");
+            }
+            assertTrue(gateway.ip("link", "show", GATEWAY_IF).contains("name someone_elses"), "left in place");
+            gateway.ip("link", "set", "dev", GATEWAY_IF, "xdpgeneric", "off");
+        } finally {
+            try (var files = Files.list(work)) {
+                for (Path file : files.toList()) {
+                    Files.delete(file);
+                }
+            }
+            Files.delete(work);
+        }
+    }
+
     @Test
     void peerMapChangesTakeEffectWhileTrafficRuns() throws Exception {
         try (XdpFilter filter = XdpFilter.attach(options(XdpFilter.Mode.GENERIC));
