@@ -73,11 +73,14 @@ final class Libbpf {
     private static final MethodHandle PROG_GET_FD_BY_ID;
     private static final MethodHandle OBJ_GET_INFO_BY_FD;
     private static final MethodHandle NUM_POSSIBLE_CPUS;
+    private static final MethodHandle MAP_UPDATE_BATCH;
+    private static final MethodHandle MAP_DELETE_BATCH;
+    private static final MethodHandle MAP_GET_NEXT_KEY;
     private static final MethodHandle MAJOR_VERSION;
     private static final MethodHandle MINOR_VERSION;
 
     static {
-        MethodHandle[] handles = new MethodHandle[20];
+        MethodHandle[] handles = new MethodHandle[23];
         String unavailable = Syscalls.unavailable().orElse(null);
         if (unavailable == null) {
             try {
@@ -117,6 +120,12 @@ final class Libbpf {
                         FunctionDescriptor.of(JAVA_INT));
                 handles[18] = Syscalls.downcall(linker, libbpf, "libbpf_major_version", FunctionDescriptor.of(JAVA_INT));
                 handles[19] = Syscalls.downcall(linker, libbpf, "libbpf_minor_version", FunctionDescriptor.of(JAVA_INT));
+                handles[20] = Syscalls.downcall(linker, libbpf, "bpf_map_update_batch",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+                handles[21] = Syscalls.downcall(linker, libbpf, "bpf_map_delete_batch",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+                handles[22] = Syscalls.downcall(linker, libbpf, "bpf_map_get_next_key",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
             } catch (IllegalArgumentException e) {
                 unavailable = "libbpf.so.1 is not installed: apt-get install libbpf1 (" + e.getMessage() + ")";
                 java.util.Arrays.fill(handles, null);
@@ -150,6 +159,9 @@ final class Libbpf {
         NUM_POSSIBLE_CPUS = handles[17];
         MAJOR_VERSION = handles[18];
         MINOR_VERSION = handles[19];
+        MAP_UPDATE_BATCH = handles[20];
+        MAP_DELETE_BATCH = handles[21];
+        MAP_GET_NEXT_KEY = handles[22];
     }
 
     private Libbpf() {
@@ -244,6 +256,36 @@ final class Libbpf {
     static int mapDelete(int fd, MemorySegment key) {
         try {
             return error((int) MAP_DELETE_ELEM.invokeExact(fd, key));
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * {@code bpf_map_update_batch} of {@code count} packed keys and values in one bpf(2) call: 0, or a positive
+     * errno. {@code count} (a u32) holds the number on entry and how many were written on return.
+     */
+    static int mapUpdateBatch(int fd, MemorySegment keys, MemorySegment values, MemorySegment count) {
+        try {
+            return error((int) MAP_UPDATE_BATCH.invokeExact(fd, keys, values, count, MemorySegment.NULL));
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code bpf_map_delete_batch}, like {@link #mapUpdateBatch}; a missing key stops it with ENOENT. */
+    static int mapDeleteBatch(int fd, MemorySegment keys, MemorySegment count) {
+        try {
+            return error((int) MAP_DELETE_BATCH.invokeExact(fd, keys, count, MemorySegment.NULL));
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code bpf_map_get_next_key}; {@code key} NULL for the first: 0, or a positive errno (ENOENT: no more). */
+    static int mapNextKey(int fd, MemorySegment key, MemorySegment next) {
+        try {
+            return error((int) MAP_GET_NEXT_KEY.invokeExact(fd, key, next));
         } catch (Throwable t) {
             throw unexpected(t);
         }

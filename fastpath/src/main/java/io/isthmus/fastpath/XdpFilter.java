@@ -20,9 +20,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -261,6 +263,65 @@ public final class XdpFilter implements AutoCloseable {
                 throw Errno.bpfFailure(Errno.BpfSubject.MAP, "looking up peer " + peer.getHostAddress(), errno);
             }
             return true;
+        }
+    }
+
+    /**
+     * Makes the known peers exactly {@code peers}, in two batched bpf(2) calls at most: the new ones are added
+     * first, then those no longer wanted removed, so a peer in both the old and the new set is never missing.
+     */
+    public synchronized void replacePeers(Set<InetAddress> peers) throws IOException {
+        ensureOpen();
+        Objects.requireNonNull(peers, "peers");
+        Set<InetAddress> current = peers();
+        List<InetAddress> added = peers.stream().filter(peer -> !current.contains(peer)).toList();
+        List<InetAddress> removed = current.stream().filter(peer -> !peers.contains(peer)).toList();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment count = call.allocate(JAVA_INT);
+            if (!added.isEmpty()) {
+                MemorySegment keys = peerKeys(call, added);
+                MemorySegment values = call.allocate(added.size());
+                values.fill((byte) 1);
+                count.set(JAVA_INT, 0, added.size());
+                int errno = Libbpf.mapUpdateBatch(peersFd, keys, values, count);
+                if (errno != 0) {
+                    throw Errno.bpfFailure(Errno.BpfSubject.MAP, "adding " + added.size() + " peers (" + count.get(
+                            JAVA_INT, 0) + " written)", errno);
+                }
+            }
+            if (!removed.isEmpty()) {
+                count.set(JAVA_INT, 0, removed.size());
+                int errno = Libbpf.mapDeleteBatch(peersFd, peerKeys(call, removed), count);
+                if (errno != 0) {
+                    throw Errno.bpfFailure(Errno.BpfSubject.MAP, "removing " + removed.size() + " peers ("
+                            + count.get(JAVA_INT, 0) + " removed)", errno);
+                }
+            }
+        }
+    }
+
+    /** The peers the kernel's map holds now. */
+    public synchronized Set<InetAddress> peers() throws IOException {
+        ensureOpen();
+        Set<InetAddress> peers = new HashSet<>();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment key = MemorySegment.NULL;
+            MemorySegment next = call.allocate(PEER_KEY_BYTES);
+            while (true) {
+                int errno = Libbpf.mapNextKey(peersFd, key, next);
+                if (errno == Errno.ENOENT) {
+                    return peers;
+                }
+                if (errno != 0) {
+                    throw Errno.bpfFailure(Errno.BpfSubject.MAP, "listing peers", errno);
+                }
+                byte[] address = next.asSlice(4, next.get(JAVA_BYTE, 0) == 4 ? 4 : 16).toArray(JAVA_BYTE);
+                peers.add(InetAddress.getByAddress(address));
+                if (key.equals(MemorySegment.NULL)) {
+                    key = call.allocate(PEER_KEY_BYTES);
+                }
+                key.copyFrom(next);
+            }
         }
     }
 
@@ -512,6 +573,14 @@ public final class XdpFilter implements AutoCloseable {
         key.set(JAVA_BYTE, 0, (byte) (peer instanceof Inet4Address ? 4 : 6));
         MemorySegment.copy(address, 0, key, JAVA_BYTE, 4, address.length);
         return key;
+    }
+
+    private static MemorySegment peerKeys(Arena call, List<InetAddress> peers) {
+        MemorySegment keys = call.allocate((long) PEER_KEY_BYTES * peers.size());
+        for (int i = 0; i < peers.size(); i++) {
+            keys.asSlice((long) PEER_KEY_BYTES * i, PEER_KEY_BYTES).copyFrom(peerKey(call, peers.get(i)));
+        }
+        return keys;
     }
 
     private static void pinMaps(Arena arena, MemorySegment object, Path directory) throws IOException {

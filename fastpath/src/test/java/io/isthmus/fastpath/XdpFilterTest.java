@@ -18,8 +18,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -185,6 +187,35 @@ class XdpFilterTest {
                 }
             }
             Files.delete(work);
+        }
+    }
+
+    @Test
+    void replacingThePeerSetInBatchesLeavesExactlyTheNewSet() throws Exception {
+        try (XdpFilter filter = XdpFilter.attach(options(XdpFilter.Mode.GENERIC))) {
+            Set<InetAddress> many = new HashSet<>();
+            for (int i = 0; i < 1_000; i++) {
+                many.add(InetAddress.getByAddress(new byte[] {10, (byte) 200, (byte) (i >> 8), (byte) i}));
+            }
+            many.add(PEER);
+            many.add(PEER6);
+            filter.replacePeers(many);
+            assertEquals(many, filter.peers());
+            assertTrue(delivered(PEER, tunnelDatagram(1), TUNNEL_PORT));
+            assertFalse(delivered(STRANGER, tunnelDatagram(2), TUNNEL_PORT));
+
+            filter.replacePeers(Set.of(STRANGER, PEER6));
+            assertEquals(Set.of(STRANGER, PEER6), filter.peers());
+            assertTrue(filter.allows(STRANGER));
+            assertFalse(filter.allows(PEER));
+            assertTrue(delivered(STRANGER, tunnelDatagram(3), TUNNEL_PORT));
+            assertTrue(delivered(PEER6, tunnelDatagram(4), TUNNEL_PORT));
+            assertFalse(delivered(PEER, tunnelDatagram(5), TUNNEL_PORT));
+
+            filter.replacePeers(Set.of());
+            assertEquals(Set.of(), filter.peers());
+            assertEquals(2L, filter.counters().get(XdpFilter.Reason.DROPPED_UNKNOWN_SOURCE));
+            assertEquals(3L, filter.counters().get(XdpFilter.Reason.PASSED_TUNNEL));
         }
     }
 
