@@ -460,10 +460,15 @@ public final class XdpFilter implements AutoCloseable {
             default -> throw new AssertionError(options.mode());
         }
         MemorySegment query = call.allocate(Libbpf.XDP_QUERY_OPTS_BYTES, 8);
-        check(Libbpf.xdpQuery(ifindex, query), "querying XDP on " + options.interfaceName());
+        int errno = Libbpf.xdpQuery(ifindex, query);
         int mode = query.get(JAVA_BYTE, Libbpf.XDP_QUERY_ATTACH_MODE);
         int expected = (flags & Libbpf.XDP_FLAGS_DRV_MODE) != 0 ? Libbpf.XDP_ATTACHED_DRV : Libbpf.XDP_ATTACHED_SKB;
-        if (mode != expected && mode != Libbpf.XDP_ATTACHED_MULTI) {
+        if (errno != 0 || (mode != expected && mode != Libbpf.XDP_ATTACHED_MULTI)) {
+            // Attached but not as asked (or not verifiable): take it off again, so a failed attach leaves nothing.
+            Libbpf.xdpDetach(ifindex, flags & ~Libbpf.XDP_FLAGS_UPDATE_IF_NOEXIST, programFd);
+            if (errno != 0) {
+                throw Errno.bpfFailure(Errno.BpfSubject.ATTACH, "querying XDP on " + options.interfaceName(), errno);
+            }
             throw new SystemCallException(what + ": the kernel reports attach mode " + mode + " rather than "
                     + expected + " after attaching", Errno.EINVAL);
         }
