@@ -11,6 +11,7 @@ final class Errno {
     static final int ESRCH = 3;
     static final int EINTR = 4;
     static final int EIO = 5;
+    static final int E2BIG = 7;
     static final int ENXIO = 6;
     static final int EBADF = 9;
     static final int EAGAIN = 11;
@@ -23,6 +24,7 @@ final class Errno {
     static final int EINVAL = 22;
     static final int ENFILE = 23;
     static final int EMFILE = 24;
+    static final int ENOSPC = 28;
     static final int ERANGE = 34;
     static final int ENOSYS = 38;
     static final int ENOTSOCK = 88;
@@ -51,6 +53,7 @@ final class Errno {
             case ESRCH -> "ESRCH";
             case EINTR -> "EINTR";
             case EIO -> "EIO";
+            case E2BIG -> "E2BIG";
             case ENXIO -> "ENXIO";
             case EBADF -> "EBADF";
             case EAGAIN -> "EAGAIN";
@@ -63,6 +66,7 @@ final class Errno {
             case EINVAL -> "EINVAL";
             case ENFILE -> "ENFILE";
             case EMFILE -> "EMFILE";
+            case ENOSPC -> "ENOSPC";
             case ERANGE -> "ERANGE";
             case ENOSYS -> "ENOSYS";
             case ENOTSOCK -> "ENOTSOCK";
@@ -183,6 +187,46 @@ final class Errno {
         };
         String kernel = kernelMessage == null || kernelMessage.isBlank() ? "" : " (kernel: " + kernelMessage + ")";
         return new SystemCallException(message(what, errno, advice) + kernel, errno);
+    }
+
+    /** What a libbpf or bpf(2) request was about, so that one errno gets the advice that fits it. */
+    enum BpfSubject {
+        LOAD, ATTACH, MAP, PIN
+    }
+
+    /** A libbpf call failed: what was asked, the errno by name, and what to do about it. */
+    static SystemCallException bpfFailure(BpfSubject subject, String what, int errno) {
+        String advice = switch (errno) {
+            case EPERM, EACCES -> "needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root); in a container,"
+                    + " also a seccomp profile that allows bpf(2)";
+            case EEXIST -> switch (subject) {
+                case ATTACH -> "another XDP program is attached to the interface: detach it first"
+                        + " (ip link set dev IFACE xdp off) or leave XDP off";
+                case PIN -> "something is pinned there already: remove it, or stop the process that pinned it";
+                case LOAD, MAP -> "it exists already";
+            };
+            case EOPNOTSUPP -> subject == BpfSubject.ATTACH
+                    ? "the driver has no native XDP: use generic mode (Mode.GENERIC or AUTO)"
+                    : "this kernel does not support it";
+            case EINVAL -> switch (subject) {
+                case LOAD -> "the kernel refused the program (the verifier's log is on standard error above)";
+                case ATTACH -> "the kernel refused the attachment (an XDP program in the other mode on this"
+                        + " interface, or an MTU too large for native XDP?)";
+                case PIN -> "the path is not on a bpf filesystem: mount one (mount -t bpf bpf /sys/fs/bpf)";
+                case MAP -> "the kernel refused the key or value";
+            };
+            case ENOENT -> subject == BpfSubject.MAP ? "no such entry" : "no such file, program or map";
+            case ENODEV -> "no such network device in this network namespace: check the name";
+            case E2BIG, ENOSPC -> subject == BpfSubject.MAP ? "the map is full: remove entries or raise max_entries"
+                    + " in fastpath/bpf" : "too large for this kernel";
+            case EBUSY -> subject == BpfSubject.ATTACH ? "another XDP program is attached to the interface in"
+                    + " that mode: detach it first (ip link set dev IFACE xdp off) or leave XDP off"
+                    : "busy: another process holds it";
+            case ENOMEM -> "the kernel is short of memory (or RLIMIT_MEMLOCK is too low on a kernel before 5.11)";
+            case ENOSYS -> "the kernel lacks bpf(2)";
+            default -> null;
+        };
+        return new SystemCallException(message(what, errno, advice), errno);
     }
 
     private static String message(String what, int errno, String advice) {

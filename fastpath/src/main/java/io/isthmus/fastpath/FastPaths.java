@@ -35,6 +35,14 @@ public final class FastPaths {
         }
     }
 
+    /**
+     * Whether the XDP pre-filter ({@link XdpFilter}) can be used here: libbpf present, the kernel loading the program
+     * (root or CAP_BPF), bpffs mounted or mountable; see {@link XdpFilter#probe()}.
+     */
+    public static Availability xdp() {
+        return XdpFilter.probe();
+    }
+
     public static Report probe() {
         return new Report(batchedUdp(), tun(), udpOffload());
     }

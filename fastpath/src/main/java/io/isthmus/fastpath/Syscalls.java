@@ -22,8 +22,8 @@ import java.util.Optional;
 
 /**
  * The one holder of the Linux x86_64 (glibc or musl) system calls this module makes through FFM: the socket calls of
- * batched UDP, and the file, ioctl, poll, eventfd, setns and netlink calls of TUN devices, rtnetlink and network
- * namespaces. Constants, struct layouts and one downcall handle per function, resolved once when this class loads. When they cannot be resolved (another OS, a missing symbol, native
+ * batched UDP, the file, ioctl, poll, eventfd, setns and netlink calls of TUN devices, rtnetlink and network
+ * namespaces, and mount/if_nametoindex for XDP (libbpf's own calls are in {@link Libbpf}). Constants, struct layouts and one downcall handle per function, resolved once when this class loads. When they cannot be resolved (another OS, a missing symbol, native
  * access not enabled) every handle stays null and {@link #unavailable()} says why; nothing else here may be called.
  *
  * <p>Each call that can fail takes a capture-state segment first ({@link #newCallState}), from which {@link #errno}
@@ -180,6 +180,8 @@ final class Syscalls {
     private static final MethodHandle SETNS;
     private static final MethodHandle SENDTO;
     private static final MethodHandle RECV;
+    private static final MethodHandle MOUNT;
+    private static final MethodHandle IF_NAMETOINDEX;
 
 
     static {
@@ -201,6 +203,8 @@ final class Syscalls {
         MethodHandle setns = null;
         MethodHandle sendto = null;
         MethodHandle recv = null;
+        MethodHandle mount = null;
+        MethodHandle ifNametoindex = null;
         String unavailable = platformProblem();
         Module module = Syscalls.class.getModule();
         if (unavailable == null && !module.isNativeAccessEnabled()) {
@@ -248,6 +252,10 @@ final class Syscalls {
                         errno);
                 recv = downcall(linker, libc, "recv",
                         FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), errno);
+                mount = downcall(linker, libc, "mount",
+                        FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), errno);
+                ifNametoindex = downcall(linker, libc, "if_nametoindex", FunctionDescriptor.of(JAVA_INT, ADDRESS),
+                        errno);
             } catch (IllegalCallerException e) {
                 unavailable = noNativeAccess(module); // --illegal-native-access=deny
             } catch (UnsupportedOperationException e) {
@@ -273,6 +281,8 @@ final class Syscalls {
         SETNS = setns;
         SENDTO = sendto;
         RECV = recv;
+        MOUNT = mount;
+        IF_NAMETOINDEX = ifNametoindex;
     }
 
     private Syscalls() {
@@ -467,6 +477,25 @@ final class Syscalls {
     static long recv(MemorySegment state, int fd, MemorySegment buffer, long length, int flags) {
         try {
             return (long) RECV.invokeExact(state, fd, buffer, length, flags);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code mount(2)}; every string NUL-terminated, {@code data} may be {@link MemorySegment#NULL}. */
+    static int mount(MemorySegment state, MemorySegment source, MemorySegment target, MemorySegment type, long flags,
+                     MemorySegment data) {
+        try {
+            return (int) MOUNT.invokeExact(state, source, target, type, flags, data);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** The index of the interface {@code name} (NUL-terminated) in the calling thread's namespace; 0 if none. */
+    static int ifNametoindex(MemorySegment state, MemorySegment name) {
+        try {
+            return (int) IF_NAMETOINDEX.invokeExact(state, name);
         } catch (Throwable t) {
             throw unexpected(t);
         }
