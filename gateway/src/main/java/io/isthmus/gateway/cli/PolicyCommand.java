@@ -144,21 +144,44 @@ final class PolicyCommand implements Runnable {
         }
     }
 
-    @Command(name = "delete", description = "Delete a policy in every cluster.")
+    @Command(name = "delete", description = "Delete policies in every cluster: several in one change, or --all.")
     static final class Delete implements Callable<Integer> {
         @Spec
         CommandSpec spec;
         @Mixin
         AdminOption admin;
-        @Parameters(paramLabel = "NAME")
-        String name;
+        @Parameters(paramLabel = "NAME", arity = "0..*", description = "The policies to delete (in one change).")
+        List<String> names = new java.util.ArrayList<>();
+        @Option(names = "--all", description = "Delete every policy in force.")
+        boolean all;
 
         @Override
         public Integer call() {
-            Policy.requireName(name);
-            JsonNode answer = IpamCommand.send(admin.client().delete("api/v1/policies/" + name));
-            spec.commandLine().getOut().println("deleted " + name + " (revision " + answer.path("revision").asLong()
-                    + "); policy version " + answer.path("version").asText());
+            List<String> chosen = new java.util.ArrayList<>(names);
+            if (all == !chosen.isEmpty()) {
+                throw new InvalidFieldException("NAME", String.join(" ", chosen), "name the policies to delete, or give --all");
+            }
+            if (all) {
+                IpamCommand.send(admin.client().get("api/v1/policies")).path("policies")
+                        .forEach(policy -> chosen.add(policy.path("metadata").path("name").asText()));
+                if (chosen.isEmpty()) {
+                    spec.commandLine().getOut().println("no policy in force");
+                    return 0;
+                }
+            }
+            chosen.forEach(Policy::requireName);
+            if (chosen.size() == 1) {
+                String name = chosen.getFirst();
+                JsonNode answer = IpamCommand.send(admin.client().delete("api/v1/policies/" + name));
+                spec.commandLine().getOut().println("deleted " + name + " (revision " + answer.path("revision").asLong()
+                        + "); policy version " + answer.path("version").asText());
+                return 0;
+            }
+            JsonNode answer = IpamCommand.send(admin.client().delete("api/v1/policies?" + String.join("&",
+                    chosen.stream().map(n -> "name=" + n).toList())));
+            answer.path("deleted").forEach(d -> spec.commandLine().getOut().println("deleted " + d.path("name").asText()
+                    + " (revision " + d.path("revision").asLong() + ")"));
+            spec.commandLine().getOut().println("policy version " + answer.path("version").asText());
             return 0;
         }
     }

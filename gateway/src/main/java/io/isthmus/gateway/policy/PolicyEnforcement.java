@@ -36,7 +36,8 @@ import java.util.function.Supplier;
 /**
  * Keeps the data path enforcing the book: compiles the policies in force, with the identities this gateway knows
  * ({@link IdentitySource}), into a {@link DecisionTable} and swaps it into the tunnel's policy stage
- * ({@link PolicyPacketFilter}, both directions). A change of the book is compiled at once; the identities are read
+ * ({@link PolicyPacketFilter}, both directions). A change of the book is compiled at once (a burst of changes in one
+ * compile of the latest book); the identities are read
  * again every {@link #IDENTITY_INTERVAL} and, when they changed, put under the same compiled policies (the counters
  * carry on). One thread compiles, so tables are swapped in the order they were made. Before the first book arrives
  * (a new cluster) the table holds no policy and enforces the cross-cluster default alone.
@@ -66,6 +67,7 @@ public final class PolicyEnforcement implements AutoCloseable {
     private volatile DecisionTable table;
     private volatile List<String> identityProblems = List.of();
     private volatile Workloads local = Workloads.NONE;
+    private final java.util.concurrent.atomic.AtomicBoolean compilePending = new java.util.concurrent.atomic.AtomicBoolean();
 
     private PolicyEnforcement(PolicyStore store, CrossClusterDefault fallback, Sources sources,
                               Optional<TunnelDataPlane> tunnel) {
@@ -82,13 +84,24 @@ public final class PolicyEnforcement implements AutoCloseable {
                                           Optional<TunnelDataPlane> tunnel) {
         PolicyEnforcement enforcement = new PolicyEnforcement(store, fallback, sources, tunnel);
         tunnel.ifPresent(plane -> plane.usePolicy(enforcement.filter));
-        store.whenChanged(changed -> enforcement.compiler.execute(enforcement::compileBook));
+        store.whenChanged(changed -> enforcement.compileSoon());
         enforcement.compiler.scheduleWithFixedDelay(enforcement::refreshIdentities, 0,
                 IDENTITY_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         return enforcement;
     }
 
+    /**
+     * At most one compile waits: changes that arrive while one waits are taken by it (it reads the book when it runs),
+     * so a burst of edits costs one compile of the latest book, not one per edit.
+     */
+    private void compileSoon() {
+        if (compilePending.compareAndSet(false, true)) {
+            compiler.execute(this::compileBook);
+        }
+    }
+
     private void compileBook() {
+        compilePending.set(false); // a change from now on needs a compile after this one
         try {
             DecisionTable next = DecisionTable.compile(store.book(), fallback, table.view());
             swap(next);

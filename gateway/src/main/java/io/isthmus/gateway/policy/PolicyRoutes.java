@@ -41,6 +41,7 @@ import java.util.function.Function;
  *                          entries written (a policy whose content is unchanged keeps its revision)
  * GET    policies/NAME     one policy, with its revision and the cluster that wrote it
  * DELETE policies/NAME     delete it (everywhere, once its tombstone has travelled)
+ * DELETE policies?name=A&name=B   delete several in one change (all or none)
  * GET    explain?from=A&to=B&protocol=P&port=N     which rule of the table in force decides that flow (viewer);
  *                          A, B an IP or CLUSTER/NS/POD, B also NS/SERVICE (one flow per address serving it)
  * </pre>
@@ -66,7 +67,8 @@ public final class PolicyRoutes extends AllDirectives {
         return concat(
                 pathEnd(() -> concat(
                         get(() -> reply(StatusCodes.OK, book(store.book()))),
-                        post(() -> entity(Unmarshaller.entityToString(), this::apply)))),
+                        post(() -> entity(Unmarshaller.entityToString(), this::apply)),
+                        delete(() -> parameterList("name", this::removeAll)))),
                 path(PathMatchers.segment(), name -> concat(
                         get(() -> one(name)),
                         delete(() -> remove(name)))));
@@ -241,6 +243,25 @@ public final class PolicyRoutes extends AllDirectives {
         }
         return reply(StatusCodes.OK, json.createObjectNode().put("name", name)
                 .put("revision", tombstone.get().revision()).put("version", store.book().version()));
+    }
+
+    private Route removeAll(List<String> names) {
+        if (names.isEmpty()) {
+            return error(StatusCodes.BAD_REQUEST, new InvalidFieldException("name", "",
+                    "name the policies to delete: DELETE /api/v1/policies?name=A&name=B"));
+        }
+        List<PolicyEntry> tombstones;
+        try {
+            tombstones = store.delete(names);
+        } catch (InvalidFieldException e) {
+            return error(StatusCodes.NOT_FOUND, e);
+        } catch (UncheckedIOException e) {
+            return reply(StatusCodes.SERVICE_UNAVAILABLE, json.createObjectNode().put("error", e.getMessage()));
+        }
+        ObjectNode out = json.createObjectNode().put("version", store.book().version());
+        ArrayNode deleted = out.putArray("deleted");
+        tombstones.forEach(t -> deleted.addObject().put("name", t.name()).put("revision", t.revision()));
+        return reply(StatusCodes.OK, out);
     }
 
     /** The book as the API and the status show it. */

@@ -127,6 +127,26 @@ public final class PolicyStore {
     }
 
     /**
+     * Deletes several policies in one change (one write, one compile): all or none, refused naming the first name
+     * that is not a policy in force.
+     */
+    public synchronized List<PolicyEntry> delete(List<String> names) {
+        PolicyBook next = book;
+        List<PolicyEntry> tombstones = new ArrayList<>();
+        for (String name : names) {
+            if (next.get(name).isEmpty()) {
+                throw new InvalidFieldException("name", name, book.get(name).isEmpty() ? "is not a policy in force"
+                        : "is given twice");
+            }
+            PolicyEntry tombstone = seal.apply(next.write(name, Optional.empty(), self));
+            next = next.merge(tombstone);
+            tombstones.add(tombstone);
+        }
+        commit(next, tombstones);
+        return tombstones;
+    }
+
+    /**
      * Merges entries learnt from a peer; returns those that won (now on disk). New names past the limit of policies
      * are refused (returned in {@code refused}).
      */

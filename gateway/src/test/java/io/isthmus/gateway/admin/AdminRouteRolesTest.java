@@ -35,6 +35,7 @@ class AdminRouteRolesTest {
             "GET,    /api/v1/policies/deny-all,              viewer",
             "POST,   /api/v1/policies,                       admin",
             "DELETE, /api/v1/policies/deny-all,              admin",
+            "DELETE, /api/v1/policies,                       admin",
             "PUT,    /api/v1/something-new,                  admin",
             "POST,   /isthmus.ipam.v1.Ipam/ListPools,        viewer",
             "POST,   /isthmus.ipam.v1.Ipam/ListLeases,       viewer",

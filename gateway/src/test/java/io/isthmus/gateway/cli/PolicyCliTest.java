@@ -91,6 +91,17 @@ class PolicyCliTest {
         Cli gone = Cli.run("policy", "get", "--admin", admin, "deny-db");
         assertEquals(1, gone.exitCode(), gone.toString());
         assertTrue(gone.err().contains("no policy deny-db"), gone.toString());
+
+        // Several in one change: all or none.
+        assertEquals(0, Cli.run("policy", "apply", "--admin", admin, "-f", file.toString()).exitCode());
+        Cli unknown = Cli.run("policy", "delete", "--admin", admin, "deny-db", "nothing-here");
+        assertEquals(1, unknown.exitCode(), unknown.toString());
+        assertTrue(unknown.err().contains("nothing-here") && unknown.err().contains("not a policy in force"), unknown.toString());
+        assertEquals(0, Cli.run("policy", "get", "--admin", admin, "deny-db").exitCode(), "nothing was deleted");
+        Cli both = Cli.run("policy", "delete", "--admin", admin, "--all");
+        assertEquals(0, both.exitCode(), both.toString());
+        assertTrue(both.out().contains("deleted deny-db") && both.out().contains("deleted web-from-west")
+                && both.out().contains("policy version 0:"), both.out());
     }
 
     @Test
