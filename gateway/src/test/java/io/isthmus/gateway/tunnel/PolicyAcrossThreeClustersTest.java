@@ -103,7 +103,6 @@ class PolicyAcrossThreeClustersTest {
             assertOpen(flow[0], flow[1], 7007, Duration.ofSeconds(40));
             assertOpen(flow[0], flow[1], 7008, Duration.ofSeconds(5));
         }
-        Map<String, Long> epochs = epochs();
         for (int i = 0; i < 3; i++) {
             String metrics = metrics(clusters.gateway(i));
             assertTrue(metrics.contains("\nisthmus_tunnel_conntrack_capacity 65536\n"), metrics);
@@ -137,7 +136,9 @@ class PolicyAcrossThreeClustersTest {
             assertOpen(flow[0], flow[1], 7007, Duration.ofSeconds(2));
         }
 
-        // 2. an update written at north flips every flow, on the same sessions
+        // 2. an update written at north flips every flow, on the same sessions (taken once the sessions are settled:
+        // a pair whose first handshakes crossed may still replace its session in the first seconds)
+        Map<String, Long> epochs = settledEpochs();
         applied = System.nanoTime();
         post(clusters.gateway(NORTH), CLOSE_PORT.formatted(7007));
         awaitTrue("all three tunnels enforce the update written at north", Duration.ofSeconds(2), () ->
@@ -210,6 +211,20 @@ class PolicyAcrossThreeClustersTest {
     }
 
     /** Per gateway and peer, the epoch of the session its packets are sealed with. */
+    /** The epochs once two readings a second apart agree (at most 10 s). */
+    private Map<String, Long> settledEpochs() throws InterruptedException {
+        Map<String, Long> last = epochs();
+        for (int i = 0; i < 10; i++) {
+            Thread.sleep(1000);
+            Map<String, Long> now = epochs();
+            if (now.equals(last)) {
+                return now;
+            }
+            last = now;
+        }
+        throw new AssertionError("the tunnel sessions did not settle in 10 s: " + last);
+    }
+
     private Map<String, Long> epochs() {
         Map<String, Long> out = new HashMap<>();
         for (int i = 0; i < 3; i++) {
