@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "mesh", description = "Manage the clusterset CA, the clusters' peering certificates and admin client certificates.",
         subcommands = {MeshCommand.Init.class, MeshCommand.Issue.class, MeshCommand.Revoke.class, MeshCommand.Crl.class,
-                MeshCommand.ListIssued.class})
+                MeshCommand.ListIssued.class, JoinCommands.JoinTokenCommand.class, JoinCommands.ServeJoins.class})
 final class MeshCommand implements Runnable {
     @Spec
     CommandSpec spec;

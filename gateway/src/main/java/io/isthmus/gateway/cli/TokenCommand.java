@@ -83,7 +83,7 @@ final class TokenCommand implements Runnable {
         @Override
         public Integer call() {
             AdminRole parsedRole = AdminRole.parse("--role", role);
-            Optional<Duration> lifetime = Optional.ofNullable(ttl).map(Create::ttl);
+            Optional<Duration> lifetime = Optional.ofNullable(ttl).map(text -> ttl("--ttl", text));
             AdminTokens tokens = store.open();
             AdminTokens.Created created = tokens.create(user, parsedRole, lifetime);
             PrintWriter out = spec.commandLine().getOut();
@@ -95,10 +95,11 @@ final class TokenCommand implements Runnable {
             return 0;
         }
 
-        private static Duration ttl(String text) {
+        /** A lifetime as a positive number and m, h or d; {@code field} names the option in the error. */
+        static Duration ttl(String field, String text) {
             Matcher m = TTL.matcher(text);
             if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
-                throw new InvalidFieldException("--ttl", text, "expected a positive number and m, h or d, e.g. 90d");
+                throw new InvalidFieldException(field, text, "expected a positive number and m, h or d, e.g. 90d");
             }
             long n = Long.parseLong(m.group(1));
             return switch (m.group(2)) {

@@ -21,7 +21,8 @@ public record GatewayConfig(
         java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan,
         io.isthmus.gateway.tunnel.TunnelSettings tunnel,
         Kubernetes kubernetes,
-        Policies policies) {
+        Policies policies,
+        java.util.Optional<Path> joinTokenFile) {
 
     /**
      * {@code isthmus.policy}: the clusterset default for flows no rule decides, the limit of policies, and of the pods

@@ -83,9 +83,19 @@ public final class GatewayConfigLoader {
             dataDir = baseDir.resolve(dataDir);
         }
         HostPort admin = listen(c, "admin");
+        String tlsText = string(c, "tls.dir");
+        if (tlsText.isBlank()) {
+            throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");
+        }
+        Path tlsDir = dataDir.resolve(tlsText).normalize();
         List<HostPort> peers = new ArrayList<>();
         for (String peer : stringList(c, "peering.peers")) {
             peers.add(HostPort.parse("isthmus.peering.peers", peer));
+        }
+        for (HostPort joined : joinedPeers(tlsDir)) {
+            if (!peers.contains(joined)) {
+                peers.add(joined);
+            }
         }
         GatewayConfig.Peering peering = new GatewayConfig.Peering(listen(c, "peering"), peers,
                 positive(c, "peering.heartbeat-interval"), positive(c, "peering.reconnect-min-backoff"),
@@ -129,15 +139,32 @@ public final class GatewayConfigLoader {
         }
         GatewayConfig.Replicas replicas = new GatewayConfig.Replicas(listen(c, "replicas"), seeds, replicaName,
                 kubernetesApiDiscovery(c, seeds));
-        String tlsText = string(c, "tls.dir");
-        if (tlsText.isBlank()) {
-            throw new InvalidFieldException("isthmus.tls.dir", tlsText, "must not be empty: peering runs over mutual TLS only");
-        }
-        Path tlsDir = dataDir.resolve(tlsText).normalize();
+        String joinTokenText = string(c, "tls.join-token-file");
+        java.util.Optional<Path> joinTokenFile = joinTokenText.isBlank() ? java.util.Optional.empty()
+                : java.util.Optional.of(dataDir.resolve(joinTokenText).normalize());
         return new GatewayConfig(clusterId, dataDir.normalize(), admin,
                 io.isthmus.gateway.admin.AdminAuthSettings.read(c.getConfig("admin"), dataDir.normalize()), peering, dns, replicas, tlsDir, journal(c, baseDir),
                 ipam(c, dataDir.normalize()), plan(c, clusterId),
-                io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c), policies(c));
+                io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c), policies(c), joinTokenFile);
+    }
+
+    /** The peers a join handed this cluster ({@code peers.joined} in the tls dir, one "host:port" per line). */
+    private static List<HostPort> joinedPeers(Path tlsDir) {
+        Path file = tlsDir.resolve(io.isthmus.gateway.pki.JoinClient.PEERS_FILE);
+        if (!java.nio.file.Files.exists(file)) {
+            return List.of();
+        }
+        List<HostPort> peers = new ArrayList<>();
+        try {
+            for (String line : java.nio.file.Files.readAllLines(file)) {
+                if (!line.isBlank()) {
+                    peers.add(HostPort.parse(file.toString(), line.strip()));
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new InvalidFieldException("isthmus.tls.dir", tlsDir, "cannot read " + file + ": " + e.getMessage());
+        }
+        return peers;
     }
 
     /** {@code isthmus.policy}. */

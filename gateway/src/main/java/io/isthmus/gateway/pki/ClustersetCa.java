@@ -84,6 +84,7 @@ public final class ClustersetCa {
     static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
     static final Duration CA_VALIDITY = Duration.ofDays(3650);
     static final Duration CRL_VALIDITY = Duration.ofDays(7);
+    private static final java.util.regex.Pattern IP_LITERAL = java.util.regex.Pattern.compile("[0-9.]+|.*:.*");
     /** notBefore is this far before "now", so a peer whose clock is a little behind accepts a fresh certificate. */
     static final Duration BACKDATE = Duration.ofMinutes(1);
 
@@ -202,36 +203,53 @@ public final class ClustersetCa {
      * certificate is rotated; the earlier certificates stay valid until they expire or are revoked.
      */
     public IssuedCertificate issue(ClusterId cluster, Duration validity) {
+        KeyPair keyPair = newKeyPair();
+        X509Certificate issued = issueFor(cluster, keyPair.getPublic(), validity);
+        return new IssuedCertificate(cluster, issued, Pem.certificate(issued), Pem.privateKey(keyPair.getPrivate()),
+                certificatePem(), Pem.crl(readCrl()));
+    }
+
+    /**
+     * Issues a gateway certificate for {@code cluster} over {@code publicKey}, a key the cluster generated and keeps
+     * (the join flow: only the public half reaches the CA). The same certificate as {@link #issue}, recorded the same.
+     */
+    public X509Certificate issueFor(ClusterId cluster, PublicKey publicKey, Duration validity) {
         Objects.requireNonNull(cluster, "cluster");
+        Objects.requireNonNull(publicKey, "publicKey");
+        String what = "the certificate of cluster " + cluster;
         Instant now = now(clock);
-        Instant notBefore = now.minus(BACKDATE);
-        Instant notAfter = validUntil(now, validity, "the certificate of cluster " + cluster);
+        Instant notAfter = validUntil(now, validity, what);
         return locked(() -> {
-            KeyPair keyPair = newKeyPair();
             BigInteger serial = serial(random);
-            X509Certificate issued = build(() -> {
-                var builder = new JcaX509v3CertificateBuilder(certificate, serial, Date.from(notBefore),
-                        Date.from(notAfter), name(cluster.value()), keyPair.getPublic());
-                var extensions = new JcaX509ExtensionUtils();
-                builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-                builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-                builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
-                        new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-                builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                        new GeneralName(GeneralName.dNSName, PeerIdentity.dnsNameFor(cluster)),
-                        new GeneralName(GeneralName.uniformResourceIdentifier, PeerIdentity.uriFor(cluster))}));
-                builder.addExtension(Extension.subjectKeyIdentifier, false,
-                        extensions.createSubjectKeyIdentifier(keyPair.getPublic()));
-                builder.addExtension(Extension.authorityKeyIdentifier, false,
-                        extensions.createAuthorityKeyIdentifier(certificate));
-                return certificate(builder, key);
-            }, "the certificate of cluster " + cluster);
-            String pem = Pem.certificate(issued);
+            X509Certificate issued = signLeaf(name(cluster.value()), publicKey, serial, now.minus(BACKDATE), notAfter,
+                    new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}),
+                    new GeneralNames(new GeneralName[] {
+                            new GeneralName(GeneralName.dNSName, PeerIdentity.dnsNameFor(cluster)),
+                            new GeneralName(GeneralName.uniformResourceIdentifier, PeerIdentity.uriFor(cluster))}),
+                    what);
             SecureFiles.createNew(issuedDir().resolve(serial.toString(16) + ".crt"),
-                    pem.getBytes(StandardCharsets.US_ASCII), false);
-            return new IssuedCertificate(cluster, issued, pem, Pem.privateKey(keyPair.getPrivate()),
-                    certificatePem(), Pem.crl(readCrl()));
+                    Pem.certificate(issued).getBytes(StandardCharsets.US_ASCII), false);
+            return issued;
         });
+    }
+
+    /**
+     * A short-lived certificate for the join service ({@link JoinService}): subject {@code CN=isthmus join service},
+     * EKU serverAuth only and no cluster or admin SAN, so it can neither peer nor call an admin API. Not recorded in
+     * {@code issued/}: it lives only in the memory of the process that serves joins.
+     */
+    public JoinService.Identity joinServiceIdentity(List<String> hosts, Duration validity) {
+        String what = "the join service certificate";
+        Instant now = now(clock);
+        Instant notAfter = validUntil(now, validity, what);
+        KeyPair keyPair = newKeyPair();
+        GeneralName[] names = hosts.stream().map(host -> IP_LITERAL.matcher(host).matches()
+                ? new GeneralName(GeneralName.iPAddress, host) : new GeneralName(GeneralName.dNSName, host))
+                .toArray(GeneralName[]::new);
+        X509Certificate issued = signLeaf(name("isthmus join service"), keyPair.getPublic(), serial(random),
+                now.minus(BACKDATE), notAfter, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth), new GeneralNames(names),
+                what);
+        return new JoinService.Identity(keyPair.getPrivate(), issued, certificate);
     }
 
     /**
@@ -250,23 +268,11 @@ public final class ClustersetCa {
         return locked(() -> {
             KeyPair keyPair = newKeyPair();
             BigInteger serial = serial(random);
-            X509Certificate issued = build(() -> {
-                X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "isthmus admin")
-                        .addRDN(BCStyle.CN, who.user()).build();
-                var builder = new JcaX509v3CertificateBuilder(certificate, serial, Date.from(notBefore),
-                        Date.from(notAfter), subject, keyPair.getPublic());
-                var extensions = new JcaX509ExtensionUtils();
-                builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-                builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-                builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
-                builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(
-                        new GeneralName(GeneralName.uniformResourceIdentifier, who.uri())));
-                builder.addExtension(Extension.subjectKeyIdentifier, false,
-                        extensions.createSubjectKeyIdentifier(keyPair.getPublic()));
-                builder.addExtension(Extension.authorityKeyIdentifier, false,
-                        extensions.createAuthorityKeyIdentifier(certificate));
-                return certificate(builder, key);
-            }, what);
+            X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "isthmus admin")
+                    .addRDN(BCStyle.CN, who.user()).build();
+            X509Certificate issued = signLeaf(subject, keyPair.getPublic(), serial, notBefore, notAfter,
+                    new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth),
+                    new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, who.uri())), what);
             String pem = Pem.certificate(issued);
             SecureFiles.createNew(issuedDir().resolve(serial.toString(16) + ".crt"),
                     pem.getBytes(StandardCharsets.US_ASCII), false);
@@ -454,6 +460,23 @@ public final class ClustersetCa {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
+
+    /** An end-entity certificate signed by this CA: not a CA, digitalSignature only, with these EKUs and SANs. */
+    private X509Certificate signLeaf(X500Name subject, PublicKey publicKey, BigInteger serial, Instant notBefore,
+                                     Instant notAfter, ExtendedKeyUsage usage, GeneralNames names, String what) {
+        return build(() -> {
+            var builder = new JcaX509v3CertificateBuilder(certificate, serial, Date.from(notBefore), Date.from(notAfter),
+                    subject, publicKey);
+            var extensions = new JcaX509ExtensionUtils();
+            builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+            builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+            builder.addExtension(Extension.extendedKeyUsage, false, usage);
+            builder.addExtension(Extension.subjectAlternativeName, false, names);
+            builder.addExtension(Extension.subjectKeyIdentifier, false, extensions.createSubjectKeyIdentifier(publicKey));
+            builder.addExtension(Extension.authorityKeyIdentifier, false, extensions.createAuthorityKeyIdentifier(certificate));
+            return certificate(builder, key);
+        }, what);
+    }
 
     @FunctionalInterface
     private interface Builder<T> {
