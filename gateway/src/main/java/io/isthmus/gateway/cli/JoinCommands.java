@@ -2,7 +2,11 @@ package io.isthmus.gateway.cli;
 
 import io.isthmus.api.ClusterId;
 import io.isthmus.api.InvalidFieldException;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.isthmus.gateway.config.HostPort;
+import io.isthmus.gateway.k8s.JoinSecret;
+import io.isthmus.k8s.KubernetesClients;
 import io.isthmus.gateway.pki.ClustersetCa;
 import io.isthmus.gateway.pki.JoinClient;
 import io.isthmus.gateway.pki.JoinRefusedException;
@@ -193,23 +197,60 @@ final class JoinCommands {
         @Option(names = "--force", description = "Join even if DIR already holds the cluster's certificate (replaces its key).")
         boolean force;
 
+        @Option(names = "--kubernetes-secret", paramLabel = "NAMESPACE/NAME",
+                description = "Also store the result in this Secret (the gateways' tls dir, e.g. isthmus-system/isthmus-tls); "
+                        + "a Secret already holding the cluster's certificate is left alone.")
+        String kubernetesSecret;
+
+        @Option(names = "--kubernetes-master", defaultValue = "", paramLabel = "URL",
+                description = "The API server (default: the pod's service account, else ~/.kube/config).")
+        String kubernetesMaster;
+
         @Override
         public Integer call() {
             JoinToken parsed = JoinToken.parse(tokenFile == null ? "TOKEN" : "--token-file", tokenText());
-            JoinClient.Joined joined;
+            if (kubernetesSecret != null) {
+                return joinIntoSecret(parsed, JoinSecret.parse("--kubernetes-secret", kubernetesSecret));
+            }
+            print(join(parsed));
+            return 0;
+        }
+
+        /** Idempotent for a Job that runs again: a Secret that holds the certificate already is the join done. */
+        private int joinIntoSecret(JoinToken parsed, JoinSecret secret) {
+            try (KubernetesClient client = KubernetesClients.connect(kubernetesMaster)) {
+                if (secret.holdsCertificate(client, parsed.cluster())) {
+                    spec.commandLine().getOut().println("Secret " + secret + " already holds cluster " + parsed.cluster()
+                            + "'s certificate: nothing to do (the token was not used)");
+                    return 0;
+                }
+                JoinClient.Joined joined = join(parsed);
+                secret.write(client, List.of(joined.files().certificate(), joined.files().privateKey(),
+                        joined.files().caCertificate(), joined.files().crl(), joined.peersFile()));
+                print(joined);
+                spec.commandLine().getOut().println("stored in Secret " + secret);
+                return 0;
+            } catch (KubernetesClientException | IllegalStateException e) {
+                throw new CliException(e.getMessage());
+            }
+        }
+
+        private JoinClient.Joined join(JoinToken parsed) {
             try {
-                joined = JoinClient.join(parsed, tlsDir, force, Duration.ofSeconds(15));
+                return JoinClient.join(parsed, tlsDir, force, Duration.ofSeconds(15));
             } catch (JoinRefusedException e) {
                 throw new CliException("the join service refused: " + e.getMessage());
             } catch (PkiException e) {
                 throw new CliException(e.getMessage());
             }
+        }
+
+        private void print(JoinClient.Joined joined) {
             spec.commandLine().getOut().println("joined cluster " + joined.cluster() + ": certificate serial "
                     + joined.certificate().getSerialNumber().toString(16) + ", valid until "
                     + joined.certificate().getNotAfter().toInstant() + ", in " + joined.files().certificate().getParent()
                     + " (the private key was made here and never left); peers " + joined.peers() + " in "
                     + joined.peersFile() + "; start the gateway with isthmus.tls.dir = " + tlsDir);
-            return 0;
         }
 
         private String tokenText() {

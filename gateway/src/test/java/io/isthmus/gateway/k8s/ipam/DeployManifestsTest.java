@@ -105,19 +105,24 @@ class DeployManifestsTest {
 
     @BeforeAll
     static void render() throws Exception {
+        objects = render(DEPLOY);
+    }
+
+    /** {@code kubectl kustomize dir}, every object parsed by fabric8. */
+    static List<HasMetadata> render(Path dir) throws Exception {
         Process kubectl;
         try {
-            kubectl = new ProcessBuilder("kubectl", "kustomize", DEPLOY.toString()).redirectErrorStream(true).start();
+            kubectl = new ProcessBuilder("kubectl", "kustomize", dir.toString()).redirectErrorStream(true).start();
         } catch (IOException e) {
-            throw new AssertionError("kubectl is needed to render k8s/deploy (scripts/test installs Debian's "
+            throw new AssertionError("kubectl is needed to render " + dir + " (scripts/test installs Debian's "
                     + "kubernetes-client): " + e.getMessage(), e);
         }
         byte[] out = kubectl.getInputStream().readAllBytes();
         assertTrue(kubectl.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize did not finish");
-        assertEquals(0, kubectl.exitValue(), "kubectl kustomize k8s/deploy failed:\n" + new String(out, StandardCharsets.UTF_8));
+        assertEquals(0, kubectl.exitValue(), "kubectl kustomize " + dir + " failed:\n" + new String(out, StandardCharsets.UTF_8));
         try (KubernetesClient offline = new KubernetesClientBuilder()
                 .withConfig(new ConfigBuilder().withMasterUrl("https://127.0.0.1:1").build()).build()) {
-            objects = offline.load(new ByteArrayInputStream(out)).items();
+            return offline.load(new ByteArrayInputStream(out)).items();
         }
     }
 
