@@ -127,6 +127,25 @@ class PeeringRobustnessTest {
     }
 
     @Test
+    void aNewerPeerWhoseRangeStillHoldsOurVersionPeersAtOurVersion() throws Exception {
+        PeerMessage newer = PeerMessage.newBuilder().setHello(Hello.newBuilder().setClusterId("newer")
+                .setMinProtocolVersion(1).setProtocolVersion(3)).build();
+        link("newer", newer, snapshot("newer", 1, export("shop", "cart", "10.0.0.9")));
+        io.isthmus.testing.Await.until("newer's export imported", Duration.ofSeconds(15),
+                () -> gateway.mesh().imports().containsKey(ClusterId.of("newer")));
+        assertTrue(gateway.mesh().links().values().stream().anyMatch(l -> ClusterId.of("newer").equals(l.remote())
+                && l.detail().contains("protocol version 1")), gateway.mesh().links().toString());
+    }
+
+    @Test
+    void aPeerWhoseRangeIsAboveOursIsToldBothRanges() throws Exception {
+        PeerMessage ahead = PeerMessage.newBuilder().setHello(Hello.newBuilder().setClusterId("ahead")
+                .setMinProtocolVersion(2).setProtocolVersion(3)).build();
+        String why = rejection(link("ahead", ahead));
+        assertTrue(why.contains("versions 2 to 3") && why.contains("this gateway speaks version 1"), why);
+    }
+
+    @Test
     void exportsBeforeHelloAreRejected() throws Exception {
         String why = rejection(link("nohello", snapshot("nohello", 1, export("shop", "x", "10.0.0.1"))));
         assertTrue(why.contains("before hello"), why);

@@ -37,7 +37,6 @@ import java.util.function.Supplier;
  * atomics, everything else belongs to one of them.
  */
 final class PeerSession {
-    static final int PROTOCOL_VERSION = 1;
     private static final Logger log = LoggerFactory.getLogger(PeerSession.class);
 
     private final ClusterId self;
@@ -89,8 +88,8 @@ final class PeerSession {
      * cluster) whenever ours is newer than the last one sent, and heartbeats.
      */
     Source<PeerMessage, NotUsed> outbound() {
-        PeerMessage hello = PeerMessage.newBuilder().setHello(Hello.newBuilder()
-                .setClusterId(self.value()).setProtocolVersion(PROTOCOL_VERSION)).build();
+        PeerMessage hello = PeerMessage.newBuilder().setHello(ProtocolVersions.SPOKEN.announce(Hello.newBuilder()
+                .setClusterId(self.value()))).build();
         return Source.single(hello)
                 .concat(Source.completionStage(helloReceived).flatMapConcat(this::updatesFor))
                 .map(message -> {
@@ -300,10 +299,13 @@ final class PeerSession {
         if (remote != null) {
             throw reject("duplicate-hello", "sent hello twice on one stream");
         }
-        if (hello.getProtocolVersion() != PROTOCOL_VERSION) {
-            throw reject("unsupported-version", "speaks peering protocol version " + hello.getProtocolVersion()
-                    + "; this gateway speaks version " + PROTOCOL_VERSION);
+        ProtocolVersions theirs = ProtocolVersions.of(hello);
+        if (theirs == null) {
+            throw reject("unsupported-version", "sent a hello with protocol versions " + hello.getMinProtocolVersion()
+                    + " to " + hello.getProtocolVersion() + ", which is no range");
         }
+        int agreed = ProtocolVersions.SPOKEN.agree(theirs).orElseThrow(() -> reject("unsupported-version", "speaks peering protocol "
+                + theirs + "; this gateway speaks " + ProtocolVersions.SPOKEN + ": upgrade the older side first, one release at a time"));
         ClusterId claimed;
         try {
             claimed = ClusterId.of(hello.getClusterId());
@@ -321,8 +323,10 @@ final class PeerSession {
         }
         remote = claimed;
         helloReceived.complete(claimed);
-        log.info("peer link {} ({} {}) is up with cluster {}", linkId, direction.name().toLowerCase(), address, remote);
-        mesh.tell(new MeshView.LinkChanged(linkId, direction, address, remote, LinkState.UP, "hello received"));
+        log.info("peer link {} ({} {}) is up with cluster {}, protocol version {}", linkId, direction.name().toLowerCase(),
+                address, remote, agreed);
+        mesh.tell(new MeshView.LinkChanged(linkId, direction, address, remote, LinkState.UP,
+                "hello received, protocol version " + agreed));
     }
 
     private ClusterId requireHello(PeerMessage message) {
