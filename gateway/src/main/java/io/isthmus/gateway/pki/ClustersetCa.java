@@ -27,14 +27,10 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 import java.io.IOException;
 import java.math.BigInteger;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -442,21 +438,9 @@ public final class ClustersetCa {
     }
 
     /** Runs {@code action} holding this instance's monitor and the directory's lock file. */
-    private <T> T locked(Supplier<T> action) {
-        synchronized (this) {
-            try (FileChannel channel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                FileLock lock = channel.lock();
-                try {
-                    return action.get();
-                } finally {
-                    lock.release();
-                }
-            } catch (OverlappingFileLockException e) {
-                throw new PkiException("the CA in " + dir + " is being changed by another ClustersetCa in this process; retry");
-            } catch (IOException e) {
-                throw new PkiException("cannot lock " + dir.resolve(LOCK), e);
-            }
-        }
+    private synchronized <T> T locked(Supplier<T> action) {
+        return SecureFiles.locked(dir.resolve(LOCK),
+                "the CA in " + dir + " is being changed by another ClustersetCa in this process; retry", action);
     }
 
     // ---------------------------------------------------------------------------------------------------------------

@@ -13,13 +13,9 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.PublicKey;
@@ -194,18 +190,7 @@ public final class JoinTokens {
     }
 
     private synchronized <T> T locked(Supplier<T> action) {
-        Path lockFile = ca.directory().resolve("joins.lock");
-        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            FileLock lock = channel.lock();
-            try {
-                return action.get();
-            } finally {
-                lock.release();
-            }
-        } catch (OverlappingFileLockException e) {
-            throw new PkiException("the join tokens in " + directory() + " are being changed in this process; retry");
-        } catch (IOException e) {
-            throw new PkiException("cannot lock " + lockFile, e);
-        }
+        return SecureFiles.locked(ca.directory().resolve("joins.lock"),
+                "the join tokens in " + directory() + " are being changed in this process; retry", action);
     }
 }

@@ -118,4 +118,24 @@ public final class SecureFiles {
         return new PkiException("the file system of " + path
                 + " has no POSIX permissions; refusing to keep private keys where mode 0600 cannot be set");
     }
+
+    /**
+     * Runs {@code action} holding {@code lockFile}'s exclusive lock (one change at a time across processes);
+     * {@code busy} is the error when another holder in this process has it.
+     */
+    static <T> T locked(Path lockFile, String busy, java.util.function.Supplier<T> action) {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(lockFile,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.channels.FileLock lock = channel.lock();
+            try {
+                return action.get();
+            } finally {
+                lock.release();
+            }
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            throw new PkiException(busy);
+        } catch (IOException e) {
+            throw new PkiException("cannot lock " + lockFile, e);
+        }
+    }
 }
