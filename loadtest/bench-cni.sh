@@ -36,49 +36,20 @@ done
 # gcc + libc6-dev build the plugin; containernetworking-plugins is macvlan; iproute2 and util-linux (nsenter) run it.
 isthmus_need gcc libc6-dev containernetworking-plugins iproute2 util-linux curl
 
-log="${TMPDIR:-/tmp}/bench-cni-build.log"
-echo "building ipam-actors (classes, the plugin, test classes) ..." >&2
-if ! (cd "$root" && ./mvnw -B -q -ntp -pl ipam-actors -am test-compile \
-        && ./mvnw -B -q -ntp -pl ipam-actors org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
-             -Dmdep.includeScope=test -Dmdep.outputFile="$log.classpath") >"$log" 2>&1; then
-  tail -20 "$log" >&2
-  echo "bench-cni: the build failed (see $log)" >&2
-  exit 1
-fi
+fail() { echo "bench-cni: $*" >&2; exit 1; }
+keep=false
+build=auto
+source "$here/bench-lib.sh"
+bench_test_classpath ipam-actors
 
 echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%F %T') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg), process starts: ${spawn[*]:-JDK default (posix_spawn + jspawnhelper)}"
+bench_scratch cni 100
 gateway_args=()
 if [[ $with_gateway == 1 ]]; then
-  scratch="$(mktemp -d /tmp/isthmus-bench-cni.XXXXXX)"
-  port=$((20000 + RANDOM % 20000))
-  "$root/isthmus" mesh init --ca "$scratch/ca" >/dev/null
-  "$root/isthmus" mesh issue --ca "$scratch/ca" --cluster bench --out "$scratch/data/tls" >/dev/null
-  cat > "$scratch/gateway.conf" <<CONF
-isthmus {
-  cluster-id = bench
-  data-dir = "data"
-  admin.port = $port
-  admin.auth.enabled = off  # a benchmark on loopback; auth costs are not what it measures
-  peering.port = $((port + 1))
-  dns.port = $((port + 2))
-  replicas.port = $((port + 3))
-  plan { members = [bench], supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}] }
-  ipam.cni-socket = "ipam.sock"
-}
-CONF
-  "$root/isthmus" gateway --config "$scratch/gateway.conf" > "$scratch/gateway.log" 2>&1 &
-  gateway_pid=$!
-  trap 'status=$?; kill $gateway_pid 2>/dev/null; wait $gateway_pid 2>/dev/null; rm -rf "$scratch"; exit $status' EXIT
-  for _ in $(seq 1 120); do
-    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-  admin="http://127.0.0.1:$port"
-  "$root/isthmus" ipam claim --admin "$admin" --kind underlay >/dev/null
-  "$root/isthmus" ipam create-pool --admin "$admin" --name bench --cidr 10.77.0.0/21 --gateway 10.77.0.1 >/dev/null
-  gateway_args=(--socket "$scratch/data/ipam.sock" --pool bench)
-  echo "gateway: ./isthmus gateway (H2 journal) pid $gateway_pid, pool bench 10.77.0.0/21, log $scratch/gateway.log"
+  bench_build cni
+  bench_gateway_with_pool bench
+  gateway_args=(--socket "$work/gateway/data/ipam.sock" --pool bench)
+  echo "gateway: isthmus gateway (H2 journal) pid $gateway_pid, pool bench 10.77.0.0/21, log $work/gateway/gateway.log"
 fi
-classes="$root/ipam-actors/target"
 "$JAVA_HOME/bin/java" -Xmx256m -XX:+UseSerialGC -Djava.util.logging.config.file=/dev/null --enable-native-access=ALL-UNNAMED ${spawn[@]+"${spawn[@]}"} \
-  -cp "$classes/test-classes:$classes/classes:$root/api/target/classes:$root/testing/target/classes:$(tr ':' '\n' < "$log.classpath" | grep -v '/io/isthmus/' | paste -sd:)" io.isthmus.ipam.cni.CniBench "${gateway_args[@]}" "$@"
+  -cp "$bench_classpath" io.isthmus.ipam.cni.CniBench ${gateway_args[@]+"${gateway_args[@]}"} "$@"

@@ -21,22 +21,16 @@ source "$root/scripts/java-env.sh"
 for arg in "$@"; do
   case "$arg" in -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 done
+fail() { echo "bench-ipam-failover: $*" >&2; exit 1; }
+source "$here/bench-lib.sh"
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "bench-ipam-failover: installing Debian's postgresql package" >&2
-  apt-get install -y -q postgresql >/dev/null
+  source "$root/scripts/install-packages.sh"
+  [[ $(id -u) -eq 0 ]] || fail "needs Debian's postgresql package (apt-get install postgresql)"
+  isthmus_need postgresql
 fi
 
-cd "$root"
-./mvnw -B -q -o -pl gateway -am test-compile
-./mvnw -B -q -o -pl gateway dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$root/gateway/target/bench-classpath.txt" >/dev/null
-# Our own modules from their fresh classes, not from the local repository.
-deps="$(tr ':' '\n' < gateway/target/bench-classpath.txt | grep -v '/io/isthmus/' | paste -sd:)"
-cp="gateway/target/test-classes:gateway/target/classes"
-for module in api fastpath dns ipam-actors k8s tunnel testing policy; do
-  [[ -d $module/target/classes ]] && cp="$cp:$module/target/classes"
-done
-echo "commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)'), $(date -u '+%F %T') UTC, $(nproc) cores"
+bench_test_classpath gateway
+echo "commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (with uncommitted changes)'), $(date -u '+%F %T') UTC, $(nproc) cores"
 # The replicas are started from this JVM's classpath; they exit with it.
-exec "$JAVA_HOME/bin/java" -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -cp "$cp:$deps" \
+exec "$JAVA_HOME/bin/java" -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -cp "$bench_classpath" \
   io.isthmus.gateway.cli.IpamFailoverBench "$@"
