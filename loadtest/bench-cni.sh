@@ -10,7 +10,7 @@
 # own H2 journal in a scratch dir, a /21 pool in a claimed underlay segment) and every call goes to its pool entities.
 # See ipam-actors/CNI.md.
 #
-#   loadtest/bench-cni.sh [--gateway] [--jdk-spawn] [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]
+#   loadtest/bench-cni.sh [--gateway] [--jdk-spawn] [--no-build] [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]
 #                                                                         (defaults 1000 1000 1,8 100)
 # The harness starts each plugin process as a container runtime does, with vfork+exec (the JVM's VFORK launch
 # mechanism; Go's os/exec, which containerd and CRI-O use, clones with CLONE_VFORK too). --jdk-spawn uses the JDK's
@@ -27,9 +27,11 @@ case "${1:-}" in
 esac
 with_gateway=0
 spawn=(-Djdk.lang.Process.launchMechanism=VFORK)
-while [[ "${1:-}" == "--gateway" || "${1:-}" == "--jdk-spawn" ]]; do
+build=auto
+while [[ "${1:-}" == "--gateway" || "${1:-}" == "--jdk-spawn" || "${1:-}" == "--no-build" ]]; do
   [[ "$1" == "--gateway" ]] && with_gateway=1
   [[ "$1" == "--jdk-spawn" ]] && spawn=()
+  [[ "$1" == "--no-build" ]] && build=missing
   shift
 done
 [[ $(id -u) -eq 0 ]] || { echo "bench-cni: needs root (it creates network namespaces)" >&2; exit 1; }
@@ -38,9 +40,8 @@ isthmus_need gcc libc6-dev containernetworking-plugins iproute2 util-linux curl
 
 fail() { echo "bench-cni: $*" >&2; exit 1; }
 keep=false
-build=auto
 source "$here/bench-lib.sh"
-bench_test_classpath ipam-actors
+bench_module_classpath ipam-actors test
 
 echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%F %T') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg), process starts: ${spawn[*]:-JDK default (posix_spawn + jspawnhelper)}"
 bench_scratch cni 100

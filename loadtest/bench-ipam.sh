@@ -6,7 +6,7 @@
 # --reclaim-grace-seconds N).
 # Prints figures, never fails on a slow one. The driver is io.isthmus.ipam.bench.AllocationBench (ipam-actors tests).
 #
-#   loadtest/bench-ipam.sh [--journal h2,postgres] [--seconds 10] [--warmup 3] [--scenarios 8x1,64x1,64x16]
+#   loadtest/bench-ipam.sh [--no-build] [--journal h2,postgres] [--seconds 10] [--warmup 3] [--scenarios 8x1,64x1,64x16]
 #
 # A scenario CxP is C closed-loop clients over P pools. Takes about 1.5 minutes with the defaults.
 set -euo pipefail
@@ -15,8 +15,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 source "$root/scripts/java-env.sh"
 
+build=auto
+driver_args=()
 for arg in "$@"; do
-  case "$arg" in -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+  case "$arg" in
+    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-build) build=missing ;;  # use the classes and classpath of an earlier build as they are
+    *) driver_args+=("$arg") ;;
+  esac
 done
 fail() { echo "bench-ipam: $*" >&2; exit 1; }
 source "$here/bench-lib.sh"
@@ -27,6 +33,6 @@ if [[ " $* " != *" --journal h2 "* ]] && ! ls /usr/lib/postgresql/*/bin/initdb >
   isthmus_need postgresql
 fi
 
-bench_test_classpath ipam-actors
+bench_module_classpath ipam-actors test
 exec "$JAVA_HOME/bin/java" -Xmx768m -XX:+UseG1GC --sun-misc-unsafe-memory-access=allow -cp "$bench_classpath" \
-  io.isthmus.ipam.bench.AllocationBench "$@"
+  io.isthmus.ipam.bench.AllocationBench ${driver_args[@]+"${driver_args[@]}"}

@@ -88,20 +88,28 @@ bench_show_maven_errors() { # log: Maven's error lines (or the log's tail when i
   grep -E '^\[(ERROR|FATAL)\]' "$1" | head -40 >&2 || tail -40 "$1" >&2
 }
 
-# bench_test_classpath MODULE: compiles MODULE and the modules it uses, test classes included, in ONE reactor (so
-# isthmus-api, isthmus-testing and the rest resolve to their fresh target/classes; nothing is installed, and a
-# fresh clone has none of them in the local Maven repository), and writes its test-scope classpath (libraries and
-# our modules' classes) to MODULE/target/bench-classpath.txt. A failed build shows Maven's errors and fails.
-bench_test_classpath() {
-  local module=$1 log="${TMPDIR:-/tmp}/bench-$1-test-build.log"
-  echo "building $module and the modules it uses (with test classes) ..." >&2
-  if ! (cd "$root" && ./mvnw -B -ntp -q -pl "$module" -am test-compile \
-          org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath -Dmdep.includeScope=test \
-          -Dmdep.outputFile=target/bench-classpath.txt) >"$log" 2>&1; then
-    bench_show_maven_errors "$log"
-    fail "the build of $module failed (Maven's whole output: $log)"
+# bench_module_classpath MODULE compile|test: compiles MODULE and the modules it uses (with test classes for
+# "test") in ONE reactor, so isthmus-api, isthmus-testing and the rest resolve to their fresh target/classes: nothing
+# is installed, and a fresh clone has none of our modules in the local Maven repository. Writes the classpath of
+# that scope (libraries and our modules' classes) to MODULE/target/bench-classpath-SCOPE.txt and sets
+# bench_classpath. With build=missing, an existing classpath file and classes are used without Maven. A failed
+# build shows Maven's errors and fails.
+bench_module_classpath() {
+  local module=$1 scope=$2 phase=compile log="${TMPDIR:-/tmp}/bench-$1-$2-build.log"
+  local file="$root/$module/target/bench-classpath-$scope.txt"
+  [[ $scope == test ]] && phase=test-compile
+  if ! [[ ${build:-auto} == missing && -s "$file" && -d "$root/$module/target/classes" ]]; then
+    echo "building $module and the modules it uses ($phase) ..." >&2
+    if ! (cd "$root" && ./mvnw -B -ntp -q -pl "$module" -am "$phase" \
+            org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath -Dmdep.includeScope="$scope" \
+            -Dmdep.outputFile="target/bench-classpath-$scope.txt") >"$log" 2>&1; then
+      bench_show_maven_errors "$log"
+      fail "the build of $module failed (Maven's whole output: $log)"
+    fi
   fi
-  bench_classpath="$root/$module/target/test-classes:$root/$module/target/classes:$(cat "$root/$module/target/bench-classpath.txt")"
+  bench_classpath="$root/$module/target/classes:$(cat "$file")"
+  [[ $scope == test ]] && bench_classpath="$root/$module/target/test-classes:$bench_classpath"
+  return 0
 }
 
 # bench_cli ARGS...: the isthmus command line from the built gateway jar (a short JVM: C1 only, a small heap).
