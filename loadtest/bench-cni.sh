@@ -10,7 +10,7 @@
 # own H2 journal in a scratch dir, a /21 pool in a claimed underlay segment) and every call goes to its pool entities.
 # See ipam-actors/CNI.md.
 #
-#   loadtest/bench-cni.sh [--gateway] [--jdk-spawn] [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]
+#   loadtest/bench-cni.sh [--gateway] [--jdk-spawn] [--no-build] [--calls N] [--macvlan N] [--parallel C,C,...] [--warmup N]
 #                                                                         (defaults 1000 1000 1,8 100)
 # The harness starts each plugin process as a container runtime does, with vfork+exec (the JVM's VFORK launch
 # mechanism; Go's os/exec, which containerd and CRI-O use, clones with CLONE_VFORK too). --jdk-spawn uses the JDK's
@@ -27,58 +27,30 @@ case "${1:-}" in
 esac
 with_gateway=0
 spawn=(-Djdk.lang.Process.launchMechanism=VFORK)
-while [[ "${1:-}" == "--gateway" || "${1:-}" == "--jdk-spawn" ]]; do
+build=auto
+while [[ "${1:-}" == "--gateway" || "${1:-}" == "--jdk-spawn" || "${1:-}" == "--no-build" ]]; do
   [[ "$1" == "--gateway" ]] && with_gateway=1
   [[ "$1" == "--jdk-spawn" ]] && spawn=()
+  [[ "$1" == "--no-build" ]] && build=missing
   shift
 done
 [[ $(id -u) -eq 0 ]] || { echo "bench-cni: needs root (it creates network namespaces)" >&2; exit 1; }
 # gcc + libc6-dev build the plugin; containernetworking-plugins is macvlan; iproute2 and util-linux (nsenter) run it.
 isthmus_need gcc libc6-dev containernetworking-plugins iproute2 util-linux curl
 
-log="${TMPDIR:-/tmp}/bench-cni-build.log"
-echo "building ipam-actors (classes, the plugin, test classes) ..." >&2
-if ! (cd "$root" && ./mvnw -B -q -ntp -pl ipam-actors -am test-compile \
-        && ./mvnw -B -q -ntp -pl ipam-actors org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
-             -Dmdep.includeScope=test -Dmdep.outputFile="$log.classpath") >"$log" 2>&1; then
-  tail -20 "$log" >&2
-  echo "bench-cni: the build failed (see $log)" >&2
-  exit 1
-fi
+fail() { echo "bench-cni: $*" >&2; exit 1; }
+keep=false
+source "$here/bench-lib.sh"
+bench_module_classpath ipam-actors test
 
 echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%F %T') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg), process starts: ${spawn[*]:-JDK default (posix_spawn + jspawnhelper)}"
+bench_scratch cni 100
 gateway_args=()
 if [[ $with_gateway == 1 ]]; then
-  scratch="$(mktemp -d /tmp/isthmus-bench-cni.XXXXXX)"
-  port=$((20000 + RANDOM % 20000))
-  "$root/isthmus" mesh init --ca "$scratch/ca" >/dev/null
-  "$root/isthmus" mesh issue --ca "$scratch/ca" --cluster bench --out "$scratch/data/tls" >/dev/null
-  cat > "$scratch/gateway.conf" <<CONF
-isthmus {
-  cluster-id = bench
-  data-dir = "data"
-  admin.port = $port
-  admin.auth.enabled = off  # a benchmark on loopback; auth costs are not what it measures
-  peering.port = $((port + 1))
-  dns.port = $((port + 2))
-  replicas.port = $((port + 3))
-  plan { members = [bench], supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}] }
-  ipam.cni-socket = "ipam.sock"
-}
-CONF
-  "$root/isthmus" gateway --config "$scratch/gateway.conf" > "$scratch/gateway.log" 2>&1 &
-  gateway_pid=$!
-  trap 'status=$?; kill $gateway_pid 2>/dev/null; wait $gateway_pid 2>/dev/null; rm -rf "$scratch"; exit $status' EXIT
-  for _ in $(seq 1 120); do
-    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-  admin="http://127.0.0.1:$port"
-  "$root/isthmus" ipam claim --admin "$admin" --kind underlay >/dev/null
-  "$root/isthmus" ipam create-pool --admin "$admin" --name bench --cidr 10.77.0.0/21 --gateway 10.77.0.1 >/dev/null
-  gateway_args=(--socket "$scratch/data/ipam.sock" --pool bench)
-  echo "gateway: ./isthmus gateway (H2 journal) pid $gateway_pid, pool bench 10.77.0.0/21, log $scratch/gateway.log"
+  bench_build cni
+  bench_gateway_with_pool bench
+  gateway_args=(--socket "$work/gateway/data/ipam.sock" --pool bench)
+  echo "gateway: isthmus gateway (H2 journal) pid $gateway_pid, pool bench 10.77.0.0/21, log $work/gateway/gateway.log"
 fi
-classes="$root/ipam-actors/target"
 "$JAVA_HOME/bin/java" -Xmx256m -XX:+UseSerialGC -Djava.util.logging.config.file=/dev/null --enable-native-access=ALL-UNNAMED ${spawn[@]+"${spawn[@]}"} \
-  -cp "$classes/test-classes:$classes/classes:$root/api/target/classes:$root/testing/target/classes:$(tr ':' '\n' < "$log.classpath" | grep -v '/io/isthmus/' | paste -sd:)" io.isthmus.ipam.cni.CniBench "${gateway_args[@]}" "$@"
+  -cp "$bench_classpath" io.isthmus.ipam.cni.CniBench ${gateway_args[@]+"${gateway_args[@]}"} "$@"

@@ -8,7 +8,7 @@
 # that no address was acknowledged to or held by two owners and no acknowledged allocation was lost.
 # Prints figures, never fails on a slow one. The driver is io.isthmus.gateway.cli.IpamFailoverBench (gateway tests).
 #
-#   loadtest/bench-ipam-failover.sh [--replicas 2] [--pools 16] [--victim oldest,youngest] [--before 5] [--pace-ms 20]
+#   loadtest/bench-ipam-failover.sh [--no-build] [--replicas 2] [--pools 16] [--victim oldest,youngest] [--before 5] [--pace-ms 20]
 #
 # "oldest" is the replica that formed the cluster (it hosts the shard coordinator), "youngest" one that joined.
 # About 2 minutes with the defaults (two rounds, each with fresh replicas and database).
@@ -18,25 +18,25 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 source "$root/scripts/java-env.sh"
 
+build=auto
+driver_args=()
 for arg in "$@"; do
-  case "$arg" in -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+  case "$arg" in
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-build) build=missing ;;  # use the classes and classpath of an earlier build as they are
+    *) driver_args+=("$arg") ;;
+  esac
 done
+fail() { echo "bench-ipam-failover: $*" >&2; exit 1; }
+source "$here/bench-lib.sh"
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "bench-ipam-failover: installing Debian's postgresql package" >&2
-  apt-get install -y -q postgresql >/dev/null
+  source "$root/scripts/install-packages.sh"
+  [[ $(id -u) -eq 0 ]] || fail "needs Debian's postgresql package (apt-get install postgresql)"
+  isthmus_need postgresql
 fi
 
-cd "$root"
-./mvnw -B -q -o -pl gateway -am test-compile
-./mvnw -B -q -o -pl gateway dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$root/gateway/target/bench-classpath.txt" >/dev/null
-# Our own modules from their fresh classes, not from the local repository.
-deps="$(tr ':' '\n' < gateway/target/bench-classpath.txt | grep -v '/io/isthmus/' | paste -sd:)"
-cp="gateway/target/test-classes:gateway/target/classes"
-for module in api fastpath dns ipam-actors k8s tunnel testing policy; do
-  [[ -d $module/target/classes ]] && cp="$cp:$module/target/classes"
-done
-echo "commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)'), $(date -u '+%F %T') UTC, $(nproc) cores"
+bench_module_classpath gateway test
+echo "commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (with uncommitted changes)'), $(date -u '+%F %T') UTC, $(nproc) cores"
 # The replicas are started from this JVM's classpath; they exit with it.
-exec "$JAVA_HOME/bin/java" -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -cp "$cp:$deps" \
-  io.isthmus.gateway.cli.IpamFailoverBench "$@"
+exec "$JAVA_HOME/bin/java" -Xmx256m --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -cp "$bench_classpath" \
+  io.isthmus.gateway.cli.IpamFailoverBench ${driver_args[@]+"${driver_args[@]}"}

@@ -6,7 +6,7 @@
 # --reclaim-grace-seconds N).
 # Prints figures, never fails on a slow one. The driver is io.isthmus.ipam.bench.AllocationBench (ipam-actors tests).
 #
-#   loadtest/bench-ipam.sh [--journal h2,postgres] [--seconds 10] [--warmup 3] [--scenarios 8x1,64x1,64x16]
+#   loadtest/bench-ipam.sh [--no-build] [--journal h2,postgres] [--seconds 10] [--warmup 3] [--scenarios 8x1,64x1,64x16]
 #
 # A scenario CxP is C closed-loop clients over P pools. Takes about 1.5 minutes with the defaults.
 set -euo pipefail
@@ -15,20 +15,24 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 source "$root/scripts/java-env.sh"
 
+build=auto
+driver_args=()
 for arg in "$@"; do
-  case "$arg" in -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+  case "$arg" in
+    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-build) build=missing ;;  # use the classes and classpath of an earlier build as they are
+    *) driver_args+=("$arg") ;;
+  esac
 done
+fail() { echo "bench-ipam: $*" >&2; exit 1; }
+source "$here/bench-lib.sh"
 if [[ " $* " != *" --journal h2 "* ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "bench-ipam: installing Debian's postgresql package (the PostgreSQL runs need it)" >&2
-  apt-get install -y -q postgresql >/dev/null
+  # The PostgreSQL runs start a private server from Debian's package (its own data directory on a free port).
+  source "$root/scripts/install-packages.sh"
+  [[ $(id -u) -eq 0 ]] || fail "the PostgreSQL runs need Debian's postgresql package (apt-get install postgresql, or --journal h2)"
+  isthmus_need postgresql
 fi
 
-cd "$root"
-./mvnw -B -q -o -pl ipam-actors -am test-compile
-./mvnw -B -q -o -pl ipam-actors dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$root/ipam-actors/target/bench-classpath.txt" >/dev/null
-# Our own modules from their fresh classes, not from the local repository.
-deps="$(tr ':' '\n' < ipam-actors/target/bench-classpath.txt | grep -v '/io/isthmus/' | paste -sd:)"
-cp="ipam-actors/target/test-classes:ipam-actors/target/classes:api/target/classes:testing/target/classes:$deps"
-exec "$JAVA_HOME/bin/java" -Xmx768m -XX:+UseG1GC --sun-misc-unsafe-memory-access=allow -cp "$cp" \
-  io.isthmus.ipam.bench.AllocationBench "$@"
+bench_module_classpath ipam-actors test
+exec "$JAVA_HOME/bin/java" -Xmx768m -XX:+UseG1GC --sun-misc-unsafe-memory-access=allow -cp "$bench_classpath" \
+  io.isthmus.ipam.bench.AllocationBench ${driver_args[@]+"${driver_args[@]}"}

@@ -1,5 +1,6 @@
 # Sourced by the benchmark scripts: a scratch directory, a cleanup that stops every process the script started
-# (their process groups: TERM, then KILL after a grace time), and free loopback ports.
+# (their process groups: TERM, then KILL after a grace time), free loopback ports, the builds (jars; test classpaths)
+# and one gateway with an IP pool.
 # The caller sets `root`, `build` (auto | missing) and `keep` (true: leave the scratch directory), and defines `fail`.
 
 # bench_scratch NAME GRACE_TENTHS: makes $work (on tmpfs when there is one: journals and per-query output stay off
@@ -61,14 +62,14 @@ bench_build() {
     if (cd "$root" && ./mvnw -B -q -DskipTests -pl gateway,loadtest -am package) >"$log" 2>&1; then
       built=true; stale_jars=false; break
     fi
-    tail -5 "$log" >&2
+    bench_show_maven_errors "$log"
     if (( attempt < 3 )); then
       echo "build failed; the sources may be mid-edit, retrying in 60 s" >&2
       sleep 60
     fi
   done
   if ! $built; then
-    bench_jars_present || fail "the build failed 3 times (see $log)"
+    bench_jars_present || fail "the build failed 3 times (Maven's whole output: $log)"
     echo "WARNING: the build failed; measuring the existing jars, built $(date -r "$gateway_jar" '+%F %T')" >&2
   fi
 }
@@ -81,4 +82,78 @@ bench_newer_than() { # jar dir...: some main source or pom under the dirs (or th
   local jar=$1; shift
   [[ -n "$(find "$@" \( -path '*/src/main/*' -o -name pom.xml \) -newer "$jar" -not -path '*/target/*' -print -quit)" ]] \
     || [[ "$root/pom.xml" -nt "$jar" ]]
+}
+
+bench_show_maven_errors() { # log: Maven's error lines (or the log's tail when it has none) on stderr
+  grep -E '^\[(ERROR|FATAL)\]' "$1" | head -40 >&2 || tail -40 "$1" >&2
+}
+
+# bench_module_classpath MODULE compile|test: compiles MODULE and the modules it uses (with test classes for
+# "test") in ONE reactor, so isthmus-api, isthmus-testing and the rest resolve to their fresh target/classes: nothing
+# is installed, and a fresh clone has none of our modules in the local Maven repository. Writes the classpath of
+# that scope (libraries and our modules' classes) to MODULE/target/bench-classpath-SCOPE.txt and sets
+# bench_classpath. With build=missing, an existing classpath file and classes are used without Maven. A failed
+# build shows Maven's errors and fails.
+bench_module_classpath() {
+  local module=$1 scope=$2 phase=compile log="${TMPDIR:-/tmp}/bench-$1-$2-build.log"
+  local file="$root/$module/target/bench-classpath-$scope.txt"
+  [[ $scope == test ]] && phase=test-compile
+  if ! [[ ${build:-auto} == missing && -s "$file" && -d "$root/$module/target/classes" ]]; then
+    echo "building $module and the modules it uses ($phase) ..." >&2
+    if ! (cd "$root" && ./mvnw -B -ntp -q -pl "$module" -am "$phase" \
+            org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath -Dmdep.includeScope="$scope" \
+            -Dmdep.outputFile="target/bench-classpath-$scope.txt") >"$log" 2>&1; then
+      bench_show_maven_errors "$log"
+      fail "the build of $module failed (Maven's whole output: $log)"
+    fi
+  fi
+  bench_classpath="$root/$module/target/classes:$(cat "$file")"
+  [[ $scope == test ]] && bench_classpath="$root/$module/target/test-classes:$bench_classpath"
+  return 0
+}
+
+# bench_cli ARGS...: the isthmus command line from the built gateway jar (a short JVM: C1 only, a small heap).
+bench_cli() {
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+    -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m -jar "$gateway_jar" "$@"
+}
+
+# bench_gateway_with_pool POOL: starts one gateway from $gateway_jar (call bench_build and bench_scratch first) in
+# $work/gateway: its own CA and certificate, an H2 journal, four free loopback ports, the CNI socket
+# $work/gateway/data/ipam.sock; claims an underlay segment of 10.77.0.0/16 and creates pool POOL (10.77.0.0/21,
+# gateway 10.77.0.1). Sets admin_url and gateway_pid; the gateway stops with the script (bench_cleanup).
+bench_gateway_with_pool() {
+  local pool=$1 dir="$work/gateway" port
+  port=$(pick_ports 4)
+  mkdir -p "$dir"
+  bench_cli mesh init --ca "$dir/ca" >/dev/null || fail "isthmus mesh init failed"
+  bench_cli mesh issue --ca "$dir/ca" --cluster bench --out "$dir/data/tls" >/dev/null || fail "isthmus mesh issue failed"
+  cat > "$dir/gateway.conf" <<CONF
+isthmus {
+  cluster-id = bench
+  data-dir = "$dir/data"
+  admin.port = $port
+  admin.auth.enabled = off  # a benchmark on loopback; auth costs are not what it measures
+  peering.port = $((port + 1))
+  dns.port = $((port + 2))
+  replicas.port = $((port + 3))
+  plan { members = [bench], supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}] }
+  ipam.cni-socket = "ipam.sock"
+}
+CONF
+  setsid "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx1g \
+    -jar "$gateway_jar" gateway --config "$dir/gateway.conf" >"$dir/gateway.log" 2>&1 &
+  gateway_pid=$!
+  pids+=("$gateway_pid")
+  admin_url="http://127.0.0.1:$port"
+  local ready=false
+  for _ in $(seq 1 240); do
+    kill -0 "$gateway_pid" 2>/dev/null || break
+    curl -fs --max-time 2 "$admin_url/readyz" >/dev/null 2>&1 && { ready=true; break; }
+    sleep 0.5
+  done
+  $ready || { tail -20 "$dir/gateway.log" >&2; fail "the gateway did not become ready within 120 s (log: $dir/gateway.log)"; }
+  bench_cli ipam claim --admin "$admin_url" --kind underlay >/dev/null || fail "isthmus ipam claim failed"
+  bench_cli ipam create-pool --admin "$admin_url" --name "$pool" --cidr 10.77.0.0/21 --gateway 10.77.0.1 >/dev/null \
+    || fail "isthmus ipam create-pool $pool failed"
 }

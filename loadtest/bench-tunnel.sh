@@ -81,25 +81,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- build: the tunnel module's classes (api, fastpath, tunnel) ------------------------------------------------
-classes=("$root/api/target/classes" "$root/fastpath/target/classes" "$root/tunnel/target/classes")
-stamp="$root/tunnel/target/bench-tunnel.built"
-stale=false
-[[ -f $stamp && -d "$root/tunnel/target/classes/io" ]] || stale=true
-if [[ $build == auto ]] && [[ -n "$(find "$root/api/src/main" "$root/fastpath/src/main" "$root/tunnel/src/main" \
-    "$root/pom.xml" "$root/tunnel/pom.xml" -newer "$stamp" -type f -print -quit 2>/dev/null)" ]]; then
-  stale=true
-fi
-if $stale; then
-  echo "building tunnel (and api, fastpath) ..." >&2
-  (cd "$root" && ./mvnw -B -q -o -DskipTests -pl tunnel -am compile) >"$work/build.log" 2>&1 \
-    || { tail -20 "$work/build.log" >&2; fail "the build failed (see above)"; }
-  touch "$stamp"
-fi
-m2="${HOME}/.m2/repository"
-classpath="$(IFS=:; echo "${classes[*]}"):$m2/org/bouncycastle/bcprov-jdk18on/1.87/bcprov-jdk18on-1.87.jar"
-classpath="$classpath:$m2/com/google/protobuf/protobuf-java/3.25.5/protobuf-java-3.25.5.jar"
-for jar in ${classpath//:/ }; do [[ -e $jar ]] || fail "missing $jar (run ./mvnw -pl tunnel -am compile once online)"; done
+# ---- build: the tunnel module's classes and libraries (api, fastpath, tunnel; bouncycastle, protobuf) ------------
+source "$here/bench-lib.sh"
+bench_module_classpath tunnel compile
+classpath="$bench_classpath"
 
 # ---- topology ---------------------------------------------------------------------------------------------------
 in_ns() { ip netns exec "$@"; }
