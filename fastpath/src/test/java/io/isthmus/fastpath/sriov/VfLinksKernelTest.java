@@ -64,6 +64,12 @@ class VfLinksKernelTest {
                     message);
             assertTrue(message.contains("name a PF that `isthmus diagnose` lists"), message);
         }
+        VfConfigurationException trust = assertThrows(VfConfigurationException.class,
+                () -> links.configure("vfpf0", VfConfig.of(0).withTrust(true)));
+        assertEquals("setting VF 0 of vfpf0 (trust on) failed: EOPNOTSUPP; this kernel or device does not support it;"
+                + " vfpf0 has no SR-IOV VFs to set, or its driver lacks one of these settings (each driver implements"
+                + " its own subset): name a PF that `isthmus diagnose` lists, and leave out what its driver does not do",
+                trust.getMessage());
     }
 
     @Test
