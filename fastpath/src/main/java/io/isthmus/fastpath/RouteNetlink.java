@@ -55,6 +55,7 @@ public final class RouteNetlink implements AutoCloseable {
     // <linux/rtnetlink.h>
     private static final short RTM_NEWLINK = 16;
     private static final short RTM_GETLINK = 18;
+    private static final short RTM_SETLINK = 19;
     private static final short RTM_NEWADDR = 20;
     private static final short RTM_DELADDR = 21;
     private static final short RTM_GETADDR = 22;
@@ -177,6 +178,27 @@ public final class RouteNetlink implements AutoCloseable {
         Message m = begin(RTM_NEWLINK, (short) (NLM_F_REQUEST | NLM_F_ACK), IFINFOMSG);
         m.body().set(ValueLayout.JAVA_INT, 4, index);
         m.putInt(IFLA_MTU, mtu);
+        exchange(m, Errno.Subject.LINK, what, null);
+    }
+
+    /**
+     * Sends {@code RTM_SETLINK} for {@code device} (its ifinfomsg names it by index; nothing else in the header is
+     * changed) carrying {@code attributes}: rtattrs already encoded, each padded to 4 bytes, e.g. an
+     * {@code IFLA_VFINFO_LIST} nest (see {@code io.isthmus.fastpath.sriov.VfAttributes}). {@code what} names the
+     * change in errors. Returns once the kernel applied it.
+     *
+     * @throws SystemCallException with the kernel's errno and explanation, e.g. EOPNOTSUPP where the device's driver
+     *                             does not implement the change
+     */
+    public synchronized void setLinkAttributes(String device, byte[] attributes, String what) throws IOException {
+        if (attributes.length == 0 || attributes.length % 4 != 0 || attributes.length > BUFFER / 2) {
+            throw new InvalidArgumentException("attributes", attributes.length + " bytes",
+                    "must be whole rtattrs padded to 4 bytes, at most " + BUFFER / 2 + " bytes");
+        }
+        int index = index(device, Errno.Subject.LINK, what);
+        Message m = begin(RTM_SETLINK, (short) (NLM_F_REQUEST | NLM_F_ACK), IFINFOMSG);
+        m.body().set(ValueLayout.JAVA_INT, 4, index);
+        m.putRaw(attributes);
         exchange(m, Errno.Subject.LINK, what, null);
     }
 
@@ -456,6 +478,12 @@ public final class RouteNetlink implements AutoCloseable {
             int aligned = align(attributeLength);
             buffer.asSlice(length + attributeLength, aligned - attributeLength).fill((byte) 0);
             length += aligned;
+        }
+
+        /** Appends encoded, padded attributes as they are. */
+        void putRaw(byte[] attributes) {
+            MemorySegment.copy(attributes, 0, buffer, ValueLayout.JAVA_BYTE, length, attributes.length);
+            length += attributes.length;
         }
 
         void putInt(int type, int value) {

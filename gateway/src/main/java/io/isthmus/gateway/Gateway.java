@@ -6,6 +6,7 @@ import io.isthmus.api.grpc.peering.PeerMessage;
 import io.isthmus.api.ipam.OwnerKind;
 import io.isthmus.dns.DnsConfig;
 import io.isthmus.dns.DnsServer;
+import io.isthmus.fastpath.sriov.SriovDiscovery;
 import io.isthmus.gateway.admin.AdminGuard;
 import io.isthmus.gateway.admin.AdminServer;
 import io.isthmus.gateway.admin.AdminTokens;
@@ -25,6 +26,8 @@ import io.isthmus.gateway.ipam.OwnersFileLiveness;
 import io.isthmus.gateway.ipam.PeeringPlanTransport;
 import io.isthmus.gateway.ipam.PlanEvidence;
 import io.isthmus.gateway.ipam.PoolCniBackend;
+import io.isthmus.gateway.ipam.VfCniBackend;
+import io.isthmus.gateway.ipam.VfPools;
 import io.isthmus.gateway.k8s.KubernetesAdapter;
 import io.isthmus.gateway.metrics.DnsMetrics;
 import io.isthmus.gateway.metrics.Metrics;
@@ -337,9 +340,16 @@ public final class Gateway implements AutoCloseable {
     private static void startCni(Path socket, GatewayConfig.Ipam settings, Ipam ipam, KubernetesAdapter kubernetes,
                                  Lifecycle lifecycle, Metrics metrics) {
         CniServer cni;
+        VfPools vfs;
         try {
-            cni = lifecycle.started("cni endpoint", CniServer.start(socket, new PoolCniBackend(ipam,
-                            kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims()),
+            vfs = VfPools.open(new SriovDiscovery(settings.sriovSysfsRoot()), settings.vfHoldingsFile(),
+                    settings.settings().reservationTimeout(), Clock.systemUTC());
+        } catch (IOException e) {
+            throw new InvalidFieldException("isthmus.data-dir", settings.vfHoldingsFile(), e.getMessage());
+        }
+        try {
+            cni = lifecycle.started("cni endpoint", CniServer.start(socket, new VfCniBackend(new PoolCniBackend(ipam,
+                            kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims()), vfs),
                     CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers()));
         } catch (IOException e) {
             throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());

@@ -70,11 +70,13 @@ public record GatewayConfig(
      * IPAM: the pools' tuning (the ipam module's own settings), where the CNI endpoint listens (empty: no CNI
      * endpoint on this replica) and who may call it, where owner liveness comes from without Kubernetes (empty: nothing is reclaimed
      * but expired reservations), and which pods keep a fixed IP ({@code namespace/name} globs). What Kubernetes
-     * does for IPAM is {@link Kubernetes#ipam()}.
+     * does for IPAM is {@link Kubernetes#ipam()}. SR-IOV: where sysfs is (VF pools are read there) and the file that
+     * records which attachment holds which VF.
      */
     public record Ipam(io.isthmus.ipam.IpamSettings settings, java.util.Optional<Path> cniSocket,
                        io.isthmus.ipam.cni.CniCallers cniCallers,
-                       java.util.Optional<Path> ownersFile, List<String> fixedIpPods) {
+                       java.util.Optional<Path> ownersFile, List<String> fixedIpPods,
+                       Path sriovSysfsRoot, Path vfHoldingsFile) {
         public Ipam {
             fixedIpPods = List.copyOf(fixedIpPods);
         }

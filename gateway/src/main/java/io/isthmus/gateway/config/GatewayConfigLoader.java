@@ -344,7 +344,8 @@ public final class GatewayConfigLoader {
         }
         return new GatewayConfig.Ipam(settings,
                 socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(socket)), callers,
-                owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed);
+                owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed,
+                Path.of(string(c, "ipam.sriov-sysfs-root")), dataDir.resolve("ipam-vfs.json"));
     }
 
     /** {@code kubernetes.ipam}: this gateway's IPPools and pod owners. */

@@ -68,35 +68,81 @@ public interface CniBackend {
     /**
      * Reserve addresses in {@code pool} for {@code attachment}. {@code network} is the CNI network name (for logs
      * and lease listings); {@code pod} is empty outside Kubernetes; {@code requestedIps} are static addresses the
-     * runtime asked for (empty: the backend chooses).
+     * runtime asked for (empty: the backend chooses); {@code vfFrom} names the SR-IOV physical function (its netdev
+     * on the node) whose VF pool the attachment also takes a VF from (empty: no VF).
      */
     record ReserveRequest(String pool, String network, Attachment attachment, Optional<PodIdentity> pod,
-                          List<InetAddress> requestedIps) {
+                          List<InetAddress> requestedIps, Optional<String> vfFrom) {
         public ReserveRequest {
             requireText("pool", pool);
             Objects.requireNonNull(network, "network");
             Objects.requireNonNull(attachment, "attachment");
             Objects.requireNonNull(pod, "pod");
             requestedIps = List.copyOf(requestedIps);
+            Objects.requireNonNull(vfFrom, "vfFrom");
+        }
+
+        /** Addresses only, no VF. */
+        public ReserveRequest(String pool, String network, Attachment attachment, Optional<PodIdentity> pod,
+                              List<InetAddress> requestedIps) {
+            this(pool, network, attachment, pod, requestedIps, Optional.empty());
         }
     }
 
-    /** Addresses held for an attachment until committed or expired; {@code id} is the backend's handle. */
-    record Reservation(String pool, String id, Attachment attachment, Addressing addressing) {
+    /**
+     * An SR-IOV virtual function an attachment holds besides its addresses ({@code ipam.sriov.pf} asked for one):
+     * VF {@code index} of the physical function {@code pf} (its netdev on the node), with the VF's PCI address and,
+     * where the node shows them, its netdev and MAC before the main plugin moves it into the pod.
+     */
+    record Vf(String pf, int index, String pciAddress, Optional<String> netdev, Optional<String> mac) {
+        public Vf {
+            requireText("pf", pf);
+            if (index < 0) {
+                throw new IllegalArgumentException("VF index " + index + " is negative");
+            }
+            requireText("pciAddress", pciAddress);
+            Objects.requireNonNull(netdev, "netdev");
+            Objects.requireNonNull(mac, "mac");
+        }
+    }
+
+    /**
+     * Addresses (and, when asked for, a VF) held for an attachment until committed or expired; {@code id} is the
+     * backend's handle.
+     */
+    record Reservation(String pool, String id, Attachment attachment, Addressing addressing, Optional<Vf> vf) {
         public Reservation {
             requireText("pool", pool);
             requireText("id", id);
             Objects.requireNonNull(attachment, "attachment");
             Objects.requireNonNull(addressing, "addressing");
+            Objects.requireNonNull(vf, "vf");
+        }
+
+        public Reservation(String pool, String id, Attachment attachment, Addressing addressing) {
+            this(pool, id, attachment, addressing, Optional.empty());
+        }
+
+        public Reservation withVf(Vf held) {
+            return new Reservation(pool, id, attachment, addressing, Optional.of(held));
         }
     }
 
-    /** A durable allocation: the addresses the attachment holds in the pool. */
-    record Lease(String pool, Attachment attachment, Addressing addressing) {
+    /** A durable allocation: the addresses the attachment holds in the pool, and the VF it holds if it asked. */
+    record Lease(String pool, Attachment attachment, Addressing addressing, Optional<Vf> vf) {
         public Lease {
             requireText("pool", pool);
             Objects.requireNonNull(attachment, "attachment");
             Objects.requireNonNull(addressing, "addressing");
+            Objects.requireNonNull(vf, "vf");
+        }
+
+        public Lease(String pool, Attachment attachment, Addressing addressing) {
+            this(pool, attachment, addressing, Optional.empty());
+        }
+
+        public Lease withVf(Vf held) {
+            return new Lease(pool, attachment, addressing, Optional.of(held));
         }
     }
 

@@ -67,8 +67,11 @@ final class CniHandler {
         String call = "ADD " + reservation.attachment().containerId() + "/" + reservation.attachment().ifname();
         try {
             Lease lease = await(backend.commit(reservation), "commit the reservation in pool " + reservation.pool());
-            return Reply.done(0, CniResults.success(reserved.config().version(), lease.addressing()),
-                    call + ": leased " + addresses(lease.addressing()) + " in pool " + lease.pool());
+            return Reply.done(0, CniResults.success(reserved.config().version(), lease.addressing(), lease.vf(),
+                            reservation.attachment().ifname()),
+                    call + ": leased " + addresses(lease.addressing()) + " in pool " + lease.pool()
+                            + lease.vf().map(vf -> " with VF " + vf.index() + " of " + vf.pf() + " (" + vf.pciAddress()
+                            + ")").orElse(""));
         } catch (CniCallException e) {
             return errorReply(reserved.config().version().text, e, call);
         }
@@ -78,7 +81,8 @@ final class CniHandler {
         CallEnvironment env = CallEnvironment.of(request.containerId(), request.netns(), request.ifname(), args, true);
         NetworkConfig config = NetworkConfig.parse(request.config(), args);
         Reservation reservation = await(backend.reserve(new ReserveRequest(config.pool(), config.network(),
-                env.attachment(), env.pod(), config.requestedIps())), "reserve in pool " + config.pool());
+                env.attachment(), env.pod(), config.requestedIps(), config.vfFrom())), "reserve in pool " + config.pool()
+                + config.vfFrom().map(pf -> " with a VF of " + pf).orElse(""));
         return new Reserved(reservation, config);
     }
 
@@ -119,7 +123,12 @@ final class CniHandler {
             throw new CniCallException(CniErrorCode.LEASE_MISMATCH, "container " + attachment + " holds " + leased
                     + " in pool " + config.pool() + " but its previous result says " + config.previousAddresses().get());
         }
-        return Reply.done(0, "", "CHECK " + attachment + ": holds " + leased + " in pool " + config.pool());
+        if (config.vfFrom().isPresent() && lease.get().vf().isEmpty()) {
+            throw new CniCallException(CniErrorCode.LEASE_MISMATCH, "container " + attachment + " holds " + leased
+                    + " in pool " + config.pool() + " but no VF of " + config.vfFrom().get());
+        }
+        return Reply.done(0, "", "CHECK " + attachment + ": holds " + leased + " in pool " + config.pool()
+                + lease.get().vf().map(vf -> " and VF " + vf.index() + " of " + vf.pf()).orElse(""));
     }
 
     /** STATUS: the gateway answers, so ADDs can be served; this does not ask the pool how many addresses are free. */

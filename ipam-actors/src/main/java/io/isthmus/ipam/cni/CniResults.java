@@ -15,7 +15,10 @@ import java.util.Optional;
 
 /**
  * CNI result JSON in the format of the requested version. An IPAM plugin returns the abbreviated success result
- * (SPEC.md "Delegated plugins"): {@code ips} without {@code interface}, {@code routes}, no {@code interfaces}.
+ * (SPEC.md "Delegated plugins"): {@code ips} without {@code interface}, {@code routes}; {@code interfaces} only when
+ * the attachment holds an SR-IOV VF: one entry, the interface the pod gets ({@code CNI_IFNAME}) with the VF's MAC
+ * and {@code pciID} (the VF's PCI address, a field of CNI 1.1.0's interface; older parsers ignore it), so that the
+ * main plugin knows which VF to move into the pod.
  */
 final class CniResults {
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -24,8 +27,18 @@ final class CniResults {
     }
 
     static String success(CniVersion version, Addressing addressing) {
+        return success(version, addressing, Optional.empty(), "");
+    }
+
+    static String success(CniVersion version, Addressing addressing, Optional<CniBackend.Vf> vf, String ifname) {
         ObjectNode result = JSON.createObjectNode();
         result.put("cniVersion", version.text);
+        vf.ifPresent(held -> {
+            ObjectNode entry = result.putArray("interfaces").addObject();
+            entry.put("name", ifname);
+            held.mac().ifPresent(mac -> entry.put("mac", mac));
+            entry.put("pciID", held.pciAddress());
+        });
         ArrayNode ips = result.putArray("ips");
         for (AssignedIp ip : addressing.ips()) {
             ObjectNode entry = ips.addObject();

@@ -19,14 +19,17 @@ import java.util.regex.Pattern;
 
 /**
  * The parts of a CNI network config the IPAM plugin reads, validated: the spec version, the network name, the
- * {@code ipam} section ({@code type}, {@code pool}, {@code socket}) and the static addresses a runtime may ask for
+ * {@code ipam} section ({@code type}, {@code pool}, {@code socket}, {@code sriov}) and the static addresses a runtime may ask for
  * through the conventions {@code args.cni.ips} and {@code runtimeConfig.ips} (CNI CONVENTIONS.md). For CHECK it also
  * reads the addresses of {@code prevResult}.
  */
 record NetworkConfig(CniVersion version, String network, String pool, List<InetAddress> requestedIps,
-                     Optional<Set<String>> previousAddresses) {
+                     Optional<Set<String>> previousAddresses, Optional<String> vfFrom) {
 
-    private static final Set<String> IPAM_FIELDS = Set.of("type", "pool", "socket");
+    private static final Set<String> IPAM_FIELDS = Set.of("type", "pool", "socket", "sriov");
+    private static final Set<String> SRIOV_FIELDS = Set.of("pf");
+    /** A netdev name as the kernel takes it: 1-15 bytes, no '/', ':' or whitespace. */
+    private static final Pattern NETDEV = Pattern.compile("[^/:\\s]{1,15}");
     private static final Pattern NETWORK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]*");
     private static final JsonMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
@@ -126,7 +129,30 @@ record NetworkConfig(CniVersion version, String network, String pool, List<InetA
             }
         }
         return new NetworkConfig(version, nameNode.asText(), pool.asText(), new ArrayList<>(requested),
-                previousAddresses(root.get("prevResult")));
+                previousAddresses(root.get("prevResult")), vfFrom(ipam.get("sriov")));
+    }
+
+    /** {@code "sriov": {"pf": "enp59s0f0"}}: the attachment also takes a VF from that physical function's pool. */
+    private static Optional<String> vfFrom(JsonNode sriov) throws CniCallException {
+        if (sriov == null) {
+            return Optional.empty();
+        }
+        if (!sriov.isObject()) {
+            throw invalid("ipam.sriov must be an object naming the physical function, {\"pf\": NETDEV}, got " + sriov);
+        }
+        for (Map.Entry<String, JsonNode> field : sriov.properties()) {
+            if (!SRIOV_FIELDS.contains(field.getKey())) {
+                throw new CniCallException(CniErrorCode.UNSUPPORTED_FIELD, "ipam.sriov." + field.getKey() + " = "
+                        + field.getValue() + " is not a field of isthmus-ipam (it knows " + SRIOV_FIELDS + ")");
+            }
+        }
+        JsonNode pf = sriov.get("pf");
+        if (pf == null || !pf.isTextual() || !NETDEV.matcher(pf.asText()).matches()
+                || pf.asText().equals(".") || pf.asText().equals("..")) {
+            throw invalid("ipam.sriov.pf must name the physical function's network device on the node (1-15 bytes,"
+                    + " no '/', ':' or spaces), got " + pf);
+        }
+        return Optional.of(pf.asText());
     }
 
     private static void addIps(Set<InetAddress> into, String field, JsonNode ips) throws CniCallException {

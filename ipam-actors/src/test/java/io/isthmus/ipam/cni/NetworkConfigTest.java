@@ -139,4 +139,47 @@ class NetworkConfigTest {
     private static java.net.InetAddress ip(String text) {
         return IpLiteral.parse("test", text);
     }
+
+    @Test
+    void anSriovSectionNamesThePhysicalFunctionToTakeAVfFrom() throws CniCallException {
+        NetworkConfig config = parse("""
+                {"cniVersion": "1.1.0", "name": "fastnet", "type": "sriov",
+                 "ipam": {"type": "isthmus-ipam", "pool": "blue", "sriov": {"pf": "enp59s0f0"}}}""");
+        assertEquals(Optional.of("enp59s0f0"), config.vfFrom());
+        assertEquals(Optional.empty(), parse("""
+                {"cniVersion": "1.1.0", "name": "n", "ipam": {"pool": "blue"}}""").vfFrom());
+
+        CniCallException typo = refused("""
+                {"cniVersion": "1.1.0", "name": "n", "ipam": {"pool": "blue", "sriov": {"pf": "eth1", "vlna": 5}}}""");
+        assertEquals(CniErrorCode.UNSUPPORTED_FIELD, typo.code());
+        assertEquals("ipam.sriov.vlna = 5 is not a field of isthmus-ipam (it knows [pf])", typo.details());
+        for (String pf : List.of("\"\"", "\"../eth1\"", "\"sixteen-bytes-xx\"", "7", "\"eth 1\"")) {
+            CniCallException bad = refused("""
+                    {"cniVersion": "1.1.0", "name": "n", "ipam": {"pool": "blue", "sriov": {"pf": %s}}}""".formatted(pf));
+            assertEquals(CniErrorCode.INVALID_CONFIG, bad.code(), pf);
+            assertEquals("ipam.sriov.pf must name the physical function's network device on the node (1-15 bytes,"
+                    + " no '/', ':' or spaces), got " + pf, bad.details());
+        }
+        CniCallException notAnObject = refused("""
+                {"cniVersion": "1.1.0", "name": "n", "ipam": {"pool": "blue", "sriov": "eth1"}}""");
+        assertEquals(CniErrorCode.INVALID_CONFIG, notAnObject.code());
+        assertTrue(notAnObject.details().startsWith("ipam.sriov must be an object"), notAnObject.details());
+    }
+
+    @Test
+    void aResultWithAVfNamesThePodsInterfaceWithTheVfsMacAndPciAddress() {
+        Addressing addressing = new Addressing(List.of(new AssignedIp(ip("10.1.0.5"), 24, Optional.of(ip("10.1.0.1")))),
+                List.of());
+        CniBackend.Vf vf = new CniBackend.Vf("enp59s0f0", 2, "0000:3b:10.4", Optional.of("enp59s0f0v2"),
+                Optional.of("02:00:00:00:01:02"));
+        assertEquals("{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"net1\",\"mac\":\"02:00:00:00:01:02\","
+                        + "\"pciID\":\"0000:3b:10.4\"}],\"ips\":[{\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"}]}",
+                CniResults.success(CniVersion.V1_1_0, addressing, Optional.of(vf), "net1"));
+        CniBackend.Vf noNetdev = new CniBackend.Vf("enp59s0f0", 3, "0000:3b:10.6", Optional.empty(), Optional.empty());
+        assertEquals("{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"pciID\":\"0000:3b:10.6\"}],"
+                        + "\"ips\":[{\"version\":\"4\",\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"}]}",
+                CniResults.success(CniVersion.V0_4_0, addressing, Optional.of(noNetdev), "eth0"));
+        assertEquals("{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"}]}",
+                CniResults.success(CniVersion.V1_1_0, addressing), "without a VF: no interfaces");
+    }
 }
