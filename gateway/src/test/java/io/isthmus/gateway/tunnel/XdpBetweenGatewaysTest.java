@@ -3,6 +3,7 @@ package io.isthmus.gateway.tunnel;
 import io.isthmus.fastpath.XdpFilter;
 import io.isthmus.tunnel.DropReason;
 import io.isthmus.tunnel.PeerStats;
+import io.isthmus.tunnel.XdpUnderlay;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -86,7 +87,7 @@ class XdpBetweenGatewaysTest {
         ThreadLocalRandom.current().nextBytes(data);
         assertArrayEquals(data, TwoGatewayTunnel.tcp(clusters.podWest, EAST_POD, PORT, data));
 
-        UnderlayXdp east = xdp(clusters.east);
+        XdpUnderlay east = xdp(clusters.east);
         assertTrue(east.describe().startsWith("xdp generic on u0 (tunnel.xdp = generic)"), east.describe());
         assertTrue(Files.exists(UnderlayXdp.PIN_ROOT.resolve(clusters.gwEast.name() + "-u0").resolve("ist_sessions")));
         assertEquals(Set.of(InetAddress.ofLiteral(WEST_UNDERLAY)), east.filter().peers());
@@ -103,7 +104,7 @@ class XdpBetweenGatewaysTest {
     @Test
     @Order(2)
     void forgedDatagramsAreDroppedBeforeTheEngineUnlessTheyNameALiveSession() throws Exception {
-        UnderlayXdp east = xdp(clusters.east);
+        XdpUnderlay east = xdp(clusters.east);
         // The session west seals with now, and its lane with the highest floor (published every 500 ms).
         int index = tunnel(clusters.east).receiveFloors().entrySet().stream()
                 .max(java.util.Comparator.comparingLong(e -> max(e.getValue()))).orElseThrow().getKey();
@@ -155,7 +156,7 @@ class XdpBetweenGatewaysTest {
     @Test
     @Order(3)
     void aRestartedPeerIsKeyedAnewAndItsOldSessionsLeaveTheMap() throws Exception {
-        UnderlayXdp east = xdp(clusters.east);
+        XdpUnderlay east = xdp(clusters.east);
         Set<Integer> old = east.filter().sessions().keySet();
         clusters.west.close();
         clusters.west = null;
@@ -175,8 +176,8 @@ class XdpBetweenGatewaysTest {
         assertTrue(xdp(clusters.west).describe().startsWith("xdp generic on u0"), "west attached again");
     }
 
-    private static UnderlayXdp xdp(io.isthmus.gateway.Gateway gateway) {
-        return (UnderlayXdp) tunnel(gateway).underlayFilter();
+    private static XdpUnderlay xdp(io.isthmus.gateway.Gateway gateway) {
+        return (XdpUnderlay) tunnel(gateway).underlayFilter();
     }
 
     /** A tunnel header written out by hand (type data, lane, reserved, index, counter) and 32 bytes of junk. */
@@ -195,7 +196,7 @@ class XdpBetweenGatewaysTest {
         });
     }
 
-    private static long[] awaitFloor(UnderlayXdp xdp, int index) throws Exception {
+    private static long[] awaitFloor(XdpUnderlay xdp, int index) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (true) {
             long[] floors = xdp.filter().sessions().get(index);
@@ -219,7 +220,7 @@ class XdpBetweenGatewaysTest {
         return after.get(reason) - before.get(reason);
     }
 
-    private static void awaitCount(UnderlayXdp xdp, XdpFilter.Reason reason, Map<XdpFilter.Reason, Long> before,
+    private static void awaitCount(XdpUnderlay xdp, XdpFilter.Reason reason, Map<XdpFilter.Reason, Long> before,
                                    long delta) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (xdp.filter().counters().get(reason) - before.get(reason) < delta && System.nanoTime() < deadline) {
