@@ -4,7 +4,12 @@
  * known peer can have sent, before the kernel builds an skb for it:
  *   - a datagram to the tunnel port from a source address not in ist_known_peers,
  *   - one too short to hold the tunnel header and the AEAD tag (tunnel WireFormat.OVERHEAD, 32 bytes),
- *   - one whose header is not a tunnel header (type DATA or KEEPALIVE, lane below 16, reserved bytes zero).
+ *   - one whose header is not a tunnel header (type DATA or KEEPALIVE, lane below 16, reserved bytes zero),
+ *   - with session checks on (config flag CHECK_SESSIONS): one whose receiver index names no session the gateway
+ *     opens packets with (an ended epoch), or whose counter lies below the floor the gateway published for that
+ *     session and lane (a replay the tunnel's window refuses anyway: the floor only ever trails the window).
+ * With PASS_UNANNOUNCED as well, a datagram from a source no peer announced passes when its header names a live
+ * session: a peer behind NAT or one that roamed keeps working, counted apart (PASS_UNANNOUNCED) so it shows.
  * Everything else passes untouched: other ports and protocols, non-first IPv4 fragments (no UDP header to read),
  * IPv6 with extension headers before UDP, VLAN-tagged frames. Nothing here decrypts or checks keys; the tunnel
  * still authenticates every datagram it receives.
@@ -13,6 +18,7 @@
  *   ist_xdp_config  ARRAY[1]      u32 0 -> struct xdp_config (the tunnel port; 0 = filter nothing)
  *   ist_known_peers HASH          struct peer_key -> u8 (any value; presence is what counts)
  *   ist_xdp_counts  PERCPU_ARRAY  u32 reason -> u64 packets (the XDP_COUNT_* slots below)
+ *   ist_sessions    HASH          u32 receiver index (as on the wire, big-endian) -> struct session_floor
  *
  * Build: clang -O2 -g -target bpf -I/usr/include/$(arch)-linux-gnu -c isthmus_xdp.c (the fastpath Maven build does it).
  */
@@ -32,8 +38,14 @@ enum {
 	XDP_COUNT_DROP_UNKNOWN = 2,  /* to the tunnel port from a source not in ist_known_peers */
 	XDP_COUNT_DROP_SHORT = 3,    /* shorter than the tunnel header and tag */
 	XDP_COUNT_DROP_HEADER = 4,   /* not a tunnel header */
-	XDP_COUNT_SLOTS = 5,
+	XDP_COUNT_DROP_SESSION = 5,  /* from a known peer, to a receiver index no live session holds */
+	XDP_COUNT_DROP_STALE = 6,    /* counter below the published floor of its session and lane: a replay */
+	XDP_COUNT_PASS_UNANNOUNCED = 7, /* from a source no peer announced, to a live session: passed */
+	XDP_COUNT_SLOTS = 8,
 };
+
+#define CONFIG_CHECK_SESSIONS 1u
+#define CONFIG_PASS_UNANNOUNCED 2u
 
 #define TUNNEL_HEADER_BYTES 16
 #define TUNNEL_TAG_BYTES 16
@@ -47,7 +59,12 @@ enum {
 struct xdp_config {
 	__u16 port;      /* host order; 0: pass everything */
 	__u16 pad;
-	__u32 flags;     /* none defined yet; zero */
+	__u32 flags;     /* CONFIG_* bits */
+};
+
+/* Per lane, the lowest counter the tunnel's replay window still accepts (host order); 0 accepts all. */
+struct session_floor {
+	__u64 floor[TUNNEL_LANES];
 };
 
 /* Family-prefixed like policy's ist_addr_class key: IPv4 in addr[0..3], the rest zero. 20 bytes, no holes. */
@@ -78,6 +95,13 @@ struct {
 	__type(value, __u64);
 } ist_xdp_counts SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct session_floor);
+} ist_sessions SEC(".maps");
+
 static __always_inline int count(__u32 slot, int verdict)
 {
 	__u64 *packets = bpf_map_lookup_elem(&ist_xdp_counts, &slot);
@@ -87,20 +111,34 @@ static __always_inline int count(__u32 slot, int verdict)
 }
 
 /* The verdict for a UDP datagram to the tunnel port whose source is in key. */
-static __always_inline int tunnel_datagram(struct peer_key *key, struct udphdr *udp, void *data_end)
+static __always_inline int tunnel_datagram(struct peer_key *key, struct udphdr *udp, void *data_end, __u32 flags)
 {
-	if (!bpf_map_lookup_elem(&ist_known_peers, key))
+	int announced = bpf_map_lookup_elem(&ist_known_peers, key) != NULL;
+	int lenient = (flags & CONFIG_CHECK_SESSIONS) && (flags & CONFIG_PASS_UNANNOUNCED);
+	if (!announced && !lenient)
 		return count(XDP_COUNT_DROP_UNKNOWN, XDP_DROP);
 	__u16 udp_length = bpf_ntohs(udp->len);
 	__u8 *payload = (__u8 *)(udp + 1);
 	if (udp_length < sizeof(*udp) + TUNNEL_HEADER_BYTES + TUNNEL_TAG_BYTES
 	    || (void *)(payload + TUNNEL_HEADER_BYTES) > data_end)
-		return count(XDP_COUNT_DROP_SHORT, XDP_DROP);
+		return count(announced ? XDP_COUNT_DROP_SHORT : XDP_COUNT_DROP_UNKNOWN, XDP_DROP);
 	__u8 type = payload[0];
-	if ((type != TUNNEL_TYPE_DATA && type != TUNNEL_TYPE_KEEPALIVE) || payload[1] >= TUNNEL_LANES
+	__u8 lane = payload[1];
+	if ((type != TUNNEL_TYPE_DATA && type != TUNNEL_TYPE_KEEPALIVE) || lane >= TUNNEL_LANES
 	    || payload[2] != 0 || payload[3] != 0)
-		return count(XDP_COUNT_DROP_HEADER, XDP_DROP);
-	return count(XDP_COUNT_PASS_TUNNEL, XDP_PASS);
+		return count(announced ? XDP_COUNT_DROP_HEADER : XDP_COUNT_DROP_UNKNOWN, XDP_DROP);
+	if (flags & CONFIG_CHECK_SESSIONS) {
+		__u32 index;
+		__u64 counter;
+		__builtin_memcpy(&index, payload + 4, 4);
+		__builtin_memcpy(&counter, payload + 8, 8);
+		struct session_floor *session = bpf_map_lookup_elem(&ist_sessions, &index);
+		if (!session)
+			return count(announced ? XDP_COUNT_DROP_SESSION : XDP_COUNT_DROP_UNKNOWN, XDP_DROP);
+		if (bpf_be64_to_cpu(counter) < session->floor[lane & (TUNNEL_LANES - 1)])
+			return count(XDP_COUNT_DROP_STALE, XDP_DROP);
+	}
+	return count(announced ? XDP_COUNT_PASS_TUNNEL : XDP_COUNT_PASS_UNANNOUNCED, XDP_PASS);
 }
 
 SEC("xdp")
@@ -144,7 +182,7 @@ int isthmus_xdp(struct xdp_md *ctx)
 	}
 	if (udp->dest != port)
 		return count(XDP_COUNT_PASS_OTHER, XDP_PASS);
-	return tunnel_datagram(&key, udp, data_end);
+	return tunnel_datagram(&key, udp, data_end, config->flags);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -34,6 +34,7 @@ final class Libbpf {
     static final int XDP_ATTACHED_MULTI = 4;
     // bpf_map_update_elem flags
     static final long BPF_ANY = 0;
+    static final long BPF_EXIST = 2;
 
     /**
      * {@code struct bpf_xdp_query_opts} as libbpf 1.1 has it: sz, then prog_id, drv_prog_id, hw_prog_id, skb_prog_id

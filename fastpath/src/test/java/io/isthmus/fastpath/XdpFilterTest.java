@@ -108,7 +108,7 @@ class XdpFilterTest {
         try (XdpFilter filter = XdpFilter.attach(options(XdpFilter.Mode.GENERIC))) {
             assertEquals(XdpFilter.Mode.GENERIC, filter.attachedMode());
             assertTrue(gateway.ip("link", "show", GATEWAY_IF).contains("xdpgeneric"));
-            for (String map : List.of("ist_xdp_config", "ist_known_peers", "ist_xdp_counts")) {
+            for (String map : List.of("ist_xdp_config", "ist_known_peers", "ist_xdp_counts", "ist_sessions")) {
                 assertTrue(Files.exists(pins.resolve(map)), map + " pinned");
             }
             assertFilters(filter);
@@ -297,6 +297,72 @@ class XdpFilterTest {
         assertFalse(gateway.ip("link", "show", GATEWAY_IF).contains("prog/xdp"));
     }
 
+    /** The replayed-epoch check: receiver indexes the gateway named, and per-lane floors below which is a replay. */
+    @Test
+    void sessionChecksDropEndedSessionsAndCountersBelowTheFloor() throws Exception {
+        try (XdpFilter filter = XdpFilter.attach(options(XdpFilter.Mode.GENERIC)
+                .withSessionChecks(XdpFilter.Sources.KNOWN_ONLY))) {
+            filter.allowPeer(PEER);
+            assertFalse(delivered(PEER, tunnelDatagram(0x1234_5678, 0, 5), TUNNEL_PORT), "no session named yet");
+            long[] floors = new long[XdpFilter.LANES];
+            assertTrue(filter.putSession(0x1234_5678, floors, false));
+            assertTrue(delivered(PEER, tunnelDatagram(0x1234_5678, 0, 5), TUNNEL_PORT), "a live session");
+            assertFalse(delivered(PEER, tunnelDatagram(0x1234_5679, 0, 5), TUNNEL_PORT), "another index is not");
+            floors[0] = 100;
+            floors[15] = 1L << 40;
+            assertTrue(filter.putSession(0x1234_5678, floors, true));
+            assertEquals(List.of(100L, 0L, 1L << 40), List.of(filter.sessions().get(0x1234_5678)[0],
+                    filter.sessions().get(0x1234_5678)[3], filter.sessions().get(0x1234_5678)[15]));
+            assertFalse(delivered(PEER, tunnelDatagram(0x1234_5678, 0, 99), TUNNEL_PORT), "below lane 0's floor");
+            assertTrue(delivered(PEER, tunnelDatagram(0x1234_5678, 0, 100), TUNNEL_PORT), "at the floor");
+            assertTrue(delivered(PEER, tunnelDatagram(0x1234_5678, 3, 5), TUNNEL_PORT), "lane 3 has its own floor");
+            assertFalse(delivered(PEER, tunnelDatagram(0x1234_5678, 15, (1L << 40) - 1), TUNNEL_PORT),
+                    "64-bit counters compare whole");
+            assertFalse(delivered(STRANGER, tunnelDatagram(0x1234_5678, 0, 200), TUNNEL_PORT),
+                    "a live index does not let a stranger through here");
+            assertTrue(filter.removeSession(0x1234_5678));
+            assertFalse(filter.putSession(0x1234_5678, floors, true), "an update does not bring it back");
+            assertEquals(Map.of(), filter.sessions());
+            assertFalse(delivered(PEER, tunnelDatagram(0x1234_5678, 0, 300), TUNNEL_PORT), "the session ended");
+            Map<XdpFilter.Reason, Long> counts = filter.counters();
+            assertEquals(3L, counts.get(XdpFilter.Reason.DROPPED_UNKNOWN_SESSION), counts.toString());
+            assertEquals(2L, counts.get(XdpFilter.Reason.DROPPED_STALE_COUNTER), counts.toString());
+            assertEquals(1L, counts.get(XdpFilter.Reason.DROPPED_UNKNOWN_SOURCE), counts.toString());
+            assertEquals(3L, counts.get(XdpFilter.Reason.PASSED_TUNNEL), counts.toString());
+            assertEquals(0L, counts.get(XdpFilter.Reason.PASSED_UNANNOUNCED_SOURCE), counts.toString());
+        }
+    }
+
+    /** NAT or roaming: a source no peer announced passes on a live session only, and is counted apart. */
+    @Test
+    void anUnannouncedSourcePassesOnALiveSessionOnly() throws Exception {
+        try (XdpFilter filter = XdpFilter.attach(options(XdpFilter.Mode.GENERIC)
+                .withSessionChecks(XdpFilter.Sources.PASS_ON_LIVE_SESSION))) {
+            filter.allowPeer(PEER);
+            long[] floors = new long[XdpFilter.LANES];
+            floors[2] = 50;
+            filter.putSession(-2, floors, false); // 0xFFFFFFFE: the index is unsigned on the wire
+            assertTrue(delivered(STRANGER6, tunnelDatagram(-2, 2, 50), TUNNEL_PORT), "live session, fresh counter");
+            assertTrue(delivered(STRANGER, tunnelDatagram(-2, 2, 51), TUNNEL_PORT), "over IPv4 too");
+            assertTrue(delivered(PEER, tunnelDatagram(-2, 2, 52), TUNNEL_PORT), "the announced one as well");
+            assertFalse(delivered(STRANGER, tunnelDatagram(-2, 2, 49), TUNNEL_PORT), "a stale counter is not");
+            assertFalse(delivered(STRANGER, tunnelDatagram(-3, 2, 60), TUNNEL_PORT), "nor an unknown index");
+            byte[] junk = tunnelDatagram(-2, 2, 70);
+            junk[0] = 9;
+            assertFalse(delivered(STRANGER, junk, TUNNEL_PORT), "nor junk from a stranger");
+            Map<XdpFilter.Reason, Long> counts = filter.counters();
+            assertEquals(2L, counts.get(XdpFilter.Reason.PASSED_UNANNOUNCED_SOURCE), counts.toString());
+            assertEquals(1L, counts.get(XdpFilter.Reason.PASSED_TUNNEL), counts.toString());
+            assertEquals(1L, counts.get(XdpFilter.Reason.DROPPED_STALE_COUNTER), counts.toString());
+            assertEquals(2L, counts.get(XdpFilter.Reason.DROPPED_UNKNOWN_SOURCE), counts.toString());
+            assertEquals(0L, counts.get(XdpFilter.Reason.DROPPED_BAD_HEADER), counts.toString());
+        }
+        InvalidArgumentException unchecked = assertThrows(InvalidArgumentException.class, () -> new XdpFilter.Options(
+                GATEWAY_IF, XdpFilter.Mode.GENERIC, TUNNEL_PORT, pins, null, false,
+                XdpFilter.Sources.PASS_ON_LIVE_SESSION));
+        assertTrue(unchecked.getMessage().contains("xdp sources"), unchecked.getMessage());
+    }
+
     @Test
     void badOptionsNameTheFieldAndValue() {
         InvalidArgumentException port = assertThrows(InvalidArgumentException.class,
@@ -356,8 +422,13 @@ class XdpFilterTest {
 
     /** A well-formed tunnel datagram, written out by hand: type 1, lane 0, reserved 0, index 7, counter, 32 bytes. */
     private static byte[] tunnelDatagram(long counter) {
+        return tunnelDatagram(7, 0, counter);
+    }
+
+    /** The same, with the receiver index (big-endian on the wire) and lane given. */
+    private static byte[] tunnelDatagram(int receiverIndex, int lane, long counter) {
         ByteBuffer datagram = ByteBuffer.allocate(48);
-        datagram.put((byte) 1).put((byte) 0).put((byte) 0).put((byte) 0).putInt(7).putLong(counter);
+        datagram.put((byte) 1).put((byte) lane).put((byte) 0).put((byte) 0).putInt(receiverIndex).putLong(counter);
         return datagram.array();
     }
 

@@ -29,6 +29,18 @@ final class IndexTable {
         return indexes.length;
     }
 
+    void forEachIndex(java.util.function.IntConsumer action) {
+        for (int index : indexes) {
+            action.accept(index);
+        }
+    }
+
+    void forEachSlot(java.util.function.Consumer<Slot> action) {
+        for (Slot slot : slots) {
+            action.accept(slot);
+        }
+    }
+
     IndexTable with(Session session, TunnelPeer peer) {
         int index = session.localIndex();
         int at = Arrays.binarySearch(indexes, index);

@@ -29,6 +29,12 @@ final class ReplayWindow {
         return (bitmap[(int) (counter >>> 6) & (WORDS - 1)] & (1L << (counter & 63))) == 0;
     }
 
+    /** The lowest counter {@link #accept} may still take: anything below is refused now and for ever. */
+    long floor() {
+        long top = highest;
+        return top < WINDOW ? 0 : top - WINDOW + 1;
+    }
+
     synchronized boolean accept(long counter) {
         if (counter < 0) {
             return false;

@@ -78,6 +78,7 @@ public final class TunnelDataPlane implements AutoCloseable {
     private final ScheduledExecutorService loop;
     private volatile Thread loopThread;
     private volatile View view = View.EMPTY;
+    private volatile UnderlayFilter underlay = UnderlayFilter.none("none");
 
     /** What the status getters read from other threads: a copy made on the loop after each event. */
     private record View(TunnelRoutes routes, List<String> routeErrors, List<Cidr> installed, List<String> blocked,
@@ -260,6 +261,29 @@ public final class TunnelDataPlane implements AutoCloseable {
         device.engine().usePolicy(policy);
     }
 
+    /**
+     * Puts {@code filter} in front of the engine's sockets (see {@link UnderlayFilter}); the data plane closes it
+     * when it closes. A second call replaces and closes the first.
+     */
+    public void useUnderlayFilter(UnderlayFilter filter) {
+        UnderlayFilter previous = underlay;
+        device.engine().useUnderlayFilter(filter);
+        underlay = filter;
+        if (previous != filter) {
+            previous.close();
+        }
+    }
+
+    /** What runs in front of the sockets, or why nothing does. */
+    public UnderlayFilter underlayFilter() {
+        return underlay;
+    }
+
+    /** Per open session and lane, the lowest counter its replay window accepts (see {@link TunnelEngine#receiveFloors}). */
+    public Map<Integer, long[]> receiveFloors() {
+        return device.engine().receiveFloors();
+    }
+
     /** The policy stage in words. */
     public String policy() {
         return device.engine().policy().describe();
@@ -349,6 +373,7 @@ public final class TunnelDataPlane implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         device.close(); // the loop has stopped: this thread owns the parts now
+        underlay.close();
         routes.kernel().clear();
         view = View.EMPTY;
     }

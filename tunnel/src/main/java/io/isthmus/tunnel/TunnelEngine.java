@@ -96,6 +96,7 @@ public final class TunnelEngine implements AutoCloseable {
     private final PacketCipher controlCipher = new PacketCipher();
     private volatile Routing routing = new Routing(Map.of(), CidrTable.empty());
     private volatile IndexTable indexes = IndexTable.EMPTY;
+    private UnderlayFilter underlay = UnderlayFilter.none("none"); // under this engine's lock
     private volatile boolean running = true;
 
     private TunnelEngine(Config config, InstantSource clock, List<? extends PacketQueue> queues,
@@ -215,6 +216,7 @@ public final class TunnelEngine implements AutoCloseable {
         Map<ClusterId, TunnelPeer> peers = new LinkedHashMap<>(now.peers());
         peers.put(cluster, peer);
         routing = new Routing(Map.copyOf(peers), table);
+        underlay.peersAt(peerAddresses());
         return peer;
     }
 
@@ -246,6 +248,7 @@ public final class TunnelEngine implements AutoCloseable {
         }
         peer.update(endpoint, ranges);
         routing = new Routing(now.peers(), new CidrTable<>(CidrTable.with(others, ranges, peer)));
+        underlay.peersAt(peerAddresses());
         return peer;
     }
 
@@ -295,6 +298,7 @@ public final class TunnelEngine implements AutoCloseable {
         Map<ClusterId, TunnelPeer> peers = new LinkedHashMap<>(now.peers());
         peers.remove(cluster);
         routing = new Routing(Map.copyOf(peers), new CidrTable<>(entries));
+        underlay.peersAt(peerAddresses());
         retire(peer.all());
     }
 
@@ -310,12 +314,46 @@ public final class TunnelEngine implements AutoCloseable {
             throw new IllegalArgumentException("no tunnel peer " + cluster + ": add it before installing keys");
         }
         synchronized (this) {
+            underlay.sessionOpened(session.localIndex()); // before the peer can learn the index from us
             indexes = indexes.with(session, peer);
         }
         retire(peer.install(session, clock.instant(), config.grace()));
         if (session.initiator()) {
             sendKeepalive(peer, session);
         }
+    }
+
+    /**
+     * Puts {@code filter} in front: it is told the peers' addresses and the open sessions now, then every change
+     * (see {@link UnderlayFilter}). The caller closes it.
+     */
+    public synchronized void useUnderlayFilter(UnderlayFilter filter) {
+        underlay = java.util.Objects.requireNonNull(filter, "filter");
+        filter.peersAt(peerAddresses());
+        indexes.forEachIndex(filter::sessionOpened);
+    }
+
+    /**
+     * Per open session (by receiver index), per lane, the lowest counter its replay window accepts now: a counter
+     * below it is refused whatever comes later, since a window only moves up. For a filter in front that drops
+     * replays early; a floor read earlier only ever trails the window.
+     */
+    public Map<Integer, long[]> receiveFloors() {
+        Map<Integer, long[]> floors = new java.util.HashMap<>();
+        indexes.forEachSlot(slot -> {
+            long[] lanes = new long[Session.LANES];
+            for (int lane = 0; lane < Session.LANES; lane++) {
+                lanes[lane] = slot.session().window(lane).floor();
+            }
+            floors.put(slot.session().localIndex(), lanes);
+        });
+        return floors;
+    }
+
+    private java.util.Set<java.net.InetAddress> peerAddresses() {
+        java.util.Set<java.net.InetAddress> addresses = new java.util.HashSet<>();
+        routing.peers().values().forEach(peer -> addresses.add(peer.endpoint().getAddress()));
+        return addresses;
     }
 
     /** Retires the replaced sessions whose grace has ended; call it every second or so. */
@@ -380,7 +418,11 @@ public final class TunnelEngine implements AutoCloseable {
     private void retire(List<Session> sessions) {
         for (Session session : sessions) {
             synchronized (this) {
-                indexes = indexes.without(session);
+                IndexTable before = indexes;
+                indexes = before.without(session);
+                if (indexes != before) {
+                    underlay.sessionClosed(session.localIndex());
+                }
             }
             session.retire();
         }

@@ -1,5 +1,6 @@
 package io.isthmus.tunnel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +28,24 @@ class ReplayWindowTest {
         assertFalse(window.mightAccept(10_000 - ReplayWindow.WINDOW));
         assertFalse(window.accept(10_000 - ReplayWindow.WINDOW));
         assertFalse(window.accept(3));
+    }
+
+    /** What a filter in front may drop: below the floor nothing is accepted, then or after; at it, still. */
+    @Test
+    void theFloorIsTheLowestCounterStillAccepted() {
+        ReplayWindow window = new ReplayWindow();
+        assertEquals(0, window.floor());
+        window.accept(ReplayWindow.WINDOW - 1);
+        assertEquals(0, window.floor());
+        window.accept(10_000);
+        long floor = window.floor();
+        assertEquals(10_000 - 1984 + 1, floor); // WINDOW is 2048 - 64 = 1984
+        assertFalse(window.mightAccept(floor - 1));
+        assertTrue(window.mightAccept(floor));
+        assertTrue(window.accept(floor));
+        window.accept(20_000);
+        assertFalse(window.accept(floor + 1), "the floor only rises");
+        assertTrue(window.floor() > floor);
     }
 
     @Test

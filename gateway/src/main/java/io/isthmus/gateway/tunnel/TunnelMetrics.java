@@ -85,6 +85,17 @@ final class TunnelMetrics implements DataPlaneEvents {
         metrics.counterFunction("isthmus_tunnel_conntrack_evictions_total", "Tracked flows pushed out, still live, "
                         + "by new ones where the tracker was full (raise tunnel.connection-tracking.capacity).", List.of(),
                 () -> Map.of(List.of(), (double) plane.policyCounters().evictions()));
+        metrics.counterFunction("isthmus_tunnel_xdp_packets_total", "Datagrams the XDP pre-filter on the underlay "
+                        + "interface passed or dropped, by verdict and reason (absent when tunnel.xdp is off or XDP is "
+                        + "unavailable; see isthmus_tunnel_xdp_info).", List.of("verdict", "reason"), () -> {
+                    Map<List<String>, Double> out = new HashMap<>();
+                    plane.underlayFilter().counts().forEach(count ->
+                            out.put(List.of(count.verdict(), count.reason()), (double) count.packets()));
+                    return out;
+                });
+        metrics.gauge("isthmus_tunnel_xdp_info", "The XDP pre-filter: 1 when it runs, 0 when not; path says how "
+                + "(mode, interface) or why not.", List.of("path"), () -> Map.of(
+                List.of(plane.underlayFilter().describe()), plane.underlayFilter().active() ? 1.0 : 0.0));
         metrics.gauge("isthmus_tunnel_info", "The tunnel's data path: device, TUN queues, offloads or plain, suite.",
                 List.of("device", "data_path"), () -> Map.of(List.of(plane.device(), plane.dataPath()), 1.0));
     }

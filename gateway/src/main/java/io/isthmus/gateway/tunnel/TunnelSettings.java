@@ -28,12 +28,29 @@ import java.util.Optional;
  * @param namespace   a named network namespace ({@code ip netns}) to open the TUN device and the UDP sockets in;
  *                    empty: the gateway's own
  * @param connectionTracking the policy stage's connection tracker: capacity and timeouts
+ * @param xdp         the XDP pre-filter on the underlay interface ({@link UnderlayXdp})
  */
 public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort> advertise, String device,
                              Optional<IpPrefix> address, int mtu, int queues, TunnelDevice.Offloads offloads, Suite suite,
                              Duration rekeyAfterTime, long rekeyAfterBytes, long rekeyAfterPackets, String namespace,
-                             ConnectionTracker.Settings connectionTracking) {
+                             ConnectionTracker.Settings connectionTracking, Xdp xdp) {
     static final String ROOT = "isthmus.tunnel.";
+
+    /** {@code tunnel.xdp}: off, or how to attach. */
+    public enum XdpMode {
+        OFF, AUTO, GENERIC, NATIVE
+    }
+
+    /**
+     * @param mode            off; auto (native, else generic, else none and the status says why); generic or
+     *                        native (that or the gateway does not start)
+     * @param interfaceName   the underlay interface; empty: the one holding the listen address (or, for a wildcard
+     *                        listen, the advertised one) in the tunnel's namespace
+     * @param passUnannounced a datagram from a source no peer announced passes when it names a live session (NAT,
+     *                        roaming), counted apart; false drops it
+     */
+    public record Xdp(XdpMode mode, String interfaceName, boolean passUnannounced) {
+    }
 
     /** Reads the block (already merged with reference.conf). */
     public static TunnelSettings read(Config c) {
@@ -113,11 +130,35 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
                     "must be the name of a network namespace under /var/run/netns (no '/')");
         }
         TunnelSettings settings = new TunnelSettings(enabled, listen, advertise, device, address, mtu, queues,
-                offloads, suite, after, bytes, packets, namespace, connectionTracking(c));
+                offloads, suite, after, bytes, packets, namespace, connectionTracking(c), xdp(c));
         if (enabled) {
             settings.advertised(); // a wildcard listen address without advertise is an error now, not at start
         }
         return settings;
+    }
+
+    private static Xdp xdp(Config c) {
+        String modeText = string(c, "xdp");
+        XdpMode mode = switch (modeText.toLowerCase(Locale.ROOT)) {
+            case "off", "false", "no" -> XdpMode.OFF;
+            case "auto" -> XdpMode.AUTO;
+            case "generic" -> XdpMode.GENERIC;
+            case "native" -> XdpMode.NATIVE;
+            default -> throw new InvalidFieldException(ROOT + "xdp", modeText, "must be off, auto, generic or native");
+        };
+        String interfaceName = string(c, "xdp-interface");
+        if (!interfaceName.isEmpty() && (interfaceName.length() > 15 || !interfaceName.matches("[A-Za-z0-9_.@-]+"))) {
+            throw new InvalidFieldException(ROOT + "xdp-interface", interfaceName,
+                    "must be a network interface name of 1..15 characters, or empty");
+        }
+        String unannounced = string(c, "xdp-unannounced-sources");
+        boolean pass = switch (unannounced.toLowerCase(Locale.ROOT)) {
+            case "pass-on-live-session" -> true;
+            case "drop" -> false;
+            default -> throw new InvalidFieldException(ROOT + "xdp-unannounced-sources", unannounced,
+                    "must be pass-on-live-session or drop");
+        };
+        return new Xdp(mode, interfaceName, pass);
     }
 
     /** The {@code connection-tracking} block; the tracker's own checks, named by the config key. */

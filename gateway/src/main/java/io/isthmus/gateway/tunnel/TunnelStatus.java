@@ -32,6 +32,12 @@ public final class TunnelStatus {
         node.put("namespace", plane.namespace());
         node.put("dataPath", plane.dataPath());
         node.put("policy", plane.policy());
+        ObjectNode xdp = node.putObject("xdp");
+        xdp.put("active", plane.underlayFilter().active());
+        xdp.put("path", plane.underlayFilter().describe());
+        ObjectNode xdpCounts = xdp.putObject("packets");
+        plane.underlayFilter().counts().forEach(count ->
+                xdpCounts.put(count.verdict() + "_" + count.reason(), count.packets()));
         node.put("listen", HostPort.format(plane.localAddress()));
         node.put("advertised", HostPort.format(plane.advertised()));
         node.put("mtu", plane.mtu());
@@ -86,6 +92,17 @@ public final class TunnelStatus {
                 .append("  mtu ").append(tunnel.path("mtu").asInt()).append('\n');
         out.append("           data path: ").append(tunnel.path("dataPath").asText()).append('\n');
         out.append("           policy: ").append(tunnel.path("policy").asText("none (allow all)")).append('\n');
+        if (!tunnel.path("xdp").isMissingNode()) {
+            JsonNode xdp = tunnel.path("xdp");
+            out.append("           underlay pre-filter: ").append(xdp.path("path").asText()).append('\n');
+            if (xdp.path("active").asBoolean()) {
+                JsonNode packets = xdp.path("packets");
+                out.append("             passed ").append(packets.path("passed_tunnel").asLong()).append(" tunnel, ")
+                        .append(packets.path("passed_unannounced_source").asLong())
+                        .append(" from unannounced sources on a live session (NAT or roaming); dropped ")
+                        .append(drops(dropped(packets))).append('\n');
+            }
+        }
         out.append("           ").append(tunnel.path("routes").size()).append(" routes into the device");
         if (!tunnel.path("translation").isEmpty()) {
             out.append("; translating");
@@ -111,6 +128,17 @@ public final class TunnelStatus {
         }
         out.append("  drops without a peer ").append(drops(tunnel.path("unattributedDrops"))).append('\n');
         return out.toString();
+    }
+
+    /** The {@code dropped_*} entries of the XDP counts, without the prefix. */
+    private static JsonNode dropped(JsonNode packets) {
+        ObjectNode out = new ObjectMapper().createObjectNode();
+        packets.properties().forEach(e -> {
+            if (e.getKey().startsWith("dropped_")) {
+                out.put(e.getKey().substring("dropped_".length()), e.getValue().asLong());
+            }
+        });
+        return out;
     }
 
     /** "none", or "replay 3, auth_failure 1". */

@@ -27,7 +27,8 @@ import java.util.function.Supplier;
 
 /**
  * How the gateway plugs the tunnel's {@link TunnelDataPlane} in: the peering streams as its {@link ControlLinks}, the
- * address plan and the mesh's imports as the routes it wants ({@link TunnelRoutePlanner}), the metrics as its events.
+ * address plan and the mesh's imports as the routes it wants ({@link TunnelRoutePlanner}), the metrics as its events,
+ * and the XDP pre-filter in front of its sockets when {@code tunnel.xdp} asks for one ({@link UnderlayXdp}).
  */
 public final class TunnelWiring {
     private TunnelWiring() {
@@ -44,6 +45,12 @@ public final class TunnelWiring {
         TunnelDataPlane plane = TunnelDataPlane.start(config.tunnel().dataPlane(config.peering().importTtl()),
                 config.clusterId(), tls::certificate, new PeeringAsControlLinks(channels),
                 wantedRoutes(config.clusterId(), addressPlan, mesh), metrics, clock);
+        try {
+            plane.useUnderlayFilter(UnderlayXdp.start(config.tunnel(), plane));
+        } catch (RuntimeException e) {
+            plane.close();
+            throw e;
+        }
         metrics.watch(plane);
         return Optional.of(plane);
     }

@@ -40,6 +40,20 @@ class TunnelSettingsTest {
     }
 
     @Test
+    void xdpIsOffByDefaultAndBadValuesNameTheField() {
+        TunnelSettings.Xdp defaults = load("").tunnel().xdp();
+        assertEquals(new TunnelSettings.Xdp(TunnelSettings.XdpMode.OFF, "", true), defaults);
+        assertEquals(new TunnelSettings.Xdp(TunnelSettings.XdpMode.NATIVE, "eth0.100", false), load(
+                "xdp = native, xdp-interface = \"eth0.100\", xdp-unannounced-sources = drop").tunnel().xdp());
+        assertEquals(TunnelSettings.XdpMode.AUTO, load("xdp = AUTO").tunnel().xdp().mode());
+        assertEquals(TunnelSettings.XdpMode.OFF, load("xdp = false").tunnel().xdp().mode());
+        refused("xdp = fast", "isthmus.tunnel.xdp", "must be off, auto, generic or native");
+        refused("xdp-interface = \"a/b\"", "isthmus.tunnel.xdp-interface", "network interface name");
+        refused("xdp-unannounced-sources = allow", "isthmus.tunnel.xdp-unannounced-sources",
+                "must be pass-on-live-session or drop");
+    }
+
+    @Test
     void anEnabledTunnelTellsPeersASpecificAddress() {
         TunnelSettings settings = load("enabled = on, listen = \"0.0.0.0:51820\", advertise = \"10.1.0.5:51820\","
                 + " suite = chacha20-poly1305, rekey-after-time = 60s, rekey-after-bytes = 64 GiB").tunnel();
