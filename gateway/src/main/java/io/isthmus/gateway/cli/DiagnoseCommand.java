@@ -1,6 +1,7 @@
 package io.isthmus.gateway.cli;
 
 import io.isthmus.fastpath.Availability;
+import io.isthmus.fastpath.FastPaths;
 import io.isthmus.fastpath.sriov.PhysicalFunction;
 import io.isthmus.fastpath.sriov.SriovDiscovery;
 import io.isthmus.fastpath.sriov.SysfsException;
@@ -16,10 +17,12 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code isthmus diagnose}: what this node offers the gateway, probed here on the node (no gateway needed), one line
- * per capability as {@code NAME: available|unavailable: REASON}. Today: SR-IOV (the PFs and VFs in sysfs).
+ * per capability as {@code NAME: available|unavailable: REASON}: the data path's fast paths (batched UDP, TUN, UDP
+ * GSO/GRO, the XDP pre-filter) and SR-IOV (the PFs and VFs in sysfs). What a running gateway uses, and why, is in
+ * {@code isthmus status}.
  */
-@Command(name = "diagnose", description = "Probe what this node offers the gateway (SR-IOV physical and virtual "
-        + "functions).")
+@Command(name = "diagnose", description = "Probe what this node offers the gateway (fast paths, XDP, SR-IOV physical "
+        + "and virtual functions).")
 final class DiagnoseCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -31,6 +34,8 @@ final class DiagnoseCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        out.println(FastPaths.probe());
+        out.println("xdp: " + FastPaths.xdp());
         SriovDiscovery discovery = new SriovDiscovery(sysfsRoot);
         Availability sriov = discovery.capability();
         out.println("sr-iov: " + sriov);
