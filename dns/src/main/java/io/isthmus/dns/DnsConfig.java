@@ -21,10 +21,11 @@ import org.xbill.DNS.TextParseException;
  * @param clusterNames   whether {@code <clusterid>.<svc>.<ns>.svc.<zone>} names exist (beyond the MCS spec, which
  *                       asks for no per-cluster names; off by default)
  * @param forwarding     where names outside the zone go; {@link Forwarding#OFF} refuses them
+ * @param rateLimit      response rate limiting for UDP ({@link RateLimit#DEFAULTS} unless set; {@link RateLimit#OFF})
  */
 public record DnsConfig(InetSocketAddress listen, Name zone, Duration ttl, Duration tcpIdleTimeout,
                         Locality locality, Optional<ClusterId> localCluster, boolean clusterNames,
-                        Forwarding forwarding) {
+                        Forwarding forwarding, RateLimit rateLimit) {
     public static final Name DEFAULT_ZONE = Name.fromConstantString("clusterset.local.");
     public static final Duration DEFAULT_TTL = Duration.ofSeconds(5);
     /** RFC 7766 §6.2.3 asks for seconds, not minutes, for idle DNS connections. */
@@ -64,6 +65,9 @@ public record DnsConfig(InetSocketAddress listen, Name zone, Duration ttl, Durat
         if (forwarding == null) {
             throw new InvalidFieldException("dns forwarding", "", "must be given; Forwarding.OFF turns it off");
         }
+        if (rateLimit == null) {
+            throw new InvalidFieldException("dns rate limit", "", "must be given; RateLimit.OFF turns it off");
+        }
         for (InetSocketAddress upstream : forwarding.upstreams()) {
             if (isOwnAddress(listen, upstream)) {
                 throw new InvalidFieldException("dns forward upstreams", DnsServer.show(upstream),
@@ -83,7 +87,7 @@ public record DnsConfig(InetSocketAddress listen, Name zone, Duration ttl, Durat
     /** Listens on {@code listen}; default zone, TTL and idle timeout, locality off, no forwarding. */
     public static DnsConfig of(InetSocketAddress listen) {
         return new DnsConfig(listen, DEFAULT_ZONE, DEFAULT_TTL, DEFAULT_TCP_IDLE_TIMEOUT, Locality.OFF,
-                Optional.empty(), false, Forwarding.OFF);
+                Optional.empty(), false, Forwarding.OFF, RateLimit.DEFAULTS);
     }
 
     /** Parses a zone name as written in configuration; a missing final dot is added. */
@@ -96,15 +100,15 @@ public record DnsConfig(InetSocketAddress listen, Name zone, Duration ttl, Durat
     }
 
     public DnsConfig withZone(String zone) {
-        return new DnsConfig(listen, parseZone(zone), ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding);
+        return new DnsConfig(listen, parseZone(zone), ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding, rateLimit);
     }
 
     public DnsConfig withTtl(Duration ttl) {
-        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding);
+        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding, rateLimit);
     }
 
     public DnsConfig withTcpIdleTimeout(Duration tcpIdleTimeout) {
-        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding);
+        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding, rateLimit);
     }
 
     /** Sets the cluster this server runs in; set it before a locality other than off. */
@@ -112,18 +116,22 @@ public record DnsConfig(InetSocketAddress listen, Name zone, Duration ttl, Durat
         if (localCluster == null) {
             throw new InvalidFieldException("dns local cluster", "", "must be a cluster id");
         }
-        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, Optional.of(localCluster), clusterNames, forwarding);
+        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, Optional.of(localCluster), clusterNames, forwarding, rateLimit);
     }
 
     public DnsConfig withLocality(Locality locality) {
-        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding);
+        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding, rateLimit);
     }
 
     public DnsConfig withClusterNames(boolean clusterNames) {
-        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding);
+        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding, rateLimit);
+    }
+
+    public DnsConfig withRateLimit(RateLimit rateLimit) {
+        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding, rateLimit);
     }
 
     public DnsConfig withForwarding(Forwarding forwarding) {
-        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding);
+        return new DnsConfig(listen, zone, ttl, tcpIdleTimeout, locality, localCluster, clusterNames, forwarding, rateLimit);
     }
 }

@@ -56,6 +56,8 @@ public final class DnsCounters {
     private final LongAdder[] forwarded = adders(ForwardOutcome.values().length);
     private final LongAdder refusedByAllowList = new LongAdder();
     private final LongAdder internalErrors = new LongAdder();
+    private final LongAdder rateLimited = new LongAdder();
+    private final LongAdder rateLimitSlipped = new LongAdder();
 
     private static LongAdder[] adders(int count) {
         LongAdder[] out = new LongAdder[count];
@@ -110,6 +112,16 @@ public final class DnsCounters {
         }
         latencyBuckets[bucket].increment();
         latencySumNanos.add(nanos);
+    }
+
+    /** A UDP response withheld by the rate limit (also counted as dropped). */
+    void rateLimited() {
+        rateLimited.increment();
+    }
+
+    /** A UDP response the rate limit sent truncated instead (also counted as truncated and by rcode). */
+    void rateLimitSlipped() {
+        rateLimitSlipped.increment();
     }
 
     void cacheHit() {
@@ -167,7 +179,8 @@ public final class DnsCounters {
         return new Snapshot(total.sum(), dropped.sum(), truncated.sum(), byQtype, byRcode,
                 new LatencyHistogram(LATENCY_BOUNDS_MICROS, Arrays.stream(buckets).boxed().toList(),
                         latencySumNanos.sum() / 1_000),
-                cacheHits.sum(), cacheMisses.sum(), byOutcome, refusedByAllowList.sum(), internalErrors.sum());
+                cacheHits.sum(), cacheMisses.sum(), byOutcome, refusedByAllowList.sum(), internalErrors.sum(),
+                rateLimited.sum(), rateLimitSlipped.sum());
     }
 
     /**
@@ -207,8 +220,8 @@ public final class DnsCounters {
      * Immutable counts.
      *
      * @param total              DNS messages received (UDP datagrams and TCP frames)
-     * @param dropped            messages we sent nothing back for (too short to hold a header, not a query, or
-     *                           shed because too many queries were already waiting for upstreams)
+     * @param dropped            messages we sent nothing back for (too short to hold a header, not a query,
+     *                           shed because too many queries were already waiting for upstreams, or rate limited)
      * @param truncated          UDP responses sent with TC set because they did not fit
      * @param byQtype            queries by question type mnemonic ("A", "AAAA", ...; "OTHER" for unnamed types)
      * @param byRcode            responses by rcode mnemonic ("NOERROR", "NXDOMAIN", ...)
@@ -218,11 +231,14 @@ public final class DnsCounters {
      * @param forwardedByOutcome queries sent upstream by what became of them: "answered", "timeout", "error"
      * @param refusedByAllowList forwarded names refused because the client is not on the allow-list
      * @param internalErrors     bugs: a handler threw (the client got SERVFAIL) or a message made the server fail
+     * @param rateLimited        UDP responses withheld by the rate limit (they count in {@code dropped} too)
+     * @param rateLimitSlipped   UDP responses the rate limit sent empty with TC instead (in {@code truncated} too)
      */
     public record Snapshot(long total, long dropped, long truncated,
                            SortedMap<String, Long> byQtype, SortedMap<String, Long> byRcode,
                            LatencyHistogram latency, long cacheHits, long cacheMisses,
-                           SortedMap<String, Long> forwardedByOutcome, long refusedByAllowList, long internalErrors) {
+                           SortedMap<String, Long> forwardedByOutcome, long refusedByAllowList, long internalErrors,
+                           long rateLimited, long rateLimitSlipped) {
         public Snapshot {
             byQtype = Collections.unmodifiableSortedMap(new TreeMap<>(byQtype));
             byRcode = Collections.unmodifiableSortedMap(new TreeMap<>(byRcode));

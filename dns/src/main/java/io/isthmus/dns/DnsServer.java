@@ -65,14 +65,20 @@ public final class DnsServer implements AutoCloseable {
      */
     public static DnsServer start(DnsConfig config, DnsChain chain, DnsCounters counters) throws BindException {
         Sockets sockets = bind(config.listen());
-        QueryProcessor processor = new QueryProcessor(chain, counters);
+        QueryProcessor processor = new QueryProcessor(chain, counters, config.rateLimit());
         int port = sockets.bound().getPort();
         UdpListener udp = sockets.udp();
         udp.start(processor);
         TcpListener tcp = new TcpListener(sockets.tcp(), processor, config.tcpIdleTimeout(), port);
-        log.info("dns: serving zone {} on {} (udp: {}; tcp); answers: {}", config.zone(), show(sockets.bound()),
-                udp.path().text(), processor.answerPath().text());
+        log.info("dns: serving zone {} on {} (udp: {}; tcp); answers: {}; udp rate limit: {}", config.zone(),
+                show(sockets.bound()), udp.path().text(), processor.answerPath().text(), describe(config.rateLimit()));
         return new DnsServer(sockets.bound(), counters, udp, tcp, processor);
+    }
+
+    private static String describe(RateLimit limit) {
+        return !limit.enabled() ? "off" : limit.responsesPerSecond() + "/s per /" + limit.ipv4PrefixLength() + " or /"
+                + limit.ipv6PrefixLength() + ", burst " + limit.burst() + ", slip " + limit.slip() + ", exempt "
+                + limit.exemptClients();
     }
 
     /** The address and port actually bound (the chosen port when the config asked for port 0). */

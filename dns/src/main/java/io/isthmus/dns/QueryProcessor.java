@@ -63,15 +63,26 @@ final class QueryProcessor implements AutoCloseable {
     private final ServingPath answerPath;
     private final ExecutorService blockingLane;
     private final Semaphore waiting = new Semaphore(MAX_WAITING);
+    /** Null when UDP responses are not rate limited. */
+    private final ResponseRateLimiter limiter;
 
     QueryProcessor(DnsChain chain, DnsCounters counters) {
-        this(chain, counters, true);
+        this(chain, counters, true, RateLimit.OFF);
+    }
+
+    QueryProcessor(DnsChain chain, DnsCounters counters, RateLimit rateLimit) {
+        this(chain, counters, true, rateLimit);
     }
 
     /** {@code wirePath} false sends every query down the chain path: for tests that compare the two. */
     QueryProcessor(DnsChain chain, DnsCounters counters, boolean wirePath) {
+        this(chain, counters, wirePath, RateLimit.OFF);
+    }
+
+    private QueryProcessor(DnsChain chain, DnsCounters counters, boolean wirePath, RateLimit rateLimit) {
         this.chain = chain;
         this.counters = counters;
+        this.limiter = rateLimit.enabled() ? new ResponseRateLimiter(rateLimit) : null;
         this.wirePath = wirePath && !chain.handlers().isEmpty()
                 && chain.handlers().getFirst() instanceof ClustersetZoneHandler zone ? zone : null;
         this.answerPath = this.wirePath != null ? ServingPath.fast(WIRE_PATH)
@@ -119,6 +130,10 @@ final class QueryProcessor implements AutoCloseable {
     Optional<byte[]> process(byte[] wire, Transport transport, InetSocketAddress client) {
         long received = System.nanoTime();
         counters.received();
+        byte[] limited = rateLimited(wire, transport, client, received);
+        if (limited != null) {
+            return limited == WITHHELD ? Optional.empty() : Optional.of(limited);
+        }
         byte[] response = answerOnWirePath(wire, transport);
         if (response == null) {
             response = answerOnChainPath(wire, transport, client);
@@ -140,6 +155,13 @@ final class QueryProcessor implements AutoCloseable {
     void process(byte[] wire, Transport transport, InetSocketAddress client, Consumer<byte[]> reply) {
         long received = System.nanoTime();
         counters.received();
+        byte[] limited = rateLimited(wire, transport, client, received);
+        if (limited != null) {
+            if (limited != WITHHELD) {
+                deliver(received, limited, reply);
+            }
+            return;
+        }
         byte[] fast = answerOnWirePath(wire, transport);
         if (fast != null || blockingLane == null) {
             deliver(received, fast != null ? fast : answerOnChainPath(wire, transport, client), reply);
@@ -162,6 +184,39 @@ final class QueryProcessor implements AutoCloseable {
             waiting.release(); // closing
             counters.dropped();
         }
+    }
+
+    /** What {@link #rateLimited} returns for a response withheld: nothing is sent. */
+    private static final byte[] WITHHELD = new byte[0];
+
+    /**
+     * Null when the response may go out (TCP, limiting off, an exempt client, tokens left); else {@link #WITHHELD},
+     * or the truncated response that slips out instead, counted.
+     */
+    private byte[] rateLimited(byte[] wire, Transport transport, InetSocketAddress client, long now) {
+        if (limiter == null || transport != Transport.UDP) {
+            return null;
+        }
+        return switch (limiter.judge(client.getAddress(), now)) {
+            case SEND -> null;
+            case DROP -> {
+                counters.rateLimited();
+                counters.dropped();
+                yield WITHHELD;
+            }
+            case SLIP -> {
+                byte[] slip = SlipResponse.of(wire);
+                if (slip == null) {
+                    counters.rateLimited();
+                    counters.dropped();
+                    yield WITHHELD;
+                }
+                counters.rateLimitSlipped();
+                counters.rcode(Rcode.NOERROR);
+                counters.truncated();
+                yield slip;
+            }
+        };
     }
 
     private void deliver(long received, byte[] response, Consumer<byte[]> reply) {

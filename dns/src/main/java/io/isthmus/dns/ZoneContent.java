@@ -44,6 +44,7 @@ import org.xbill.DNS.TextParseException;
  *   HOST.CLUSTER.SVC.NS.svc.zone          A/AAAA of one headless endpoint (HOST: its hostname, else its dashed IP)
  *   CLUSTER.SVC.NS.svc.zone               A/AAAA of one cluster's share, only when cluster names are on
  *   reversed ClusterSetIP .in-addr.arpa   PTR to SVC.NS.svc.zone (outside the zone: we own just these names)
+ *   reversed headless endpoint IP         PTR to HOST.CLUSTER.SVC.NS.svc.zone (spec §2.4.3; likewise outside)
  * </pre>
  * Every name between one of these and the zone exists too, with no records (an empty non-terminal: NODATA, not
  * NXDOMAIN): within a part, the part adds them; {@code svc} and the namespaces, {@link ZoneTable} does. A headless
@@ -93,7 +94,7 @@ final class ZoneContent {
 
     /**
      * The names one service brings: its own name and those below it (with the empty non-terminals among them),
-     * and the PTR names of its ClusterSetIPs. The names above it ({@code <ns>.svc}, {@code svc}) are the zone's.
+     * and the PTR names of its ClusterSetIPs or, headless, of its endpoints. The names above it ({@code <ns>.svc}, {@code svc}) are the zone's.
      * None for a headless service without endpoints.
      */
     static Map<Name, Map<Integer, RRset>> service(ImportedService service, ZoneSettings settings) {
@@ -179,6 +180,8 @@ final class ZoneContent {
                     Name host = endpointName(serviceName, backends.cluster(), endpoint);
                     if (host != null) {
                         add(addressRecord(host, endpoint.ip()));
+                        // Spec §2.4.3: the pod's address names it back; a pod in two services gets both.
+                        add(new PTRRecord(ReverseMap.fromAddress(endpoint.ip()), DClass.IN, ttl, host));
                     }
                 }
             }

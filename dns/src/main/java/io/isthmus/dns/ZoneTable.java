@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -153,6 +154,7 @@ final class ZoneTable {
         private NameTrie names;
         private PersistentSortedMap<String, Integer> namespaces;
         private final Set<String> namespacesTouched = new TreeSet<>();
+        private final Map<ServiceKey, Map<Name, Map<Integer, ZoneContent.RRset>>> otherOwners = new HashMap<>();
 
         Update(ZoneTable base, ServiceDirectory directory) {
             this.base = base;
@@ -240,8 +242,7 @@ final class ZoneTable {
                 contributions.add(zoneOwn);
             }
             for (ServiceKey owner : owners) {
-                Map<Integer, ZoneContent.RRset> own = owner.equals(key) ? rrsets : directory.find(owner)
-                        .map(service -> ZoneContent.service(service, settings).get(name)).orElse(null);
+                Map<Integer, ZoneContent.RRset> own = owner.equals(key) ? rrsets : contentOf(owner).get(name);
                 if (own != null) {
                     contributions.add(own);
                 }
@@ -253,6 +254,15 @@ final class ZoneTable {
             }
             byte[] node = encodeNode(name, union(contributions).values(), settings.ttlSeconds());
             names = names.put(owners.length == 0 ? node : new NameTrie.Shared(node, owners));
+        }
+
+        /**
+         * The names another owner of a shared name brings, made once per update: a headless service whose pods
+         * are in another service too shares one PTR name per pod with it, and each would make them again.
+         */
+        private Map<Name, Map<Integer, ZoneContent.RRset>> contentOf(ServiceKey owner) {
+            return otherOwners.computeIfAbsent(owner, k -> directory.find(k)
+                    .map(service -> ZoneContent.service(service, settings)).orElse(Map.of()));
         }
 
         /** What the zone itself has at {@code name}: apex names, {@code svc}, namespaces in use; else null. */

@@ -91,6 +91,8 @@ final class NaiveZone {
             for (ClusterBackends cluster : service.clusters()) {
                 for (Endpoint endpoint : cluster.endpoints()) {
                     put(address(host(serviceName, cluster, endpoint), endpoint.ip()));
+                    put(new PTRRecord(ReverseMap.fromAddress(endpoint.ip()), DClass.IN, ttl,
+                            host(serviceName, cluster, endpoint)));
                 }
             }
         } else {

@@ -19,6 +19,7 @@ import java.util.BitSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
@@ -166,6 +167,35 @@ class UdpPathTest {
             assertEquals(Rcode.NOERROR, first.getRcode());
             assertEquals(1, second.getHeader().getID(), "the upstream's answer came, later");
             assertEquals(Rcode.NXDOMAIN, second.getRcode());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}, {1} bytes of padding")
+    @CsvSource({"auto, 4200", "auto, 30000", "auto, 65000", "nio, 4200", "nio, 30000"})
+    void aQueryLargerThan4096BytesIsAnsweredOnEitherPath(String path, int padding) throws Exception {
+        try (Property _ = Property.set(UdpListener.PATH_PROPERTY, path);
+             DnsServer server = DnsServer.start(DnsConfig.of(Fixtures.loopbackAnyPort()), Fixtures::directory);
+             DatagramChannel client = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            client.setOption(java.net.StandardSocketOptions.SO_SNDBUF, 1 << 17);
+            client.bind(new InetSocketAddress(LOOPBACK, 0));
+            client.connect(server.localAddress());
+            client.socket().setSoTimeout(Math.toIntExact(RawDns.WAIT.toMillis()));
+            Message query = RawDns.query(7, WEB, org.xbill.DNS.Type.A);
+            // Padding (code 12) keeps the query on the wire path; an unknown option sends it down the chain.
+            for (int code : new int[] {12, 65001}) {
+                Message asked = query.clone();
+                asked.addRecord(new org.xbill.DNS.OPTRecord(1232, 0, 0, 0, List.of(
+                        new org.xbill.DNS.GenericEDNSOption(code, new byte[padding]))), Section.ADDITIONAL);
+                byte[] wire = asked.toWire();
+                assertTrue(wire.length > 4096, "the query is " + wire.length + " bytes");
+                client.write(ByteBuffer.wrap(wire));
+
+                Message answer = receive(client);
+
+                assertEquals(7, answer.getHeader().getID());
+                assertEquals(Rcode.NOERROR, answer.getRcode(), "option " + code + ": " + answer);
+                assertEquals("10.0.0.10", answer.getSection(Section.ANSWER).getFirst().rdataToString());
+            }
         }
     }
 

@@ -32,8 +32,8 @@ class ZoneTableFootprintTest {
     void everyNameOfTheMixIsThere() {
         ZoneTable table = ZoneTable.build(Fixtures.manyServices(10), SETTINGS);
         // Apex, ns.dns, dns, dns-version, svc; per ClusterSetIP service: its name, 2 SRV names, _tcp, 2 PTR names;
-        // per headless: its name, 1 SRV name, _tcp, 2 cluster labels, 6 endpoints; 10 namespaces.
-        assertEquals(5 + 8 * 6 + 2 * 11 + 10, table.names());
+        // per headless: its name, 1 SRV name, _tcp, 2 cluster labels, 6 endpoints, their 6 PTR names; 10 namespaces.
+        assertEquals(5 + 8 * 6 + 2 * 17 + 10, table.names());
     }
 
     public static void main(String[] args) {

@@ -315,7 +315,7 @@ public final class Gateway implements AutoCloseable {
         if (sharedJournal) {
             lifecycle.started("export journal reader", journal.follow(offset));
         }
-        Consumer<ExportEntry> persisted = sharedJournal ? entry -> { } : merged::apply;
+        Consumer<List<ExportEntry>> persisted = sharedJournal ? entries -> { } : merged::applyAll;
         return new RegistryClient(system.systemActorOf(ExportRegistry.create(self, replica, merged, persisted, clock),
                 "export-registry", Props.empty()), system.scheduler());
     }
@@ -482,7 +482,8 @@ public final class Gateway implements AutoCloseable {
                 .withLocalCluster(config.clusterId())
                 .withLocality(config.dns().locality())
                 .withClusterNames(config.dns().clusterNames())
-                .withForwarding(config.dns().forwarding());
+                .withForwarding(config.dns().forwarding())
+                .withRateLimit(config.dns().rateLimit());
     }
 
     /**

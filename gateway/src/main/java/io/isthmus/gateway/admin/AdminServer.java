@@ -42,6 +42,10 @@ import java.util.function.Supplier;
  */
 public final class AdminServer extends AllDirectives implements AutoCloseable {
     private static final java.time.Duration ASK_TIMEOUT = java.time.Duration.ofSeconds(5);
+    /** A change of many exports is one journal write, larger than one export's; give it longer. */
+    private static final java.time.Duration BATCH_TIMEOUT = java.time.Duration.ofSeconds(30);
+    /** Room for {@link io.isthmus.gateway.exports.ExportChanges#MAX_SERVICES} exports of a few hundred bytes each. */
+    private static final long MAX_BATCH_BODY = 64L << 20;
 
     /**
      * Everything the admin routes read or change.
@@ -140,6 +144,8 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                                 pathEnd(() -> concat(
                                         get(() -> completeJson(StatusCodes.OK, report.exports(api.status().mesh().get()))),
                                         post(() -> entity(Unmarshaller.entityToString(), this::export)))),
+                                path("batch", () -> post(() -> withSizeLimit(MAX_BATCH_BODY,
+                                        () -> entity(Unmarshaller.entityToString(), this::exportBatch)))),
                                 path(PathMatchers.segment().slash(PathMatchers.segment()),
                                         (namespace, name) -> delete(() -> unexport(namespace, name)))))))));
     }
@@ -180,6 +186,36 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                     ObjectNode out = report.export(changed.export(), api.status().self());
                     out.put("version", changed.version());
                     return completeJson(StatusCodes.OK, out);
+                }));
+    }
+
+    /**
+     * {@code POST /api/v1/exports/batch}: {@code {"exports":[<export>...],"unexports":["ns/name"...]}} as one stored
+     * change, all or none ({@link ExportBatchRequest}).
+     */
+    private Route exportBatch(String body) {
+        ExportBatchRequest batch;
+        try {
+            batch = ExportBatchRequest.parse(json.readTree(body), clock.instant());
+        } catch (JsonProcessingException e) {
+            return completeError(StatusCodes.BAD_REQUEST, "body", "", "not valid JSON: " + e.getOriginalMessage());
+        } catch (InvalidFieldException e) {
+            return completeError(StatusCodes.BAD_REQUEST, e.field(), e.value(), e.getMessage());
+        }
+        CompletionStage<ExportRegistry.ChangesReply> reply = api.exports().ask(
+                replyTo -> new ExportRegistry.ApplyChanges(batch.exports(), batch.unexports(), replyTo), BATCH_TIMEOUT);
+        return onComplete(reply, result -> result.fold(
+                failure -> completeError(StatusCodes.SERVICE_UNAVAILABLE, "", "",
+                        "the change was not stored (none of it): " + rootMessage(failure)),
+                outcome -> switch (outcome) {
+                    case ExportRegistry.ChangesApplied applied -> completeJson(StatusCodes.OK, json.createObjectNode()
+                            .put("cluster", api.status().self().value())
+                            .put("exported", applied.exported()).put("unchanged", applied.unchanged())
+                            .put("withdrawn", applied.withdrawn()).put("absent", applied.absent())
+                            .put("version", applied.version()));
+                    case ExportRegistry.ChangesRefused refused ->
+                            completeError(StatusCodes.BAD_REQUEST, refused.field(), refused.value(),
+                                    "invalid " + refused.field() + " '" + refused.value() + "': " + refused.reason());
                 }));
     }
 

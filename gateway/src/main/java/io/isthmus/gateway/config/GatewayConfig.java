@@ -61,9 +61,9 @@ public record GatewayConfig(
         }
     }
 
-    /** The DNS server's settings; {@code forwarding} and {@code locality} are the dns module's own types. */
+    /** The DNS server's settings; {@code forwarding}, {@code locality} and {@code rateLimit} are the dns module's own types. */
     public record Dns(HostPort listen, String zone, Duration ttl, io.isthmus.dns.Locality locality,
-                      boolean clusterNames, io.isthmus.dns.Forwarding forwarding) {
+                      boolean clusterNames, io.isthmus.dns.Forwarding forwarding, io.isthmus.dns.RateLimit rateLimit) {
     }
 
     /**

@@ -14,6 +14,7 @@ import io.isthmus.api.InvalidFieldException;
 import io.isthmus.dns.ClientNetwork;
 import io.isthmus.dns.Forwarding;
 import io.isthmus.dns.Locality;
+import io.isthmus.dns.RateLimit;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,7 +125,7 @@ public final class GatewayConfigLoader {
         }
         GatewayConfig.Dns dns = new GatewayConfig.Dns(listen(c, "dns"), zone, ttl,
                 field("isthmus.dns.locality", () -> Locality.parse(string(c, "dns.locality"))),
-                bool(c, "dns.cluster-names"), forwarding(c));
+                bool(c, "dns.cluster-names"), forwarding(c), rateLimit(c));
         List<String> seeds = stringList(c, "replicas.seed-nodes");
         for (String seed : seeds) {
             var seedMatch = SEED_NODE.matcher(seed);
@@ -399,6 +400,23 @@ public final class GatewayConfigLoader {
         } catch (InvalidFieldException e) {
             // The dns module names its fields in words ("dns forward timeout"); say them as the config does.
             throw e.as("isthmus." + e.field().replace("dns forward ", "dns.forward.").replace(' ', '-'));
+        }
+    }
+
+    private static RateLimit rateLimit(Config c) {
+        List<ClientNetwork> exempt = new ArrayList<>();
+        for (String network : stringList(c, "dns.rate-limit.exempt-clients")) {
+            exempt.add(field("isthmus.dns.rate-limit.exempt-clients", () -> ClientNetwork.parse(network)));
+        }
+        try {
+            return new RateLimit(integer(c, "dns.rate-limit.responses-per-second"),
+                    integer(c, "dns.rate-limit.burst"), integer(c, "dns.rate-limit.slip"),
+                    integer(c, "dns.rate-limit.ipv4-prefix-length"), integer(c, "dns.rate-limit.ipv6-prefix-length"),
+                    integer(c, "dns.rate-limit.table-size"), exempt);
+        } catch (InvalidFieldException e) {
+            // The dns module names its fields in words ("dns rate limit burst"); say them as the config does.
+            throw e.field().startsWith("isthmus.") ? e
+                    : e.as("isthmus." + e.field().replace("dns rate limit ", "dns.rate-limit.").replace(' ', '-'));
         }
     }
 

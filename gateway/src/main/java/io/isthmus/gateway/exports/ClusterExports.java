@@ -1,7 +1,11 @@
 package io.isthmus.gateway.exports;
 
+import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServiceKey;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,26 +51,43 @@ public final class ClusterExports {
         published.accept(current);
     }
 
-    /** Merges one event; returns whether the set of exports changed. */
-    public synchronized boolean apply(ExportEntry entry) {
-        ExportEntry before = entries.get(entry.key());
-        if (!entry.supersedes(before)) {
-            return false; // an older word (or the same one again): the winner stays
-        }
-        entries.put(entry.key(), entry);
-        ExportSet set = current;
-        long version = Math.max(set.version() + 1, entry.version());
-        ExportSet next;
-        if (entry.export() != null) {
-            if (entry.export().equals(set.find(entry.key()).orElse(null))) {
-                return false;
+    /** Merges one word; returns whether the set of exports changed. */
+    public boolean apply(ExportEntry entry) {
+        return applyAll(List.of(entry));
+    }
+
+    /**
+     * Merges the words of one event, in order, and publishes once: a change of 10,000 services is one new set
+     * under one new version ({@code max(previous + 1, newest word)}), for the peers and the DNS, not 10,000.
+     * The version is a function of the words and the order of events alone, so replicas agree on it.
+     * Returns whether the set of exports changed.
+     */
+    public synchronized boolean applyAll(List<ExportEntry> words) {
+        Map<ServiceKey, Optional<ServiceExport>> outcome = new LinkedHashMap<>();
+        long newest = 0;
+        for (ExportEntry entry : words) {
+            if (!entry.supersedes(entries.get(entry.key()))) {
+                continue; // an older word (or the same one again): the winner stays
             }
-            next = set.with(entry.export(), version);
-        } else if (set.find(entry.key()).isPresent()) {
-            next = set.without(entry.key(), version);
-        } else {
+            entries.put(entry.key(), entry);
+            outcome.put(entry.key(), entry.live());
+            newest = Math.max(newest, entry.version());
+        }
+        ExportSet set = current;
+        List<ServiceExport> upserted = new ArrayList<>();
+        List<ServiceKey> removed = new ArrayList<>();
+        outcome.forEach((key, export) -> {
+            Optional<ServiceExport> was = set.find(key);
+            if (export.isPresent() && !export.equals(was)) {
+                upserted.add(export.get());
+            } else if (export.isEmpty() && was.isPresent()) {
+                removed.add(key);
+            }
+        });
+        if (upserted.isEmpty() && removed.isEmpty()) {
             return false;
         }
+        ExportSet next = set.withChanges(Math.max(set.version() + 1, newest), upserted, removed);
         current = next;
         if (publishing) {
             published.accept(next);

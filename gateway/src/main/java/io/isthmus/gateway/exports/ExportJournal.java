@@ -149,7 +149,7 @@ public final class ExportJournal {
 
     private void applyEvent(EventEnvelope envelope) {
         if (envelope.event() instanceof ExportRegistry.Event event) {
-            merged.apply(event.entry());
+            merged.applyAll(event.entries());
         } else {
             log.warn("ignoring an event of type {} under the exports tag (persistence id {})",
                     envelope.event().getClass().getName(), envelope.persistenceId());

@@ -52,6 +52,39 @@ public final class ExportRegistry
     public record GetExports(ActorRef<ExportSet> replyTo) implements Command {
     }
 
+    /**
+     * Exports and withdraws many services as one change: one event, stored whole or not at all. Each service may
+     * appear once in all ({@link ExportChanges#check}); re-exports of what is there already and withdrawals of what
+     * is not change nothing, as their single forms do.
+     */
+    public record ApplyChanges(List<ServiceExport> exports, List<ServiceKey> unexports,
+                               ActorRef<ChangesReply> replyTo) implements Command {
+        public ApplyChanges {
+            exports = List.copyOf(exports);
+            unexports = List.copyOf(unexports);
+        }
+    }
+
+    /** What became of {@link ApplyChanges}. */
+    public sealed interface ChangesReply extends CborSerializable {
+    }
+
+    /**
+     * Stored (or nothing to store). {@code version} is the version of every entry written, or 0 when none was.
+     *
+     * @param exported  exports stored, new or changed
+     * @param unchanged exports that were there already as given
+     * @param withdrawn exports withdrawn
+     * @param absent    withdrawals of services this cluster did not export
+     */
+    public record ChangesApplied(int exported, int unchanged, int withdrawn, int absent, long version)
+            implements ChangesReply {
+    }
+
+    /** Nothing was stored: {@code field} and {@code value} name the first bad entry. */
+    public record ChangesRefused(String field, String value, String reason) implements ChangesReply {
+    }
+
     public record Changed(ServiceExport export, long version) implements CborSerializable {
     }
 
@@ -60,20 +93,46 @@ public final class ExportRegistry
     }
 
     public sealed interface Event extends CborSerializable {
-        ExportEntry entry();
+        /** The words this event writes, in the order they apply. */
+        List<ExportEntry> entries();
     }
 
     public record ServiceExported(ServiceExport export, long version, String replica) implements Event {
-        @Override
         public ExportEntry entry() {
             return ExportEntry.exported(export, version, replica);
+        }
+
+        @Override
+        public List<ExportEntry> entries() {
+            return List.of(entry());
         }
     }
 
     public record ServiceUnexported(ServiceKey key, long version, String replica) implements Event {
-        @Override
         public ExportEntry entry() {
             return ExportEntry.removed(key, version, replica);
+        }
+
+        @Override
+        public List<ExportEntry> entries() {
+            return List.of(entry());
+        }
+    }
+
+    /** Many services exported and withdrawn at once ({@link ApplyChanges}), all under one version. */
+    public record ServicesChanged(List<ServiceExport> exported, List<ServiceKey> unexported, long version,
+                                  String replica) implements Event {
+        public ServicesChanged {
+            exported = List.copyOf(exported);
+            unexported = List.copyOf(unexported);
+        }
+
+        @Override
+        public List<ExportEntry> entries() {
+            List<ExportEntry> out = new java.util.ArrayList<>(exported.size() + unexported.size());
+            exported.forEach(export -> out.add(ExportEntry.exported(export, version, replica)));
+            unexported.forEach(key -> out.add(ExportEntry.removed(key, version, replica)));
+            return out;
         }
     }
 
@@ -113,12 +172,17 @@ public final class ExportRegistry
             return List.copyOf(pending.values());
         }
 
-        OwnWrites with(ExportEntry written, ClusterExports merged) {
+        OwnWrites with(List<ExportEntry> written, ClusterExports merged) {
             TreeMap<ServiceKey, ExportEntry> next = new TreeMap<>(pending);
-            next.put(written.key(), written);
-            // Pending writes are few (those of the last moments): pruning them all each time is cheap.
+            long last = lastVersion;
+            for (ExportEntry entry : written) {
+                next.put(entry.key(), entry);
+                last = Math.max(last, entry.version());
+            }
+            // Pending writes are those of the last moments (one batch at most, mostly): pruning them all once per
+            // event is linear in them.
             next.values().removeIf(own -> merged.entry(own.key()).filter(seen -> !own.supersedes(seen)).isPresent());
-            return new OwnWrites(Math.max(lastVersion, written.version()), next);
+            return new OwnWrites(last, next);
         }
 
         ExportEntry pendingFor(ServiceKey key) {
@@ -144,10 +208,10 @@ public final class ExportRegistry
     private final String replica;
     private final String tag;
     private final ClusterExports merged;
-    private final Consumer<ExportEntry> persisted;
+    private final Consumer<List<ExportEntry>> persisted;
     private final Clock clock;
 
-    private ExportRegistry(String clusterId, String replica, ClusterExports merged, Consumer<ExportEntry> persisted,
+    private ExportRegistry(String clusterId, String replica, ClusterExports merged, Consumer<List<ExportEntry>> persisted,
                            Clock clock) {
         // A journal that fails a write (the database is away) stops the actor; it comes back and recovers, so the
         // next write can succeed. The failed write was not acknowledged.
@@ -162,12 +226,12 @@ public final class ExportRegistry
 
     /**
      * @param merged    the cluster's merged exports: decisions (is there such an export? since when?) are made on it
-     * @param persisted called with every write once it is in the journal, before it is acknowledged: with a
+     * @param persisted called with the words of every event once it is in the journal, before it is acknowledged: with a
      *                  journal that only this replica writes, that applies it to {@code merged} at once; with a
      *                  shared journal it does nothing and the journal reader brings it in the shared order
      */
     public static Behavior<Command> create(String clusterId, String replica, ClusterExports merged,
-                                           Consumer<ExportEntry> persisted, Clock clock) {
+                                           Consumer<List<ExportEntry>> persisted, Clock clock) {
         return new ExportRegistry(clusterId, replica, merged, persisted, clock);
     }
 
@@ -192,6 +256,8 @@ public final class ExportRegistry
             case Export(ServiceExport export, ActorRef<Changed> replyTo) -> onExport(state, export, replyTo);
             case Unexport(ServiceKey key, ActorRef<Unexported> replyTo) -> onUnexport(state, key, replyTo);
             case GetExports(ActorRef<ExportSet> replyTo) -> Effect().reply(replyTo, merged.current());
+            case ApplyChanges(List<ServiceExport> exports, List<ServiceKey> unexports,
+                              ActorRef<ChangesReply> replyTo) -> onApplyChanges(state, exports, unexports, replyTo);
         };
     }
 
@@ -215,7 +281,7 @@ public final class ExportRegistry
         }
         ServiceExported event = new ServiceExported(toStore, nextVersion(state, existing), replica);
         return Effect().persist(event)
-                .thenRun(next -> persisted.accept(event.entry()))
+                .thenRun(next -> persisted.accept(event.entries()))
                 .thenReply(replyTo, next -> new Changed(toStore, event.version()));
     }
 
@@ -226,16 +292,56 @@ public final class ExportRegistry
         }
         ServiceUnexported event = new ServiceUnexported(key, nextVersion(state, existing), replica);
         return Effect().persist(event)
-                .thenRun(next -> persisted.accept(event.entry()))
+                .thenRun(next -> persisted.accept(event.entries()))
                 .thenReply(replyTo, next -> new Unexported(key, true, event.version()));
+    }
+
+    private ReplyEffect<Event, OwnWrites> onApplyChanges(OwnWrites state, List<ServiceExport> exports,
+                                                         List<ServiceKey> unexports, ActorRef<ChangesReply> replyTo) {
+        try {
+            ExportChanges.check(exports, unexports);
+        } catch (io.isthmus.api.InvalidFieldException e) {
+            return Effect().reply(replyTo, new ChangesRefused(e.field(), e.value(), e.reason()));
+        }
+        List<ServiceExport> toStore = new java.util.ArrayList<>();
+        List<ServiceKey> toWithdraw = new java.util.ArrayList<>();
+        long version = Math.max(state.lastVersion() + 1, clock.millis());
+        int unchanged = 0;
+        for (ServiceExport export : exports) {
+            ExportEntry existing = known(state, export.key());
+            ServiceExport current = existing == null ? null : existing.export();
+            ServiceExport stored = current == null ? export : export.withExportedAt(current.exportedAt());
+            if (stored.equals(current)) {
+                unchanged++;
+                continue;
+            }
+            toStore.add(stored);
+            version = Math.max(version, existing == null ? 0 : existing.version() + 1);
+        }
+        for (ServiceKey key : unexports) {
+            ExportEntry existing = known(state, key);
+            if (existing == null || existing.export() == null) {
+                continue;
+            }
+            toWithdraw.add(key);
+            version = Math.max(version, existing.version() + 1);
+        }
+        int absent = unexports.size() - toWithdraw.size();
+        if (toStore.isEmpty() && toWithdraw.isEmpty()) {
+            return Effect().reply(replyTo, new ChangesApplied(0, unchanged, 0, absent, 0));
+        }
+        ServicesChanged event = new ServicesChanged(toStore, toWithdraw, version, replica);
+        int stored = toStore.size();
+        int withdrawn = toWithdraw.size();
+        int same = unchanged;
+        return Effect().persist(event)
+                .thenRun(next -> persisted.accept(event.entries()))
+                .thenReply(replyTo, next -> new ChangesApplied(stored, same, withdrawn, absent, event.version()));
     }
 
     @Override
     public EventHandler<OwnWrites, Event> eventHandler() {
-        return (state, event) -> switch (event) {
-            case ServiceExported exported -> state.with(exported.entry(), merged);
-            case ServiceUnexported unexported -> state.with(unexported.entry(), merged);
-        };
+        return (state, event) -> state.with(event.entries(), merged);
     }
 
     @Override

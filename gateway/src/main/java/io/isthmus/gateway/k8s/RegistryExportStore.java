@@ -9,6 +9,7 @@ import io.isthmus.k8s.mcs.ExportStore;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -20,6 +21,7 @@ import java.util.function.Supplier;
  */
 record RegistryExportStore(RegistryClient registry, Supplier<MeshView.Snapshot> mesh) implements ExportStore {
     private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration BATCH_TIMEOUT = Duration.ofSeconds(10);
 
     @Override
     public Map<ServiceKey, ServiceExport> exports() {
@@ -37,6 +39,18 @@ record RegistryExportStore(RegistryClient registry, Supplier<MeshView.Snapshot> 
     public CompletionStage<Void> export(ServiceExport export) {
         return registry.<ExportRegistry.Changed>ask(replyTo -> new ExportRegistry.Export(export, replyTo), ASK_TIMEOUT)
                 .thenApply(changed -> null);
+    }
+
+    /** One stored change for the whole batch (a resync of thousands of ServiceExports is one journal write). */
+    @Override
+    public CompletionStage<Void> apply(List<ServiceExport> exports, List<ServiceKey> unexports) {
+        return registry.<ExportRegistry.ChangesReply>ask(
+                        replyTo -> new ExportRegistry.ApplyChanges(exports, unexports, replyTo), BATCH_TIMEOUT)
+                .thenApply(reply -> switch (reply) {
+                    case ExportRegistry.ChangesApplied applied -> null;
+                    case ExportRegistry.ChangesRefused refused -> throw new IllegalArgumentException(
+                            "invalid " + refused.field() + " '" + refused.value() + "': " + refused.reason());
+                });
     }
 
     @Override

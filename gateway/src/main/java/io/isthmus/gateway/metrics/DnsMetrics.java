@@ -35,6 +35,13 @@ public final class DnsMetrics {
         metrics.counterFunction("isthmus_dns_internal_errors_total",
                 "Queries a handler failed on (answered SERVFAIL): bugs, worth an alert.", List.of(),
                 () -> Map.of(List.of(), (double) counters.snapshot().internalErrors()));
+        metrics.counterFunction("isthmus_dns_rate_limited_total",
+                "UDP responses held back by response rate limiting, by what was sent instead (nothing, or an empty "
+                        + "truncated response).", List.of("action"), () -> {
+                    DnsCounters.Snapshot now = counters.snapshot();
+                    return Map.of(List.of("dropped"), (double) now.rateLimited(),
+                            List.of("slipped"), (double) now.rateLimitSlipped());
+                });
         metrics.histogramFunction("isthmus_dns_response_seconds", "Time from a query's receipt to its response.",
                 () -> {
                     DnsCounters.LatencyHistogram latency = counters.snapshot().latency();

@@ -420,6 +420,26 @@ class GatewayConfigLoaderTest {
                 rejects("isthmus { cluster-id = east, dns.forward.attempts = 99 }").field());
         assertEquals("isthmus.dns.cluster-names",
                 rejects("isthmus { cluster-id = east, dns.cluster-names = maybe }").field());
+        assertMentions(rejects("isthmus { cluster-id = east, dns.rate-limit.slip = 11 }"),
+                "isthmus.dns.rate-limit.slip", "11");
+        assertMentions(rejects("isthmus { cluster-id = east, dns.rate-limit.ipv6-prefix-length = 96 }"),
+                "isthmus.dns.rate-limit.ipv6-prefix-length", "96");
+        assertMentions(rejects("isthmus { cluster-id = east, dns.rate-limit.exempt-clients = [\"10.0.0.0/40\"] }"),
+                "isthmus.dns.rate-limit.exempt-clients", "10.0.0.0/40");
+        assertEquals("isthmus.dns.rate-limit.burst",
+                rejects("isthmus { cluster-id = east, dns.rate-limit.burst = lots }").field());
+    }
+
+    @Test
+    void udpResponsesAreRateLimitedByDefaultAndTheLimitIsSettable() {
+        assertEquals(io.isthmus.dns.RateLimit.DEFAULTS, load("isthmus.cluster-id = east").dns().rateLimit());
+        io.isthmus.dns.RateLimit limit = load("""
+                isthmus { cluster-id = east, dns.rate-limit { responses-per-second = 50, burst = 100, slip = 0,
+                  ipv4-prefix-length = 32, ipv6-prefix-length = 64, table-size = 1024, exempt-clients = [] } }
+                """).dns().rateLimit();
+        assertEquals(new io.isthmus.dns.RateLimit(50, 100, 0, 32, 64, 1024, java.util.List.of()), limit);
+        assertEquals(false, load("isthmus { cluster-id = east, dns.rate-limit.responses-per-second = 0 }")
+                .dns().rateLimit().enabled());
     }
 
     @Test

@@ -100,6 +100,53 @@ class ClusterExportsTest {
     }
 
     @Test
+    void wordsAppliedTogetherGiveTheExportsOfApplyingThemOneByOneUnderOneNewVersionEach() {
+        Random random = new Random(7);
+        List<ExportEntry> events = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            ServiceExport export = clusterSetIp("ns", "svc-" + random.nextInt(30), "10.96.0." + random.nextInt(250),
+                    T0, "80/TCP");
+            long version = 1_000 + random.nextInt(300);
+            events.add(random.nextInt(4) == 0 ? ExportEntry.removed(export.key(), version, "gw-0")
+                    : ExportEntry.exported(export, version, "gw-" + random.nextInt(2)));
+        }
+        ClusterExports oneByOne = quiet();
+        events.forEach(oneByOne::apply);
+        List<ExportSet> published = new ArrayList<>();
+        ClusterExports together = new ClusterExports(published::add);
+        ClusterExports replica = quiet();
+        together.startPublishing();
+        for (int from = 0; from < events.size(); from += 100) {
+            together.applyAll(events.subList(from, from + 100));
+            replica.applyAll(events.subList(from, from + 100));
+        }
+        assertEquals(oneByOne.current().exports(), together.current().exports());
+        for (ExportEntry event : events) {
+            assertEquals(oneByOne.entry(event.key()), together.entry(event.key()));
+        }
+        assertEquals(5, published.size(), "the empty set, then one per call");
+        for (int i = 1; i < published.size(); i++) {
+            assertTrue(published.get(i).version() > published.get(i - 1).version(), "versions grow: " + published);
+        }
+        assertEquals(together.current(), replica.current(), "the same events in the same order: the same version");
+    }
+
+    @Test
+    void aChangeOfManyWordsIsOneVersionStep() {
+        ClusterExports view = quiet();
+        view.apply(ExportEntry.exported(cart, 1_000, "gw-0"));
+        List<ExportEntry> words = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            words.add(ExportEntry.exported(clusterSetIp("ns", "svc-" + i, "10.96.1." + i, T0, "80/TCP"), 900, "gw-0"));
+        }
+        assertTrue(view.applyAll(words));
+        assertEquals(1_001, view.current().version(), "one step past the last set, the words being older");
+        assertEquals(51, view.current().size());
+        assertFalse(view.applyAll(words), "the same words again change nothing");
+        assertEquals(1_001, view.current().version());
+    }
+
+    @Test
     void nothingIsPublishedBeforeStartPublishingThenTheCurrentSetAndEveryChange() {
         List<ExportSet> published = new ArrayList<>();
         ClusterExports view = new ClusterExports(published::add);

@@ -74,11 +74,11 @@ class ExportRegistryTest {
         merged = new ClusterExports(set -> topic.ref().tell(Topic.publish(set)));
         merged.startPublishing();
         expectPublished(ExportSet.EMPTY);
-        return startRegistry(clock, merged::apply);
+        return startRegistry(clock, merged::applyAll);
     }
 
     private EventSourcedBehaviorTestKit<ExportRegistry.Command, ExportRegistry.Event, ExportRegistry.OwnWrites> startRegistry(
-            Clock clock, Consumer<ExportEntry> persisted) {
+            Clock clock, Consumer<List<ExportEntry>> persisted) {
         // A cluster id of its own per registry: the in-memory journal is shared by the whole actor system.
         return EventSourcedBehaviorTestKit.create(testKit.system(),
                 ExportRegistry.create("c" + IDS.incrementAndGet(), REPLICA, merged, persisted, clock),
@@ -104,6 +104,89 @@ class ExportRegistryTest {
 
     private ExportRegistry.ServiceExported exported(ServiceExport export, long version) {
         return new ExportRegistry.ServiceExported(export, version, REPLICA);
+    }
+
+    private EventSourcedBehaviorTestKit.CommandResultWithReply<ExportRegistry.Command, ExportRegistry.Event,
+            ExportRegistry.OwnWrites, ExportRegistry.ChangesReply> applyChanges(List<ServiceExport> exports,
+                                                                                List<ServiceKey> unexports) {
+        return registry.<ExportRegistry.ChangesReply>runCommand(
+                replyTo -> new ExportRegistry.ApplyChanges(exports, unexports, replyTo));
+    }
+
+    @Test
+    void aChangeOfManyServicesIsOneEventOneVersionAndOnePublishedSet() {
+        List<ServiceExport> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            many.add(clusterSetIp("bulk", "svc-" + i, "10.97." + (i / 250) + "." + (i % 250), T0, "http:80/TCP"));
+        }
+        var result = applyChanges(many, List.of());
+        long version = T0.toEpochMilli();
+
+        assertEquals(1, result.events().size(), "one event for the whole change");
+        assertEquals(new ExportRegistry.ChangesApplied(2_000, 0, 0, 0, version), result.reply());
+        assertEquals(new ExportSet(version, many), merged.current());
+        expectPublished(merged.current());
+        topic.expectNoMessage(Duration.ofMillis(100)); // not one set per service
+    }
+
+    @Test
+    void aChangeCountsWhatItLeavesAsItWasAndWithdrawsInTheSameEvent() {
+        export(cart);
+        expectPublished(merged.current());
+        clock.set(T0.plusSeconds(1));
+        ServiceExport cartAgainLater = ServiceExport.of(cart.key(), cart.type(), cart.ports(), cart.ips(),
+                T0.plusSeconds(1));
+        ServiceKey neverExported = new ServiceKey("shop", "ghost");
+        var result = applyChanges(List.of(db, cartAgainLater), List.of(neverExported));
+        long version = T0.plusSeconds(1).toEpochMilli();
+        assertEquals(new ExportRegistry.ChangesApplied(1, 1, 0, 1, version), result.reply());
+        assertEquals(new ExportSet(version, List.of(cart, db)), merged.current());
+        expectPublished(merged.current());
+
+        clock.set(T0.plusSeconds(2));
+        var withdrawal = applyChanges(List.of(), List.of(cart.key(), db.key()));
+        assertEquals(new ExportRegistry.ChangesApplied(0, 0, 2, 0, T0.plusSeconds(2).toEpochMilli()),
+                withdrawal.reply());
+        assertEquals(1, withdrawal.events().size());
+        assertEquals(0, merged.current().size());
+        // Tombstones: a late, older word for either service cannot bring it back.
+        assertFalse(merged.apply(ExportEntry.exported(cart, T0.plusSeconds(1).toEpochMilli(), "gw-9")));
+    }
+
+    @Test
+    void aChangeThatNamesAServiceTwiceIsRefusedWholeNamingTheEntry() {
+        export(cart);
+        expectPublished(merged.current());
+        var twice = applyChanges(List.of(db, cart, db), List.of());
+        assertEquals(new ExportRegistry.ChangesRefused("exports[2]", "shop/db",
+                "names the same service as exports[0]; each service may appear once in a change"), twice.reply());
+        assertTrue(twice.hasNoEvents());
+        var both = applyChanges(List.of(db), List.of(new ServiceKey("shop", "x"), db.key()));
+        assertEquals("unexports[1]", ((ExportRegistry.ChangesRefused) both.reply()).field());
+        assertTrue(both.hasNoEvents());
+        assertFalse(merged.current().find(db.key()).isPresent(), "none of it was stored");
+        topic.expectNoMessage(Duration.ofMillis(100));
+    }
+
+    @Test
+    void aChangeWithNothingNewStoresNothing() {
+        export(cart);
+        expectPublished(merged.current());
+        var result = applyChanges(List.of(cart), List.of(new ServiceKey("shop", "ghost")));
+        assertTrue(result.hasNoEvents());
+        assertEquals(new ExportRegistry.ChangesApplied(0, 1, 0, 1, 0), result.reply());
+    }
+
+    @Test
+    void versionsOfAChangeExceedThoseOfTheWordsItReplaces() {
+        Clock fixed = Clock.fixed(T0, ZoneOffset.UTC);
+        registry = startRegistry(fixed);
+        long first = export(cart).reply().version();
+        var result = applyChanges(List.of(db), List.of(cart.key()));
+        long version = ((ExportRegistry.ChangesApplied) result.reply()).version();
+        assertEquals(first + 1, version);
+        assertEquals(version, registry.getState().lastVersion());
+        assertEquals(version, export(cart).reply().version() - 1, "the next single write follows it");
     }
 
     @Test
@@ -257,8 +340,8 @@ class ExportRegistryTest {
         assertEquals(new ExportRegistry.Unexported(cart.key(), true, exportedAt + 2), result.reply());
         // Once the reader has applied our writes, they are no longer pending.
         merged.apply(new ExportRegistry.ServiceExported(cart, exportedAt, REPLICA).entry());
-        reExport.events().forEach(event -> merged.apply(event.entry()));
-        result.events().forEach(event -> merged.apply(event.entry()));
+        reExport.events().forEach(event -> merged.applyAll(event.entries()));
+        result.events().forEach(event -> merged.applyAll(event.entries()));
         export(db);
         assertEquals(List.of(db.key()), registry.getState().pending().stream().map(ExportEntry::key).toList());
     }

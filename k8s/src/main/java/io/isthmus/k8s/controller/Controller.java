@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -43,7 +44,29 @@ public final class Controller<K> implements AutoCloseable {
 
         /** Every key to reconcile in a full resync (from the watches' caches, and whatever else holds state). */
         Collection<K> keys();
+
+        /**
+         * Reconciles {@code keys} (queued together, as after a full resync) and returns those that failed, each
+         * with why, to be tried again later. By default one {@link #reconcile} each; a reconciler whose writes
+         * are cheaper together (one stored change for many keys) does them at once.
+         */
+        default Map<K, Exception> reconcileAll(List<K> keys) throws InterruptedException {
+            Map<K, Exception> failed = new HashMap<>();
+            for (K key : keys) {
+                try {
+                    reconcile(key);
+                } catch (InterruptedException e) {
+                    throw e;
+                } catch (Exception e) {
+                    failed.put(key, e);
+                }
+            }
+            return failed;
+        }
     }
+
+    /** The most keys handed to {@link Reconciler#reconcileAll} at once. */
+    static final int BATCH = 1_000;
 
     /** @param failedKeys how many keys failed their last reconcile and wait for their retry */
     public record Status(String name, boolean synced, boolean watching, int queued, int failedKeys,
@@ -187,35 +210,47 @@ public final class Controller<K> implements AutoCloseable {
             }
             fullResync();
             while (!closed) {
-                Optional<K> next = queue.take();
+                List<K> next = queue.takeBatch(BATCH);
                 if (next.isEmpty()) {
                     return;
                 }
-                reconcileOne(next.get());
+                reconcileBatch(next);
             }
         } catch (InterruptedException e) {
             // closing
         }
     }
 
-    private void reconcileOne(K key) {
+    private void reconcileBatch(List<K> keys) {
+        Map<K, Exception> failed;
         try {
-            reconciler.reconcile(key);
-            queue.forget(key);
-            failing.remove(key);
+            failed = reconciler.reconcileAll(keys);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (Exception e) {
-            if (closed) {
-                return;
+            keys.forEach(queue::done);
+            return;
+        } catch (RuntimeException e) {
+            failed = new HashMap<>();
+            for (K key : keys) {
+                failed.put(key, e);
             }
-            String message = messageOf(e);
-            failing.put(key, message);
-            Duration delay = queue.retryLater(key);
-            noteError("reconcile " + key, e);
-            log.debug("{}: {} tried again in {} ms", name, key, delay.toMillis());
-        } finally {
-            queue.done(key);
+        }
+        for (K key : keys) {
+            Exception e = failed.get(key);
+            try {
+                if (e == null) {
+                    queue.forget(key);
+                    failing.remove(key);
+                } else if (!closed) {
+                    String message = messageOf(e);
+                    failing.put(key, message);
+                    Duration delay = queue.retryLater(key);
+                    noteError("reconcile " + key, e);
+                    log.debug("{}: {} tried again in {} ms", name, key, delay.toMillis());
+                }
+            } finally {
+                queue.done(key);
+            }
         }
     }
 

@@ -2,8 +2,10 @@ package io.isthmus.k8s.controller;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -62,6 +64,27 @@ public final class WorkQueue<K> {
         dirty.remove(key);
         processing.add(key);
         return Optional.of(key);
+    }
+
+    /**
+     * Up to {@code max} keys to reconcile together, waiting for the first; empty once the queue is shut down. Pair
+     * each with {@link #done}.
+     */
+    public synchronized List<K> takeBatch(int max) throws InterruptedException {
+        while (queue.isEmpty() && !shutDown) {
+            wait();
+        }
+        if (shutDown) {
+            return List.of();
+        }
+        List<K> batch = new ArrayList<>(Math.min(max, queue.size()));
+        while (batch.size() < max && !queue.isEmpty()) {
+            K key = queue.pollFirst();
+            dirty.remove(key);
+            processing.add(key);
+            batch.add(key);
+        }
+        return batch;
     }
 
     /** The reconcile of {@code key} is over; if it was added meanwhile it waits again. */

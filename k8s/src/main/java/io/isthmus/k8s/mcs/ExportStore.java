@@ -3,8 +3,10 @@ package io.isthmus.k8s.mcs;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ServiceKey;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -25,4 +27,19 @@ public interface ExportStore {
 
     /** Withdraws this cluster's export of {@code key}; completes once stored (also when there was none). */
     CompletionStage<Void> unexport(ServiceKey key);
+
+    /**
+     * Offers {@code exports} and withdraws {@code unexports} (each service once in all); completes once all is
+     * stored. A store that can do it as one change should (all or none); by default one call each, in turn.
+     */
+    default CompletionStage<Void> apply(List<ServiceExport> exports, List<ServiceKey> unexports) {
+        CompletionStage<Void> done = CompletableFuture.completedFuture(null);
+        for (ServiceExport export : exports) {
+            done = done.thenCompose(previous -> export(export));
+        }
+        for (ServiceKey key : unexports) {
+            done = done.thenCompose(previous -> unexport(key));
+        }
+        return done;
+    }
 }

@@ -98,33 +98,99 @@ final class ServiceExportReconciler implements McsSide {
 
     @Override
     public void reconcile(ServiceKey key) throws Exception {
+        Exception failed = reconcileAll(List.of(key)).get(key);
+        if (failed != null) {
+            throw failed;
+        }
+    }
+
+    /**
+     * What one key needs: the store write (an export to offer, or a withdrawal), if any, and the conditions to
+     * set afterwards (none without a ServiceExport).
+     */
+    private record Plan(ServiceKey key, ServiceExportResource se, ExportTranslation.Outcome outcome,
+                        ServiceExport offer, boolean withdraw) {
+        boolean writes() {
+            return offer != null || withdraw;
+        }
+    }
+
+    /**
+     * Many keys (a full resync, a burst of ServiceExports) at once: every store write they need goes into one
+     * stored change ({@link ExportStore#apply}), then each ServiceExport's conditions are set. A failed change
+     * fails the keys that had a write in it; the others succeed.
+     */
+    @Override
+    public java.util.Map<ServiceKey, Exception> reconcileAll(List<ServiceKey> keys) throws InterruptedException {
+        java.util.Map<ServiceKey, Exception> failed = new java.util.HashMap<>();
+        List<Plan> plans = new java.util.ArrayList<>();
+        List<ServiceExport> offers = new java.util.ArrayList<>();
+        List<ServiceKey> withdrawals = new java.util.ArrayList<>();
+        for (ServiceKey key : keys) {
+            try {
+                Plan plan = plan(key);
+                plans.add(plan);
+                if (plan.offer() != null) {
+                    offers.add(plan.offer());
+                } else if (plan.withdraw()) {
+                    withdrawals.add(key);
+                }
+            } catch (RuntimeException e) {
+                failed.put(key, e);
+            }
+        }
+        if (!offers.isEmpty() || !withdrawals.isEmpty()) {
+            try {
+                await(exports.apply(offers, withdrawals));
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                for (Plan plan : plans) {
+                    if (plan.writes()) {
+                        failed.put(plan.key(), e);
+                    }
+                }
+                plans.removeIf(Plan::writes);
+            }
+        }
+        for (Plan plan : plans) {
+            if (plan.se() == null) {
+                continue;
+            }
+            try {
+                updateConditions(plan.key(), plan.se(), plan.outcome());
+            } catch (RuntimeException e) {
+                failed.put(plan.key(), e);
+            }
+        }
+        return failed;
+    }
+
+    private Plan plan(ServiceKey key) {
         ServiceExportResource se = serviceExports.get(key.namespace(), key.name());
         ServiceExport current = exports.find(key).orElse(null);
         if (se == null) {
-            withdraw(key, current, "it has no ServiceExport");
-            return;
+            return withdrawal(key, null, null, current, "it has no ServiceExport");
         }
         Service service = services.get(key.namespace(), key.name());
         List<EndpointSlice> slices = endpointSlices.byIndex(BY_SERVICE, key.namespace() + "/" + key.name());
         ExportTranslation.Outcome outcome = ExportTranslation.translate(se, service, slices);
-        switch (outcome) {
-            case ExportTranslation.Offered(ServiceExport wanted) -> {
-                // The store keeps the first export time; anything else that differs is a real change.
-                if (current == null || !wanted.withExportedAt(current.exportedAt()).equals(current)) {
-                    await(exports.export(wanted));
-                }
-            }
-            case ExportTranslation.Withheld withheld -> withdraw(key, current, withheld.reason());
-            case ExportTranslation.Invalid invalid -> withdraw(key, current, invalid.reason());
-        }
-        updateConditions(key, se, outcome);
+        return switch (outcome) {
+            case ExportTranslation.Offered(ServiceExport wanted) ->
+                    // The store keeps the first export time; anything else that differs is a real change.
+                    new Plan(key, se, outcome, current == null || !wanted.withExportedAt(current.exportedAt())
+                            .equals(current) ? wanted : null, false);
+            case ExportTranslation.Withheld withheld -> withdrawal(key, se, outcome, current, withheld.reason());
+            case ExportTranslation.Invalid invalid -> withdrawal(key, se, outcome, current, invalid.reason());
+        };
     }
 
-    private void withdraw(ServiceKey key, ServiceExport current, String why) throws Exception {
+    private Plan withdrawal(ServiceKey key, ServiceExportResource se, ExportTranslation.Outcome outcome,
+                            ServiceExport current, String why) {
         if (current != null) {
             log.info("cluster {}: withdrawing {}: {}", settings.self(), key, why);
-            await(exports.unexport(key));
         }
+        return new Plan(key, se, outcome, null, current != null);
     }
 
     private static void await(CompletionStage<Void> stored) throws Exception {

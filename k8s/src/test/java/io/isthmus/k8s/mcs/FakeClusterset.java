@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class FakeClusterset {
     private final Map<ClusterId, Map<ServiceKey, ServiceExport>> exports = new HashMap<>();
     private final AtomicInteger changes = new AtomicInteger();
+    private final AtomicInteger batches = new AtomicInteger();
     private volatile ServiceDirectory directory = ServiceDirectory.EMPTY;
     private long version;
 
@@ -28,6 +29,11 @@ final class FakeClusterset {
 
     int changes() {
         return changes.get();
+    }
+
+    /** Calls of {@link ExportStore#apply}, changing or not. */
+    int batches() {
+        return batches.get();
     }
 
     synchronized Map<ServiceKey, ServiceExport> exportsOf(ClusterId cluster) {
@@ -62,6 +68,28 @@ final class FakeClusterset {
                     if (exports.getOrDefault(cluster, new HashMap<>()).remove(key) != null) {
                         changed();
                     }
+                }
+                return CompletableFuture.completedFuture(null);
+            }
+
+            /** As the registry's batch: one change for all of it. */
+            @Override
+            public CompletionStage<Void> apply(List<ServiceExport> offered, List<ServiceKey> withdrawn) {
+                synchronized (FakeClusterset.this) {
+                    Map<ServiceKey, ServiceExport> own = exports.computeIfAbsent(cluster, c -> new HashMap<>());
+                    boolean any = false;
+                    for (ServiceExport export : offered) {
+                        ServiceExport old = own.get(export.key());
+                        ServiceExport stored = old == null ? export : export.withExportedAt(old.exportedAt());
+                        any |= !stored.equals(own.put(export.key(), stored));
+                    }
+                    for (ServiceKey key : withdrawn) {
+                        any |= own.remove(key) != null;
+                    }
+                    if (any) {
+                        changed();
+                    }
+                    batches.incrementAndGet();
                 }
                 return CompletableFuture.completedFuture(null);
             }

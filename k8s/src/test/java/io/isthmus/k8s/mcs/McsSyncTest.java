@@ -247,6 +247,26 @@ class McsSyncTest {
     }
 
     @Test
+    void aRestartedSyncStoresEveryServiceExportFoundInOneChange() throws Exception {
+        east.close();
+        for (int i = 0; i < 40; i++) {
+            String name = "svc-" + i;
+            eastApi.client().resource(McsFixtures.service("bulk", name, "10.96.1." + i, "http:80")).create();
+            eastApi.client().resource(McsFixtures.slice("bulk", name, name + "-1", "10.244.2." + i)).create();
+            eastApi.client().resource(McsFixtures.serviceExport("bulk", name)).create();
+        }
+        int changes = clusterset.changes();
+
+        east = sync(EAST, eastApi);
+
+        await("all 40 exported", () -> clusterset.exportsOf(EAST).size() == 40);
+        await("conditions set on the last", () -> condition(eastApi, "bulk", "svc-39", Mcs.CONDITION_CONFLICT));
+        assertEquals(changes + 1, clusterset.changes(), "the first resync wrote the 40 as one change");
+        Thread.sleep(300); // a later pass finds nothing to write
+        assertEquals(changes + 1, clusterset.changes());
+    }
+
+    @Test
     void anUnreachableApiServerMakesTheSyncNotReadyAndKeepsTheExports() throws Exception {
         exportWeb(eastApi, "10.96.0.10", "10.244.1.5");
         await("exported", () -> !clusterset.exportsOf(EAST).isEmpty());
