@@ -185,15 +185,15 @@ final class DemoCommand implements Callable<Integer> {
      */
     private void issueCertificates(PrintWriter out) {
         Path caDir = data.resolve("ca").toAbsolutePath();
-        ClustersetCa ca = MeshCommand.pki(() -> Files.exists(caDir.resolve("ca.crt"))
+        ClustersetCa ca = CaDir.pki(() -> Files.exists(caDir.resolve("ca.crt"))
                 ? ClustersetCa.load(caDir) : ClustersetCa.init(caDir));
         for (String cluster : CLUSTERS) {
             Path tls = data.resolve(cluster).resolve("tls").toAbsolutePath();
             KeyFiles files = KeyFiles.in(tls, ClusterId.of(cluster));
-            boolean fresh = Files.exists(files.certificate()) && MeshCommand.pki(() -> KeyMaterial.load(files))
+            boolean fresh = Files.exists(files.certificate()) && CaDir.pki(() -> KeyMaterial.load(files))
                     .notAfter().isAfter(Instant.now().plus(Duration.ofDays(7)));
             if (!fresh) {
-                MeshCommand.pki(() -> ca.issue(ClusterId.of(cluster), Duration.ofDays(90)).writeTo(tls));
+                CaDir.pki(() -> ca.issue(ClusterId.of(cluster), Duration.ofDays(90)).writeTo(tls));
                 out.println("issued a peering certificate for " + cluster + " from the demo's clusterset CA in " + caDir);
             }
         }

@@ -36,7 +36,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import static io.isthmus.gateway.cli.MeshCommand.pki;
+import static io.isthmus.gateway.cli.CaDir.pki;
 
 /**
  * Joining a cluster without copying key files: the CA holder prints a one-time token ({@code mesh join-token}) and
@@ -57,7 +57,7 @@ final class JoinCommands {
         CommandSpec spec;
 
         @Mixin
-        MeshCommand.CaDir ca;
+        CaDir ca;
 
         @Option(names = "--cluster", required = true, paramLabel = "ID", description = "The cluster that joins.")
         String cluster;
@@ -123,7 +123,7 @@ final class JoinCommands {
         CommandSpec spec;
 
         @Mixin
-        MeshCommand.CaDir ca;
+        CaDir ca;
 
         @Option(names = "--listen", defaultValue = "127.0.0.1:7443", paramLabel = "HOST:PORT",
                 description = "Where to listen (default: ${DEFAULT-VALUE}; loopback unless you say otherwise).")

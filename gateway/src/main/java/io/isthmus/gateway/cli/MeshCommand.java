@@ -10,7 +10,6 @@ import io.isthmus.gateway.pki.IssuedAdminEntry;
 import io.isthmus.gateway.pki.IssuedCertificate;
 import io.isthmus.gateway.pki.IssuedEntry;
 import io.isthmus.gateway.pki.KeyFiles;
-import io.isthmus.gateway.pki.PkiException;
 import io.isthmus.gateway.pki.SignedCrl;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import static io.isthmus.gateway.cli.CaDir.pki;
+
 /**
  * The clusterset PKI: a CA that issues each cluster's peering certificate and the admin API's client certificates,
  * revokes them, and re-signs the CRL before it goes stale.
@@ -40,20 +41,6 @@ final class MeshCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
-    /** {@code --ca DIR}: the clusterset CA's directory. */
-    static final class CaDir {
-        @Option(names = "--ca", required = true, paramLabel = "DIR", description = "The clusterset CA's directory.")
-        Path dir;
-    }
-
-    static <T> T pki(java.util.function.Supplier<T> step) {
-        try {
-            return step.get();
-        } catch (PkiException e) {
-            throw new CliException(e.getMessage());
-        }
     }
 
     @Command(name = "init", description = "Create the clusterset CA in DIR (keep it off the gateways).")
