@@ -32,7 +32,7 @@ public record ExportBatchRequest(List<ServiceExport> exports, List<ServiceKey> u
             }
         });
         List<ServiceExport> exports = new ArrayList<>();
-        List<JsonNode> exportNodes = list(body, "exports");
+        List<JsonNode> exportNodes = ExportRequest.array(body, "exports");
         for (int i = 0; i < exportNodes.size(); i++) {
             try {
                 exports.add(ExportRequest.parse(exportNodes.get(i), now));
@@ -41,7 +41,7 @@ public record ExportBatchRequest(List<ServiceExport> exports, List<ServiceKey> u
             }
         }
         List<ServiceKey> unexports = new ArrayList<>();
-        List<JsonNode> unexportNodes = list(body, "unexports");
+        List<JsonNode> unexportNodes = ExportRequest.array(body, "unexports");
         for (int i = 0; i < unexportNodes.size(); i++) {
             unexports.add(key("unexports[" + i + "]", unexportNodes.get(i)));
         }
@@ -64,18 +64,5 @@ public record ExportBatchRequest(List<ServiceExport> exports, List<ServiceKey> u
         } catch (InvalidFieldException e) {
             throw new InvalidFieldException(field, text, e.field() + " " + e.reason());
         }
-    }
-
-    private static List<JsonNode> list(JsonNode body, String field) {
-        JsonNode node = body.get(field);
-        List<JsonNode> out = new ArrayList<>();
-        if (node == null || node.isNull()) {
-            return out;
-        }
-        if (!node.isArray()) {
-            throw new InvalidFieldException(field, node, "must be a list");
-        }
-        node.forEach(out::add);
-        return out;
     }
 }

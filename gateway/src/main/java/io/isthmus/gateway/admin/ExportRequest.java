@@ -74,7 +74,8 @@ public final class ExportRequest {
         return node.asText();
     }
 
-    private static List<JsonNode> array(JsonNode body, String field) {
+    /** {@code body.field} as a list: absent or null is empty; anything but an array names the field. */
+    static List<JsonNode> array(JsonNode body, String field) {
         JsonNode node = body.get(field);
         List<JsonNode> out = new ArrayList<>();
         if (node == null || node.isNull()) {
