@@ -122,11 +122,20 @@ public final class JoinClient {
                 .sslContext(pinnedContext(token.caSha256()))
                 .build();
         HttpResponse<String> response;
+        HttpRequest request = HttpRequest.newBuilder(token.service().resolve(JoinService.PATH))
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         try (client) {
-            response = client.send(HttpRequest.newBuilder(token.service().resolve(JoinService.PATH))
-                    .timeout(timeout)
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            try {
+                response = client.send(request, HttpResponse.BodyHandlers.ofString());
+            } catch (IOException closedBeforeAnswer) {
+                // The JDK's HTTPS server now and then closes a fresh connection before reading the request (seen
+                // here as "header parser received no bytes"): one more try. Had the service taken the request, the
+                // token is spent and the second try says so.
+                Thread.sleep(200);
+                response = client.send(request, HttpResponse.BodyHandlers.ofString());
+            }
         } catch (IOException e) {
             throw new PkiException("cannot reach the join service at " + token.service() + ": " + e.getMessage()
                     + " (is isthmus mesh serve-joins running there, and is this the CA the token names?)", e);

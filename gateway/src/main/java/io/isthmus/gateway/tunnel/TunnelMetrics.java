@@ -93,9 +93,9 @@ final class TunnelMetrics implements DataPlaneEvents {
                             out.put(List.of(count.verdict(), count.reason()), (double) count.packets()));
                     return out;
                 });
-        metrics.gauge("isthmus_tunnel_xdp_info", "The XDP pre-filter: 1 when it runs, 0 when not; path says how "
-                + "(mode, interface) or why not.", List.of("path"), () -> Map.of(
-                List.of(plane.underlayFilter().describe()), plane.underlayFilter().active() ? 1.0 : 0.0));
+        metrics.gauge("isthmus_tunnel_xdp_info", "The XDP pre-filter (always 1): running says whether it runs, path "
+                + "how (mode, interface) or why not.", List.of("path", "running"), () -> Map.of(
+                List.of(plane.underlayFilter().describe(), String.valueOf(plane.underlayFilter().active())), 1.0));
         metrics.gauge("isthmus_tunnel_info", "The tunnel's data path: device, TUN queues, offloads or plain, suite.",
                 List.of("device", "data_path"), () -> Map.of(List.of(plane.device(), plane.dataPath()), 1.0));
     }

@@ -87,7 +87,7 @@ class JoinFlowTest {
             Cli northToken = Cli.run("mesh", "join-token", "--ca", ca.toString(), "--cluster", "north",
                     "--service", "https://127.0.0.1:" + port);
             Cli north = Cli.run("join", northToken.out().strip(), "--tls-dir", root.resolve("north-tls").toString());
-            assertEquals(0, north.exitCode(), north.toString());
+            assertEquals(0, north.exitCode(), north + "\nserve-joins: " + (serving.isDone() ? serving.join() : "running"));
             assertTrue(north.out().contains("joined cluster north"), north.out());
 
             Cli served = serving.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
