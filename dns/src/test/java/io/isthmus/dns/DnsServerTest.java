@@ -46,8 +46,7 @@ class DnsServerTest {
 
     @Test
     void aUdpPortInUseFailsStartNamingTheAddressAndLeavesNothingBound() throws IOException {
-        try (DatagramChannel squatter = DatagramChannel.open(StandardProtocolFamily.INET)) {
-            squatter.bind(new InetSocketAddress(LOOPBACK, 0));
+        try (DatagramChannel squatter = udpSquatterWithTcpTwinFree()) {
             int port = ((InetSocketAddress) squatter.getLocalAddress()).getPort();
 
             BindException e = assertThrows(BindException.class, () ->
@@ -254,6 +253,21 @@ class DnsServerTest {
         try (DatagramChannel probe = DatagramChannel.open(StandardProtocolFamily.INET)) {
             probe.bind(new InetSocketAddress(LOOPBACK, port));
         }
+    }
+
+    /** A UDP socket on a port whose TCP twin no other process holds (the machine is shared). */
+    private static DatagramChannel udpSquatterWithTcpTwinFree() throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            DatagramChannel squatter = DatagramChannel.open(StandardProtocolFamily.INET);
+            squatter.bind(new InetSocketAddress(LOOPBACK, 0));
+            try {
+                assertTcpPortFree(((InetSocketAddress) squatter.getLocalAddress()).getPort());
+                return squatter;
+            } catch (BindException taken) {
+                squatter.close();
+            }
+        }
+        throw new IllegalStateException("no UDP port with a free TCP twin in 50 tries");
     }
 
     private static void assertTcpPortFree(int port) throws IOException {
