@@ -216,7 +216,7 @@ stop west
 launch west
 driver resync-receiver --name west --admin "$(admin west)" --dns "${dns_port[west]}" --origin east \
   --origin-admin "$(admin east)" --probe "$probe_svc" --launched-at-ms "$launched_at_ms" \
-  | tee "$work/resync-receiver.out" || fail "west did not come back"
+  | tee "$work/resync-receiver.out" || { tail -20 "$work/west/gateway.log" >&2; fail "west did not come back (log: $work/west/gateway.log)"; }
 alive west
 
 echo
@@ -227,7 +227,7 @@ launch east
 driver resync-exporter --name east --admin "$(admin east)" --dns "${dns_port[east]}" --probe "$probe_svc" \
   --launched-at-ms "$launched_at_ms" --receivers "west=$(admin west),edge=$(admin edge)" \
   --receiver-dns "west=${dns_port[west]},edge=${dns_port[edge]}" \
-  | tee "$work/resync-exporter.out" || fail "east did not come back"
+  | tee "$work/resync-exporter.out" || { tail -20 "$work/east/gateway.log" >&2; fail "east did not come back (log: $work/east/gateway.log)"; }
 for n in east west edge; do alive "$n"; done
 
 echo

@@ -40,13 +40,15 @@ final class AdminApi {
     }
 
     /** True when /readyz answers 200; false when it answers otherwise or nothing listens yet. */
-    boolean ready() throws InterruptedException {
+    /** Empty when /readyz answers 200; otherwise what it answered (status and body) or why it could not be asked. */
+    Optional<String> notReady() throws InterruptedException {
         try {
-            HttpResponse<Void> response = client.send(HttpRequest.newBuilder(base.resolve("readyz"))
-                    .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.discarding());
-            return response.statusCode() == 200;
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(base.resolve("readyz"))
+                    .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? Optional.empty()
+                    : Optional.of("HTTP " + response.statusCode() + ": " + response.body().strip());
         } catch (IOException e) {
-            return false;
+            return Optional.of(e.toString());
         }
     }
 

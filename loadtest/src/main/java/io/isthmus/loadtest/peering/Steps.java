@@ -250,14 +250,18 @@ final class Steps {
     private Ready awaitReady(AdminApi api, Duration timeout) throws InterruptedException, PeeringBench.Failure {
         long deadline = System.nanoTime() + timeout.toNanos();
         boolean first = true;
+        String lastAnswer = "never asked";
         while (System.nanoTime() < deadline) {
-            if (api.ready()) {
+            Optional<String> notReady = api.notReady();
+            if (notReady.isEmpty()) {
                 return new Ready(System.nanoTime(), first);
             }
+            lastAnswer = notReady.get();
             first = false;
             Thread.sleep(10);
         }
-        throw new PeeringBench.Failure(api.name() + " was not ready within " + timeout.toSeconds() + " s of its launch");
+        throw new PeeringBench.Failure(api.name() + " was not ready within " + timeout.toSeconds()
+                + " s of its launch; /readyz last answered: " + lastAnswer);
     }
 
     private String launchToReady(Ready ready) {
