@@ -124,7 +124,7 @@ public final class KubernetesAdapter implements AutoCloseable {
 
     /** The reclaimer's owner source, when it is the pods. */
     public Optional<OwnerLiveness> liveness() {
-        return Optional.ofNullable(pods).map(PodOwnerLiveness::new);
+        return Optional.ofNullable(pods).map(cache -> new PodOwnerLiveness(cache, client));
     }
 
     /**
