@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -65,17 +66,17 @@ public final class PodOwnerLiveness implements OwnerLiveness {
     }
 
     /** The API server's word on an owner the cache calls gone; empty when it cannot be asked. */
-    private java.util.Optional<OwnerState> confirmed(Owner owner) {
+    private Optional<OwnerState> confirmed(Owner owner) {
         Pod pod;
         try {
             pod = client.pods().inNamespace(owner.namespace()).withName(owner.name()).get();
         } catch (RuntimeException e) {
             log.warn("cannot confirm with the API server that pod {}/{} is gone ({}): not reclaimed this round",
                     owner.namespace(), owner.name(), e.toString());
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         if (pod == null) {
-            return java.util.Optional.of(OwnerState.GONE);
+            return Optional.of(OwnerState.GONE);
         }
         String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
         boolean finished = "Succeeded".equals(phase) || "Failed".equals(phase);
@@ -83,8 +84,8 @@ public final class PodOwnerLiveness implements OwnerLiveness {
         if (sameUid && !finished) {
             log.info("pod {}/{} is missing from the informer cache but the API server has it: not reclaimed",
                     owner.namespace(), owner.name());
-            return java.util.Optional.of(OwnerState.RUNNING);
+            return Optional.of(OwnerState.RUNNING);
         }
-        return java.util.Optional.of(owner.kind() == OwnerKind.STATEFUL_POD ? OwnerState.IDENTITY_KEPT : OwnerState.GONE);
+        return Optional.of(owner.kind() == OwnerKind.STATEFUL_POD ? OwnerState.IDENTITY_KEPT : OwnerState.GONE);
     }
 }
