@@ -91,18 +91,25 @@ public final class JoinService implements AutoCloseable {
     }
 
     private static void answer(HttpExchange exchange, JoinTokens tokens, Consumer<Outcome> log) throws IOException {
+        // logged only once the answer is out: whoever counts joins from the log may stop the service right away
+        Outcome outcome = answer(exchange, tokens);
+        if (outcome != null) {
+            log.accept(outcome);
+        }
+    }
+
+    private static Outcome answer(HttpExchange exchange, JoinTokens tokens) throws IOException {
         try (exchange) {
             if (!"POST".equals(exchange.getRequestMethod())) {
                 reply(exchange, 405, error("use POST " + PATH));
-                return;
+                return null;
             }
             JoinTokens.Request request;
             try {
                 request = parse(exchange.getRequestBody());
             } catch (IllegalArgumentException | IOException e) {
-                log.accept(new Outcome("?", false, "malformed request: " + e.getMessage()));
                 reply(exchange, 400, error("malformed join request: " + e.getMessage()));
-                return;
+                return new Outcome("?", false, "malformed request: " + e.getMessage());
             }
             try {
                 JoinTokens.Grant grant = tokens.redeem(request);
@@ -113,14 +120,14 @@ public final class JoinService implements AutoCloseable {
                         .put("crl", grant.crlPem());
                 var peers = body.putArray("peers");
                 grant.peers().forEach(peers::add);
-                log.accept(new Outcome(grant.cluster().value(), true, "token " + request.id()));
                 reply(exchange, 200, body);
+                return new Outcome(grant.cluster().value(), true, "token " + request.id());
             } catch (JoinRefusedException e) {
-                log.accept(new Outcome(request.cluster().value(), false, e.getMessage()));
                 reply(exchange, 403, error(e.getMessage()));
+                return new Outcome(request.cluster().value(), false, e.getMessage());
             } catch (PkiException e) {
-                log.accept(new Outcome(request.cluster().value(), false, e.getMessage()));
                 reply(exchange, 500, error("the CA could not issue the certificate: " + e.getMessage()));
+                return new Outcome(request.cluster().value(), false, e.getMessage());
             }
         }
     }
@@ -159,7 +166,8 @@ public final class JoinService implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
+        // up to a second for an answer still being written to reach its client
+        server.stop(1);
         executor.shutdownNow();
     }
 }
