@@ -122,7 +122,37 @@ class DeployManifestsTest {
         assertEquals(0, kubectl.exitValue(), "kubectl kustomize " + dir + " failed:\n" + new String(out, StandardCharsets.UTF_8));
         try (KubernetesClient offline = new KubernetesClientBuilder()
                 .withConfig(new ConfigBuilder().withMasterUrl("https://127.0.0.1:1").build()).build()) {
-            return offline.load(new ByteArrayInputStream(out)).items();
+            List<HasMetadata> rendered = offline.load(new ByteArrayInputStream(out)).items();
+            for (HasMetadata object : rendered) {
+                List<String> unknown = UnknownFields.in(object);
+                assertEquals(List.of(), unknown, object.getKind() + " " + object.getMetadata().getName() + " in " + dir
+                        + " has fields the Kubernetes model does not know (misspelt or misplaced?)");
+            }
+            return rendered;
+        }
+    }
+
+    @Test
+    void aMisspeltOrMisplacedFieldIsFoundByItsPath() {
+        String manifest = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: d, namespace: n}
+                spec:
+                  replicas: 1
+                  template:
+                    spec:
+                      containers:
+                        - name: c
+                          image: i
+                          imagePullPolicyy: Always
+                          resources: {requests: {cpu: 1m}, limit: {memory: 1Mi}}
+                """;
+        try (KubernetesClient offline = new KubernetesClientBuilder()
+                .withConfig(new ConfigBuilder().withMasterUrl("https://127.0.0.1:1").build()).build()) {
+            HasMetadata parsed = offline.load(new ByteArrayInputStream(manifest.getBytes(StandardCharsets.UTF_8))).items().getFirst();
+            assertEquals(Set.of(".spec.template.spec.containers[0].imagePullPolicyy",
+                    ".spec.template.spec.containers[0].resources.limit"), Set.copyOf(UnknownFields.in(parsed)));
         }
     }
 
