@@ -7,9 +7,11 @@
 # See loadtest/README.md for what each figure means.
 #
 #   loadtest/bench-peering.sh [--quick] [--services N] [--changes N] [--clusters K,K,...|none] [--sim-services S]
-#                             [--window S] [--no-build] [--keep]
+#                             [--window S] [--gateway-heap SIZE] [--no-build] [--keep]
 #
-#   --quick   1,000 services, 50 changes, K = 10,25, 5 s windows (about 2 minutes instead of 6)
+#   --quick          1,000 services, 50 changes, K = 10,25, 5 s windows (about 2 minutes instead of 6)
+#   --gateway-heap   the gateways' -Xmx (e.g. 717m, what k8s/deploy's 1Gi limit at MaxRAMPercentage=70 gives);
+#                    default: the JVM's own choice from this machine's memory
 #
 # It builds the gateway and loadtest jars when they are missing or older than their sources (--no-build: only
 # when missing, and measures the jars as they are).
@@ -27,6 +29,7 @@ window=10            # seconds of steady load measured per K
 import_ttl=3s        # how soon receivers stop serving a cluster whose links are all down (default 30s)
 keep=false
 build=auto
+gateway_heap=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,12 +39,15 @@ while [[ $# -gt 0 ]]; do
     --clusters) clusters="$2"; shift 2 ;;
     --sim-services) sim_services="$2"; shift 2 ;;
     --window) window="$2"; shift 2 ;;
+    --gateway-heap) gateway_heap="$2"; shift 2 ;;
     --keep) keep=true; shift ;;
     --no-build) build=missing; shift ;;
     -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-peering: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+[[ -z "$gateway_heap" || "$gateway_heap" =~ ^[1-9][0-9]*[mMgG]$ ]] \
+  || { echo "bench-peering: --gateway-heap takes a size like 717m or 2g, got '$gateway_heap'" >&2; exit 2; }
 for n in "$services" "$changes" "$sim_services" "$window"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench-peering: options take positive whole numbers, got '$n'" >&2; exit 2; }
 done
@@ -74,6 +80,7 @@ live_heap_kb() { # pid: the live heap in KiB: jcmd GC.class_histogram runs a ful
   "$jcmd_bin" "$1" GC.class_histogram | awk '$1 == "Total" {printf "%d", $3 / 1024}'
 }
 mib() { awk -v kb="$1" 'BEGIN {printf "%.1f", kb / 1024}'; }
+peak_rss_kb() { awk '$1 == "VmHWM:" {print $2}' "/proc/$1/status"; } # pid: the most resident memory it has had
 
 # ---- gateways: east exports, west and edge receive; hub is the one under test with simulated clusters ---------
 names=(east west edge hub)
@@ -108,7 +115,7 @@ EOF
 }
 launch() { # name: starts the gateway (its own process group), without waiting
   local n=$1
-  setsid "$java_bin" "${jvm_flags[@]}" -jar "$gateway_jar" gateway --config "$work/$n/gateway.conf" \
+  setsid "$java_bin" "${jvm_flags[@]}" ${gateway_heap:+-Xmx$gateway_heap} -jar "$gateway_jar" gateway --config "$work/$n/gateway.conf" \
     >>"$work/$n/gateway.log" 2>&1 &
   pid_of[$n]=$!
   pids+=("${pid_of[$n]}")
@@ -201,6 +208,8 @@ printf '  %-66s %8s MiB\n' "west, importing east's $(printf "%'d" "$services") s
 printf '  %-66s %8s MiB\n' "east, exporting them (its own, journaled)" "$(mib "$heap_east_n")"
 printf '  heap per 10,000 imports: %s MiB (west, before and after)\n' \
   "$(awk -v a="$heap_west_0" -v b="$heap_west_n" -v n="$services" 'BEGIN {printf "%.1f", (b - a) * 10000 / n / 1024}')"
+printf '  peak resident memory (VmHWM), -Xmx %s: west %s MiB, east %s MiB\n' "${gateway_heap:-the JVM default}" \
+  "$(mib "$(peak_rss_kb "${pid_of[west]}")")" "$(mib "$(peak_rss_kb "${pid_of[east]}")")"
 
 echo
 echo "propagation: $changes changes at east, one at a time ..."
