@@ -21,6 +21,9 @@ plugin="$here/ipam-actors/target/classes/io/isthmus/ipam/cni/isthmus-ipam"
 suite=bookworm
 mirror="${ISTHMUS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 uid=65532
+for tool in zip unzip; do
+  command -v "$tool" >/dev/null || { echo "image: $tool is missing: apt-get install $tool" >&2; exit 1; }
+done
 for f in "$jar" "$plugin"; do
   [[ -f "$f" ]] || { echo "image: $f is missing: build first (./mvnw -q -B -DskipTests -pl gateway -am package)" >&2; exit 1; }
 done
@@ -65,7 +68,15 @@ if [[ ! -f "$rootfs_dir/done" ]]; then
 fi
 
 # ---- 2. the Java runtime ----
-modules=$( { jdeps --ignore-missing-deps --print-module-deps --multi-release 25 "$jar" | tr ',' '\n';
+# jdeps reads every class (half a minute): its answer is kept per jar.
+jar_sum=$(sha256sum "$jar" | cut -c1-16)
+jdeps_cache="$cache/jdeps/$jar_sum"
+if [[ ! -f "$jdeps_cache" ]]; then
+  mkdir -p "$cache/jdeps"
+  jdeps --ignore-missing-deps --print-module-deps --multi-release 25 "$jar" > "$jdeps_cache.tmp"
+  mv "$jdeps_cache.tmp" "$jdeps_cache"
+fi
+modules=$( { tr ',' '\n' < "$jdeps_cache";
             grep -v '^\s*#' "$here/image/extra-modules.txt" | awk '{print $1}'; } | grep . | sort -u | xargs | tr ' ' ',')
 java_version=$("$JAVA_HOME/bin/java" -version 2>&1 | head -2 | tr '\n' ' ')
 jre_key=$(printf 'v1 %s %s\n' "$java_version" "$modules" | sha256sum | cut -c1-16)
@@ -83,6 +94,18 @@ fi
 work="$out/work"
 rm -rf "$out"; mkdir -p "$work/app/opt/isthmus" "$out/oci/blobs/sha256"
 cp "$jar" "$work/app/opt/isthmus/isthmus.jar"
+# The image is linux/amd64: the native libraries the dependencies carry for other systems and processors (netty's
+# tcnative for Windows, macOS and aarch64, jffi's, lz4's and lmdbjava's) only take room, about 6 MB compressed.
+unzip -Z1 "$work/app/opt/isthmus/isthmus.jar" | grep -E \
+    -e '^META-INF/native/.*(windows|osx|aarch_64)' \
+    -e '^jni/[^/]+/.' \
+    -e '^net/jpountz/util/(darwin|win32|linux/(aarch64|i386|ppc64le|s390x))/.' \
+    -e '^org/lmdbjava/.*(macos|windows|aarch64)' \
+  | grep -v '^jni/x86_64-Linux/' > "$work/foreign-natives" || true
+if [[ -s "$work/foreign-natives" ]]; then
+  zip -q -d "$work/app/opt/isthmus/isthmus.jar" -@ < "$work/foreign-natives"
+fi
+app_bytes=$(du -sb "$work/app" | cut -f1)
 install -m 0755 "$plugin" "$work/app/opt/isthmus/isthmus-ipam"
 chmod 0644 "$work/app/opt/isthmus/isthmus.jar"
 
@@ -123,7 +146,7 @@ if ((write_manifests)); then
 fi
 
 compressed=$(du -cb "$out"/oci/blobs/sha256/* | tail -1 | cut -f1)
-unpacked=$(( $(du -sb "$rootfs_dir/root" | cut -f1) + $(du -sb "$jre_dir/root" | cut -f1) + $(stat -c %s "$jar") + $(stat -c %s "$plugin") ))
+unpacked=$(( $(du -sb "$rootfs_dir/root" | cut -f1) + $(du -sb "$jre_dir/root" | cut -f1) + app_bytes ))
 echo "image: $out/isthmus.oci.tar (oci-archive:$out/isthmus.oci.tar:isthmus)" >&2
 echo "image: size $((compressed / 1000000)) MB compressed, $((unpacked / 1000000)) MB unpacked; modules $modules" >&2
 echo "image: built in $(( $(date +%s) - started )) s" >&2
