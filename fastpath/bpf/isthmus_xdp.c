@@ -4,7 +4,8 @@
  * known peer can have sent, before the kernel builds an skb for it:
  *   - a datagram to the tunnel port from a source address not in ist_known_peers,
  *   - one too short to hold the tunnel header and the AEAD tag (tunnel WireFormat.OVERHEAD, 32 bytes),
- *   - one whose header is not a tunnel header (type DATA or KEEPALIVE, lane below 16, reserved bytes zero),
+ *   - one whose header is not a tunnel header (type DATA or KEEPALIVE, lane below 16, version at most
+ *     TUNNEL_WIRE_VERSION, reserved byte zero),
  *   - with session checks on (config flag CHECK_SESSIONS): one whose receiver index names no session the gateway
  *     opens packets with (an ended epoch), or whose counter lies below the floor the gateway published for that
  *     session and lane (a replay the tunnel's window refuses anyway: the floor only ever trails the window).
@@ -52,6 +53,8 @@ enum {
 #define TUNNEL_TYPE_DATA 1
 #define TUNNEL_TYPE_KEEPALIVE 2
 #define TUNNEL_LANES 16
+/* The newest header version (tunnel WireFormat.VERSION); 0 is the wire from before versions. */
+#define TUNNEL_WIRE_VERSION 1
 
 #define PEER_FAMILY_IPV4 4
 #define PEER_FAMILY_IPV6 6
@@ -125,7 +128,7 @@ static __always_inline int tunnel_datagram(struct peer_key *key, struct udphdr *
 	__u8 type = payload[0];
 	__u8 lane = payload[1];
 	if ((type != TUNNEL_TYPE_DATA && type != TUNNEL_TYPE_KEEPALIVE) || lane >= TUNNEL_LANES
-	    || payload[2] != 0 || payload[3] != 0)
+	    || payload[2] > TUNNEL_WIRE_VERSION || payload[3] != 0)
 		return count(announced ? XDP_COUNT_DROP_HEADER : XDP_COUNT_DROP_UNKNOWN, XDP_DROP);
 	if (flags & CONFIG_CHECK_SESSIONS) {
 		__u32 index;

@@ -406,13 +406,22 @@ class XdpFilterTest {
         byte[] wrongLane = tunnelDatagram(7);
         wrongLane[1] = 16;
         assertFalse(delivered(PEER, wrongLane, TUNNEL_PORT), "lane 16 is out of range");
+        byte[] versioned = tunnelDatagram(8);
+        versioned[2] = 1;
+        assertTrue(delivered(PEER, versioned, TUNNEL_PORT), "wire version 1 is the tunnel's current header");
+        byte[] newer = tunnelDatagram(9);
+        newer[2] = 2;
+        assertFalse(delivered(PEER, newer, TUNNEL_PORT), "wire version 2 is newer than the tunnel speaks");
+        byte[] reserved = tunnelDatagram(10);
+        reserved[3] = 1;
+        assertFalse(delivered(PEER, reserved, TUNNEL_PORT), "byte 3 is reserved");
         assertTrue(delivered(STRANGER, tunnelDatagram(8), OTHER_PORT), "other ports are not filtered");
         Map<XdpFilter.Reason, Long> after = filter.counters();
-        assertEquals(2L, after.get(XdpFilter.Reason.PASSED_TUNNEL));
+        assertEquals(3L, after.get(XdpFilter.Reason.PASSED_TUNNEL));
         // The first datagram came from PEER before it was known.
         assertEquals(3L, after.get(XdpFilter.Reason.DROPPED_UNKNOWN_SOURCE));
         assertEquals(1L, after.get(XdpFilter.Reason.DROPPED_SHORT));
-        assertEquals(2L, after.get(XdpFilter.Reason.DROPPED_BAD_HEADER));
+        assertEquals(4L, after.get(XdpFilter.Reason.DROPPED_BAD_HEADER));
         assertTrue(after.get(XdpFilter.Reason.PASSED_OTHER) >= 1, after.toString());
     }
 
@@ -420,7 +429,10 @@ class XdpFilterTest {
         return new XdpFilter.Options(GATEWAY_IF, mode, TUNNEL_PORT, pins, gateway.namespace());
     }
 
-    /** A well-formed tunnel datagram, written out by hand: type 1, lane 0, reserved 0, index 7, counter, 32 bytes. */
+    /**
+     * A well-formed tunnel datagram, written out by hand: type 1, lane 0, wire version 0 (from before versions: still
+     * a tunnel header), reserved 0, index 7, counter, 32 bytes.
+     */
     private static byte[] tunnelDatagram(long counter) {
         return tunnelDatagram(7, 0, counter);
     }

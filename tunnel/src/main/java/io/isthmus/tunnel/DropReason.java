@@ -28,5 +28,7 @@ public enum DropReason {
     /** The {@link PacketPolicy} stage denied the packet (outbound before the seal, inbound after the open). */
     POLICY_DENIED,
     /** The outer socket or the packet device refused the packet. */
-    IO_ERROR
+    IO_ERROR,
+    /** A header whose version is not the one its session's key exchange agreed on. */
+    WRONG_VERSION
 }

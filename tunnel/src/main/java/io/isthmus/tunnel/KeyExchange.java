@@ -40,20 +40,36 @@ public final class KeyExchange {
     private final TunnelIdentity local;
     private final TunnelIdentity peer;
     private final Suite suite;
+    private final int wireVersion;
     private final ReceiverIndexes indexes;
     private final SecureRandom random;
     private final InstantSource clock;
     private Pending pending;
     private long lastEpoch;
 
+    /** Speaking this build's newest wire version. */
     public KeyExchange(TunnelIdentity local, TunnelIdentity peer, Suite suite, ReceiverIndexes indexes,
                        SecureRandom random, InstantSource clock) {
+        this(local, peer, suite, WireFormat.VERSION, indexes, random, clock);
+    }
+
+    /**
+     * @param wireVersion the newest header version to agree on ({@link WireFormat#VERSION_UNVERSIONED} ..
+     *                    {@link WireFormat#VERSION}); lower pins this side to an older wire, as during an upgrade
+     */
+    public KeyExchange(TunnelIdentity local, TunnelIdentity peer, Suite suite, int wireVersion,
+                       ReceiverIndexes indexes, SecureRandom random, InstantSource clock) {
+        if (wireVersion < WireFormat.VERSION_UNVERSIONED || wireVersion > WireFormat.VERSION) {
+            throw new InvalidFieldException("wire-version", wireVersion, "this build speaks "
+                    + WireFormat.VERSION_UNVERSIONED + ".." + WireFormat.VERSION);
+        }
         if (local.cluster().equals(peer.cluster())) {
             throw new IllegalArgumentException("a tunnel joins two clusters, not " + local.cluster() + " to itself");
         }
         this.local = local;
         this.peer = peer;
         this.suite = suite;
+        this.wireVersion = wireVersion;
         this.indexes = indexes;
         this.random = random;
         this.clock = clock;
@@ -72,6 +88,7 @@ public final class KeyExchange {
                 .setPublicKey(ByteString.copyFrom(privateKey.generatePublicKey().getEncoded()))
                 .setReceiverIndex(indexes.allocate())
                 .setSuite(suite.toWire())
+                .setWireVersion(wireVersion)
                 .build();
         pending = new Pending(offer, privateKey, clock.instant());
         return offer;
@@ -91,6 +108,8 @@ public final class KeyExchange {
         Suite offered = Suite.fromWire("key-offer.suite", offer.getSuite());
         X25519PublicKeyParameters theirs = publicKey("key-offer.public-key", offer.getPublicKey());
         requireIndex("key-offer.receiver-index", offer.getReceiverIndex());
+        // A newer peer offers its newest; an older one offers less (or nothing: 0). Both ends then use the lower.
+        int agreedVersion = Math.min(wireVersion, offer.getWireVersion());
         if (pending != null && local.cluster().compareTo(peer.cluster()) < 0) {
             return Optional.empty();
         }
@@ -104,13 +123,14 @@ public final class KeyExchange {
                 offer.getEpoch(), peer, local, offer.getPublicKey().toByteArray(), ourPublic,
                 offer.getReceiverIndex(), ourIndex));
         try {
-            Session session = new Session(offered, offer.getEpoch(), false, ourIndex, offer.getReceiverIndex(),
-                    keys.responderToInitiator(), keys.initiatorToResponder(), clock.instant(), indexes);
+            Session session = new Session(offered, agreedVersion, offer.getEpoch(), false, ourIndex,
+                    offer.getReceiverIndex(), keys.responderToInitiator(), keys.initiatorToResponder(), clock.instant(), indexes);
             KeyAccept reply = KeyAccept.newBuilder()
                     .setEpoch(offer.getEpoch())
                     .setPublicKey(ByteString.copyFrom(ourPublic))
                     .setReceiverIndex(ourIndex)
                     .setSuite(offered.toWire())
+                    .setWireVersion(agreedVersion)
                     .build();
             return Optional.of(new Accepted(reply, session));
         } finally {
@@ -134,6 +154,10 @@ public final class KeyExchange {
             throw new InvalidFieldException("key-accept.suite", accept.getSuite(), "must be the suite offered, "
                     + pending.offer().getSuite());
         }
+        if (accept.getWireVersion() > pending.offer().getWireVersion()) {
+            throw new InvalidFieldException("key-accept.wire-version", accept.getWireVersion(),
+                    "must be at most the version offered, " + pending.offer().getWireVersion());
+        }
         X25519PublicKeyParameters theirs = publicKey("key-accept.public-key", accept.getPublicKey());
         requireIndex("key-accept.receiver-index", accept.getReceiverIndex());
         byte[] shared = agree(pending.privateKey(), theirs, "key-accept.public-key");
@@ -143,8 +167,8 @@ public final class KeyExchange {
                 offer.getEpoch(), local, peer, offer.getPublicKey().toByteArray(),
                 accept.getPublicKey().toByteArray(), offer.getReceiverIndex(), accept.getReceiverIndex()));
         try {
-            return new Session(accepted, offer.getEpoch(), true, offer.getReceiverIndex(), accept.getReceiverIndex(),
-                    keys.initiatorToResponder(), keys.responderToInitiator(), clock.instant(), indexes);
+            return new Session(accepted, accept.getWireVersion(), offer.getEpoch(), true, offer.getReceiverIndex(),
+                    accept.getReceiverIndex(), keys.initiatorToResponder(), keys.responderToInitiator(), clock.instant(), indexes);
         } finally {
             keys.wipe();
         }

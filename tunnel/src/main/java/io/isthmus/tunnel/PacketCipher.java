@@ -33,7 +33,7 @@ final class PacketCipher {
      */
     int seal(Session session, byte type, int lane, long counter, byte[] plain, int plainAt, int plainLength,
              byte[] out, int outAt) throws GeneralSecurityException {
-        WireFormat.writeHeader(out, outAt, type, lane, session.remoteIndex(), counter);
+        WireFormat.writeHeader(out, outAt, type, lane, session.wireVersion(), session.remoteIndex(), counter);
         Cipher cipher = init(session.suite(), Cipher.ENCRYPT_MODE, session.sendKey(), lane, counter);
         cipher.updateAAD(out, outAt, WireFormat.HEADER_BYTES);
         int sealed = cipher.doFinal(plain, plainAt, plainLength, out, outAt + WireFormat.HEADER_BYTES);

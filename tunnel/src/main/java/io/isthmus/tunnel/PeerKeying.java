@@ -43,6 +43,7 @@ final class PeerKeying {
     private final ClusterId self;
     private final Supplier<X509Certificate> ownCertificate;
     private final Suite suite;
+    private final int wireVersion;
     private final RekeyPolicy rekeyPolicy;
     private final TunnelEngine engine;
     private final String advertised;
@@ -52,11 +53,13 @@ final class PeerKeying {
     private final ReceiverIndexes indexes = new ReceiverIndexes(random);
     private final Map<ClusterId, Peer> peers = new HashMap<>();
 
-    PeerKeying(ClusterId self, Supplier<X509Certificate> ownCertificate, Suite suite, RekeyPolicy rekeyPolicy,
-               TunnelEngine engine, InetSocketAddress advertised, DataPlaneEvents events, InstantSource clock) {
+    PeerKeying(ClusterId self, Supplier<X509Certificate> ownCertificate, Suite suite, int wireVersion,
+               RekeyPolicy rekeyPolicy, TunnelEngine engine, InetSocketAddress advertised, DataPlaneEvents events,
+               InstantSource clock) {
         this.self = self;
         this.ownCertificate = ownCertificate;
         this.suite = suite;
+        this.wireVersion = wireVersion;
         this.rekeyPolicy = rekeyPolicy;
         this.engine = engine;
         this.advertised = PeerEndpoints.format(advertised);
@@ -80,7 +83,7 @@ final class PeerKeying {
         if (peer.keys == null || !local.equals(peer.local) || !remote.equals(peer.remote)) {
             peer.local = local;
             peer.remote = remote;
-            peer.exchange = new KeyExchange(local, remote, suite, indexes, random, clock);
+            peer.exchange = new KeyExchange(local, remote, suite, wireVersion, indexes, random, clock);
             peer.keys = new PeerKeys(engine, peer.exchange, rekeyPolicy, clock);
         }
     }

@@ -16,10 +16,11 @@ import java.util.Optional;
  * @param drops           dropped packets by reason (every reason present, zero included)
  * @param handshakeAge    time since the session in use was made; empty before the first
  * @param epoch           epoch of the session in use, 0 before the first
+ * @param wireVersion     the header version of the session in use ({@link WireFormat}); 0 also before the first
  */
 public record PeerStats(ClusterId cluster, InetSocketAddress endpoint, long sentPackets, long sentBytes,
                         long receivedPackets, long receivedBytes, Map<DropReason, Long> drops,
-                        Optional<Duration> handshakeAge, long epoch) {
+                        Optional<Duration> handshakeAge, long epoch, int wireVersion) {
     public long drops(DropReason reason) {
         return drops.getOrDefault(reason, 0L);
     }

@@ -20,6 +20,7 @@ public final class Session {
     public static final int LANES = 16;
 
     private final Suite suite;
+    private final int wireVersion;
     private final long epoch;
     private final boolean initiator;
     private final int localIndex;
@@ -33,9 +34,10 @@ public final class Session {
     private final ReceiverIndexes indexes;
     private volatile boolean retired;
 
-    Session(Suite suite, long epoch, boolean initiator, int localIndex, int remoteIndex, byte[] sendKey,
+    Session(Suite suite, int wireVersion, long epoch, boolean initiator, int localIndex, int remoteIndex, byte[] sendKey,
             byte[] receiveKey, Instant created, ReceiverIndexes indexes) {
         this.suite = suite;
+        this.wireVersion = wireVersion;
         this.epoch = epoch;
         this.initiator = initiator;
         this.localIndex = localIndex;
@@ -52,6 +54,11 @@ public final class Session {
 
     public Suite suite() {
         return suite;
+    }
+
+    /** The header version both ends agreed on; every datagram of this session carries it, both ways. */
+    public int wireVersion() {
+        return wireVersion;
     }
 
     public long epoch() {

@@ -54,12 +54,13 @@ public final class TunnelDataPlane implements AutoCloseable {
      * @param forgetAfter a peer without any link this long is removed
      * @param connectionTracking the policy stage's connection tracker ({@link #connectionTracker})
      */
+    /** @param wireVersion the newest data-plane header version to agree on with peers ({@link WireFormat}) */
     public record Settings(TunnelDevice.Spec device, InetSocketAddress advertised, RekeyPolicy rekeyPolicy,
-                           Duration forgetAfter, ConnectionTracker.Settings connectionTracking) {
-        /** With the connection tracker's defaults. */
+                           Duration forgetAfter, ConnectionTracker.Settings connectionTracking, int wireVersion) {
+        /** With the connection tracker's defaults and this build's newest wire version. */
         public Settings(TunnelDevice.Spec device, InetSocketAddress advertised, RekeyPolicy rekeyPolicy,
                         Duration forgetAfter) {
-            this(device, advertised, rekeyPolicy, forgetAfter, ConnectionTracker.Settings.defaults());
+            this(device, advertised, rekeyPolicy, forgetAfter, ConnectionTracker.Settings.defaults(), WireFormat.VERSION);
         }
     }
 
@@ -97,8 +98,8 @@ public final class TunnelDataPlane implements AutoCloseable {
         this.device = device;
         this.connections = new ConnectionTracker(settings.connectionTracking(), clock);
         TunnelEngine engine = device.engine();
-        this.keying = new PeerKeying(self, ownCertificate, settings.device().suite(), settings.rekeyPolicy(), engine,
-                settings.advertised(), events, clock);
+        this.keying = new PeerKeying(self, ownCertificate, settings.device().suite(), settings.wireVersion(),
+                settings.rekeyPolicy(), engine, settings.advertised(), events, clock);
         this.endpoints = new PeerEndpoints(engine);
         this.routes = new RouteReconciler(engine, endpoints,
                 new KernelRoutes(device.netlink(), device.name(), events::routeBlocked));

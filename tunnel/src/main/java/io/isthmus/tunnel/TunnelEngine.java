@@ -625,6 +625,10 @@ public final class TunnelEngine implements AutoCloseable {
             }
             TunnelPeer peer = slot.peer();
             Session session = slot.session();
+            if (WireFormat.version(datagram, 0) != session.wireVersion()) {
+                peer.drops.count(DropReason.WRONG_VERSION);
+                return;
+            }
             if (length > config.datagramLimit()) {
                 peer.drops.count(DropReason.OVERSIZED);
                 return;

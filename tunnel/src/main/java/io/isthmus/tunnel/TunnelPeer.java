@@ -157,7 +157,7 @@ public final class TunnelPeer {
         return new PeerStats(cluster, endpoint, sentPackets.sum(), sentBytes.sum(), receivedPackets.sum(),
                 receivedBytes.sum(), drops.snapshot(),
                 session == null ? Optional.empty() : Optional.of(Duration.between(session.created(), now)),
-                session == null ? 0 : session.epoch());
+                session == null ? 0 : session.epoch(), session == null ? 0 : session.wireVersion());
     }
 
     @Override

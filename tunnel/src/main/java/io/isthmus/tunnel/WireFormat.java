@@ -6,7 +6,7 @@ package io.isthmus.tunnel;
  * <pre>
  *  0       1       2       3       4                               8
  * +-------+-------+-------+-------+-------+-------+-------+-------+
- * | type  | lane  | reserved (zero)|   receiver index (big-endian) |
+ * | type  | lane  |version| zero  |   receiver index (big-endian) |
  * +-------+-------+-------+-------+-------+-------+-------+-------+
  * |                 counter (64-bit, big-endian)                  |
  * +---------------------------------------------------------------+
@@ -18,7 +18,8 @@ package io.isthmus.tunnel;
  * The lane (0..15) names the sender's counter: each sender thread has its own, and the receiver a replay window
  * per lane. The 16 header bytes are the AEAD's associated data; the nonce is the lane as a 32-bit big-endian
  * number followed by the counter, so (lane, counter) never repeats under a key. Every packet, keepalives too, is
- * sealed; there is no unsealed type.
+ * sealed; there is no unsealed type. The version is the one the session's key exchange agreed on ({@link #VERSION}
+ * at most); gateways from before versions sent 0 there, and a session with one of them still does.
  */
 public final class WireFormat {
     public static final int HEADER_BYTES = 16;
@@ -27,28 +28,39 @@ public final class WireFormat {
     public static final byte TYPE_DATA = 1;
     /** An empty sealed packet: confirms a new session to the responder, proves the path works. */
     public static final byte TYPE_KEEPALIVE = 2;
+    /** Headers as gateways wrote them before the wire had a version: byte 2 zero. */
+    public static final int VERSION_UNVERSIONED = 0;
+    /** The newest wire version this build writes and reads. */
+    public static final int VERSION = 1;
 
     private WireFormat() {
     }
 
-    static void writeHeader(byte[] to, int at, byte type, int lane, int receiverIndex, long counter) {
+    static void writeHeader(byte[] to, int at, byte type, int lane, int version, int receiverIndex, long counter) {
         to[at] = type;
         to[at + 1] = (byte) lane;
-        to[at + 2] = 0;
+        to[at + 2] = (byte) version;
         to[at + 3] = 0;
         writeInt(to, at + 4, receiverIndex);
         writeInt(to, at + 8, (int) (counter >>> 32));
         writeInt(to, at + 12, (int) counter);
     }
 
-    /** The type, or 0 when the reserved bytes are not zero, the lane is out of range or the type is unknown. */
+    /**
+     * The type, or 0 when the reserved byte is not zero, the lane is out of range, the version is newer than this
+     * build's or the type is unknown. Whether the version is the session's is the caller's check.
+     */
     static byte type(byte[] from, int at) {
         byte type = from[at];
-        if ((from[at + 1] & 0xFF) >= Session.LANES || from[at + 2] != 0 || from[at + 3] != 0
+        if ((from[at + 1] & 0xFF) >= Session.LANES || (from[at + 2] & 0xFF) > VERSION || from[at + 3] != 0
                 || (type != TYPE_DATA && type != TYPE_KEEPALIVE)) {
             return 0;
         }
         return type;
+    }
+
+    static int version(byte[] from, int at) {
+        return from[at + 2] & 0xFF;
     }
 
     static int lane(byte[] from, int at) {

@@ -166,4 +166,43 @@ class KeyExchangeTest {
         assertEquals(1, westIndexes.inUse());
         assertArrayEquals(initiator.sendKey().getEncoded(), initiator.sendKey().getEncoded());
     }
+
+    @Test
+    void bothEndsAgreeOnTheLowerWireVersionAndAnOldPeerGetsTheOldWire() {
+        // current with current: the newest
+        KeyExchange east = east(WEST);
+        KeyExchange west = west(EAST, Suite.AES_256_GCM);
+        KeyOffer offer = east.offer();
+        assertEquals(1, offer.getWireVersion());
+        KeyExchange.Accepted accepted = west.onOffer(offer).orElseThrow();
+        assertEquals(1, accepted.reply().getWireVersion());
+        assertEquals(1, accepted.session().wireVersion());
+        assertEquals(1, east.onAccept(accepted.reply()).wireVersion());
+
+        // an initiator from before versions sends no wire_version at all: the responder answers with the old wire
+        KeyOffer unversioned = east.offer().toBuilder().clearWireVersion().build();
+        KeyExchange.Accepted toOld = west.onOffer(unversioned).orElseThrow();
+        assertEquals(0, toOld.reply().getWireVersion());
+        assertEquals(0, toOld.session().wireVersion());
+
+        // a responder pinned to the old wire (or from before versions: its accept has no field) makes it 0 both ways
+        KeyExchange pinned = new KeyExchange(WEST, EAST, Suite.AES_256_GCM, 0, westIndexes, random, clock);
+        KeyExchange.Accepted fromPinned = pinned.onOffer(east.offer()).orElseThrow();
+        assertEquals(0, fromPinned.session().wireVersion());
+        assertEquals(0, east.onAccept(fromPinned.reply()).wireVersion());
+    }
+
+    @Test
+    void anAcceptAboveTheOfferedWireVersionIsRefusedByName() {
+        KeyExchange pinned = new KeyExchange(EAST, WEST, Suite.AES_256_GCM, 0, eastIndexes, random, clock);
+        KeyExchange west = west(EAST, Suite.AES_256_GCM);
+        KeyOffer offer = pinned.offer();
+        assertEquals(0, offer.getWireVersion());
+        KeyAccept forged = west.onOffer(offer).orElseThrow().reply().toBuilder().setWireVersion(1).build();
+        InvalidFieldException refused = assertThrows(InvalidFieldException.class, () -> pinned.onAccept(forged));
+        assertEquals("key-accept.wire-version", refused.field());
+        assertTrue(pinned.pendingSince().isPresent(), "the offer still waits for a proper answer");
+        assertEquals("wire-version", assertThrows(InvalidFieldException.class, () -> new KeyExchange(EAST, WEST,
+                Suite.AES_256_GCM, 2, eastIndexes, random, clock)).field());
+    }
 }

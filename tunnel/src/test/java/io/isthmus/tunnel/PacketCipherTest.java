@@ -37,6 +37,8 @@ class PacketCipherTest {
         assertEquals(pair[1].localIndex(), WireFormat.receiverIndex(datagram, 0));
         assertEquals(42, WireFormat.counter(datagram, 0));
         assertEquals(3, WireFormat.lane(datagram, 0));
+        assertEquals(1, datagram[2], "byte 2 is the session's wire version");
+        assertEquals(0, datagram[3]);
         byte[] opened = new byte[length];
         int plainLength = new PacketCipher().open(pair[1], datagram, 0, length, opened, 0);
         assertArrayEquals(plain, Arrays.copyOf(opened, plainLength));
@@ -59,5 +61,23 @@ class PacketCipherTest {
         assertEquals(-1, cipher.open(pair[0], datagram, 0, length, out, 0), "opened with the wrong direction's key");
         assertEquals(-1, cipher.open(pair(suite)[1], datagram, 0, length, out, 0), "opened with another session");
         assertEquals(plain.length, cipher.open(pair[1], datagram, 0, length, out, 0));
+    }
+
+    @org.junit.jupiter.api.Test
+    void aHeaderVersionNewerThanThisBuildOrAReservedByteIsNoTunnelHeader() throws Exception {
+        Session[] pair = pair(Suite.AES_256_GCM);
+        byte[] plain = Packets.udp("10.1.0.5", "10.2.0.7", 1000, 2000, new byte[10]);
+        byte[] datagram = new byte[plain.length + WireFormat.OVERHEAD];
+        new PacketCipher().seal(pair[0], WireFormat.TYPE_KEEPALIVE, 15, 1, plain, 0, plain.length, datagram, 0);
+        assertEquals(WireFormat.TYPE_KEEPALIVE, WireFormat.type(datagram, 0));
+        byte[] newer = datagram.clone();
+        newer[2] = 2;
+        assertEquals(0, WireFormat.type(newer, 0));
+        byte[] reserved = datagram.clone();
+        reserved[3] = 1;
+        assertEquals(0, WireFormat.type(reserved, 0));
+        byte[] old = datagram.clone();
+        old[2] = 0;
+        assertEquals(WireFormat.TYPE_KEEPALIVE, WireFormat.type(old, 0), "the wire from before versions still parses");
     }
 }

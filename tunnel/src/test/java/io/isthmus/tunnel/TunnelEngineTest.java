@@ -236,6 +236,9 @@ class TunnelEngineTest {
             byte[] badLane = genuine.clone();
             badLane[1] = (byte) Session.LANES;
             send(attacker, target, badLane);                                   // malformed
+            byte[] oldWire = genuine.clone();
+            oldWire[2] = 0;
+            send(attacker, target, oldWire);                                   // not the session's version
             send(attacker, target, new byte[east.engine.config().mtu() + WireFormat.OVERHEAD + 200]); // oversized
             byte[] huge = new byte[60_000];
             System.arraycopy(genuine, 0, huge, 0, WireFormat.HEADER_BYTES);
@@ -247,6 +250,7 @@ class TunnelEngineTest {
             return s.unattributed(DropReason.OVERSIZED) == 2 && s.unattributed(DropReason.SHORT) == 2
                     && s.unattributed(DropReason.UNKNOWN_INDEX) == 1 && s.unattributed(DropReason.MALFORMED) == 2
                     && s.peer(EAST).orElseThrow().drops(DropReason.REPLAY) == 1
+                    && s.peer(EAST).orElseThrow().drops(DropReason.WRONG_VERSION) == 1
                     && s.peer(EAST).orElseThrow().drops(DropReason.AUTH_FAILURE) == 1;
         }, "every bad datagram counted: " + west.engine.stats());
         assertNull(west.device.take(100), "nothing but the genuine packet was delivered");

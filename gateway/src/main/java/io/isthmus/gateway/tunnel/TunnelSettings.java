@@ -10,6 +10,7 @@ import io.isthmus.tunnel.RekeyPolicy;
 import io.isthmus.tunnel.Suite;
 import io.isthmus.tunnel.TunnelDataPlane;
 import io.isthmus.tunnel.TunnelDevice;
+import io.isthmus.tunnel.WireFormat;
 
 import java.net.InetAddress;
 import java.time.Duration;
@@ -29,11 +30,13 @@ import java.util.Optional;
  *                    empty: the gateway's own
  * @param connectionTracking the policy stage's connection tracker: capacity and timeouts
  * @param xdp         the XDP pre-filter on the underlay interface ({@link UnderlayXdp})
+ * @param wireVersion the newest data-plane header version agreed with peers; lower only while upgrading from a
+ *                    build that speaks no newer (0: the wire from before versions)
  */
 public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort> advertise, String device,
                              Optional<IpPrefix> address, int mtu, int queues, TunnelDevice.Offloads offloads, Suite suite,
                              Duration rekeyAfterTime, long rekeyAfterBytes, long rekeyAfterPackets, String namespace,
-                             ConnectionTracker.Settings connectionTracking, Xdp xdp) {
+                             ConnectionTracker.Settings connectionTracking, Xdp xdp, int wireVersion) {
     static final String ROOT = "isthmus.tunnel.";
 
     /** {@code tunnel.xdp}: off, or how to attach. */
@@ -129,8 +132,13 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
             throw new InvalidFieldException(ROOT + "namespace", namespace,
                     "must be the name of a network namespace under /var/run/netns (no '/')");
         }
+        int wireVersion = integer(c, "wire-version");
+        if (wireVersion < WireFormat.VERSION_UNVERSIONED || wireVersion > WireFormat.VERSION) {
+            throw new InvalidFieldException(ROOT + "wire-version", wireVersion, "this build speaks "
+                    + WireFormat.VERSION_UNVERSIONED + ".." + WireFormat.VERSION);
+        }
         TunnelSettings settings = new TunnelSettings(enabled, listen, advertise, device, address, mtu, queues,
-                offloads, suite, after, bytes, packets, namespace, connectionTracking(c), xdp(c));
+                offloads, suite, after, bytes, packets, namespace, connectionTracking(c), xdp(c), wireVersion);
         if (enabled) {
             settings.advertised(); // a wildcard listen address without advertise is an error now, not at start
         }
@@ -209,7 +217,7 @@ public record TunnelSettings(boolean enabled, HostPort listen, Optional<HostPort
     /** What the data plane runs with; a peer without any link for {@code forgetAfter} is removed. */
     public TunnelDataPlane.Settings dataPlane(Duration forgetAfter) {
         return new TunnelDataPlane.Settings(deviceSpec(), advertised().toSocketAddress(), rekeyPolicy(), forgetAfter,
-                connectionTracking);
+                connectionTracking, wireVersion);
     }
 
     /** The rekey schedule: time and volume from here, the tunnel module's defaults for the rest. */

@@ -65,6 +65,7 @@ public final class TunnelStatus {
             p.put("receivedBytes", peer.receivedBytes());
             peer.handshakeAge().ifPresent(age -> p.put("handshakeAgeSeconds", age.toMillis() / 1000.0));
             p.put("epoch", peer.epoch());
+            p.put("wireVersion", peer.wireVersion());
             ObjectNode drops = p.putObject("drops");
             for (DropReason reason : DropReason.values()) {
                 drops.put(TunnelMetrics.label(reason), peer.drops(reason));
@@ -115,8 +116,9 @@ public final class TunnelStatus {
             out.append("  peer ").append(peer.path("cluster").asText()).append(" at ")
                     .append(peer.path("endpoint").asText()).append("  handshake ")
                     .append(peer.has("handshakeAgeSeconds")
-                            ? String.format(Locale.ROOT, "%.0fs ago (epoch %d)", peer.path("handshakeAgeSeconds").asDouble(),
-                            peer.path("epoch").asLong()) : "none yet").append('\n');
+                            ? String.format(Locale.ROOT, "%.0fs ago (epoch %d, wire version %d)",
+                            peer.path("handshakeAgeSeconds").asDouble(), peer.path("epoch").asLong(),
+                            peer.path("wireVersion").asInt()) : "none yet").append('\n');
             out.append("       sent ").append(peer.path("sentPackets").asLong()).append(" pkts / ")
                     .append(peer.path("sentBytes").asLong()).append(" B  received ")
                     .append(peer.path("receivedPackets").asLong()).append(" pkts / ")

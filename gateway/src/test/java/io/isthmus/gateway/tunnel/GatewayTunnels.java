@@ -65,6 +65,12 @@ abstract class GatewayTunnels implements AutoCloseable {
      * and peering with {@code peers} (loopback ports).
      */
     Gateway start(int index, ClusterId cluster, NetNamespace namespace, String underlay, List<Integer> peers) {
+        return start(index, cluster, namespace, underlay, peers, "");
+    }
+
+    /** As above, with {@code tunnelSettings} added to its {@code tunnel} block. */
+    Gateway start(int index, ClusterId cluster, NetNamespace namespace, String underlay, List<Integer> peers,
+                  String tunnelSettings) {
         int ports = base + 5 * index;
         String peerList = peers.stream().map(port -> "\"127.0.0.1:" + port + "\"").collect(Collectors.joining(", "));
         return Gateway.start(GatewayConfigLoader.fromConfig(ConfigFactory.parseString("""
@@ -82,10 +88,11 @@ abstract class GatewayTunnels implements AutoCloseable {
                     listen = "%s:51820"
                     namespace = "%s"
                     queues = 2
+                    %s
                   }
                 }
                 """.formatted(cluster.value(), dir.resolve(cluster.value()).toString(), ports, ports + 1, peerList,
-                ports + 2, ports + 3, planBlock, underlay, namespace.name())), dir));
+                ports + 2, ports + 3, planBlock, underlay, namespace.name(), tunnelSettings)), dir));
     }
 
     /** Whether {@code gateway} has a peering link up to each of {@code remotes}. */

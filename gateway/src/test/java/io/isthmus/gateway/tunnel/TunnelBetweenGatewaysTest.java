@@ -38,7 +38,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * address plan (claimed over peering), east's ClusterIP from an export west imports, inside the service CIDR east
  * registered with the plan (a peer's endpoints must lie in its own ranges); a pod of west reaches east's
  * pod and east's ClusterIP by TCP and UDP through both gateways, the counters show it in /metrics, and a restart of
- * east's gateway resumes traffic with a new handshake.
+ * east's gateway resumes traffic with a new handshake. East starts pinned to the tunnel wire from before versions
+ * ({@code tunnel.wire-version = 0}, as a gateway not yet upgraded) and comes back from the restart at the current
+ * one: a rolling upgrade of the tunnel wire, with the import and traffic carried on both sides of it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -61,7 +63,7 @@ class TunnelBetweenGatewaysTest {
                   retransmit-interval = 300ms
                   gossip-interval = 1s
                 }
-                """);
+                """, "wire-version = 0");
         clusters.east.addressPlan().claim("pod", "10.150.1.0/24").toCompletableFuture().get(30, TimeUnit.SECONDS);
         clusters.west.addressPlan().claim("pod", "10.150.2.0/24").toCompletableFuture().get(30, TimeUnit.SECONDS);
         clusters.east.addressPlan().register("service", EAST_SERVICES).toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -107,6 +109,9 @@ class TunnelBetweenGatewaysTest {
         assertTrue(eastSeenByWest.receivedPackets() >= 20, eastSeenByWest.toString());
         assertEquals(0, eastSeenByWest.drops(DropReason.AUTH_FAILURE), eastSeenByWest.toString());
         assertEquals(0, eastSeenByWest.drops(DropReason.WRONG_SOURCE), eastSeenByWest.toString());
+        assertEquals(0, eastSeenByWest.drops(DropReason.WRONG_VERSION), eastSeenByWest.toString());
+        assertEquals(0, eastSeenByWest.wireVersion(), "west speaks the old wire with the not-yet-upgraded east");
+        assertEquals(0, tunnel(clusters.east).stats().peer(WEST).orElseThrow().wireVersion());
     }
 
     @Test
@@ -147,7 +152,7 @@ class TunnelBetweenGatewaysTest {
 
     @Test
     @Order(4)
-    void aRestartedGatewayResumesTrafficWithANewHandshake() throws Exception {
+    void aRestartedGatewayResumesTrafficWithANewHandshakeAtTheNewestWireVersion() throws Exception {
         long epochBefore = tunnel(clusters.west).stats().peer(EAST).orElseThrow().epoch();
         clusters.east.close();
         clusters.east = null;
@@ -164,6 +169,10 @@ class TunnelBetweenGatewaysTest {
         PeerStats west = tunnel(clusters.east).stats().peer(WEST).orElseThrow();
         assertTrue(west.handshakeAge().isPresent() && west.handshakeAge().get().toSeconds() < 60, west.toString());
         assertTrue(west.receivedPackets() > 0, "the new gateway opened west's packets: " + west);
+        assertEquals(io.isthmus.tunnel.WireFormat.VERSION, west.wireVersion(), "upgraded: the newest wire, " + west);
+        assertEquals(io.isthmus.tunnel.WireFormat.VERSION,
+                tunnel(clusters.west).stats().peer(EAST).orElseThrow().wireVersion());
+        assertEquals(0, tunnel(clusters.west).stats().peer(EAST).orElseThrow().drops(DropReason.WRONG_VERSION));
         assertTrue(tunnel(clusters.west).stats().peer(EAST).orElseThrow().epoch() != epochBefore
                         || tunnel(clusters.west).stats().peer(EAST).orElseThrow().handshakeAge().orElseThrow().toSeconds() < 60,
                 "west keyed anew: " + tunnel(clusters.west).stats().peer(EAST));

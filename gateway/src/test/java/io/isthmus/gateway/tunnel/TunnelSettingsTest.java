@@ -54,6 +54,14 @@ class TunnelSettingsTest {
     }
 
     @Test
+    void theWireVersionIsTheNewestUnlessPinnedLowerForAnUpgrade() {
+        assertEquals(1, load("").tunnel().wireVersion());
+        assertEquals(0, load("wire-version = 0").tunnel().wireVersion());
+        refused("wire-version = 2", "isthmus.tunnel.wire-version", "this build speaks 0..1");
+        refused("wire-version = -1", "isthmus.tunnel.wire-version", "this build speaks 0..1");
+    }
+
+    @Test
     void anEnabledTunnelTellsPeersASpecificAddress() {
         TunnelSettings settings = load("enabled = on, listen = \"0.0.0.0:51820\", advertise = \"10.1.0.5:51820\","
                 + " suite = chacha20-poly1305, rekey-after-time = 60s, rekey-after-bytes = 64 GiB").tunnel();

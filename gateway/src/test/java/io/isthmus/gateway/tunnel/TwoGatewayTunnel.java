@@ -40,6 +40,12 @@ final class TwoGatewayTunnel extends GatewayTunnels {
      * @param planBlock  the gateways' {@code plan { ... }} settings
      */
     TwoGatewayTunnel(Path dir, String podEastNet, String podWestNet, String planBlock) throws Exception {
+        this(dir, podEastNet, podWestNet, planBlock, "");
+    }
+
+    /** @param eastTunnel added to east's first start's {@code tunnel} block (say, an older wire version) */
+    TwoGatewayTunnel(Path dir, String podEastNet, String podWestNet, String planBlock, String eastTunnel)
+            throws Exception {
         super(dir, planBlock, 2);
         topology = TwoClusterTopology.create("itw", Network.of(podEastNet), Network.of("192.168.78"),
                 Network.of(podWestNet));
@@ -49,7 +55,7 @@ final class TwoGatewayTunnel extends GatewayTunnels {
         podWest = NetNamespace.named(topology.podB());
         try {
             issueCertificates(List.of(EAST, WEST));
-            east = startEast();
+            east = start(0, EAST, gwEast, "192.168.78.1", List.of(peeringPort(1)), eastTunnel);
             west = startWest();
             awaitTrue("peer links up", Duration.ofSeconds(60),
                     () -> linksUp(east, List.of(WEST)) && linksUp(west, List.of(EAST)));

@@ -193,7 +193,9 @@ class XdpBetweenGatewaysTest {
     /** A tunnel header written out by hand (type data, lane, reserved, index, counter) and 32 bytes of junk. */
     private static byte[] datagram(int index, int lane, long counter) {
         ByteBuffer datagram = ByteBuffer.allocate(48);
-        datagram.put((byte) 1).put((byte) lane).put((byte) 0).put((byte) 0).putInt(index).putLong(counter);
+        // type DATA, the lane, the current wire version (the session's: else the engine counts WRONG_VERSION)
+        datagram.put((byte) 1).put((byte) lane).put((byte) io.isthmus.tunnel.WireFormat.VERSION).put((byte) 0)
+                .putInt(index).putLong(counter);
         return datagram.array();
     }
 
