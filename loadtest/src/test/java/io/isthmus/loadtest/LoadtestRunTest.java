@@ -27,7 +27,7 @@ class LoadtestRunTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> SCENARIOS =
-            List.of("dns", "peering", "ipam-http", "ipam", "ipam-failover", "cni", "tunnel", "policy", "xdp");
+            List.of("dns", "peering", "ipam-http", "gatling", "ipam", "ipam-failover", "cni", "tunnel", "policy", "xdp");
 
     record Run(int exit, String stdout, String stderr) {
     }
@@ -62,19 +62,19 @@ class LoadtestRunTest {
 
     @Test
     void itRefusesWhatItCannotDoAndSaysWhy(@TempDir Path results) throws Exception {
-        Run unknown = run(results, 30, "gatling");
+        Run unknown = run(results, 30, "gatling-grpc");
         assertEquals(2, unknown.exit());
-        assertTrue(unknown.stderr().contains("unknown scenario 'gatling'"), unknown.stderr());
+        assertTrue(unknown.stderr().contains("unknown scenario 'gatling-grpc'"), unknown.stderr());
         Run target = run(results, 30, "dns", "--target", "http://127.0.0.1:1");
         assertEquals(2, target.exit());
-        assertTrue(target.stderr().contains("only ipam-http loads a running gateway"), target.stderr());
+        assertTrue(target.stderr().contains("only ipam-http and gatling load a running gateway"), target.stderr());
         Run duration = run(results, 30, "ipam-http", "--duration", "0");
         assertEquals(2, duration.exit());
         assertTrue(duration.stderr().contains("--duration takes whole seconds 1..600, got '0'"), duration.stderr());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"dns", "peering", "ipam-http", "ipam", "ipam-failover", "cni", "tunnel", "policy", "xdp"})
+    @ValueSource(strings = {"dns", "peering", "ipam-http", "gatling", "ipam", "ipam-failover", "cni", "tunnel", "policy", "xdp"})
     void eachScenarioRunsBrieflyToItsResultsFolder(String scenario, @TempDir Path results) throws Exception {
         Run run = run(results, 420, scenario, "--brief", "--duration", "1", "--no-build", "--timeout", "360");
         assertEquals(0, run.exit(), scenario + " failed; its stderr:\n" + tail(run.stderr()));
@@ -96,6 +96,13 @@ class LoadtestRunTest {
         assertTrue(markdown.contains("| status | ok (exit 0) |"), markdown);
         assertTrue(markdown.contains(stdout.lines().filter(l -> !l.isBlank()).reduce((a, b) -> b).orElseThrow()), markdown);
         assertTrue(Files.readString(folder.resolve("command.txt")).startsWith("loadtest/bench-"));
+        if (scenario.equals("gatling")) {
+            try (Stream<Path> files = Files.walk(folder.resolve("gatling"))) {
+                assertTrue(files.anyMatch(f -> f.getFileName().toString().equals("index.html")),
+                        "Gatling's HTML report is in the results folder");
+            }
+            assertTrue(stdout.contains("percentage of failed events is less than or equal to 0.0 : true"), stdout);
+        }
     }
 
     private static String tail(String text) {
