@@ -349,7 +349,8 @@ public final class Gateway implements AutoCloseable {
         }
         try {
             cni = lifecycle.started("cni endpoint", CniServer.start(socket, new VfCniBackend(new PoolCniBackend(ipam,
-                            kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims()), vfs),
+                            kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims(),
+                            settings.cniNode()), vfs),
                     CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers()));
         } catch (IOException e) {
             throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());

@@ -71,10 +71,11 @@ public record GatewayConfig(
      * endpoint on this replica) and who may call it, where owner liveness comes from without Kubernetes (empty: nothing is reclaimed
      * but expired reservations), and which pods keep a fixed IP ({@code namespace/name} globs). What Kubernetes
      * does for IPAM is {@link Kubernetes#ipam()}. SR-IOV: where sysfs is (VF pools are read there) and the file that
-     * records which attachment holds which VF.
+     * records which attachment holds which VF. {@code cniNode}: this node's name, recorded on every lease made
+     * through CNI so that this node's GC frees only its own.
      */
     public record Ipam(io.isthmus.ipam.IpamSettings settings, java.util.Optional<Path> cniSocket,
-                       io.isthmus.ipam.cni.CniCallers cniCallers,
+                       io.isthmus.ipam.cni.CniCallers cniCallers, String cniNode,
                        java.util.Optional<Path> ownersFile, List<String> fixedIpPods,
                        Path sriovSysfsRoot, Path vfHoldingsFile) {
         public Ipam {

@@ -343,10 +343,31 @@ public final class GatewayConfigLoader {
             throw new InvalidFieldException("isthmus.ipam.owners-file", owners,
                     "kubernetes.ipam.owner-source = pods takes the owners from the pods: leave owners-file empty");
         }
+        String node = string(c, "ipam.cni-node");
+        node = node.isBlank() ? hostname() : node;
+        try {
+            new io.isthmus.ipam.CniAttachmentKey(node, "n", "c", "i");
+        } catch (InvalidFieldException e) {
+            throw new InvalidFieldException("isthmus.ipam.cni-node", node, "must be a node name: " + e.getMessage());
+        }
         return new GatewayConfig.Ipam(settings,
                 socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(socket)), callers,
+                node,
                 owners.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(dataDir.resolve(owners)), fixed,
                 Path.of(string(c, "ipam.sriov-sysfs-root")), dataDir.resolve("ipam-vfs.json"));
+    }
+
+    /** The kernel's host name (what a node is called unless Kubernetes names it). */
+    private static String hostname() {
+        try {
+            return java.nio.file.Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (java.io.IOException e) {
+            try {
+                return java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException unknown) {
+                throw new InvalidFieldException("isthmus.ipam.cni-node", "", "this host has no name to use: set it");
+            }
+        }
     }
 
     /** {@code kubernetes.ipam}: this gateway's IPPools and pod owners. */

@@ -8,6 +8,7 @@ import io.isthmus.api.ipam.LeasedAddress;
 import io.isthmus.api.ipam.Owner;
 import io.isthmus.api.ipam.OwnerKind;
 import io.isthmus.api.ipam.ReleaseMode;
+import io.isthmus.ipam.CniAttachmentKey;
 import io.isthmus.ipam.Ipam;
 import io.isthmus.ipam.cni.CniBackend;
 import io.isthmus.ipam.cni.CniBackendError;
@@ -27,8 +28,10 @@ import java.util.function.Supplier;
  * is sticky and gets its fixed IP back); a call without pod arguments is owned by its container id in namespace
  * {@value #NO_POD_NAMESPACE}.
  *
- * <p>Every lease is bound to the container that reserved it (only its DEL releases it), and the pod a call claims
- * is confirmed by {@link PodClaims} first (in Kubernetes: against the API) before anything is reserved or released.
+ * <p>Every lease is bound to the attachment that reserved it, with this node and the network
+ * ({@link CniAttachmentKey}): only its DEL releases it, and this node's GC frees it once the runtime no longer lists
+ * it. The pod a call claims is confirmed by {@link PodClaims} first (in Kubernetes: against the API) before anything
+ * is reserved or released.
  */
 public final class PoolCniBackend implements CniBackend {
     static final String NO_POD_NAMESPACE = "cni";
@@ -57,15 +60,18 @@ public final class PoolCniBackend implements CniBackend {
     private final Ipam ipam;
     private final PodKinds podKinds;
     private final PodClaims podClaims;
+    private final String node;
 
-    public PoolCniBackend(Ipam ipam, PodKinds podKinds) {
-        this(ipam, podKinds, PodClaims.UNCHECKED);
-    }
-
-    public PoolCniBackend(Ipam ipam, PodKinds podKinds, PodClaims podClaims) {
+    /** @param node this node's name ({@code isthmus.ipam.cni-node}), recorded on every lease made here */
+    public PoolCniBackend(Ipam ipam, PodKinds podKinds, PodClaims podClaims, String node) {
         this.ipam = ipam;
         this.podKinds = podKinds;
         this.podClaims = podClaims;
+        this.node = node;
+    }
+
+    private String key(String network, Attachment attachment) {
+        return new CniAttachmentKey(node, network, attachment.containerId(), attachment.ifname()).text();
     }
 
     @Override
@@ -73,7 +79,7 @@ public final class PoolCniBackend implements CniBackend {
         return refusalsMapped(() -> podClaims.confirm(request.pod(), true).thenCompose(confirmed -> {
             Owner owner = owner(request.attachment(), request.pod());
             AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
-            return ipam.reserve(request.pool(), allocation, request.attachment().containerId()).thenApply(made ->
+            return ipam.reserve(request.pool(), allocation, key(request.network(), request.attachment())).thenApply(made ->
                     new Reservation(request.pool(), made.reservationId(), request.attachment(),
                             addressing(made.addresses(), made.routes())));
         }));
@@ -90,7 +96,7 @@ public final class PoolCniBackend implements CniBackend {
     public CompletionStage<Void> release(ReleaseRequest request) {
         return refusalsMapped(() -> podClaims.confirm(request.pod(), false).thenCompose(confirmed ->
                 ipam.release(request.pool(), owner(request.attachment(), request.pod()), ReleaseMode.KEEP_FIXED,
-                        request.attachment().containerId())).<Void>thenApply(result -> null)
+                        key(request.network(), request.attachment()))).<Void>thenApply(result -> null)
                 .exceptionallyCompose(failure -> unwrap(failure) instanceof IpamException e
                         && e.error() == IpamError.UNKNOWN_POOL
                         ? CompletableFuture.completedFuture(null) // nothing can be held in a pool that is not there
@@ -105,11 +111,33 @@ public final class PoolCniBackend implements CniBackend {
                     .filter(lease -> lease.owner().identity().equals(owner.identity()))
                     .filter(lease -> lease.state() == io.isthmus.api.ipam.LeaseState.ACTIVE)
                     // another container's lease is not this attachment's: CHECK answers "no lease"
-                    .filter(lease -> lease.attachment().isEmpty()
-                            || lease.attachment().equals(request.attachment().containerId()))
+                    .filter(lease -> lease.attachment().isEmpty() || CniAttachmentKey.sameContainer(
+                            lease.attachment(), key(request.network(), request.attachment())))
                     .findFirst()
                     .map(lease -> new Lease(request.pool(), request.attachment(),
                             new Addressing(assigned(lease.addresses()), List.of()))));
+        }));
+    }
+
+    @Override
+    public CompletionStage<GcResult> gc(GcRequest request) {
+        return refusalsMapped(() -> ipam.leases(request.pool()).thenCompose(leases -> {
+            List<CompletableFuture<Attachment>> freed = new java.util.ArrayList<>();
+            for (io.isthmus.api.ipam.Lease lease : leases) {
+                Optional<CniAttachmentKey> key = CniAttachmentKey.parse(lease.attachment());
+                // Committed leases only: a reservation is an ADD still running, which the runtime may not list yet.
+                if (lease.state() != io.isthmus.api.ipam.LeaseState.ACTIVE || key.isEmpty()
+                        || !key.get().node().equals(node) || !key.get().network().equals(request.network())) {
+                    continue;
+                }
+                Attachment attachment = new Attachment(key.get().containerId(), key.get().ifname());
+                if (!request.valid().contains(attachment)) {
+                    freed.add(ipam.release(request.pool(), lease.owner(), ReleaseMode.KEEP_FIXED, lease.attachment())
+                            .toCompletableFuture().thenApply(released -> attachment));
+                }
+            }
+            return CompletableFuture.allOf(freed.toArray(CompletableFuture[]::new))
+                    .thenApply(done -> new GcResult(freed.stream().map(CompletableFuture::join).toList()));
         }));
     }
 

@@ -72,6 +72,21 @@ public final class VfCniBackend implements CniBackend {
     }
 
     @Override
+    public CompletionStage<GcResult> gc(GcRequest request) {
+        return addresses.gc(request).thenApply(result -> {
+            for (Attachment freed : result.freed()) {
+                try {
+                    vfs.release(freed);
+                } catch (IOException e) {
+                    throw new CniBackendException(CniBackendError.UNAVAILABLE, "the lease of " + freed.containerId()
+                            + " is freed, but freeing its VF failed: " + e.getMessage() + "; retry the GC");
+                }
+            }
+            return result;
+        });
+    }
+
+    @Override
     public CompletionStage<Optional<Lease>> check(CheckRequest request) {
         return addresses.check(request).thenApply(lease -> lease.map(held ->
                 vfs.heldBy(request.attachment()).map(held::withVf).orElse(held)));

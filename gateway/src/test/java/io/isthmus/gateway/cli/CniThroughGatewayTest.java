@@ -52,6 +52,7 @@ class CniThroughGatewayTest {
                 }
                 ipam {
                   cni-socket = "run/ipam.sock"
+                  cni-node = "node-a"
                   fixed-ip-pods = ["db/pg-*"]
                 }
                 """);
@@ -173,14 +174,72 @@ class CniThroughGatewayTest {
         PluginRun.Env forged = PluginRun.command("DEL", "ctr-intruder", null, "eth0", cniPath).set("CNI_ARGS", args);
         PluginRun refused = PluginRun.run(List.of(plugin.toString()), forged, macvlan());
         assertEquals(102, refused.errorCode(), refused.toString());
-        assertTrue(refused.json().path("details").asText().contains("container ctr-cart2 does"), refused.toString());
+        assertTrue(refused.json().path("details").asText().contains("container node-a/podnet/ctr-cart2/eth0 does"),
+                refused.toString());
         List<Lease> held = leasesOf("cart-2");
         assertEquals(1, held.size(), "the lease stays: " + held);
-        assertEquals("ctr-cart2", held.getFirst().attachment());
+        assertEquals("node-a/podnet/ctr-cart2/eth0", held.getFirst().attachment(), "node, network, container, ifname");
         assertEquals(List.of(address(add)), Netns.addresses(pod, "eth0"));
 
         assertEquals(0, run("macvlan", "DEL", "ctr-cart2", pod, args, macvlan()).exitCode(), "its own DEL works");
         assertEquals(List.of(), leasesOf("cart-2"));
+    }
+
+    private PluginRun gc(String validAttachments) {
+        String config = macvlan().replace("\"cniVersion\": \"1.0.0\"", "\"cniVersion\": \"1.1.0\"");
+        if (validAttachments != null) {
+            config = config.replaceFirst("}$", ", \"cni.dev/valid-attachments\": " + validAttachments + "}");
+        }
+        return PluginRun.run(List.of(plugin.toString()), PluginRun.command("GC", "-", null, "-", cniPath)
+                .without("CNI_CONTAINERID").without("CNI_IFNAME"), config);
+    }
+
+    /** Made through the pools directly, as another node's endpoint (or another network's) would have. */
+    private Lease leaseAs(String owner, String attachment) throws Exception {
+        var request = new io.isthmus.api.ipam.AllocationRequest(new io.isthmus.api.ipam.Owner(
+                io.isthmus.api.ClusterId.of("east"), "shop", io.isthmus.api.ipam.OwnerKind.POD, owner, owner), List.of(), List.of());
+        var reservation = gateway.ipam().reserve("blue", request, attachment).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return gateway.ipam().commit("blue", reservation.reservationId()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void gcFreesThisNodesLeasesOfTheNetworkThatTheRuntimeNoLongerListsAndNothingElse() throws Exception {
+        String kept = "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=gc-kept;K8S_POD_UID=k1";
+        String gone = "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=gc-gone;K8S_POD_UID=g1";
+        String fixed = "IgnoreUnknown=1;K8S_POD_NAMESPACE=db;K8S_POD_NAME=pg-9;K8S_POD_UID=f1";
+        assertEquals(0, run("macvlan", "ADD", "ctr-kept", netns.create("kept"), kept, macvlan()).exitCode());
+        PluginRun goneAdd = run("macvlan", "ADD", "ctr-gone", netns.create("gone"), gone, macvlan());
+        assertEquals(0, goneAdd.exitCode(), goneAdd.toString());
+        PluginRun fixedAdd = run("macvlan", "ADD", "ctr-pg9", netns.create("pg9"), fixed, macvlan());
+        assertEquals(0, fixedAdd.exitCode(), fixedAdd.toString());
+        leaseAs("gc-other-node", "node-b/podnet/ctr-elsewhere/eth0");
+        leaseAs("gc-other-net", "node-a/othernet/ctr-other-net/eth0");
+        String admin = "http://127.0.0.1:" + gateway.adminAddress().getPort();
+        assertEquals(0, Cli.run("ipam", "allocate", "--admin", admin, "--pool", "blue", "--namespace", "shop",
+                "--name", "gc-api", "--uid", "api-1").exitCode(), "a lease made through the API");
+        List<String> all = List.of("gc-kept", "gc-gone", "pg-9", "gc-other-node", "gc-other-net", "gc-api");
+        assertEquals(6, leasesOf(all.toArray(String[]::new)).size());
+
+        PluginRun refused = gc(null);
+        assertEquals(7, refused.reportedErrorCode(), refused.toString());
+        assertTrue(refused.toString().contains("cni.dev/valid-attachments"), refused.toString());
+        assertEquals(6, leasesOf(all.toArray(String[]::new)).size(), "a refused GC frees nothing");
+
+        PluginRun collected = gc("[{\"containerID\": \"ctr-kept\", \"ifname\": \"eth0\"},"
+                + " {\"containerID\": \"ctr-unknown\", \"ifname\": \"eth0\"}]");
+        assertEquals(0, collected.exitCode(), collected.toString());
+        List<Lease> after = leasesOf(all.toArray(String[]::new));
+        assertEquals(List.of("gc-api", "gc-kept", "gc-other-net", "gc-other-node", "pg-9"),
+                after.stream().map(l -> l.owner().name()).sorted().toList(), "gc-gone's lease is freed: " + after);
+        Lease pg9 = after.stream().filter(l -> l.owner().name().equals("pg-9")).findFirst().orElseThrow();
+        assertEquals(io.isthmus.api.ipam.LeaseState.PARKED, pg9.state(), "the fixed IP is kept for its pod: " + pg9);
+        assertEquals(address(fixedAdd), pg9.addresses().getFirst().withPrefix());
+        assertTrue(after.stream().filter(l -> !l.owner().name().equals("pg-9"))
+                .allMatch(l -> l.state() == io.isthmus.api.ipam.LeaseState.ACTIVE), after.toString());
+        PluginRun again = gc("[{\"containerID\": \"ctr-kept\", \"ifname\": \"eth0\"}]");
+        assertEquals(0, again.exitCode(), again.toString());
+        assertEquals(5, leasesOf(all.toArray(String[]::new)).size(), "a second GC frees nothing more");
+        assertEquals(0, run("macvlan", "DEL", "ctr-kept", netns.create("kept2"), kept, macvlan()).exitCode());
     }
 
     @Test

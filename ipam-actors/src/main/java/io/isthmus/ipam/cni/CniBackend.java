@@ -43,6 +43,14 @@ public interface CniBackend {
     /** The lease the attachment holds in the pool, or empty when it holds none. */
     CompletionStage<Optional<Lease>> check(CheckRequest request);
 
+    /**
+     * CNI GC: frees every lease in the pool that this node's endpoint made for {@link GcRequest#network()} and whose
+     * attachment is not in {@link GcRequest#valid()}, as a DEL would (a fixed-IP owner's address stays parked for
+     * it). Leases of other nodes or networks, leases made through the API, and leases from before nodes were
+     * recorded are left alone. Completes once every release is durable.
+     */
+    CompletionStage<GcResult> gc(GcRequest request);
+
     /** One CNI attachment: a container's interface ({@code CNI_CONTAINERID}, {@code CNI_IFNAME}). */
     record Attachment(String containerId, String ifname) {
         public Attachment {
@@ -157,6 +165,22 @@ public interface CniBackend {
     }
 
     /** Look up the lease of {@code attachment} in {@code pool}. */
+    /** GC of {@code network}'s leases in {@code pool}: {@code valid} are the attachments the runtime still has. */
+    record GcRequest(String pool, String network, java.util.Set<Attachment> valid) {
+        public GcRequest {
+            requireText("pool", pool);
+            requireText("network", network);
+            valid = java.util.Set.copyOf(valid);
+        }
+    }
+
+    /** What a GC freed. */
+    record GcResult(List<Attachment> freed) {
+        public GcResult {
+            freed = List.copyOf(freed);
+        }
+    }
+
     record CheckRequest(String pool, String network, Attachment attachment, Optional<PodIdentity> pod) {
         public CheckRequest {
             requireText("pool", pool);

@@ -139,14 +139,51 @@ final class CniHandler {
     }
 
     /**
-     * GC: accepted, and nothing is freed here. The runtime's list of valid attachments covers one node while a pool
-     * spans the cluster; leaked leases are freed by the gateway's reclaimer, which compares leases with live owners.
+     * GC: frees this node's leases of the network whose attachments the runtime no longer lists in
+     * {@code cni.dev/valid-attachments} (CNI 1.1). Without that list nothing can be told apart, so it is refused.
      */
     private Reply gc(Request request, Map<String, String> args) throws CniCallException {
         NetworkConfig config = NetworkConfig.parse(request.config(), args);
         requireAtLeast(config, CniVersion.V1_1_0, "GC");
-        return Reply.done(0, "", "GC: nothing freed by GC; the gateway's reclaimer frees leases of pool "
-                + config.pool() + " whose owners are gone");
+        java.util.Set<CniBackend.Attachment> valid = validAttachments(request.config());
+        CniBackend.GcResult result = await(backend.gc(new CniBackend.GcRequest(config.pool(), config.network(), valid)),
+                "collect the leases of network " + config.network());
+        return Reply.done(0, "", "GC of network " + config.network() + " in pool " + config.pool() + ": "
+                + valid.size() + " attachments valid, freed " + result.freed().size()
+                + (result.freed().isEmpty() ? "" : " " + result.freed()));
+    }
+
+    private static final String VALID_ATTACHMENTS = "cni.dev/valid-attachments";
+
+    private static java.util.Set<CniBackend.Attachment> validAttachments(byte[] config) throws CniCallException {
+        com.fasterxml.jackson.databind.JsonNode list;
+        try {
+            list = new com.fasterxml.jackson.databind.ObjectMapper().readTree(config).get(VALID_ATTACHMENTS);
+        } catch (java.io.IOException e) {
+            throw new CniCallException(CniErrorCode.DECODING_FAILURE, "the network config is not JSON: " + e.getMessage());
+        }
+        if (list == null || !list.isArray()) {
+            throw new CniCallException(CniErrorCode.INVALID_CONFIG, VALID_ATTACHMENTS + " must be a list of "
+                    + "{containerID, ifname} for GC, got " + (list == null ? "nothing" : list.toString())
+                    + ": without it every lease would look stale, so nothing is freed");
+        }
+        java.util.Set<CniBackend.Attachment> valid = new java.util.HashSet<>();
+        int index = 0;
+        for (com.fasterxml.jackson.databind.JsonNode entry : list) {
+            String field = VALID_ATTACHMENTS + "[" + index++ + "]";
+            com.fasterxml.jackson.databind.JsonNode container = entry.get("containerID");
+            com.fasterxml.jackson.databind.JsonNode ifname = entry.get("ifname");
+            if (container == null || !container.isTextual() || ifname == null || !ifname.isTextual()) {
+                throw new CniCallException(CniErrorCode.INVALID_CONFIG, field + " must be {\"containerID\": ..., "
+                        + "\"ifname\": ...}, got " + entry);
+            }
+            try {
+                valid.add(new CniBackend.Attachment(container.asText(), ifname.asText()));
+            } catch (IllegalArgumentException e) {
+                throw new CniCallException(CniErrorCode.INVALID_CONFIG, field + ": " + e.getMessage());
+            }
+        }
+        return valid;
     }
 
     private static void requireAtLeast(NetworkConfig config, CniVersion least, String command) throws CniCallException {

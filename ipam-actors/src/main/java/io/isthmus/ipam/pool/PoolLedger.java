@@ -8,6 +8,7 @@ import io.isthmus.api.ipam.LeaseState;
 import io.isthmus.api.ipam.LeasedAddress;
 import io.isthmus.api.ipam.Owner;
 import io.isthmus.api.ipam.PoolSpec;
+import io.isthmus.ipam.CniAttachmentKey;
 import io.isthmus.api.ipam.ReclaimRecord;
 import io.isthmus.api.ipam.ReleaseMode;
 import io.isthmus.api.ipam.ReleaseOutcome;
@@ -165,7 +166,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
         }
         long[] picked = pick(s, request, now);
         if (existing != null && existing.state() == LeaseState.RESERVED && existing.owner().equals(request.owner())
-                && existing.attachment().equals(attachment) && existing.expiresAt().isAfter(now)) {
+                && CniAttachmentKey.sameContainer(existing.attachment(), attachment) && existing.expiresAt().isAfter(now)) {
             // A repeated request (a resend, a runtime retrying its ADD): the open reservation, not a second one
             // that would make the first one's id, which the caller may already hold, unknown.
             return Decision.reply(new PoolProtocol.ReservationMade(s.reservation(existing)));
@@ -218,7 +219,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             throw new IpamException(IpamError.NOT_OWNER, owner + " does not hold " + s.addresses(h.v4(), h.v6())
                     + " in pool " + spec.name() + ": " + h.owner() + " does", "owner.uid", owner.uid());
         }
-        if (!attachment.isEmpty() && !h.attachment().isEmpty() && !h.attachment().equals(attachment)) {
+        if (!attachment.isEmpty() && !h.attachment().isEmpty() && !CniAttachmentKey.sameContainer(h.attachment(), attachment)) {
             throw new IpamException(IpamError.NOT_OWNER, "container " + attachment + " does not hold "
                     + s.addresses(h.v4(), h.v6()) + " of " + h.owner() + " in pool " + spec.name() + ": container "
                     + h.attachment() + " does, and only its DEL releases them", "attachment", attachment);
@@ -241,7 +242,8 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
      * then release it. Holdings bound to no container (API allocations, parked fixed IPs) are free to take.
      */
     private void requireSameContainer(Holding existing, Owner owner, String attachment, String what) {
-        if (attachment.isEmpty() || existing.attachment().isEmpty() || existing.attachment().equals(attachment)) {
+        if (attachment.isEmpty() || existing.attachment().isEmpty()
+                || CniAttachmentKey.sameContainer(existing.attachment(), attachment)) {
             return;
         }
         boolean newIncarnation = !owner.uid().isEmpty() && !existing.owner().uid().isEmpty()

@@ -145,6 +145,18 @@ final class InMemoryCniBackend implements CniBackend {
         });
     }
 
+    /** One node, and one network per pool in the tests that use it: every committed lease not listed is freed. */
+    @Override
+    public synchronized CompletionStage<GcResult> gc(GcRequest request) {
+        return call(() -> {
+            pool(request.pool());
+            List<Held> stale = held.stream().filter(h -> h.pool().equals(request.pool()) && h.committed()
+                    && !request.valid().contains(h.attachment())).toList();
+            held.removeAll(stale);
+            return new GcResult(stale.stream().map(Held::attachment).toList());
+        });
+    }
+
     @Override
     public synchronized CompletionStage<Optional<Lease>> check(CheckRequest request) {
         return call(() -> {

@@ -121,7 +121,8 @@ class KubernetesIpamTest {
         ipam = Ipam.start(system, EAST, plan, kubernetes.liveness().orElseThrow(), ipamSettings, Clock.systemUTC());
         await(ipam::pools);
         kubernetes.startPools(ipam, plan, Clock.systemUTC());
-        cni = new PoolCniBackend(ipam, kubernetes.podKinds((namespace, name) -> OwnerKind.POD), kubernetes.podClaims());
+        cni = new PoolCniBackend(ipam, kubernetes.podKinds((namespace, name) -> OwnerKind.POD), kubernetes.podClaims(),
+                "node-a");
         eventually("the pod informers list and watch", () -> kubernetes.notReadyReasons().isEmpty());
     }
 
@@ -293,9 +294,9 @@ class KubernetesIpamTest {
                 new CniBackend.ReleaseRequest("bound", "net", foreign, pod)).toCompletableFuture().get(10, TimeUnit.SECONDS));
         CniBackendException refused = assertInstanceOf(CniBackendException.class, failure.getCause());
         assertEquals(CniBackendError.NOT_OWNER, refused.error());
-        assertTrue(refused.detail().contains("container c-" + uid + " does"), refused.detail());
+        assertTrue(refused.detail().contains("container node-a/net/c-" + uid + "/eth1 does"), refused.detail());
         assertEquals(1, active("bound").size(), "the lease stays");
-        assertEquals("c-" + uid, active("bound").getFirst().attachment());
+        assertEquals("node-a/net/c-" + uid + "/eth1", active("bound").getFirst().attachment(), "node/network/container/ifname");
 
         cni.release(new CniBackend.ReleaseRequest("bound", "net", new CniBackend.Attachment("c-" + uid, "eth1"), pod))
                 .toCompletableFuture().get(10, TimeUnit.SECONDS);
