@@ -59,13 +59,7 @@ libraries="$root/loadtest/target/gatling-lib"
 [[ -f "$simulations/io/isthmus/loadtest/gatling/AdminApiSimulation.class" && -d "$libraries" ]] \
   || fail "the simulations or Gatling's libraries are missing ($simulations, $libraries): build with ./mvnw -B -DskipTests -pl gateway,loadtest -am package"
 bench_scratch gatling 100
-if [[ -z "$target" ]]; then
-  bench_gateway_with_pool "$pool"
-  target="$admin_url"
-  echo "gateway: pid $gateway_pid at $target, pool $pool 10.77.0.0/21 (H2 journal in $work/gateway)" >&2
-else
-  curl -fs --max-time 5 "${target%/}/readyz" >/dev/null || fail "the target $target does not answer /readyz"
-fi
+bench_target_or_own_gateway "$pool"
 report="${report:-$work/gatling}"
 mkdir -p "$report"
 echo "gatling: AdminApiSimulation, $profile profile, $rate per scenario, $seconds s, against $target" >&2

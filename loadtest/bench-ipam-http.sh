@@ -41,12 +41,6 @@ source "$here/bench-lib.sh"
 
 bench_build ipam-http
 bench_scratch ipam-http 100
-if [[ -z "$target" ]]; then
-  bench_gateway_with_pool "$pool"
-  target="$admin_url"
-  echo "gateway: pid $gateway_pid at $target, pool $pool 10.77.0.0/21 (H2 journal in $work/gateway)" >&2
-else
-  curl -fs --max-time 5 "${target%/}/readyz" >/dev/null || fail "the target $target does not answer /readyz"
-fi
+bench_target_or_own_gateway "$pool"
 "$JAVA_HOME/bin/java" -cp "$bench_jar" io.isthmus.loadtest.ipam.IpamHttpBench --admin "$target" --pool "$pool" \
   --clients "$clients" --seconds "$seconds"

@@ -157,3 +157,16 @@ CONF
   bench_cli ipam create-pool --admin "$admin_url" --name "$pool" --cidr 10.77.0.0/21 --gateway 10.77.0.1 >/dev/null \
     || fail "isthmus ipam create-pool $pool failed"
 }
+
+# bench_target_or_own_gateway POOL: with $target empty, starts a gateway of our own with POOL
+# (bench_gateway_with_pool) and sets target to its admin URL; else checks that $target answers /readyz.
+bench_target_or_own_gateway() {
+  local pool=$1
+  if [[ -z "$target" ]]; then
+    bench_gateway_with_pool "$pool"
+    target="$admin_url"
+    echo "gateway: pid $gateway_pid at $target, pool $pool 10.77.0.0/21 (H2 journal in $work/gateway)" >&2
+  else
+    curl -fs --max-time 5 "${target%/}/readyz" >/dev/null || fail "the target $target does not answer /readyz"
+  fi
+}

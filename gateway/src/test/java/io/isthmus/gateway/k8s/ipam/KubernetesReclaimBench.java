@@ -62,12 +62,7 @@ public final class KubernetesReclaimBench {
             });
 
             // ---- 1. pods deleted in the API server, no DEL ----
-            List<String> deleted = new ArrayList<>();
-            for (int i = 0; i < pods; i++) {
-                String name = "gone-" + i;
-                h.cniAdd("bench", "bench", name, h.addPod("bench", name, null));
-                deleted.add(name);
-            }
+            List<String> deleted = podsWithLeases(h, "gone-", pods);
             long start = System.nanoTime();
             for (String name : deleted) {
                 h.client.pods().inNamespace("bench").withName(name).delete();
@@ -93,12 +88,7 @@ public final class KubernetesReclaimBench {
                     seconds(times, 0.0), seconds(times, 0.5), seconds(times, 1.0));
 
             // ---- 2. sandboxes gone without a DEL: the runtime's GC ----
-            List<String> lost = new ArrayList<>();
-            for (int i = 0; i < pods; i++) {
-                String name = "lost-" + i;
-                h.cniAdd("bench", "bench", name, h.addPod("bench", name, null));
-                lost.add(name);
-            }
+            List<String> lost = podsWithLeases(h, "lost-", pods);
             long gcStart = System.nanoTime();
             CniBackend.GcResult result = h.cni.gc(new CniBackend.GcRequest("bench", "net", Set.of()))
                     .toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -109,6 +99,17 @@ public final class KubernetesReclaimBench {
                     gcTook / 1e9);
         }
         System.exit(0);
+    }
+
+    /** {@code count} running pods named PREFIX0.., each with an address from a CNI ADD in pool bench. */
+    private static List<String> podsWithLeases(KubernetesIpamHarness h, String prefix, int count) throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String name = prefix + i;
+            h.cniAdd("bench", "bench", name, h.addPod("bench", name, null));
+            names.add(name);
+        }
+        return names;
     }
 
     private static double seconds(List<Long> sorted, double quantile) {
