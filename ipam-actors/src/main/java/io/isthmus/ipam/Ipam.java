@@ -7,6 +7,7 @@ import io.isthmus.api.ipam.IpamError;
 import io.isthmus.api.ipam.IpamException;
 import io.isthmus.api.ipam.Lease;
 import io.isthmus.api.ipam.Owner;
+import io.isthmus.api.ipam.PoolDeletion;
 import io.isthmus.api.ipam.PoolSpec;
 import io.isthmus.api.ipam.PoolStatus;
 import io.isthmus.api.ipam.ReclaimRecord;
@@ -110,7 +111,29 @@ public final class Ipam {
             case PoolDirectory.Refused(IpamError error, String message) -> throw new IpamException(error, message);
             case PoolDirectory.Found found -> throw unexpected(found);
             case PoolDirectory.Pools pools -> throw unexpected(pools);
+            case PoolDirectory.Unregistered u -> throw unexpected(u);
         });
+    }
+
+    /**
+     * Deletes a pool. While it holds leases (active, parked fixed IPs or reservations) it is refused with POOL_IN_USE
+     * naming the pool and the count, and nothing changes; with {@code force} every lease is released in the same
+     * journal write that ends the pool. Then the pool leaves the directory: allocations on it are refused with
+     * UNKNOWN_POOL, and a pool created again under the name starts empty on a journal of its own. UNKNOWN_POOL if
+     * there is no pool of that name.
+     */
+    public CompletionStage<PoolDeletion> deletePool(String name, boolean force) {
+        return ask(name, replyTo -> new PoolProtocol.Retire(force, replyTo), PoolProtocol.Retired.class, true)
+                .thenCompose(retired -> this.<PoolDirectory.Command, PoolDirectory.Reply>askResending(directory(),
+                                replyTo -> new PoolDirectory.Unregister(name, retired.incarnation(), replyTo))
+                        .handle((reply, failure) -> switch (unwrap(failure, "the pool directory of cluster " + cluster, reply)) {
+                            case PoolDirectory.Unregistered u -> new PoolDeletion(name, retired.active(), retired.parked(),
+                                    retired.reserved());
+                            case PoolDirectory.Registered r -> throw unexpected(r);
+                            case PoolDirectory.Refused r -> throw unexpected(r);
+                            case PoolDirectory.Found r -> throw unexpected(r);
+                            case PoolDirectory.Pools r -> throw unexpected(r);
+                        }));
     }
 
     /** The pools of the cluster, in the order they were created. */
@@ -121,6 +144,7 @@ public final class Ipam {
                     case PoolDirectory.Registered r -> throw unexpected(r);
                     case PoolDirectory.Refused r -> throw unexpected(r);
                     case PoolDirectory.Found r -> throw unexpected(r);
+                    case PoolDirectory.Unregistered r -> throw unexpected(r);
                 });
     }
 

@@ -11,6 +11,7 @@ import io.isthmus.api.ipam.Lease;
 import io.isthmus.api.ipam.LeaseState;
 import io.isthmus.api.ipam.Owner;
 import io.isthmus.api.ipam.OwnerKind;
+import io.isthmus.api.ipam.PoolDeletion;
 import io.isthmus.api.ipam.PoolSpec;
 import io.isthmus.api.ipam.ReclaimRecord;
 import io.isthmus.api.ipam.ReleaseMode;
@@ -393,5 +394,110 @@ abstract class IpamContract {
         leases.forEach(l -> held.put(l.owner().identity(), l.ips()));
         acknowledged.forEach((identity, ips) -> assertEquals(ips, held.get(identity),
                 "seed " + seed + ": the acknowledged lease of " + identity + " is gone or changed"));
+    }
+
+    // --- deleting pools -----------------------------------------------------------------------------------------
+
+    @Test
+    void aPoolHoldingLeasesIsNotDeletedWithoutForceAndKeepsThem() throws Exception {
+        Ipam ipam = ipam();
+        await(ipam.createPool(pool("pods", "10.1.0.0/24")));
+        Lease a = await(ipam.allocate("pods", AllocationRequest.any(pod(ipam, "a"))));
+        Lease b = await(ipam.allocate("pods", AllocationRequest.any(pod(ipam, "b"))));
+        IpamException inUse = refused(ipam.deletePool("pods", false));
+        assertEquals(IpamError.POOL_IN_USE, inUse.error());
+        assertEquals("pool", inUse.field());
+        assertEquals("pods", inUse.value());
+        assertTrue(inUse.getMessage().contains("pods") && inUse.getMessage().contains("2 leases"), inUse.getMessage());
+        assertEquals(List.of(a, b), await(ipam.leases("pods")));
+        assertEquals(List.of(pool("pods", "10.1.0.0/24")), await(ipam.pools()));
+    }
+
+    @Test
+    void aForcedDeleteDrainsThePoolAndAllocationsOnItAreRefusedAsNoSuchPool() throws Exception {
+        Ipam ipam = ipam();
+        await(ipam.createPool(pool("pods", "10.1.0.0/24")));
+        await(ipam.createPool(pool("other", "10.2.0.0/24")));
+        Owner web0 = Owner.of(ipam.cluster(), "shop", OwnerKind.STATEFUL_POD, "web-0", "w1");
+        await(ipam.allocate("pods", AllocationRequest.any(pod(ipam, "a"))));
+        await(ipam.allocate("pods", AllocationRequest.any(web0)));
+        await(ipam.release("pods", web0)); // parked fixed IP
+        await(ipam.reserve("pods", AllocationRequest.any(pod(ipam, "r"))));
+        PoolDeletion deleted = await(ipam.deletePool("pods", true));
+        assertEquals(new PoolDeletion("pods", 1, 1, 1), deleted);
+        assertEquals(List.of(pool("other", "10.2.0.0/24")), await(ipam.pools()));
+        IpamException gone = refused(ipam.allocate("pods", AllocationRequest.any(pod(ipam, "c"))));
+        assertEquals(IpamError.UNKNOWN_POOL, gone.error());
+        assertEquals("pods", gone.value());
+        assertEquals(IpamError.UNKNOWN_POOL, refused(ipam.leases("pods")).error());
+        // Its addresses are free: a pool over the same CIDR under another name may be created.
+        await(ipam.createPool(pool("again", "10.1.0.0/24")));
+    }
+
+    @Test
+    void deletingAPoolThatDoesNotExistNamesIt() throws Exception {
+        Ipam ipam = ipam();
+        IpamException unknown = refused(ipam.deletePool("nosuch", true));
+        assertEquals(IpamError.UNKNOWN_POOL, unknown.error());
+        assertEquals("pool", unknown.field());
+        assertEquals("nosuch", unknown.value());
+        assertTrue(unknown.getMessage().contains("nosuch"), unknown.getMessage());
+    }
+
+    @Test
+    void aPoolCreatedAgainUnderTheSameNameStartsEmptyAlsoAfterARestart() throws Exception {
+        Ipam ipam = ipam();
+        await(ipam.createPool(pool("pods", "10.1.0.0/24")));
+        Owner web0 = Owner.of(ipam.cluster(), "shop", OwnerKind.STATEFUL_POD, "web-0", "w1");
+        for (int i = 0; i < 5; i++) {
+            await(ipam.allocate("pods", AllocationRequest.any(pod(ipam, "old" + i))));
+        }
+        await(ipam.allocate("pods", AllocationRequest.any(web0)));
+        await(ipam.release("pods", web0));
+        await(ipam.deletePool("pods", true));
+        await(ipam.createPool(pool("pods", "10.1.0.0/24")));
+        assertEquals(List.of(), await(ipam.leases("pods")));
+        Lease fresh = await(ipam.allocate("pods", AllocationRequest.any(pod(ipam, "new"))));
+        assertEquals(List.of(ip("10.1.0.1")), fresh.ips(), "the first address is free again");
+        Lease web = await(ipam.allocate("pods", AllocationRequest.any(web0.withUid("w2"))));
+        assertEquals(List.of(ip("10.1.0.2")), web.ips(), "the deleted pool's parked fixed IP was dropped with it");
+
+        JournalSystems.stop(system);
+        system = JournalSystems.start("ipam", journal());
+        Ipam again = JournalSystems.ready(Ipam.start(system, ipam.cluster(),
+                SegmentGuard.within(List.of(Cidr.parse("segment", "10.0.0.0/8"))), liveness, SETTINGS, Clock.systemUTC()));
+        assertEquals(List.of(pool("pods", "10.1.0.0/24")), await(again.pools()));
+        List<Lease> expected = new ArrayList<>(List.of(fresh, web));
+        expected.sort(java.util.Comparator.comparing(l -> l.owner().identity()));
+        assertEquals(expected, leasesOf(again, "pods"), "recovery brings back the new pool's leases, none of the old");
+        assertEquals(List.of(ip("10.1.0.3")), await(again.allocate("pods", AllocationRequest.any(pod(again, "next")))).ips());
+
+        // And the second incarnation is deleted and created again just the same.
+        assertEquals(new PoolDeletion("pods", 3, 0, 0), await(again.deletePool("pods", true)));
+        await(again.createPool(pool("pods", "10.1.0.0/24")));
+        assertEquals(List.of(), await(again.leases("pods")));
+    }
+
+    @Test
+    void aPoolWhoseJournalEndedLeavesTheDirectoryByItself() throws Exception {
+        // What a crash between the two writes of a delete leaves: the pool ended in its journal, still in the directory.
+        Ipam ipam = ipam();
+        await(ipam.createPool(pool("pods", "10.1.0.0/24")));
+        await(ipam.allocate("pods", AllocationRequest.any(pod(ipam, "a"))));
+        var entity = org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).entityRefFor(
+                io.isthmus.ipam.pool.PoolEntity.ENTITY_TYPE_KEY,
+                io.isthmus.ipam.pool.PoolEntity.entityId(ipam.cluster(), "pods"));
+        Object reply = await(entity.<io.isthmus.ipam.pool.PoolProtocol.Reply>ask(
+                r -> new io.isthmus.ipam.pool.PoolProtocol.Retire(true, r), Duration.ofSeconds(10)));
+        assertInstanceOf(io.isthmus.ipam.pool.PoolProtocol.Retired.class, reply);
+        eventually("the ended pool leaves the directory", () -> {
+            try {
+                return await(ipam.pools()).isEmpty();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await(ipam.createPool(pool("pods", "10.1.0.0/24")));
+        assertEquals(List.of(), await(ipam.leases("pods")));
     }
 }

@@ -14,6 +14,8 @@ public enum IpamError {
     POOL_EXISTS(409, 104),
     /** The new pool shares addresses with an existing pool of the cluster. */
     POOL_OVERLAPS(409, 105),
+    /** The pool still holds leases (active, parked or reserved): deleting it needs {@code force}, which drains them. */
+    POOL_IN_USE(409, 107),
     /** The CIDR is not inside a segment the cluster holds in the clusterset address plan. */
     OUTSIDE_SEGMENTS(422, 106),
     /** No free address is left (in the pool, or in the range the request was limited to). */

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
  * here with the same parser the gateway uses before it is sent, so a typo is named before anything leaves.
  */
 @Command(name = "ipam", description = "IP pools, allocations, leases and reclaims of a running gateway.",
-        subcommands = {IpamCommand.Pools.class, IpamCommand.CreatePool.class, IpamCommand.Allocate.class,
+        subcommands = {IpamCommand.Pools.class, IpamCommand.CreatePool.class, IpamPoolCommand.class, IpamCommand.Allocate.class,
                 IpamCommand.Release.class, IpamCommand.Leases.class, IpamCommand.Reclaim.class,
                 IpamCommand.Segments.class, IpamCommand.Claim.class, IpamCommand.Register.class, IpamCommand.Unregister.class,
                 IpamCommand.WhoHolds.class})

@@ -181,7 +181,7 @@ public final class IpamGrpcService implements io.isthmus.api.grpc.ipam.Ipam {
             case INVALID_INPUT -> Status.INVALID_ARGUMENT;
             case UNKNOWN_POOL, UNKNOWN_RESERVATION -> Status.NOT_FOUND;
             case POOL_EXISTS, POOL_OVERLAPS, ADDRESS_IN_USE -> Status.ALREADY_EXISTS;
-            case OUTSIDE_SEGMENTS -> Status.FAILED_PRECONDITION;
+            case OUTSIDE_SEGMENTS, POOL_IN_USE -> Status.FAILED_PRECONDITION;
             case POOL_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
             case NOT_OWNER -> Status.PERMISSION_DENIED;
             case UNAVAILABLE -> Status.UNAVAILABLE;

@@ -135,6 +135,12 @@ public final class IpamJson {
         return out;
     }
 
+    public ObjectNode deleted(io.isthmus.api.ipam.PoolDeletion deletion) {
+        return json.createObjectNode().put("pool", deletion.pool()).put("deleted", true)
+                .put("drained", deletion.drained()).put("active", deletion.active()).put("parked", deletion.parked())
+                .put("reserved", deletion.reserved());
+    }
+
     public ObjectNode released(ReleaseResult result) {
         ObjectNode out = json.createObjectNode().put("pool", result.pool());
         out.set("owner", owner(result.owner()));

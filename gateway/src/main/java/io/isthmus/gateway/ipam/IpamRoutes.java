@@ -33,6 +33,8 @@ import java.util.function.Supplier;
  * GET  pools                         every pool with its usage
  * POST pools                         create a pool (body: IpamJson#poolSpec)
  * GET  pools/NAME                    one pool
+ * DELETE pools/NAME[?force=true]     delete a pool: refused (409 pool-in-use) while it holds leases, unless force,
+ *                                    which releases them all: {"pool", "deleted", "drained", "active", "parked", "reserved"}
  * GET  pools/NAME/replica            the replica that runs the pool: {"pool", "replica"}
  * POST pools/NAME/allocations        allocate for an owner (reserve and commit in one durable step)
  * POST pools/NAME/releases           release what an owner holds
@@ -100,7 +102,10 @@ public final class IpamRoutes extends AllDirectives {
                         post(() -> withBody(body -> ipam.createPool(forms.poolSpec(body))
                                 .thenCompose(spec -> ipam.pool(spec.name())).thenApply(forms::pool))))),
                 pathPrefix(PathMatchers.segment(), pool -> concat(
-                        pathEnd(() -> get(() -> answer(() -> ipam.pool(pool).thenApply(forms::pool)))),
+                        pathEnd(() -> concat(
+                                get(() -> answer(() -> ipam.pool(pool).thenApply(forms::pool))),
+                                delete(() -> parameterOptional("force", force -> answer(() ->
+                                        ipam.deletePool(pool, flag("force", force)).thenApply(forms::deleted)))))),
                         path("replica", () -> get(() -> answer(() -> ipam.servedBy(pool).thenApply(replica ->
                                 json.createObjectNode().put("pool", pool).put("replica", replica))))),
                         path("allocations", () -> post(() -> withBody(body ->
@@ -127,6 +132,15 @@ public final class IpamRoutes extends AllDirectives {
             }
             return handle.apply(body);
         }));
+    }
+
+    /** An optional boolean query parameter: absent is false; anything but true/false is refused, naming it. */
+    private static boolean flag(String name, java.util.Optional<String> value) {
+        return switch (value.orElse("false")) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new InvalidFieldException(name, value.get(), "expected true or false");
+        };
     }
 
     private static String required(String name, java.util.Optional<String> value) {

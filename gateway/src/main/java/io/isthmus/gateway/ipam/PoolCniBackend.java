@@ -185,7 +185,7 @@ public final class PoolCniBackend implements CniBackend {
                 case NOT_OWNER -> CniBackendError.NOT_OWNER;
                 case UNKNOWN_RESERVATION -> CniBackendError.RESERVATION_EXPIRED;
                 case UNAVAILABLE -> CniBackendError.UNAVAILABLE;
-                case INVALID_INPUT, POOL_EXISTS, POOL_OVERLAPS, OUTSIDE_SEGMENTS -> CniBackendError.BAD_REQUEST;
+                case INVALID_INPUT, POOL_EXISTS, POOL_OVERLAPS, OUTSIDE_SEGMENTS, POOL_IN_USE -> CniBackendError.BAD_REQUEST;
             }, refusal.getMessage());
             default -> cause;
         };

@@ -25,6 +25,7 @@ class AdminRouteRolesTest {
             "POST,   /api/v1/ipam/pools/pods/allocations,    operator",
             "POST,   /api/v1/ipam/pools/pods/releases,       operator",
             "POST,   /api/v1/ipam/pools,                     admin",
+            "DELETE, /api/v1/ipam/pools/pods,                admin",
             "POST,   /api/v1/ipam/pools/pods/reclaim,        admin",
             "POST,   /api/v1/ipam/pools/a/b/allocations,     admin",
             "POST,   /api/v1/ipam/segments,                  admin",

@@ -232,4 +232,32 @@ class IpamCliTest {
         assertTrue(leases.contains("cart-1") && leases.contains("pg-0") && !leases.contains("cart-2"), leases);
         assertTrue(gateway.metricsText().contains("isthmus_ipam_reclaimed_total{pool=\"pods\"}"), "metric present");
     }
+
+    @Test
+    @Order(8)
+    void aPoolIsDeletedOnlyWithForceWhileItHoldsLeasesAndCreatedAgainItStartsEmpty() throws Exception {
+        ok("ipam", "create-pool", "--admin", admin, "--name", "spare", "--cidr", "10.128.5.0/24");
+        ok("ipam", "allocate", "--admin", admin, "--pool", "spare", "--namespace", "shop", "--name", "temp-1");
+        Cli refused = Cli.run("ipam", "pool", "delete", "spare", "--admin", admin);
+        assertEquals(1, refused.exitCode(), refused.toString());
+        assertTrue(refused.err().contains("spare") && refused.err().contains("1 leases"), refused.err());
+        assertTrue(ok("ipam", "leases", "--admin", admin, "--pool", "spare").out().contains("temp-1"));
+
+        JsonNode deleted = json("ipam", "pool", "delete", "spare", "--force", "--admin", admin, "--json");
+        assertEquals("spare", deleted.path("pool").asText());
+        assertEquals(1, deleted.path("drained").asInt(), deleted.toPrettyString());
+        Cli gone = Cli.run("ipam", "allocate", "--admin", admin, "--pool", "spare", "--namespace", "shop", "--name", "t2");
+        assertEquals(1, gone.exitCode(), gone.toString());
+        assertTrue(gone.err().contains("no pool named spare"), gone.err());
+        Cli unknown = Cli.run("ipam", "pool", "delete", "spare", "--admin", admin);
+        assertEquals(1, unknown.exitCode(), unknown.toString());
+        assertTrue(unknown.err().contains("spare"), unknown.err());
+        Cli badName = Cli.run("ipam", "pool", "delete", "Not_A_Label", "--admin", admin);
+        assertEquals(2, badName.exitCode(), badName.toString());
+        assertTrue(badName.err().contains("NAME") && badName.err().contains("Not_A_Label"), badName.err());
+
+        ok("ipam", "create-pool", "--admin", admin, "--name", "spare", "--cidr", "10.128.5.0/24");
+        assertEquals(0, json("ipam", "leases", "--admin", admin, "--pool", "spare", "--json").size());
+        assertTrue(ok("ipam", "pool", "delete", "spare", "--admin", admin).out().contains("deleted pool spare"));
+    }
 }

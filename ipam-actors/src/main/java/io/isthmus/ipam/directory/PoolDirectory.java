@@ -41,6 +41,13 @@ public final class PoolDirectory
     public record ListPools(ActorRef<Reply> replyTo) implements Command {
     }
 
+    /**
+     * Removes the pool {@code name} if its current incarnation is {@code incarnation} (a late resend cannot remove a
+     * pool created again since); replies {@link Unregistered}, also when there was nothing to remove.
+     */
+    public record Unregister(String name, long incarnation, ActorRef<Reply> replyTo) implements Command {
+    }
+
     public sealed interface Reply extends IpamSerializable {
     }
 
@@ -50,7 +57,11 @@ public final class PoolDirectory
     public record Refused(IpamError error, String message) implements Reply {
     }
 
-    public record Found(Optional<PoolSpec> spec) implements Reply {
+    /** {@code incarnation}: how often a pool of that name was deleted before this one; its journal is its own. */
+    public record Found(Optional<PoolSpec> spec, long incarnation) implements Reply {
+    }
+
+    public record Unregistered(String name, boolean removed) implements Reply {
     }
 
     public record Pools(List<PoolSpec> pools) implements Reply {
@@ -62,10 +73,30 @@ public final class PoolDirectory
     public record PoolRegistered(PoolSpec spec, Instant at) implements Event {
     }
 
-    /** The pools in the order they were created. */
-    public record State(List<PoolSpec> pools) implements IpamSerializable {
+    /** The pool was deleted (its ledger retired first); the next pool of that name is the next incarnation. */
+    public record PoolUnregistered(String name, long incarnation, Instant at) implements Event {
+    }
+
+    /**
+     * The pools in the order they were created; {@code deletions}: per name, how many pools of it were deleted (null
+     * in snapshots written before pools could be deleted).
+     */
+    public record State(List<PoolSpec> pools, java.util.Map<String, Long> deletions) implements IpamSerializable {
         public State {
             pools = List.copyOf(pools);
+            deletions = deletions == null ? java.util.Map.of() : java.util.Map.copyOf(deletions);
+        }
+
+        public long incarnation(String name) {
+            return deletions.getOrDefault(name, 0L);
+        }
+
+        State without(String name) {
+            List<PoolSpec> next = new ArrayList<>(pools);
+            next.removeIf(p -> p.name().equals(name));
+            java.util.Map<String, Long> counts = new java.util.HashMap<>(deletions);
+            counts.merge(name, 1L, Long::sum);
+            return new State(next, counts);
         }
 
         Optional<PoolSpec> find(String name) {
@@ -75,7 +106,7 @@ public final class PoolDirectory
         State with(PoolSpec spec) {
             List<PoolSpec> next = new ArrayList<>(pools);
             next.add(spec);
-            return new State(next);
+            return new State(next, deletions);
         }
     }
 
@@ -92,15 +123,21 @@ public final class PoolDirectory
 
     @Override
     public State emptyState() {
-        return new State(List.of());
+        return new State(List.of(), java.util.Map.of());
     }
 
     @Override
     public CommandHandlerWithReply<Command, Event, State> commandHandler() {
         return (state, command) -> switch (command) {
             case Register(PoolSpec spec, ActorRef<Reply> replyTo) -> onRegister(state, spec, replyTo);
-            case Lookup(String name, ActorRef<Reply> replyTo) -> Effect().reply(replyTo, new Found(state.find(name)));
+            case Lookup(String name, ActorRef<Reply> replyTo) ->
+                    Effect().reply(replyTo, new Found(state.find(name), state.incarnation(name)));
             case ListPools(ActorRef<Reply> replyTo) -> Effect().reply(replyTo, new Pools(state.pools()));
+            case Unregister(String name, long incarnation, ActorRef<Reply> replyTo) ->
+                    state.find(name).isEmpty() || state.incarnation(name) != incarnation
+                            ? Effect().reply(replyTo, new Unregistered(name, false))
+                            : Effect().persist(new PoolUnregistered(name, incarnation, clock.instant()))
+                                    .thenReply(replyTo, next -> new Unregistered(name, true));
         };
     }
 
@@ -125,6 +162,7 @@ public final class PoolDirectory
     public EventHandler<State, Event> eventHandler() {
         return (state, event) -> switch (event) {
             case PoolRegistered(PoolSpec spec, Instant at) -> state.with(spec);
+            case PoolUnregistered(String name, long incarnation, Instant at) -> state.without(name);
         };
     }
 

@@ -50,7 +50,7 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
 
     public sealed interface Command extends IpamSerializable
             permits Request, ReclaimNow, Locate, SpecLoaded, LedgerStopped, BatchDone, ExpiryTick, ReclaimTick, FromLedger,
-            LivenessAnswered {
+            LivenessAnswered, Unregistered {
     }
 
     /** Runs the reclaimer now, without the grace: replies with the reclaims it made. */
@@ -67,7 +67,7 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     private record LedgerStopped() implements Command {
     }
 
-    private record BatchDone() implements Command {
+    private record BatchDone(boolean retired) implements Command {
     }
 
     private record ExpiryTick() implements Command {
@@ -79,6 +79,9 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     private record FromLedger(Reply reply) implements Command {
     }
 
+    private record Unregistered(PoolDirectory.Reply reply, Throwable failure) implements Command {
+    }
+
     private record LivenessAnswered(List<PoolProtocol.SurveyEntry> entries, Map<Owner, OwnerState> states,
                                     Throwable failure) implements Command {
     }
@@ -86,6 +89,15 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     /** Entity ids are {@code cluster.pool}: both are DNS labels, so the dot is unambiguous. */
     public static String entityId(ClusterId cluster, String pool) {
         return cluster.value() + "." + pool;
+    }
+
+    /**
+     * The journal of one incarnation of a pool: the first keeps the entity id (the journals written before pools could
+     * be deleted), a pool created again after a delete gets a fresh stream, so it starts empty and no replay of the
+     * deleted pool's events can bring its leases back.
+     */
+    public static PersistenceId persistenceId(String entityId, long incarnation) {
+        return PersistenceId.of(ENTITY_TYPE_KEY.name(), incarnation == 0 ? entityId : entityId + "~" + incarnation);
     }
 
     public static Behavior<Command> create(EntityContext<Command> entity, IpamSettings settings, OwnerLiveness liveness,
@@ -105,7 +117,8 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     private final ActorRef<Reply> ledgerReplies;
 
     private ActorRef<PoolLedger.Command> ledger;        // null until the spec is loaded
-    private boolean unknown;                            // the directory has no such pool
+    private boolean unknown;                            // the directory has no such pool, or it was just deleted
+    private long incarnation;
     private final ArrayDeque<Request> queue = new ArrayDeque<>();
     private List<Request> inFlight = List.of();
     private boolean writing;
@@ -127,7 +140,7 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
         this.settings = settings;
         this.liveness = liveness;
         this.clock = clock;
-        this.batchAdapter = context.messageAdapter(PoolLedger.BatchApplied.class, applied -> new BatchDone());
+        this.batchAdapter = context.messageAdapter(PoolLedger.BatchApplied.class, applied -> new BatchDone(applied.retired()));
         this.ledgerReplies = context.messageAdapter(Reply.class, FromLedger::new);
         String cluster = entityId.substring(0, Math.max(0, entityId.indexOf('.')));
         context.ask(PoolDirectory.Reply.class,
@@ -165,7 +178,17 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
             case BatchDone done -> {
                 writing = false;
                 inFlight = List.of();
+                if (done.retired()) {
+                    yield onRetired();
+                }
                 flush();
+                yield this;
+            }
+            case Unregistered(var reply, var failure) -> {
+                if (failure != null) { // the next start of this entity (or the deleting caller's resend) completes it
+                    getContext().getLog().warn("pool {}: deleted, but the pool directory did not confirm the removal: {}",
+                            entityId, failure.toString());
+                }
                 yield this;
             }
             case LedgerStopped stopped -> {
@@ -190,7 +213,7 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
     }
 
     private Behavior<Command> onSpecLoaded(SpecLoaded loaded) {
-        if (loaded.failure() != null || !(loaded.reply() instanceof PoolDirectory.Found(var spec))) {
+        if (loaded.failure() != null || !(loaded.reply() instanceof PoolDirectory.Found(var spec, long current))) {
             getContext().getLog().warn("pool {}: the pool directory did not answer ({}); the pool restarts",
                     entityId, loaded.failure() == null ? loaded.reply() : loaded.failure().toString());
             failAll(new PoolProtocol.Failed(IpamError.UNAVAILABLE, "pool " + poolName
@@ -206,13 +229,32 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
             shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
             return this;
         }
+        incarnation = current;
         startLedger(spec.get());
         return this;
     }
 
+    /**
+     * The ledger wrote the pool's end: take it out of the directory (also when the deletion was found on recovery, after
+     * a crash between the two writes), answer what waits with UNKNOWN_POOL and passivate, so that a pool created again
+     * under this name starts on its own journal.
+     */
+    private Behavior<Command> onRetired() {
+        unknown = true;
+        timers.cancelAll();
+        failAll(unknownPool());
+        String cluster = entityId.substring(0, entityId.indexOf('.'));
+        getContext().ask(PoolDirectory.Reply.class,
+                ClusterSharding.get(getContext().getSystem()).entityRefFor(PoolDirectory.ENTITY_TYPE_KEY, cluster),
+                settings.askTimeout(), replyTo -> new PoolDirectory.Unregister(poolName, incarnation, replyTo),
+                Unregistered::new);
+        shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+        return this;
+    }
+
     private void startLedger(PoolSpec spec) {
-        ledger = getContext().spawn(PoolLedger.create(PersistenceId.of(ENTITY_TYPE_KEY.name(), entityId), spec,
-                settings.reservationTimeout(), settings.snapshotEvery(), settings.reuseDelay()), "ledger");
+        ledger = getContext().spawn(PoolLedger.create(persistenceId(entityId, incarnation), spec,
+                settings.reservationTimeout(), settings.snapshotEvery(), settings.reuseDelay(), incarnation), "ledger");
         getContext().watchWith(ledger, new LedgerStopped());
         timers.startTimerWithFixedDelay("expiry", new ExpiryTick(), settings.expiryCheckInterval());
         timers.startTimerWithFixedDelay("reclaim", new ReclaimTick(), settings.reclaimInterval());
@@ -310,6 +352,7 @@ public final class PoolEntity extends AbstractBehavior<PoolEntity.Command> {
             case PoolProtocol.StatusReport r -> { }
             case PoolProtocol.Located r -> { }
             case PoolProtocol.HolderFound r -> { }
+            case PoolProtocol.Retired r -> { }
         }
         return this;
     }

@@ -21,7 +21,8 @@ import java.util.List;
         @JsonSubTypes.Type(value = PoolEvent.ReservationExpired.class, name = "expired"),
         @JsonSubTypes.Type(value = PoolEvent.Released.class, name = "released"),
         @JsonSubTypes.Type(value = PoolEvent.Reclaimed.class, name = "reclaimed"),
-        @JsonSubTypes.Type(value = PoolEvent.Batch.class, name = "batch")})
+        @JsonSubTypes.Type(value = PoolEvent.Batch.class, name = "batch"),
+        @JsonSubTypes.Type(value = PoolEvent.PoolRetired.class, name = "retired")})
 public sealed interface PoolEvent extends IpamSerializable {
     /** The changes of one group commit, applied in order. */
     record Batch(List<PoolEvent> changes) implements PoolEvent {
@@ -53,6 +54,14 @@ public sealed interface PoolEvent extends IpamSerializable {
 
     /** {@code freed}: the addresses went back to the pool; else the sticky owner keeps them (parked). */
     record Released(String identity, boolean freed, Instant at) implements PoolEvent {
+    }
+
+    /**
+     * The pool was deleted: the last event of its journal. Written in one batch after the releases of every lease it
+     * still held (a forced delete), so recovery sees either the whole deletion or none of it. {@code drained}: how
+     * many leases those releases took (0 for a pool deleted empty).
+     */
+    record PoolRetired(int drained, Instant at) implements PoolEvent {
     }
 
     /** The reclaimer took the addresses of a gone owner back. */

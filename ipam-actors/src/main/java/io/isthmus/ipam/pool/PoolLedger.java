@@ -48,16 +48,23 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
     public record ApplyBatch(List<Request> requests, Instant now, ActorRef<BatchApplied> replyTo) implements Command {
     }
 
-    public record BatchApplied(int requests, int events) implements IpamSerializable {
+    /** {@code retired}: the pool is deleted now (its entity stops taking requests). */
+    public record BatchApplied(int requests, int events, boolean retired) implements IpamSerializable {
+        public BatchApplied(int requests, int events) {
+            this(requests, events, false);
+        }
     }
 
     private final PoolSpec spec;
     private final Duration reservationTimeout;
     private final int snapshotEvery;
     private final Duration reuseDelay;
+    private final long incarnation;
 
-    private PoolLedger(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery, Duration reuseDelay) {
+    private PoolLedger(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery, Duration reuseDelay,
+                       long incarnation) {
         super(id);
+        this.incarnation = incarnation;
         this.spec = spec;
         this.reservationTimeout = reservationTimeout;
         this.snapshotEvery = snapshotEvery;
@@ -75,7 +82,16 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
      */
     public static Behavior<Command> create(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery,
                                            Duration reuseDelay) {
-        return new PoolLedger(id, spec, reservationTimeout, snapshotEvery, reuseDelay);
+        return create(id, spec, reservationTimeout, snapshotEvery, reuseDelay, 0);
+    }
+
+    /**
+     * @param incarnation how many pools of this name were deleted before this one (the directory's count); each
+     *                    incarnation has a journal of its own ({@link PoolEntity#persistenceId})
+     */
+    public static Behavior<Command> create(PersistenceId id, PoolSpec spec, Duration reservationTimeout, int snapshotEvery,
+                                           Duration reuseDelay, long incarnation) {
+        return new PoolLedger(id, spec, reservationTimeout, snapshotEvery, reuseDelay, incarnation);
     }
 
     @Override
@@ -100,7 +116,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
         };
     }
 
-    private record Decision(List<PoolEvent> events, Function<PoolState, Reply> reply) {
+    record Decision(List<PoolEvent> events, Function<PoolState, Reply> reply) {
         static Decision reply(Reply reply) {
             return new Decision(List.of(), s -> reply);
         }
@@ -126,7 +142,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
             recipients.add(request.replyTo());
             replies.add(reply);
         }
-        BatchApplied done = new BatchApplied(batch.requests().size(), events.size());
+        BatchApplied done = new BatchApplied(batch.requests().size(), events.size(), working.retiredAt() != null);
         Runnable answer = () -> {
             for (int i = 0; i < replies.size(); i++) {
                 recipients.get(i).tell(replies.get(i));
@@ -140,6 +156,9 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
     }
 
     private Decision decide(PoolState s, Request request, Instant now) {
+        if (s.retiredAt() != null) {
+            return PoolRetirement.whenRetired(s, request, incarnation);
+        }
         return switch (request) {
             case PoolProtocol.Reserve(AllocationRequest r, String attachment, var replyTo) -> reserve(s, r, attachment, now);
             case PoolProtocol.Allocate(AllocationRequest r, var replyTo) -> allocate(s, r, now);
@@ -156,6 +175,7 @@ public final class PoolLedger extends EventSourcedBehaviorWithEnforcedReplies<Po
                     .map(h -> new PoolProtocol.SurveyEntry(h.owner(), h.state(), h.since())).toList()));
             case PoolProtocol.Reclaim(List<PoolProtocol.ReclaimOrder> orders, String reason, var replyTo) ->
                     reclaim(s, orders, reason, now);
+            case PoolProtocol.Retire(boolean force, var replyTo) -> PoolRetirement.retire(s, force, incarnation, now);
         };
     }
 

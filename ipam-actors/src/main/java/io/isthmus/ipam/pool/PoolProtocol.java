@@ -39,7 +39,8 @@ public final class PoolProtocol {
             @JsonSubTypes.Type(value = GetHolder.class, name = "holder"),
             @JsonSubTypes.Type(value = ExpireReservations.class, name = "expire"),
             @JsonSubTypes.Type(value = SurveyOwners.class, name = "survey"),
-            @JsonSubTypes.Type(value = Reclaim.class, name = "reclaim")})
+            @JsonSubTypes.Type(value = Reclaim.class, name = "reclaim"),
+            @JsonSubTypes.Type(value = Retire.class, name = "retire")})
     public sealed interface Request extends PoolEntity.Command {
         ActorRef<Reply> replyTo();
     }
@@ -93,6 +94,14 @@ public final class PoolProtocol {
     public record Reclaim(List<ReclaimOrder> orders, String reason, ActorRef<Reply> replyTo) implements Request {
     }
 
+    /**
+     * Ends the pool (the first step of deleting it): refused with POOL_IN_USE while it holds leases, unless
+     * {@code force}, which releases them all in the same journal write. Replies {@link Retired}; again on a retired
+     * pool, {@code Retired} with nothing drained.
+     */
+    public record Retire(boolean force, ActorRef<Reply> replyTo) implements Request {
+    }
+
     public record ReclaimOrder(String identity, String uid, Instant since) implements IpamSerializable {
     }
 
@@ -126,6 +135,16 @@ public final class PoolProtocol {
     }
 
     public record ReclaimList(List<ReclaimRecord> reclaims) implements Reply {
+    }
+
+    /**
+     * The pool's journal ended; {@code incarnation} is the one retired (the directory removes only that one). The
+     * leases the deletion released: {@code active}, {@code parked} fixed IPs, {@code reserved}.
+     */
+    public record Retired(String pool, long incarnation, int active, int parked, int reserved) implements Reply {
+        public int drained() {
+            return active + parked + reserved;
+        }
     }
 
     public record ExpiredCount(int count) implements Reply {

@@ -22,7 +22,7 @@ public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> na
                            List<String> names, List<String> uids, long[] v4, long[] v6, List<LeaseState> states,
                            long[] sinceSeconds, int[] sinceNanos, List<Holding> reserved, long reservationSeq,
                            List<ReclaimRecord> recentReclaims, long reclaimed, List<Cooling.Freed> cooling,
-                           List<String> attachments) {
+                           List<String> attachments, Instant retiredAt) {
 
     static PoolSnapshot of(PoolSpec spec, List<Holding> holdings, long reservationSeq, List<ReclaimRecord> recentReclaims,
                            long reclaimed, List<Cooling.Freed> cooling) {
@@ -59,7 +59,13 @@ public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> na
         }
         return new PoolSnapshot(spec, clusters, namespaces, kinds, names, uids, v4, v6, states, seconds, nanos,
                 List.copyOf(reserved), reservationSeq, List.copyOf(recentReclaims), reclaimed, List.copyOf(cooling),
-                attachments);
+                attachments, null);
+    }
+
+    /** {@code retiredAt}: when the pool was deleted (null while it lives, and in snapshots written before). */
+    PoolSnapshot retired(Instant at) {
+        return new PoolSnapshot(spec, clusters, namespaces, kinds, names, uids, v4, v6, states, sinceSeconds, sinceNanos,
+                reserved, reservationSeq, recentReclaims, reclaimed, cooling, attachments, at);
     }
 
     /** Every holding, the settled ones first. */

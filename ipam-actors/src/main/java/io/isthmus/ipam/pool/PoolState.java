@@ -41,10 +41,18 @@ public final class PoolState implements IpamSerializable {
     private final List<ReclaimRecord> recentReclaims;    // newest last, at most RECENT_RECLAIMS
     private final long reclaimed;
     private final Cooling cooling;                       // recently freed addresses (the reuse delay)
+    private final Instant retiredAt;                     // null while the pool lives; a retired pool takes no event
 
     private PoolState(PoolSpec spec, Family v4, Family v6, RunSet used4, RunSet used6, HashMap<String, Holding> holdings,
                       HashMap<String, String> reservations, long reservationSeq, List<ReclaimRecord> recentReclaims,
                       long reclaimed, Cooling cooling) {
+        this(spec, v4, v6, used4, used6, holdings, reservations, reservationSeq, recentReclaims, reclaimed, cooling, null);
+    }
+
+    private PoolState(PoolSpec spec, Family v4, Family v6, RunSet used4, RunSet used6, HashMap<String, Holding> holdings,
+                      HashMap<String, String> reservations, long reservationSeq, List<ReclaimRecord> recentReclaims,
+                      long reclaimed, Cooling cooling, Instant retiredAt) {
+        this.retiredAt = retiredAt;
         this.spec = spec;
         this.v4 = v4;
         this.v6 = v6;
@@ -67,6 +75,18 @@ public final class PoolState implements IpamSerializable {
 
     public PoolSpec spec() {
         return spec;
+    }
+
+    /** When the pool was deleted, or null while it lives. */
+    public Instant retiredAt() {
+        return retiredAt;
+    }
+
+    /** A deleted pool: empty (its leases, parked fixed IPs and cooling addresses are dropped with it), for good. */
+    private PoolState retired(Instant at) {
+        PoolState empty = empty(spec);
+        return new PoolState(spec, v4, v6, empty.used4, empty.used6, empty.holdings, empty.reservations, reservationSeq,
+                List.of(), reclaimed, Cooling.EMPTY, at);
     }
 
     /** The family of the pool, or null when the pool has no CIDR of it. */
@@ -218,6 +238,7 @@ public final class PoolState implements IpamSerializable {
                 yield new PoolState(spec, v4, v6, freed.used4, freed.used6, holdings.removed(owner.identity()), open,
                         reservationSeq, List.copyOf(recent), reclaimed + 1, freed.cooling);
             }
+            case PoolEvent.PoolRetired(int drained, Instant at) -> retired(at);
         };
     }
 
@@ -315,13 +336,17 @@ public final class PoolState implements IpamSerializable {
 
     @JsonValue
     public PoolSnapshot snapshot() {
-        return PoolSnapshot.of(spec, unorderedHoldings(), reservationSeq, recentReclaims, reclaimed, cooling.entries());
+        return PoolSnapshot.of(spec, unorderedHoldings(), reservationSeq, recentReclaims, reclaimed, cooling.entries())
+                .retired(retiredAt);
     }
 
     /** Rebuilds the used sets and the reservation index from the holdings. */
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     public static PoolState fromSnapshot(PoolSnapshot snapshot) {
         PoolState empty = empty(snapshot.spec());
+        if (snapshot.retiredAt() != null) {
+            return empty.retired(snapshot.retiredAt());
+        }
         List<Holding> all = snapshot.holdings();
         long[] held4 = new long[all.size()];
         long[] held6 = new long[all.size()];
@@ -367,7 +392,8 @@ public final class PoolState implements IpamSerializable {
         return o instanceof PoolState other && spec.equals(other.spec) && used4.equals(other.used4)
                 && used6.equals(other.used6) && holdings.equals(other.holdings) && reservations.equals(other.reservations)
                 && reservationSeq == other.reservationSeq && recentReclaims.equals(other.recentReclaims)
-                && reclaimed == other.reclaimed && cooling.equals(other.cooling);
+                && reclaimed == other.reclaimed && cooling.equals(other.cooling)
+                && java.util.Objects.equals(retiredAt, other.retiredAt);
     }
 
     @Override

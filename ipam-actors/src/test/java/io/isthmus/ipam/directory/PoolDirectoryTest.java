@@ -61,7 +61,7 @@ class PoolDirectoryTest {
         assertEquals(List.of(new PoolDirectory.PoolRegistered(pods, T0)), result.events());
         assertEquals(new PoolDirectory.Registered(pods, true), result.reply());
         directory.restart();
-        assertEquals(new PoolDirectory.Found(Optional.of(pods)),
+        assertEquals(new PoolDirectory.Found(Optional.of(pods), 0),
                 directory.<PoolDirectory.Reply>runCommand(r -> new PoolDirectory.Lookup("pods", r)).reply());
         assertEquals(new PoolDirectory.Pools(List.of(pods)),
                 directory.<PoolDirectory.Reply>runCommand(PoolDirectory.ListPools::new).reply());

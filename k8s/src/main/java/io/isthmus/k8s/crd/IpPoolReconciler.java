@@ -78,8 +78,7 @@ public final class IpPoolReconciler implements Controller.Reconciler<String> {
     public void reconcile(String name) {
         IPPool pool = pools.get(null, name);
         if (pool == null) {
-            log.warn("IPPool {} deleted: its pool stays in the gateway's IPAM with its leases (the IPAM cannot "
-                    + "remove pools yet); recreate the IPPool with the same spec to manage it again", name);
+            deletePool(name);
             return;
         }
         IPPoolStatus old = pool.getStatus();
@@ -95,6 +94,32 @@ public final class IpPoolReconciler implements Controller.Reconciler<String> {
             if (changed) { // usage refreshes are not news
                 log.info("IPPool {}: Ready={} {} {}", name, ready.getStatus(), ready.getReason(), ready.getMessage());
             }
+        }
+    }
+
+    /**
+     * A deleted IPPool deletes its pool, never forced: while the pool holds leases it stays (with them) and the refusal
+     * is logged, since the object that could carry a condition is gone. Not retried: the operator deletes it with
+     * {@code isthmus ipam pool delete NAME --force}, or recreates the IPPool to manage it again.
+     */
+    private void deletePool(String name) {
+        try {
+            var deleted = catalog.delete(name).toCompletableFuture().get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            log.info("IPPool {} deleted: its pool is deleted too", deleted.pool());
+        } catch (ExecutionException | CompletionException e) {
+            Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+            if (cause instanceof IpamException ipam && ipam.error() == io.isthmus.api.ipam.IpamError.UNKNOWN_POOL) {
+                return; // never created (its spec was refused), or deleted already
+            }
+            log.warn("IPPool {} deleted, but its pool stays in the gateway's IPAM: {}; delete it with 'isthmus ipam pool "
+                    + "delete {} --force' (releases its leases) or recreate the IPPool to manage it again", name,
+                    cause instanceof IpamException ipam ? message(ipam) : String.valueOf(cause), name);
+        } catch (TimeoutException e) {
+            log.warn("IPPool {} deleted, but the gateway's IPAM did not answer the pool's deletion within {} ms; it may "
+                    + "stay: check with 'isthmus ipam pools'", name, callTimeout.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KubernetesClientException("interrupted while deleting the pool of IPPool " + name);
         }
     }
 

@@ -19,6 +19,12 @@ public interface PoolCatalog {
      */
     CompletionStage<AppliedPool> ensure(PoolSpec spec, String segmentKind);
 
+    /**
+     * Deletes the pool, never forced: fails with POOL_IN_USE while it holds leases (they stay), with UNKNOWN_POOL
+     * when there is none.
+     */
+    CompletionStage<io.isthmus.api.ipam.PoolDeletion> delete(String name);
+
     /** A pool as the gateway holds it, and the segments of this cluster that hold its CIDRs ("pod 10.128.0.0/16"). */
     record AppliedPool(PoolStatus status, List<String> segments) {
         public AppliedPool {

@@ -37,6 +37,11 @@ public final class IpamPoolCatalog implements PoolCatalog {
                         .thenApply(status -> new AppliedPool(status, segments)));
     }
 
+    @Override
+    public CompletionStage<io.isthmus.api.ipam.PoolDeletion> delete(String name) {
+        return ipam.deletePool(name, false);
+    }
+
     /**
      * The segments of this cluster that hold the pool's CIDRs; fails (OUTSIDE_SEGMENTS, field spec.kind) when a CIDR
      * lies only in a segment of another kind. Without a plan, or with a CIDR in no segment at all, the IPAM's own

@@ -516,9 +516,18 @@ class DeployManifestsTest {
             admin.resource(policy).create();
             // Every part of the code that talks to the API server, with a port that refuses (a status write follows).
             try (PodOwners pods = PodOwners.start(gateway, Duration.ZERO);
-                 Controller<String> reconciler = IpPoolReconciler.start(gateway, (spec, kind) -> CompletableFuture.failedFuture(
-                         new IpamException(IpamError.UNAVAILABLE, "test")), Duration.ofMillis(200), Duration.ofSeconds(5),
-                         Clock.systemUTC());
+                 Controller<String> reconciler = IpPoolReconciler.start(gateway, new io.isthmus.k8s.crd.PoolCatalog() {
+                     @Override
+                     public java.util.concurrent.CompletionStage<AppliedPool> ensure(io.isthmus.api.ipam.PoolSpec spec,
+                                                                                     String kind) {
+                         return CompletableFuture.failedFuture(new IpamException(IpamError.UNAVAILABLE, "test"));
+                     }
+
+                     @Override
+                     public java.util.concurrent.CompletionStage<io.isthmus.api.ipam.PoolDeletion> delete(String name) {
+                         return CompletableFuture.failedFuture(new IpamException(IpamError.UNAVAILABLE, "test"));
+                     }
+                 }, Duration.ofMillis(200), Duration.ofSeconds(5), Clock.systemUTC());
                  Controller<String> peers = io.isthmus.k8s.crd.ClusterPeerReconciler.start(
                          gateway, new NoPeering(), Duration.ofMillis(200), Duration.ofSeconds(30), Clock.systemUTC());
                  Controller<String> policies = io.isthmus.k8s.crd.GlobalNetworkPolicyReconciler.start(gateway,

@@ -234,6 +234,30 @@ class KubernetesIpamTest {
         return pool;
     }
 
+    @Test
+    void aDeletedIpPoolDeletesItsEmptyPoolButNeverOneThatHoldsLeases() throws Exception {
+        createPool("gone-empty", "underlay", List.of("172.20.4.0/24"));
+        eventuallyReady("gone-empty");
+        createPool("gone-held", "underlay", List.of("172.20.5.0/24"));
+        eventuallyReady("gone-held");
+        String uid = addPod("shop", "held-1", null);
+        cniAdd("gone-held", "shop", "held-1", uid);
+
+        client.resources(IPPool.class).withName("gone-empty").delete();
+        client.resources(IPPool.class).withName("gone-held").delete();
+        eventually("the empty pool is deleted with its IPPool", () -> {
+            try {
+                return ipam.pools().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+                        .noneMatch(p -> p.name().equals("gone-empty"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(500); // both deletions were reconciled in order; give the second its turn
+        var leases = ipam.leases("gone-held").toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals(1, leases.size(), "a pool with a lease stays, lease and all: " + leases);
+    }
+
     private static void createPool(String name, String kind, List<String> cidrs) {
         client.resource(pool(name, new IPPoolSpec(kind, cidrs, null, null, null, null))).create();
     }
