@@ -10,7 +10,7 @@ import java.io.PrintWriter;
         description = "Isthmus: a cluster mesh gateway.",
         subcommands = {GatewayCommand.class, ExportCommand.class, UnexportCommand.class, StatusCommand.class,
                 DemoCommand.class, MeshCommand.class, IpamCommand.class, PolicyCommand.class, TokenCommand.class,
-                CniInstallCommand.class, JoinCommands.JoinCommand.class, DiagnoseCommand.class,
+                CniInstallCommand.class, UninstallCommand.class, JoinCommands.JoinCommand.class, DiagnoseCommand.class,
                 CommandLine.HelpCommand.class})
 public final class IsthmusCli implements Runnable {
     @CommandLine.Spec
