@@ -88,6 +88,7 @@ final class DemoCommand implements Callable<Integer> {
             if (tunnel != null) {
                 tunnel.close();
             }
+            removeCniDir();
             stopped.countDown();
         }, "demo-stop");
         Runtime.getRuntime().addShutdownHook(stopAll);
@@ -249,13 +250,31 @@ final class DemoCommand implements Callable<Integer> {
 
     private static final String CNI_SOCKET = "/run/isthmus/ipam.sock";
 
-    private static boolean cniSocketUsable() {
+    /** Whether this demo made /run/isthmus (then it removes it again when it stops: nothing left behind). */
+    private boolean madeCniDir;
+
+    private boolean cniSocketUsable() {
         Path dir = Path.of(CNI_SOCKET).getParent();
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                madeCniDir = true;
+            }
             return Files.isWritable(dir);
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    private void removeCniDir() {
+        if (!madeCniDir) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(Path.of(CNI_SOCKET));
+            Files.deleteIfExists(Path.of(CNI_SOCKET).getParent());
+        } catch (IOException e) {
+            // something else put files there meanwhile: theirs to keep
         }
     }
 

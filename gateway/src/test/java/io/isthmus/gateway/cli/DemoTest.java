@@ -17,6 +17,7 @@ class DemoTest {
     @Test
     void demoReachesReadyWithEveryClusterAnsweringAndLeavesNoProcessBehind() throws Exception {
         int base = FreePorts.block(30);
+        boolean runDirBefore = Files.exists(Path.of("/run/isthmus"));
         Cli demo = Cli.run("demo", "--data", dir.toString(), "--base-port", Integer.toString(base), "--exit-when-ready");
         assertEquals(0, demo.exitCode(), demo::toString);
         assertTrue(demo.out().lines().anyMatch("ready"::equals), demo::toString);
@@ -30,6 +31,12 @@ class DemoTest {
                     && l.contains("got back \"hello from west's pod")).count(), demo::toString);
             assertTrue(!io.isthmus.testing.Netns.ip("netns", "list").contains("isd" + base + "-"),
                     "the demo deletes its network namespaces");
+            // what uninstall would still find of it: nothing (the CNI plugin dir is a scratch one: no plugin there)
+            Cli leftovers = Cli.run("uninstall", "--dry-run", "--force", "--cni-bin-dir", dir.toString(),
+                    "--bpf-pin-dir", dir.resolve("no-pins").toString(), "--cni-conf-dir", dir.toString());
+            assertEquals(0, leftovers.exitCode(), leftovers::toString);
+            assertTrue(leftovers.out().lines().noneMatch(l -> l.contains("isd" + base + "-")
+                    || l.contains("TUN device") || (!runDirBefore && l.contains("/run/isthmus"))), leftovers::toString);
         } else {
             assertTrue(demo.out().contains("Tunnel: skipped, it needs root"), demo::toString);
         }
