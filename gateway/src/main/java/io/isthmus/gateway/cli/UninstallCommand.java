@@ -145,6 +145,17 @@ final class UninstallCommand implements Callable<Integer> {
                         + "): left alone");
             }
         }
+        if (Files.isDirectory(cniBinDir)) {
+            // an install killed midway leaves its copy under the installer's temporary name
+            try (Stream<Path> files = Files.list(cniBinDir)) {
+                for (Path partial : files.filter(f -> f.getFileName().toString().startsWith("." + CniPluginInstaller.PLUGIN_NAME)
+                        && f.getFileName().toString().endsWith(".partial")).sorted().toList()) {
+                    act("partial CNI plugin copy " + partial, () -> Files.delete(partial));
+                }
+            } catch (IOException e) {
+                failures.add("cannot read " + cniBinDir + ": " + e.getMessage());
+            }
+        }
         if (Files.isDirectory(runDir)) {
             act("runtime directory " + runDir, () -> deleteTree(runDir));
         }

@@ -81,6 +81,7 @@ class UninstallCommandTest {
         Path bin = Files.createDirectory(dir.resolve("bin"));
         CniPluginInstaller.installTo(bin);
         Files.writeString(bin.resolve("macvlan"), "another plugin");
+        Path partial = Files.writeString(bin.resolve(".isthmus-ipam12345.partial"), "an install killed midway");
         Path run = Files.createDirectories(dir.resolve("run").resolve("isthmus"));
         Files.writeString(run.resolve("ipam.sock"), ""); // left by a gateway that is gone: nobody listens
         Path conf = Files.createDirectory(dir.resolve("net.d"));
@@ -109,6 +110,7 @@ class UninstallCommandTest {
         assertTrue(Files.exists(other.resolve("kept")));
         assertFalse(Files.exists(bin.resolve(CniPluginInstaller.PLUGIN_NAME)));
         assertTrue(Files.exists(bin.resolve("macvlan")));
+        assertFalse(Files.exists(partial));
         assertFalse(Files.exists(run));
         assertTrue(Files.exists(conf.resolve("10-pods.conflist")), "an operator's config is reported, not removed");
         assertTrue(first.out().contains("kept " + conf.resolve("10-pods.conflist")), first.out());
