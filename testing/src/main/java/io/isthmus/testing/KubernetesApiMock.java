@@ -47,7 +47,12 @@ public final class KubernetesApiMock implements AutoCloseable {
     /** A client of this server for the test's own reads and writes (one, made on first use). */
     public synchronized KubernetesClient client() {
         if (client == null) {
-            client = server.createClient();
+            // fabric8's 10 s request timeout is too short for a loaded 2-core CI machine (a create once took longer)
+            try (KubernetesClient made = server.createClient()) {
+                client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+                        new io.fabric8.kubernetes.client.ConfigBuilder(made.getConfiguration())
+                                .withRequestTimeout(60_000).build()).build();
+            }
         }
         return client;
     }

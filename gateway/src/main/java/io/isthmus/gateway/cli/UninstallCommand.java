@@ -118,12 +118,12 @@ final class UninstallCommand implements Callable<Integer> {
         }
         for (String ns : where) {
             String in = ns == null ? "" : " in netns " + ns;
-            xdpPrograms(ns).forEach(link -> act("XDP program " + XDP_PROGRAM + " on " + link + in,
-                    () -> {
-                        // generic and native are separate slots; switching off one not in use is a no-op
-                        ip(ns, "link", "set", "dev", link, "xdpgeneric", "off");
-                        ip(ns, "link", "set", "dev", link, "xdpdrv", "off");
-                    }));
+            for (String[] attached : xdpPrograms(ns)) {
+                String link = attached[0];
+                String slot = attached[1];
+                act("XDP program " + XDP_PROGRAM + " on " + link + " (" + slot + ")" + in,
+                        () -> ip(ns, "link", "set", "dev", link, slot, "off"));
+            }
             for (String family : List.of("-4", "-6")) {
                 for (String route : routesOfOurs(ns, family)) {
                     act("route " + route + in, () -> ip(ns, family, "route", "del", route.split(" ")));
@@ -219,23 +219,37 @@ final class UninstallCommand implements Callable<Integer> {
         return names;
     }
 
-    private List<String> xdpPrograms(String ns) {
-        List<String> links = new ArrayList<>();
+    /**
+     * Links carrying our program, each with the slot it sits in ({@code xdpdrv}, {@code xdpgeneric},
+     * {@code xdpoffload}): only that slot is switched off, so another program in another slot stays.
+     */
+    private List<String[]> xdpPrograms(String ns) {
+        List<String[]> found = new ArrayList<>();
         try {
             for (JsonNode link : json(ip(ns, "-d", "-j", "link", "show"))) {
                 JsonNode xdp = link.path("xdp");
-                boolean mine = xdp.path("prog").path("name").asText().equals(XDP_PROGRAM);
-                for (JsonNode attached : xdp.path("attached")) {
-                    mine |= attached.path("prog").path("name").asText().equals(XDP_PROGRAM);
+                // ip lists every program under "attached" (one per slot); older ip only the one at the top
+                List<JsonNode> programs = new ArrayList<>();
+                xdp.path("attached").forEach(programs::add);
+                if (programs.isEmpty() && xdp.has("prog")) {
+                    programs.add(xdp);
                 }
-                if (mine) {
-                    links.add(link.path("ifname").asText());
+                for (JsonNode program : programs) {
+                    if (program.path("prog").path("name").asText().equals(XDP_PROGRAM)) {
+                        String slot = switch (program.path("mode").asInt()) {
+                            case 1 -> "xdpdrv";
+                            case 2 -> "xdpgeneric";
+                            case 3 -> "xdpoffload";
+                            default -> "xdp";
+                        };
+                        found.add(new String[] {link.path("ifname").asText(), slot});
+                    }
                 }
             }
         } catch (IOException e) {
             failures.add("cannot list links" + (ns == null ? "" : " in netns " + ns) + ": " + e.getMessage());
         }
-        return links;
+        return found;
     }
 
     /** Our routes as {@code ip route del} takes them: destination, table and protocol. */
