@@ -57,12 +57,18 @@ public final class PoolCniBackend implements CniBackend {
     private final Ipam ipam;
     private final PodKinds podKinds;
     private final PodClaims podClaims;
+    private final AllocationTimer timer;
 
     public PoolCniBackend(Ipam ipam, PodKinds podKinds) {
         this(ipam, podKinds, PodClaims.UNCHECKED);
     }
 
     public PoolCniBackend(Ipam ipam, PodKinds podKinds, PodClaims podClaims) {
+        this(ipam, podKinds, podClaims, AllocationTimer.unrecorded());
+    }
+
+    public PoolCniBackend(Ipam ipam, PodKinds podKinds, PodClaims podClaims, AllocationTimer timer) {
+        this.timer = timer;
         this.ipam = ipam;
         this.podKinds = podKinds;
         this.podClaims = podClaims;
@@ -70,13 +76,14 @@ public final class PoolCniBackend implements CniBackend {
 
     @Override
     public CompletionStage<Reservation> reserve(ReserveRequest request) {
-        return refusalsMapped(() -> podClaims.confirm(request.pod(), true).thenCompose(confirmed -> {
-            Owner owner = owner(request.attachment(), request.pod());
-            AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
-            return ipam.reserve(request.pool(), allocation, request.attachment().containerId()).thenApply(made ->
-                    new Reservation(request.pool(), made.reservationId(), request.attachment(),
-                            addressing(made.addresses(), made.routes())));
-        }));
+        return refusalsMapped(() -> timer.time(AllocationTimer.Path.CNI, () ->
+                podClaims.confirm(request.pod(), true).thenCompose(confirmed -> {
+                    Owner owner = owner(request.attachment(), request.pod());
+                    AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
+                    return ipam.reserve(request.pool(), allocation, request.attachment().containerId())
+                            .thenApply(made -> new Reservation(request.pool(), made.reservationId(),
+                                    request.attachment(), addressing(made.addresses(), made.routes())));
+                })));
     }
 
     @Override

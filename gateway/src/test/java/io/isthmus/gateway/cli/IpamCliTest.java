@@ -232,4 +232,21 @@ class IpamCliTest {
         assertTrue(leases.contains("cart-1") && leases.contains("pg-0") && !leases.contains("cart-2"), leases);
         assertTrue(gateway.metricsText().contains("isthmus_ipam_reclaimed_total{pool=\"pods\"}"), "metric present");
     }
+
+    @Test
+    @Order(8)
+    void everySuccessfulAllocationIsTimedUnderThePathItCameByAndRefusalsAreNot() {
+        String text = gateway.metricsText();
+        // Order 6 made exactly one gRPC allocation that succeeded and one that was refused.
+        assertEquals(1, sample(text, "isthmus_ipam_allocation_seconds_count{path=\"grpc\"}"), text);
+        assertEquals(1, sample(text, "isthmus_ipam_allocation_seconds_bucket{path=\"grpc\",le=\"+Inf\"}"), text);
+        // The CLI allocates over the admin HTTP API (orders 3 and 4).
+        assertTrue(sample(text, "isthmus_ipam_allocation_seconds_count{path=\"admin\"}") >= 2, text);
+        assertTrue(sample(text, "isthmus_ipam_allocation_seconds_sum{path=\"admin\"}") > 0, text);
+    }
+
+    private static double sample(String text, String series) {
+        return text.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(
+                l.substring(series.length() + 1))).findFirst().orElseThrow(() -> new AssertionError(series + " missing"));
+    }
 }

@@ -240,4 +240,52 @@ class MetricsTest {
         assertTrue(text.contains("isthmus_test_seconds_sum 0.042\n"), text);
         assertTrue(text.contains("isthmus_test_seconds_count 6\n"), text);
     }
+
+    @Test
+    void aLabelledHistogramCountsEachObservationInTheFirstBucketThatHoldsItAndRendersThemCumulatively() {
+        Metrics.Histogram h = metrics.histogram("isthmus_test_seconds", "A test histogram.",
+                List.of(0.01, 0.1, 1.0), "path");
+        h.observe(0.01, "a");   // on a bound: counts in that bucket (le means "at most")
+        h.observe(0.05, "a");
+        h.observe(0.5, "a");
+        h.observe(7.0, "a");    // above every bound: only in +Inf
+        h.observe(-1.0, "a");   // not a duration: dropped
+        h.observe(java.time.Duration.ofMillis(2), "b");
+        List<String> lines = assertValidExposition(metrics.render());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"0.01\"} 1"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"0.1\"} 2"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"1.0\"} 3"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"+Inf\"} 4"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_count{path=\"a\"} 4"), lines.toString());
+        double sum = lines.stream().filter(l -> l.startsWith("isthmus_test_seconds_sum{path=\"a\"} "))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElseThrow();
+        assertEquals(7.56, sum, 1e-9, lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"b\",le=\"0.01\"} 1"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_sum{path=\"b\"} 0.002"), lines.toString());
+        assertEquals(4, h.count("a"));
+        assertThrows(IllegalArgumentException.class, () -> h.observe(1.0));
+        assertThrows(IllegalArgumentException.class,
+                () -> metrics.histogram("isthmus_bad_seconds", "x", List.of(1.0, 0.5)));
+    }
+
+    @Test
+    void aLabelledHistogramLosesNoObservationUnderConcurrentWriters() throws Exception {
+        Metrics.Histogram h = metrics.histogram("isthmus_test_seconds", "A test histogram.",
+                List.of(0.5), "path");
+        List<Thread> writers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            writers.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < 10_000; i++) {
+                    h.observe(i % 2 == 0 ? 0.25 : 0.75, "p");
+                }
+            }));
+        }
+        for (Thread w : writers) {
+            w.join(10_000);
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"p\",le=\"0.5\"} 20000"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_count{path=\"p\"} 40000"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_sum{path=\"p\"} 20000"), lines.toString());
+    }
 }
