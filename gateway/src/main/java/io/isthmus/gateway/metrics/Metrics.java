@@ -16,6 +16,14 @@ import java.util.function.Supplier;
 public final class Metrics {
     private final Map<String, Family> families = new ConcurrentSkipListMap<>();
 
+    /** Labels whose values come from other clusters (peers, links): a series each could grow without bound. */
+    static final java.util.Set<String> BOUNDED_LABELS = java.util.Set.of("peer", "cluster", "link");
+    /** How many distinct values of a bounded label one family shows; later ones are summed under {@link #OTHER}. */
+    static final int MAX_LABEL_VALUES = 64;
+    static final String OTHER = "other";
+    // family name + label name -> the values admitted so far (the first MAX_LABEL_VALUES seen at scrape time)
+    private final Map<String, java.util.Set<String>> admitted = new ConcurrentHashMap<>();
+
     /** A counter family with the given label names; label values are given on each increment. */
     public Counter counter(String name, String help, String... labelNames) {
         Counter counter = new Counter(name, help, List.of(labelNames));
@@ -82,20 +90,55 @@ public final class Metrics {
                 continue;
             }
             if (family instanceof Histogram histogram) {
-                histogram.appendSamples(out);
+                histogram.appendSamples(out, labels -> bounded(histogram.name(), histogram.labelNames(), labels));
                 continue;
             }
+            Map<List<String>, Double> folded = new java.util.LinkedHashMap<>();
             family.samples().forEach((labels, value) -> {
                 if (labels.size() != family.labelNames().size()) {
                     throw new IllegalStateException(family.name() + " sample " + labels + " does not match labels "
                             + family.labelNames());
                 }
+                folded.merge(bounded(family.name(), family.labelNames(), labels), value, Double::sum);
+            });
+            folded.forEach((labels, value) -> {
                 out.append(family.name());
                 appendLabels(out, family.labelNames(), labels);
                 out.append(' ').append(format(value)).append('\n');
             });
         }
         return out.toString();
+    }
+
+    /**
+     * The label values to show: a bounded label's value past the first {@link #MAX_LABEL_VALUES} distinct ones
+     * becomes {@link #OTHER} (a cluster set of hundreds, or a peer sending made-up names, cannot blow up the
+     * scrape). Values once admitted stay, so a series never changes name between scrapes.
+     */
+    private List<String> bounded(String family, List<String> names, List<String> values) {
+        List<String> out = null;
+        for (int i = 0; i < names.size(); i++) {
+            if (!BOUNDED_LABELS.contains(names.get(i))) {
+                continue;
+            }
+            java.util.Set<String> seen = admitted.computeIfAbsent(family + "\u0000" + names.get(i),
+                    k -> ConcurrentHashMap.newKeySet());
+            String value = values.get(i);
+            if (seen.contains(value)) {
+                continue;
+            }
+            synchronized (seen) { // scrapes only: the recording paths never come here
+                if (seen.size() < MAX_LABEL_VALUES) {
+                    seen.add(value);
+                    continue;
+                }
+            }
+            if (out == null) {
+                out = new ArrayList<>(values);
+            }
+            out.set(i, OTHER);
+        }
+        return out == null ? values : List.copyOf(out);
     }
 
     private static void appendLabels(StringBuilder out, List<String> names, List<String> values) {
@@ -326,15 +369,25 @@ public final class Metrics {
             return Map.of();
         }
 
-        void appendSamples(StringBuilder out) {
+        void appendSamples(StringBuilder out, java.util.function.UnaryOperator<List<String>> bounded) {
+            Map<List<String>, long[]> buckets = new java.util.LinkedHashMap<>();
+            Map<List<String>, Double> sums = new java.util.HashMap<>();
             Map<List<String>, Series> sorted = new ConcurrentSkipListMap<>(Metrics::compareLabels);
             sorted.putAll(series);
+            sorted.forEach((labels, s) -> {
+                List<String> shown = bounded.apply(labels);
+                long[] into = buckets.computeIfAbsent(shown, k -> new long[bounds.length + 1]);
+                for (int i = 0; i <= bounds.length; i++) {
+                    into[i] += s.buckets()[i].sum();
+                }
+                sums.merge(shown, s.sum().sum(), Double::sum);
+            });
             List<String> withLe = new ArrayList<>(labelNames);
             withLe.add("le");
-            sorted.forEach((labels, s) -> {
+            buckets.forEach((labels, counts) -> {
                 long cumulative = 0;
                 for (int i = 0; i <= bounds.length; i++) {
-                    cumulative += s.buckets()[i].sum();
+                    cumulative += counts[i];
                     List<String> values = new ArrayList<>(labels);
                     values.add(i < bounds.length ? Double.toString(bounds[i]) : "+Inf");
                     out.append(name).append("_bucket");
@@ -343,7 +396,7 @@ public final class Metrics {
                 }
                 out.append(name).append("_sum");
                 appendLabels(out, labelNames, labels);
-                out.append(' ').append(format(s.sum().sum())).append('\n');
+                out.append(' ').append(format(sums.get(labels))).append('\n');
                 out.append(name).append("_count");
                 appendLabels(out, labelNames, labels);
                 out.append(' ').append(cumulative).append('\n');

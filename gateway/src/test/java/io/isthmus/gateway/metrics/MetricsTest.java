@@ -288,4 +288,54 @@ class MetricsTest {
         assertTrue(lines.contains("isthmus_test_seconds_count{path=\"p\"} 40000"), lines.toString());
         assertTrue(lines.contains("isthmus_test_seconds_sum{path=\"p\"} 20000"), lines.toString());
     }
+
+    @Test
+    void aPeerLabelShowsItsFirstSixtyFourValuesAndSumsTheRestUnderOther() {
+        Metrics.Counter drops = metrics.counter("isthmus_test_drops_total", "Drops.", "peer", "reason");
+        for (int i = 0; i < 70; i++) {
+            drops.add(i + 1, String.format("c%02d", i), "replay");
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        long series = lines.stream().filter(l -> l.startsWith("isthmus_test_drops_total{")).count();
+        assertEquals(65, series, lines.toString());
+        assertTrue(lines.contains("isthmus_test_drops_total{peer=\"c63\",reason=\"replay\"} 64"), lines.toString());
+        assertTrue(lines.stream().noneMatch(l -> l.contains("c64")), lines.toString());
+        // c64..c69 counted 65+66+67+68+69+70
+        assertTrue(lines.contains("isthmus_test_drops_total{peer=\"other\",reason=\"replay\"} 405"), lines.toString());
+        // a value admitted once keeps its own series; a new one joins other
+        drops.inc("a-new-peer", "replay");
+        drops.inc("c00", "replay");
+        List<String> again = assertValidExposition(metrics.render());
+        assertTrue(again.contains("isthmus_test_drops_total{peer=\"c00\",reason=\"replay\"} 2"), again.toString());
+        assertTrue(again.contains("isthmus_test_drops_total{peer=\"other\",reason=\"replay\"} 406"), again.toString());
+    }
+
+    @Test
+    void aClusterLabelOfAGaugeAndAHistogramIsBoundedToo() {
+        Map<List<String>, Double> skew = new LinkedHashMap<>();
+        for (int i = 0; i < 100; i++) {
+            skew.put(List.of(String.format("k%03d", i)), 1.0);
+        }
+        metrics.gauge("isthmus_test_skew_seconds", "Skew.", List.of("cluster"), () -> skew);
+        Metrics.Histogram h = metrics.histogram("isthmus_test_seconds", "H.", List.of(1.0), "link");
+        for (int i = 0; i < 100; i++) {
+            h.observe(0.5, String.format("l%03d", i));
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        assertEquals(65, lines.stream().filter(l -> l.startsWith("isthmus_test_skew_seconds{")).count());
+        assertTrue(lines.contains("isthmus_test_skew_seconds{cluster=\"other\"} 36"), lines.toString());
+        assertEquals(65, lines.stream().filter(l -> l.startsWith("isthmus_test_seconds_count{")).count());
+        assertTrue(lines.contains("isthmus_test_seconds_count{link=\"other\"} 36"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{link=\"other\",le=\"1.0\"} 36"), lines.toString());
+    }
+
+    @Test
+    void labelsOtherThanPeerClusterAndLinkAreNotBounded() {
+        Metrics.Counter c = metrics.counter("isthmus_test_total", "T.", "pool");
+        for (int i = 0; i < 100; i++) {
+            c.inc("p" + i);
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        assertEquals(100, lines.stream().filter(l -> l.startsWith("isthmus_test_total{")).count());
+    }
 }
