@@ -35,9 +35,13 @@ public final class AllocationTimer {
     }
 
     public static AllocationTimer register(Metrics metrics) {
-        return new AllocationTimer(metrics.histogram(METRIC,
+        Metrics.Histogram seconds = metrics.histogram(METRIC,
                 "Time from an allocation request reaching the gateway to the pool's answer, by path (admin, grpc, "
-                        + "cni); successful allocations only.", Metrics.DEFAULT_SECONDS_BUCKETS, "path"));
+                        + "cni); successful allocations only.", Metrics.DEFAULT_SECONDS_BUCKETS, "path");
+        for (Path path : Path.values()) {
+            seconds.initialise(path.label());
+        }
+        return new AllocationTimer(seconds);
     }
 
     /** A timer whose figures go nowhere (callers built without the gateway's metrics, e.g. in tests). */

@@ -327,6 +327,14 @@ public final class Metrics {
             s.sum().add(value);
         }
 
+        /** Shows a series at zero before its first observation (so rate() has a start, and absence means absent). */
+        public void initialise(String... labelValues) {
+            if (labelValues.length != labelNames.size()) {
+                throw new IllegalArgumentException(name + " takes labels " + labelNames);
+            }
+            series.computeIfAbsent(List.of(labelValues), k -> newSeries());
+        }
+
         public void observe(java.time.Duration elapsed, String... labelValues) {
             observe(elapsed.toNanos() / 1e9, labelValues);
         }
