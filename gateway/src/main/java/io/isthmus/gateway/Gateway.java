@@ -25,6 +25,7 @@ import io.isthmus.gateway.ipam.IpamReadiness;
 import io.isthmus.gateway.ipam.OwnersFileLiveness;
 import io.isthmus.gateway.ipam.PeeringPlanTransport;
 import io.isthmus.gateway.ipam.PlanEvidence;
+import io.isthmus.gateway.ipam.AllocationTimer;
 import io.isthmus.gateway.ipam.PoolCniBackend;
 import io.isthmus.gateway.ipam.VfCniBackend;
 import io.isthmus.gateway.ipam.VfPools;
@@ -235,7 +236,9 @@ public final class Gateway implements AutoCloseable {
         IpamReadiness ipamReadiness = lifecycle.started("ipam readiness",
                 IpamReadiness.start(system, ipam, Duration.ofMillis(100)));
         readinessChecks.add(() -> ipamReadiness.notReadyReason().stream().toList());
-        ipamSettings.cniSocket().ifPresent(socket -> startCni(socket, ipamSettings, ipam, kubernetes, lifecycle, metrics));
+        AllocationTimer allocations = AllocationTimer.register(metrics);
+        ipamSettings.cniSocket().ifPresent(socket -> startCni(socket, ipamSettings, ipam, kubernetes, lifecycle, metrics,
+                allocations));
 
         // --- The encrypted data plane between clusters, when isthmus.tunnel is enabled ---
         this.tunnel = TunnelWiring.startIfEnabled(config, tls, channels, addressPlan, meshState::get, metrics, clock);
@@ -295,7 +298,8 @@ public final class Gateway implements AutoCloseable {
         AdminServer admin = lifecycle.started("admin server", startAdmin(config, system, metrics, tls,
                 new AdminServer.AdminApi(exports, ipam, addressPlan, statusSources(kubernetes.serviceSync()), metrics::render,
                         new PolicyRoutes(policies, config.policies().crossClusterDefault(), enforcement::explain,
-                                new FlowEnds(enforcement::workloads, meshState::get), StatusSections.JSON))));
+                                new FlowEnds(enforcement::workloads, meshState::get), StatusSections.JSON),
+                        allocations)));
         this.adminAddress = admin.address();
         joinReplicas(config, system, lifecycle);
         log.info("gateway {} started: admin {}://{}, peering {}, dns {} (udp+tcp), replicas {}", self,
@@ -338,7 +342,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     private static void startCni(Path socket, GatewayConfig.Ipam settings, Ipam ipam, KubernetesAdapter kubernetes,
-                                 Lifecycle lifecycle, Metrics metrics) {
+                                 Lifecycle lifecycle, Metrics metrics, AllocationTimer allocations) {
         CniServer cni;
         VfPools vfs;
         try {
@@ -350,7 +354,7 @@ public final class Gateway implements AutoCloseable {
         try {
             cni = lifecycle.started("cni endpoint", CniServer.start(socket, new VfCniBackend(new PoolCniBackend(ipam,
                             kubernetes.podKinds(fixedIpPods(settings.fixedIpPods())), kubernetes.podClaims(),
-                            settings.cniNode()), vfs),
+                            settings.cniNode(), allocations), vfs),
                     CniServer.DEFAULT_BACKEND_TIMEOUT, settings.cniCallers()));
         } catch (IOException e) {
             throw new InvalidFieldException("isthmus.ipam.cni-socket", socket, "cannot listen there: " + e.getMessage());

@@ -18,4 +18,11 @@ public interface DataPlaneEvents {
 
     /** Counted once per range when it is first found blocked. */
     void routeBlocked(ClusterId peer);
+
+    /**
+     * A key exchange this side started (first keys or a rekey) was answered and its session installed;
+     * {@code took} runs from sending the offer that was answered to installing on its KEY_ACCEPT.
+     */
+    default void rekeyed(ClusterId peer, java.time.Duration took) {
+    }
 }

@@ -114,7 +114,11 @@ final class PeerKeying {
      */
     void onMessage(ClusterId from, TunnelMessage message) {
         Peer peer = peers.get(from);
+        Optional<Instant> offered = message.getKindCase() == TunnelMessage.KindCase.KEY_ACCEPT
+                ? peer.exchange.pendingSince() : Optional.empty();
         peer.keys.onMessage(message).ifPresent(reply -> send(from, peer, reply));
+        // onMessage threw if the accept answered nothing of ours; here its session is installed
+        offered.ifPresent(sent -> events.rekeyed(from, Duration.between(sent, clock.instant())));
     }
 
     /**

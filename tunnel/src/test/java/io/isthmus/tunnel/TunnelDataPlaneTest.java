@@ -104,6 +104,12 @@ class TunnelDataPlaneTest {
         assertEquals(new InetSocketAddress("192.168.76.2", 51820), a.plane.stats().peer(B).orElseThrow().endpoint());
         assertTrue(a.events.sent.get() > 0 && a.events.received.get() > 0, a.events.toString());
         assertEquals(List.of(), a.plane.unanswered());
+        // whoever's offer was answered timed it, from its offer to the accept: within the echo's patience
+        List<Duration> rekeys = new java.util.ArrayList<>(a.events.rekeys);
+        rekeys.addAll(b.events.rekeys);
+        assertFalse(rekeys.isEmpty(), "an answered offer was timed: " + a.events + " / " + b.events);
+        assertTrue(rekeys.stream().allMatch(d -> !d.isNegative() && d.compareTo(Duration.ofSeconds(20)) < 0),
+                rekeys.toString());
     }
 
     @Test
@@ -355,6 +361,12 @@ class TunnelDataPlaneTest {
         final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
         final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
         final Map<String, Integer> refused = new ConcurrentHashMap<>();
+        final List<Duration> rekeys = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void rekeyed(ClusterId peer, Duration took) {
+            rekeys.add(took);
+        }
 
         @Override
         public void keyMessageSent(ClusterId peer, TunnelMessage.KindCase kind) {

@@ -55,7 +55,8 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
      * @param policies    the policy API ({@code /api/v1/policies})
      */
     public record AdminApi(RegistryClient exports, Ipam ipam, AddressPlan plan, StatusSources status,
-                           Supplier<String> metricsText, io.isthmus.gateway.policy.PolicyRoutes policies) {
+                           Supplier<String> metricsText, io.isthmus.gateway.policy.PolicyRoutes policies,
+                           io.isthmus.gateway.ipam.AllocationTimer allocations) {
     }
 
     private final AdminApi api;
@@ -69,7 +70,7 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
 
     private AdminServer(AdminApi api) {
         this.api = api;
-        this.ipamRoutes = new IpamRoutes(api.ipam(), api.plan(), json);
+        this.ipamRoutes = new IpamRoutes(api.ipam(), api.plan(), json, api.allocations());
     }
 
     public static AdminServer start(ActorSystem<?> system, HostPort listen, AdminGuard guard, AdminApi api) {
@@ -83,7 +84,8 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
         try {
             // gRPC (HTTP/2 with prior knowledge) for the IPAM service, the JSON routes for everything else.
             var grpc = io.isthmus.api.grpc.ipam.IpamHandlerFactory.create(
-                    new io.isthmus.gateway.ipam.IpamGrpcService(api.ipam(), api.plan()), system);
+                    new io.isthmus.gateway.ipam.IpamGrpcService(api.ipam(), api.plan(),
+                            api.allocations()), system);
             var json = server.routes().handler(system);
             org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
                     CompletionStage<HttpResponse>> both = request ->

@@ -46,8 +46,14 @@ import java.util.function.Supplier;
 public final class IpamGrpcService implements io.isthmus.api.grpc.ipam.Ipam {
     private final Ipam ipam;
     private final io.isthmus.gateway.ipam.AddressPlan plan;
+    private final AllocationTimer timer;
 
     public IpamGrpcService(Ipam ipam, io.isthmus.gateway.ipam.AddressPlan plan) {
+        this(ipam, plan, AllocationTimer.unrecorded());
+    }
+
+    public IpamGrpcService(Ipam ipam, io.isthmus.gateway.ipam.AddressPlan plan, AllocationTimer timer) {
+        this.timer = timer;
         this.ipam = ipam;
         this.plan = plan;
     }
@@ -71,8 +77,9 @@ public final class IpamGrpcService implements io.isthmus.api.grpc.ipam.Ipam {
 
     @Override
     public CompletionStage<io.isthmus.api.grpc.ipam.Lease> allocate(AllocateRequest in) {
-        return call(() -> ipam.allocate(in.getPool(), IpamJson.allocation(owner(in.getOwner()), in.getIpsList(),
-                in.getWithinList())).thenApply(IpamGrpcService::lease));
+        return call(() -> timer.time(AllocationTimer.Path.GRPC, () -> ipam.allocate(in.getPool(),
+                IpamJson.allocation(owner(in.getOwner()), in.getIpsList(), in.getWithinList())))
+                .thenApply(IpamGrpcService::lease));
     }
 
     @Override

@@ -53,8 +53,14 @@ public final class IpamRoutes extends AllDirectives {
     private final AddressPlan plan;
     private final ObjectMapper json;
     private final IpamJson forms;
+    private final AllocationTimer timer;
 
     public IpamRoutes(Ipam ipam, AddressPlan plan, ObjectMapper json) {
+        this(ipam, plan, json, AllocationTimer.unrecorded());
+    }
+
+    public IpamRoutes(Ipam ipam, AddressPlan plan, ObjectMapper json, AllocationTimer timer) {
+        this.timer = timer;
         this.ipam = ipam;
         this.plan = plan;
         this.json = json;
@@ -109,7 +115,9 @@ public final class IpamRoutes extends AllDirectives {
                         path("replica", () -> get(() -> answer(() -> ipam.servedBy(pool).thenApply(replica ->
                                 json.createObjectNode().put("pool", pool).put("replica", replica))))),
                         path("allocations", () -> post(() -> withBody(body ->
-                                ipam.allocate(pool, forms.allocation(body, ipam.cluster())).thenApply(forms::lease)))),
+                                timer.time(AllocationTimer.Path.ADMIN, () ->
+                                        ipam.allocate(pool, forms.allocation(body, ipam.cluster())))
+                                        .thenApply(forms::lease)))),
                         path("releases", () -> post(() -> withBody(body -> {
                             IpamJson.ReleaseRequest release = forms.release(body, ipam.cluster());
                             return ipam.release(pool, release.owner(), release.mode()).thenApply(forms::released);

@@ -61,9 +61,14 @@ public final class PoolCniBackend implements CniBackend {
     private final PodKinds podKinds;
     private final PodClaims podClaims;
     private final String node;
+    private final AllocationTimer timer;
 
-    /** @param node this node's name ({@code isthmus.ipam.cni-node}), recorded on every lease made here */
-    public PoolCniBackend(Ipam ipam, PodKinds podKinds, PodClaims podClaims, String node) {
+    /**
+     * @param node  this node's name ({@code isthmus.ipam.cni-node}), recorded on every lease made here
+     * @param timer where the time of each allocation (ADD's reserve, pod confirmation included) goes
+     */
+    public PoolCniBackend(Ipam ipam, PodKinds podKinds, PodClaims podClaims, String node, AllocationTimer timer) {
+        this.timer = timer;
         this.ipam = ipam;
         this.podKinds = podKinds;
         this.podClaims = podClaims;
@@ -76,13 +81,14 @@ public final class PoolCniBackend implements CniBackend {
 
     @Override
     public CompletionStage<Reservation> reserve(ReserveRequest request) {
-        return refusalsMapped(() -> podClaims.confirm(request.pod(), true).thenCompose(confirmed -> {
-            Owner owner = owner(request.attachment(), request.pod());
-            AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
-            return ipam.reserve(request.pool(), allocation, key(request.network(), request.attachment())).thenApply(made ->
-                    new Reservation(request.pool(), made.reservationId(), request.attachment(),
-                            addressing(made.addresses(), made.routes())));
-        }));
+        return refusalsMapped(() -> timer.time(AllocationTimer.Path.CNI, () ->
+                podClaims.confirm(request.pod(), true).thenCompose(confirmed -> {
+                    Owner owner = owner(request.attachment(), request.pod());
+                    AllocationRequest allocation = new AllocationRequest(owner, request.requestedIps(), List.of());
+                    return ipam.reserve(request.pool(), allocation, key(request.network(), request.attachment()))
+                            .thenApply(made -> new Reservation(request.pool(), made.reservationId(),
+                                    request.attachment(), addressing(made.addresses(), made.routes())));
+                })));
     }
 
     @Override

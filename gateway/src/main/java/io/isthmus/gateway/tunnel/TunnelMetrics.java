@@ -28,6 +28,7 @@ final class TunnelMetrics implements DataPlaneEvents {
     private final Metrics.Counter keyMessages;
     private final Metrics.Counter keyRejections;
     private final Metrics.Counter routesBlocked;
+    private final Metrics.Histogram rekeySeconds;
 
     /** The counters; the gauges over the data plane come with {@link #watch}, once it runs. */
     TunnelMetrics(Metrics metrics) {
@@ -40,6 +41,14 @@ final class TunnelMetrics implements DataPlaneEvents {
         this.routesBlocked = metrics.counter("isthmus_tunnel_routes_blocked_total",
                 "Peer ranges not routed because a route the gateway did not install is there (left alone), "
                         + "by peer cluster; counted when first found.", "peer");
+        this.rekeySeconds = metrics.histogram("isthmus_tunnel_rekey_seconds",
+                "Time from sending a key offer (first keys or a rekey) to installing the session on its KEY_ACCEPT.",
+                Metrics.DEFAULT_SECONDS_BUCKETS);
+    }
+
+    @Override
+    public void rekeyed(ClusterId peer, java.time.Duration took) {
+        rekeySeconds.observe(took);
     }
 
     /** Packets, bytes, drops, handshake age, routes and the data path, read from {@code plane} at scrape time. */

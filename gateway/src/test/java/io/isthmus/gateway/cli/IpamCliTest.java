@@ -260,4 +260,21 @@ class IpamCliTest {
         assertEquals(0, json("ipam", "leases", "--admin", admin, "--pool", "spare", "--json").size());
         assertTrue(ok("ipam", "pool", "delete", "spare", "--admin", admin).out().contains("deleted pool spare"));
     }
+
+    @Test
+    @Order(9)
+    void everySuccessfulAllocationIsTimedUnderThePathItCameByAndRefusalsAreNot() {
+        String text = gateway.metricsText();
+        // Order 6 made exactly one gRPC allocation that succeeded and one that was refused.
+        assertEquals(1, sample(text, "isthmus_ipam_allocation_seconds_count{path=\"grpc\"}"), text);
+        assertEquals(1, sample(text, "isthmus_ipam_allocation_seconds_bucket{path=\"grpc\",le=\"+Inf\"}"), text);
+        // The CLI allocates over the admin HTTP API (orders 3 and 4).
+        assertTrue(sample(text, "isthmus_ipam_allocation_seconds_count{path=\"admin\"}") >= 2, text);
+        assertTrue(sample(text, "isthmus_ipam_allocation_seconds_sum{path=\"admin\"}") > 0, text);
+    }
+
+    private static double sample(String text, String series) {
+        return text.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(
+                l.substring(series.length() + 1))).findFirst().orElseThrow(() -> new AssertionError(series + " missing"));
+    }
 }

@@ -240,4 +240,102 @@ class MetricsTest {
         assertTrue(text.contains("isthmus_test_seconds_sum 0.042\n"), text);
         assertTrue(text.contains("isthmus_test_seconds_count 6\n"), text);
     }
+
+    @Test
+    void aLabelledHistogramCountsEachObservationInTheFirstBucketThatHoldsItAndRendersThemCumulatively() {
+        Metrics.Histogram h = metrics.histogram("isthmus_test_seconds", "A test histogram.",
+                List.of(0.01, 0.1, 1.0), "path");
+        h.observe(0.01, "a");   // on a bound: counts in that bucket (le means "at most")
+        h.observe(0.05, "a");
+        h.observe(0.5, "a");
+        h.observe(7.0, "a");    // above every bound: only in +Inf
+        h.observe(-1.0, "a");   // not a duration: dropped
+        h.observe(java.time.Duration.ofMillis(2), "b");
+        List<String> lines = assertValidExposition(metrics.render());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"0.01\"} 1"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"0.1\"} 2"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"1.0\"} 3"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"a\",le=\"+Inf\"} 4"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_count{path=\"a\"} 4"), lines.toString());
+        double sum = lines.stream().filter(l -> l.startsWith("isthmus_test_seconds_sum{path=\"a\"} "))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElseThrow();
+        assertEquals(7.56, sum, 1e-9, lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"b\",le=\"0.01\"} 1"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_sum{path=\"b\"} 0.002"), lines.toString());
+        assertEquals(4, h.count("a"));
+        assertThrows(IllegalArgumentException.class, () -> h.observe(1.0));
+        assertThrows(IllegalArgumentException.class,
+                () -> metrics.histogram("isthmus_bad_seconds", "x", List.of(1.0, 0.5)));
+    }
+
+    @Test
+    void aLabelledHistogramLosesNoObservationUnderConcurrentWriters() throws Exception {
+        Metrics.Histogram h = metrics.histogram("isthmus_test_seconds", "A test histogram.",
+                List.of(0.5), "path");
+        List<Thread> writers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            writers.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < 10_000; i++) {
+                    h.observe(i % 2 == 0 ? 0.25 : 0.75, "p");
+                }
+            }));
+        }
+        for (Thread w : writers) {
+            w.join(10_000);
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{path=\"p\",le=\"0.5\"} 20000"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_count{path=\"p\"} 40000"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_sum{path=\"p\"} 20000"), lines.toString());
+    }
+
+    @Test
+    void aPeerLabelShowsItsFirstSixtyFourValuesAndSumsTheRestUnderOther() {
+        Metrics.Counter drops = metrics.counter("isthmus_test_drops_total", "Drops.", "peer", "reason");
+        for (int i = 0; i < 70; i++) {
+            drops.add(i + 1, String.format("c%02d", i), "replay");
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        long series = lines.stream().filter(l -> l.startsWith("isthmus_test_drops_total{")).count();
+        assertEquals(65, series, lines.toString());
+        assertTrue(lines.contains("isthmus_test_drops_total{peer=\"c63\",reason=\"replay\"} 64"), lines.toString());
+        assertTrue(lines.stream().noneMatch(l -> l.contains("c64")), lines.toString());
+        // c64..c69 counted 65+66+67+68+69+70
+        assertTrue(lines.contains("isthmus_test_drops_total{peer=\"other\",reason=\"replay\"} 405"), lines.toString());
+        // a value admitted once keeps its own series; a new one joins other
+        drops.inc("a-new-peer", "replay");
+        drops.inc("c00", "replay");
+        List<String> again = assertValidExposition(metrics.render());
+        assertTrue(again.contains("isthmus_test_drops_total{peer=\"c00\",reason=\"replay\"} 2"), again.toString());
+        assertTrue(again.contains("isthmus_test_drops_total{peer=\"other\",reason=\"replay\"} 406"), again.toString());
+    }
+
+    @Test
+    void aClusterLabelOfAGaugeAndAHistogramIsBoundedToo() {
+        Map<List<String>, Double> skew = new LinkedHashMap<>();
+        for (int i = 0; i < 100; i++) {
+            skew.put(List.of(String.format("k%03d", i)), 1.0);
+        }
+        metrics.gauge("isthmus_test_skew_seconds", "Skew.", List.of("cluster"), () -> skew);
+        Metrics.Histogram h = metrics.histogram("isthmus_test_seconds", "H.", List.of(1.0), "link");
+        for (int i = 0; i < 100; i++) {
+            h.observe(0.5, String.format("l%03d", i));
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        assertEquals(65, lines.stream().filter(l -> l.startsWith("isthmus_test_skew_seconds{")).count());
+        assertTrue(lines.contains("isthmus_test_skew_seconds{cluster=\"other\"} 36"), lines.toString());
+        assertEquals(65, lines.stream().filter(l -> l.startsWith("isthmus_test_seconds_count{")).count());
+        assertTrue(lines.contains("isthmus_test_seconds_count{link=\"other\"} 36"), lines.toString());
+        assertTrue(lines.contains("isthmus_test_seconds_bucket{link=\"other\",le=\"1.0\"} 36"), lines.toString());
+    }
+
+    @Test
+    void labelsOtherThanPeerClusterAndLinkAreNotBounded() {
+        Metrics.Counter c = metrics.counter("isthmus_test_total", "T.", "pool");
+        for (int i = 0; i < 100; i++) {
+            c.inc("p" + i);
+        }
+        List<String> lines = assertValidExposition(metrics.render());
+        assertEquals(100, lines.stream().filter(l -> l.startsWith("isthmus_test_total{")).count());
+    }
 }

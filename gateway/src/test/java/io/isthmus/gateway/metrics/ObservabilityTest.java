@@ -248,40 +248,65 @@ class ObservabilityTest {
     private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     /** _bucket series with ascending le ending at +Inf, counts that never fall, _count equal to +Inf's, a _sum. */
+    /** Per series (the labels other than le), buckets rise to +Inf, which equals _count, and there is a _sum. */
     private static List<String> histogramProblems(String name, Map<String, List<String[]>> samples) {
         List<String> problems = new ArrayList<>();
-        List<String[]> buckets = samples.getOrDefault(name + "_bucket", List.of());
-        double lastBound = Double.NEGATIVE_INFINITY;
-        double lastCount = 0;
-        String infCount = null;
-        for (String[] bucket : buckets) {
-            Matcher le = Pattern.compile("le=\"([^\"]*)\"").matcher(bucket[0]);
-            if (!le.find()) {
-                problems.add(name + "_bucket without le: " + bucket[0]);
-                continue;
-            }
-            double bound = le.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le.group(1));
-            double count = Double.parseDouble(bucket[1]);
-            if (bound <= lastBound || count < lastCount) {
-                problems.add(name + ": buckets out of order or falling at le=" + le.group(1));
-            }
-            lastBound = bound;
-            lastCount = count;
-            if (le.group(1).equals("+Inf")) {
-                infCount = bucket[1];
-            }
+        Map<String, List<String[]>> bucketsBySeries = new TreeMap<>();
+        for (String[] bucket : samples.getOrDefault(name + "_bucket", List.of())) {
+            bucketsBySeries.computeIfAbsent(seriesKey(bucket[0]), k -> new ArrayList<>()).add(bucket);
         }
-        if (buckets.isEmpty() || infCount == null) {
+        Map<String, String> counts = new TreeMap<>();
+        samples.getOrDefault(name + "_count", List.of()).forEach(c -> counts.put(seriesKey(c[0]), c[1]));
+        Set<String> sums = new TreeSet<>();
+        samples.getOrDefault(name + "_sum", List.of()).forEach(c -> sums.add(seriesKey(c[0])));
+        if (bucketsBySeries.isEmpty()) {
             problems.add(name + ": a histogram without an le=\"+Inf\" bucket");
         }
-        List<String[]> count = samples.getOrDefault(name + "_count", List.of());
-        if (count.size() != 1 || infCount == null || Double.parseDouble(count.getFirst()[1]) != Double.parseDouble(infCount)) {
-            problems.add(name + ": _count must equal the +Inf bucket");
-        }
-        if (samples.getOrDefault(name + "_sum", List.of()).size() != 1) {
-            problems.add(name + ": no _sum");
-        }
+        bucketsBySeries.forEach((series, buckets) -> {
+            double lastBound = Double.NEGATIVE_INFINITY;
+            double lastCount = 0;
+            String infCount = null;
+            for (String[] bucket : buckets) {
+                Matcher le = Pattern.compile("le=\"([^\"]*)\"").matcher(bucket[0]);
+                if (!le.find()) {
+                    problems.add(name + "_bucket without le: " + bucket[0]);
+                    continue;
+                }
+                double bound = le.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le.group(1));
+                double count = Double.parseDouble(bucket[1]);
+                if (bound <= lastBound || count < lastCount) {
+                    problems.add(name + series + ": buckets out of order or falling at le=" + le.group(1));
+                }
+                lastBound = bound;
+                lastCount = count;
+                if (le.group(1).equals("+Inf")) {
+                    infCount = bucket[1];
+                }
+            }
+            if (infCount == null) {
+                problems.add(name + series + ": a histogram without an le=\"+Inf\" bucket");
+            }
+            String count = counts.get(series);
+            if (count == null || infCount == null || Double.parseDouble(count) != Double.parseDouble(infCount)) {
+                problems.add(name + series + ": _count must equal the +Inf bucket");
+            }
+            if (!sums.contains(series)) {
+                problems.add(name + series + ": no _sum");
+            }
+        });
         return problems;
+    }
+
+    /** A sample's label text without le, in order: which series of a histogram the sample belongs to. */
+    private static String seriesKey(String labelText) {
+        List<String> labels = new ArrayList<>();
+        Matcher label = LABEL.matcher(labelText);
+        while (label.find()) {
+            if (!label.group(1).equals("le")) {
+                labels.add(label.group(1) + "=" + label.group(2));
+            }
+        }
+        return labels.toString();
     }
 
     // ---- the exposition, read as Prometheus text -------------------------------------------------------------------

@@ -113,7 +113,7 @@ final class KubernetesIpamHarness implements AutoCloseable {
         await(ipam::pools);
         kubernetes.startPools(ipam, plan, Clock.systemUTC());
         cni = new PoolCniBackend(ipam, kubernetes.podKinds((namespace, name) -> OwnerKind.POD), kubernetes.podClaims(),
-                "node-a");
+                "node-a", io.isthmus.gateway.ipam.AllocationTimer.unrecorded());
         eventually("the pod informers list and watch", () -> kubernetes.notReadyReasons().isEmpty());
     }
 
