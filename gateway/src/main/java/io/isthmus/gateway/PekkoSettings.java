@@ -71,10 +71,12 @@ final class PekkoSettings {
             values.put(bootstrap + "port-name", "management");
             values.put("pekko.discovery.kubernetes-api.pod-label-selector", discovery.podLabelSelector());
         });
-        return ConfigFactory.parseMap(values)
+        Config settings = ConfigFactory.parseMap(values)
                 .withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"))
                 .withFallback(ConfigFactory.defaultReference())
                 .resolve();
+        // Without migrations Pekko writes no version into the manifests: the journal as releases before versions.
+        return config.journalSchemaVersions() ? settings : settings.withoutPath("pekko.serialization.jackson.migrations");
     }
 
     static String h2Url(Path dataDir) {

@@ -17,6 +17,7 @@ public record GatewayConfig(
         Replicas replicas,
         Path tlsDir,
         Journal journal,
+        boolean journalSchemaVersions,
         Ipam ipam,
         java.util.Optional<io.isthmus.ipam.plan.PlanConfig> plan,
         io.isthmus.gateway.tunnel.TunnelSettings tunnel,

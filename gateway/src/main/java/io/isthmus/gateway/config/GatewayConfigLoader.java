@@ -145,7 +145,7 @@ public final class GatewayConfigLoader {
                 : java.util.Optional.of(dataDir.resolve(joinTokenText).normalize());
         return new GatewayConfig(clusterId, dataDir.normalize(), admin,
                 io.isthmus.gateway.admin.AdminAuthSettings.read(c.getConfig("admin"), dataDir.normalize()), peering, dns, replicas, tlsDir, journal(c, baseDir),
-                ipam(c, dataDir.normalize()), plan(c, clusterId),
+                bool(c, "journal.schema-versions"), ipam(c, dataDir.normalize()), plan(c, clusterId),
                 io.isthmus.gateway.tunnel.TunnelSettings.read(c.getConfig("tunnel")), kubernetes(c), policies(c), joinTokenFile);
     }
 

@@ -78,13 +78,13 @@ public final class PoolDirectory
     }
 
     /**
-     * The pools in the order they were created; {@code deletions}: per name, how many pools of it were deleted (null
-     * in snapshots written before pools could be deleted).
+     * The pools in the order they were created; {@code deletions}: per name, how many pools of it were deleted
+     * (snapshots of older releases lack it: the journal schema's upgrader gives them none, see IpamSchema).
      */
     public record State(List<PoolSpec> pools, java.util.Map<String, Long> deletions) implements IpamSerializable {
         public State {
             pools = List.copyOf(pools);
-            deletions = deletions == null ? java.util.Map.of() : java.util.Map.copyOf(deletions);
+            deletions = java.util.Map.copyOf(deletions);
         }
 
         public long incarnation(String name) {

@@ -39,7 +39,7 @@ final class Cooling {
 
     static Cooling of(List<Freed> entries) {
         Cooling cooling = EMPTY;
-        for (Freed freed : entries == null ? List.<Freed>of() : entries) {
+        for (Freed freed : entries) {
             cooling = cooling.with(freed);
         }
         return cooling;

@@ -33,13 +33,11 @@ public sealed interface PoolEvent extends IpamSerializable {
 
     /**
      * Addresses held for {@code owner} until {@code expiresAt}, under {@code reservationId}, bound to the CNI
-     * container {@code attachment} ("" for none; null in events written before attachments were recorded).
+     * container {@code attachment} ("" for none; events of older releases lack it: the journal schema's upgrader
+     * gives them "", see IpamSchema).
      */
     record Reserved(Owner owner, long v4, long v6, String reservationId, Instant at, Instant expiresAt,
                     String attachment) implements PoolEvent {
-        public Reserved {
-            attachment = attachment == null ? "" : attachment;
-        }
     }
 
     record Committed(String identity, String reservationId, Instant at) implements PoolEvent {

@@ -15,8 +15,8 @@ import java.util.List;
  * The stored form of a {@link PoolState}: the spec and the holdings, column by column (one array per field instead
  * of one object per lease, so a /16 full of leases is a few flat arrays to write and read). Open reservations are
  * few and kept whole in {@code reserved}. The used-address sets are not stored; they are rebuilt from the holdings.
- * {@code cooling}: the recently freed addresses (absent, null, in snapshots written before the reuse delay).
- * {@code attachments}: the CNI container each settled holding is bound to (null in snapshots written before).
+ * {@code cooling}: the recently freed addresses. {@code attachments}: the CNI container each settled holding is bound
+ * to. (Snapshots of older releases lack both: the journal schema's upgrader fills them in, see IpamSchema.)
  */
 public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> namespaces, List<OwnerKind> kinds,
                            List<String> names, List<String> uids, long[] v4, long[] v6, List<LeaseState> states,
@@ -78,7 +78,7 @@ public record PoolSnapshot(PoolSpec spec, List<String> clusters, List<String> na
             }
             Owner owner = new Owner(cluster, namespaces.get(i), kinds.get(i), names.get(i), uids.get(i));
             list.add(new Holding(owner, v4[i], v6[i], states.get(i), Instant.ofEpochSecond(sinceSeconds[i], sinceNanos[i]),
-                    "", null, null, attachments == null ? "" : attachments.get(i), ""));
+                    "", null, null, attachments.get(i), ""));
         }
         list.addAll(reserved);
         return list;
