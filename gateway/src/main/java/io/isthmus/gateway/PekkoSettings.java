@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.isthmus.gateway.config.GatewayConfig;
 import io.isthmus.gateway.pki.ReplicaTls;
+import io.isthmus.ipam.serialization.IpamSchema;
 import org.apache.pekko.actor.BootstrapSetup;
 import org.apache.pekko.actor.setup.ActorSystemSetup;
 
@@ -71,12 +72,14 @@ final class PekkoSettings {
             values.put(bootstrap + "port-name", "management");
             values.put("pekko.discovery.kubernetes-api.pod-label-selector", discovery.podLabelSelector());
         });
-        Config settings = ConfigFactory.parseMap(values)
-                .withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"))
-                .withFallback(ConfigFactory.defaultReference())
-                .resolve();
-        // Without migrations Pekko writes no version into the manifests: the journal as releases before versions.
-        return config.journalSchemaVersions() ? settings : settings.withoutPath("pekko.serialization.jackson.migrations");
+        Config own = ConfigFactory.parseMap(values).withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"));
+        if (config.journalSchemaVersions()) {
+            own = own.withFallback(ConfigFactory.parseResources(IpamSchema.RESOURCE));
+        } else {
+            // No migrations, and Pekko writes no version into the manifests: the journal as releases before versions.
+            own = own.withoutPath("pekko.serialization.jackson.migrations");
+        }
+        return own.withFallback(ConfigFactory.defaultReference()).resolve();
     }
 
     static String h2Url(Path dataDir) {

@@ -92,6 +92,7 @@ public final class JournalSystems {
     /** Starts a one-node cluster on {@code journal}, with the journal tables created. */
     public static ActorSystem<Void> start(String name, Journal journal) throws Exception {
         Config config = journal.config().withFallback(ConfigFactory.parseString(BASE))
+                .withFallback(ConfigFactory.parseResources(io.isthmus.ipam.serialization.IpamSchema.RESOURCE))
                 .withFallback(ConfigFactory.defaultReference()).resolve();
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, config);
         try {

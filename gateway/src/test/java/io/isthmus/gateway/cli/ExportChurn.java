@@ -1,5 +1,8 @@
 package io.isthmus.gateway.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,6 +27,7 @@ final class ExportChurn implements Runnable {
     record Ack(long at, String name, boolean exported) {
     }
 
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final List<String> adminUrls;
     private final String namespace;
     private final int ipOctet;
@@ -192,5 +196,40 @@ final class ExportChurn implements Runnable {
 
     String ipOf(String name) {
         return exported.get(name);
+    }
+
+    /** Waits until the replica at {@code adminUrl} serves exactly {@code expected} (name -> IP) of {@code cluster}'s namespace. */
+    static void awaitServed(String adminUrl, String cluster, String namespace, Map<String, String> expected,
+                            Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<String, String> served;
+        do {
+            served = served(adminUrl, cluster, namespace);
+            if (served.equals(expected)) {
+                return;
+            }
+            Thread.sleep(200);
+        } while (System.nanoTime() < deadline);
+        Map<String, String> missing = new TreeMap<>(expected);
+        served.keySet().forEach(missing::remove);
+        Map<String, String> extra = new TreeMap<>(served);
+        expected.keySet().forEach(extra::remove);
+        throw new AssertionError(adminUrl + " does not serve " + cluster + "'s acknowledged exports: "
+                + expected.size() + " expected, " + served.size() + " served; missing " + missing + "; extra " + extra);
+    }
+
+    private static Map<String, String> served(String adminUrl, String cluster, String namespace) throws Exception {
+        Map<String, String> served = new TreeMap<>();
+        for (JsonNode service : JSON.readTree(AdminClient.anonymous(adminUrl).get("api/v1/imports").body())) {
+            if (!service.path("namespace").asText().equals(namespace)) {
+                continue;
+            }
+            for (JsonNode backends : service.path("clusters")) {
+                if (backends.path("cluster").asText().equals(cluster)) {
+                    served.put(service.path("name").asText(), backends.path("ips").path(0).asText());
+                }
+            }
+        }
+        return served;
     }
 }

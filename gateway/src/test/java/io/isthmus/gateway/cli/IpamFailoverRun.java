@@ -114,10 +114,24 @@ final class IpamFailoverRun implements AutoCloseable {
     private void startReplicas() throws Exception {
         TestPki pki = new TestPki(dir.resolve("ca"));
         for (int i = 0; i < options.replicas(); i++) {
-            String name = CLUSTER + "-" + (char) ('a' + i);
-            Path home = dir.resolve(name);
+            Path home = dir.resolve(name(i));
             pki.issue(CLUSTER, home.resolve("data").resolve("tls"));
-            Files.writeString(home.resolve("gateway.conf"), """
+            // One at a time: the first forms the cluster and is its oldest member.
+            replicas.add(startReplica(i, List.of(0), options.settle()));
+        }
+        awaitAllUp(0);
+    }
+
+    private static String name(int i) {
+        return CLUSTER + "-" + (char) ('a' + i);
+    }
+
+    /** Starts replica {@code i} joining the replicas {@code seeds}, with {@code settle} in its config; waits until ready. */
+    private GatewayProcess startReplica(int i, List<Integer> seeds, String settle) throws Exception {
+        String name = name(i);
+        Path home = dir.resolve(name);
+        String seedNodes = String.join(", ", seeds.stream().map(seed -> "\"pekko://isthmus@127.0.0.1:" + replicaPort(seed) + "\"").toList());
+        Files.writeString(home.resolve("gateway.conf"), """
                     isthmus {
                       cluster-id = %s
                       data-dir = "data"
@@ -125,7 +139,7 @@ final class IpamFailoverRun implements AutoCloseable {
                       admin.auth.enabled = off // not what this test is about: AdminAuthTest is
                       peering.port = %d
                       dns.port = %d
-                      replicas { port = %d, seed-nodes = ["pekko://isthmus@127.0.0.1:%d"], name = %s }
+                      replicas { port = %d, seed-nodes = [%s], name = %s }
                       journal { kind = postgres, postgres { url = "%s", user = postgres } }
                       plan {
                         members = [%s]
@@ -134,20 +148,62 @@ final class IpamFailoverRun implements AutoCloseable {
                       %s
                     }
                     """.formatted(CLUSTER, admin(i), base + 10 * i + 1, base + 10 * i + 2, replicaPort(i),
-                    replicaPort(0), name, postgres.url(), CLUSTER, options.settle()));
-            GatewayProcess replica = GatewayProcess.start(name, home.resolve("gateway.conf"), admin(i),
-                    home.resolve("gateway.log"), options.jvmOptions());
-            replicas.add(replica);
-            // One at a time: the first forms the cluster and is its oldest member.
-            replica.awaitReady(Duration.ofSeconds(240));
-        }
+                    seedNodes, name, postgres.url(), CLUSTER, settle));
+        // A restarted replica logs after its predecessor's lines.
+        GatewayProcess replica = GatewayProcess.start(name, home.resolve("gateway.conf"), admin(i),
+                home.resolve("gateway.log"), options.jvmOptions());
+        replica.awaitReady(Duration.ofSeconds(240));
+        return replica;
+    }
+
+    private void awaitAllUp(int via) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (upMembers(0) < options.replicas()) {
+        while (upMembers(via) < options.replicas()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("not every replica is Up: " + status(0).path("replicas"));
+                throw new AssertionError("not every replica is Up: " + status(via).path("replicas"));
             }
             Thread.sleep(200);
         }
+    }
+
+    /**
+     * Replaces replica {@code i} as a rolling upgrade does: stops it (SIGTERM: it leaves the cluster, handing its
+     * pools over), waits until the others removed it, starts it again with {@code settle} in its config, joining the
+     * others, and waits until every replica is Up. Returns the seconds from the stop to all Up.
+     */
+    double replace(int i, String settle) throws Exception {
+        int other = (i + 1) % options.replicas();
+        String address = "pekko://isthmus@127.0.0.1:" + replicaPort(i);
+        long stoppedAt = System.nanoTime();
+        replicas.get(i).close();
+        long deadline = stoppedAt + Duration.ofSeconds(60).toNanos();
+        while (members(other).containsKey(address)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(name(i) + " was not removed after its stop: " + members(other));
+            }
+            Thread.sleep(100);
+        }
+        List<Integer> others = new ArrayList<>();
+        for (int r = 0; r < options.replicas(); r++) {
+            if (r != i) {
+                others.add(r);
+            }
+        }
+        replicas.set(i, startReplica(i, others, settle));
+        awaitAllUp(other);
+        return (System.nanoTime() - stoppedAt) / 1e9;
+    }
+
+    List<String> adminUrls() {
+        List<String> urls = new ArrayList<>();
+        for (int i = 0; i < options.replicas(); i++) {
+            urls.add(adminUrl(i));
+        }
+        return urls;
+    }
+
+    PostgresServer postgres() {
+        return postgres;
     }
 
     private void createPools() throws Exception {
@@ -172,19 +228,7 @@ final class IpamFailoverRun implements AutoCloseable {
     Result killDuringAllocations(Victim victim) throws Exception {
         int dead = victim == Victim.OLDEST ? 0 : options.replicas() - 1;
         int survivor = dead == 0 ? 1 : 0;
-        for (int p = 0; p < options.pools(); p++) {
-            Client client = new Client(p, p % options.replicas());
-            clients.add(client);
-            Thread.ofPlatform().name("ipam-client-" + p).daemon().start(client);
-        }
-        long warmDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (clients.stream().anyMatch(c -> c.acknowledged.get() == 0)) {
-            if (System.nanoTime() > warmDeadline) {
-                throw new AssertionError("some pools never answered: " + clients.stream()
-                        .filter(c -> c.acknowledged.get() == 0).map(c -> pool(c.pool) + " " + c.lastError).toList());
-            }
-            Thread.sleep(50);
-        }
+        startClients();
         Thread.sleep(options.before().toMillis());
         String deadAddress = "pekko://isthmus@127.0.0.1:" + replicaPort(dead);
         List<Boolean> onDead = new ArrayList<>();
@@ -218,10 +262,7 @@ final class IpamFailoverRun implements AutoCloseable {
             }
             Thread.sleep(20);
         }
-        stop.set(true);
-        for (Client client : clients) {
-            client.done.await();
-        }
+        stopClients();
         List<PoolStall> stalls = clients.stream().map(c -> new PoolStall(c.pool, onDead.get(c.pool), c.lastBefore.get(),
                 c.firstAfter.get(),
                 c.unavailable.get(), c.switches.get())).toList();
@@ -232,6 +273,51 @@ final class IpamFailoverRun implements AutoCloseable {
             }
         }
         return new Result(victim, stalls, removed, events, acks.size());
+    }
+
+    /** Starts one client per pool, spread over the replicas, and waits until every pool acknowledged an allocation. */
+    void startClients() throws InterruptedException {
+        for (int p = 0; p < options.pools(); p++) {
+            Client client = new Client(p, p % options.replicas());
+            clients.add(client);
+            Thread.ofPlatform().name("ipam-client-" + p).daemon().start(client);
+        }
+        long warmDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (clients.stream().anyMatch(c -> c.acknowledged.get() == 0)) {
+            if (System.nanoTime() > warmDeadline) {
+                throw new AssertionError("some pools never answered: " + clients.stream()
+                        .filter(c -> c.acknowledged.get() == 0).map(c -> pool(c.pool) + " " + c.lastError).toList());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Stops the clients; each finishes (or drops, unacknowledged) the request in flight. */
+    void stopClients() throws InterruptedException {
+        stop.set(true);
+        for (Client client : clients) {
+            client.done.await();
+        }
+    }
+
+    /** Per pool, the longest time between two acknowledged allocations after {@code fromNanos} (seconds). */
+    Map<String, Double> longestGaps(long fromNanos) {
+        Map<Integer, List<Long>> times = new TreeMap<>();
+        for (Ack ack : acks) {
+            times.computeIfAbsent(ack.pool(), p -> new ArrayList<>()).add(ack.atNanos());
+        }
+        Map<String, Double> gaps = new TreeMap<>();
+        times.forEach((p, list) -> {
+            Collections.sort(list);
+            long longest = 0;
+            for (int k = 1; k < list.size(); k++) {
+                if (list.get(k) > fromNanos) {
+                    longest = Math.max(longest, list.get(k) - Math.max(list.get(k - 1), fromNanos));
+                }
+            }
+            gaps.put(pool(p), longest / 1e9);
+        });
+        return gaps;
     }
 
     /**

@@ -270,38 +270,9 @@ class ReplicaFailoverTest {
         return new Failover(writes, dnsAt, removed);
     }
 
-    /** Waits until replica {@code at} serves exactly {@code expected} (name -> IP) of {@code cluster}'s namespace. */
     private void awaitServices(int at, String cluster, String namespace, Map<String, String> expected)
             throws Exception {
-        long deadline = System.nanoTime() + SYNC.toNanos();
-        Map<String, String> served;
-        do {
-            served = services(at, cluster, namespace);
-            if (served.equals(expected)) {
-                return;
-            }
-            Thread.sleep(200);
-        } while (System.nanoTime() < deadline);
-        Map<String, String> missing = new TreeMap<>(expected);
-        served.keySet().forEach(missing::remove);
-        Map<String, String> extra = new TreeMap<>(served);
-        expected.keySet().forEach(extra::remove);
-        throw new AssertionError("replica " + at + " does not serve " + cluster + "'s acknowledged exports: "
-                + expected.size() + " expected, " + served.size() + " served; missing " + missing + "; extra " + extra);
+        ExportChurn.awaitServed(adminUrl(at), cluster, namespace, expected, SYNC);
     }
 
-    private Map<String, String> services(int at, String cluster, String namespace) throws Exception {
-        Map<String, String> served = new TreeMap<>();
-        for (JsonNode service : JSON.readTree(AdminClient.anonymous(adminUrl(at)).get("api/v1/imports").body())) {
-            if (!service.path("namespace").asText().equals(namespace)) {
-                continue;
-            }
-            for (JsonNode backends : service.path("clusters")) {
-                if (backends.path("cluster").asText().equals(cluster)) {
-                    served.put(service.path("name").asText(), backends.path("ips").path(0).asText());
-                }
-            }
-        }
-        return served;
-    }
 }

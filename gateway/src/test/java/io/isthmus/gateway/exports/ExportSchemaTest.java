@@ -67,6 +67,9 @@ class ExportSchemaTest {
     void withSchemaVersionsOffEntriesAreWrittenAsReleasesBeforeVersionsWroteThem(@TempDir Path dir) {
         ExportRegistry.ServiceExported event = new ExportRegistry.ServiceExported(CART, 7, "east-a");
         assertEquals(ExportRegistry.ServiceExported.class.getName(), storedManifest(settings(dir, "off"), event));
+        io.isthmus.ipam.pool.PoolEvent.PoolRetired retired = new io.isthmus.ipam.pool.PoolEvent.PoolRetired(0,
+                Instant.parse("2026-12-08T01:00:00Z"));
+        assertEquals(retired.getClass().getName(), storedManifest(settings(dir, "off"), retired));
     }
 
     @Test

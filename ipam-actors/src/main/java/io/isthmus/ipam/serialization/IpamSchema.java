@@ -8,13 +8,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 
 /**
- * The journal schemas of ipam-actors, each registered for its stored types in reference.conf
+ * The journal schemas of ipam-actors, each registered for its stored types in {@link #RESOURCE}
  * ({@code pekko.serialization.jackson.migrations}). Version 1 is everything written before versions were recorded;
  * version 2 fills in what version-1 entries of older releases may lack, so the records need no null defaults for them.
  * (Pool directory events and the address plan's entries are {@link VersionRecorded}.) A new version: add its upgrader at the end of the family's list (see {@link SchemaMigration} for what a version may
  * change) and a test that reads the previous version's form.
  */
 public final class IpamSchema {
+    /** The classpath resource registering the migrations: a layer of the ActorSystem's config (see the file). */
+    public static final String RESOURCE = "isthmus-journal-schema.conf";
+
     private IpamSchema() {
     }
 

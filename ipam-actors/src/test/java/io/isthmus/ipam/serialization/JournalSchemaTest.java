@@ -51,7 +51,9 @@ class JournalSchemaTest {
 
     @BeforeAll
     void start() {
-        system = ActorSystem.create(Behaviors.empty(), "journal-schema");
+        system = ActorSystem.create(Behaviors.empty(), "journal-schema",
+                com.typesafe.config.ConfigFactory.parseResources(IpamSchema.RESOURCE).withFallback(
+                        com.typesafe.config.ConfigFactory.defaultReference()).resolve());
         serialization = SerializationExtension.get(system.classicSystem());
         cbor = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-cbor", Optional.empty());
     }
@@ -174,6 +176,6 @@ class JournalSchemaTest {
         List<String> missing = stored.stream().map(Class::getName)
                 .filter(name -> !migrations.hasPath(com.typesafe.config.ConfigUtil.quoteString(name)))
                 .toList();
-        assertEquals(List.of(), missing, "stored types without a schema migration in reference.conf");
+        assertEquals(List.of(), missing, "stored types without a schema migration in " + IpamSchema.RESOURCE);
     }
 }
