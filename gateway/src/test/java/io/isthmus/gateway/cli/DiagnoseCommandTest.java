@@ -1,15 +1,22 @@
 package io.isthmus.gateway.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
 import io.isthmus.testing.SriovSysfs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code isthmus diagnose} on fixture sysfs trees and on this machine. */
+/** {@code isthmus diagnose} on fixture sysfs trees and on this machine, and its clock-skew check over a status. */
 class DiagnoseCommandTest {
 
     @Test
@@ -56,11 +63,92 @@ class DiagnoseCommandTest {
         }
     }
 
-    /** From the SR-IOV line on (the fast-path lines before it depend on this machine). */
+    /** From the SR-IOV line to the clock-skew check (the fast-path lines before it depend on this machine). */
     private static String sriovSection(Cli diagnose) {
         String out = diagnose.out();
         int at = out.indexOf("sr-iov: ");
         assertTrue(at >= 0, out);
-        return out.substring(at);
+        int skew = out.indexOf("clock skew: ");
+        assertTrue(skew > at, out);
+        return out.substring(at, skew);
+    }
+
+    // ---- the clock-skew check, over the links of a gateway's status ----
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A status with an up link per pair of cluster and skew in ms (null: no estimate yet), bound 0.4 ms. */
+    private static JsonNode status(Object... clustersAndSkews) {
+        ObjectNode status = JSON.createObjectNode().put("clusterId", "east");
+        ArrayNode peers = status.putArray("peers");
+        for (int i = 0; i < clustersAndSkews.length; i += 2) {
+            ObjectNode link = peers.addObject().put("link", "out-" + (i / 2 + 1))
+                    .put("cluster", (String) clustersAndSkews[i]).put("state", "up");
+            if (clustersAndSkews[i + 1] != null) {
+                link.put("clockSkewMillis", ((Number) clustersAndSkews[i + 1]).doubleValue())
+                        .put("clockSkewBoundMillis", 0.4);
+            }
+        }
+        return status;
+    }
+
+    private static DiagnoseCommand.Level levelOf(double skewMillis) {
+        return DiagnoseCommand.clockSkew(status("west", skewMillis)).level();
+    }
+
+    @Test
+    void skewUnderOneSecondIsOkFromOneSecondAWarningFromThirtyAFailureEitherWay() {
+        assertEquals(DiagnoseCommand.Level.OK, levelOf(0));
+        assertEquals(DiagnoseCommand.Level.OK, levelOf(999.9));
+        assertEquals(DiagnoseCommand.Level.OK, levelOf(-999.9));
+        assertEquals(DiagnoseCommand.Level.WARN, levelOf(1_000));
+        assertEquals(DiagnoseCommand.Level.WARN, levelOf(-1_000));
+        assertEquals(DiagnoseCommand.Level.WARN, levelOf(29_999));
+        assertEquals(DiagnoseCommand.Level.FAIL, levelOf(30_000));
+        assertEquals(DiagnoseCommand.Level.FAIL, levelOf(-45_000));
+    }
+
+    @Test
+    void eachLinkGetsALineThatSaysWhatToDoAndTheWorstDecides() {
+        DiagnoseCommand.SkewCheck check = DiagnoseCommand.clockSkew(status("west", 3.5, "north", -1_500.25, "edge", null));
+        assertEquals(DiagnoseCommand.Level.WARN, check.level());
+        assertEquals("""
+                clock skew: WARN: a peer's clock is 1 s or more from this gateway's (2 of 3 links measured)
+                  out-1 to west: ok: west's clock is 0.004 s ahead of this gateway's (±0.000 s)
+                  out-2 to north: WARN: north's clock is 1.500 s behind this gateway's (±0.000 s); run chrony or NTP on \
+                the gateway nodes of east and north (export conflicts, oldest first, and propagation times compare their clocks)
+                  out-3 to edge: unknown: no estimate yet (it takes two heartbeats), or edge's gateway is older and sends no wall clock
+                """, check.text());
+        String fail = DiagnoseCommand.clockSkew(status("west", 31_000)).text();
+        assertTrue(fail.startsWith("clock skew: FAIL: a peer's clock is 30 s or more from this gateway's"), fail);
+        assertTrue(fail.contains("west's clock is 31.000 s ahead of this gateway's (±0.000 s); fix it now: run chrony or "
+                + "NTP on the gateway nodes of east and west"), fail);
+        assertEquals("clock skew: unknown: the gateway has no peer links\n", DiagnoseCommand.clockSkew(status()).text());
+    }
+
+    @Test
+    void aFailedSkewCheckExitsOneAndAGatewayThatCannotBeReachedIsNotChecked(@TempDir Path dir) throws Exception {
+        HttpServer admin = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        byte[] body = JSON.writeValueAsBytes(status("west", 40_000));
+        admin.createContext("/api/v1/status", exchange -> {
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        admin.start();
+        int port = admin.getAddress().getPort();
+        try {
+            Cli failed = Cli.run("diagnose", "--sysfs-root", dir.toString(), "--admin", "http://127.0.0.1:" + port);
+            assertEquals(1, failed.exitCode(), failed.toString());
+            assertTrue(failed.out().contains("clock skew: FAIL: "), failed.out());
+        } finally {
+            admin.stop(0);
+        }
+        // the port is free again: nothing answers there
+        Cli unreachable = Cli.run("diagnose", "--sysfs-root", dir.toString(), "--admin", "http://127.0.0.1:" + port);
+        assertEquals(0, unreachable.exitCode(), unreachable.toString());
+        assertTrue(unreachable.out().contains("clock skew: not checked: cannot reach the gateway's admin API at "
+                + "http://127.0.0.1:" + port + "/ (connection refused)"), unreachable.out());
     }
 }
