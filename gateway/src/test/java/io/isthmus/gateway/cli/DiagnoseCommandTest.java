@@ -18,6 +18,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code isthmus diagnose} on fixture sysfs trees and on this machine, and its clock-skew check over a status. */
 class DiagnoseCommandTest {
+    /** A loopback port nothing listens on (a gateway of another test must not decide these node checks' exit). */
+    private static final String NO_GATEWAY = "http://127.0.0.1:" + closedPort();
+
+    private static int closedPort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     @Test
     void listsEachPhysicalFunctionAndItsVfs(@TempDir Path dir) {
@@ -26,7 +36,7 @@ class DiagnoseCommandTest {
                 .physicalFunction("enp59s0f0", "0000:3b:00.0", "ice", 64, "3c:fd:fe:00:00:10")
                 .virtualFunction("0000:3b:00.0", 0, "0000:3b:01.0", "iavf", "enp59s0f0v0", "02:00:00:00:01:00")
                 .virtualFunction("0000:3b:00.0", 1, "0000:3b:01.1", "vfio-pci", null, null);
-        Cli diagnose = Cli.run("diagnose", "--sysfs-root", sysfs.root().toString());
+        Cli diagnose = Cli.run("diagnose", "--sysfs-root", sysfs.root().toString(), "--admin", NO_GATEWAY);
         assertEquals(0, diagnose.exitCode(), diagnose.toString());
         assertEquals("""
                 sr-iov: available: 1 physical function: enp59s0f0 (0000:3b:00.0, driver ice, 2 of 64 VFs enabled)
@@ -39,7 +49,7 @@ class DiagnoseCommandTest {
     void withoutAPhysicalFunctionItSaysSoAndWhereItLooked(@TempDir Path dir) {
         new SriovSysfs(dir).virtualDevice("lo", "00:00:00:00:00:00").plainNic("eno1", "0000:00:1f.6", "e1000e",
                 "3c:fd:fe:00:00:01");
-        Cli diagnose = Cli.run("diagnose", "--sysfs-root", dir.toString());
+        Cli diagnose = Cli.run("diagnose", "--sysfs-root", dir.toString(), "--admin", NO_GATEWAY);
         assertEquals(0, diagnose.exitCode(), diagnose.toString());
         assertEquals("sr-iov: unavailable: no SR-IOV physical function: none of the 2 network devices in "
                 + dir.resolve("class/net") + " [eno1, lo] has device/sriov_totalvfs\n", sriovSection(diagnose));
@@ -47,7 +57,7 @@ class DiagnoseCommandTest {
 
     @Test
     void onThisMachineItAnswersFromSlashSys() {
-        Cli diagnose = Cli.run("diagnose");
+        Cli diagnose = Cli.run("diagnose", "--admin", NO_GATEWAY);
         assertEquals(0, diagnose.exitCode(), diagnose.toString());
         // CI has no SR-IOV hardware; a node that has some gets its PFs listed instead
         String out = sriovSection(diagnose);
