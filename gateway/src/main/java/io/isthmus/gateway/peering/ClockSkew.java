@@ -17,6 +17,11 @@ import java.util.Optional;
 public final class ClockSkew {
     /** Samples considered: 16 heartbeats, 16 s at the default interval. */
     static final int WINDOW = 16;
+    /**
+     * A wall clock further off than this is no clock (a peer sending garbage): such samples are dropped, which also
+     * keeps every sum here and in the nanoseconds of the estimate far from overflowing.
+     */
+    static final long MAX_OFFSET_MICROS = Duration.ofDays(365L * 100).toNanos() / 1_000;
 
     /**
      * @param offset the peer's clock minus ours (positive: the peer's clock is ahead)
@@ -43,9 +48,10 @@ public final class ClockSkew {
      * @param rtt               the round trip measured from this heartbeat's echo; null when it had none (no sample)
      */
     Optional<Estimate> sample(long peerWallMicros, Instant localWallAtReceipt, Duration rtt) {
-        if (peerWallMicros != 0 && rtt != null && !rtt.isNegative()) {
+        long localUs = micros(localWallAtReceipt);
+        if (peerWallMicros != 0 && rtt != null && !rtt.isNegative() && rtt.compareTo(Duration.ofHours(1)) < 0
+                && peerWallMicros > localUs - MAX_OFFSET_MICROS && peerWallMicros < localUs + MAX_OFFSET_MICROS) {
             long rttUs = rtt.toNanos() / 1_000;
-            long localUs = micros(localWallAtReceipt);
             offsetMicros[next] = peerWallMicros - (localUs - rttUs / 2);
             rttMicros[next] = rttUs;
             next = (next + 1) % WINDOW;

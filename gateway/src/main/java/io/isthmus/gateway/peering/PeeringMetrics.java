@@ -48,7 +48,8 @@ public record PeeringMetrics(Metrics.Counter messagesReceived, Metrics.Counter m
     void recordPropagation(io.isthmus.api.ClusterId peer, long changedAtMicros, java.time.Instant appliedAt,
                            ClockSkew.Estimate peerSkew) {
         Propagation.of(changedAtMicros, appliedAt, peerSkew).ifPresent(sample -> {
-            propagation.observe(sample.elapsed(), peer.value());
+            // in seconds as a double: a peer's made-up time can be centuries off, past what nanoseconds hold
+            propagation.observe(sample.elapsed().getSeconds() + sample.elapsed().getNano() / 1e9, peer.value());
             if (sample.clamped()) {
                 propagationClamped.inc(peer.value());
             }

@@ -97,6 +97,20 @@ class ClockSkewTest {
     }
 
     @Test
+    void aWallClockThatIsNoClockIsDroppedRatherThanOverflowing() {
+        ClockSkew skew = new ClockSkew();
+        // more than 100 years off: the year 2140, and before the epoch
+        for (long garbage : new long[] {Long.MIN_VALUE, Long.MAX_VALUE, 3 * ClockSkew.micros(RECEIVED),
+                -ClockSkew.micros(RECEIVED)}) {
+            assertEquals(Optional.empty(), skew.sample(garbage, RECEIVED, Duration.ofMillis(1)), "wall clock " + garbage);
+        }
+        // a node whose clock battery died boots in 1970: still a clock, and one a diagnosis should show
+        long epoch = 1;
+        Optional<ClockSkew.Estimate> dead = skew.sample(epoch, RECEIVED, Duration.ofMillis(2));
+        assertOffset(-(ClockSkew.micros(RECEIVED) - 1_000 - epoch) / 1e3, dead);
+    }
+
+    @Test
     void microsecondsConvertBothWaysAlsoBeforeTheEpoch() {
         Instant t = Instant.parse("2026-12-08T01:02:03.456789Z");
         assertEquals(1_796_691_723_456_789L, ClockSkew.micros(t));

@@ -43,6 +43,17 @@ class PropagationTest {
     }
 
     @Test
+    void aMadeUpChangeTimeCenturiesAgoIsRecordedWithoutOverflowing() {
+        Metrics metrics = new Metrics();
+        PeeringMetrics peering = PeeringMetrics.register(metrics);
+        peering.recordPropagation(WEST, Long.MIN_VALUE, APPLIED, THREE_S_AHEAD); // about 292,000 years before 1970
+        peering.recordPropagation(WEST, Long.MAX_VALUE, APPLIED, THREE_S_AHEAD); // as far after: clamped
+        String text = metrics.render();
+        assertTrue(text.contains("isthmus_peering_propagation_seconds_bucket{peer=\"west\",le=\"+Inf\"} 2\n"), text);
+        assertTrue(text.contains("isthmus_peering_propagation_clamped_total{peer=\"west\"} 1\n"), text);
+    }
+
+    @Test
     void withoutTheOriginsTimeOrItsSkewNothingIsTimed() {
         assertEquals(Optional.empty(), Propagation.of(0, APPLIED, THREE_S_AHEAD));
         assertEquals(Optional.empty(), Propagation.of(micros(APPLIED), APPLIED, null));
