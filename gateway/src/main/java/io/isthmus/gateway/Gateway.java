@@ -140,6 +140,15 @@ public final class Gateway implements AutoCloseable {
 
     /** Starts a replica; on failure everything started so far is stopped again and the cause is thrown. */
     public static Gateway start(GatewayConfig config) {
+        return start(config, Clock.systemUTC());
+    }
+
+    /**
+     * As {@link #start(GatewayConfig)}, on {@code clock} as this replica's wall clock (exports' versions and stamps,
+     * import TTLs, the peering heartbeats' wall clock): tests give one gateway of several a clock that is off.
+     * Certificate validity is checked against the system clock, as the TLS stack does.
+     */
+    public static Gateway start(GatewayConfig config, Clock clock) {
         checkListenAddresses(config);
         // TLS before anything is written or joined: a gateway without its certificate must not start at all.
         Metrics metrics = new Metrics();
@@ -158,7 +167,7 @@ public final class Gateway implements AutoCloseable {
         Lifecycle lifecycle = new Lifecycle();
         lifecycle.onStop("actor system", () -> terminate(system));
         try {
-            return new Gateway(config, system, lifecycle, metrics, peeringMetrics, tls);
+            return new Gateway(config, system, lifecycle, metrics, peeringMetrics, tls, clock);
         } catch (RuntimeException | Error e) {
             lifecycle.close();
             throw e;
@@ -166,14 +175,13 @@ public final class Gateway implements AutoCloseable {
     }
 
     private Gateway(GatewayConfig config, ActorSystem<Void> system, Lifecycle lifecycle, Metrics metrics,
-                    PeeringMetrics peeringMetrics, PeeringTls tls) {
+                    PeeringMetrics peeringMetrics, PeeringTls tls, Clock clock) {
         this.config = config;
         this.system = system;
         this.lifecycle = lifecycle;
         this.metrics = metrics;
         this.tls = tls;
         ClusterId self = config.clusterId();
-        Clock clock = Clock.systemUTC();
         List<Supplier<List<String>>> readinessChecks = new ArrayList<>();
         Cluster cluster = Cluster.get(system);
         if (config.replicas().seedNodes().isEmpty() && config.replicas().kubernetesApi().isEmpty()) {
@@ -192,7 +200,7 @@ public final class Gateway implements AutoCloseable {
         ClusterExports merged = new ClusterExports(set -> exportsTopic.tell(Topic.publish(set)));
         this.exports = startExportRegistry(config, system, lifecycle, replica, merged, clock);
 
-        ExportFeed feed = new ExportFeed(system);
+        ExportFeed feed = new ExportFeed(system, clock);
         // Endpoints from peers are admitted by the address plan (EndpointScope): refused until the plan is read,
         // where one is configured.
         EndpointScope scope = config.plan().isPresent() ? EndpointScope.planUnknown(self)

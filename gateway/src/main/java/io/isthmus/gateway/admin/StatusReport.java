@@ -70,6 +70,10 @@ final class StatusReport {
             if (link.rtt() != null) {
                 peer.put("rttMillis", link.rtt().toNanos() / 1e6);
             }
+            if (link.clockSkew() != null) { // the peer's clock minus ours, give or take the bound
+                peer.put("clockSkewMillis", link.clockSkew().offset().toNanos() / 1e6);
+                peer.put("clockSkewBoundMillis", link.clockSkew().bound().toNanos() / 1e6);
+            }
             peer.put("sentVersion", link.sentVersion());
             peer.put("ackedVersion", link.ackedVersion());
             MeshView.RemoteExports remote = link.remote() == null ? null : mesh.imports().get(link.remote());

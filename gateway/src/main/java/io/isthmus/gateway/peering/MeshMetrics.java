@@ -1,5 +1,6 @@
 package io.isthmus.gateway.peering;
 
+import io.isthmus.api.ClusterId;
 import io.isthmus.gateway.metrics.Metrics;
 
 import java.util.HashMap;
@@ -51,5 +52,27 @@ public final class MeshMetrics {
                     }
                     return out;
                 });
+        metrics.gauge("isthmus_peering_clock_skew_seconds", "How far each peer cluster's clock is from this gateway's "
+                        + "(positive: the peer's is ahead), estimated from heartbeats to within half a round trip; of "
+                        + "the cluster's up links, the one with the smallest error. Absent while unknown (a peer "
+                        + "that sends no wall clock gives none).",
+                List.of("peer"), () -> {
+                    Map<List<String>, Double> out = new HashMap<>();
+                    bestSkewPerPeer(mesh.get()).forEach((peer, estimate) ->
+                            out.put(List.of(peer.value()), estimate.offset().toNanos() / 1e9));
+                    return out;
+                });
+    }
+
+    /** Per peer cluster, the skew estimate of its up links with the smallest error bound. */
+    static Map<ClusterId, ClockSkew.Estimate> bestSkewPerPeer(MeshView.Snapshot mesh) {
+        Map<ClusterId, ClockSkew.Estimate> best = new HashMap<>();
+        for (MeshView.Link link : mesh.links().values()) {
+            if (link.state() == LinkState.UP && link.remote() != null && link.clockSkew() != null) {
+                best.merge(link.remote(), link.clockSkew(),
+                        (a, b) -> b.bound().compareTo(a.bound()) < 0 ? b : a);
+            }
+        }
+        return best;
     }
 }

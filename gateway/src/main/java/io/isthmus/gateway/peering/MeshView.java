@@ -42,14 +42,21 @@ public final class MeshView {
     /**
      * Changes to {@code origin}'s exports from {@code fromVersion} to {@code toVersion}. Applied when we hold
      * exactly {@code fromVersion}; ignored when we already hold {@code toVersion} or newer (a repeat over another
-     * link); otherwise {@code requestResync} asks the sender for a full snapshot.
+     * link); otherwise {@code requestResync} asks the sender for a full snapshot. {@code applied} runs once it
+     * was applied (the link times the propagation then).
      */
     public record DeltaReceived(String linkId, ClusterId origin, long fromVersion, long toVersion,
                                 List<ServiceExport> upserted, List<io.isthmus.api.ServiceKey> removed,
-                                Runnable requestResync) implements Command {
+                                Runnable requestResync, Runnable applied) implements Command {
         public DeltaReceived {
             upserted = List.copyOf(upserted);
             removed = List.copyOf(removed);
+        }
+
+        public DeltaReceived(String linkId, ClusterId origin, long fromVersion, long toVersion,
+                             List<ServiceExport> upserted, List<io.isthmus.api.ServiceKey> removed,
+                             Runnable requestResync) {
+            this(linkId, origin, fromVersion, toVersion, upserted, removed, requestResync, () -> { });
         }
     }
 
@@ -61,9 +68,14 @@ public final class MeshView {
      * @param rtt              the round trip measured from the echo in this heartbeat; null when it had none
      * @param ackedVersion     the highest of our snapshot versions the peer says it applied
      * @param peerExportVersion the peer's current export version
+     * @param clockSkew        the link's estimate of the peer's clock skew after this heartbeat; null while it has
+     *                         none (no round trip measured yet, or a peer that sends no wall clock)
      */
-    public record HeartbeatReceived(String linkId, Duration rtt, long ackedVersion, long peerExportVersion)
-            implements Command {
+    public record HeartbeatReceived(String linkId, Duration rtt, long ackedVersion, long peerExportVersion,
+                                    ClockSkew.Estimate clockSkew) implements Command {
+        public HeartbeatReceived(String linkId, Duration rtt, long ackedVersion, long peerExportVersion) {
+            this(linkId, rtt, ackedVersion, peerExportVersion, null);
+        }
     }
 
     /** We sent our export snapshot at {@code version} on the link. */
@@ -165,13 +177,21 @@ public final class MeshView {
     /**
      * One peer link; {@code remote} is null until the peer said hello, {@code rtt} until the first echoed
      * heartbeat. {@code sentVersion}/{@code ackedVersion}: our last snapshot sent on it and the highest the peer
-     * acknowledged.
+     * acknowledged. {@code clockSkew}: how far the peer's clock is from ours ({@link ClockSkew}), null while unknown.
      */
     public record Link(String id, Direction direction, String address, ClusterId remote, LinkState state,
                        Instant since, Instant lastMessageAt, String detail, Duration rtt, long sentVersion,
-                       long ackedVersion) {
+                       long ackedVersion, ClockSkew.Estimate clockSkew) {
+        public Link(String id, Direction direction, String address, ClusterId remote, LinkState state,
+                    Instant since, Instant lastMessageAt, String detail, Duration rtt, long sentVersion,
+                    long ackedVersion) {
+            this(id, direction, address, remote, state, since, lastMessageAt, detail, rtt, sentVersion, ackedVersion,
+                    null);
+        }
+
         Link touched(Instant at) {
-            return new Link(id, direction, address, remote, state, since, at, detail, rtt, sentVersion, ackedVersion);
+            return new Link(id, direction, address, remote, state, since, at, detail, rtt, sentVersion, ackedVersion,
+                    clockSkew);
         }
     }
 
@@ -260,7 +280,8 @@ public final class MeshView {
                 case HeartbeatReceived heartbeat -> onHeartbeat(state, heartbeat);
                 case SnapshotSent(String linkId, long version) -> updateLink(state, linkId, link -> new Link(link.id(),
                         link.direction(), link.address(), link.remote(), link.state(), link.since(),
-                        link.lastMessageAt(), link.detail(), link.rtt(), version, link.ackedVersion()));
+                        link.lastMessageAt(), link.detail(), link.rtt(), version, link.ackedVersion(),
+                        link.clockSkew()));
                 case ClusterCutOff(ClusterId cluster, String reason) -> cutOff(state, cluster, reason);
                 case Tick tick -> withdrawExpired(state);
                 case RebuildDirectory rebuild -> state;
@@ -389,6 +410,7 @@ public final class MeshView {
             imports.put(delta.origin(), new RemoteExports(admitted.admitted(), denied, endpoints[0], clock.instant(),
                     delta.linkId(), known.unreachableSince(), known.withdrawn()));
             countDenied(delta.origin(), deniedUpserts.size());
+            delta.applied().run();
             return new Handled(accepted(new Snapshot(state.self(), state.own(), imports, touched.links(),
                     state.directory(), state.refusals()), delta.origin()), admitted.next());
         }
@@ -460,7 +482,8 @@ public final class MeshView {
                         changed.state(), sameState ? before.since() : now,
                         up ? now : before == null ? null : before.lastMessageAt(),
                         changed.detail(), up || before == null ? null : before.rtt(),
-                        up || before == null ? 0 : before.sentVersion(), up || before == null ? 0 : before.ackedVersion()));
+                        up || before == null ? 0 : before.sentVersion(), up || before == null ? 0 : before.ackedVersion(),
+                        up || before == null ? null : before.clockSkew()));
             }
             return withReachability(new Snapshot(state.self(), state.own(), state.imports(), links, state.directory(), state.refusals()));
         }
@@ -490,7 +513,7 @@ public final class MeshView {
             links.replaceAll((id, link) -> cluster.equals(link.remote()) && link.state() == LinkState.UP
                     ? new Link(link.id(), link.direction(), link.address(), link.remote(), LinkState.DOWN, now,
                             link.lastMessageAt(), "cut off: certificate " + reason, link.rtt(), link.sentVersion(),
-                            link.ackedVersion())
+                            link.ackedVersion(), link.clockSkew())
                     : link);
             return new Snapshot(state.self(), state.own(), imports, links, state.directory(), state.refusals());
         }
@@ -520,7 +543,8 @@ public final class MeshView {
             return updateLink(state, heartbeat.linkId(), link -> new Link(link.id(), link.direction(), link.address(),
                     link.remote(), link.state(), link.since(), now, link.detail(),
                     heartbeat.rtt() != null ? heartbeat.rtt() : link.rtt(), link.sentVersion(),
-                    Math.max(link.ackedVersion(), heartbeat.ackedVersion())));
+                    Math.max(link.ackedVersion(), heartbeat.ackedVersion()),
+                    heartbeat.clockSkew() != null ? heartbeat.clockSkew() : link.clockSkew()));
         }
 
         private Snapshot updateLink(Snapshot state, String linkId, java.util.function.UnaryOperator<Link> change) {

@@ -54,6 +54,10 @@ final class PeerSession {
     private final AtomicLong lastPeerHeartbeatSentAt = new AtomicLong();
     private final AtomicLong lastPeerHeartbeatReceivedAt = new AtomicLong();
     private final AtomicLong appliedPeerVersion = new AtomicLong();
+    /** The peer's clock skew, from its heartbeats (inbound stage only). */
+    private final ClockSkew skew = new ClockSkew();
+    /** Its latest estimate, read where a delta is applied (the mesh view's thread) to time the propagation. */
+    private final AtomicReference<ClockSkew.Estimate> skewEstimate = new AtomicReference<>();
     private final CompletableFuture<ClusterId> helloReceived = new CompletableFuture<>();
     private final AtomicReference<BoundedSourceQueue<Signal>> control = new AtomicReference<>();
     private final PeeringTls tls;
@@ -158,7 +162,8 @@ final class PeerSession {
      * moved on, only what changed since the version last sent on this stream (the peer holds that one).
      */
     private void sendExports(SendState state, Signal signal, ClusterId peer, List<PeerMessage> out) {
-        ExportSet current = feed.current();
+        ExportFeed.Stamped stamped = feed.stamped();
+        ExportSet current = stamped.exports();
         long now = System.nanoTime();
         boolean resyncAllowed = now - state.lastFullAtNanos >= resyncMinNanos;
         if (signal == Signal.SEND_FULL && state.lastSent != null && !resyncAllowed) {
@@ -176,10 +181,10 @@ final class PeerSession {
         if (!full && current.version() == state.lastSent.version()) {
             return;
         }
-        PeerMessage delta = full ? null : delta(state.lastSent, current, peer);
+        PeerMessage delta = full ? null : delta(state.lastSent, current, peer, stamped.changedAtMicros());
         if (delta == null) {
             metrics.resyncs().inc();
-            out.add(snapshot(current, peer));
+            out.add(snapshot(current, peer, stamped.changedAtMicros()));
             state.lastFullAtNanos = now;
             state.fullOwed = false;
         } else {
@@ -204,8 +209,14 @@ final class PeerSession {
      * paths of their trees, and the diff costs O(changes × log n) instead of a scan of every export.
      */
     PeerMessage delta(ExportSet before, ExportSet after, ClusterId peer) {
+        return delta(before, after, peer, 0);
+    }
+
+    /** @param changedAtMicros when our feed took {@code after} (our wall clock) */
+    private PeerMessage delta(ExportSet before, ExportSet after, ClusterId peer, long changedAtMicros) {
         ExportDelta.Builder b = ExportDelta.newBuilder().setOriginCluster(self.value())
-                .setFromVersion(before.version()).setToVersion(after.version());
+                .setFromVersion(before.version()).setToVersion(after.version())
+                .setChangedAtUnixMicros(changedAtMicros);
         List<ServiceKey> removed = new ArrayList<>();
         ExportSet.diff(before, after, (key, old, now) -> {
             ServiceExport wasOffered = old != null && old.isOfferedTo(peer) ? old : null;
@@ -232,24 +243,26 @@ final class PeerSession {
 
     private PeerMessage heartbeat(long exportVersion) {
         long now = System.nanoTime();
+        long wall = ClockSkew.micros(feed.clock().instant()); // with now: the echo's held time starts here too
         long echo = lastPeerHeartbeatSentAt.get();
         Heartbeat.Builder b = Heartbeat.newBuilder().setSentAt(now).setExportVersion(exportVersion)
-                .setAckedVersion(appliedPeerVersion.get());
+                .setAckedVersion(appliedPeerVersion.get()).setWallClockUnixMicros(wall);
         if (echo != 0) {
             b.setEchoSentAt(echo).setEchoHeldNanos(now - lastPeerHeartbeatReceivedAt.get());
         }
         return PeerMessage.newBuilder().setHeartbeat(b).build();
     }
 
-    private PeerMessage snapshot(ExportSet exports, ClusterId peer) {
+    private PeerMessage snapshot(ExportSet exports, ClusterId peer, long changedAtMicros) {
         if (exports.restrictedCount() == 0) { // offered to every cluster: one message for every stream
-            return feed.snapshotOf(exports, () -> snapshotFor(exports, peer));
+            return feed.snapshotOf(exports, () -> snapshotFor(exports, peer, changedAtMicros));
         }
-        return snapshotFor(exports, peer);
+        return snapshotFor(exports, peer, changedAtMicros);
     }
 
-    private PeerMessage snapshotFor(ExportSet exports, ClusterId peer) {
-        ExportSnapshot.Builder b = ExportSnapshot.newBuilder().setOriginCluster(self.value()).setVersion(exports.version());
+    private PeerMessage snapshotFor(ExportSet exports, ClusterId peer, long changedAtMicros) {
+        ExportSnapshot.Builder b = ExportSnapshot.newBuilder().setOriginCluster(self.value()).setVersion(exports.version())
+                .setChangedAtUnixMicros(changedAtMicros);
         exports.forEach((key, export) -> {
             if (export.isOfferedTo(peer)) {
                 b.addExports(PeerMessages.toWire(export));
@@ -322,6 +335,7 @@ final class PeerSession {
                     + "' but its certificate is for cluster '" + certified + "'");
         }
         remote = claimed;
+        metrics.linked(claimed);
         helloReceived.complete(claimed);
         log.info("peer link {} ({} {}) is up with cluster {}, protocol version {}", linkId, direction.name().toLowerCase(),
                 address, remote, agreed);
@@ -362,6 +376,7 @@ final class PeerSession {
 
     private void onHeartbeat(Heartbeat heartbeat) {
         long now = System.nanoTime();
+        java.time.Instant wallNow = feed.clock().instant();
         lastPeerHeartbeatSentAt.set(heartbeat.getSentAt());
         lastPeerHeartbeatReceivedAt.set(now);
         Duration rtt = null;
@@ -371,7 +386,10 @@ final class PeerSession {
                 rtt = Duration.ofNanos(nanos);
             }
         }
-        mesh.tell(new MeshView.HeartbeatReceived(linkId, rtt, heartbeat.getAckedVersion(), heartbeat.getExportVersion()));
+        ClockSkew.Estimate estimate = skew.sample(heartbeat.getWallClockUnixMicros(), wallNow, rtt).orElse(null);
+        skewEstimate.set(estimate);
+        mesh.tell(new MeshView.HeartbeatReceived(linkId, rtt, heartbeat.getAckedVersion(), heartbeat.getExportVersion(),
+                estimate));
     }
 
     private void onSnapshot(ClusterId from, ExportSnapshot snapshot) {
@@ -408,8 +426,11 @@ final class PeerSession {
         } catch (InvalidFieldException e) {
             throw reject("invalid-export", "sent export changes with " + e.getMessage());
         }
+        long changedAt = delta.getChangedAtUnixMicros();
+        // The origin is this link's peer (checked above), so this link's skew estimate is the origin's.
+        Runnable applied = () -> metrics.recordPropagation(from, changedAt, feed.clock().instant(), skewEstimate.get());
         mesh.tell(new MeshView.DeltaReceived(linkId, from, delta.getFromVersion(), delta.getToVersion(), upserted,
-                removed, () -> signal(Signal.ASK_FOR_FULL)));
+                removed, () -> signal(Signal.ASK_FOR_FULL), applied));
         appliedPeerVersion.accumulateAndGet(delta.getToVersion(), Math::max);
     }
 

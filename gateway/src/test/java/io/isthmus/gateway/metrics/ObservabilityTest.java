@@ -39,7 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * What an operator's monitoring sees of a real gateway (its tunnel on, in a namespace of its own): the Grafana
+ * What an operator's monitoring sees of a real gateway (its tunnel on, in a namespace of its own, and a second
+ * gateway linked to it as its peer, so that the per-peer series exist): the Grafana
  * dashboard in observability/ asks only for series the gateway exports, and Debian's Prometheus server scrapes the
  * gateway and answers PromQL about it (every dashboard query among them). The exposition is read here as Prometheus
  * text, independently of the registry that writes it. Needs root (the tunnel's namespace) and the prometheus
@@ -54,10 +55,11 @@ class ObservabilityTest {
             .connectTimeout(Duration.ofSeconds(5)).build();
     private Netns netns;
     private Gateway gateway;
+    private Gateway peer;
     private Path dir;
 
     @BeforeAll
-    void start(@TempDir Path dir) {
+    void start(@TempDir Path dir) throws InterruptedException {
         assertTrue(Netns.isRoot(), "this test runs the tunnel in a network namespace: run it as root (CI does)");
         this.dir = dir;
         netns = new Netns("obs");
@@ -70,17 +72,37 @@ class ObservabilityTest {
                 plan { members = [east], supernets.pod = [{cidr = "10.151.0.0/16", segment-prefix = 24}] }
                 tunnel { enabled = on, listen = "192.168.231.1:51820", namespace = "%s", queues = 1 }
                 ipam.cni-socket = "ipam.sock"
+                peering.heartbeat-interval = 200ms
                 """.formatted(ns));
+        Path west = dir.resolve("west");
+        ca.issue(ClusterId.of("west"), Duration.ofDays(1)).writeTo(west.resolve("tls"));
+        peer = TestGateways.start("west", west, west, "peering { peers = [\"127.0.0.1:%d\"], heartbeat-interval = 200ms }"
+                .formatted(gateway.peeringAddress().getPort()));
+        // Every test reads the per-peer series: the link's hello makes the propagation histogram's.
+        awaitTrue(() -> scrape().contains("isthmus_peering_propagation_seconds_count{peer=\"west\"} "),
+                Duration.ofSeconds(60), () -> "west never linked to east: " + gateway.mesh().links());
     }
 
     @AfterAll
     void stop() {
+        if (peer != null) {
+            peer.close();
+        }
         if (gateway != null) {
             gateway.close();
         }
         if (netns != null) {
             netns.close();
         }
+    }
+
+    @Test
+    void thePeersClockSkewAndPropagationShowOnceItIsLinked() throws Exception {
+        awaitTrue(() -> scrape().lines().anyMatch(l -> l.startsWith("isthmus_peering_clock_skew_seconds{peer=\"west\"} ")),
+                Duration.ofSeconds(30), () -> "no clock skew of the linked peer west in /metrics");
+        // The histogram's series shows from the link's hello on (count 0 until a delta is timed).
+        assertTrue(scrape().lines().anyMatch(l -> l.startsWith("isthmus_peering_propagation_seconds_count{peer=\"west\"} ")),
+                "no propagation series of the linked peer west in /metrics");
     }
 
     @Test

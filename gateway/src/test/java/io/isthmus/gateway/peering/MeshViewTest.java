@@ -366,6 +366,22 @@ class MeshViewTest {
     }
 
     @Test
+    void aHeartbeatsSkewEstimateIsTheLinksUntilANewerOneAndAReconnectForgetsIt() {
+        initial();
+        linkUp("out-1", MeshView.Direction.OUTBOUND, WEST);
+        ClockSkew.Estimate ahead = new ClockSkew.Estimate(Duration.ofMillis(1_500), Duration.ofMillis(2));
+        mesh.tell(new MeshView.HeartbeatReceived("out-1", Duration.ofMillis(4), 1, 1, ahead));
+        assertEquals(ahead, nextSnapshot().links().get("out-1").clockSkew());
+        mesh.tell(new MeshView.HeartbeatReceived("out-1", Duration.ofMillis(4), 1, 1, null));
+        assertEquals(ahead, nextSnapshot().links().get("out-1").clockSkew(), "a heartbeat without one keeps it");
+        mesh.tell(new MeshView.LinkChanged("out-1", MeshView.Direction.OUTBOUND, "10.1.0.5:7071", WEST, LinkState.DOWN,
+                "stream ended"));
+        assertEquals(ahead, nextSnapshot().links().get("out-1").clockSkew(), "a link down still shows its last one");
+        assertNull(linkUp("out-1", MeshView.Direction.OUTBOUND, WEST).links().get("out-1").clockSkew(),
+                "a new stream starts without an estimate");
+    }
+
+    @Test
     void heartbeatOfAnUnknownLinkChangesNothing() {
         MeshView.Snapshot first = initial();
         mesh.tell(new MeshView.HeartbeatReceived("nobody", Duration.ofMillis(1), 1, 1));
@@ -383,15 +399,21 @@ class MeshViewTest {
         nextSnapshot();
         java.util.concurrent.atomic.AtomicInteger resyncs = new java.util.concurrent.atomic.AtomicInteger();
         ServiceExport db = export(DB, ServiceType.HEADLESS, List.of("10.1.0.5"), T0, "5432/TCP");
-        mesh.tell(new MeshView.DeltaReceived("up-1", WEST, 5, 7, List.of(db), List.of(CART), resyncs::incrementAndGet));
+        java.util.concurrent.atomic.AtomicInteger appliedCalls = new java.util.concurrent.atomic.AtomicInteger();
+        mesh.tell(new MeshView.DeltaReceived("up-1", WEST, 5, 7, List.of(db), List.of(CART), resyncs::incrementAndGet,
+                appliedCalls::incrementAndGet));
         MeshView.Snapshot applied = nextSnapshot();
+        assertEquals(1, appliedCalls.get(), "the link hears that its delta was applied (it times the propagation)");
         assertEquals(7, applied.imports().get(WEST).version());
         assertTrue(applied.directory().find(CART).isEmpty());
         assertTrue(applied.directory().find(DB).isPresent());
 
-        mesh.tell(new MeshView.DeltaReceived("other", WEST, 5, 7, List.of(db), List.of(CART), resyncs::incrementAndGet));
-        mesh.tell(new MeshView.DeltaReceived("other", WEST, 9, 11, List.of(cart), List.of(), resyncs::incrementAndGet));
+        mesh.tell(new MeshView.DeltaReceived("other", WEST, 5, 7, List.of(db), List.of(CART), resyncs::incrementAndGet,
+                appliedCalls::incrementAndGet));
+        mesh.tell(new MeshView.DeltaReceived("other", WEST, 9, 11, List.of(cart), List.of(), resyncs::incrementAndGet,
+                appliedCalls::incrementAndGet));
         MeshView.Snapshot after = afterNothingChanged();
+        assertEquals(1, appliedCalls.get(), "a repeat and a gap are not applied, so not timed");
         assertEquals(7, after.imports().get(WEST).version(), "a repeat and a gap change nothing");
         assertEquals(1, resyncs.get(), "only the gap asks for a full snapshot");
     }
