@@ -321,13 +321,7 @@ class AdminAuthTest {
         assertEquals(200, send("GET", "/dashboard/dashboard.js", headers(tokens.get("viewer"), null), "").status());
 
         // A viewer's stream: the status at once, as an event; closing the connection ends the stream on the gateway.
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 3000);
-            socket.setSoTimeout(20_000);
-            StringBuilder head = new StringBuilder("GET /api/v1/events HTTP/1.1\r\n");
-            headers(tokens.get("viewer"), null).forEach(h -> head.append(h).append("\r\n"));
-            head.append("Accept: text/event-stream\r\n\r\n");
-            socket.getOutputStream().write(head.toString().getBytes(StandardCharsets.US_ASCII));
+        try (Socket socket = openEventStream(tokens.get("viewer"))) {
             var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             String status = in.readLine();
             assertTrue(status.startsWith("HTTP/1.1 200"), status);
@@ -345,13 +339,50 @@ class AdminAuthTest {
             assertEquals("east", JSON.readTree(data).path("clusterId").asText(), data);
             assertEquals(1, counter(call("viewer", "GET", "/metrics", null).body(), "isthmus_admin_event_streams"));
         }
+        assertEquals(0, awaitEventStreams(0), "the gateway stops a stream whose client went");
+
+        // At most 16 at once: the 17th is refused until one goes.
+        List<Socket> streams = new ArrayList<>();
+        try {
+            for (int i = 0; i < 16; i++) {
+                Socket stream = openEventStream(tokens.get("viewer"));
+                streams.add(stream);
+                String status = new java.io.BufferedReader(new java.io.InputStreamReader(stream.getInputStream(),
+                        StandardCharsets.US_ASCII)).readLine();
+                assertTrue(status.startsWith("HTTP/1.1 200"), "stream " + i + ": " + status);
+            }
+            assertEquals(16, awaitEventStreams(16));
+            Reply refused = send("GET", "/api/v1/events", headers(tokens.get("viewer"), null), "");
+            assertEquals(503, refused.status(), refused.toString());
+            assertTrue(refused.body().contains("16 event streams are open"), refused.body());
+        } finally {
+            for (Socket stream : streams) {
+                stream.close();
+            }
+        }
+        assertEquals(0, awaitEventStreams(0), "every stream ends with its connection");
+    }
+
+    private Socket openEventStream(String token) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 3000);
+        socket.setSoTimeout(20_000);
+        StringBuilder head = new StringBuilder("GET /api/v1/events HTTP/1.1\r\n");
+        headers(token, null).forEach(h -> head.append(h).append("\r\n"));
+        head.append("Accept: text/event-stream\r\n\r\n");
+        socket.getOutputStream().write(head.toString().getBytes(StandardCharsets.US_ASCII));
+        return socket;
+    }
+
+    /** isthmus_admin_event_streams once it is {@code expected}, or what it is after 15 s. */
+    private double awaitEventStreams(int expected) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        double open = 1;
-        while (open > 0 && System.nanoTime() < deadline) {
+        double open = counter(call("viewer", "GET", "/metrics", null).body(), "isthmus_admin_event_streams");
+        while (open != expected && System.nanoTime() < deadline) {
             Thread.sleep(200);
             open = counter(call("viewer", "GET", "/metrics", null).body(), "isthmus_admin_event_streams");
         }
-        assertEquals(0, open, "the gateway stops a stream whose client went");
+        return open;
     }
 
     // ---- helpers ----
