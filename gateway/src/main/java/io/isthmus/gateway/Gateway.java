@@ -383,6 +383,8 @@ public final class Gateway implements AutoCloseable {
         AdminServer admin = AdminServer.start(system, config.admin(),
                 new AdminGuard(auth, new AdminTokens(auth.tokensFile(), Clock.systemUTC()), adminTls, metrics), api,
                 adminTls.map(io.isthmus.gateway.pki.AdminTrust::serverContext));
+        metrics.gauge("isthmus_admin_event_streams", "Dashboard event streams (/api/v1/events) open now.", List.of(),
+                () -> Map.of(List.of(), (double) admin.openEventStreams()));
         if (auth.enabled()) {
             log.info("admin API ({}): callers need a token (hashed in {}; make one with `isthmus token create`){}",
                     admin.scheme(), auth.tokensFile(), auth.tls()

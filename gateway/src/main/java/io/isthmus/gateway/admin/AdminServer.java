@@ -37,7 +37,8 @@ import java.util.function.Supplier;
 
 /**
  * The admin HTTP server: probes, Prometheus metrics, the status API, the export API that {@code isthmus export} and
- * {@code unexport} call, the IPAM API (JSON and gRPC), the policy API and the CRL push. It sees the gateway only through
+ * {@code unexport} call, the IPAM API (JSON and gRPC), the policy API, the CRL push and the read-only dashboard
+ * ({@link DashboardRoutes}: {@code /dashboard} and its event stream {@code /api/v1/events}). It sees the gateway only through
  * {@link AdminApi}.
  */
 public final class AdminServer extends AllDirectives implements AutoCloseable {
@@ -65,12 +66,14 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
     // Milliseconds: the precision exports travel with, so every cluster compares the same export times.
     private final Clock clock = Clock.tick(Clock.systemUTC(), java.time.Duration.ofMillis(1));
     private final IpamRoutes ipamRoutes;
+    private final DashboardRoutes dashboard;
     private ServerBinding binding;
     private String scheme = "http";
 
     private AdminServer(AdminApi api) {
         this.api = api;
         this.ipamRoutes = new IpamRoutes(api.ipam(), api.plan(), json, api.allocations());
+        this.dashboard = new DashboardRoutes(() -> report.status(api.status(), HostPort.format(address())));
     }
 
     public static AdminServer start(ActorSystem<?> system, HostPort listen, AdminGuard guard, AdminApi api) {
@@ -122,6 +125,11 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
         return binding.localAddress();
     }
 
+    /** The dashboard's event streams open now ({@code /api/v1/events}). */
+    public int openEventStreams() {
+        return dashboard.openStreams();
+    }
+
     /** "https" when served over TLS, else "http". */
     public String scheme() {
         return scheme;
@@ -134,7 +142,9 @@ public final class AdminServer extends AllDirectives implements AutoCloseable {
                 path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(HttpEntities.create(
                         ContentTypes.create(MediaTypes.TEXT_PLAIN, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8),
                         api.metricsText().get()))))),
+                dashboard.pages(),
                 pathPrefix("api", () -> pathPrefix("v1", () -> concat(
+                        dashboard.events(),
                         path("status", () -> get(() -> completeJson(StatusCodes.OK, report.status(api.status(), HostPort.format(address()))))),
                         path("imports", () -> get(() -> completeJson(StatusCodes.OK, report.imports(api.status().mesh().get())))),
                         pathPrefix("ipam", () -> ipamRoutes.routes()),

@@ -106,7 +106,8 @@ final class DemoCommand implements Callable<Integer> {
                 gateways.add(GatewayProcess.start(CLUSTERS.get(i), config, adminPort(i), dir.resolve("gateway.log"),
                         List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")));
                 out.println("started " + CLUSTERS.get(i) + ": admin http://127.0.0.1:" + adminPort(i)
-                        + ", dns 127.0.0.1:" + dnsPort(i) + ", log " + dir.resolve("gateway.log"));
+                        + ", dashboard " + dashboardUrl(i) + ", dns 127.0.0.1:" + dnsPort(i)
+                        + ", log " + dir.resolve("gateway.log"));
             }
             for (GatewayProcess gateway : gateways) {
                 gateway.awaitReady(READY_TIMEOUT);
@@ -145,6 +146,8 @@ final class DemoCommand implements Callable<Integer> {
             out.println();
             out.printf("all three clusters peered and answering in %.1f s; try:%n",
                     Duration.between(started, Instant.now()).toMillis() / 1000.0);
+            out.println("  open the dashboard " + dashboardUrl(0) + " (east's view, live; west " + dashboardUrl(1)
+                    + ", edge " + dashboardUrl(2) + ")");
             out.println("  dig @127.0.0.1 -p " + dnsPort(1) + " cart.shop.svc.clusterset.local");
             out.println("  ./isthmus status --admin http://127.0.0.1:" + adminPort(0));
             out.println("  ./isthmus ipam leases --admin http://127.0.0.1:" + adminPort(0) + " --pool pods");
@@ -198,6 +201,11 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("issued a peering certificate for " + cluster + " from the demo's clusterset CA in " + caDir);
             }
         }
+    }
+
+    /** Cluster i's read-only dashboard, served by its admin API (open here: the demo runs with auth off). */
+    String dashboardUrl(int i) {
+        return "http://127.0.0.1:" + adminPort(i) + "/dashboard";
     }
 
     int adminPort(int i) {

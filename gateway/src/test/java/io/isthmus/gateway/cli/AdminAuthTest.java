@@ -303,6 +303,88 @@ class AdminAuthTest {
                 && l.contains("role=operator")), "gRPC changes are audited too:\n" + log);
     }
 
+    @Test
+    @Order(10)
+    void theDashboardAndItsEventStreamNeedAViewerAndTakeNoTokenFromTheUrl() throws Exception {
+        assertEquals(401, send("GET", "/dashboard", headers(null, null), "").status());
+        assertEquals(401, send("GET", "/dashboard/dashboard.js", headers(null, null), "").status());
+        assertEquals(401, send("GET", "/api/v1/events", headers(null, null), "").status());
+        // A token in the URL would end up in the browser's history and in proxies' logs: it is not a credential.
+        assertEquals(401, send("GET", "/dashboard?token=" + tokens.get("viewer"), headers(null, null), "").status());
+        assertEquals(401, send("GET", "/api/v1/events?token=" + tokens.get("viewer"), headers(null, null), "").status());
+
+        Reply page = send("GET", "/dashboard", headers(tokens.get("viewer"), null), "");
+        assertEquals(200, page.status(), page.toString());
+        assertTrue(page.headers().contains("content-type: text/html"), page.headers());
+        assertTrue(page.headers().contains("content-security-policy: default-src 'none'; script-src 'self'"), page.headers());
+        assertTrue(page.body().contains("<script src=\"/dashboard/dashboard.js\""), page.body());
+        assertEquals(200, send("GET", "/dashboard/dashboard.js", headers(tokens.get("viewer"), null), "").status());
+
+        // A viewer's stream: the status at once, as an event; closing the connection ends the stream on the gateway.
+        try (Socket socket = openEventStream(tokens.get("viewer"))) {
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            String status = in.readLine();
+            assertTrue(status.startsWith("HTTP/1.1 200"), status);
+            List<String> event = new ArrayList<>();
+            // Up to the blank line that ends the first event.
+            for (String line = in.readLine(); line != null
+                    && !(line.isEmpty() && event.stream().anyMatch(l -> l.startsWith("data:"))); line = in.readLine()) {
+                if (line.startsWith("event:") || line.startsWith("data:") || line.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:")) {
+                    event.add(line);
+                }
+            }
+            assertTrue(event.contains("event: status") || event.contains("event:status"), event.toString());
+            assertTrue(event.stream().anyMatch(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-type: text/event-stream")), event.toString());
+            String data = event.stream().filter(l -> l.startsWith("data:")).findFirst().orElseThrow().substring(5).strip();
+            assertEquals("east", JSON.readTree(data).path("clusterId").asText(), data);
+            assertEquals(1, counter(call("viewer", "GET", "/metrics", null).body(), "isthmus_admin_event_streams"));
+        }
+        assertEquals(0, awaitEventStreams(0), "the gateway stops a stream whose client went");
+
+        // At most 16 at once: the 17th is refused until one goes.
+        List<Socket> streams = new ArrayList<>();
+        try {
+            for (int i = 0; i < 16; i++) {
+                Socket stream = openEventStream(tokens.get("viewer"));
+                streams.add(stream);
+                String status = new java.io.BufferedReader(new java.io.InputStreamReader(stream.getInputStream(),
+                        StandardCharsets.US_ASCII)).readLine();
+                assertTrue(status.startsWith("HTTP/1.1 200"), "stream " + i + ": " + status);
+            }
+            assertEquals(16, awaitEventStreams(16));
+            Reply refused = send("GET", "/api/v1/events", headers(tokens.get("viewer"), null), "");
+            assertEquals(503, refused.status(), refused.toString());
+            assertTrue(refused.body().contains("16 event streams are open"), refused.body());
+        } finally {
+            for (Socket stream : streams) {
+                stream.close();
+            }
+        }
+        assertEquals(0, awaitEventStreams(0), "every stream ends with its connection");
+    }
+
+    private Socket openEventStream(String token) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 3000);
+        socket.setSoTimeout(20_000);
+        StringBuilder head = new StringBuilder("GET /api/v1/events HTTP/1.1\r\n");
+        headers(token, null).forEach(h -> head.append(h).append("\r\n"));
+        head.append("Accept: text/event-stream\r\n\r\n");
+        socket.getOutputStream().write(head.toString().getBytes(StandardCharsets.US_ASCII));
+        return socket;
+    }
+
+    /** isthmus_admin_event_streams once it is {@code expected}, or what it is after 15 s. */
+    private double awaitEventStreams(int expected) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        double open = counter(call("viewer", "GET", "/metrics", null).body(), "isthmus_admin_event_streams");
+        while (open != expected && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            open = counter(call("viewer", "GET", "/metrics", null).body(), "isthmus_admin_event_streams");
+        }
+        return open;
+    }
+
     // ---- helpers ----
 
     /** What the callers could have changed: exports, pools, leases and the plan, as the admin reads them. */

@@ -21,6 +21,8 @@ class DemoTest {
         Cli demo = Cli.run("demo", "--data", dir.toString(), "--base-port", Integer.toString(base), "--exit-when-ready");
         assertEquals(0, demo.exitCode(), demo::toString);
         assertTrue(demo.out().lines().anyMatch("ready"::equals), demo::toString);
+        assertTrue(demo.out().lines().anyMatch(l -> l.contains("open the dashboard http://127.0.0.1:" + base + "/dashboard")),
+                "the demo says where its dashboard is:\n" + demo);
         assertTrue(demo.out().lines().anyMatch(line -> line.startsWith("catalog.shop.svc.clusterset.local")
                 && line.split("10\\.96\\.10\\.11 10\\.97\\.20\\.11", -1).length == 4), demo::toString);
         assertTrue(Files.exists(dir.resolve("east/journal.mv.db")), "each cluster keeps its journal in --data");
