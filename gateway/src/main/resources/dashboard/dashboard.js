@@ -26,8 +26,8 @@
 
   const $ = (id) => document.getElementById(id);
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
+  /** Fills {@code node} with attributes and children; every child that is not a node becomes text, never HTML. */
+  function fill(node, attrs, children) {
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v !== null && v !== undefined) node.setAttribute(k, String(v));
     }
@@ -38,16 +38,12 @@
     return node;
   }
 
+  function el(tag, attrs, ...children) {
+    return fill(document.createElement(tag), attrs, children);
+  }
+
   function svg(tag, attrs, ...children) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v !== null && v !== undefined) node.setAttribute(k, String(v));
-    }
-    for (const child of children) {
-      if (child === null || child === undefined) continue;
-      node.append(child instanceof Node ? child : String(child));
-    }
-    return node;
+    return fill(document.createElementNS(SVG, tag), attrs, children);
   }
 
   /** A table, or a line saying there is nothing, into container {@code id}. */
