@@ -161,7 +161,7 @@ public final class Metrics {
         return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : Double.toString(value);
     }
 
-    private sealed interface Family permits Counter, Sampled, SampledHistogram, Histogram {
+    private sealed interface Family permits Recorded, Sampled, SampledHistogram {
         String name();
 
         String help();
@@ -173,16 +173,46 @@ public final class Metrics {
         Map<List<String>, Double> samples();
     }
 
-    public static final class Counter implements Family {
-        private final String name;
-        private final String help;
-        private final List<String> labelNames;
+    /** A family whose values this registry holds (counted or observed here), rather than reads from elsewhere. */
+    private abstract static sealed class Recorded implements Family permits Counter, Histogram {
+        final String name;
+        final String help;
+        final List<String> labelNames;
+        private final String type;
+
+        Recorded(String name, String help, String type, List<String> labelNames) {
+            this.name = name;
+            this.help = help;
+            this.type = type;
+            this.labelNames = labelNames;
+        }
+
+        @Override
+        public final String name() {
+            return name;
+        }
+
+        @Override
+        public final String help() {
+            return help;
+        }
+
+        @Override
+        public final String type() {
+            return type;
+        }
+
+        @Override
+        public final List<String> labelNames() {
+            return labelNames;
+        }
+    }
+
+    public static final class Counter extends Recorded {
         private final Map<List<String>, LongAdder> values = new ConcurrentHashMap<>();
 
         private Counter(String name, String help, List<String> labelNames) {
-            this.name = name;
-            this.help = help;
-            this.labelNames = labelNames;
+            super(name, help, "counter", labelNames);
             if (labelNames.isEmpty()) {
                 values.put(List.of(), new LongAdder());
             }
@@ -202,26 +232,6 @@ public final class Metrics {
         public long get(String... labelValues) {
             LongAdder adder = values.get(List.of(labelValues));
             return adder == null ? 0 : adder.sum();
-        }
-
-        @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public String help() {
-            return help;
-        }
-
-        @Override
-        public String type() {
-            return "counter";
-        }
-
-        @Override
-        public List<String> labelNames() {
-            return labelNames;
         }
 
         @Override
@@ -276,20 +286,15 @@ public final class Metrics {
      * are made cumulative when rendered, and the count is their total, so a scrape never shows more in a bucket
      * than in the count.
      */
-    public static final class Histogram implements Family {
-        private final String name;
-        private final String help;
+    public static final class Histogram extends Recorded {
         private final double[] bounds;
-        private final List<String> labelNames;
         private final Map<List<String>, Series> series = new ConcurrentHashMap<>();
 
         private record Series(LongAdder[] buckets, DoubleAdder sum) {
         }
 
         private Histogram(String name, String help, List<Double> upperBounds, List<String> labelNames) {
-            this.name = name;
-            this.help = help;
-            this.labelNames = labelNames;
+            super(name, help, "histogram", labelNames);
             this.bounds = upperBounds.stream().mapToDouble(Double::doubleValue).toArray();
             for (int i = 0; i < bounds.length; i++) {
                 if (!Double.isFinite(bounds[i]) || (i > 0 && bounds[i] <= bounds[i - 1])) {
@@ -350,26 +355,6 @@ public final class Metrics {
                 total += b.sum();
             }
             return total;
-        }
-
-        @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public String help() {
-            return help;
-        }
-
-        @Override
-        public String type() {
-            return "histogram";
-        }
-
-        @Override
-        public List<String> labelNames() {
-            return labelNames;
         }
 
         @Override
