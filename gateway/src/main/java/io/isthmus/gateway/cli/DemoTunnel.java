@@ -53,7 +53,7 @@ public final class DemoTunnel implements AutoCloseable {
                     + " CAP_NET_ADMIN); run `sudo ./isthmus demo` to see it");
         }
         try {
-            run(List.of("ip", "-V"));
+            HostCommand.run(List.of("ip", "-V"));
         } catch (IOException e) {
             return Optional.of("the `ip` command (iproute2) is missing: " + e.getMessage());
         }
@@ -68,9 +68,9 @@ public final class DemoTunnel implements AutoCloseable {
                 for (String role : List.of("gw", "pod")) {
                     String ns = demo.namespace(cluster, role);
                     if (java.nio.file.Files.exists(java.nio.file.Path.of("/var/run/netns", ns))) {
-                        run(List.of("ip", "netns", "del", ns)); // left over by a demo that was killed
+                        HostCommand.run(List.of("ip", "netns", "del", ns)); // left over by a demo that was killed
                     }
-                    run(List.of("ip", "netns", "add", ns));
+                    HostCommand.run(List.of("ip", "netns", "add", ns));
                     demo.namespaces.add(ns);
                     ip(ns, "link", "set", "lo", "up");
                 }
@@ -169,7 +169,7 @@ public final class DemoTunnel implements AutoCloseable {
         ip(pod, "addr", "add", podIp + "/24", "dev", "p0");
         ip(gw, "addr", "add", gatewayIp + "/24", "dev", "d0");
         ip(pod, "route", "add", "default", "via", gatewayIp);
-        run(List.of("ip", "netns", "exec", gw, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
+        HostCommand.run(List.of("ip", "netns", "exec", gw, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
         if (clusterIp.isPresent()) { // kube-proxy's part, in miniature: the ClusterIP is answered by the pod
             ip(pod, "addr", "add", clusterIp.get() + "/32", "dev", "lo");
             ip(gw, "route", "add", clusterIp.get() + "/32", "via", podIp);
@@ -229,25 +229,7 @@ public final class DemoTunnel implements AutoCloseable {
     private static void ip(String namespace, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of("ip", "-n", namespace));
         command.addAll(List.of(args));
-        run(command);
-    }
-
-    private static void run(List<String> command) throws IOException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        try {
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IOException(String.join(" ", command) + " did not finish within 30 s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted: " + String.join(" ", command), e);
-        }
-        if (process.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed (exit " + process.exitValue() + "): "
-                    + output.strip());
-        }
+        HostCommand.run(command);
     }
 
     /** Stops the echo and deletes every namespace made (the gateways' TUN devices go with their processes). */
@@ -262,7 +244,7 @@ public final class DemoTunnel implements AutoCloseable {
         }
         for (String ns : namespaces.reversed()) {
             try {
-                run(List.of("ip", "netns", "del", ns));
+                HostCommand.run(List.of("ip", "netns", "del", ns));
             } catch (IOException e) {
                 System.err.println("could not delete network namespace " + ns + ": " + e.getMessage());
             }
