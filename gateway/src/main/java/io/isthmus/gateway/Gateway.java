@@ -406,6 +406,8 @@ public final class Gateway implements AutoCloseable {
         List<StatusSources.Section> sections = new ArrayList<>();
         kubernetes.ifPresent(mcs -> sections.add(new StatusSources.Section("kubernetes",
                 () -> Optional.of(StatusSections.kubernetes(mcs.status())))));
+        sections.add(new StatusSources.Section("certificates",
+                () -> Optional.of(StatusSections.certificates(tls.certificate(), tls.caCertificate()))));
         sections.add(new StatusSources.Section("dns", () -> Optional.of(StatusSections.dns(config.dns(), dns))));
         sections.add(new StatusSources.Section("tunnel", () -> Optional.of(TunnelStatus.json(StatusSections.JSON, tunnel))));
         sections.add(new StatusSources.Section("policy", () -> Optional.of(PolicyStatus.json(StatusSections.JSON,

@@ -34,6 +34,21 @@ final class StatusSections {
         return node;
     }
 
+    /**
+     * The certificates the gateway's trust rests on: its own (peering, replicas, join) and the clusterset CA's, with
+     * when each expires; {@code isthmus diagnose} warns ahead of it.
+     */
+    static JsonNode certificates(java.security.cert.X509Certificate own, java.security.cert.X509Certificate ca) {
+        ObjectNode node = JSON.createObjectNode();
+        node.putObject("cluster").put("subject", own.getSubjectX500Principal().getName())
+                .put("serial", own.getSerialNumber().toString(16))
+                .put("notBefore", own.getNotBefore().toInstant().toString())
+                .put("notAfter", own.getNotAfter().toInstant().toString());
+        node.putObject("ca").put("subject", ca.getSubjectX500Principal().getName())
+                .put("notAfter", ca.getNotAfter().toInstant().toString());
+        return node;
+    }
+
     /** A serving path as operators read it: whether it is the fast one, which it is, and why not the fast one. */
     private static JsonNode path(ServingPath path) {
         return JSON.createObjectNode().put("fast", path.fast()).put("mode", path.mode()).put("reason", path.reason());

@@ -13,34 +13,29 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
  * {@code isthmus diagnose}: what this node offers the gateway, probed here on the node (no gateway needed), one line
  * per capability as {@code NAME: available|unavailable: REASON}: the data path's fast paths (batched UDP, TUN, UDP
  * GSO/GRO, the XDP pre-filter) and SR-IOV (the PFs and VFs in sysfs). What a running gateway uses, and why, is in
- * {@code isthmus status}. Then, from the gateway's status (its admin API, {@code --admin}), the clock skew of every
- * peer link: {@code clock skew: ok|WARN|FAIL|unknown|not checked: ...} and a line per link; a FAIL exits 1.
+ * {@code isthmus status}. Then, from the gateway's admin API ({@code --admin}), the {@link GatewayChecks}: clock skew,
+ * certificate expiry, CIDR overlaps, the tunnel's MTU against the underlay, per-link RTT/throughput/drops, each as
+ * {@code NAME: ok|WARN|FAIL|unknown|not checked: ...} and a line per item with what to do; a FAIL exits 1.
  */
 @Command(name = "diagnose", description = "Probe what this node offers the gateway (fast paths, XDP, SR-IOV physical "
-        + "and virtual functions), and check the clock skew of the gateway's peer links (from its status).")
+        + "and virtual functions), and check the running gateway: clock skew, certificate expiry, CIDR overlaps, MTU, "
+        + "links (RTT, tunnel throughput and drops).")
 final class DiagnoseCommand implements Callable<Integer> {
-    /** Clocks this far apart are worth fixing: export conflicts and propagation times compare clocks. */
-    static final Duration SKEW_WARN = Duration.ofSeconds(1);
-    /**
-     * Half the 60 s that certificates are backdated by (pki.ClustersetCa.BACKDATE): a certificate issued on a clock
-     * 60 s ahead of a gateway's is refused by it as not yet valid, so joins and rotations start failing. A link shows
-     * only the two gateways' clocks, not the clock of the machine that issues certificates, which may be off the other
-     * way: at 30 s half the margin is gone.
-     */
-    static final Duration SKEW_FAIL = Duration.ofSeconds(30);
-
     @Spec
     CommandSpec spec;
 
@@ -51,8 +46,15 @@ final class DiagnoseCommand implements Callable<Integer> {
             description = "Where sysfs is mounted (default: ${DEFAULT-VALUE}).")
     Path sysfsRoot;
 
+    @Option(names = "--sample-seconds", paramLabel = "S", defaultValue = "1",
+            description = "How long to watch the tunnel's counters for throughput and drops, 0..60 (default: ${DEFAULT-VALUE}).")
+    int sampleSeconds;
+
     @Override
     public Integer call() {
+        if (sampleSeconds < 0 || sampleSeconds > 60) {
+            throw new CliException("--sample-seconds takes 0..60, got " + sampleSeconds);
+        }
         PrintWriter out = spec.commandLine().getOut();
         out.println(FastPaths.probe());
         out.println("xdp: " + FastPaths.xdp());
@@ -74,97 +76,52 @@ final class DiagnoseCommand implements Callable<Integer> {
             }
         }
         JsonNode status;
+        JsonNode later;
+        Optional<JsonNode> plan;
+        long sampledAt;
+        long laterAt;
         try {
-            AdminClient.Reply reply = admin.client().get("api/v1/status");
-            if (!reply.ok()) {
-                throw new CliException(reply.error());
-            }
-            status = reply.json();
+            AdminClient client = admin.client();
+            sampledAt = System.nanoTime();
+            status = get(client, "api/v1/status");
+            AdminClient.Reply segments = client.get("api/v1/ipam/segments");
+            plan = segments.ok() ? Optional.of(segments.json()) : Optional.empty();
+            Thread.sleep(sampleSeconds * 1000L);
+            laterAt = System.nanoTime();
+            later = get(client, "api/v1/status");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted while sampling the gateway's status");
         } catch (RuntimeException e) { // CliException, or a bad --admin: the node's checks above still stand
-            out.println("clock skew: not checked: " + e.getMessage());
+            out.println("gateway checks (" + GATEWAY_CHECKS + "): not checked: " + e.getMessage());
             return 0;
         }
-        SkewCheck skew = clockSkew(status);
-        out.print(skew.text());
-        return skew.level() == Level.FAIL ? 1 : 0;
+        List<GatewayChecks.Check> checks = List.of(GatewayChecks.clockSkew(later),
+                GatewayChecks.certificates(later, Instant.now()), GatewayChecks.cidrOverlaps(plan),
+                GatewayChecks.mtu(later, DiagnoseCommand::interfaceMtu),
+                GatewayChecks.links(status, later, Math.max(1e-3, (laterAt - sampledAt) / 1e9)));
+        checks.forEach(check -> out.print(check.text()));
+        return GatewayChecks.worst(checks) == GatewayChecks.Level.FAIL ? 1 : 0;
     }
 
-    enum Level {
-        OK("ok"), UNKNOWN("unknown"), WARN("WARN"), FAIL("FAIL");
+    private static final String GATEWAY_CHECKS = "clock skew, certificates, cidr overlaps, mtu, links";
 
-        private final String label;
+    private static JsonNode get(AdminClient client, String path) {
+        AdminClient.Reply reply = client.get(path);
+        if (!reply.ok()) {
+            throw new CliException(reply.error());
+        }
+        return reply.json();
+    }
 
-        Level(String label) {
-            this.label = label;
+    /** The MTU of the interface in this network namespace that holds {@code address}, if one does. */
+    private static Optional<Integer> interfaceMtu(String address) {
+        try {
+            NetworkInterface holder = NetworkInterface.getByInetAddress(InetAddress.ofLiteral(address));
+            return holder == null ? Optional.empty() : Optional.of(holder.getMTU());
+        } catch (IOException | IllegalArgumentException e) {
+            return Optional.empty();
         }
     }
 
-    /** The check's verdict (the worst of its links) and its lines: a summary, then one per link. */
-    record SkewCheck(Level level, String text) {
-    }
-
-    /** The clock-skew check over every link of a gateway's {@code /api/v1/status}. */
-    static SkewCheck clockSkew(JsonNode status) {
-        String self = status.path("clusterId").asText("this cluster");
-        List<String> lines = new ArrayList<>();
-        Level worst = null;
-        int measured = 0;
-        double largest = -1;
-        String largestLink = null;
-        for (JsonNode link : status.path("peers")) {
-            String peer = link.path("cluster").isTextual() ? link.path("cluster").asText() : "an unnamed peer";
-            String name = "  " + link.path("link").asText() + " to " + peer + ": ";
-            if (!"up".equals(link.path("state").asText())) {
-                lines.add(name + "not checked: the link is " + link.path("state").asText());
-                continue;
-            }
-            if (!link.has("clockSkewMillis")) {
-                lines.add(name + "unknown: no estimate yet (it takes two heartbeats), or " + peer
-                        + "'s gateway is older and sends no wall clock");
-                worst = worst == null ? Level.UNKNOWN : worst;
-                continue;
-            }
-            measured++;
-            double seconds = link.path("clockSkewMillis").asDouble() / 1e3;
-            double bound = link.path("clockSkewBoundMillis").asDouble() / 1e3;
-            double size = Math.abs(seconds);
-            Level level = size >= SKEW_FAIL.toSeconds() ? Level.FAIL : size >= SKEW_WARN.toSeconds() ? Level.WARN : Level.OK;
-            worst = worst == null || level.compareTo(worst) > 0 ? level : worst;
-            String what = String.format(Locale.ROOT, "%s's clock is %.3f s %s this gateway's (±%.3f s)", peer, size,
-                    seconds >= 0 ? "ahead of" : "behind", bound);
-            lines.add(name + level.label + ": " + what + switch (level) {
-                case OK, UNKNOWN -> "";
-                case WARN -> "; run chrony or NTP on the gateway nodes of " + self + " and " + peer
-                        + " (export conflicts, oldest first, and propagation times compare their clocks)";
-                case FAIL -> "; fix it now: run chrony or NTP on the gateway nodes of " + self + " and " + peer
-                        + " (`chronyc tracking` shows the offset). Certificates are backdated only 60 s, so past that "
-                        + "one issued on the faster clock is refused as not yet valid by the slower";
-            });
-            if (size > largest) {
-                largest = size;
-                largestLink = peer;
-            }
-        }
-        if (worst == null) {
-            return new SkewCheck(Level.UNKNOWN, "clock skew: unknown: " + (status.path("peers").isEmpty()
-                    ? "the gateway has no peer links" : "no link is up") + "\n" + joined(lines));
-        }
-        String largestText = measured == 0 ? "" : String.format(Locale.ROOT, " (largest: %s, %.3f s)", largestLink,
-                largest);
-        String summary = switch (worst) {
-            case OK -> "every link within " + SKEW_WARN.toSeconds() + " s" + largestText;
-            case UNKNOWN -> (measured == 0 ? "no link has an estimate yet" : "the measured links are within "
-                    + SKEW_WARN.toSeconds() + " s" + largestText + ", the others have no estimate yet");
-            case WARN -> "a peer's clock is " + SKEW_WARN.toSeconds() + " s or more from this gateway's";
-            case FAIL -> "a peer's clock is " + SKEW_FAIL.toSeconds() + " s or more from this gateway's";
-        };
-        return new SkewCheck(worst, "clock skew: " + worst.label + ": " + summary + " (" + measured + " of "
-                + status.path("peers").size() + " links measured)\n" + joined(lines));
-    }
-
-    private static String joined(List<String> lines) {
-        StringBuilder out = new StringBuilder();
-        lines.forEach(line -> out.append(line).append('\n'));
-        return out.toString();
-    }
 }

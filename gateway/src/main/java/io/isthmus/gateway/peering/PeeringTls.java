@@ -201,6 +201,11 @@ public final class PeeringTls implements Revocations {
         return keys.certificate();
     }
 
+    /** The clusterset CA's certificate this gateway trusts. */
+    public X509Certificate caCertificate() {
+        return trust.caCertificate();
+    }
+
     public ClusterId self() {
         return self;
     }

@@ -41,6 +41,7 @@ public final class TunnelStatus {
         node.put("listen", HostPort.format(plane.localAddress()));
         node.put("advertised", HostPort.format(plane.advertised()));
         node.put("mtu", plane.mtu());
+        node.put("overheadBytes", io.isthmus.tunnel.WireFormat.OVERHEAD);
         ArrayNode routes = node.putArray("routes");
         plane.installedRoutes().stream().map(Cidr::toString).forEach(routes::add);
         ArrayNode translation = node.putArray("translation");

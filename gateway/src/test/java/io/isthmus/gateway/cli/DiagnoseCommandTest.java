@@ -78,9 +78,9 @@ class DiagnoseCommandTest {
         String out = diagnose.out();
         int at = out.indexOf("sr-iov: ");
         assertTrue(at >= 0, out);
-        int skew = out.indexOf("clock skew: ");
-        assertTrue(skew > at, out);
-        return out.substring(at, skew);
+        int gateway = out.indexOf("gateway checks (");
+        assertTrue(gateway > at, out);
+        return out.substring(at, gateway);
     }
 
     // ---- the clock-skew check, over the links of a gateway's status ----
@@ -102,26 +102,26 @@ class DiagnoseCommandTest {
         return status;
     }
 
-    private static DiagnoseCommand.Level levelOf(double skewMillis) {
-        return DiagnoseCommand.clockSkew(status("west", skewMillis)).level();
+    private static GatewayChecks.Level levelOf(double skewMillis) {
+        return GatewayChecks.clockSkew(status("west", skewMillis)).level();
     }
 
     @Test
     void skewUnderOneSecondIsOkFromOneSecondAWarningFromThirtyAFailureEitherWay() {
-        assertEquals(DiagnoseCommand.Level.OK, levelOf(0));
-        assertEquals(DiagnoseCommand.Level.OK, levelOf(999.9));
-        assertEquals(DiagnoseCommand.Level.OK, levelOf(-999.9));
-        assertEquals(DiagnoseCommand.Level.WARN, levelOf(1_000));
-        assertEquals(DiagnoseCommand.Level.WARN, levelOf(-1_000));
-        assertEquals(DiagnoseCommand.Level.WARN, levelOf(29_999));
-        assertEquals(DiagnoseCommand.Level.FAIL, levelOf(30_000));
-        assertEquals(DiagnoseCommand.Level.FAIL, levelOf(-45_000));
+        assertEquals(GatewayChecks.Level.OK, levelOf(0));
+        assertEquals(GatewayChecks.Level.OK, levelOf(999.9));
+        assertEquals(GatewayChecks.Level.OK, levelOf(-999.9));
+        assertEquals(GatewayChecks.Level.WARN, levelOf(1_000));
+        assertEquals(GatewayChecks.Level.WARN, levelOf(-1_000));
+        assertEquals(GatewayChecks.Level.WARN, levelOf(29_999));
+        assertEquals(GatewayChecks.Level.FAIL, levelOf(30_000));
+        assertEquals(GatewayChecks.Level.FAIL, levelOf(-45_000));
     }
 
     @Test
     void eachLinkGetsALineThatSaysWhatToDoAndTheWorstDecides() {
-        DiagnoseCommand.SkewCheck check = DiagnoseCommand.clockSkew(status("west", 3.5, "north", -1_500.25, "edge", null));
-        assertEquals(DiagnoseCommand.Level.WARN, check.level());
+        GatewayChecks.Check check = GatewayChecks.clockSkew(status("west", 3.5, "north", -1_500.25, "edge", null));
+        assertEquals(GatewayChecks.Level.WARN, check.level());
         assertEquals("""
                 clock skew: WARN: a peer's clock is 1 s or more from this gateway's (2 of 3 links measured)
                   out-1 to west: ok: west's clock is 0.004 s ahead of this gateway's (±0.000 s)
@@ -129,11 +129,11 @@ class DiagnoseCommandTest {
                 the gateway nodes of east and north (export conflicts, oldest first, and propagation times compare their clocks)
                   out-3 to edge: unknown: no estimate yet (it takes two heartbeats), or edge's gateway is older and sends no wall clock
                 """, check.text());
-        String fail = DiagnoseCommand.clockSkew(status("west", 31_000)).text();
+        String fail = GatewayChecks.clockSkew(status("west", 31_000)).text();
         assertTrue(fail.startsWith("clock skew: FAIL: a peer's clock is 30 s or more from this gateway's"), fail);
         assertTrue(fail.contains("west's clock is 31.000 s ahead of this gateway's (±0.000 s); fix it now: run chrony or "
                 + "NTP on the gateway nodes of east and west"), fail);
-        assertEquals("clock skew: unknown: the gateway has no peer links\n", DiagnoseCommand.clockSkew(status()).text());
+        assertEquals("clock skew: unknown: the gateway has no peer links\n", GatewayChecks.clockSkew(status()).text());
     }
 
     @Test
@@ -158,7 +158,7 @@ class DiagnoseCommandTest {
         // the port is free again: nothing answers there
         Cli unreachable = Cli.run("diagnose", "--sysfs-root", dir.toString(), "--admin", "http://127.0.0.1:" + port);
         assertEquals(0, unreachable.exitCode(), unreachable.toString());
-        assertTrue(unreachable.out().contains("clock skew: not checked: cannot reach the gateway's admin API at "
+        assertTrue(unreachable.out().contains("gateway checks (clock skew, certificates, cidr overlaps, mtu, links): not checked: cannot reach the gateway's admin API at "
                 + "http://127.0.0.1:" + port + "/ (connection refused)"), unreachable.out());
     }
 }
