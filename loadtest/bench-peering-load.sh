@@ -101,11 +101,17 @@ fi
 mkdir -p "$report"
 
 java_bin="$JAVA_HOME/bin/java"
-issue_certificates() { # the simulated clusters' certificates from $ca, two CLI processes at a time
+# The simulated clusters' certificates from $ca: the first one writes a class-data archive that the others (two CLI
+# processes at a time) start from, which makes each about 0.8 s on an idle machine.
+issue_certificates() {
   echo "issuing certificates for sim-01..sim-$(printf '%02d' "$total_peers") ..." >&2
-  seq 1 "$total_peers" | xargs -I{} printf 'sim-%02d\n' {} \
-    | xargs -P 2 -I{} "$java_bin" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m \
-        -jar "$gateway_jar" mesh issue --ca "$ca" --cluster {} --out "$work/sim-tls" >/dev/null \
+  local cli=("$java_bin" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m)
+  "${cli[@]}" -XX:+AutoCreateSharedArchive -XX:SharedArchiveFile="$work/cli.jsa" -jar "$gateway_jar" mesh issue \
+    --ca "$ca" --cluster sim-01 --out "$work/sim-tls" >/dev/null || fail "isthmus mesh issue --ca $ca failed"
+  (( total_peers > 1 )) || return 0
+  seq 2 "$total_peers" | xargs -I{} printf 'sim-%02d\n' {} \
+    | xargs -P 2 -I{} "${cli[@]}" -XX:SharedArchiveFile="$work/cli.jsa" -jar "$gateway_jar" mesh issue --ca "$ca" \
+        --cluster {} --out "$work/sim-tls" >/dev/null \
     || fail "issuing the simulated clusters' certificates from $ca failed"
 }
 pid_args=()
