@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * or {@code rate} (answered per second of injection). OP: {@code < <= > >=}. A percentile with no answered change
  * to take it from fails.
  */
-record LoadAssertion(String scope, Metric metric, String op, double value, String text) {
+record LoadAssertion(String scope, Metric metric, Op op, double value, String text) {
     static final String GLOBAL = "global";
     static final String EACH = "each";
 
@@ -47,6 +47,34 @@ record LoadAssertion(String scope, Metric metric, String op, double value, Strin
         }
     }
 
+    enum Op {
+        LESS("<"), AT_MOST("<="), MORE(">"), AT_LEAST(">=");
+
+        final String symbol;
+
+        Op(String symbol) {
+            this.symbol = symbol;
+        }
+
+        static Op of(String symbol) {
+            for (Op op : values()) {
+                if (op.symbol.equals(symbol)) {
+                    return op;
+                }
+            }
+            throw new IllegalArgumentException("an operator is <, <=, > or >=, got '" + symbol + "'");
+        }
+
+        boolean holds(double actual, double value) {
+            return switch (this) {
+                case LESS -> actual < value;
+                case AT_MOST -> actual <= value;
+                case MORE -> actual > value;
+                case AT_LEAST -> actual >= value;
+            };
+        }
+    }
+
     enum Unit {
         MILLIS(" ms"), PERCENT("%"), COUNT(""), PER_SECOND("/s");
 
@@ -60,7 +88,7 @@ record LoadAssertion(String scope, Metric metric, String op, double value, Strin
     /** One assertion on one scope's figures. */
     record Result(LoadAssertion assertion, String scope, double actual, boolean pass) {
         String describe() {
-            return (pass ? "PASS " : "FAIL ") + scope + ": " + assertion.metric().label + " " + assertion.op() + " "
+            return (pass ? "PASS " : "FAIL ") + scope + ": " + assertion.metric().label + " " + assertion.op().symbol + " "
                     + format(assertion.value(), assertion.metric().unit) + " (actual "
                     + (Double.isNaN(actual) ? "no answered change" : format(actual, assertion.metric().unit)) + ")";
         }
@@ -116,7 +144,7 @@ record LoadAssertion(String scope, Metric metric, String op, double value, Strin
         if (metric.unit == Unit.PERCENT && value > 100) {
             throw new IllegalArgumentException("--assert '" + text.strip() + "': a percentage is at most 100");
         }
-        return new LoadAssertion(m.group(1) == null ? GLOBAL : m.group(1), metric, m.group(3), value, text.strip());
+        return new LoadAssertion(m.group(1) == null ? GLOBAL : m.group(1), metric, Op.of(m.group(3)), value, text.strip());
     }
 
     /** Throws when the scope names a scenario that is not among {@code scenarios}. */
@@ -146,20 +174,14 @@ record LoadAssertion(String scope, Metric metric, String op, double value, Strin
 
     private Result check(String where, LoadFigures figures) {
         double actual = metric.read.applyAsDouble(figures);
-        boolean pass = !Double.isNaN(actual) && switch (op) {
-            case "<" -> actual < value;
-            case "<=" -> actual <= value;
-            case ">" -> actual > value;
-            case ">=" -> actual >= value;
-            default -> throw new IllegalStateException("operator " + op);
-        };
+        boolean pass = !Double.isNaN(actual) && op.holds(actual, value);
         return new Result(this, where, actual, pass);
     }
 
     static String format(double v, Unit unit) {
         String number = unit == Unit.COUNT ? String.format(Locale.ROOT, "%.0f", v)
                 : v == Math.rint(v) && Math.abs(v) < 1e15 ? String.format(Locale.ROOT, "%.0f", v)
-                : String.format(Locale.ROOT, Math.abs(v) >= 100 ? "%.1f" : "%.2f", v);
+                : String.format(Locale.ROOT, Math.abs(v) >= 100 ? "%.1f" : Math.abs(v) >= 0.01 ? "%.2f" : "%.3g", v);
         return number + unit.suffix;
     }
 }

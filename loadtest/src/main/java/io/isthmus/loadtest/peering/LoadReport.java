@@ -83,7 +83,7 @@ final class LoadReport {
         ArrayNode assertions = root.putArray("assertions");
         for (LoadAssertion.Result a : results) {
             ObjectNode n = assertions.addObject().put("assertion", a.assertion().text()).put("scope", a.scope())
-                    .put("metric", a.assertion().metric().label).put("op", a.assertion().op())
+                    .put("metric", a.assertion().metric().label).put("op", a.assertion().op().symbol)
                     .put("value", a.assertion().value());
             number(n, "actual", a.actual());
             n.put("pass", a.pass()).put("text", a.describe());
@@ -219,7 +219,7 @@ final class LoadReport {
             for (LoadAssertion.Result r : results) {
                 LoadAssertion a = r.assertion();
                 h.append("<tr><td class=\"l\">").append(esc(r.scope())).append("</td><td class=\"l\"><code>")
-                        .append(esc(a.metric().label + " " + a.op() + " " + LoadAssertion.format(a.value(), a.metric().unit)))
+                        .append(esc(a.metric().label + " " + a.op().symbol + " " + LoadAssertion.format(a.value(), a.metric().unit)))
                         .append("</code></td><td>").append(Double.isNaN(r.actual()) ? "no answer"
                                 : esc(LoadAssertion.format(r.actual(), a.metric().unit)))
                         .append("</td><td class=\"").append(r.pass() ? "pass\">PASS" : "fail\">FAIL").append("</td></tr>\n");

@@ -97,8 +97,9 @@ record LoadScenario(String name, int peers, Injection injection) {
         long joinStart = System.nanoTime();
         List<SimulatedPeer> joined = context.fleet().connect(firstPeer, peers, context.services());
         double joinSeconds = context.fleet().awaitJoined(joined, joined, context.probe(), joinStart);
-        progress.printf(Locale.ROOT, "  %s: %d peers (sim-%02d..sim-%02d) joined in %.2f s; injecting %s%n", name, peers,
-                firstPeer, firstPeer + peers - 1, joinSeconds, injection.text());
+        progress.printf(Locale.ROOT, "  %s: %d peer%s (%s..%s) joined in %.2f s; injecting %s%n", name, peers,
+                peers == 1 ? "" : "s", SimulatedPeer.clusterId(firstPeer), SimulatedPeer.clusterId(firstPeer + peers - 1),
+                joinSeconds, injection.text());
 
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
                 .name("load-" + name + "-timer").daemon(true).unstarted(r));
