@@ -118,16 +118,23 @@ bench_cli() {
     -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m -jar "$gateway_jar" "$@"
 }
 
-# bench_gateway_with_pool POOL: starts one gateway from $gateway_jar (call bench_build and bench_scratch first) in
-# $work/gateway: its own CA and certificate, an H2 journal, four free loopback ports, the CNI socket
-# $work/gateway/data/ipam.sock; claims an underlay segment of 10.77.0.0/16 and creates pool POOL (10.77.0.0/21,
-# gateway 10.77.0.1). Sets admin_url and gateway_pid; the gateway stops with the script (bench_cleanup).
-bench_gateway_with_pool() {
-  local pool=$1 dir="$work/gateway" port
+# bench_gateway [CONFIG-LINES]: starts one gateway (cluster "bench") from $gateway_jar (call bench_build and
+# bench_scratch first) in $work/gateway: its own clusterset CA ($work/gateway/ca) and certificate, an H2 journal, four
+# free loopback ports (admin, peering, DNS, replicas), admin auth off, and CONFIG-LINES inside `isthmus { }`. Waits
+# until /readyz answers (120 s). Sets admin_url, gateway_pid and gateway_ca; the gateway stops with the script.
+# bench_gateway_launch and bench_gateway_ready are its two halves, for work to do while the JVM starts.
+bench_gateway() {
+  bench_gateway_launch "${1:-}"
+  bench_gateway_ready
+}
+
+bench_gateway_launch() {
+  local extra=${1:-} dir="$work/gateway" port
   port=$(pick_ports 4)
   mkdir -p "$dir"
   bench_cli mesh init --ca "$dir/ca" >/dev/null || fail "isthmus mesh init failed"
   bench_cli mesh issue --ca "$dir/ca" --cluster bench --out "$dir/data/tls" >/dev/null || fail "isthmus mesh issue failed"
+  gateway_ca="$dir/ca"
   cat > "$dir/gateway.conf" <<CONF
 isthmus {
   cluster-id = bench
@@ -137,8 +144,7 @@ isthmus {
   peering.port = $((port + 1))
   dns.port = $((port + 2))
   replicas.port = $((port + 3))
-  plan { members = [bench], supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}] }
-  ipam.cni-socket = "ipam.sock"
+$extra
 }
 CONF
   setsid "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx1g \
@@ -146,13 +152,24 @@ CONF
   gateway_pid=$!
   pids+=("$gateway_pid")
   admin_url="http://127.0.0.1:$port"
-  local ready=false
+}
+
+bench_gateway_ready() {
+  local ready=false dir="$work/gateway"
   for _ in $(seq 1 240); do
     kill -0 "$gateway_pid" 2>/dev/null || break
     curl -fs --max-time 2 "$admin_url/readyz" >/dev/null 2>&1 && { ready=true; break; }
     sleep 0.5
   done
   $ready || { tail -20 "$dir/gateway.log" >&2; fail "the gateway did not become ready within 120 s (log: $dir/gateway.log)"; }
+}
+
+# bench_gateway_with_pool POOL: bench_gateway with an address plan; claims an underlay segment of 10.77.0.0/16 and
+# creates pool POOL (10.77.0.0/21, gateway 10.77.0.1); the CNI socket is $work/gateway/data/ipam.sock.
+bench_gateway_with_pool() {
+  local pool=$1
+  bench_gateway '  plan { members = [bench], supernets.underlay = [{cidr = "10.77.0.0/16", segment-prefix = 20}] }
+  ipam.cni-socket = "ipam.sock"'
   bench_cli ipam claim --admin "$admin_url" --kind underlay >/dev/null || fail "isthmus ipam claim failed"
   bench_cli ipam create-pool --admin "$admin_url" --name "$pool" --cidr 10.77.0.0/21 --gateway 10.77.0.1 >/dev/null \
     || fail "isthmus ipam create-pool $pool failed"

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,8 +26,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LoadtestRunTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> SCENARIOS =
-            List.of("dns", "peering", "ipam-http", "gatling", "ipam", "ipam-failover", "cni", "tunnel", "policy", "xdp");
+    private static final List<String> SCENARIOS = List.of("dns", "peering", "peering-load", "ipam-http", "gatling", "ipam",
+            "ipam-failover", "cni", "tunnel", "policy", "xdp");
+
+    /**
+     * The scenarios to run briefly: all, or those named in the system property {@code isthmus.loadtest.scenarios}
+     * (comma-separated; Maven passes {@code -Disthmus.loadtest.scenarios=peering-load} on to the test JVM).
+     */
+    static Stream<String> scenariosToRun() {
+        String only = System.getProperty("isthmus.loadtest.scenarios", "").strip();
+        if (only.isEmpty()) {
+            return SCENARIOS.stream();
+        }
+        List<String> chosen = Stream.of(only.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+        for (String scenario : chosen) {
+            if (!SCENARIOS.contains(scenario)) {
+                throw new IllegalArgumentException("isthmus.loadtest.scenarios names '" + scenario
+                        + "', not a scenario (" + String.join(", ", SCENARIOS) + ")");
+            }
+        }
+        return chosen.stream();
+    }
 
     record Run(int exit, String stdout, String stderr) {
     }
@@ -67,14 +86,15 @@ class LoadtestRunTest {
         assertTrue(unknown.stderr().contains("unknown scenario 'gatling-grpc'"), unknown.stderr());
         Run target = run(results, 30, "dns", "--target", "http://127.0.0.1:1");
         assertEquals(2, target.exit());
-        assertTrue(target.stderr().contains("only ipam-http and gatling load a running gateway"), target.stderr());
+        assertTrue(target.stderr().contains("only ipam-http, gatling and peering-load load a running gateway"),
+                target.stderr());
         Run duration = run(results, 30, "ipam-http", "--duration", "0");
         assertEquals(2, duration.exit());
         assertTrue(duration.stderr().contains("--duration takes whole seconds 1..600, got '0'"), duration.stderr());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"dns", "peering", "ipam-http", "gatling", "ipam", "ipam-failover", "cni", "tunnel", "policy", "xdp"})
+    @MethodSource("scenariosToRun")
     void eachScenarioRunsBrieflyToItsResultsFolder(String scenario, @TempDir Path results) throws Exception {
         Run run = run(results, 420, scenario, "--brief", "--duration", "1", "--no-build", "--timeout", "360");
         assertEquals(0, run.exit(), scenario + " failed; its stderr:\n" + tail(run.stderr()));
@@ -102,6 +122,22 @@ class LoadtestRunTest {
                         "Gatling's HTML report is in the results folder");
             }
             assertTrue(stdout.contains("percentage of failed events is less than or equal to 0.0 : true"), stdout);
+        }
+        if (scenario.equals("peering-load")) {
+            // its own report beside the summary: the HTML page and the figures, with every assertion passed
+            String html = Files.readString(folder.resolve("index.html"));
+            assertTrue(html.contains("<svg") && html.contains("PASS") && !html.contains("FAIL"), "index.html");
+            assertTrue(!html.contains("<script") && !html.contains("<link")
+                    && !html.matches("(?s).*(src|href)\\s*=\\s*\"https?:.*"), "self-contained: nothing fetched from elsewhere");
+            JsonNode stats = JSON.readTree(folder.resolve("stats.json").toFile());
+            assertTrue(stats.path("passed").asBoolean(false), stats.path("assertions").toString());
+            assertEquals(2, stats.path("scenarios").size(), "an open and a closed scenario: " + stats.path("scenarios"));
+            for (JsonNode s : stats.path("scenarios")) {
+                assertTrue(s.path("ok").asLong() > 0, "changes answered in " + s.path("name") + ": " + s);
+                assertTrue(s.path("propagationMs").path("p99").isNumber(), s.toString());
+            }
+            assertEquals(true, summary.path("figures").path("passed").asBoolean(false),
+                    "the driver's JSON line is the summary's figures: " + summary.path("figures"));
         }
     }
 

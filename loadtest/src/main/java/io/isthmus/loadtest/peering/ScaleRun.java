@@ -1,10 +1,5 @@
 package io.isthmus.loadtest.peering;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.ConfigFactory;
-import org.apache.pekko.actor.ActorSystem;
-
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -81,12 +76,6 @@ final class ScaleRun {
     }
 
     int run() throws IOException, InterruptedException, GeneralSecurityException, PeeringBench.Failure {
-        ActorSystem system = ActorSystem.create("peering-bench", ConfigFactory.parseString("""
-                pekko.loglevel = WARNING
-                pekko.stdout-loglevel = WARNING
-                pekko.log-dead-letters = off
-                pekko.actor.provider = local
-                """).withFallback(ConfigFactory.load()));
         ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "sim-timer");
             t.setDaemon(true);
@@ -97,18 +86,12 @@ final class ScaleRun {
         ConcurrentLinkedQueue<Sample> samples = new ConcurrentLinkedQueue<>();
         List<Row> rows = new ArrayList<>();
         var loadCpu = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        try (DnsProbe probe = new DnsProbe(poll)) {
+        try (DnsProbe probe = new DnsProbe(poll); PeerFleet fleet = new PeerFleet(peering, tlsDir, admin, dns, zone)) {
             for (int k : clusters) {
                 long joinStart = System.nanoTime();
-                List<SimulatedPeer> joining = new ArrayList<>();
-                for (int i = peers.size() + 1; i <= k; i++) {
-                    SimulatedPeer peer = new SimulatedPeer(i, services, zone);
-                    SSLContext tls = PeerTls.clientContext(tlsDir, peer.cluster());
-                    peer.connect(system, peering, tls);
-                    peers.add(peer);
-                    joining.add(peer);
-                }
-                double joinSeconds = awaitJoined(peers, joining, probe, joinStart);
+                List<SimulatedPeer> joining = fleet.connect(peers.size() + 1, k - peers.size(), services);
+                peers.addAll(joining);
+                double joinSeconds = fleet.awaitJoined(peers, joining, probe, joinStart);
                 for (SimulatedPeer peer : joining) {
                     // Spread each peer's heartbeat and delta over the interval (golden-ratio offsets), so the load is even.
                     double phase = (peers.indexOf(peer) * 0.6180339887498949) % 1.0;
@@ -134,7 +117,7 @@ final class ScaleRun {
                 int threads = gateway.threads();
                 double heapNow = heapNowMib();
                 int resyncs = peers.stream().mapToInt(SimulatedPeer::resyncRequests).sum() - resyncs0;
-                failIfEnded(peers);
+                PeerFleet.failIfEnded(peers);
 
                 List<Long> delays = new ArrayList<>();
                 int missed = 0;
@@ -168,62 +151,9 @@ final class ScaleRun {
         } finally {
             tasks.forEach(task -> task.cancel(false));
             timer.shutdownNow();
-            peers.forEach(SimulatedPeer::close);
-            system.terminate();
-            system.getWhenTerminated().toCompletableFuture().completeOnTimeout(null, 10, TimeUnit.SECONDS).join();
         }
         print(rows);
         return 0;
-    }
-
-    /**
-     * Until every new peer had the gateway's hello and the gateway answers for every service of every peer
-     * (status: imports from each cluster; DNS: the last new peer's last service). Returns seconds since start.
-     */
-    private double awaitJoined(List<SimulatedPeer> all, List<SimulatedPeer> joining, DnsProbe probe, long start)
-            throws InterruptedException, PeeringBench.Failure {
-        Duration timeout = Duration.ofSeconds(60);
-        SimulatedPeer lastPeer = joining.getLast();
-        CompletableFuture<Long> lastAnswer = probe.await(dns, lastPeer.fqdn(services), List.of(lastPeer.ip(services)),
-                start, timeout);
-        long deadline = start + timeout.toNanos();
-        while (true) {
-            failIfEnded(all);
-            boolean hellos = joining.stream().allMatch(p -> p.hello().isDone());
-            JsonNode status = statusOrNull();
-            boolean imported = status != null && all.stream().allMatch(p -> AdminApi.importsFrom(status, p.cluster())
-                    .map(i -> i.path("exports").asInt() == services).orElse(false));
-            if (hellos && imported && lastAnswer.isDone()) {
-                if (lastAnswer.join() < 0) {
-                    throw new PeeringBench.Failure("the gateway's DNS did not answer " + lastPeer.fqdn(services));
-                }
-                return (System.nanoTime() - start) / 1e9;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new PeeringBench.Failure(joining.size() + " simulated clusters did not all join within "
-                        + timeout.toSeconds() + " s (hellos: " + joining.stream().filter(p -> p.hello().isDone()).count()
-                        + "; gateway imports: " + (status == null ? "-" : status.path("imports").path("clusters").size())
-                        + " clusters)");
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    private JsonNode statusOrNull() throws InterruptedException {
-        try {
-            return admin.status();
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static void failIfEnded(List<SimulatedPeer> peers) throws PeeringBench.Failure {
-        for (SimulatedPeer peer : peers) {
-            if (peer.failure() != null) {
-                throw new PeeringBench.Failure("simulated cluster " + peer.cluster() + "'s stream ended: "
-                        + peer.failure());
-            }
-        }
     }
 
     private double heapNowMib() {

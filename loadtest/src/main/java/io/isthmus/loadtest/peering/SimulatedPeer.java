@@ -44,8 +44,11 @@ final class SimulatedPeer {
     static final int MAX_SERVICES = 250;
     static final int MAX_PEERS = 250;
 
-    /** A change sent: the DNS name that must now answer {@code ip}, and when it was handed to the stream. */
-    record Change(String fqdn, String ip, long sentNanos) {
+    /**
+     * A change sent: the DNS name that must now answer {@code ip}, when it was handed to the stream, and whether the
+     * stream's queue took it (false: it was full or closed, and the gateway will never see this change).
+     */
+    record Change(int service, String fqdn, String ip, long sentNanos, boolean queued) {
     }
 
     /** A heartbeat round trip the peer measured from the gateway's echo, and when. */
@@ -157,17 +160,29 @@ final class SimulatedPeer {
         offer(PeerMessage.newBuilder().setHeartbeat(b).build());
     }
 
+    int services() {
+        return services;
+    }
+
     /** Moves the next service (round robin) to a new address and sends the delta; returns what DNS must answer. */
     synchronized Change change() {
-        int j = changes++ % services + 1;
+        return change(changes % services + 1);
+    }
+
+    /** Moves service {@code j} (1-based) to a new address and sends the delta; returns what DNS must answer. */
+    synchronized Change change(int j) {
+        if (j < 1 || j > services) {
+            throw new IllegalArgumentException("service " + j + " of " + cluster + " (it has 1.." + services + ")");
+        }
+        changes++;
         generation[j - 1]++;
         long from = version;
         version = Math.max(version + 1, System.currentTimeMillis());
         PeerMessage delta = PeerMessage.newBuilder().setExportDelta(ExportDelta.newBuilder()
                 .setOriginCluster(cluster).setFromVersion(from).setToVersion(version).addUpserted(export(j))).build();
         long sent = System.nanoTime();
-        offer(delta);
-        return new Change(fqdn(j), ip(j), sent);
+        boolean queued = offer(delta);
+        return new Change(j, fqdn(j), ip(j), sent, queued);
     }
 
     private PeerMessage snapshot() {
@@ -185,11 +200,13 @@ final class SimulatedPeer {
                 .setExportedAtMillis(exportedAtMillis).build();
     }
 
-    private void offer(PeerMessage message) {
+    private boolean offer(PeerMessage message) {
         QueueOfferResult result = out == null ? QueueOfferResult.dropped() : out.offer(message);
         if (result != QueueOfferResult.enqueued()) {
             dropped.incrementAndGet();
+            return false;
         }
+        return true;
     }
 
     private void onMessage(PeerMessage message) {
@@ -223,7 +240,11 @@ final class SimulatedPeer {
         }
     }
 
-    void close() {
+    /** Ends the stream; a second call does nothing. */
+    synchronized void close() {
+        if (closing) {
+            return;
+        }
         closing = true;
         if (out != null) {
             out.complete();
