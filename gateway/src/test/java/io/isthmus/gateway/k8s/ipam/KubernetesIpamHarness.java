@@ -233,6 +233,7 @@ final class KubernetesIpamHarness implements AutoCloseable {
                 """).withFallback(ConfigFactory.parseMap(Map.of("slick-h2.db.url",
                 "jdbc:h2:file:" + dir.resolve("journal").toAbsolutePath() + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE")))
                 .withFallback(ConfigFactory.parseResourcesAnySyntax("isthmus-pekko.conf"))
+                .withFallback(ConfigFactory.parseResources(io.isthmus.ipam.serialization.IpamSchema.RESOURCE))
                 .withFallback(ConfigFactory.defaultReference()).resolve();
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "isthmus", config);
         SchemaUtils.createIfNotExists(system).toCompletableFuture().get(30, TimeUnit.SECONDS);
