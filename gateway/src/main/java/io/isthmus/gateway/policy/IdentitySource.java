@@ -7,6 +7,7 @@ import io.isthmus.api.InvalidFieldException;
 import io.isthmus.api.ServiceExport;
 import io.isthmus.api.ipam.Lease;
 import io.isthmus.api.ipam.LeasedAddress;
+import io.isthmus.gateway.exports.ExportSet;
 import io.isthmus.gateway.peering.MeshView;
 import io.isthmus.ipam.plan.Plan;
 import io.isthmus.ipam.plan.Segment;
@@ -40,6 +41,44 @@ public final class IdentitySource {
 
     /** The view, and what was left out. */
     public record Built(IdentityView view, List<String> problems) {
+    }
+
+    /**
+     * What {@link #build} reads, to tell whether a build would give what the last one gave. The mesh's export sets
+     * are immutable and replaced on every change, so they are compared by identity (O(clusters), not O(exports)).
+     *
+     * @param served the export set of each cluster whose exports back identities: this one's own, and every peer's
+     *               not withdrawn
+     */
+    public record Inputs(Optional<Plan> plan, Map<ClusterId, ExportSet> served, Workloads local,
+                         Map<ClusterId, Workloads> peers) {
+        public static Inputs of(Optional<Plan> plan, MeshView.Snapshot mesh, Workloads local,
+                                Map<ClusterId, Workloads> peers) {
+            Map<ClusterId, ExportSet> served = new HashMap<>();
+            if (mesh != null) {
+                served.put(mesh.self(), mesh.own());
+                mesh.imports().forEach((cluster, remote) -> {
+                    if (!remote.withdrawn()) {
+                        served.put(cluster, remote.exportSet());
+                    }
+                });
+            }
+            return new Inputs(plan, served, local, new HashMap<>(peers)); // peers: a workload may be null yet
+        }
+
+        /** Whether a build from these gives what one from {@code other} gave (false when other is null). */
+        public boolean sameAs(Inputs other) {
+            if (other == null || served.size() != other.served.size()) {
+                return false;
+            }
+            for (Map.Entry<ClusterId, ExportSet> entry : served.entrySet()) {
+                if (other.served.get(entry.getKey()) != entry.getValue()) {
+                    return false;
+                }
+            }
+            return java.util.Objects.equals(plan, other.plan) && java.util.Objects.equals(local, other.local)
+                    && peers.equals(other.peers);
+        }
     }
 
     public static Built build(ClusterId self, Optional<Plan> plan, MeshView.Snapshot mesh, Workloads local,
