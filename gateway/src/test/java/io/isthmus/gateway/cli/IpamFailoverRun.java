@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
  * repeated on the same replica. Then one replica is SIGKILLed and the run records, per pool, the last acknowledged
  * allocation before the kill and the first after it, when the survivors removed the dead replica, and what the
  * survivors' logs say about each step. {@link #verify} checks the client log against the pools' leases as the
- * survivors recovered them from the journal. Shared by {@code IpamReplicaFailoverTest} (behaviour) and
+ * survivors recovered them from the journal. {@link #replace} restarts a replica gracefully instead (a rolling
+ * upgrade). Shared by {@code IpamReplicaFailoverTest} (behaviour), {@code RollingUpgradeTest} and
  * {@code IpamFailoverBench} (figures).
  */
 final class IpamFailoverRun implements AutoCloseable {
