@@ -342,6 +342,12 @@ final class IpamFailoverRun implements AutoCloseable {
         AdminClient admin = AdminClient.anonymous(adminUrl(via));
         for (int p = 0; p < options.pools(); p++) {
             AdminClient.Reply reply = admin.get("api/v1/ipam/pools/" + pool(p) + "/leases");
+            // A pool that is just moving between replicas answers 503 for a moment: the read is repeated, not judged.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (reply.status() == 503 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                reply = admin.get("api/v1/ipam/pools/" + pool(p) + "/leases");
+            }
             if (!reply.ok()) {
                 problems.add("leases of " + pool(p) + ": " + reply);
                 continue;
